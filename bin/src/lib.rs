@@ -1,0 +1,1 @@
+//! The pantri CLI library.

@@ -1,0 +1,1 @@
+//! pantri constructs (to come).

@@ -1,0 +1,22 @@
+//! The core of pantri: the construct tree, values and intrinsics, logical IDs, the template
+//! model and the cloud-assembly writer, and the typed CloudFormation resources generated from the
+//! resource schemas.
+//!
+//! No AWS SDK, no async runtime, no CLI: pure and fast to test.
+
+pub mod cfn;
+pub mod error;
+pub mod fns;
+pub mod logical_id;
+pub mod resource;
+pub mod spec;
+pub mod tree;
+pub mod value;
+
+pub use error::{Problem, Result, Severity, SynthError};
+pub use resource::{CfnResource, DeletionPolicy, RawResource, Res, ResourceBody, ResourceOptions};
+pub use tree::{
+    App, ConditionRef, Environment, MappingRef, NodeId, Output, OutputRef, ParamRef, Parameter,
+    Scope, StackProps,
+};
+pub use value::{Bool, Int, Intrinsic, Json, List, Map, Num, Pseudo, Str, ToValue, Typed, Value};

@@ -1,0 +1,704 @@
+//! The construct tree: App → Stage → Stack → constructs → elements.
+//!
+//! Nodes live in one arena owned by [`App`] and are named by [`NodeId`]. Construct code works
+//! through a [`Scope`] (a node plus mutable access to the app), so a construct is a function of a
+//! scope, an id and props. Problems found while the tree is built (a bad id, a stack outside a
+//! stage) are recorded with the node's path and reported together at synth time, so one run shows
+//! every mistake.
+
+use indexmap::IndexMap;
+
+use crate::error::{Problem, Severity};
+use crate::resource::{CfnResource, Res, ResourceBody, ResourceOptions};
+use crate::value::{Bool, Str, ToValue, Typed, Value};
+
+/// The index of a node in its app's arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where a stack deploys: an AWS account and region.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Environment {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The region, for example `eu-west-1`.
+    pub region: String,
+}
+
+impl Environment {
+    /// An environment from account and region.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Environment {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+
+    /// The cloud-assembly form, `aws://ACCOUNT/REGION`.
+    pub fn uri(&self) -> String {
+        format!("aws://{}/{}", self.account, self.region)
+    }
+}
+
+/// Settings of a stack.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StackProps {
+    /// The CloudFormation stack name; defaults to `<stage>-<id>`.
+    pub stack_name: Option<String>,
+    /// The environment; defaults to the stage's.
+    pub env: Option<Environment>,
+    /// The template's `Description`.
+    pub description: Option<String>,
+    /// Whether CloudFormation refuses to delete the stack.
+    pub termination_protection: bool,
+}
+
+/// A CloudFormation parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    /// `Type`, for example `String`, `Number`, `AWS::EC2::VPC::Id`.
+    pub type_: String,
+    /// `Default`.
+    pub default: Option<Value>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `NoEcho`: the value is masked in the console and API.
+    pub no_echo: bool,
+    /// `AllowedValues`.
+    pub allowed_values: Vec<String>,
+    /// `AllowedPattern`.
+    pub allowed_pattern: Option<String>,
+    /// `MinLength`.
+    pub min_length: Option<u32>,
+    /// `MaxLength`.
+    pub max_length: Option<u32>,
+    /// `ConstraintDescription`.
+    pub constraint_description: Option<String>,
+}
+
+impl Parameter {
+    /// A `String` parameter.
+    pub fn string() -> Self {
+        Parameter {
+            type_: "String".to_owned(),
+            default: None,
+            description: None,
+            no_echo: false,
+            allowed_values: Vec::new(),
+            allowed_pattern: None,
+            min_length: None,
+            max_length: None,
+            constraint_description: None,
+        }
+    }
+
+    /// Sets the default.
+    pub fn default_value(mut self, v: impl Into<Value>) -> Self {
+        self.default = Some(v.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// Masks the value.
+    pub fn no_echo(mut self) -> Self {
+        self.no_echo = true;
+        self
+    }
+}
+
+/// A stack output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    /// `Value`.
+    pub value: Value,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `Export.Name`, to make the value importable by other stacks.
+    pub export_name: Option<Str>,
+    /// `Condition`.
+    pub condition: Option<ConditionRef>,
+}
+
+impl Output {
+    /// An output of a value.
+    pub fn new(value: impl ToValue) -> Self {
+        Output {
+            value: value.to_value(),
+            description: None,
+            export_name: None,
+            condition: None,
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// Exports the value under a name.
+    pub fn export(mut self, name: impl Into<Str>) -> Self {
+        self.export_name = Some(name.into());
+        self
+    }
+}
+
+macro_rules! element_handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(NodeId);
+        impl $name {
+            /// The tree node.
+            pub fn node(self) -> NodeId {
+                self.0
+            }
+        }
+        impl From<$name> for NodeId {
+            fn from(h: $name) -> NodeId {
+                h.0
+            }
+        }
+    };
+}
+
+element_handle!(
+    /// A handle to a parameter.
+    ParamRef
+);
+element_handle!(
+    /// A handle to a condition.
+    ConditionRef
+);
+element_handle!(
+    /// A handle to a mapping.
+    MappingRef
+);
+element_handle!(
+    /// A handle to an output.
+    OutputRef
+);
+
+impl ParamRef {
+    /// `Ref` of the parameter, typed by the caller (`Str` for `String` parameters).
+    pub fn value<T: Typed>(self) -> T {
+        crate::fns::ref_node(self.0)
+    }
+}
+
+/// What a node is.
+#[derive(Debug)]
+pub(crate) enum NodeKind {
+    App,
+    Stage {
+        env: Environment,
+    },
+    Stack(StackData),
+    Construct,
+    Resource {
+        body: Box<dyn ResourceBody>,
+        options: ResourceOptions,
+    },
+    Parameter(Parameter),
+    Output(Output),
+    Condition(Value),
+    Mapping(IndexMap<String, IndexMap<String, Value>>),
+}
+
+#[derive(Debug)]
+pub(crate) struct StackData {
+    pub props: StackProps,
+    /// `(old, new)` logical ID renames.
+    pub renames: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub id: String,
+    pub parent: Option<NodeId>,
+    pub children: Vec<NodeId>,
+    pub kind: NodeKind,
+    /// Tags applied at this node, for every taggable resource of its subtree.
+    pub tags: Vec<(String, String)>,
+    /// Construct-level dependencies: everything under this node depends on everything under each.
+    pub dependencies: Vec<NodeId>,
+    pub logical_id_override: Option<String>,
+    /// The construct's type, for tree.json (`pantri.SecureNetwork`).
+    pub construct_type: Option<String>,
+}
+
+/// The root of a construct tree and the arena of its nodes.
+#[derive(Debug)]
+pub struct App {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) problems: Vec<Problem>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    /// An empty app.
+    pub fn new() -> Self {
+        App {
+            nodes: vec![Node {
+                id: String::new(),
+                parent: None,
+                children: Vec::new(),
+                kind: NodeKind::App,
+                tags: Vec::new(),
+                dependencies: Vec::new(),
+                logical_id_override: None,
+                construct_type: None,
+            }],
+            problems: Vec::new(),
+        }
+    }
+
+    /// The root node.
+    pub fn root_id(&self) -> NodeId {
+        NodeId(0)
+    }
+
+    /// A scope at the root, to add stages to.
+    pub fn root(&mut self) -> Scope<'_> {
+        Scope {
+            app: self,
+            node: NodeId(0),
+        }
+    }
+
+    /// A scope at any node.
+    pub fn scope(&mut self, node: impl Into<NodeId>) -> Scope<'_> {
+        Scope {
+            app: self,
+            node: node.into(),
+        }
+    }
+
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.index()]
+    }
+
+    /// The node's path from the root, ids joined with `/` (the root's path is empty).
+    pub fn path(&self, id: NodeId) -> String {
+        let mut parts = Vec::new();
+        let mut cur = Some(id);
+        while let Some(n) = cur {
+            let node = self.node(n);
+            if node.parent.is_some() {
+                parts.push(node.id.as_str());
+            }
+            cur = node.parent;
+        }
+        parts.reverse();
+        parts.join("/")
+    }
+
+    /// The node's id (its last path component).
+    pub fn id(&self, node: NodeId) -> &str {
+        &self.node(node).id
+    }
+
+    /// The children of a node, in the order they were added.
+    pub fn children(&self, node: NodeId) -> &[NodeId] {
+        &self.node(node).children
+    }
+
+    /// The parent of a node (None for the root).
+    pub fn parent(&self, node: NodeId) -> Option<NodeId> {
+        self.node(node).parent
+    }
+
+    /// The stack a node belongs to (the node itself for a stack).
+    pub fn stack_of(&self, node: NodeId) -> Option<NodeId> {
+        self.ancestors(node)
+            .find(|n| matches!(self.node(*n).kind, NodeKind::Stack(_)))
+    }
+
+    /// The stage a node belongs to (the node itself for a stage).
+    pub fn stage_of(&self, node: NodeId) -> Option<NodeId> {
+        self.ancestors(node)
+            .find(|n| matches!(self.node(*n).kind, NodeKind::Stage { .. }))
+    }
+
+    /// The node and its ancestors up to the root.
+    pub fn ancestors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(Some(node), move |n| self.node(*n).parent)
+    }
+
+    /// The node and its whole subtree, depth first in insertion order.
+    pub fn descendants(&self, node: NodeId) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            out.push(n);
+            stack.extend(self.node(n).children.iter().rev());
+        }
+        out
+    }
+
+    /// The stages, in order.
+    pub fn stages(&self) -> Vec<NodeId> {
+        self.descendants(self.root_id())
+            .into_iter()
+            .filter(|n| matches!(self.node(*n).kind, NodeKind::Stage { .. }))
+            .collect()
+    }
+
+    /// The stacks, in tree order.
+    pub fn stacks(&self) -> Vec<NodeId> {
+        self.descendants(self.root_id())
+            .into_iter()
+            .filter(|n| matches!(self.node(*n).kind, NodeKind::Stack(_)))
+            .collect()
+    }
+
+    /// The environment of a stack (its own, else its stage's).
+    pub fn env_of(&self, node: NodeId) -> Option<&Environment> {
+        for n in self.ancestors(node) {
+            match &self.node(n).kind {
+                NodeKind::Stack(s) if s.props.env.is_some() => return s.props.env.as_ref(),
+                NodeKind::Stage { env } => return Some(env),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The typed props of a resource, for reading.
+    pub fn get<T: CfnResource>(&self, r: Res<T>) -> Option<&T> {
+        match &self.nodes.get(r.node().index())?.kind {
+            NodeKind::Resource { body, .. } => body.as_any().downcast_ref::<T>(),
+            _ => None,
+        }
+    }
+
+    /// The typed props of a resource, for changing after creation (the escape hatch).
+    pub fn get_mut<T: CfnResource>(&mut self, r: Res<T>) -> Option<&mut T> {
+        match &mut self.nodes.get_mut(r.node().index())?.kind {
+            NodeKind::Resource { body, .. } => body.as_any_mut().downcast_mut::<T>(),
+            _ => None,
+        }
+    }
+
+    /// The template attributes (DependsOn, policies, ...) of a resource.
+    pub fn options_mut(&mut self, resource: impl Into<NodeId>) -> Option<&mut ResourceOptions> {
+        match &mut self.nodes.get_mut(resource.into().index())?.kind {
+            NodeKind::Resource { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    /// The CloudFormation type of a resource node.
+    pub fn resource_type(&self, node: NodeId) -> Option<&str> {
+        match &self.node(node).kind {
+            NodeKind::Resource { body, .. } => Some(body.type_name()),
+            _ => None,
+        }
+    }
+
+    /// Forces the logical ID of an element. An override on a node that is not an element is an error.
+    pub fn override_logical_id(&mut self, element: impl Into<NodeId>, logical_id: &str) {
+        self.node_mut(element.into()).logical_id_override = Some(logical_id.to_owned());
+    }
+
+    /// Renames a logical ID of a stack (after it is computed): keeps an old ID through a refactor.
+    /// A rename whose old ID no element of the stack has is an error.
+    pub fn rename_logical_id(&mut self, stack: NodeId, old: &str, new: &str) {
+        let path = self.path(stack);
+        match &mut self.node_mut(stack).kind {
+            NodeKind::Stack(s) => s.renames.push((old.to_owned(), new.to_owned())),
+            _ => self
+                .problems
+                .push(Problem::error(path, "rename_logical_id needs a stack node")),
+        }
+    }
+
+    /// Makes everything under `from` depend on everything under `on`: DependsOn inside a stack, a
+    /// stack dependency across stacks.
+    pub fn add_dependency(&mut self, from: impl Into<NodeId>, on: impl Into<NodeId>) {
+        let on = on.into();
+        self.node_mut(from.into()).dependencies.push(on);
+    }
+
+    /// Applies a tag to every taggable resource under `node`; at a stack or above, also a stack tag.
+    pub fn tag(&mut self, node: impl Into<NodeId>, key: &str, value: &str) {
+        let tags = &mut self.node_mut(node.into()).tags;
+        tags.retain(|(k, _)| k != key);
+        tags.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// Problems recorded while the tree was built.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// Records a problem at a node's path.
+    pub fn report(&mut self, node: NodeId, severity: Severity, message: impl Into<String>) {
+        let path = self.path(node);
+        self.problems.push(Problem {
+            severity,
+            path,
+            message: message.into(),
+        });
+    }
+
+    fn add_node(&mut self, parent: NodeId, id: &str, kind: NodeKind) -> NodeId {
+        let parent_path = self.path(parent);
+        let shown = if parent_path.is_empty() {
+            id.to_owned()
+        } else {
+            format!("{parent_path}/{id}")
+        };
+        if id.is_empty() {
+            self.problems.push(Problem::error(
+                parent_path.clone(),
+                "a construct id is empty: give every construct a non-empty id",
+            ));
+        } else if id.contains('/') {
+            self.problems.push(Problem::error(
+                shown.clone(),
+                format!(
+                    "construct id {id:?} contains '/', the path separator: use another character"
+                ),
+            ));
+        } else if self
+            .node(parent)
+            .children
+            .iter()
+            .any(|c| self.node(*c).id == id)
+        {
+            self.problems.push(Problem::error(
+                shown,
+                format!("duplicate construct id {id:?}: siblings need distinct ids"),
+            ));
+        }
+        let node = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node {
+            id: id.to_owned(),
+            parent: Some(parent),
+            children: Vec::new(),
+            kind,
+            tags: Vec::new(),
+            dependencies: Vec::new(),
+            logical_id_override: None,
+            construct_type: None,
+        });
+        self.node_mut(parent).children.push(node);
+        node
+    }
+}
+
+/// A place in the tree to add constructs to: a node plus mutable access to the app.
+#[derive(Debug)]
+pub struct Scope<'a> {
+    app: &'a mut App,
+    node: NodeId,
+}
+
+impl<'a> Scope<'a> {
+    /// The node this scope adds to.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The app.
+    pub fn app(&mut self) -> &mut App {
+        self.app
+    }
+
+    /// The app, for reading.
+    pub fn app_ref(&self) -> &App {
+        self.app
+    }
+
+    /// The node's path.
+    pub fn path(&self) -> String {
+        self.app.path(self.node)
+    }
+
+    /// The environment of the enclosing stack or stage.
+    pub fn env(&self) -> Option<&Environment> {
+        self.app.env_of(self.node)
+    }
+
+    /// The enclosing stack.
+    pub fn enclosing_stack(&self) -> Option<NodeId> {
+        self.app.stack_of(self.node)
+    }
+
+    /// A scope at another node of the same app.
+    pub fn at(&mut self, node: impl Into<NodeId>) -> Scope<'_> {
+        Scope {
+            app: self.app,
+            node: node.into(),
+        }
+    }
+
+    /// A plain construct node under this one.
+    pub fn child(&mut self, id: &str) -> Scope<'_> {
+        let node = self.app.add_node(self.node, id, NodeKind::Construct);
+        Scope {
+            app: self.app,
+            node,
+        }
+    }
+
+    /// A construct node under this one that records its type (`pantri.SecureNetwork`) in tree.json.
+    pub fn construct(&mut self, id: &str, type_name: &str) -> Scope<'_> {
+        let node = self.app.add_node(self.node, id, NodeKind::Construct);
+        self.app.node_mut(node).construct_type = Some(type_name.to_owned());
+        Scope {
+            app: self.app,
+            node,
+        }
+    }
+
+    /// A stage under the app: an environment and the stacks deployed to it.
+    pub fn stage(&mut self, id: &str, env: Environment) -> Scope<'_> {
+        if !matches!(self.app.node(self.node).kind, NodeKind::App) {
+            let path = self.path();
+            self.app
+                .problems
+                .push(Problem::error(path, "a stage can only be added to the app"));
+        }
+        let node = self.app.add_node(self.node, id, NodeKind::Stage { env });
+        Scope {
+            app: self.app,
+            node,
+        }
+    }
+
+    /// A stack under a stage (or under the app, with an environment of its own).
+    pub fn stack(&mut self, id: &str, props: StackProps) -> Scope<'_> {
+        let parent_ok = match &self.app.node(self.node).kind {
+            NodeKind::Stage { .. } => true,
+            NodeKind::App => props.env.is_some(),
+            _ => false,
+        };
+        if !parent_ok {
+            let path = self.path();
+            self.app.problems.push(Problem::error(
+                path,
+                format!(
+                    "stack {id:?} must be added to a stage (or to the app with an environment)"
+                ),
+            ));
+        }
+        let data = StackData {
+            props,
+            renames: Vec::new(),
+        };
+        let node = self.app.add_node(self.node, id, NodeKind::Stack(data));
+        Scope {
+            app: self.app,
+            node,
+        }
+    }
+
+    fn element(&mut self, id: &str, kind: NodeKind) -> NodeId {
+        if self.app.stack_of(self.node).is_none() {
+            let path = self.path();
+            self.app.problems.push(Problem::error(
+                format!("{path}/{id}"),
+                "a CloudFormation element must be inside a stack: add it under a stack scope",
+            ));
+        }
+        self.app.add_node(self.node, id, kind)
+    }
+
+    /// Adds a resource.
+    pub fn resource<T: CfnResource>(&mut self, id: &str, props: T) -> Res<T> {
+        let kind = NodeKind::Resource {
+            body: Box::new(props),
+            options: ResourceOptions::default(),
+        };
+        Res::new(self.element(id, kind))
+    }
+
+    /// Adds a resource with template attributes.
+    pub fn resource_with<T: CfnResource>(
+        &mut self,
+        id: &str,
+        props: T,
+        options: ResourceOptions,
+    ) -> Res<T> {
+        let kind = NodeKind::Resource {
+            body: Box::new(props),
+            options,
+        };
+        Res::new(self.element(id, kind))
+    }
+
+    /// Adds a resource of any type (no generated struct): type name and free-form properties.
+    pub fn raw_resource(&mut self, id: &str, body: crate::resource::RawResource) -> NodeId {
+        let kind = NodeKind::Resource {
+            body: Box::new(body),
+            options: ResourceOptions::default(),
+        };
+        self.element(id, kind)
+    }
+
+    /// Adds a parameter.
+    pub fn parameter(&mut self, id: &str, parameter: Parameter) -> ParamRef {
+        ParamRef(self.element(id, NodeKind::Parameter(parameter)))
+    }
+
+    /// Adds an output.
+    pub fn output(&mut self, id: &str, output: Output) -> OutputRef {
+        OutputRef(self.element(id, NodeKind::Output(output)))
+    }
+
+    /// Adds a condition from a condition expression (`fns::equals`, `fns::and`, ...).
+    pub fn condition(&mut self, id: &str, expression: Bool) -> ConditionRef {
+        ConditionRef(self.element(id, NodeKind::Condition(expression.into())))
+    }
+
+    /// Adds a mapping: top-level key → second-level key → value.
+    pub fn mapping(
+        &mut self,
+        id: &str,
+        map: IndexMap<String, IndexMap<String, Value>>,
+    ) -> MappingRef {
+        MappingRef(self.element(id, NodeKind::Mapping(map)))
+    }
+
+    /// Tags every taggable resource under this scope.
+    pub fn tag(&mut self, key: &str, value: &str) {
+        self.app.tag(self.node, key, value);
+    }
+
+    /// Makes everything under this scope depend on everything under `on`.
+    pub fn add_dependency(&mut self, on: impl Into<NodeId>) {
+        self.app.add_dependency(self.node, on);
+    }
+
+    /// Records an error at this scope's path: for constructs that validate their props.
+    pub fn error(&mut self, message: impl Into<String>) {
+        self.app.report(self.node, Severity::Error, message);
+    }
+
+    /// Records a warning at this scope's path.
+    pub fn warning(&mut self, message: impl Into<String>) {
+        self.app.report(self.node, Severity::Warning, message);
+    }
+}
