@@ -4,17 +4,24 @@
 //!
 //! No AWS SDK, no async runtime, no CLI: pure and fast to test.
 
+pub mod assembly;
 pub mod cfn;
 pub mod error;
 pub mod fns;
 pub mod logical_id;
+mod resolve;
 pub mod resource;
 pub mod spec;
+pub mod synthesize;
+pub mod tags;
 pub mod tree;
+pub mod validate;
 pub mod value;
 
+pub use assembly::CloudAssembly;
 pub use error::{Problem, Result, Severity, SynthError};
 pub use resource::{CfnResource, DeletionPolicy, RawResource, Res, ResourceBody, ResourceOptions};
+pub use synthesize::{synthesize, Format, SynthOptions, Synthesis};
 pub use tree::{
     App, ConditionRef, Environment, MappingRef, NodeId, Output, OutputRef, ParamRef, Parameter,
     Scope, StackProps,

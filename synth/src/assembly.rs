@@ -1,0 +1,400 @@
+//! The cloud assembly: `manifest.json`, `tree.json`, the `cdk.out` version file and one template
+//! per stack, in the AWS CDK's cloud-assembly format so the CDK CLI accepts the directory.
+//!
+//! An assembly is built in memory, then written atomically (a sibling temporary directory renamed
+//! into place), so a failed synth never leaves a half-written `cdk.out`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SynthError};
+use crate::tree::Environment;
+
+/// The cloud-assembly schema version pantri writes.
+pub const SCHEMA_VERSION: &str = "48.0.0";
+
+/// Metadata type of a logical ID entry (per construct path).
+pub const LOGICAL_ID_METADATA: &str = "aws:cdk:logicalId";
+/// Metadata type of a cross-region parameter link (on the consuming stack's path).
+pub const CROSS_REGION_METADATA: &str = "pantri:crossRegionParameter";
+
+/// `manifest.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The schema version.
+    pub version: String,
+    /// Artifacts by id.
+    #[serde(default)]
+    pub artifacts: IndexMap<String, Artifact>,
+}
+
+/// One artifact of the manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    /// `aws:cloudformation:stack`, `cdk:tree`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `aws://ACCOUNT/REGION` for stacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Type-specific properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<serde_json::Value>,
+    /// Ids of artifacts this one depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// Metadata entries by construct path.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub metadata: IndexMap<String, Vec<MetadataEntry>>,
+    /// The human name (`stage/stack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// A metadata entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetadataEntry {
+    /// The entry type, for example `aws:cdk:logicalId`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The data.
+    pub data: serde_json::Value,
+}
+
+/// The properties of a stack artifact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackProperties {
+    /// The template file, relative to the assembly directory.
+    pub template_file: String,
+    /// The CloudFormation stack name.
+    pub stack_name: String,
+    /// Whether termination protection is on.
+    #[serde(default)]
+    pub termination_protection: bool,
+    /// Stack tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A parameter of a consuming stack that deploy fills from an output of a stack in another region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossRegionLink {
+    /// The consuming stack's parameter.
+    pub parameter: String,
+    /// The producing stack's artifact id.
+    pub producer: String,
+    /// The producing stack's output.
+    pub output: String,
+}
+
+/// A stack of an assembly, as deploy and diff see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackArtifact {
+    /// The artifact id (unique in the assembly).
+    pub id: String,
+    /// `stage/stack`.
+    pub display_name: String,
+    /// The stage's name (the part of the display name before `/`), empty for a stack without stage.
+    pub stage: String,
+    /// Where it deploys.
+    pub env: Environment,
+    /// Name, template file, tags, termination protection.
+    pub properties: StackProperties,
+    /// The template.
+    pub template: serde_json::Value,
+    /// The template's size in bytes, as written.
+    pub template_size: usize,
+    /// Artifact ids of the stacks it depends on.
+    pub dependencies: Vec<String>,
+    /// Parameters to fill from other regions' outputs.
+    pub cross_region: Vec<CrossRegionLink>,
+    /// Construct path → logical ID.
+    pub logical_ids: IndexMap<String, String>,
+}
+
+/// A synthesized cloud assembly: the manifest plus every file's content, keyed by relative path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CloudAssembly {
+    /// The manifest (also rendered into `files`).
+    pub manifest: Manifest,
+    /// Relative path → content.
+    pub files: BTreeMap<String, String>,
+}
+
+/// Renders JSON the way pantri writes every file: one-space indentation (as the CDK does), keys
+/// in the order they were built, and a final newline.
+pub fn to_json_string<T: Serialize>(value: &T) -> String {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    // Serializing plain data into a Vec cannot fail.
+    if value.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    let mut s = String::from_utf8(buf).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> SynthError + 'a {
+    move |source| SynthError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl CloudAssembly {
+    /// Reads an assembly from a directory (a committed `cdk.out` or a baseline).
+    pub fn read(dir: &Path) -> Result<CloudAssembly> {
+        let manifest_path = dir.join("manifest.json");
+        let text =
+            fs::read_to_string(&manifest_path).map_err(io_err("cannot read", &manifest_path))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| SynthError::Parse {
+            path: manifest_path.clone(),
+            message: e.to_string(),
+        })?;
+        let mut files = BTreeMap::new();
+        files.insert("manifest.json".to_owned(), text);
+        for artifact in manifest.artifacts.values() {
+            let file = artifact
+                .properties
+                .as_ref()
+                .and_then(|p| p.get("templateFile").or_else(|| p.get("file")))
+                .and_then(|f| f.as_str());
+            if let Some(file) = file {
+                let path = dir.join(file);
+                let text = fs::read_to_string(&path).map_err(io_err("cannot read", &path))?;
+                files.insert(file.to_owned(), text);
+            }
+        }
+        if let Ok(text) = fs::read_to_string(dir.join("cdk.out")) {
+            files.insert("cdk.out".to_owned(), text);
+        }
+        Ok(CloudAssembly { manifest, files })
+    }
+
+    /// The stack artifacts, in manifest order.
+    pub fn stacks(&self) -> Result<Vec<StackArtifact>> {
+        let mut out = Vec::new();
+        for (id, artifact) in &self.manifest.artifacts {
+            if artifact.kind != "aws:cloudformation:stack" {
+                continue;
+            }
+            let bad = |message: String| SynthError::Parse {
+                path: PathBuf::from("manifest.json"),
+                message,
+            };
+            let properties: StackProperties =
+                serde_json::from_value(artifact.properties.clone().unwrap_or_default())
+                    .map_err(|e| bad(format!("artifact {id}: {e}")))?;
+            let env = artifact
+                .environment
+                .as_deref()
+                .and_then(|e| e.strip_prefix("aws://"))
+                .and_then(|e| e.split_once('/'))
+                .map(|(a, r)| Environment::new(a, r))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "artifact {id}: environment must be aws://ACCOUNT/REGION"
+                    ))
+                })?;
+            let text = self.files.get(&properties.template_file).ok_or_else(|| {
+                bad(format!(
+                    "artifact {id}: template {} is missing",
+                    properties.template_file
+                ))
+            })?;
+            let template = parse_template(&properties.template_file, text)?;
+            let display_name = artifact.display_name.clone().unwrap_or_else(|| id.clone());
+            let stage = display_name
+                .rsplit_once('/')
+                .map(|(s, _)| s.to_owned())
+                .unwrap_or_default();
+            let mut cross_region = Vec::new();
+            let mut logical_ids = IndexMap::new();
+            for (path, entries) in &artifact.metadata {
+                for entry in entries {
+                    match entry.kind.as_str() {
+                        LOGICAL_ID_METADATA => {
+                            if let Some(lid) = entry.data.as_str() {
+                                logical_ids.insert(path.clone(), lid.to_owned());
+                            }
+                        }
+                        CROSS_REGION_METADATA => {
+                            let link = serde_json::from_value(entry.data.clone())
+                                .map_err(|e| bad(format!("artifact {id}: {e}")))?;
+                            cross_region.push(link);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let dependencies = artifact
+                .dependencies
+                .iter()
+                .filter(|d| {
+                    self.manifest
+                        .artifacts
+                        .get(*d)
+                        .is_some_and(|a| a.kind == "aws:cloudformation:stack")
+                })
+                .cloned()
+                .collect();
+            out.push(StackArtifact {
+                id: id.clone(),
+                display_name,
+                stage,
+                env,
+                template_size: text.len(),
+                properties,
+                template,
+                dependencies,
+                cross_region,
+                logical_ids,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Writes the assembly to `dir`, replacing what was there only once everything is written.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "cdk.out".into());
+        let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
+        let retired = parent.join(format!(".{name}.retired-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        let written = self.write_files(&staging);
+        if let Err(e) = written {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        let had_old = dir.exists();
+        if had_old {
+            fs::rename(dir, &retired).map_err(io_err("cannot move aside", dir))?;
+        }
+        if let Err(source) = fs::rename(&staging, dir) {
+            if had_old {
+                let _ = fs::rename(&retired, dir);
+            }
+            let _ = fs::remove_dir_all(&staging);
+            return Err(SynthError::Io {
+                action: "cannot move into place",
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        if had_old {
+            let _ = fs::remove_dir_all(&retired);
+        }
+        Ok(())
+    }
+
+    fn write_files(&self, dir: &Path) -> Result<()> {
+        fs::create_dir_all(dir).map_err(io_err("cannot create", dir))?;
+        for (name, content) in &self.files {
+            let path = dir.join(name);
+            fs::write(&path, content).map_err(io_err("cannot write", &path))?;
+        }
+        Ok(())
+    }
+
+    /// Compares with the assembly in `dir`: the files that differ, are missing or are extra,
+    /// each with a short unified diff. Empty when `dir` holds exactly this assembly.
+    pub fn compare_with_dir(&self, dir: &Path) -> Vec<FileDifference> {
+        let mut on_disk: BTreeMap<String, String> = BTreeMap::new();
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if entry.path().is_file() {
+                    on_disk.insert(name, fs::read_to_string(entry.path()).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (name, content) in &self.files {
+            match on_disk.get(name) {
+                None => out.push(FileDifference {
+                    file: name.clone(),
+                    kind: DifferenceKind::Missing,
+                    diff: String::new(),
+                }),
+                Some(old) if old != content => {
+                    let diff = similar::TextDiff::from_lines(old.as_str(), content.as_str())
+                        .unified_diff()
+                        .context_radius(2)
+                        .header(&format!("committed/{name}"), &format!("synthesized/{name}"))
+                        .to_string();
+                    out.push(FileDifference {
+                        file: name.clone(),
+                        kind: DifferenceKind::Changed,
+                        diff,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        for name in on_disk.keys() {
+            if !self.files.contains_key(name) {
+                out.push(FileDifference {
+                    file: name.clone(),
+                    kind: DifferenceKind::Extra,
+                    diff: String::new(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Parses a template file by its extension (JSON, or YAML for `.yaml`/`.yml`).
+pub fn parse_template(file: &str, text: &str) -> Result<serde_json::Value> {
+    let parsed = if file.ends_with(".yaml") || file.ends_with(".yml") {
+        serde_yaml::from_str(text).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|message| SynthError::Parse {
+        path: PathBuf::from(file),
+        message,
+    })
+}
+
+/// How a file of the directory differs from the synthesized assembly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DifferenceKind {
+    /// Synthesized but not in the directory.
+    Missing,
+    /// In both, with other content.
+    Changed,
+    /// In the directory but no longer synthesized.
+    Extra,
+}
+
+/// One file that differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDifference {
+    /// The file name.
+    pub file: String,
+    /// Missing, changed or extra.
+    pub kind: DifferenceKind,
+    /// A unified diff, for changed files.
+    pub diff: String,
+}

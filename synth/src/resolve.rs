@@ -1,0 +1,308 @@
+//! Resolving values into template JSON: references become logical IDs, and a reference to an
+//! element of another stack becomes an export/import (same region) or an output plus a parameter
+//! that deploy fills (another region of the same account).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use indexmap::IndexMap;
+use serde_json::{json, Map as JsonMap, Value as Json};
+
+use crate::assembly::CrossRegionLink;
+use crate::error::Problem;
+use crate::tree::{App, NodeId, NodeKind};
+use crate::value::{Intrinsic, Value};
+
+/// What the resolver knows of each stack.
+#[derive(Clone, Debug)]
+pub(crate) struct StackInfo {
+    pub artifact_id: String,
+    pub stack_name: String,
+    pub account: String,
+    pub region: String,
+}
+
+/// An output that a producing stack gets because another stack refers to one of its elements.
+#[derive(Clone, Debug)]
+pub(crate) struct GeneratedOutput {
+    pub value: Json,
+    pub export_name: Option<String>,
+    pub description: String,
+}
+
+/// Shared state of a synthesis: logical IDs, stack facts, and what cross-stack references added.
+pub(crate) struct Resolver<'a> {
+    pub app: &'a App,
+    pub logical_ids: HashMap<NodeId, String>,
+    pub stacks: HashMap<NodeId, StackInfo>,
+    pub problems: Vec<Problem>,
+    /// Producer stack → output logical ID → output.
+    pub generated_outputs: BTreeMap<NodeId, BTreeMap<String, GeneratedOutput>>,
+    /// Consumer stack → parameter logical ID → link.
+    pub cross_region_params: BTreeMap<NodeId, BTreeMap<String, CrossRegionLink>>,
+    /// Consumer stack → producer stacks.
+    pub stack_dependencies: BTreeMap<NodeId, BTreeSet<NodeId>>,
+}
+
+/// Where a value is being resolved: the stack and the element (for error paths), and the
+/// same-stack elements it refers to (for DependsOn cycle detection).
+pub(crate) struct Site {
+    pub stack: NodeId,
+    pub element: NodeId,
+    pub refs: Vec<NodeId>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(app: &'a App) -> Self {
+        Resolver {
+            app,
+            logical_ids: HashMap::new(),
+            stacks: HashMap::new(),
+            problems: Vec::new(),
+            generated_outputs: BTreeMap::new(),
+            cross_region_params: BTreeMap::new(),
+            stack_dependencies: BTreeMap::new(),
+        }
+    }
+
+    fn error(&mut self, site: &Site, message: String) {
+        let path = self.app.path(site.element);
+        self.problems.push(Problem::error(path, message));
+    }
+
+    /// The value as template JSON. `AWS::NoValue` stays a `Ref`, as CloudFormation expects.
+    pub fn resolve(&mut self, value: &Value, site: &mut Site) -> Json {
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.clone()),
+            Value::String(s) => Json::String(s.clone()),
+            Value::List(items) => {
+                Json::Array(items.iter().map(|v| self.resolve(v, site)).collect())
+            }
+            Value::Map(m) => Json::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.resolve(v, site)))
+                    .collect::<JsonMap<_, _>>(),
+            ),
+            Value::Intrinsic(i) => self.resolve_intrinsic(i, site),
+        }
+    }
+
+    fn resolve_intrinsic(&mut self, i: &Intrinsic, site: &mut Site) -> Json {
+        use Intrinsic::*;
+        match i {
+            Ref(node) => self.reference(*node, None, site),
+            GetAtt(node, attr) => self.reference(*node, Some(attr), site),
+            Pseudo(p) => json!({ "Ref": p.name() }),
+            Sub(template, vars) if vars.is_empty() => json!({ "Fn::Sub": template }),
+            Sub(template, vars) => {
+                let vars: JsonMap<String, Json> = vars
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.resolve(v, site)))
+                    .collect();
+                json!({ "Fn::Sub": [template, vars] })
+            }
+            Join(delim, items) => json!({ "Fn::Join": [delim, self.resolve(items, site)] }),
+            Select(index, list) => {
+                json!({ "Fn::Select": [self.resolve(index, site), self.resolve(list, site)] })
+            }
+            Split(delim, source) => json!({ "Fn::Split": [delim, self.resolve(source, site)] }),
+            GetAzs(region) => json!({ "Fn::GetAZs": self.resolve(region, site) }),
+            ImportValue(name) => json!({ "Fn::ImportValue": self.resolve(name, site) }),
+            If(cond, a, b) => {
+                let name = self.local_element(*cond, "condition", site);
+                json!({ "Fn::If": [name, self.resolve(a, site), self.resolve(b, site)] })
+            }
+            Base64(v) => json!({ "Fn::Base64": self.resolve(v, site) }),
+            Cidr(block, count, bits) => json!({
+                "Fn::Cidr": [self.resolve(block, site), self.resolve(count, site), self.resolve(bits, site)]
+            }),
+            FindInMap(mapping, top, second) => {
+                let name = self.local_element(*mapping, "mapping", site);
+                json!({ "Fn::FindInMap": [name, self.resolve(top, site), self.resolve(second, site)] })
+            }
+            Equals(a, b) => json!({ "Fn::Equals": [self.resolve(a, site), self.resolve(b, site)] }),
+            And(vs) => {
+                json!({ "Fn::And": vs.iter().map(|v| self.resolve(v, site)).collect::<Vec<_>>() })
+            }
+            Or(vs) => {
+                json!({ "Fn::Or": vs.iter().map(|v| self.resolve(v, site)).collect::<Vec<_>>() })
+            }
+            Not(v) => json!({ "Fn::Not": [self.resolve(v, site)] }),
+            Condition(cond) => {
+                let name = self.local_element(*cond, "condition", site);
+                json!({ "Condition": name })
+            }
+            DynamicRef(s) => Json::String(s.clone()),
+        }
+    }
+
+    /// The logical ID of a condition or mapping, which must be in the same stack.
+    fn local_element(&mut self, node: NodeId, what: &str, site: &mut Site) -> Json {
+        let kind_ok = match &self.app.node(node).kind {
+            NodeKind::Condition(_) => what == "condition",
+            NodeKind::Mapping(_) => what == "mapping",
+            _ => false,
+        };
+        let target = self.app.path(node);
+        if !kind_ok {
+            self.error(
+                site,
+                format!("refers to {target} as a {what}, but it is not one"),
+            );
+            return Json::Null;
+        }
+        if self.app.stack_of(node) != Some(site.stack) {
+            self.error(site, format!("uses {what} {target} of another stack: conditions and mappings are local to a stack; define one in this stack"));
+            return Json::Null;
+        }
+        site.refs.push(node);
+        Json::String(self.logical_ids.get(&node).cloned().unwrap_or_default())
+    }
+
+    /// `Ref` (attr None) or `Fn::GetAtt` of a resource or parameter, across stacks if need be.
+    fn reference(&mut self, node: NodeId, attr: Option<&String>, site: &mut Site) -> Json {
+        let target = self.app.path(node);
+        match (&self.app.node(node).kind, attr) {
+            (NodeKind::Resource { body, .. }, Some(attr)) => {
+                if let Some(spec) = crate::spec::lookup(body.type_name()) {
+                    if !spec.has_attribute(attr) {
+                        let known = spec.attributes.join(", ");
+                        let type_name = body.type_name().to_owned();
+                        self.error(site, format!(
+                            "Fn::GetAtt of unknown attribute {attr:?} of {target} ({type_name}); it has: {known}"
+                        ));
+                    }
+                }
+            }
+            (NodeKind::Resource { .. }, None) | (NodeKind::Parameter(_), None) => {}
+            (NodeKind::Parameter(_), Some(_)) => {
+                self.error(site, format!("Fn::GetAtt of parameter {target}: parameters have no attributes; use its value"));
+                return Json::Null;
+            }
+            _ => {
+                let what = if attr.is_some() { "Fn::GetAtt" } else { "Ref" };
+                self.error(
+                    site,
+                    format!("{what} to {target}, which is not a resource or parameter"),
+                );
+                return Json::Null;
+            }
+        }
+        let Some(producer) = self.app.stack_of(node) else {
+            self.error(site, format!("refers to {target}, which is not in a stack"));
+            return Json::Null;
+        };
+        let lid = self.logical_ids.get(&node).cloned().unwrap_or_default();
+        let local = match attr {
+            None => json!({ "Ref": lid }),
+            Some(a) => json!({ "Fn::GetAtt": [lid, a] }),
+        };
+        if producer == site.stack {
+            site.refs.push(node);
+            return local;
+        }
+        if matches!(self.app.node(node).kind, NodeKind::Parameter(_)) {
+            self.error(site, format!("refers to parameter {target} of another stack: give this stack its own parameter"));
+            return Json::Null;
+        }
+        self.cross_stack(producer, node, &lid, attr, local, site)
+    }
+
+    fn cross_stack(
+        &mut self,
+        producer: NodeId,
+        node: NodeId,
+        lid: &str,
+        attr: Option<&String>,
+        local: Json,
+        site: &mut Site,
+    ) -> Json {
+        let consumer = site.stack;
+        let target = self.app.path(node);
+        if self.app.stage_of(producer) != self.app.stage_of(consumer) {
+            self.error(site, format!(
+                "refers to {target} of another stage: stages deploy independently; pass the value through stage settings"
+            ));
+            return Json::Null;
+        }
+        let (Some(p), Some(c)) = (
+            self.stacks.get(&producer).cloned(),
+            self.stacks.get(&consumer).cloned(),
+        ) else {
+            return Json::Null;
+        };
+        if p.account != c.account {
+            self.error(site, format!(
+                "refers to {target} in account {} from account {}: cross-account references are not supported; \
+                 publish the value (an SSM parameter or a stage setting) and read it in this stack",
+                p.account, c.account
+            ));
+            return Json::Null;
+        }
+        self.stack_dependencies
+            .entry(consumer)
+            .or_default()
+            .insert(producer);
+        let suffix: String = match attr {
+            None => format!("Ref{lid}"),
+            Some(a) => format!("FnGetAtt{lid}{}", a.replace('.', "")),
+        };
+        if p.region == c.region {
+            let output_id = truncate(format!("ExportsOutput{suffix}"));
+            let export_name = format!("{}:{output_id}", p.stack_name);
+            self.generated_outputs.entry(producer).or_default().insert(
+                output_id,
+                GeneratedOutput {
+                    value: local,
+                    export_name: Some(export_name.clone()),
+                    description: format!("Exported for {}", c.stack_name),
+                },
+            );
+            json!({ "Fn::ImportValue": export_name })
+        } else {
+            let output_id = truncate(format!("CrossRegion{suffix}"));
+            self.generated_outputs.entry(producer).or_default().insert(
+                output_id.clone(),
+                GeneratedOutput {
+                    value: local,
+                    export_name: None,
+                    description: format!(
+                        "Read by pantri deploy for {} ({})",
+                        c.stack_name, c.region
+                    ),
+                },
+            );
+            self.cross_region_params
+                .entry(consumer)
+                .or_default()
+                .insert(
+                    output_id.clone(),
+                    CrossRegionLink {
+                        parameter: output_id.clone(),
+                        producer: p.artifact_id.clone(),
+                        output: output_id.clone(),
+                    },
+                );
+            json!({ "Ref": output_id })
+        }
+    }
+}
+
+fn truncate(mut id: String) -> String {
+    id.truncate(255);
+    id
+}
+
+/// Resolves a map of values, keeping order.
+pub(crate) fn resolve_map(
+    r: &mut Resolver<'_>,
+    map: &IndexMap<String, Value>,
+    site: &mut Site,
+) -> Json {
+    Json::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), r.resolve(v, site)))
+            .collect(),
+    )
+}

@@ -1,0 +1,683 @@
+//! From a construct tree to a cloud assembly: logical IDs, templates, cross-stack references,
+//! tags, validation, manifest and tree.
+//!
+//! Every problem is collected with its construct path; if any is an error, nothing is produced.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use indexmap::IndexMap;
+use serde_json::{json, Map as JsonMap, Value as Json};
+
+use crate::assembly::{
+    to_json_string, Artifact, CloudAssembly, Manifest, MetadataEntry, StackProperties,
+    CROSS_REGION_METADATA, LOGICAL_ID_METADATA, SCHEMA_VERSION,
+};
+use crate::error::{Problem, Result, Severity, SynthError};
+use crate::logical_id;
+use crate::resolve::{resolve_map, Resolver, Site, StackInfo};
+use crate::tree::{App, NodeId, NodeKind, Parameter};
+use crate::validate;
+use crate::value::Value;
+
+/// The format of the templates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// `*.template.json` (the default, as the CDK writes).
+    #[default]
+    Json,
+    /// `*.template.yaml`.
+    Yaml,
+}
+
+/// What to synthesize.
+#[derive(Clone, Debug, Default)]
+pub struct SynthOptions {
+    /// Stage names to include; empty for all.
+    pub stages: Vec<String>,
+    /// Template format.
+    pub format: Format,
+}
+
+/// A successful synthesis: the assembly and the warnings found on the way.
+#[derive(Clone, Debug)]
+pub struct Synthesis {
+    /// The cloud assembly, in memory.
+    pub assembly: CloudAssembly,
+    /// Warnings (errors make synthesis fail instead).
+    pub warnings: Vec<Problem>,
+}
+
+/// Synthesizes the app's stacks (those of the selected stages) into a cloud assembly.
+pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
+    let mut r = Resolver::new(app);
+    r.problems.extend(app.problems.iter().cloned());
+
+    let known_stages: Vec<String> = app.stages().iter().map(|s| app.id(*s).to_owned()).collect();
+    for wanted in &options.stages {
+        if !known_stages.contains(wanted) {
+            r.problems.push(Problem::error(
+                wanted.clone(),
+                format!(
+                    "no stage named {wanted:?}; the app has: {}",
+                    known_stages.join(", ")
+                ),
+            ));
+        }
+    }
+    let stacks: Vec<NodeId> = app
+        .stacks()
+        .into_iter()
+        .filter(|s| {
+            options.stages.is_empty()
+                || app
+                    .stage_of(*s)
+                    .is_some_and(|st| options.stages.iter().any(|w| w == app.id(st)))
+        })
+        .collect();
+
+    for &stack in &stacks {
+        let info = stack_info(app, stack, &mut r.problems);
+        r.stacks.insert(stack, info);
+    }
+    validate::unique_stack_names(app, &r.stacks, &mut r.problems);
+    let elements: Vec<(NodeId, Vec<NodeId>)> = stacks
+        .iter()
+        .map(|s| (*s, stack_elements(app, *s)))
+        .collect();
+    for (stack, elems) in &elements {
+        assign_logical_ids(app, *stack, elems, &mut r);
+    }
+
+    let mut rendered: Vec<RenderedStack> = Vec::new();
+    for (stack, elems) in &elements {
+        rendered.push(render_stack(&mut r, *stack, elems));
+    }
+    for stack in &mut rendered {
+        add_generated_elements(&r, stack);
+    }
+    validate::stack_dependency_cycles(app, &r.stack_dependencies, &mut r.problems);
+    validate::duplicate_exports(app, &rendered_exports(&rendered), &mut r.problems);
+
+    let mut files = BTreeMap::new();
+    let mut manifest = Manifest {
+        version: SCHEMA_VERSION.to_owned(),
+        artifacts: IndexMap::new(),
+    };
+    for stack in &rendered {
+        let info = &r.stacks[&stack.node];
+        let ext = match options.format {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+        };
+        let file = format!("{}.template.{ext}", info.artifact_id);
+        let text = match options.format {
+            Format::Json => to_json_string(&stack.template),
+            Format::Yaml => serde_yaml::to_string(&stack.template).unwrap_or_default(),
+        };
+        validate::template_limits(
+            &app.path(stack.node),
+            &stack.template,
+            text.len(),
+            &mut r.problems,
+        );
+        manifest.artifacts.insert(
+            info.artifact_id.clone(),
+            stack_artifact(app, &r, stack, file.clone()),
+        );
+        files.insert(file, text);
+    }
+    manifest.artifacts.insert(
+        "Tree".to_owned(),
+        Artifact {
+            kind: "cdk:tree".to_owned(),
+            environment: None,
+            properties: Some(json!({ "file": "tree.json" })),
+            dependencies: Vec::new(),
+            metadata: IndexMap::new(),
+            display_name: None,
+        },
+    );
+    files.insert(
+        "tree.json".to_owned(),
+        to_json_string(&tree_json(app, &stacks)),
+    );
+    files.insert("manifest.json".to_owned(), to_json_string(&manifest));
+    files.insert(
+        "cdk.out".to_owned(),
+        to_json_string(&json!({ "version": SCHEMA_VERSION })),
+    );
+
+    let mut problems = r.problems;
+    problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
+    problems.dedup();
+    if problems.iter().any(|p| p.severity == Severity::Error) {
+        return Err(SynthError::Invalid(problems));
+    }
+    Ok(Synthesis {
+        assembly: CloudAssembly { manifest, files },
+        warnings: problems,
+    })
+}
+
+fn sanitize_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn stack_info(app: &App, stack: NodeId, problems: &mut Vec<Problem>) -> StackInfo {
+    let path = app.path(stack);
+    let NodeKind::Stack(data) = &app.node(stack).kind else {
+        unreachable_stack()
+    };
+    let stage = app.stage_of(stack).map(|s| app.id(s).to_owned());
+    let base = match &stage {
+        Some(stage) => format!("{stage}-{}", app.id(stack)),
+        None => app.id(stack).to_owned(),
+    };
+    let artifact_id = sanitize_name(&base);
+    let stack_name = data
+        .props
+        .stack_name
+        .clone()
+        .unwrap_or_else(|| artifact_id.clone());
+    validate::stack_name(&path, &stack_name, problems);
+    let (account, region) = match app.env_of(stack) {
+        Some(env) => {
+            validate::environment(&path, env, problems);
+            (env.account.clone(), env.region.clone())
+        }
+        None => {
+            problems.push(Problem::error(
+                path,
+                "the stack has no environment: give its stage (or the stack) an account and region",
+            ));
+            (String::new(), String::new())
+        }
+    };
+    StackInfo {
+        artifact_id,
+        stack_name,
+        account,
+        region,
+    }
+}
+
+// A node from `App::stacks` is always a stack; this keeps the match exhaustive without a panic path
+// reachable from user input.
+fn unreachable_stack() -> ! {
+    unreachable!("stack_info is only called on stack nodes")
+}
+
+/// The elements of a stack, in tree order (not descending into nested stacks).
+fn stack_elements(app: &App, stack: NodeId) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    let mut todo: Vec<NodeId> = app.children(stack).iter().rev().copied().collect();
+    while let Some(n) = todo.pop() {
+        match app.node(n).kind {
+            NodeKind::Stack(_) => continue,
+            NodeKind::Resource { .. }
+            | NodeKind::Parameter(_)
+            | NodeKind::Output(_)
+            | NodeKind::Condition(_)
+            | NodeKind::Mapping(_) => out.push(n),
+            _ => {}
+        }
+        todo.extend(app.children(n).iter().rev());
+    }
+    out
+}
+
+fn assign_logical_ids(app: &App, stack: NodeId, elements: &[NodeId], r: &mut Resolver<'_>) {
+    let stack_path = app.path(stack);
+    let NodeKind::Stack(data) = &app.node(stack).kind else {
+        return;
+    };
+    let mut renames: Vec<(String, String, bool)> = data
+        .renames
+        .iter()
+        .map(|(o, n)| (o.clone(), n.clone(), false))
+        .collect();
+    let mut seen: HashMap<String, NodeId> = HashMap::new();
+    for &element in elements {
+        let components: Vec<&str> = app
+            .ancestors(element)
+            .take_while(|n| *n != stack)
+            .map(|n| app.id(n))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let mut lid = match &app.node(element).logical_id_override {
+            Some(o) => o.clone(),
+            None => logical_id::logical_id(&components).unwrap_or_default(),
+        };
+        for (old, new, used) in &mut renames {
+            if *old == lid {
+                lid = new.clone();
+                *used = true;
+            }
+        }
+        let path = app.path(element);
+        if !logical_id::is_valid(&lid) {
+            r.problems.push(Problem::error(
+                path.clone(),
+                format!("logical ID {lid:?} is invalid: it must be 1 to 255 letters and digits"),
+            ));
+        }
+        if let Some(other) = seen.insert(lid.clone(), element) {
+            r.problems.push(Problem::error(
+                path,
+                format!("logical ID {lid} is also used by {}: rename one of them or override its logical ID", app.path(other)),
+            ));
+        }
+        r.logical_ids.insert(element, lid);
+    }
+    for (old, new, used) in renames {
+        if !used {
+            r.problems.push(Problem::error(
+                stack_path.clone(),
+                format!("rename of logical ID {old} to {new} matches no element of the stack: remove the rename"),
+            ));
+        }
+    }
+    for node in app.descendants(stack) {
+        if app.node(node).logical_id_override.is_some() && !elements.contains(&node) {
+            r.problems.push(Problem::error(
+                app.path(node),
+                "a logical ID override on a node that is not a CloudFormation element has no effect: put it on the resource",
+            ));
+        }
+    }
+}
+
+pub(crate) struct RenderedStack {
+    pub node: NodeId,
+    pub template: Json,
+    /// Same-stack edges (element → elements it depends on or refers to), for cycle detection.
+    pub edges: BTreeMap<NodeId, BTreeSet<NodeId>>,
+}
+
+fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> RenderedStack {
+    let app = r.app;
+    let mut sections: [JsonMap<String, Json>; 5] = Default::default();
+    let [parameters, mappings, conditions, resources, outputs] = &mut sections;
+    let mut edges: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
+    for &element in elements {
+        let lid = r.logical_ids.get(&element).cloned().unwrap_or_default();
+        let mut site = Site {
+            stack,
+            element,
+            refs: Vec::new(),
+        };
+        match &app.node(element).kind {
+            NodeKind::Resource { body, options } => {
+                let mut props = body.properties();
+                crate::tags::apply_inherited_tags(app, element, body.type_name(), &mut props);
+                let mut res = JsonMap::new();
+                res.insert("Type".into(), Json::String(body.type_name().to_owned()));
+                let resolved = r.resolve(&props, &mut site);
+                if resolved.as_object().is_some_and(|o| !o.is_empty()) {
+                    res.insert("Properties".into(), resolved);
+                }
+                let depends_on = depends_on(r, stack, element, &options.depends_on);
+                if !depends_on.is_empty() {
+                    let ids: BTreeSet<String> = depends_on
+                        .iter()
+                        .map(|n| r.logical_ids[n].clone())
+                        .collect();
+                    res.insert(
+                        "DependsOn".into(),
+                        json!(ids.into_iter().collect::<Vec<_>>()),
+                    );
+                    site.refs.extend(depends_on);
+                }
+                if let Some(c) = options.condition {
+                    let v = r.resolve(
+                        &Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
+                        &mut site,
+                    );
+                    res.insert(
+                        "Condition".into(),
+                        v.get("Condition").cloned().unwrap_or(Json::Null),
+                    );
+                }
+                if let Some(p) = options.update_replace_policy {
+                    res.insert("UpdateReplacePolicy".into(), json!(p.name()));
+                }
+                if let Some(p) = options.deletion_policy {
+                    res.insert("DeletionPolicy".into(), json!(p.name()));
+                }
+                let mut metadata = JsonMap::new();
+                metadata.insert("aws:cdk:path".into(), Json::String(app.path(element)));
+                if let Json::Object(m) = resolve_map(r, &options.metadata, &mut site) {
+                    metadata.extend(m);
+                }
+                res.insert("Metadata".into(), Json::Object(metadata));
+                resources.insert(lid, Json::Object(res));
+            }
+            NodeKind::Parameter(p) => {
+                let v = render_parameter(r, p, &mut site);
+                parameters.insert(lid, v);
+            }
+            NodeKind::Output(o) => {
+                let mut out = JsonMap::new();
+                if let Some(d) = &o.description {
+                    out.insert("Description".into(), json!(d));
+                }
+                out.insert("Value".into(), r.resolve(&o.value, &mut site));
+                if let Some(name) = &o.export_name {
+                    out.insert(
+                        "Export".into(),
+                        json!({ "Name": r.resolve(name.value(), &mut site) }),
+                    );
+                }
+                if let Some(c) = o.condition {
+                    let v = r.resolve(
+                        &Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
+                        &mut site,
+                    );
+                    out.insert(
+                        "Condition".into(),
+                        v.get("Condition").cloned().unwrap_or(Json::Null),
+                    );
+                }
+                outputs.insert(lid, Json::Object(out));
+            }
+            NodeKind::Condition(expr) => {
+                let v = r.resolve(expr, &mut site);
+                conditions.insert(lid, v);
+            }
+            NodeKind::Mapping(m) => {
+                let v: JsonMap<String, Json> = m
+                    .iter()
+                    .map(|(k, inner)| (k.clone(), resolve_map(r, inner, &mut site)))
+                    .collect();
+                mappings.insert(lid, Json::Object(v));
+            }
+            _ => {}
+        }
+        edges
+            .entry(element)
+            .or_default()
+            .extend(site.refs.into_iter().filter(|n| *n != element));
+    }
+    let mut template = JsonMap::new();
+    template.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+    if let NodeKind::Stack(data) = &app.node(stack).kind {
+        if let Some(d) = &data.props.description {
+            template.insert("Description".into(), json!(d));
+        }
+    }
+    for (name, section) in [
+        "Parameters",
+        "Mappings",
+        "Conditions",
+        "Resources",
+        "Outputs",
+    ]
+    .iter()
+    .zip(sections)
+    {
+        if !section.is_empty() || *name == "Resources" {
+            template.insert((*name).to_owned(), Json::Object(section));
+        }
+    }
+    validate::depends_on_cycles(app, &edges, &mut r.problems);
+    RenderedStack {
+        node: stack,
+        template: Json::Object(template),
+        edges,
+    }
+}
+
+fn render_parameter(r: &mut Resolver<'_>, p: &Parameter, site: &mut Site) -> Json {
+    let mut out = JsonMap::new();
+    out.insert("Type".into(), json!(p.type_));
+    if let Some(d) = &p.default {
+        out.insert("Default".into(), r.resolve(d, site));
+    }
+    if let Some(d) = &p.description {
+        out.insert("Description".into(), json!(d));
+    }
+    if p.no_echo {
+        out.insert("NoEcho".into(), json!(true));
+    }
+    if !p.allowed_values.is_empty() {
+        out.insert("AllowedValues".into(), json!(p.allowed_values));
+    }
+    if let Some(v) = &p.allowed_pattern {
+        out.insert("AllowedPattern".into(), json!(v));
+    }
+    if let Some(v) = p.min_length {
+        out.insert("MinLength".into(), json!(v));
+    }
+    if let Some(v) = p.max_length {
+        out.insert("MaxLength".into(), json!(v));
+    }
+    if let Some(v) = &p.constraint_description {
+        out.insert("ConstraintDescription".into(), json!(v));
+    }
+    Json::Object(out)
+}
+
+/// The same-stack resources an element depends on; dependencies on other stacks become stack
+/// dependencies.
+fn depends_on(
+    r: &mut Resolver<'_>,
+    stack: NodeId,
+    element: NodeId,
+    explicit: &[NodeId],
+) -> BTreeSet<NodeId> {
+    let app = r.app;
+    let mut targets: Vec<NodeId> = explicit.to_vec();
+    for ancestor in app.ancestors(element) {
+        targets.extend(app.node(ancestor).dependencies.iter().copied());
+    }
+    let mut out = BTreeSet::new();
+    for target in targets {
+        for dep in app.descendants(target) {
+            if !matches!(app.node(dep).kind, NodeKind::Resource { .. }) || dep == element {
+                continue;
+            }
+            match app.stack_of(dep) {
+                Some(s) if s == stack => {
+                    out.insert(dep);
+                }
+                Some(s) => {
+                    r.stack_dependencies.entry(stack).or_default().insert(s);
+                }
+                None => {}
+            }
+        }
+    }
+    // Stack-level dependencies declared on a stack node itself.
+    for dep in &app.node(stack).dependencies {
+        if let Some(s) = app.stack_of(*dep).or(Some(*dep)).filter(|s| *s != stack) {
+            r.stack_dependencies.entry(stack).or_default().insert(s);
+        }
+    }
+    out
+}
+
+fn add_generated_elements(r: &Resolver<'_>, stack: &mut RenderedStack) {
+    let Json::Object(template) = &mut stack.template else {
+        return;
+    };
+    if let Some(params) = r.cross_region_params.get(&stack.node) {
+        let section = template.entry("Parameters").or_insert_with(|| json!({}));
+        for (id, link) in params {
+            section[id] = json!({
+                "Type": "String",
+                "Description": format!("Filled by pantri deploy from output {} of {}", link.output, link.producer),
+            });
+        }
+    }
+    if let Some(outputs) = r.generated_outputs.get(&stack.node) {
+        let section = template.entry("Outputs").or_insert_with(|| json!({}));
+        for (id, o) in outputs {
+            let mut out = json!({ "Description": o.description, "Value": o.value });
+            if let Some(name) = &o.export_name {
+                out["Export"] = json!({ "Name": name });
+            }
+            section[id] = out;
+        }
+    }
+    // Parameters must come before Resources for readability; re-order the sections.
+    let order = [
+        "AWSTemplateFormatVersion",
+        "Description",
+        "Parameters",
+        "Mappings",
+        "Conditions",
+        "Resources",
+        "Outputs",
+    ];
+    let mut sorted = JsonMap::new();
+    for key in order {
+        if let Some(v) = template.remove(key) {
+            sorted.insert(key.to_owned(), v);
+        }
+    }
+    *template = sorted;
+}
+
+fn rendered_exports(stacks: &[RenderedStack]) -> Vec<(NodeId, String, Json)> {
+    let mut out = Vec::new();
+    for s in stacks {
+        if let Some(outputs) = s.template.get("Outputs").and_then(Json::as_object) {
+            for (id, o) in outputs {
+                if let Some(name) = o.get("Export").and_then(|e| e.get("Name")) {
+                    out.push((s.node, id.clone(), name.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn stack_artifact(
+    app: &App,
+    r: &Resolver<'_>,
+    stack: &RenderedStack,
+    template_file: String,
+) -> Artifact {
+    let info = &r.stacks[&stack.node];
+    let NodeKind::Stack(data) = &app.node(stack.node).kind else {
+        unreachable_stack()
+    };
+    let mut tags = BTreeMap::new();
+    for n in app
+        .ancestors(stack.node)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        for (k, v) in &app.node(n).tags {
+            tags.insert(k.clone(), v.clone());
+        }
+    }
+    let properties = StackProperties {
+        template_file,
+        stack_name: info.stack_name.clone(),
+        termination_protection: data.props.termination_protection,
+        tags,
+    };
+    let mut metadata: IndexMap<String, Vec<MetadataEntry>> = IndexMap::new();
+    let stack_path = format!("/{}", app.path(stack.node));
+    if let Some(params) = r.cross_region_params.get(&stack.node) {
+        let entries = params
+            .values()
+            .map(|link| MetadataEntry {
+                kind: CROSS_REGION_METADATA.to_owned(),
+                data: json!(link),
+            })
+            .collect();
+        metadata.insert(stack_path, entries);
+    }
+    for element in stack.edges.keys() {
+        metadata.insert(
+            format!("/{}", app.path(*element)),
+            vec![MetadataEntry {
+                kind: LOGICAL_ID_METADATA.to_owned(),
+                data: json!(r.logical_ids[element]),
+            }],
+        );
+    }
+    let dependencies = r
+        .stack_dependencies
+        .get(&stack.node)
+        .map(|deps| {
+            deps.iter()
+                .filter_map(|d| r.stacks.get(d))
+                .map(|i| i.artifact_id.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Artifact {
+        kind: "aws:cloudformation:stack".to_owned(),
+        environment: Some(format!("aws://{}/{}", info.account, info.region)),
+        properties: serde_json::to_value(properties).ok(),
+        dependencies,
+        metadata,
+        display_name: Some(app.path(stack.node)),
+    }
+}
+
+fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
+    let included: BTreeSet<NodeId> = stacks.iter().flat_map(|s| app.ancestors(*s)).collect();
+    fn node_json(app: &App, n: NodeId, included: &BTreeSet<NodeId>, stacks: &[NodeId]) -> Json {
+        let node = app.node(n);
+        let mut out = JsonMap::new();
+        out.insert(
+            "id".into(),
+            json!(if node.parent.is_none() {
+                "App"
+            } else {
+                node.id.as_str()
+            }),
+        );
+        out.insert("path".into(), json!(app.path(n)));
+        let inside_stack = app.stack_of(n).is_some_and(|s| stacks.contains(&s));
+        let children: JsonMap<String, Json> = node
+            .children
+            .iter()
+            .filter(|c| included.contains(c) || inside_stack)
+            .map(|c| (app.id(*c).to_owned(), node_json(app, *c, included, stacks)))
+            .collect();
+        if !children.is_empty() {
+            out.insert("children".into(), Json::Object(children));
+        }
+        if let NodeKind::Resource { body, .. } = &node.kind {
+            out.insert(
+                "attributes".into(),
+                json!({ "aws:cdk:cloudformation:type": body.type_name() }),
+            );
+        }
+        let fqn = match (&node.kind, &node.construct_type) {
+            (_, Some(t)) => Some(t.clone()),
+            (NodeKind::App, _) => Some("pantri.App".to_owned()),
+            (NodeKind::Stage { .. }, _) => Some("pantri.Stage".to_owned()),
+            (NodeKind::Stack(_), _) => Some("pantri.Stack".to_owned()),
+            (NodeKind::Resource { body, .. }, _) => Some(format!(
+                "pantri.cfn.{}",
+                body.type_name().replace("::", ".")
+            )),
+            _ => None,
+        };
+        if let Some(fqn) = fqn {
+            out.insert(
+                "constructInfo".into(),
+                json!({ "fqn": fqn, "version": env!("CARGO_PKG_VERSION") }),
+            );
+        }
+        Json::Object(out)
+    }
+    json!({ "version": "tree-0.1", "tree": node_json(app, app.root_id(), &included, stacks) })
+}

@@ -1,0 +1,245 @@
+//! Checks of a synthesized tree against CloudFormation's rules and limits. Each adds problems
+//! with the construct path (or stack path) they concern; none stops at the first.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value as Json;
+
+use crate::error::Problem;
+use crate::resolve::StackInfo;
+use crate::tree::{App, Environment, NodeId};
+
+/// CloudFormation's per-template limits.
+pub const MAX_RESOURCES: usize = 500;
+/// Outputs per template.
+pub const MAX_OUTPUTS: usize = 200;
+/// Parameters per template.
+pub const MAX_PARAMETERS: usize = 200;
+/// Mappings per template.
+pub const MAX_MAPPINGS: usize = 200;
+/// Largest template body passed inline; larger ones go through S3.
+pub const MAX_INLINE_TEMPLATE_BYTES: usize = 51_200;
+/// Largest template body CloudFormation accepts (through S3).
+pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
+
+pub(crate) fn environment(path: &str, env: &Environment, problems: &mut Vec<Problem>) {
+    if env.account.len() != 12 || !env.account.chars().all(|c| c.is_ascii_digit()) {
+        problems.push(Problem::error(
+            path,
+            format!("account {:?} is not a 12-digit AWS account id", env.account),
+        ));
+    }
+    let parts: Vec<&str> = env.region.split('-').collect();
+    let region_ok = parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if !region_ok {
+        problems.push(Problem::error(
+            path,
+            format!(
+                "region {:?} is not an AWS region name such as eu-west-1",
+                env.region
+            ),
+        ));
+    }
+}
+
+pub(crate) fn stack_name(path: &str, name: &str, problems: &mut Vec<Problem>) {
+    let ok = name.len() <= 128
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !ok {
+        problems.push(Problem::error(
+            path,
+            format!("stack name {name:?} is invalid: it must start with a letter and hold at most 128 letters, digits and hyphens"),
+        ));
+    }
+}
+
+pub(crate) fn unique_stack_names(
+    app: &App,
+    stacks: &HashMap<NodeId, StackInfo>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: BTreeMap<(String, String, String), NodeId> = BTreeMap::new();
+    let mut nodes: Vec<&NodeId> = stacks.keys().collect();
+    nodes.sort();
+    for node in nodes {
+        let info = &stacks[node];
+        let key = (
+            info.account.clone(),
+            info.region.clone(),
+            info.stack_name.clone(),
+        );
+        if let Some(other) = seen.insert(key, *node) {
+            problems.push(Problem::error(
+                app.path(*node),
+                format!(
+                    "stack name {} is also used by {} in the same account and region: give one of them another name",
+                    info.stack_name,
+                    app.path(other)
+                ),
+            ));
+        }
+    }
+}
+
+/// Finds one cycle in a directed graph, as the list of nodes around it.
+fn find_cycle(edges: &BTreeMap<NodeId, BTreeSet<NodeId>>) -> Option<Vec<NodeId>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    fn visit(
+        n: NodeId,
+        edges: &BTreeMap<NodeId, BTreeSet<NodeId>>,
+        marks: &mut HashMap<NodeId, Mark>,
+        path: &mut Vec<NodeId>,
+    ) -> Option<Vec<NodeId>> {
+        match marks.get(&n) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Open) => {
+                let start = path.iter().position(|p| *p == n).unwrap_or(0);
+                return Some(path[start..].to_vec());
+            }
+            None => {}
+        }
+        marks.insert(n, Mark::Open);
+        path.push(n);
+        for next in edges.get(&n).into_iter().flatten() {
+            if let Some(c) = visit(*next, edges, marks, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        marks.insert(n, Mark::Done);
+        None
+    }
+    let mut marks = HashMap::new();
+    for n in edges.keys() {
+        if let Some(c) = visit(*n, edges, &mut marks, &mut Vec::new()) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+pub(crate) fn depends_on_cycles(
+    app: &App,
+    edges: &BTreeMap<NodeId, BTreeSet<NodeId>>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(cycle) = find_cycle(edges) {
+        let names: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|n| app.path(*n))
+            .collect();
+        problems.push(Problem::error(
+            app.path(cycle[0]),
+            format!(
+                "dependency cycle (DependsOn and references): {}; CloudFormation cannot order these: remove one dependency",
+                names.join(" -> ")
+            ),
+        ));
+    }
+}
+
+pub(crate) fn stack_dependency_cycles(
+    app: &App,
+    deps: &BTreeMap<NodeId, BTreeSet<NodeId>>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(cycle) = find_cycle(deps) {
+        let names: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|n| app.path(*n))
+            .collect();
+        problems.push(Problem::error(
+            app.path(cycle[0]),
+            format!(
+                "stacks depend on each other in a cycle: {}; move the shared resources into one stack or pass the value through a parameter",
+                names.join(" -> ")
+            ),
+        ));
+    }
+}
+
+pub(crate) fn duplicate_exports(
+    app: &App,
+    exports: &[(NodeId, String, Json)],
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: BTreeMap<(Option<Environment>, String), String> = BTreeMap::new();
+    for (stack, output, name) in exports {
+        let Some(literal) = name.as_str() else {
+            continue;
+        };
+        let env = app.env_of(*stack).cloned();
+        let here = format!("{}/{output}", app.path(*stack));
+        if let Some(other) = seen.insert((env, literal.to_owned()), here.clone()) {
+            problems.push(Problem::error(
+                here,
+                format!("export name {literal} is also exported by {other}: export names are unique per account and region"),
+            ));
+        }
+    }
+}
+
+impl PartialOrd for Environment {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Environment {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.account, &self.region).cmp(&(&other.account, &other.region))
+    }
+}
+
+pub(crate) fn template_limits(
+    path: &str,
+    template: &Json,
+    size: usize,
+    problems: &mut Vec<Problem>,
+) {
+    let count = |section: &str| {
+        template
+            .get(section)
+            .and_then(Json::as_object)
+            .map_or(0, |m| m.len())
+    };
+    for (section, max) in [
+        ("Resources", MAX_RESOURCES),
+        ("Outputs", MAX_OUTPUTS),
+        ("Parameters", MAX_PARAMETERS),
+        ("Mappings", MAX_MAPPINGS),
+    ] {
+        let n = count(section);
+        if n > max {
+            problems.push(Problem::error(
+                path,
+                format!("the template has {n} {section}, over CloudFormation's limit of {max}: split the stack"),
+            ));
+        }
+    }
+    if size > MAX_TEMPLATE_BYTES {
+        problems.push(Problem::error(
+            path,
+            format!("the template is {size} bytes, over CloudFormation's limit of {MAX_TEMPLATE_BYTES}: split the stack"),
+        ));
+    } else if size > MAX_INLINE_TEMPLATE_BYTES {
+        problems.push(Problem::warning(
+            path,
+            format!("the template is {size} bytes, over {MAX_INLINE_TEMPLATE_BYTES}: deploy uploads it to an S3 staging bucket"),
+        ));
+    }
+}
