@@ -86,6 +86,13 @@ impl<T> Res<T> {
         }
     }
 
+    /// A handle to any node, for tests of what synthesis does with a handle that does not
+    /// point at a resource (a dangling reference is a synth error, never a broken template).
+    #[doc(hidden)]
+    pub fn dangling_for(node: NodeId) -> Self {
+        Res::new(node)
+    }
+
     /// The tree node of the resource.
     pub fn node(&self) -> NodeId {
         self.node

@@ -650,12 +650,16 @@ impl<'a> Scope<'a> {
     }
 
     /// Adds a resource of any type (no generated struct): type name and free-form properties.
-    pub fn raw_resource(&mut self, id: &str, body: crate::resource::RawResource) -> NodeId {
+    pub fn raw_resource(
+        &mut self,
+        id: &str,
+        body: crate::resource::RawResource,
+    ) -> Res<crate::resource::RawResource> {
         let kind = NodeKind::Resource {
             body: Box::new(body),
             options: ResourceOptions::default(),
         };
-        self.element(id, kind)
+        Res::new(self.element(id, kind))
     }
 
     /// Adds a parameter.

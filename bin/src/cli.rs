@@ -1,0 +1,80 @@
+//! The clap command line. Each command maps its arguments to an options struct, calls one
+//! library function and renders through injected writers; `main` returns an [`ExitCode`].
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pantri_synth::App;
+
+use crate::commands;
+use crate::exit;
+
+/// What an app's build function gets: where the stage settings are.
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    /// The stage settings directory (`stages/` by default).
+    pub stages_dir: PathBuf,
+}
+
+/// pantri: infrastructure as Rust constructs, synthesized to CloudFormation.
+#[derive(Debug, Parser)]
+#[command(name = "pantri", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The stage settings directory.
+    #[arg(long, global = true, default_value = "stages", value_name = "DIR")]
+    pub stages_dir: PathBuf,
+    /// Plain output, no colors.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 difference found or deployment failed, \
+2 bad input (usage, settings, invalid constructs), 3 approval needed, 4 AWS access failed.";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Synthesize stages into a cloud assembly (cdk.out).
+    Synth(commands::synth::SynthArgs),
+    /// List the stacks with stage, region, resource count and template size.
+    Ls(commands::ls::LsArgs),
+}
+
+/// Runs the CLI for an app: parses the arguments, builds the app and runs the command.
+pub fn main_with<F>(build: F) -> ExitCode
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let code = run(cli, &build, &mut out, &mut err);
+    let _ = out.flush();
+    exit::code(code)
+}
+
+/// Runs a parsed command with injected writers; returns the exit code.
+pub fn run<F>(cli: Cli, build: &F, out: &mut dyn Write, err: &mut dyn Write) -> u8
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let ctx = AppContext {
+        stages_dir: cli.stages_dir.clone(),
+    };
+    let result = match &cli.command {
+        Command::Synth(args) => commands::synth::run(args, &ctx, build, out, err),
+        Command::Ls(args) => commands::ls::run(args, &ctx, build, out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e:#}");
+            exit::BAD_INPUT
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `pantri ls`: the stacks of the app (or of an assembly directory).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use pantri_synth::{App, CloudAssembly, SynthOptions};
+
+use crate::cli::AppContext;
+use crate::exit;
+
+/// Arguments of `pantri ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Also show stage, stack name, environment, resource count and template size.
+    #[arg(short, long)]
+    pub long: bool,
+    /// Read an existing cloud assembly instead of synthesizing.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+}
+
+/// Runs `pantri ls`.
+pub fn run<F>(args: &LsArgs, ctx: &AppContext, build: &F, out: &mut dyn Write) -> anyhow::Result<u8>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let assembly = match &args.app {
+        Some(dir) => CloudAssembly::read(dir)?,
+        None => {
+            super::build_and_synthesize(ctx, build, &SynthOptions::default(), &mut std::io::sink())?
+                .assembly
+        }
+    };
+    let stacks = assembly.stacks()?;
+    if !args.long {
+        for s in &stacks {
+            writeln!(out, "{}", s.display_name)?;
+        }
+        return Ok(exit::OK);
+    }
+    let rows: Vec<[String; 6]> = stacks
+        .iter()
+        .map(|s| {
+            let resources = s
+                .template
+                .get("Resources")
+                .and_then(|r| r.as_object())
+                .map_or(0, |r| r.len());
+            [
+                s.display_name.clone(),
+                s.properties.stack_name.clone(),
+                s.env.region.clone(),
+                s.env.account.clone(),
+                resources.to_string(),
+                format!("{:.1} KiB", s.template_size as f64 / 1024.0),
+            ]
+        })
+        .collect();
+    let header = [
+        "STACK",
+        "NAME",
+        "REGION",
+        "ACCOUNT",
+        "RESOURCES",
+        "TEMPLATE",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: [&str; 6]| -> String {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(header))?;
+    for row in &rows {
+        writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]])
+        )?;
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,42 @@
+//! One module per command: arguments, then a thin `run` over the library.
+
+pub mod ls;
+pub mod synth;
+
+use std::io::Write;
+
+use pantri_synth::{App, Severity, SynthError, SynthOptions, Synthesis};
+
+use crate::cli::AppContext;
+
+/// Builds the app and synthesizes it; problems are printed, and an invalid tree is an error.
+pub(crate) fn build_and_synthesize<F>(
+    ctx: &AppContext,
+    build: &F,
+    options: &SynthOptions,
+    err: &mut dyn Write,
+) -> anyhow::Result<Synthesis>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let app = build(ctx)?;
+    match pantri_synth::synthesize(&app, options) {
+        Ok(s) => {
+            for w in &s.warnings {
+                writeln!(err, "{w}")?;
+            }
+            Ok(s)
+        }
+        Err(SynthError::Invalid(problems)) => {
+            for p in &problems {
+                writeln!(err, "{p}")?;
+            }
+            let n = problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            anyhow::bail!("synthesis failed with {n} error(s); nothing was written")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
