@@ -22,6 +22,19 @@ pub const LOGICAL_ID_METADATA: &str = "aws:cdk:logicalId";
 /// Metadata type of a cross-region parameter link (on the consuming stack's path).
 pub const CROSS_REGION_METADATA: &str = "pantri:crossRegionParameter";
 
+/// Metadata type of a parameter that deploy fills from an environment variable.
+pub const ENV_PARAMETER_METADATA: &str = "pantri:parameterFromEnvironment";
+
+/// A parameter that `pantri deploy` fills from an environment variable (kept otherwise).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvParameter {
+    /// The stack's parameter.
+    pub parameter: String,
+    /// The environment variable.
+    pub variable: String,
+}
+
 /// `manifest.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -115,6 +128,8 @@ pub struct StackArtifact {
     pub dependencies: Vec<String>,
     /// Parameters to fill from other regions' outputs.
     pub cross_region: Vec<CrossRegionLink>,
+    /// Parameters to fill from environment variables.
+    pub env_parameters: Vec<EnvParameter>,
     /// Construct path → logical ID.
     pub logical_ids: IndexMap<String, String>,
 }
@@ -222,6 +237,7 @@ impl CloudAssembly {
                 .map(|(s, _)| s.to_owned())
                 .unwrap_or_default();
             let mut cross_region = Vec::new();
+            let mut env_parameters = Vec::new();
             let mut logical_ids = IndexMap::new();
             for (path, entries) in &artifact.metadata {
                 for entry in entries {
@@ -235,6 +251,11 @@ impl CloudAssembly {
                             let link = serde_json::from_value(entry.data.clone())
                                 .map_err(|e| bad(format!("artifact {id}: {e}")))?;
                             cross_region.push(link);
+                        }
+                        ENV_PARAMETER_METADATA => {
+                            let p = serde_json::from_value(entry.data.clone())
+                                .map_err(|e| bad(format!("artifact {id}: {e}")))?;
+                            env_parameters.push(p);
                         }
                         _ => {}
                     }
@@ -261,6 +282,7 @@ impl CloudAssembly {
                 template,
                 dependencies,
                 cross_region,
+                env_parameters,
                 logical_ids,
             });
         }

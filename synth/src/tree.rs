@@ -80,6 +80,9 @@ pub struct Parameter {
     pub max_length: Option<u32>,
     /// `ConstraintDescription`.
     pub constraint_description: Option<String>,
+    /// An environment variable `pantri deploy` fills the parameter from (for secrets such as an
+    /// API key: the value never lands in `cdk.out`). Recorded in the manifest.
+    pub from_env: Option<String>,
 }
 
 impl Parameter {
@@ -95,6 +98,7 @@ impl Parameter {
             min_length: None,
             max_length: None,
             constraint_description: None,
+            from_env: None,
         }
     }
 
@@ -113,6 +117,12 @@ impl Parameter {
     /// Masks the value.
     pub fn no_echo(mut self) -> Self {
         self.no_echo = true;
+        self
+    }
+
+    /// Makes `pantri deploy` fill the parameter from an environment variable.
+    pub fn from_env(mut self, variable: impl Into<String>) -> Self {
+        self.from_env = Some(variable.into());
         self
     }
 }

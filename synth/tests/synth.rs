@@ -112,6 +112,10 @@ fn refs_getatts_conditions_mappings_and_parameters_use_logical_ids() {
             .default_value("latest")
             .description("tag"),
     );
+    stack.parameter(
+        "ApiKey",
+        Parameter::string().no_echo().from_env("DATADOG_API_KEY"),
+    );
     let cond = stack.condition("IsProd", fns::equals(param.value::<Str>(), "prod"));
     let mut map = IndexMap::new();
     map.insert(
@@ -169,6 +173,20 @@ fn refs_getatts_conditions_mappings_and_parameters_use_logical_ids() {
         json!({"Type": "String", "Default": "latest", "Description": "tag"})
     );
     assert_eq!(t["Mappings"]["Amis"]["eu-west-1"]["Ami"], "ami-1");
+    assert_eq!(
+        t["Parameters"]["ApiKey"],
+        json!({"Type": "String", "NoEcho": true})
+    );
+    let s = synthesize(&app, &SynthOptions::default()).expect("synth");
+    let stack = &s.assembly.stacks().expect("stacks")[0];
+    assert_eq!(stack.env_parameters.len(), 1);
+    assert_eq!(
+        (
+            stack.env_parameters[0].parameter.as_str(),
+            stack.env_parameters[0].variable.as_str()
+        ),
+        ("ApiKey", "DATADOG_API_KEY")
+    );
     assert_eq!(
         t["Outputs"]["BucketName"],
         json!({"Description": "the bucket", "Value": {"Ref": bucket_id}})
