@@ -9,8 +9,9 @@ use indexmap::IndexMap;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::assembly::{
-    to_json_string, Artifact, CloudAssembly, Manifest, MetadataEntry, StackProperties,
-    CROSS_REGION_METADATA, LOGICAL_ID_METADATA, SCHEMA_VERSION,
+    to_json_string, Artifact, CloudAssembly, EnvParameter, Manifest, MetadataEntry,
+    StackProperties, CROSS_REGION_METADATA, ENV_PARAMETER_METADATA, LOGICAL_ID_METADATA,
+    SCHEMA_VERSION,
 };
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
@@ -591,15 +592,31 @@ fn stack_artifact(
     };
     let mut metadata: IndexMap<String, Vec<MetadataEntry>> = IndexMap::new();
     let stack_path = format!("/{}", app.path(stack.node));
+    let mut stack_entries: Vec<MetadataEntry> = Vec::new();
     if let Some(params) = r.cross_region_params.get(&stack.node) {
-        let entries = params
-            .values()
-            .map(|link| MetadataEntry {
-                kind: CROSS_REGION_METADATA.to_owned(),
-                data: json!(link),
-            })
-            .collect();
-        metadata.insert(stack_path, entries);
+        stack_entries.extend(params.values().map(|link| MetadataEntry {
+            kind: CROSS_REGION_METADATA.to_owned(),
+            data: json!(link),
+        }));
+    }
+    for element in stack.edges.keys() {
+        if let NodeKind::Parameter(Parameter {
+            from_env: Some(variable),
+            ..
+        }) = &app.node(*element).kind
+        {
+            let data = EnvParameter {
+                parameter: r.logical_ids[element].clone(),
+                variable: variable.clone(),
+            };
+            stack_entries.push(MetadataEntry {
+                kind: ENV_PARAMETER_METADATA.to_owned(),
+                data: json!(data),
+            });
+        }
+    }
+    if !stack_entries.is_empty() {
+        metadata.insert(stack_path, stack_entries);
     }
     for element in stack.edges.keys() {
         metadata.insert(
