@@ -1,1 +1,71 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests of the `pantri` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The `pantri` binary, built once per test process so that it is never stale (`cargo test -p
+/// pantri-tests` alone does not rebuild another package's binary).
+pub fn pantri_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", "pantri", "--quiet"])
+                .current_dir(workspace_root())
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "cargo build -p pantri failed"
+            );
+            // target/<profile>/deps/<test> → target/<profile>/pantri
+            let exe = std::env::current_exe().unwrap_or_default();
+            exe.parent()
+                .and_then(Path::parent)
+                .map(|d| d.join("pantri"))
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+/// Runs `pantri ARGS` in `dir`.
+pub fn pantri(dir: &Path, args: &[&str]) -> Output {
+    Command::new(pantri_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pantri: {e}"))
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Copies the reference app's stage settings into `dir/stages`.
+pub fn copy_stages(dir: &Path) -> PathBuf {
+    let stages = dir.join("stages");
+    std::fs::create_dir_all(&stages).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    for entry in
+        std::fs::read_dir(workspace_root().join("stages")).unwrap_or_else(|e| panic!("stages: {e}"))
+    {
+        let entry = entry.unwrap_or_else(|e| panic!("entry: {e}"));
+        std::fs::copy(entry.path(), stages.join(entry.file_name()))
+            .unwrap_or_else(|e| panic!("copy: {e}"));
+    }
+    stages
+}

@@ -1,0 +1,118 @@
+//! End-to-end tests of `pantri synth` and `pantri ls` on the reference app.
+
+use pantri_tests::{copy_stages, pantri, stderr, stdout, workspace_root};
+
+#[test]
+fn committed_cdk_out_is_what_the_code_synthesizes() {
+    let out = pantri(&workspace_root(), &["synth", "--check"]);
+    assert!(
+        out.status.success(),
+        "cdk.out is stale; run `cargo run -p pantri -- synth` and commit it:\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn synth_is_byte_identical_across_runs_and_directories() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    for dir in [a.path(), b.path()] {
+        copy_stages(dir);
+        let out = pantri(dir, &["synth", "--quiet"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "--quiet prints nothing");
+    }
+    let files = |d: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d.join("cdk.out"))
+            .expect("cdk.out")
+            .map(|e| {
+                let e = e.expect("entry");
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).expect("read"),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (fa, fb) = (files(a.path()), files(b.path()));
+    assert!(fa.len() >= 4, "manifest, tree, version file and templates");
+    assert_eq!(fa, fb);
+    let committed = files(&workspace_root());
+    assert_eq!(fa, committed, "a fresh synth equals the committed cdk.out");
+}
+
+#[test]
+fn unknown_settings_key_names_file_line_and_key_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    let prod = stages.join("prod.yaml");
+    let text = std::fs::read_to_string(&prod).expect("prod.yaml");
+    let line = text.lines().count() + 1;
+    std::fs::write(&prod, format!("{text}nat_gateway_count: 3\n")).expect("write");
+    let out = pantri(dir.path(), &["synth"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("stages/prod.yaml:{line}:")), "{err}");
+    assert!(err.contains("nat_gateway_count"), "{err}");
+    assert!(!dir.path().join("cdk.out").exists(), "nothing is written");
+}
+
+#[test]
+fn bad_setting_value_names_the_key_and_keeps_the_previous_cdk_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    let first = pantri(dir.path(), &["synth", "--quiet"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let manifest = std::fs::read(dir.path().join("cdk.out/manifest.json")).expect("manifest");
+    let dev = stages.join("dev.yaml");
+    let text = std::fs::read_to_string(&dev)
+        .expect("dev.yaml")
+        .replace("app_name: pantri", "app_name: Pantri App");
+    std::fs::write(&dev, text).expect("write");
+    let out = pantri(dir.path(), &["synth"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("stages/dev.yaml") && err.contains("app_name"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("cdk.out/manifest.json")).expect("manifest"),
+        manifest
+    );
+}
+
+#[test]
+fn ls_lists_every_stack_of_every_stage() {
+    let out = pantri(&workspace_root(), &["ls"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert!(listed.iter().any(|l| l.starts_with("dev/")), "{listed:?}");
+    assert!(listed.iter().any(|l| l.starts_with("prod/")), "{listed:?}");
+    let long = pantri(&workspace_root(), &["ls", "--long"]);
+    let text = stdout(&long);
+    assert!(text.starts_with("STACK"), "{text}");
+    assert_eq!(text.lines().count(), listed.len() + 1);
+}
+
+#[test]
+fn check_fails_with_a_diff_when_cdk_out_is_stale() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    assert!(pantri(dir.path(), &["synth", "--quiet"]).status.success());
+    let dev = stages.join("dev.yaml");
+    let text = std::fs::read_to_string(&dev)
+        .expect("dev.yaml")
+        .replace("10.10.0.0/16", "10.11.0.0/16");
+    std::fs::write(&dev, text).expect("write");
+    let out = pantri(dir.path(), &["synth", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("changed: dev-") && err.contains("10.11.0.0/16"),
+        "{err}"
+    );
+    assert!(err.contains("run `pantri synth`"), "{err}");
+}
