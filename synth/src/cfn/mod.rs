@@ -11,7 +11,8 @@
 //! use pantri_synth::{App, Environment, StackProps, ToValue, Value};
 //!
 //! let mut app = App::new();
-//! let mut stage = app.root().stage("dev", Environment::new("111111111111", "eu-west-1"));
+//! let mut root = app.root();
+//! let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 //! let mut stack = stage.stack("Network", StackProps::default());
 //! let vpc = stack.resource("Vpc", CfnVPC::new().cidr_block("10.0.0.0/16").enable_dns_support(true));
 //! let subnet = CfnSubnet::new(vpc.attr_vpc_id())
@@ -24,13 +25,13 @@
 //!
 //! A missing required property does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0061
 //! let subnet = pantri_synth::cfn::ec2::CfnSubnet::new();
 //! ```
 //!
 //! Nor does a list where a string belongs:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! let subnet = pantri_synth::cfn::ec2::CfnSubnet::new("vpc-1").cidr_block(vec!["10.0.0.0/24"]);
 //! ```
 
