@@ -324,6 +324,14 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 let mut res = JsonMap::new();
                 res.insert("Type".into(), Json::String(body.type_name().to_owned()));
                 let resolved = r.resolve(&props, &mut site);
+                if let Some(spec) = crate::spec::lookup(body.type_name()) {
+                    for v in crate::spec::check_constraints(spec, &resolved) {
+                        r.problems.push(Problem::error(
+                            app.path(element),
+                            format!("{} {}: {}", body.type_name(), v.property, v.message),
+                        ));
+                    }
+                }
                 if resolved.as_object().is_some_and(|o| !o.is_empty()) {
                     res.insert("Properties".into(), resolved);
                 }

@@ -669,3 +669,66 @@ fn writing_is_atomic_and_check_reports_differences() {
         diffs[0].diff
     );
 }
+
+#[test]
+fn typed_resources_tags_attributes_and_schema_constraints() {
+    use pantri_synth::cfn::{ec2, s3};
+    let mut app = App::new();
+    let mut root = app.root();
+    let mut stage = root.stage("dev", Environment::new(ACCOUNT, "eu-west-1"));
+    stage.tag("Team", "web");
+    let mut stack = stage.stack("S", StackProps::default());
+    let vpc = stack.resource("Vpc", ec2::CfnVPC::new().cidr_block("10.0.0.0/16"));
+    let mut net = stack.child("Net");
+    net.tag("Tier", "private");
+    let subnet = net.resource(
+        "Subnet",
+        ec2::CfnSubnet::new(vpc.ref_()).cidr_block("10.0.0.0/24"),
+    );
+    stack.resource("Bucket", s3::CfnBucket::new());
+    stack.output("SubnetAz", Output::new(subnet.attr_subnet_id()));
+    let t = template(&app, "dev-S");
+    let subnet_id = lid(&["Net", "Subnet"]);
+    assert_eq!(
+        t["Resources"][&subnet_id]["Properties"]["Tags"],
+        json!([{"Key": "Team", "Value": "web"}, {"Key": "Tier", "Value": "private"}])
+    );
+    assert_eq!(
+        t["Resources"]["Vpc"]["Properties"]["Tags"],
+        json!([{"Key": "Team", "Value": "web"}])
+    );
+    assert_eq!(
+        t["Resources"]["Bucket"]["Properties"]["Tags"],
+        json!([{"Key": "Team", "Value": "web"}])
+    );
+    assert_eq!(
+        t["Outputs"]["SubnetAz"]["Value"],
+        json!({"Fn::GetAtt": [subnet_id, "SubnetId"]})
+    );
+
+    // An attribute the type does not have, and a literal that breaks the schema, are errors
+    // naming the construct path and the property.
+    let mut app = App::new();
+    let mut root = app.root();
+    let mut stage = root.stage("dev", Environment::new(ACCOUNT, "eu-west-1"));
+    let mut stack = stage.stack("S", StackProps::default());
+    let vpc = stack.resource("Vpc", ec2::CfnVPC::new().cidr_block("10.0.0.0/16"));
+    stack.output("Nope", Output::new(vpc.get_att::<Str>("NoSuchAttribute")));
+    stack.resource(
+        "Bucket",
+        s3::CfnBucket::new()
+            .versioning_configuration(s3::bucket::VersioningConfiguration::new("Sometimes")),
+    );
+    let errs = errors(&app);
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("[dev/S/Nope]") && e.contains("NoSuchAttribute")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(
+            |e| e.starts_with("[dev/S/Bucket]") && e.contains("VersioningConfiguration.Status")
+        ),
+        "{errs:?}"
+    );
+}
