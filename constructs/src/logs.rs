@@ -1,0 +1,96 @@
+//! Log groups encrypted with a customer-managed KMS key, with retention, and the key itself.
+
+use pantri_synth::cfn::kms::CfnKey;
+use pantri_synth::cfn::logs::CfnLogGroup;
+use pantri_synth::fns;
+use pantri_synth::{Res, Scope, Str};
+
+use crate::policy::{document, Principal, Statement};
+use crate::Removal;
+
+/// A KMS key CloudWatch Logs may use for the log groups of this account and region.
+#[derive(Clone, Copy, Debug)]
+pub struct LogsKey {
+    key: Res<CfnKey>,
+}
+
+impl LogsKey {
+    /// Adds the key: rotation on, usable by the account's administrators and by CloudWatch Logs
+    /// for log groups of this account and region only.
+    pub fn new(scope: &mut Scope<'_>, id: &str, removal: Removal) -> LogsKey {
+        let mut s = scope.construct(id, "pantri.LogsKey");
+        let policy = document([
+            Statement::allow()
+                .sid("AccountAdministration")
+                .principal(Principal::Aws(fns::sub(
+                    "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+                )))
+                .actions(["kms:*"])
+                // In a key policy "*" means this key; it is the only form KMS accepts.
+                .resources(["*"]),
+            Statement::allow()
+                .sid("CloudWatchLogs")
+                .principal(Principal::service(fns::sub(
+                    "logs.${AWS::Region}.amazonaws.com",
+                )))
+                .actions([
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ])
+                .resources(["*"])
+                .condition(
+                    "ArnLike",
+                    "kms:EncryptionContext:aws:logs:arn",
+                    fns::sub(
+                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*",
+                    ),
+                ),
+        ]);
+        let key = s.resource(
+            "Resource",
+            CfnKey::new()
+                .description(fns::sub("CloudWatch Logs encryption for ${AWS::StackName}"))
+                .enable_key_rotation(true)
+                .key_policy(policy),
+        );
+        if let Some(o) = s.app().options_mut(key) {
+            o.removal_policy(removal.policy());
+        }
+        LogsKey { key }
+    }
+
+    /// The key ARN.
+    pub fn arn(&self) -> Str {
+        self.key.attr_arn()
+    }
+
+    /// The underlying key.
+    pub fn resource(&self) -> Res<CfnKey> {
+        self.key
+    }
+}
+
+/// Adds an encrypted log group with a name and a retention.
+pub fn encrypted_log_group(
+    scope: &mut Scope<'_>,
+    id: &str,
+    name: impl Into<Str>,
+    retention_days: u32,
+    key_arn: Str,
+    removal: Removal,
+) -> Res<CfnLogGroup> {
+    let group = scope.resource(
+        id,
+        CfnLogGroup::new()
+            .log_group_name(name)
+            .retention_in_days(retention_days)
+            .kms_key_id(key_arn),
+    );
+    if let Some(o) = scope.app().options_mut(group) {
+        o.removal_policy(removal.policy());
+    }
+    group
+}

@@ -1,0 +1,54 @@
+//! Helpers for construct tests: synthesize one stack built by a closure and look at its template.
+
+use pantri_synth::{synthesize, App, Environment, Scope, StackProps, SynthError, SynthOptions};
+use serde_json::Value;
+
+/// The test account.
+pub const ACCOUNT: &str = "123456789012";
+
+/// Builds an app with stage `test` in `region` holding one stack `Stack`, lets `build` add to it.
+pub fn app_with_stack(region: &str, build: impl FnOnce(&mut Scope<'_>)) -> App {
+    let mut app = App::new();
+    let mut root = app.root();
+    let mut stage = root.stage("test", Environment::new(ACCOUNT, region));
+    let mut stack = stage.stack("Stack", StackProps::default());
+    build(&mut stack);
+    app
+}
+
+/// The template of stack `Stack` (artifact `test-Stack`); panics with every problem on failure.
+pub fn template(app: &App) -> Value {
+    templates(app)
+        .remove("test-Stack")
+        .unwrap_or_else(|| panic!("no stack test-Stack"))
+}
+
+/// Every template, by artifact id; panics with every problem on failure.
+pub fn templates(app: &App) -> std::collections::BTreeMap<String, Value> {
+    let synthesis = synthesize(app, &SynthOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let stacks = synthesis
+        .assembly
+        .stacks()
+        .unwrap_or_else(|e| panic!("{e}"));
+    stacks.into_iter().map(|s| (s.id, s.template)).collect()
+}
+
+/// The synth errors (`[path] message`) of an app expected to be invalid.
+pub fn errors(app: &App) -> Vec<String> {
+    match synthesize(app, &SynthOptions::default()) {
+        Err(SynthError::Invalid(problems)) => problems
+            .iter()
+            .map(|p| format!("[{}] {}", p.path, p.message))
+            .collect(),
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => Vec::new(),
+    }
+}
+
+/// The resources of a template of one type, as (logical id, resource) pairs.
+pub fn resources_of_type<'a>(template: &'a Value, type_name: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .map(|m| m.iter().filter(|(_, r)| r["Type"] == type_name).collect())
+        .unwrap_or_default()
+}
