@@ -6,6 +6,7 @@
 
 pub mod assembly;
 pub mod cfn;
+pub mod diff;
 pub mod error;
 pub mod fns;
 pub mod logical_id;
