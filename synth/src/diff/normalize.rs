@@ -62,7 +62,7 @@ fn single(key: &str, v: Value) -> Value {
 fn statements(v: Value) -> Value {
     match v {
         Value::Array(mut a) => {
-            a.sort_by_cached_key(|s| s.to_string());
+            a.sort_by_cached_key(canonical);
             Value::Array(a)
         }
         Value::Object(_) => Value::Array(vec![v]),
@@ -73,12 +73,33 @@ fn statements(v: Value) -> Value {
 fn sorted_list(v: Value) -> Value {
     match v {
         Value::Array(mut a) => {
-            a.sort_by_cached_key(|s| s.to_string());
+            a.sort_by_cached_key(canonical);
             a.dedup();
             Value::Array(a)
         }
         Value::String(_) | Value::Object(_) => Value::Array(vec![v]),
         other => other,
+    }
+}
+
+/// Compact JSON with object keys sorted, so that it orders values independently of key order.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, String)> =
+                m.iter().map(|(k, x)| (k, canonical(x))).collect();
+            entries.sort();
+            let parts: Vec<String> = entries
+                .into_iter()
+                .map(|(k, x)| format!("{}:{x}", Value::String(k.clone())))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
     }
 }
 

@@ -1,8 +1,8 @@
 //! The pull-request comment renderer.
 
 use super::{
-    counts_words, describe, iam_cells, is_long, line_diff, property_note, sg_cells, short,
-    summary_line, TextOptions, IAM_HEADERS, SG_HEADERS,
+    describe, iam_cells, is_long, line_diff, property_note, sg_cells, short, summary_line,
+    TextOptions, IAM_HEADERS, SG_HEADERS,
 };
 use crate::diff::model::{AssemblyDiff, EntryChange, ResourceChange, StackDiff, StatefulRisk};
 use serde_json::Value;
@@ -38,11 +38,18 @@ pub fn markdown(diff: &AssemblyDiff, opts: &TextOptions) -> String {
             c.removed + c.orphaned
         );
     }
+    let c = diff.counts();
     let _ = writeln!(
         out,
-        "\n**{}** ({})\n",
+        "\n**{}**\n\nBy impact: {} added · {} updated · {} may replace · {} replaced · {} moved · {} removed · {} orphaned\n",
         summary_line(diff),
-        counts_words(&diff.counts())
+        c.added,
+        c.updated,
+        c.may_replace,
+        c.replaced,
+        c.moved,
+        c.removed,
+        c.orphaned
     );
     for s in diff.changed_stacks() {
         if opts.security_only && !s.has_security_changes() {

@@ -19,7 +19,6 @@ pub fn text(diff: &AssemblyDiff, opts: &TextOptions) -> String {
             continue;
         }
         render_stack(&mut out, stack, opts, p);
-        out.push('\n');
     }
     if opts.security_only && !diff.stacks.iter().any(StackDiff::has_security_changes) {
         out.push_str("No security-related changes\n");
