@@ -13,6 +13,9 @@ pub(crate) enum Seg {
     Index(usize),
 }
 
+/// References found in a value: (path of the outermost intrinsic holding it, logical ID).
+pub(crate) type References = Vec<(Vec<Seg>, String)>;
+
 /// `ContainerDefinitions[0].Cpu`.
 pub(crate) fn format_path(path: &[Seg]) -> String {
     let mut out = String::new();
@@ -127,7 +130,7 @@ pub(crate) fn is_intrinsic(v: &Value) -> bool {
 /// Every reference to another logical ID inside `value`, as (path of the outermost intrinsic
 /// that holds it, logical ID). Covers `Ref`, `Fn::GetAtt` and `${Id}` / `${Id.Attr}` in `Fn::Sub`,
 /// at any depth of any other intrinsic.
-pub(crate) fn references(value: &Value) -> Vec<(Vec<Seg>, String)> {
+pub(crate) fn references(value: &Value) -> References {
     let mut out = Vec::new();
     let mut path = Vec::new();
     walk(value, &mut path, None, &mut out);

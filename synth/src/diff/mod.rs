@@ -20,7 +20,7 @@ mod security;
 pub use model::*;
 
 use crate::spec::TypeSpec;
-use impact::{format_path, property_impact, references, Seg};
+use impact::{format_path, property_impact, references, References, Seg};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -142,7 +142,7 @@ pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
     }
 }
 
-fn section_map<'a>(template: &'a Value) -> &'a Map<String, Value> {
+fn section_map(template: &Value) -> &Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
     template
         .get("Resources")
@@ -430,7 +430,7 @@ fn propagate(
         .map(|c| c.logical_id.clone())
         .collect();
     // Reference lists, computed once per resource present on both sides.
-    let refs: Vec<(&String, &Value, Vec<(Vec<Seg>, String)>)> = new
+    let refs: Vec<(&String, &Value, References)> = new
         .iter()
         .filter(|(id, _)| old.contains_key(*id))
         .map(|(id, r)| {

@@ -300,10 +300,7 @@ fn sg_rule(group: &str, direction: Direction, rule: &Value) -> SecurityGroupRule
     let ports = match (protocol.as_str(), from, to) {
         ("all", _, _) => "all".to_string(),
         (_, Some(f), Some(t)) if f == t => f,
-        (_, Some(f), Some(t)) if f == "-1" || (f == "0" && t == "65535") => {
-            let _ = t;
-            "all".to_string()
-        }
+        (_, Some(f), Some(t)) if f == "-1" || (f == "0" && t == "65535") => "all".to_string(),
         (_, Some(f), Some(t)) => format!("{f}-{t}"),
         (_, Some(f), None) | (_, None, Some(f)) => f,
         (_, None, None) => "all".to_string(),
