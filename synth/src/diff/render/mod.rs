@@ -203,3 +203,35 @@ fn sign(c: RowChange) -> &'static str {
         RowChange::Removed => "-",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn long_values_get_a_line_diff_with_context() {
+        let old =
+            json!({"Statement": [{"Effect": "Allow", "Action": ["a", "b", "c", "d", "e", "f"]}]});
+        let new =
+            json!({"Statement": [{"Effect": "Allow", "Action": ["a", "b", "c", "d", "e", "g"]}]});
+        assert!(is_long(Some(&old), Some(&new)));
+        let lines = line_diff(Some(&old), Some(&new), 1);
+        let text: Vec<String> = lines
+            .iter()
+            .map(|(t, l)| format!("{t}{}", l.trim()))
+            .collect();
+        assert_eq!(text, [" \"e\",", "-\"f\"", "+\"g\"", " ]"]);
+        // A string holding JSON (a dashboard body) is diffed as pretty JSON.
+        let body = |w: u32| {
+            json!(format!(
+                "{{\"widgets\":[{{\"width\":{w},\"height\":6,\"x\":0}}]}}"
+            ))
+        };
+        let dashboard = line_diff(Some(&body(6)), Some(&body(12)), 0);
+        assert!(dashboard
+            .iter()
+            .any(|(t, l)| *t == '+' && l.trim() == "\"width\": 12,"));
+        assert!(!is_long(Some(&json!("a")), Some(&json!("b"))));
+    }
+}
