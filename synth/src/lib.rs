@@ -8,6 +8,7 @@ pub mod assembly;
 // Generated code: laid out by the generator, checked for freshness by byte comparison.
 #[rustfmt::skip]
 pub mod cfn;
+pub mod diff;
 pub mod error;
 pub mod fns;
 pub mod logical_id;

@@ -1,0 +1,564 @@
+//! The diff engine behind `pantri diff`: a pure function of two templates (plus stack settings)
+//! and the schema spec tables, with renderers kept apart in [`render`].
+//!
+//! ```text
+//! StackInput(old, new) ──normalize──► resource/section/property changes
+//!                                  ──impact (spec create-only pointers)──► update / may replace / replace
+//!                                  ──propagate replacements through Ref/GetAtt/Sub──► fixed point
+//!                                  ──► moves, stateful risks, IAM + security-group tables ──► StackDiff
+//! ```
+//!
+//! Noise stays out: key order, IAM single-string vs list forms and statement order, equivalent
+//! intrinsic forms, and `Metadata` (reported as "metadata only", never counted).
+
+mod impact;
+pub mod model;
+mod normalize;
+pub mod render;
+mod security;
+
+pub use model::*;
+
+use crate::spec::TypeSpec;
+use impact::{format_path, property_impact, references, References, Seg};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One stack to compare.
+#[derive(Clone, Debug)]
+pub struct StackInput<'a> {
+    /// Display name, e.g. `prod/App`.
+    pub name: &'a str,
+    /// The deployed template; `None` when the stack does not exist.
+    pub old: Option<&'a Value>,
+    /// The synthesized template; `None` when the stack would be deleted.
+    pub new: Option<&'a Value>,
+    /// Deployed stack-level settings.
+    pub old_stack: StackSettings,
+    /// Synthesized stack-level settings.
+    pub new_stack: StackSettings,
+}
+
+/// Stack-level settings that live outside the template.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StackSettings {
+    /// Stack tags.
+    pub tags: BTreeMap<String, String>,
+    /// Whether termination protection is on.
+    pub termination_protection: bool,
+}
+
+/// Where the diff reads per-type schema facts from. Tests inject hand-written specs.
+pub trait SpecSource {
+    /// The spec of `type_name`, if known.
+    fn type_spec(&self, type_name: &str) -> Option<&TypeSpec>;
+}
+
+/// The generated spec table ([`crate::spec::lookup`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SchemaSpecs;
+
+impl SpecSource for SchemaSpecs {
+    fn type_spec(&self, type_name: &str) -> Option<&TypeSpec> {
+        crate::spec::lookup(type_name)
+    }
+}
+
+/// Resource types that hold data, so that replacing or deleting them loses it.
+///
+/// This is a policy list, not schema data: the schemas do not say which resources hold state.
+/// An entry ending in `::*` covers a whole service. Any resource whose `DeletionPolicy` is
+/// `Retain` or `Snapshot` counts as stateful too (see [`is_stateful`]).
+pub const STATEFUL_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::Cognito::UserPool",
+    "AWS::Logs::LogGroup",
+    "AWS::ECR::Repository",
+    "AWS::DynamoDB::Table",
+    "AWS::RDS::*",
+    "AWS::EFS::FileSystem",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+];
+
+/// True when a resource of `resource_type` with `deletion_policy` holds state.
+pub fn is_stateful(resource_type: &str, deletion_policy: Option<&str>) -> bool {
+    matches!(deletion_policy, Some("Retain" | "Snapshot"))
+        || STATEFUL_TYPES.iter().any(|t| match t.strip_suffix('*') {
+            Some(prefix) => resource_type.starts_with(prefix),
+            None => resource_type == *t,
+        })
+}
+
+/// Diffs every stack.
+pub fn diff_stacks(inputs: &[StackInput], specs: &dyn SpecSource) -> AssemblyDiff {
+    AssemblyDiff {
+        stacks: inputs.iter().map(|i| diff_stack(i, specs)).collect(),
+    }
+}
+
+/// Diffs one stack.
+pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
+    let empty = Value::Object(Map::new());
+    let old = normalize::normalize(input.old.unwrap_or(&empty));
+    let new = normalize::normalize(input.new.unwrap_or(&empty));
+    let status = match (input.old, input.new) {
+        (None, Some(_)) => StackStatus::Created,
+        (Some(_), None) => StackStatus::Deleted,
+        _ => StackStatus::Updated,
+    };
+    let section = |name: &str| entry_changes(old.get(name), new.get(name));
+    let (resources, moves) = diff_resources(section_map(&old), section_map(&new), specs);
+    let stateful = stateful_changes(&resources);
+    let (iam, security_groups) = security::diff(&old, &new);
+    let mut tags = BTreeMap::new();
+    let (ot, nt) = (&input.old_stack.tags, &input.new_stack.tags);
+    for key in ot.keys().chain(nt.keys()) {
+        let (a, b) = (ot.get(key), nt.get(key));
+        if a != b {
+            tags.insert(key.clone(), (a.cloned(), b.cloned()));
+        }
+    }
+    let (otp, ntp) = (
+        input.old_stack.termination_protection,
+        input.new_stack.termination_protection,
+    );
+    let counts = count(&resources);
+    StackDiff {
+        name: input.name.to_string(),
+        status,
+        parameters: section("Parameters"),
+        conditions: section("Conditions"),
+        mappings: section("Mappings"),
+        outputs: section("Outputs"),
+        resources,
+        moves,
+        stateful,
+        iam,
+        security_groups,
+        tags,
+        termination_protection: (otp != ntp).then_some((otp, ntp)),
+        counts,
+    }
+}
+
+fn section_map(template: &Value) -> &Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+}
+
+fn entry_changes(old: Option<&Value>, new: Option<&Value>) -> Vec<EntryChange> {
+    let empty = Map::new();
+    let old = old.and_then(Value::as_object).unwrap_or(&empty);
+    let new = new.and_then(Value::as_object).unwrap_or(&empty);
+    let names = old
+        .keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)));
+    names
+        .filter_map(|name| {
+            let (a, b) = (old.get(name), new.get(name));
+            (a != b).then(|| EntryChange {
+                name: name.clone(),
+                old: a.cloned(),
+                new: b.cloned(),
+            })
+        })
+        .collect()
+}
+
+fn cdk_path(resource: &Value) -> Option<&str> {
+    resource.pointer("/Metadata/aws:cdk:path")?.as_str()
+}
+
+fn type_of(resource: &Value) -> &str {
+    resource.get("Type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn deletion_policy(resource: &Value) -> Option<&str> {
+    resource.get("DeletionPolicy").and_then(Value::as_str)
+}
+
+fn retained(resource: &Value) -> bool {
+    matches!(
+        deletion_policy(resource),
+        Some("Retain" | "RetainExceptOnCreate")
+    )
+}
+
+fn diff_resources(
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    specs: &dyn SpecSource,
+) -> (Vec<ResourceChange>, Vec<Move>) {
+    // Moves: a logical ID gone and another new one with the same construct path.
+    let mut moved_to: BTreeMap<&str, &str> = BTreeMap::new();
+    let new_by_path: BTreeMap<&str, &str> = new
+        .iter()
+        .filter(|(id, _)| !old.contains_key(*id))
+        .filter_map(|(id, r)| Some((cdk_path(r)?, id.as_str())))
+        .collect();
+    for (id, r) in old.iter().filter(|(id, _)| !new.contains_key(*id)) {
+        if let Some(to) = cdk_path(r).and_then(|p| new_by_path.get(p)) {
+            moved_to.insert(id, to);
+        }
+    }
+    let moved_from: BTreeMap<&str, &str> = moved_to.iter().map(|(a, b)| (*b, *a)).collect();
+
+    let mut changes: BTreeMap<String, ResourceChange> = BTreeMap::new();
+    let mut moves = Vec::new();
+    for (id, o) in old {
+        match new.get(id) {
+            Some(n) => {
+                if let Some(c) = diff_resource(id, o, n, specs) {
+                    changes.insert(id.clone(), c);
+                }
+            }
+            None if moved_to.contains_key(id.as_str()) => {}
+            None => {
+                let kind = if retained(o) {
+                    ResourceChangeKind::Orphaned
+                } else {
+                    ResourceChangeKind::Removed
+                };
+                changes.insert(id.clone(), whole(id, o, kind));
+            }
+        }
+    }
+    for (id, n) in new.iter().filter(|(id, _)| !old.contains_key(*id)) {
+        let change = match moved_from
+            .get(id.as_str())
+            .and_then(|f| Some((*f, old.get(*f)?)))
+        {
+            Some((from, o)) => {
+                moves.push(Move {
+                    from: from.to_string(),
+                    to: id.clone(),
+                    construct_path: cdk_path(n).unwrap_or_default().to_string(),
+                    resource_type: type_of(n).to_string(),
+                    old_retained: retained(o),
+                });
+                let mut c = diff_resource(id, o, n, specs)
+                    .unwrap_or_else(|| whole(id, n, ResourceChangeKind::Moved));
+                c.kind = ResourceChangeKind::Moved;
+                c.impact = Some(Impact::Replace);
+                c.moved_from = Some(from.to_string());
+                c.stateful = is_stateful(type_of(o), deletion_policy(o));
+                c
+            }
+            None => whole(id, n, ResourceChangeKind::Added),
+        };
+        changes.insert(id.clone(), change);
+    }
+
+    propagate(old, new, specs, &mut changes);
+
+    let order = old
+        .keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)));
+    let ordered = order.filter_map(|id| changes.remove(id)).collect();
+    (ordered, moves)
+}
+
+/// A resource added, removed or orphaned as a whole.
+fn whole(id: &str, r: &Value, kind: ResourceChangeKind) -> ResourceChange {
+    ResourceChange {
+        logical_id: id.to_string(),
+        resource_type: type_of(r).to_string(),
+        old_type: None,
+        construct_path: cdk_path(r).map(str::to_string),
+        kind,
+        impact: None,
+        moved_from: None,
+        properties: Vec::new(),
+        attributes: Vec::new(),
+        stateful: is_stateful(type_of(r), deletion_policy(r)),
+    }
+}
+
+/// The change of a logical ID present on both sides, `None` when identical.
+fn diff_resource(
+    id: &str,
+    old: &Value,
+    new: &Value,
+    specs: &dyn SpecSource,
+) -> Option<ResourceChange> {
+    if old == new {
+        return None;
+    }
+    let (old_type, new_type) = (type_of(old), type_of(new));
+    let spec = specs.type_spec(new_type);
+    let empty = Value::Object(Map::new());
+    let mut leaves = Vec::new();
+    diff_values(
+        &mut Vec::new(),
+        old.get("Properties").unwrap_or(&empty),
+        new.get("Properties").unwrap_or(&empty),
+        &mut leaves,
+    );
+    let properties: Vec<PropertyChange> = leaves
+        .into_iter()
+        .map(|(path, o, n)| PropertyChange {
+            impact: property_impact(spec, &path, o, n),
+            path: format_path(&path),
+            old: o.cloned(),
+            new: n.cloned(),
+            caused_by: None,
+        })
+        .collect();
+    let mut attributes = Vec::new();
+    let (om, nm) = (old.as_object(), new.as_object());
+    let keys: BTreeSet<&String> = om.into_iter().chain(nm).flat_map(|m| m.keys()).collect();
+    for key in keys {
+        if matches!(key.as_str(), "Type" | "Properties" | "Metadata") {
+            continue;
+        }
+        let (a, b) = (attribute(old, key), attribute(new, key));
+        if a != b {
+            attributes.push(AttributeChange {
+                name: key.clone(),
+                old: a,
+                new: b,
+            });
+        }
+    }
+    let type_changed = old_type != new_type;
+    let only_forms_differ = properties.is_empty()
+        && attributes.is_empty()
+        && old.get("Metadata") == new.get("Metadata");
+    if !type_changed && only_forms_differ {
+        return None;
+    }
+    let (kind, impact) = if type_changed {
+        (ResourceChangeKind::TypeChanged, Some(Impact::Replace))
+    } else if properties.is_empty() && attributes.is_empty() {
+        (ResourceChangeKind::MetadataOnly, None)
+    } else {
+        let worst = properties.iter().map(|p| p.impact).max();
+        (
+            ResourceChangeKind::Modified,
+            Some(worst.unwrap_or(Impact::Update)),
+        )
+    };
+    Some(ResourceChange {
+        logical_id: id.to_string(),
+        resource_type: new_type.to_string(),
+        old_type: type_changed.then(|| old_type.to_string()),
+        construct_path: cdk_path(new).or(cdk_path(old)).map(str::to_string),
+        kind,
+        impact,
+        moved_from: None,
+        properties,
+        attributes,
+        stateful: is_stateful(old_type, deletion_policy(old))
+            || is_stateful(new_type, deletion_policy(new)),
+    })
+}
+
+/// A resource attribute in canonical form (`DependsOn` as a sorted list).
+fn attribute(resource: &Value, key: &str) -> Option<Value> {
+    let v = resource.get(key)?;
+    Some(match (key, v) {
+        ("DependsOn", Value::String(_)) => Value::Array(vec![v.clone()]),
+        ("DependsOn", Value::Array(a)) => {
+            let mut a = a.clone();
+            a.sort_by_cached_key(|x| x.to_string());
+            Value::Array(a)
+        }
+        _ => v.clone(),
+    })
+}
+
+type Leaf<'a> = (Vec<Seg>, Option<&'a Value>, Option<&'a Value>);
+
+/// Structural diff: descend maps and equal-length lists (not intrinsics) to the deepest values
+/// that differ.
+fn diff_values<'a>(path: &mut Vec<Seg>, old: &'a Value, new: &'a Value, out: &mut Vec<Leaf<'a>>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b))
+            if !impact::is_intrinsic(old) && !impact::is_intrinsic(new) =>
+        {
+            for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+                path.push(Seg::Key(key.clone()));
+                match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) => diff_values(path, x, y, out),
+                    (x, y) => out.push((path.clone(), x, y)),
+                }
+                path.pop();
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                path.push(Seg::Index(i));
+                diff_values(path, x, y, out);
+                path.pop();
+            }
+        }
+        _ => out.push((path.clone(), Some(old), Some(new))),
+    }
+}
+
+fn value_at<'a>(v: &'a Value, path: &[Seg]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, seg| match seg {
+        Seg::Key(k) => v.get(k),
+        Seg::Index(i) => v.get(i),
+    })
+}
+
+/// Marks the properties that reference a replaced resource as changing, replacing the referrer
+/// too when such a property is create-only, until nothing more changes.
+fn propagate(
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    specs: &dyn SpecSource,
+    changes: &mut BTreeMap<String, ResourceChange>,
+) {
+    let replaced = |c: &ResourceChange| {
+        matches!(
+            c.kind,
+            ResourceChangeKind::Modified | ResourceChangeKind::TypeChanged
+        ) && c.impact == Some(Impact::Replace)
+    };
+    let mut queue: Vec<String> = changes
+        .values()
+        .filter(|c| replaced(c))
+        .map(|c| c.logical_id.clone())
+        .collect();
+    // Reference lists, computed once per resource present on both sides.
+    let refs: Vec<(&String, &Value, References)> = new
+        .iter()
+        .filter(|(id, _)| old.contains_key(*id))
+        .map(|(id, r)| {
+            let props = r.get("Properties").map(references).unwrap_or_default();
+            (id, r, props)
+        })
+        .collect();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    while let Some(target) = queue.pop() {
+        if !done.insert(target.clone()) {
+            continue;
+        }
+        for (id, r, list) in &refs {
+            for (path, _) in list.iter().filter(|(_, to)| *to == target) {
+                let spec = specs.type_spec(type_of(r));
+                let entry = changes.entry((*id).clone()).or_insert_with(|| {
+                    let mut c = whole(id, r, ResourceChangeKind::Modified);
+                    c.impact = Some(Impact::Update);
+                    c
+                });
+                if entry.kind == ResourceChangeKind::MetadataOnly {
+                    entry.kind = ResourceChangeKind::Modified;
+                    entry.impact = Some(Impact::Update);
+                }
+                let text = format_path(path);
+                let covered = entry.properties.iter().any(|p| {
+                    text == p.path
+                        || text.starts_with(&format!("{}.", p.path))
+                        || text.starts_with(&format!("{}[", p.path))
+                });
+                if covered {
+                    continue;
+                }
+                let props = r.get("Properties");
+                let value = props.and_then(|p| value_at(p, path)).cloned();
+                let old_value = old
+                    .get(*id)
+                    .and_then(|o| o.get("Properties"))
+                    .and_then(|p| value_at(p, path))
+                    .cloned();
+                let impact = forced_impact(spec, path);
+                entry.properties.push(PropertyChange {
+                    path: text,
+                    old: old_value,
+                    new: value,
+                    impact,
+                    caused_by: Some(target.clone()),
+                });
+                let was_replaced = replaced(entry);
+                entry.impact = entry.impact.max(Some(impact));
+                if !was_replaced && replaced(entry) {
+                    queue.push((*id).clone());
+                }
+            }
+        }
+    }
+}
+
+/// The impact of a value at `path` that is certain to change (its content is not known yet).
+fn forced_impact(spec: Option<&TypeSpec>, path: &[Seg]) -> Impact {
+    // A marker that differs from anything at any depth below `path`.
+    let marker = Value::String("\u{0}changed".into());
+    let nothing = Value::Null;
+    property_impact(spec, path, Some(&nothing), Some(&marker)).max(property_impact(
+        spec,
+        path,
+        None,
+        Some(&marker),
+    ))
+}
+
+fn stateful_changes(resources: &[ResourceChange]) -> Vec<StatefulChange> {
+    let mut out = Vec::new();
+    for c in resources.iter().filter(|c| c.stateful) {
+        let (risk, reason) = match c.kind {
+            ResourceChangeKind::Removed => (
+                StatefulRisk::Destroyed,
+                "removed from the template".to_string(),
+            ),
+            ResourceChangeKind::Moved => (
+                StatefulRisk::Moved,
+                format!(
+                    "logical ID changes from {}: CloudFormation creates a new one",
+                    c.moved_from.as_deref().unwrap_or("?")
+                ),
+            ),
+            ResourceChangeKind::TypeChanged => (
+                StatefulRisk::Replaced,
+                format!("type changes from {}", c.old_type.as_deref().unwrap_or("?")),
+            ),
+            ResourceChangeKind::Modified if c.impact == Some(Impact::Replace) => {
+                let why: Vec<String> = c
+                    .properties
+                    .iter()
+                    .filter(|p| p.impact == Impact::Replace)
+                    .map(|p| match &p.caused_by {
+                        Some(x) => format!("{} changes because {x} is replaced", p.path),
+                        None => format!("{} requires replacement", p.path),
+                    })
+                    .collect();
+                (StatefulRisk::Replaced, why.join("; "))
+            }
+            _ => continue,
+        };
+        out.push(StatefulChange {
+            logical_id: c.moved_from.clone().unwrap_or_else(|| c.logical_id.clone()),
+            resource_type: c.resource_type.clone(),
+            construct_path: c.construct_path.clone(),
+            risk,
+            reason,
+        });
+    }
+    out
+}
+
+fn count(resources: &[ResourceChange]) -> Counts {
+    let mut n = Counts::default();
+    for c in resources {
+        match (c.kind, c.impact) {
+            (ResourceChangeKind::Added, _) => n.added += 1,
+            (ResourceChangeKind::Removed, _) => n.removed += 1,
+            (ResourceChangeKind::Orphaned, _) => n.orphaned += 1,
+            (ResourceChangeKind::Moved, _) => n.moved += 1,
+            (ResourceChangeKind::TypeChanged, _) | (_, Some(Impact::Replace)) => n.replaced += 1,
+            (ResourceChangeKind::Modified, Some(Impact::MayReplace)) => n.may_replace += 1,
+            (ResourceChangeKind::Modified, _) => n.updated += 1,
+            (ResourceChangeKind::MetadataOnly, _) => {}
+        }
+    }
+    n
+}
