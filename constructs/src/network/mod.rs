@@ -21,22 +21,24 @@
 //! the template shows exactly which addresses each zone gets.
 
 pub mod cidr;
+mod endpoints;
+mod flow_logs;
+mod validate;
 
 use pantri_synth::cfn::ec2::{
-    eip, internet_gateway, nat_gateway, route_table, security_group, subnet, vpc, vpc_endpoint,
-    CfnEIP, CfnFlowLog, CfnInternetGateway, CfnNatGateway, CfnRoute, CfnRouteTable,
-    CfnSecurityGroup, CfnSubnet, CfnSubnetRouteTableAssociation, CfnVPC, CfnVPCEndpoint,
-    CfnVPCGatewayAttachment,
+    eip, internet_gateway, nat_gateway, route_table, subnet, vpc, vpc_endpoint, CfnEIP, CfnFlowLog,
+    CfnInternetGateway, CfnNatGateway, CfnRoute, CfnRouteTable, CfnSecurityGroup, CfnSubnet,
+    CfnSubnetRouteTableAssociation, CfnVPC, CfnVPCEndpoint, CfnVPCGatewayAttachment,
 };
-use pantri_synth::cfn::iam::{role, CfnRole};
+use pantri_synth::cfn::iam::CfnRole;
 use pantri_synth::cfn::logs::CfnLogGroup;
 use pantri_synth::fns;
 use pantri_synth::{Res, Scope, Str};
 
-use crate::logs::{encrypted_log_group, LogsKey};
-use crate::policy::{document, Principal, Statement};
 use crate::{Removal, VpcRef};
-use cidr::Ipv4Cidr;
+use endpoints::interface_endpoints;
+use flow_logs::flow_logs;
+use validate::{distinct, validate};
 
 /// How many NAT gateways carry the private subnets' egress.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -50,55 +52,7 @@ pub enum NatGateways {
     Single,
 }
 
-/// An AWS service reached through an interface endpoint inside the VPC instead of the NAT
-/// gateways: image pulls and log delivery stay off the NAT (cheaper, and no internet path).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InterfaceEndpoint {
-    /// `ecr.api`: ECR authentication and image manifests.
-    EcrApi,
-    /// `ecr.dkr`: the Docker registry API of ECR (layers themselves come from S3, through the
-    /// gateway endpoint every network has).
-    EcrDkr,
-    /// `logs`: CloudWatch Logs, for the awslogs driver and FireLens.
-    Logs,
-    /// `secretsmanager`: secrets injected into task definitions.
-    SecretsManager,
-}
-
-impl InterfaceEndpoint {
-    /// Every supported endpoint, the set an ECS Fargate service in private subnets needs.
-    pub const ALL: [InterfaceEndpoint; 4] = [
-        InterfaceEndpoint::EcrApi,
-        InterfaceEndpoint::EcrDkr,
-        InterfaceEndpoint::Logs,
-        InterfaceEndpoint::SecretsManager,
-    ];
-
-    /// The service name after `com.amazonaws.<region>.`.
-    pub fn service(self) -> &'static str {
-        match self {
-            InterfaceEndpoint::EcrApi => "ecr.api",
-            InterfaceEndpoint::EcrDkr => "ecr.dkr",
-            InterfaceEndpoint::Logs => "logs",
-            InterfaceEndpoint::SecretsManager => "secretsmanager",
-        }
-    }
-
-    fn id(self) -> &'static str {
-        match self {
-            InterfaceEndpoint::EcrApi => "EcrApi",
-            InterfaceEndpoint::EcrDkr => "EcrDkr",
-            InterfaceEndpoint::Logs => "Logs",
-            InterfaceEndpoint::SecretsManager => "SecretsManager",
-        }
-    }
-}
-
-/// Retention periods CloudWatch Logs accepts, in days.
-const RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
+pub use endpoints::InterfaceEndpoint;
 
 /// Settings of a [`SecureNetwork`].
 #[derive(Clone, Debug, PartialEq)]
@@ -126,7 +80,7 @@ pub struct SecureNetworkProps {
     /// (a year: what incident investigations and checkov's CKV_AWS_338 ask for).
     pub flow_log_retention_days: u32,
     /// The KMS key that encrypts the flow-log group. Default `None`: the construct creates a
-    /// [`LogsKey`].
+    /// [`LogsKey`](crate::logs::LogsKey).
     pub flow_log_key_arn: Option<Str>,
     /// Interface endpoints to add. Default none (each costs per zone and hour); prod lists
     /// [`InterfaceEndpoint::ALL`].
@@ -356,129 +310,6 @@ pub fn new(scope: &mut Scope<'_>, id: &str, props: SecureNetworkProps) -> Secure
         interface_endpoints,
     }
 }
-
-/// The flow log of the whole VPC, its encrypted log group, and the role the flow-log service
-/// assumes to write to that group and nothing else.
-fn flow_logs(
-    s: &mut Scope<'_>,
-    vpc: Res<CfnVPC>,
-    name: &str,
-    props: &SecureNetworkProps,
-) -> (Res<CfnFlowLog>, Res<CfnLogGroup>, Res<CfnRole>) {
-    let mut f = s.child("FlowLogs");
-    let key_arn = match &props.flow_log_key_arn {
-        Some(arn) => arn.clone(),
-        None => LogsKey::new(&mut f, "Key", props.removal).arn(),
-    };
-    let group = encrypted_log_group(
-        &mut f,
-        "LogGroup",
-        format!("/aws/vpc/flowlogs/{name}"),
-        props.flow_log_retention_days,
-        key_arn,
-        props.removal,
-    );
-    let trust = document([Statement::allow()
-        .principal(Principal::service("vpc-flow-logs.amazonaws.com"))
-        .actions(["sts:AssumeRole"])
-        // Confused-deputy guard: only flow logs of this account and region may use the role.
-        .condition("StringEquals", "aws:SourceAccount", fns::aws::account_id())
-        .condition(
-            "ArnLike",
-            "aws:SourceArn",
-            fns::sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*"),
-        )]);
-    let permissions = document([Statement::allow()
-        .sid("WriteFlowLogs")
-        .actions([
-            "logs:CreateLogStream",
-            "logs:PutLogEvents",
-            "logs:DescribeLogStreams",
-        ])
-        // The group's ARN ends in `:*`, which covers its log streams and nothing else.
-        .resources([group.attr_arn()])]);
-    let role = f.resource(
-        "Role",
-        CfnRole::new(trust)
-            .description(format!("VPC flow logs of {name} to their log group"))
-            .policies(vec![role::Policy::new(permissions, "write-flow-logs")]),
-    );
-    let flow_log = f.resource(
-        "FlowLog",
-        CfnFlowLog::new(
-            vpc.ref_(),
-            pantri_synth::cfn::ec2::flow_log::ResourceType::Vpc,
-        )
-        .traffic_type(pantri_synth::cfn::ec2::flow_log::TrafficType::All)
-        .log_destination_type(pantri_synth::cfn::ec2::flow_log::LogDestinationType::CloudWatchLogs)
-        .log_group_name(group.ref_())
-        .deliver_logs_permission_arn(role.attr_arn()),
-    );
-    (flow_log, group, role)
-}
-
-/// The interface endpoints in the private subnets, and their security group: HTTPS from the
-/// VPC's own addresses in, nothing out (an endpoint only answers).
-#[allow(clippy::type_complexity)]
-fn interface_endpoints(
-    s: &mut Scope<'_>,
-    vpc: Res<CfnVPC>,
-    name: &str,
-    props: &SecureNetworkProps,
-    private_subnets: &[Res<CfnSubnet>],
-) -> (
-    Option<Res<CfnSecurityGroup>>,
-    Vec<(InterfaceEndpoint, Res<CfnVPCEndpoint>)>,
-) {
-    if props.interface_endpoints.is_empty() {
-        return (None, Vec::new());
-    }
-    let mut e = s.child("Endpoints");
-    let group = e.resource(
-        "SecurityGroup",
-        CfnSecurityGroup::new(format!(
-            "{name} interface endpoints: HTTPS from inside the VPC"
-        ))
-        .vpc_id(vpc.ref_())
-        .security_group_ingress(vec![security_group::Ingress::new("tcp")
-            .cidr_ip(props.cidr.as_str())
-            .from_port(443)
-            .to_port(443)
-            .description("HTTPS from the VPC")])
-        // Without an egress rule EC2 adds allow-all; this one matches no traffic (ICMP type 252
-        // code 86 to the broadcast address), the AWS CDK's idiom for "no egress".
-        .security_group_egress(vec![security_group::Egress::new("icmp")
-            .cidr_ip("255.255.255.255/32")
-            .from_port(252)
-            .to_port(86)
-            .description("Disallow all egress")])
-        .tags(vec![security_group::Tag::new(
-            "Name",
-            format!("{name}-endpoints"),
-        )]),
-    );
-    let subnet_ids: Vec<Str> = private_subnets.iter().map(|s| s.ref_()).collect();
-    let endpoints = distinct(&props.interface_endpoints)
-        .iter()
-        .map(|service| {
-            let endpoint = e.resource(
-                service.id(),
-                CfnVPCEndpoint::new(vpc.ref_())
-                    .service_name(fns::sub(&format!(
-                        "com.amazonaws.${{AWS::Region}}.{}",
-                        service.service()
-                    )))
-                    .vpc_endpoint_type(vpc_endpoint::VpcEndpointType::Interface)
-                    .private_dns_enabled(true)
-                    .subnet_ids(subnet_ids.clone())
-                    .security_group_ids(vec![group.attr_group_id()]),
-            );
-            (*service, endpoint)
-        })
-        .collect();
-    (Some(group), endpoints)
-}
-
 /// cfn-lint warns on every literal zone name (W3010); here the names are props, checked against
 /// the stack's region at synth time, so that the template says where each subnet is.
 fn suppress_hardcoded_az(z: &mut Scope<'_>, subnet: Res<CfnSubnet>) {
@@ -499,157 +330,6 @@ fn zone_label(az: &str, index: usize) -> String {
         _ => (index + 1).to_string(),
     }
 }
-
-/// The items without repeats, in first-seen order.
-fn distinct<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
-    let mut out: Vec<T> = Vec::new();
-    for item in items {
-        if !out.contains(item) {
-            out.push(item.clone());
-        }
-    }
-    out
-}
-
-/// Subnet CIDRs, in zone order.
-struct SubnetCidrs {
-    public: Vec<Ipv4Cidr>,
-    private: Vec<Ipv4Cidr>,
-}
-
-/// Reports every problem of the props at the construct's path; returns the subnet CIDRs when
-/// they can be carved.
-fn validate(s: &mut Scope<'_>, props: &SecureNetworkProps) -> Option<SubnetCidrs> {
-    let mut problems = Vec::new();
-    for (what, value) in [
-        ("app_name", Some(&props.app_name)),
-        ("stage", props.stage.as_ref()),
-    ] {
-        if let Some(v) = value {
-            let ok = !v.is_empty()
-                && v.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !ok {
-                problems.push(format!(
-                    "{what} {v:?} is not a name: use lower-case letters, digits and '-'"
-                ));
-            }
-        }
-    }
-
-    let azs = &props.availability_zones;
-    if azs.len() < 2 {
-        problems.push(format!(
-            "{} availability zones given: name at least 2 (an ALB needs two zones), for example \
-             [\"{r}a\", \"{r}b\"]",
-            azs.len(),
-            r = s.env().map_or("eu-west-1", |e| e.region.as_str()),
-        ));
-    }
-    let region = s.env().map(|e| e.region.clone());
-    for (i, az) in azs.iter().enumerate() {
-        if azs[..i].contains(az) {
-            problems.push(format!(
-                "availability zone {az:?} is listed twice: each zone once, one subnet pair each"
-            ));
-            continue;
-        }
-        if let Some(region) = &region {
-            let letter = az.strip_prefix(region.as_str());
-            let ok = matches!(letter, Some(l) if l.len() == 1
-                && l.chars().all(|c| c.is_ascii_lowercase()));
-            if !ok {
-                problems.push(format!(
-                    "availability zone {az:?} is not a zone of the stack's region {region}: use \
-                     {region} and a zone letter, for example \"{region}a\""
-                ));
-            }
-        }
-    }
-
-    let mut services = Vec::new();
-    for e in &props.interface_endpoints {
-        if services.contains(e) {
-            problems.push(format!(
-                "interface endpoint {} is listed twice: list each once",
-                e.service()
-            ));
-        }
-        services.push(*e);
-    }
-
-    if !RETENTION_DAYS.contains(&props.flow_log_retention_days) {
-        problems.push(format!(
-            "flow_log_retention_days {} is not a CloudWatch Logs retention: use one of {:?}",
-            props.flow_log_retention_days, RETENTION_DAYS
-        ));
-    }
-
-    let cidrs = match props.cidr.parse::<Ipv4Cidr>() {
-        Err(e) => {
-            problems.push(format!("cidr {e}"));
-            None
-        }
-        Ok(vpc) if !(16..=28).contains(&vpc.prefix()) => {
-            problems.push(format!(
-                "cidr {vpc} is outside what a VPC accepts: use a prefix from /16 to /28"
-            ));
-            None
-        }
-        Ok(vpc) => carve_subnets(vpc, props, &mut problems),
-    };
-
-    let ok = problems.is_empty();
-    for p in problems {
-        s.error(p);
-    }
-    cidrs.filter(|_| ok)
-}
-
-fn carve_subnets(
-    vpc: Ipv4Cidr,
-    props: &SecureNetworkProps,
-    problems: &mut Vec<String>,
-) -> Option<SubnetCidrs> {
-    let n = distinct(&props.availability_zones).len();
-    let (public, private) = (props.public_subnet_mask, props.private_subnet_mask);
-    let mut masks_ok = true;
-    for (what, mask) in [
-        ("public_subnet_mask", public),
-        ("private_subnet_mask", private),
-    ] {
-        // EC2 subnets are /16 to /28, and inside the VPC.
-        if mask < vpc.prefix().max(16) || mask > 28 {
-            problems.push(format!(
-                "{what} /{mask} does not fit a subnet of the VPC {vpc}: use /{} to /28",
-                vpc.prefix().max(16)
-            ));
-            masks_ok = false;
-        }
-    }
-    if !masks_ok || n == 0 {
-        return None;
-    }
-    let mut prefixes = vec![public; n];
-    prefixes.extend(std::iter::repeat_n(private, n));
-    match cidr::carve(vpc, &prefixes) {
-        Some(blocks) => Some(SubnetCidrs {
-            public: blocks[..n].to_vec(),
-            private: blocks[n..].to_vec(),
-        }),
-        None => {
-            let needed = n as u64 * ((1u64 << (32 - public)) + (1u64 << (32 - private)));
-            problems.push(format!(
-                "cidr {vpc} is too small for {n} public /{public} and {n} private /{private} \
-                 subnets ({needed} addresses, it holds {}): use a larger VPC CIDR (10.0.0.0/16) \
-                 or longer subnet masks",
-                vpc.size()
-            ));
-            None
-        }
-    }
-}
-
 impl SecureNetwork {
     /// The network as other constructs need it (ids of the VPC and subnets, the VPC CIDR).
     pub fn vpc_ref(&self) -> VpcRef {
