@@ -1,4 +1,4 @@
-//! Writes the cloud assembly of a dev-like and a prod-like `SecureNetwork` to a directory, for
+//! Writes the cloud assembly of a dev-like, a prod-like and a caller's-key `SecureNetwork` to a directory, for
 //! `scripts/lint-templates` and for deploying to a CloudFormation emulator.
 //!
 //! Usage: `cargo run -p pantri-constructs --example network -- DIR`
@@ -48,6 +48,21 @@ fn main() -> ExitCode {
             },
         );
     }
+    // A network whose flow-log group uses a key of the caller's, not one of its own.
+    let mut st = root.stage("shared-key", Environment::new("123456789012", "eu-west-1"));
+    let mut stack = st.stack("Network", StackProps::default());
+    network::new(
+        &mut stack,
+        "Network",
+        SecureNetworkProps {
+            availability_zones: vec!["eu-west-1a".to_owned(), "eu-west-1b".to_owned()],
+            flow_log_key_arn: Some(
+                "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                    .into(),
+            ),
+            ..SecureNetworkProps::default()
+        },
+    );
     match synthesize(&app, &SynthOptions::default()).and_then(|s| s.assembly.write(&dir)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

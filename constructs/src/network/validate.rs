@@ -10,6 +10,7 @@ const RETENTION_DAYS: [u32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
+
 /// The items without repeats, in first-seen order.
 pub(super) fn distinct<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
