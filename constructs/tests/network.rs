@@ -298,23 +298,41 @@ fn a_key_arn_in_the_props_replaces_the_construct_key() {
 }
 
 #[test]
-fn the_vpc_ref_lists_subnets_in_zone_order() {
+fn the_vpc_ref_has_a_subnet_per_zone_in_zone_order_and_the_literal_cidr() {
     let mut seen = None;
     let app = app_with_stack(REGION, |scope| {
         let net = network::new(scope, "Network", prod_props());
-        seen = Some((net.vpc_ref(), net.nat_gateways().len()));
+        let public_zones: Vec<String> = net.availability_zones().to_vec();
+        let public: Vec<_> = net.public_subnets().iter().map(|s| s.ref_()).collect();
+        let private: Vec<_> = net.private_subnets().iter().map(|s| s.ref_()).collect();
+        seen = Some((
+            net.vpc_ref(),
+            public,
+            private,
+            public_zones,
+            net.nat_gateways().len(),
+        ));
     });
-    let (vpc_ref, nats) = seen.expect("built");
+    let (vpc_ref, public, private, zones, nats) = seen.expect("built");
+    assert_eq!(zones, ["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
     assert_eq!(nats, 3);
-    assert_eq!(vpc_ref.public_subnet_ids.len(), 3);
-    assert_eq!(vpc_ref.private_subnet_ids.len(), 3);
+    assert_eq!(vpc_ref.public_subnet_ids, public);
+    assert_eq!(vpc_ref.private_subnet_ids, private);
     assert_eq!(vpc_ref.cidr_block.as_literal(), Some("10.0.0.0/16"));
+    // and the subnets, in the order of the ref, are in the zones in the order of the props
     let t = template(&app);
-    let zones: Vec<Value> = resources_of_type(&t, "AWS::EC2::Subnet")
-        .into_iter()
-        .map(|(_, s)| s["Properties"]["AvailabilityZone"].clone())
-        .collect();
-    assert_eq!(zones.len(), 6);
+    for kind in ["public", "private"] {
+        let in_order: Vec<&str> = resources_of_type(&t, "AWS::EC2::Subnet")
+            .into_iter()
+            .filter(|(_, s)| {
+                s["Properties"]["Tags"][0]["Value"]
+                    .as_str()
+                    .is_some_and(|n| n.contains(&format!("-{kind}-")))
+            })
+            .map(|(_, s)| s["Properties"]["AvailabilityZone"].as_str().expect("zone"))
+            .collect();
+        assert_eq!(in_order, zones, "{kind}");
+    }
 }
 
 fn errors_of(props: SecureNetworkProps) -> Vec<String> {
