@@ -4,9 +4,12 @@
 //! Constructs in other stacks refer to each other through the small `*Ref` value types below,
 //! made of typed expressions; a value that crosses stacks becomes an export/import at synth time.
 
+pub mod auth;
 pub mod connections;
+pub mod dns;
 pub mod logs;
 pub mod policy;
+pub mod storage;
 #[doc(hidden)]
 pub mod testing;
 
