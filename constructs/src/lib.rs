@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod connections;
 pub mod dns;
+pub mod edge;
 pub mod logs;
 pub mod policy;
 pub mod storage;
