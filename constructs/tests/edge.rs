@@ -466,3 +466,63 @@ fn certificate_and_web_acl_outside_us_east_1_are_errors() {
     assert!(errs[0].starts_with("[test/Stack/Certificate] ") && errs[0].contains("us-east-1"));
     assert!(errs[1].starts_with("[test/Stack/WebAcl] ") && errs[1].contains("us-east-1"));
 }
+
+#[test]
+fn optional_csp_and_waf_count_overrides_render_as_asked() {
+    let app = app_with_stack("us-east-1", |s| {
+        let zone = HostedZone::new(
+            s,
+            "Zone",
+            HostedZoneProps {
+                domain_name: "example.com".to_owned(),
+                ..HostedZoneProps::default()
+            },
+        );
+        let acl = EdgeWebAcl::new(
+            s,
+            "WebAcl",
+            EdgeWebAclProps {
+                common_rules_to_count: vec!["SizeRestrictions_BODY".to_owned()],
+                ..EdgeWebAclProps::default()
+            },
+        );
+        Edge::new(
+            s,
+            "Edge",
+            EdgeProps {
+                domain_name: "example.com".to_owned(),
+                hosted_zone: Some(zone.zone_ref()),
+                alb_domain_name: Some(Str::from("origin.example.com")),
+                static_bucket: Some(pantri_constructs::BucketRef {
+                    name: Str::from("static"),
+                    arn: Str::from("arn:aws:s3:::static"),
+                    regional_domain_name: Str::from("static.s3.us-east-1.amazonaws.com"),
+                }),
+                log_bucket: Some(pantri_constructs::BucketRef {
+                    name: Str::from("logs"),
+                    arn: Str::from("arn:aws:s3:::logs"),
+                    regional_domain_name: Str::from("logs.s3.us-east-1.amazonaws.com"),
+                }),
+                origin_secret: Some(origin_secret()),
+                certificate_arn: Some(Str::from(
+                    "arn:aws:acm:us-east-1:123456789012:certificate/x",
+                )),
+                web_acl_arn: Some(acl.arn()),
+                content_security_policy: Some("default-src 'self'".to_owned()),
+                ..EdgeProps::default()
+            },
+        );
+    });
+    let t = template(&app);
+    let headers = &resources_of_type(&t, "AWS::CloudFront::ResponseHeadersPolicy")[0].1
+        ["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+    assert_eq!(
+        headers["ContentSecurityPolicy"],
+        json!({"ContentSecurityPolicy": "default-src 'self'", "Override": true})
+    );
+    let acl = &resources_of_type(&t, "AWS::WAFv2::WebACL")[0].1["Properties"];
+    assert_eq!(
+        acl["Rules"][3]["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"],
+        json!([{"ActionToUse": {"Count": {}}, "Name": "SizeRestrictions_BODY"}])
+    );
+}

@@ -14,8 +14,8 @@ use pantri_synth::cfn::cloudfront::distribution::{
 };
 use pantri_synth::cfn::cloudfront::origin_access_control::OriginAccessControlConfig;
 use pantri_synth::cfn::cloudfront::response_headers_policy::{
-    ContentTypeOptions, FrameOptions, ReferrerPolicy, ResponseHeadersPolicyConfig,
-    SecurityHeadersConfig, StrictTransportSecurity, XSSProtection,
+    ContentSecurityPolicy, ContentTypeOptions, FrameOptions, ReferrerPolicy,
+    ResponseHeadersPolicyConfig, SecurityHeadersConfig, StrictTransportSecurity, XSSProtection,
 };
 use pantri_synth::cfn::cloudfront::{
     CfnDistribution, CfnOriginAccessControl, CfnResponseHeadersPolicy,
@@ -98,6 +98,10 @@ pub struct EdgeProps {
     pub web_acl_arn: Option<Str>,
     /// Edge locations. Default [`PriceClass::All`].
     pub price_class: PriceClass,
+    /// A `Content-Security-Policy` header for every response. Default none: a Next.js app's
+    /// policy depends on its inline scripts (nonces or hashes), so the app sets it itself; give
+    /// one here when the app's policy is static.
+    pub content_security_policy: Option<String>,
 }
 
 impl Default for EdgeProps {
@@ -114,6 +118,7 @@ impl Default for EdgeProps {
             certificate_arn: None,
             web_acl_arn: None,
             price_class: PriceClass::default(),
+            content_security_policy: None,
         }
     }
 }
@@ -191,6 +196,21 @@ impl Edge {
             Str::from(""),
         );
         let name = format!("{}-{}", props.app_name, props.stage);
+        let mut security_headers = SecurityHeadersConfig::new()
+            // Two years, subdomains, preload: what the HSTS preload list asks.
+            .strict_transport_security(
+                StrictTransportSecurity::new(63_072_000, true)
+                    .include_subdomains(true)
+                    .preload(true),
+            )
+            .content_type_options(ContentTypeOptions::new(true))
+            .frame_options(FrameOptions::new("DENY", true))
+            .referrer_policy(ReferrerPolicy::new(true, "strict-origin-when-cross-origin"))
+            .xss_protection(XSSProtection::new(true, true).mode_block(true));
+        if let Some(csp) = &props.content_security_policy {
+            security_headers = security_headers
+                .content_security_policy(ContentSecurityPolicy::new(csp.as_str(), true));
+        }
 
         let oac = s.resource(
             "StaticOriginAccessControl",
@@ -204,22 +224,7 @@ impl Edge {
             CfnResponseHeadersPolicy::new(
                 ResponseHeadersPolicyConfig::new(format!("{name}-security-headers"))
                     .comment(format!("Security headers on every response of {name}"))
-                    .security_headers_config(
-                        SecurityHeadersConfig::new()
-                            // Two years, subdomains, preload: what the HSTS preload list asks.
-                            .strict_transport_security(
-                                StrictTransportSecurity::new(63_072_000, true)
-                                    .include_subdomains(true)
-                                    .preload(true),
-                            )
-                            .content_type_options(ContentTypeOptions::new(true))
-                            .frame_options(FrameOptions::new("DENY", true))
-                            .referrer_policy(ReferrerPolicy::new(
-                                true,
-                                "strict-origin-when-cross-origin",
-                            ))
-                            .xss_protection(XSSProtection::new(true, true).mode_block(true)),
-                    ),
+                    .security_headers_config(security_headers),
             ),
         );
 
