@@ -4,10 +4,14 @@
 //! Constructs in other stacks refer to each other through the small `*Ref` value types below,
 //! made of typed expressions; a value that crosses stacks becomes an export/import at synth time.
 
+pub mod auth;
 pub mod connections;
+pub mod dns;
+pub mod edge;
 pub mod logs;
 pub mod network;
 pub mod policy;
+pub mod storage;
 #[doc(hidden)]
 pub mod testing;
 

@@ -1,0 +1,112 @@
+//! The CloudFront certificate, which must live in us-east-1.
+
+use pantri_synth::cfn::certificatemanager::certificate::DomainValidationOption;
+use pantri_synth::cfn::certificatemanager::CfnCertificate;
+use pantri_synth::{Res, Scope, Str};
+
+use crate::dns::check_domain_name;
+use crate::HostedZoneRef;
+
+/// The only region whose ACM certificates and WAF web ACLs CloudFront uses.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// Props of [`GlobalCertificate`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GlobalCertificateProps {
+    /// The name the certificate is for (`example.com`). Required; must be in `hosted_zone`.
+    pub domain_name: String,
+    /// Further names (each in `hosted_zone`). Default none: no wildcard, so a leaked key covers
+    /// only the names the edge serves (checkov CKV2_AWS_71).
+    pub subject_alternative_names: Vec<String>,
+    /// The zone ACM writes its validation records to. Required.
+    pub hosted_zone: Option<HostedZoneRef>,
+}
+
+/// An ACM certificate for CloudFront, validated by DNS records in the stage's hosted zone.
+///
+/// Place it in a us-east-1 stack whatever the stage's region: when the distribution's stack is
+/// elsewhere, pantri synth turns the ARN reference into an output of the certificate's stack and
+/// a parameter of the distribution's.
+#[derive(Clone, Copy, Debug)]
+pub struct GlobalCertificate {
+    certificate: Res<CfnCertificate>,
+}
+
+/// Checks that `name` is a valid domain inside `zone`; the error says what to do.
+pub(crate) fn check_in_zone(name: &str, zone: &str) -> Result<(), String> {
+    check_domain_name(name)?;
+    if name == zone || name.ends_with(&format!(".{zone}")) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not in the hosted zone {zone:?}: use a name ending in {zone:?} or the \
+             zone of that name"
+        ))
+    }
+}
+
+/// Records an error when the scope's stack is not in us-east-1.
+pub(crate) fn require_cloudfront_region(scope: &mut Scope<'_>, what: &str) {
+    let region = scope.env().map(|e| e.region.clone());
+    if region.as_deref() != Some(CLOUDFRONT_REGION) {
+        scope.error(format!(
+            "{what} is in {}, but CloudFront only uses ones in {CLOUDFRONT_REGION}: add it to a \
+             stack whose environment is {CLOUDFRONT_REGION}",
+            region.as_deref().unwrap_or("no region")
+        ));
+    }
+}
+
+impl GlobalCertificate {
+    /// Adds the certificate; an error unless the stack is in us-east-1.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        props: GlobalCertificateProps,
+    ) -> GlobalCertificate {
+        let mut s = scope.construct(id, "pantri.GlobalCertificate");
+        require_cloudfront_region(&mut s, "the CloudFront certificate");
+        let (zone_id, zone_name) = match &props.hosted_zone {
+            Some(z) => (z.zone_id.clone(), z.zone_name.clone()),
+            None => {
+                s.error("a certificate needs the hosted zone to validate through: set hosted_zone");
+                (Str::from(""), String::new())
+            }
+        };
+        let mut names = vec![props.domain_name.clone()];
+        names.extend(props.subject_alternative_names.iter().cloned());
+        for name in &names {
+            if let Err(e) = check_in_zone(name, &zone_name) {
+                s.error(e);
+            }
+        }
+        let validation: Vec<DomainValidationOption> = names
+            .iter()
+            .map(|n| {
+                DomainValidationOption::new()
+                    .domain_name(n.as_str())
+                    .hosted_zone_id(zone_id.clone())
+            })
+            .collect();
+        let mut cert = CfnCertificate::new(props.domain_name.as_str())
+            .validation_method("DNS")
+            .domain_validation_options(validation)
+            // Browsers reject certificates missing from the public CT logs.
+            .certificate_transparency_logging_preference("ENABLED");
+        if !props.subject_alternative_names.is_empty() {
+            cert = cert.subject_alternative_names(props.subject_alternative_names);
+        }
+        let certificate = s.resource("Resource", cert);
+        GlobalCertificate { certificate }
+    }
+
+    /// The certificate ARN, for [`crate::edge::EdgeProps::certificate_arn`].
+    pub fn arn(&self) -> Str {
+        self.certificate.ref_()
+    }
+
+    /// The underlying certificate (escape hatch).
+    pub fn certificate(&self) -> Res<CfnCertificate> {
+        self.certificate
+    }
+}
