@@ -43,6 +43,8 @@ pub enum Command {
     Synth(commands::synth::SynthArgs),
     /// List the stacks with stage, region, resource count and template size.
     Ls(commands::ls::LsArgs),
+    /// Explain what a change does: replacements, stateful risks, security changes.
+    Diff(commands::diff::DiffArgs),
 }
 
 /// Runs the CLI for an app: parses the arguments, builds the app and runs the command.
@@ -69,6 +71,7 @@ where
     let result = match &cli.command {
         Command::Synth(args) => commands::synth::run(args, &ctx, build, out, err),
         Command::Ls(args) => commands::ls::run(args, &ctx, build, out),
+        Command::Diff(args) => commands::diff::run(args, &ctx, build, cli.no_color, out, err),
     };
     match result {
         Ok(code) => code,

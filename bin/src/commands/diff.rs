@@ -1,0 +1,190 @@
+//! `pantri diff`: what a change does to the infrastructure, against another cloud assembly (a
+//! directory, or the committed `cdk.out` of a git revision) or against the deployed stacks.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use pantri_synth::assembly::{parse_template, StackArtifact};
+use pantri_synth::diff::{self, render, SchemaSpecs, StackInput, StackSettings};
+use pantri_synth::{App, CloudAssembly, SynthOptions};
+
+use crate::cli::AppContext;
+use crate::exit;
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Colored text on a terminal, plain when piped.
+    Text,
+    /// Markdown for a pull-request comment.
+    Markdown,
+    /// JSON with a documented, stable shape (`schemaVersion` 1).
+    Json,
+}
+
+/// Arguments of `pantri diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The stage to compare (all stages when omitted).
+    pub stage: Option<String>,
+    /// Stacks of the stage to compare, by name (`Network` or `dev/Network`); all when none.
+    pub stacks: Vec<String>,
+    /// Compare against another cloud assembly: a directory, or `git:REF` for the `cdk.out`
+    /// committed at a revision. Without it, compare against the deployed stacks.
+    #[arg(long, value_name = "DIR|git:REF")]
+    pub baseline: Option<String>,
+    /// Read the new side from an existing cloud assembly instead of synthesizing.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Show only IAM and security-group changes.
+    #[arg(long)]
+    pub security_only: bool,
+    /// Lines of context around changes in long values.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub context: usize,
+    /// Exit 1 when anything differs.
+    #[arg(long)]
+    pub fail: bool,
+}
+
+/// Runs `pantri diff`.
+pub fn run<F>(
+    args: &DiffArgs,
+    ctx: &AppContext,
+    build: &F,
+    no_color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let new = match &args.app {
+        Some(dir) => CloudAssembly::read(dir)?,
+        None => super::build_and_synthesize(ctx, build, &SynthOptions::default(), err)?.assembly,
+    };
+    let new_stacks = select(new.stacks()?, args)?;
+    let old_stacks: Vec<StackArtifact> = match args.baseline.as_deref() {
+        Some(spec) => read_baseline(spec)?.stacks()?,
+        None => bail!(
+            "comparing against deployed stacks needs AWS access: use `pantri deploy --method prepare-change-set` \
+             for a preview, or pass --baseline DIR|git:REF"
+        ),
+    };
+    let old_by_id: BTreeMap<&str, &StackArtifact> = old_stacks.iter().map(|s| (s.id.as_str(), s)).collect();
+    // Stacks of the selection that only the baseline has would be deleted.
+    let removed: Vec<&StackArtifact> = old_stacks
+        .iter()
+        .filter(|o| is_selected(o, args) && !new_stacks.iter().any(|n| n.id == o.id))
+        .collect();
+    let settings = |s: &StackArtifact| StackSettings {
+        tags: s.properties.tags.clone(),
+        termination_protection: s.properties.termination_protection,
+    };
+    let mut inputs: Vec<StackInput> = new_stacks
+        .iter()
+        .map(|n| {
+            let old = old_by_id.get(n.id.as_str());
+            StackInput {
+                name: &n.display_name,
+                old: old.map(|o| &o.template),
+                new: Some(&n.template),
+                old_stack: old.map(|o| settings(o)).unwrap_or_default(),
+                new_stack: settings(n),
+            }
+        })
+        .collect();
+    inputs.extend(removed.into_iter().map(|o| StackInput {
+        name: &o.display_name,
+        old: Some(&o.template),
+        new: None,
+        old_stack: settings(o),
+        new_stack: StackSettings::default(),
+    }));
+    let result = diff::diff_stacks(&inputs, &SchemaSpecs);
+    let color = args.format == DiffFormat::Text && !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let options = render::TextOptions { color, context: args.context, security_only: args.security_only };
+    match args.format {
+        DiffFormat::Text => write!(out, "{}", render::text(&result, &options))?,
+        DiffFormat::Markdown => write!(out, "{}", render::markdown(&result, &options))?,
+        DiffFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&render::json(&result))?)?,
+    }
+    Ok(if args.fail && !result.is_empty() { exit::DIFFERENCE_OR_FAILURE } else { exit::OK })
+}
+
+fn names_stack(s: &StackArtifact, wanted: &str) -> bool {
+    s.display_name == wanted || s.display_name.rsplit('/').next() == Some(wanted)
+}
+
+/// True when the arguments select the stack.
+fn is_selected(s: &StackArtifact, args: &DiffArgs) -> bool {
+    args.stage.as_ref().is_none_or(|stage| &s.stage == stage)
+        && (args.stacks.is_empty() || args.stacks.iter().any(|w| names_stack(s, w)))
+}
+
+/// The stacks the arguments select: a stage, and within it named stacks, each of which must exist.
+fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<StackArtifact>> {
+    let Some(stage) = &args.stage else { return Ok(stacks) };
+    let in_stage: Vec<StackArtifact> = stacks.into_iter().filter(|s| &s.stage == stage).collect();
+    if args.stacks.is_empty() {
+        return Ok(in_stage);
+    }
+    let mut out = Vec::new();
+    for wanted in &args.stacks {
+        let found = in_stage.iter().find(|s| names_stack(s, wanted));
+        match found {
+            Some(s) => out.push(s.clone()),
+            None => {
+                let names: Vec<&str> = in_stage.iter().map(|s| s.display_name.as_str()).collect();
+                bail!("no stack {wanted:?} in stage {stage}; it has: {}", names.join(", "))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a baseline: a directory, or `git:REF` (the `cdk.out` committed at REF).
+fn read_baseline(spec: &str) -> anyhow::Result<CloudAssembly> {
+    match spec.strip_prefix("git:") {
+        None => CloudAssembly::read(Path::new(spec)).with_context(|| format!("baseline {spec}")),
+        Some(rev) => read_git_assembly(rev),
+    }
+}
+
+fn git_show(rev: &str, file: &str) -> anyhow::Result<String> {
+    let output = Command::new("git")
+        .args(["show", &format!("{rev}:./cdk.out/{file}")])
+        .output()
+        .context("cannot run git")?;
+    if !output.status.success() {
+        bail!(
+            "git show {rev}:./cdk.out/{file} failed: {} (is {rev} a revision with a committed cdk.out?)",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+fn read_git_assembly(rev: &str) -> anyhow::Result<CloudAssembly> {
+    let manifest_text = git_show(rev, "manifest.json")?;
+    let manifest: pantri_synth::assembly::Manifest =
+        serde_json::from_str(&manifest_text).with_context(|| format!("{rev}:cdk.out/manifest.json"))?;
+    let mut files = BTreeMap::new();
+    for artifact in manifest.artifacts.values() {
+        let file = artifact.properties.as_ref().and_then(|p| p.get("templateFile")).and_then(|f| f.as_str());
+        if let Some(file) = file {
+            let text = git_show(rev, file)?;
+            parse_template(file, &text)?;
+            files.insert(file.to_owned(), text);
+        }
+    }
+    files.insert("manifest.json".to_owned(), manifest_text);
+    Ok(CloudAssembly { manifest, files })
+}
