@@ -1,1 +1,3 @@
 //! The pantri CLI library.
+
+pub mod deploy;
