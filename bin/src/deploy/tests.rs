@@ -516,8 +516,7 @@ async fn stacks_deploy_in_dependency_order_with_cross_region_parameters() {
     let again = west
         .calls()
         .into_iter()
-        .filter(|c| c.starts_with("CreateChangeSet dev-App Update"))
-        .next_back()
+        .rfind(|c| c.starts_with("CreateChangeSet dev-App Update"))
         .unwrap();
     assert!(again.contains(r#"UsePrevious { key: "Size" }"#), "{again}");
 }
