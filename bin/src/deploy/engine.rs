@@ -315,6 +315,10 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
         if let Err(e) = self.approve(stack, &preview) {
             if self.options.method == Method::ChangeSet {
                 let _ = api.delete_change_set(name, cs_name).await;
+                if kind == ChangeSetType::Create {
+                    // The stack exists only for the change set (REVIEW_IN_PROGRESS).
+                    let _ = api.delete_stack(name).await;
+                }
             }
             return Err(e);
         }
@@ -405,7 +409,14 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
                 .unwrap_or_default();
             match status {
                 "DELETE_COMPLETE" => return Ok(None),
-                "REVIEW_IN_PROGRESS" => return Ok(Some(info)),
+                "REVIEW_IN_PROGRESS" => {
+                    // Left by a change set that was never executed; it holds no resources.
+                    // Deleting it (rather than reusing it) also keeps emulators from keeping
+                    // two stacks of one name.
+                    api.delete_stack(name).await.map_err(fail)?;
+                    self.wait_gone(api, stack).await?;
+                    return Ok(None);
+                }
                 "ROLLBACK_COMPLETE" => {
                     let question = format!(
                         "{dn}: stack {name} is ROLLBACK_COMPLETE{reason}: its first creation failed and it holds no resources; it must be deleted before it can be created again. Delete it?"
