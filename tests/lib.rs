@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests of the `pantri` binary.
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -22,5 +22,6 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod exit;
 pub mod settings;

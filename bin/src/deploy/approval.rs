@@ -1,0 +1,201 @@
+//! The preview of a change set and the approval decision: which changes need a human's yes, and
+//! which replacements are refused unless named with `--allow-replace`.
+
+use std::fmt::Write as _;
+
+use super::api::{ChangeSetType, ResourceChange};
+
+/// When a deployment asks before executing (`--require-approval`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequireApproval {
+    /// Never ask.
+    Never,
+    /// Ask for any change.
+    AnyChange,
+    /// Ask for changes that widen access (IAM, security groups, resource policies) or may lose
+    /// data (replacing or removing a stateful resource).
+    #[default]
+    Broadening,
+}
+
+/// What a change set will do to one stack, as shown before executing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preview {
+    /// The stack's display name (`stage/stack`).
+    pub stack: String,
+    /// The CloudFormation stack name.
+    pub stack_name: String,
+    /// CREATE or UPDATE.
+    pub kind: ChangeSetType,
+    /// The change set's resource changes.
+    pub changes: Vec<ResourceChange>,
+    /// An optional summary from the template diff engine, shown above the changes.
+    pub summary: Option<String>,
+}
+
+impl Preview {
+    /// Renders the preview as a table: Action, LogicalResourceId, ResourceType, Replacement, Scope.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let verb = match self.kind {
+            ChangeSetType::Create => "create",
+            ChangeSetType::Update => "update",
+        };
+        let _ = writeln!(
+            s,
+            "{} ({}, {verb}): {} change(s)",
+            self.stack,
+            self.stack_name,
+            self.changes.len()
+        );
+        if let Some(summary) = &self.summary {
+            for line in summary.lines() {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+        let rows: Vec<[String; 5]> = self
+            .changes
+            .iter()
+            .map(|c| {
+                [
+                    c.action.clone(),
+                    c.logical_id.clone(),
+                    c.resource_type.clone(),
+                    c.replacement.clone().unwrap_or_else(|| "-".into()),
+                    if c.scope.is_empty() {
+                        "-".into()
+                    } else {
+                        c.scope.join(",")
+                    },
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            return s;
+        }
+        let header = [
+            "Action",
+            "LogicalResourceId",
+            "ResourceType",
+            "Replacement",
+            "Scope",
+        ];
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        let mut line = |cells: [&str; 5]| {
+            let mut l = String::from(" ");
+            for (cell, w) in cells.iter().zip(widths) {
+                let _ = write!(l, " {cell:<w$}");
+            }
+            let _ = writeln!(s, "{}", l.trim_end());
+        };
+        line(header);
+        for row in &rows {
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+        }
+        s
+    }
+}
+
+/// Resource types whose replacement or removal loses data.
+const STATEFUL_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::Cognito::UserPool",
+    "AWS::Logs::LogGroup",
+    "AWS::ECR::Repository",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::EFS::FileSystem",
+    "AWS::SQS::Queue",
+    "AWS::Kinesis::Stream",
+    "AWS::OpenSearchService::Domain",
+    "AWS::ElastiCache::ReplicationGroup",
+];
+
+/// Whether a resource holds state: a known stateful type, or one the template retains.
+pub fn is_stateful(change: &ResourceChange, template: &serde_json::Value) -> bool {
+    if STATEFUL_TYPES.contains(&change.resource_type.as_str()) {
+        return true;
+    }
+    let resource = &template["Resources"][&change.logical_id];
+    ["DeletionPolicy", "UpdateReplacePolicy"]
+        .iter()
+        .any(|k| resource[k].as_str() == Some("Retain"))
+}
+
+/// Whether a change to this type can widen who may do what.
+pub fn is_broadening_type(resource_type: &str) -> bool {
+    resource_type.starts_with("AWS::IAM::")
+        || resource_type.starts_with("AWS::EC2::SecurityGroup")
+        || matches!(
+            resource_type,
+            "AWS::Lambda::Permission"
+                | "AWS::S3::BucketPolicy"
+                | "AWS::SQS::QueuePolicy"
+                | "AWS::SNS::TopicPolicy"
+                | "AWS::KMS::Key"
+                | "AWS::SecretsManager::ResourcePolicy"
+                | "AWS::ECR::RepositoryPolicy"
+        )
+}
+
+/// The outcome of looking at a preview with the approval policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Assessment {
+    /// Why a human must approve (empty: no approval needed).
+    pub reasons: Vec<String>,
+    /// Stateful resources that would be replaced and were not named with `--allow-replace`.
+    pub refused_replacements: Vec<String>,
+}
+
+/// Looks at the changes of a preview against the new template and the policy.
+pub fn assess(
+    preview: &Preview,
+    template: &serde_json::Value,
+    policy: RequireApproval,
+    allow_replace: &[String],
+) -> Assessment {
+    let mut a = Assessment::default();
+    for c in &preview.changes {
+        let stateful = is_stateful(c, template);
+        let replaced = c.action == "Modify" && c.may_replace();
+        let what = format!("{} ({})", c.logical_id, c.resource_type);
+        if stateful && replaced {
+            if allow_replace.iter().any(|l| l == &c.logical_id) {
+                a.reasons.push(format!(
+                    "{what} will be replaced (allowed by --allow-replace)"
+                ));
+            } else {
+                a.refused_replacements.push(what.clone());
+            }
+        }
+        let reason = match policy {
+            RequireApproval::Never => None,
+            RequireApproval::AnyChange => Some(format!("{} {what}", c.action)),
+            RequireApproval::Broadening => {
+                if is_broadening_type(&c.resource_type) {
+                    Some(format!("{} {what}: may change access", c.action))
+                } else if stateful && c.action == "Remove" {
+                    Some(format!("Remove {what}: holds data"))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(r) = reason {
+            a.reasons.push(r);
+        }
+    }
+    if policy == RequireApproval::Never {
+        a.reasons.clear();
+    }
+    a
+}

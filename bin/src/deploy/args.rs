@@ -1,0 +1,341 @@
+//! The `deploy` and `destroy` command arguments and the functions a CLI subcommand calls.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0    | every stack deployed (or had no changes, or its change set was prepared); destroy done |
+//! | 1    | a deployment or deletion failed, or a stack is in a state pantri will not touch |
+//! | 2    | usage or bad input: arguments, unknown stage or stack, unreadable cloud assembly |
+//! | 3    | approval was needed and not given (`--yes`, a terminal answer, or `--allow-replace`) |
+//! | 4    | AWS could not be reached: credentials missing or expired, endpoint unreachable, no region |
+//! | 130  | watching stopped on Ctrl-C; the deployment goes on in CloudFormation |
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use pantri_synth::assembly::StackArtifact;
+use pantri_synth::CloudAssembly;
+
+use super::api::CloudFormation;
+use super::approval::RequireApproval;
+use super::destroy::{destroy, DestroyOptions};
+use super::engine::{DeployOptions, Engine, Method, Outcome};
+use super::error::DeployError;
+use super::plan::{check_parameters, select, ParameterArg};
+use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
+use super::sdk::{Connection, SdkCloudFormation};
+
+/// The documented exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done.
+    Success = 0,
+    /// 1: a deployment or deletion failed.
+    Failed = 1,
+    /// 2: bad arguments or input.
+    Usage = 2,
+    /// 3: approval needed but not given.
+    ApprovalNeeded = 3,
+    /// 4: AWS access problem.
+    AccessProblem = 4,
+    /// 130: stopped watching on Ctrl-C.
+    Interrupted = 130,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
+/// How to reach AWS, shared by `deploy` and `destroy`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct AwsArgs {
+    /// Send CloudFormation calls to this endpoint (also read from AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Region for stacks whose environment does not fix one (`unknown-region`).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The AWS profile to use instead of the default credential chain's choice.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Milliseconds between two polls of CloudFormation.
+    #[arg(long, default_value_t = 2000, hide = true)]
+    pub poll_interval_ms: u64,
+}
+
+/// `pantri deploy STAGE [STACK...]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DeployArgs {
+    /// The stage to deploy.
+    pub stage: String,
+    /// Stacks of the stage to deploy (default: all), by name or `stage/stack`.
+    pub stacks: Vec<String>,
+    /// Deploy only the named stacks, not the stacks they depend on.
+    #[arg(long)]
+    pub exclusively: bool,
+    /// The cloud assembly directory.
+    #[arg(long, default_value = "cdk.out")]
+    pub app: PathBuf,
+    /// How many independent stacks deploy at once.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// When to ask before executing a change set.
+    #[arg(long, value_enum, default_value_t)]
+    pub require_approval: RequireApproval,
+    /// Approve every change that would be asked about.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Allow replacing this stateful resource (logical ID); repeatable.
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
+    /// How the change set is used.
+    #[arg(long, value_enum, default_value_t)]
+    pub method: Method,
+    /// The change set name (required with --method execute-change-set).
+    #[arg(long)]
+    pub change_set_name: Option<String>,
+    /// How progress is shown.
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressMode,
+    /// A parameter value, `KEY=VALUE` or `STACK:KEY=VALUE`; repeatable.
+    #[arg(long = "parameters", value_name = "KEY=VALUE")]
+    pub parameters: Vec<ParameterArg>,
+    /// Write the stacks' outputs as JSON `{stackName: {key: value}}` to this file.
+    #[arg(long)]
+    pub outputs_file: Option<PathBuf>,
+    /// Refuse instead of waiting when a stack has an operation in progress.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// S3 bucket for templates over 51,200 bytes (not supported yet).
+    #[arg(long)]
+    pub staging_bucket: Option<String>,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `pantri destroy STAGE [STACK...]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DestroyArgs {
+    /// The stage to destroy.
+    pub stage: String,
+    /// Stacks of the stage to destroy (default: all).
+    pub stacks: Vec<String>,
+    /// The cloud assembly directory.
+    #[arg(long, default_value = "cdk.out")]
+    pub app: PathBuf,
+    /// Delete without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, DeployError> {
+    let mut stacks = CloudAssembly::read(dir)?.stacks()?;
+    for s in &mut stacks {
+        if s.env.region.is_empty() || s.env.region == "unknown-region" {
+            s.env.region = region
+                .ok_or_else(|| {
+                    DeployError::Usage(format!(
+                        "stack {} has no region in its environment: pass --region",
+                        s.display_name
+                    ))
+                })?
+                .to_owned();
+        }
+    }
+    Ok(stacks)
+}
+
+async fn connect(
+    regions: impl IntoIterator<Item = String>,
+    aws: &AwsArgs,
+) -> BTreeMap<String, SdkCloudFormation> {
+    let connection = Connection {
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: 0,
+    };
+    let mut clients = BTreeMap::new();
+    for r in regions {
+        let c = SdkCloudFormation::connect(&r, &connection).await;
+        clients.insert(r, c);
+    }
+    clients
+}
+
+/// Deploys through the AWS SDK, asking on the terminal when there is one. Reports to `out`
+/// and `err`; returns the exit code.
+pub async fn run_deploy(
+    args: &DeployArgs,
+    assembly_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let stacks = match read_stacks(assembly_dir, args.aws.region.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let mut regions: Vec<String> = stacks.iter().map(|s| s.env.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    let clients = connect(regions, &args.aws).await;
+    deploy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+}
+
+/// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
+/// [`run_deploy`] does after connecting, open to tests with a fake API.
+pub async fn deploy_with<A: CloudFormation>(
+    args: &DeployArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let change_set_name = match (args.method, &args.change_set_name) {
+        (Method::ExecuteChangeSet, None) => {
+            return report(
+                err,
+                &DeployError::Usage(
+                    "--method execute-change-set needs --change-set-name NAME".into(),
+                ),
+            )
+        }
+        (_, Some(n)) => n.clone(),
+        (_, None) => "pantri-deploy".into(),
+    };
+    let selected = match select(stacks, &args.stage, &args.stacks, args.exclusively)
+        .and_then(|s| check_parameters(&args.parameters, &s).map(|()| s))
+    {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    if args.staging_bucket.is_some() {
+        let _ = writeln!(
+            err,
+            "warning: --staging-bucket is not supported yet; templates are sent inline"
+        );
+    }
+    let options = DeployOptions {
+        require_approval: args.require_approval,
+        yes: args.yes,
+        allow_replace: args.allow_replace.clone(),
+        method: args.method,
+        change_set_name,
+        parameters: args.parameters.clone(),
+        concurrency: args.concurrency.max(1),
+        wait_in_progress: !args.no_wait,
+        poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        ..DeployOptions::default()
+    };
+    let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
+    let mut exit = Exit::Success;
+    let mut errors: Vec<DeployError> = Vec::new();
+    {
+        let ui = Ui::new(out, err, confirm, args.progress);
+        let engine = Engine::new(clients, stacks, &options, &ui);
+        for r in engine.deploy(&selected).await {
+            match r.outcome {
+                Outcome::Deployed | Outcome::NoChanges => {
+                    outputs.insert(r.stack_name, r.outputs);
+                }
+                Outcome::Prepared => {}
+                Outcome::Detached => exit = worse(exit, Exit::Interrupted),
+                Outcome::Skipped(reason) => {
+                    ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
+                }
+                Outcome::Failed(e) => {
+                    exit = worse(exit, e.exit());
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    for e in &errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+    if let Some(path) = &args.outputs_file {
+        let text = pantri_synth::assembly::to_json_string(&outputs);
+        if let Err(e) = std::fs::write(path, text) {
+            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+            exit = worse(exit, Exit::Failed);
+        }
+    }
+    exit
+}
+
+/// Destroys through the AWS SDK, asking on the terminal when there is one.
+pub async fn run_destroy(
+    args: &DestroyArgs,
+    assembly_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let stacks = match read_stacks(assembly_dir, args.aws.region.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let mut regions: Vec<String> = stacks.iter().map(|s| s.env.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    let clients = connect(regions, &args.aws).await;
+    destroy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+}
+
+/// What [`run_destroy`] does after connecting, open to tests with a fake API.
+pub async fn destroy_with<A: CloudFormation>(
+    args: &DestroyArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let selected = match select(stacks, &args.stage, &args.stacks, true) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let options = DestroyOptions {
+        yes: args.yes,
+        poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+    };
+    let result = {
+        let ui = Ui::new(out, err, confirm, ProgressMode::Events);
+        destroy(clients, &selected, &options, &ui).await
+    };
+    match result {
+        Ok(_) => Exit::Success,
+        Err(e) => report(err, &e),
+    }
+}
+
+fn report(err: &mut dyn Write, e: &DeployError) -> Exit {
+    let _ = writeln!(err, "error: {e}");
+    e.exit()
+}
+
+/// The exit code that says more: access problems over approval over usage over failure.
+fn worse(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Success => 0,
+        Exit::Interrupted => 1,
+        Exit::Failed => 2,
+        Exit::Usage => 3,
+        Exit::ApprovalNeeded => 4,
+        Exit::AccessProblem => 5,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}

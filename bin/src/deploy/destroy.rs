@@ -1,0 +1,192 @@
+//! `pantri destroy`: deletes the selected stacks in reverse dependency order after confirmation,
+//! and lists the resources CloudFormation keeps (`DeletionPolicy: Retain`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use pantri_synth::assembly::{parse_template, StackArtifact};
+
+use super::api::{CloudFormation, StackEvent};
+use super::engine::first_failure;
+use super::error::DeployError;
+use super::progress::Ui;
+
+/// What destroy needs besides the stacks.
+#[derive(Clone, Debug)]
+pub struct DestroyOptions {
+    /// Delete without asking.
+    pub yes: bool,
+    /// Pause between two polls.
+    pub poll_interval: Duration,
+}
+
+impl Default for DestroyOptions {
+    fn default() -> Self {
+        DestroyOptions {
+            yes: false,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A resource that stays after its stack is deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retained {
+    /// `stage/stack`.
+    pub stack: String,
+    /// The logical ID.
+    pub logical_id: String,
+    /// The resource type.
+    pub resource_type: String,
+    /// The physical ID, when the stack reports it.
+    pub physical_id: Option<String>,
+}
+
+/// The resources of `template` with `DeletionPolicy: Retain`, as `(logical ID, type)`.
+pub fn retained_resources(template: &serde_json::Value) -> Vec<(String, String)> {
+    template["Resources"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .filter(|(_, v)| v["DeletionPolicy"].as_str() == Some("Retain"))
+                .map(|(k, v)| (k.clone(), v["Type"].as_str().unwrap_or("?").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time. Returns the
+/// retained resources of the deleted stacks.
+pub async fn destroy<A: CloudFormation>(
+    clients: &BTreeMap<String, A>,
+    stacks: &[&StackArtifact],
+    options: &DestroyOptions,
+    ui: &Ui<'_>,
+) -> Result<Vec<Retained>, DeployError> {
+    let names: Vec<&str> = stacks
+        .iter()
+        .rev()
+        .map(|s| s.display_name.as_str())
+        .collect();
+    if !options.yes {
+        match ui.ask(&format!("Delete {} (in that order)?", names.join(", "))) {
+            Some(true) => {}
+            Some(false) => return Err(DeployError::ApprovalNeeded("not confirmed; nothing was deleted".into())),
+            None => {
+                return Err(DeployError::ApprovalNeeded(format!(
+                    "destroying {} needs confirmation and there is no terminal to ask: re-run with --yes",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+    let mut retained = Vec::new();
+    for stack in stacks.iter().rev() {
+        retained.extend(destroy_one(clients, stack, options, ui).await?);
+    }
+    if !retained.is_empty() {
+        ui.say(format_args!(
+            "Retained (DeletionPolicy Retain; delete them by hand if no longer needed):"
+        ));
+        for r in &retained {
+            ui.say(format_args!(
+                "  {} {} ({}) {}",
+                r.stack,
+                r.logical_id,
+                r.resource_type,
+                r.physical_id.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    Ok(retained)
+}
+
+async fn destroy_one<A: CloudFormation>(
+    clients: &BTreeMap<String, A>,
+    stack: &StackArtifact,
+    options: &DestroyOptions,
+    ui: &Ui<'_>,
+) -> Result<Vec<Retained>, DeployError> {
+    let dn = stack.display_name.as_str();
+    let name = stack.properties.stack_name.as_str();
+    let fail = |e| DeployError::api(dn, e);
+    let api = clients.get(&stack.env.region).ok_or_else(|| {
+        DeployError::Usage(format!(
+            "no CloudFormation client for region {}",
+            stack.env.region
+        ))
+    })?;
+    let Some(info) = api.describe_stack(name).await.map_err(fail)? else {
+        ui.say(format_args!(
+            "{dn}: {name} does not exist; nothing to delete"
+        ));
+        return Ok(Vec::new());
+    };
+    if info.termination_protection {
+        return Err(DeployError::StackState {
+            stack: dn.into(),
+            message: format!(
+                "stack {name} has termination protection: turn it off with `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name} --region {}` and destroy again",
+                stack.env.region
+            ),
+        });
+    }
+    // The deployed template says what will be retained; the assembly's is the fallback.
+    let template = api
+        .get_template(name)
+        .await
+        .map_err(fail)?
+        .and_then(|t| parse_template("deployed.json", &t).ok())
+        .unwrap_or_else(|| stack.template.clone());
+    let physical: BTreeMap<String, Option<String>> = api
+        .list_stack_resources(name)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.logical_id, r.physical_id))
+        .collect();
+    let retained: Vec<Retained> = retained_resources(&template)
+        .into_iter()
+        .map(|(logical_id, resource_type)| Retained {
+            stack: dn.to_owned(),
+            physical_id: physical.get(&logical_id).cloned().flatten(),
+            logical_id,
+            resource_type,
+        })
+        .collect();
+    let seen: HashSet<String> = api
+        .describe_stack_events(name)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    ui.say(format_args!("{dn}: deleting {name}"));
+    api.delete_stack(name).await.map_err(fail)?;
+    loop {
+        match api.describe_stack(name).await.map_err(fail)? {
+            None => break,
+            Some(s) if s.status == "DELETE_COMPLETE" => break,
+            Some(s) if s.status == "DELETE_FAILED" => {
+                let mut events: Vec<StackEvent> = api
+                    .describe_stack_events(name)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|e| !seen.contains(&e.id))
+                    .collect();
+                events.reverse();
+                let reason = first_failure(&events)
+                    .or(s.status_reason)
+                    .unwrap_or_else(|| "no reason reported".into());
+                return Err(DeployError::Failed {
+                    stack: dn.into(),
+                    message: format!("deletion failed: {reason}"),
+                });
+            }
+            Some(_) => tokio::time::sleep(options.poll_interval).await,
+        }
+    }
+    ui.say(format_args!("{dn}: deleted"));
+    Ok(retained)
+}

@@ -1,0 +1,830 @@
+//! The deploy state machine: for each selected stack in dependency order (independent stacks
+//! concurrently), settle the stack's current state, create a change set, preview it, decide
+//! approval, execute it, follow the events to the end and collect the outputs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use indexmap::IndexMap;
+use pantri_synth::assembly::StackArtifact;
+
+use super::api::{
+    is_success_status, is_terminal_status, ChangeSetInfo, ChangeSetRequest, ChangeSetType,
+    CloudFormation, ParameterValue, StackEvent, StackInfo, TypeStatus,
+};
+use super::approval::{assess, Preview, RequireApproval};
+use super::error::{ApiError, DeployError};
+use super::plan::{explicit_value, ParameterArg};
+use super::progress::Ui;
+
+/// The largest template CloudFormation accepts inline (`TemplateBody`).
+pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
+
+/// How the change set is used (`--method`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// Create, preview, approve and execute a change set.
+    #[default]
+    ChangeSet,
+    /// Create and preview a change set, and leave it for later execution.
+    PrepareChangeSet,
+    /// Execute a change set prepared before (`--change-set-name`).
+    ExecuteChangeSet,
+}
+
+/// What the engine needs to know besides the stacks.
+#[derive(Clone, Debug)]
+pub struct DeployOptions {
+    /// When to ask before executing.
+    pub require_approval: RequireApproval,
+    /// Approve everything that would be asked.
+    pub yes: bool,
+    /// Logical IDs of stateful resources that may be replaced.
+    pub allow_replace: Vec<String>,
+    /// How the change set is used.
+    pub method: Method,
+    /// The change set name.
+    pub change_set_name: String,
+    /// `--parameters` values.
+    pub parameters: Vec<ParameterArg>,
+    /// How many independent stacks deploy at once (at least 1).
+    pub concurrency: usize,
+    /// Wait for a stack's running operation to end (otherwise refuse).
+    pub wait_in_progress: bool,
+    /// How long to wait for a running operation before giving up.
+    pub in_progress_timeout: Duration,
+    /// Pause between two polls of CloudFormation.
+    pub poll_interval: Duration,
+    /// Stop watching on Ctrl-C (off in unit tests, which have no signal handler).
+    pub handle_ctrl_c: bool,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            require_approval: RequireApproval::default(),
+            yes: false,
+            allow_replace: Vec::new(),
+            method: Method::default(),
+            change_set_name: "pantri-deploy".into(),
+            parameters: Vec::new(),
+            concurrency: 1,
+            wait_in_progress: true,
+            in_progress_timeout: Duration::from_secs(3600),
+            poll_interval: Duration::from_secs(2),
+            handle_ctrl_c: true,
+        }
+    }
+}
+
+/// How one stack ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The change set was executed and the stack is complete.
+    Deployed,
+    /// Nothing to change.
+    NoChanges,
+    /// The change set was created and left for `--method execute-change-set`.
+    Prepared,
+    /// Watching stopped (Ctrl-C); the operation goes on in CloudFormation.
+    Detached,
+    /// Not started because a stack it depends on did not deploy.
+    Skipped(String),
+    /// It failed.
+    Failed(DeployError),
+}
+
+/// The result for one stack.
+#[derive(Debug)]
+pub struct StackResult {
+    /// `stage/stack`.
+    pub display_name: String,
+    /// The CloudFormation stack name.
+    pub stack_name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Its outputs after the deployment (empty when the service reports none).
+    pub outputs: IndexMap<String, String>,
+}
+
+/// The deploy engine over one CloudFormation client per region.
+pub struct Engine<'a, A: CloudFormation> {
+    clients: &'a BTreeMap<String, A>,
+    assembly: &'a [StackArtifact],
+    options: &'a DeployOptions,
+    ui: &'a Ui<'a>,
+}
+
+type StackFuture<'f> = Pin<Box<dyn Future<Output = (usize, StackResult)> + 'f>>;
+
+impl<'a, A: CloudFormation> Engine<'a, A> {
+    /// An engine; `assembly` holds every stack (producers of cross-region parameters included).
+    pub fn new(
+        clients: &'a BTreeMap<String, A>,
+        assembly: &'a [StackArtifact],
+        options: &'a DeployOptions,
+        ui: &'a Ui<'a>,
+    ) -> Self {
+        Engine {
+            clients,
+            assembly,
+            options,
+            ui,
+        }
+    }
+
+    fn client(&self, stack: &StackArtifact) -> Result<&'a A, DeployError> {
+        self.clients.get(&stack.env.region).ok_or_else(|| {
+            DeployError::Usage(format!(
+                "no CloudFormation client for region {}",
+                stack.env.region
+            ))
+        })
+    }
+
+    /// Deploys `stacks` (in dependency order, as [`super::plan::select`] returns them): a stack
+    /// starts once the selected stacks it depends on are deployed; up to `concurrency` at once.
+    /// After a failure no new stack starts.
+    pub async fn deploy(&self, stacks: &[&'a StackArtifact]) -> Vec<StackResult> {
+        let mut results: Vec<Option<StackResult>> = stacks.iter().map(|_| None).collect();
+        let index: HashMap<&str, usize> = stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
+        let mut started = vec![false; stacks.len()];
+        let mut running: FuturesUnordered<StackFuture<'_>> = FuturesUnordered::new();
+        let mut stop: Option<String> = None;
+        loop {
+            while stop.is_none() && running.len() < self.options.concurrency.max(1) {
+                let ready = (0..stacks.len()).find(|&i| {
+                    !started[i]
+                        && stacks[i]
+                            .dependencies
+                            .iter()
+                            .all(|d| match index.get(d.as_str()) {
+                                None => true,
+                                Some(&j) => results[j].as_ref().is_some_and(|r| {
+                                    matches!(r.outcome, Outcome::Deployed | Outcome::NoChanges)
+                                }),
+                            })
+                });
+                let Some(i) = ready else { break };
+                started[i] = true;
+                let stack = stacks[i];
+                running.push(Box::pin(async move { (i, self.deploy_one(stack).await) }));
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            match &result.outcome {
+                Outcome::Failed(_) => stop = Some(format!("{} failed", result.display_name)),
+                Outcome::Detached => stop = Some("watching stopped".into()),
+                _ => {}
+            }
+            results[i] = Some(result);
+        }
+        let reason = stop.unwrap_or_else(|| "a stack it depends on did not deploy".into());
+        stacks
+            .iter()
+            .zip(results)
+            .map(|(s, r)| {
+                r.unwrap_or_else(|| StackResult {
+                    display_name: s.display_name.clone(),
+                    stack_name: s.properties.stack_name.clone(),
+                    outcome: Outcome::Skipped(reason.clone()),
+                    outputs: IndexMap::new(),
+                })
+            })
+            .collect()
+    }
+
+    async fn deploy_one(&self, stack: &StackArtifact) -> StackResult {
+        let (outcome, outputs) = match self.deploy_stack(stack).await {
+            Ok(done) => done,
+            Err(e) => (Outcome::Failed(e), IndexMap::new()),
+        };
+        match &outcome {
+            Outcome::Deployed => self
+                .ui
+                .say(format_args!("{}: deployed", stack.display_name)),
+            Outcome::NoChanges => self
+                .ui
+                .say(format_args!("{}: no changes", stack.display_name)),
+            _ => {}
+        }
+        for (k, v) in &outputs {
+            self.ui
+                .say(format_args!("{}.{k} = {v}", stack.properties.stack_name));
+        }
+        StackResult {
+            display_name: stack.display_name.clone(),
+            stack_name: stack.properties.stack_name.clone(),
+            outcome,
+            outputs,
+        }
+    }
+
+    async fn deploy_stack(
+        &self,
+        stack: &StackArtifact,
+    ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
+        let api = self.client(stack)?;
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let cs_name = self.options.change_set_name.as_str();
+        let fail = |e: ApiError| DeployError::api(dn, e);
+        self.check_registry_types(api, stack).await?;
+
+        let (kind, info) = if self.options.method == Method::ExecuteChangeSet {
+            let existing = api.describe_stack(name).await.map_err(fail)?;
+            let info = api
+                .describe_change_set(name, cs_name)
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| {
+                    DeployError::Usage(format!(
+                        "[{dn}] no change set {cs_name} on stack {name}: prepare one with --method prepare-change-set --change-set-name {cs_name}"
+                    ))
+                })?;
+            let kind = match existing.as_ref().map(|s| s.status.as_str()) {
+                None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
+                _ => ChangeSetType::Update,
+            };
+            if info.status == "FAILED" {
+                return Err(DeployError::Failed {
+                    stack: dn.into(),
+                    message: format!(
+                        "change set {cs_name} failed: {}",
+                        info.status_reason.unwrap_or_default()
+                    ),
+                });
+            }
+            (kind, info)
+        } else {
+            let existing = self.settle(api, stack).await?;
+            let kind = match existing.as_ref().map(|s| s.status.as_str()) {
+                None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
+                _ => ChangeSetType::Update,
+            };
+            let request = self
+                .change_set_request(stack, kind, existing.as_ref())
+                .await?;
+            if existing.is_some() {
+                // A change set left by an earlier run would make the name clash.
+                if api
+                    .describe_change_set(name, cs_name)
+                    .await
+                    .map_err(fail)?
+                    .is_some()
+                {
+                    api.delete_change_set(name, cs_name).await.map_err(fail)?;
+                }
+            }
+            api.create_change_set(&request).await.map_err(fail)?;
+            let info = self.wait_change_set(api, stack).await?;
+            if self
+                .is_empty_change_set(api, stack, kind, &info)
+                .await
+                .map_err(fail)?
+            {
+                api.delete_change_set(name, cs_name).await.map_err(fail)?;
+                let outputs = existing.map(|s| s.outputs).unwrap_or_default();
+                return Ok((Outcome::NoChanges, outputs));
+            }
+            (kind, info)
+        };
+
+        let preview = Preview {
+            stack: dn.to_owned(),
+            stack_name: name.to_owned(),
+            kind,
+            changes: info.changes.clone(),
+            summary: None,
+        };
+        self.ui.say(format_args!("{}", preview.render().trim_end()));
+        if self.options.method == Method::PrepareChangeSet {
+            self.ui.say(format_args!(
+                "{dn}: change set {cs_name} is ready; execute it with --method execute-change-set --change-set-name {cs_name}"
+            ));
+            return Ok((Outcome::Prepared, IndexMap::new()));
+        }
+        if let Err(e) = self.approve(stack, &preview) {
+            if self.options.method == Method::ChangeSet {
+                let _ = api.delete_change_set(name, cs_name).await;
+                if kind == ChangeSetType::Create {
+                    // The stack exists only for the change set (REVIEW_IN_PROGRESS).
+                    let _ = api.delete_stack(name).await;
+                }
+            }
+            return Err(e);
+        }
+
+        let seen: HashSet<String> = api
+            .describe_stack_events(name)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let total = stack.template["Resources"]
+            .as_object()
+            .map(|r| r.len())
+            .unwrap_or(0);
+        let mut progress = self.ui.start(dn, total);
+        let executed = api.execute_change_set(name, cs_name).await;
+        if let Err(e) = executed {
+            if e.is_access() {
+                self.ui.finish(progress, "failed");
+                return Err(fail(e));
+            }
+            // moto applies the change set inside ExecuteChangeSet and returns a failing
+            // resource's error from it; CloudFormation reports it through events instead.
+            let (_, first) = self.poll_events(api, stack, &seen, &mut progress).await;
+            self.ui.finish(progress, "failed");
+            return Err(DeployError::Failed {
+                stack: dn.into(),
+                message: first.unwrap_or_else(|| format!("execution failed: {}", e.message())),
+            });
+        }
+        let end = self.watch(api, stack, seen, &mut progress).await?;
+        let Some(end) = end else {
+            self.ui.finish(progress, "watching stopped");
+            self.ui.warn(format_args!(
+                "{dn}: stopped watching; the deployment goes on. Watch it with: aws cloudformation describe-stack-events --stack-name {name} --region {}",
+                stack.env.region
+            ));
+            return Ok((Outcome::Detached, IndexMap::new()));
+        };
+        let (status, first_failure, info) = end;
+        if !is_success_status(&status) {
+            self.ui.finish(progress, &status);
+            let reason = first_failure
+                .or_else(|| info.and_then(|i| i.status_reason))
+                .unwrap_or_else(|| "no reason reported".into());
+            return Err(DeployError::Failed {
+                stack: dn.into(),
+                message: format!("deployment ended in {status}: {reason}"),
+            });
+        }
+        self.ui.finish(progress, &status);
+        let info = api.describe_stack(name).await.map_err(fail)?;
+        if let Some(info) = &info {
+            if info.termination_protection != stack.properties.termination_protection {
+                api.update_termination_protection(name, stack.properties.termination_protection)
+                    .await
+                    .map_err(fail)?;
+            }
+        }
+        Ok((
+            Outcome::Deployed,
+            info.map(|i| i.outputs).unwrap_or_default(),
+        ))
+    }
+
+    /// Brings the stack to a state a change set can be created in, and returns what exists.
+    async fn settle(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+    ) -> Result<Option<StackInfo>, DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let region = stack.env.region.as_str();
+        let fail = |e: ApiError| DeployError::api(dn, e);
+        let started = Instant::now();
+        let mut announced = false;
+        loop {
+            let Some(info) = api.describe_stack(name).await.map_err(fail)? else {
+                return Ok(None);
+            };
+            let status = info.status.as_str();
+            let reason = info
+                .status_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            match status {
+                "DELETE_COMPLETE" => return Ok(None),
+                "REVIEW_IN_PROGRESS" => {
+                    // Left by a change set that was never executed; it holds no resources.
+                    // Deleting it (rather than reusing it) also keeps emulators from keeping
+                    // two stacks of one name.
+                    api.delete_stack(name).await.map_err(fail)?;
+                    self.wait_gone(api, stack).await?;
+                    return Ok(None);
+                }
+                "ROLLBACK_COMPLETE" => {
+                    let question = format!(
+                        "{dn}: stack {name} is ROLLBACK_COMPLETE{reason}: its first creation failed and it holds no resources; it must be deleted before it can be created again. Delete it?"
+                    );
+                    let approved = self.options.yes
+                        || self.options.require_approval == RequireApproval::Never
+                        || self.ui.ask(&question) == Some(true);
+                    if !approved {
+                        return Err(DeployError::ApprovalNeeded(format!(
+                            "[{dn}] stack {name} is ROLLBACK_COMPLETE{reason} and must be deleted before it is created again: re-run with --yes to delete and recreate it"
+                        )));
+                    }
+                    self.ui.say(format_args!(
+                        "{dn}: deleting {name} (ROLLBACK_COMPLETE) before creating it again"
+                    ));
+                    api.delete_stack(name).await.map_err(fail)?;
+                    self.wait_gone(api, stack).await?;
+                    return Ok(None);
+                }
+                "UPDATE_ROLLBACK_FAILED" => {
+                    return Err(DeployError::StackState {
+                        stack: dn.into(),
+                        message: format!(
+                            "stack {name} is UPDATE_ROLLBACK_FAILED{reason}: CloudFormation could not roll back the last update, often because a resource was changed or deleted outside CloudFormation. Fix the cause, then run `aws cloudformation continue-update-rollback --stack-name {name} --region {region}` (add --resources-to-skip LOGICAL_ID for resources that cannot be rolled back) and deploy again"
+                        ),
+                    });
+                }
+                s if s.ends_with("_FAILED") => {
+                    return Err(DeployError::StackState {
+                        stack: dn.into(),
+                        message: format!(
+                            "stack {name} is {s}{reason}: pantri does not deploy over a failed stack; inspect it with `aws cloudformation describe-stack-events --stack-name {name} --region {region}`, repair or delete it, and deploy again"
+                        ),
+                    });
+                }
+                s if s.ends_with("_IN_PROGRESS") => {
+                    if !self.options.wait_in_progress {
+                        return Err(DeployError::StackState {
+                            stack: dn.into(),
+                            message: format!(
+                                "stack {name} is {s}: another operation is running on it; wait for it to end, or deploy without --no-wait to wait for it"
+                            ),
+                        });
+                    }
+                    if started.elapsed() > self.options.in_progress_timeout {
+                        return Err(DeployError::StackState {
+                            stack: dn.into(),
+                            message: format!(
+                                "stack {name} is still {s} after {}s of waiting; try again later",
+                                self.options.in_progress_timeout.as_secs()
+                            ),
+                        });
+                    }
+                    if !announced {
+                        self.ui.say(format_args!(
+                            "{dn}: stack {name} is {s}; waiting for that operation to end"
+                        ));
+                        announced = true;
+                    }
+                    tokio::time::sleep(self.options.poll_interval).await;
+                }
+                _ => return Ok(Some(info)),
+            }
+        }
+    }
+
+    async fn wait_gone(&self, api: &A, stack: &StackArtifact) -> Result<(), DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        loop {
+            match api
+                .describe_stack(name)
+                .await
+                .map_err(|e| DeployError::api(dn, e))?
+            {
+                None => return Ok(()),
+                Some(s) if s.status == "DELETE_COMPLETE" => return Ok(()),
+                Some(s) if is_terminal_status(&s.status) => {
+                    return Err(DeployError::Failed {
+                        stack: dn.into(),
+                        message: format!(
+                            "deleting {name} ended in {}: {}",
+                            s.status,
+                            s.status_reason.unwrap_or_default()
+                        ),
+                    })
+                }
+                Some(_) => tokio::time::sleep(self.options.poll_interval).await,
+            }
+        }
+    }
+
+    async fn change_set_request(
+        &self,
+        stack: &StackArtifact,
+        kind: ChangeSetType,
+        existing: Option<&StackInfo>,
+    ) -> Result<ChangeSetRequest, DeployError> {
+        let dn = stack.display_name.as_str();
+        let body = serde_json::to_string(&stack.template)
+            .map_err(|e| DeployError::Usage(format!("[{dn}] cannot render the template: {e}")))?;
+        if body.len() > INLINE_TEMPLATE_LIMIT {
+            return Err(DeployError::Usage(format!(
+                "[{dn}] the template is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}; uploading through an S3 staging bucket is not supported yet: split the stack",
+                body.len()
+            )));
+        }
+        let mut parameters = Vec::new();
+        if let Some(declared) = stack.template["Parameters"].as_object() {
+            for (key, decl) in declared {
+                if let Some(value) = explicit_value(&self.options.parameters, stack, key) {
+                    parameters.push(ParameterValue::Value {
+                        key: key.clone(),
+                        value: value.to_owned(),
+                    });
+                } else if let Some(link) = stack.cross_region.iter().find(|l| &l.parameter == key) {
+                    let value = self
+                        .producer_output(stack, &link.producer, &link.output)
+                        .await?;
+                    parameters.push(ParameterValue::Value {
+                        key: key.clone(),
+                        value,
+                    });
+                } else if existing.is_some_and(|s| {
+                    kind == ChangeSetType::Update && s.parameters.iter().any(|p| p == key)
+                }) {
+                    parameters.push(ParameterValue::UsePrevious { key: key.clone() });
+                } else if decl.get("Default").is_none() {
+                    return Err(DeployError::Usage(format!(
+                        "[{dn}] parameter {key} has no value and no default: pass --parameters {}:{key}=VALUE",
+                        stack.properties.stack_name
+                    )));
+                }
+            }
+        }
+        let mut capabilities = vec!["CAPABILITY_IAM".into(), "CAPABILITY_NAMED_IAM".into()];
+        if stack.template.get("Transform").is_some() {
+            capabilities.push("CAPABILITY_AUTO_EXPAND".into());
+        }
+        Ok(ChangeSetRequest {
+            stack_name: stack.properties.stack_name.clone(),
+            change_set_name: self.options.change_set_name.clone(),
+            kind,
+            template_body: body,
+            parameters,
+            tags: stack.properties.tags.clone(),
+            capabilities,
+            description: format!("pantri deploy {dn}"),
+        })
+    }
+
+    async fn producer_output(
+        &self,
+        consumer: &StackArtifact,
+        producer: &str,
+        output: &str,
+    ) -> Result<String, DeployError> {
+        let dn = consumer.display_name.as_str();
+        let p = self
+            .assembly
+            .iter()
+            .find(|s| s.id == producer)
+            .ok_or_else(|| {
+                DeployError::Usage(format!(
+                    "[{dn}] cross-region producer {producer} is not in the assembly"
+                ))
+            })?;
+        let api = self.client(p)?;
+        let name = p.properties.stack_name.as_str();
+        let info = api
+            .describe_stack(name)
+            .await
+            .map_err(|e| DeployError::api(dn, e))?;
+        info.and_then(|i| i.outputs.get(output).cloned())
+            .ok_or_else(|| DeployError::Failed {
+                stack: dn.into(),
+                message: format!(
+                    "output {output} of stack {name} ({}) is not available: deploy {} first",
+                    p.env.region, p.display_name
+                ),
+            })
+    }
+
+    async fn wait_change_set(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+    ) -> Result<ChangeSetInfo, DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let cs = self.options.change_set_name.as_str();
+        loop {
+            let info = api
+                .describe_change_set(name, cs)
+                .await
+                .map_err(|e| DeployError::api(dn, e))?
+                .ok_or_else(|| DeployError::Failed {
+                    stack: dn.into(),
+                    message: format!("change set {cs} disappeared while being created"),
+                })?;
+            match info.status.as_str() {
+                "CREATE_COMPLETE" | "FAILED" => return Ok(info),
+                _ => tokio::time::sleep(self.options.poll_interval).await,
+            }
+        }
+    }
+
+    /// Whether the change set changes nothing: CloudFormation fails it with "didn't contain
+    /// changes"; an emulator may instead complete it with no changes for an unchanged template.
+    async fn is_empty_change_set(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        kind: ChangeSetType,
+        info: &ChangeSetInfo,
+    ) -> Result<bool, ApiError> {
+        if info.status == "FAILED" {
+            let reason = info.status_reason.clone().unwrap_or_default();
+            if reason.contains("didn't contain changes")
+                || reason.contains("No updates are to be performed")
+            {
+                return Ok(true);
+            }
+            return Err(ApiError::service("ChangeSetFailed", reason));
+        }
+        if kind == ChangeSetType::Create || !info.changes.is_empty() {
+            return Ok(false);
+        }
+        let deployed = api
+            .get_template(&stack.properties.stack_name)
+            .await?
+            .and_then(|t| pantri_synth::assembly::parse_template("t.json", &t).ok());
+        Ok(deployed.as_ref() == Some(&stack.template) && self.options.parameters.is_empty())
+    }
+
+    fn approve(&self, stack: &StackArtifact, preview: &Preview) -> Result<(), DeployError> {
+        let dn = stack.display_name.as_str();
+        let a = assess(
+            preview,
+            &stack.template,
+            self.options.require_approval,
+            &self.options.allow_replace,
+        );
+        if !a.refused_replacements.is_empty() {
+            let ids: Vec<&str> = a
+                .refused_replacements
+                .iter()
+                .map(|w| w.split(' ').next().unwrap_or(w))
+                .collect();
+            return Err(DeployError::ApprovalNeeded(format!(
+                "[{dn}] the change set would replace stateful resource(s) {}: their data would be lost. If that is intended, re-run with {}",
+                a.refused_replacements.join(", "),
+                ids.iter()
+                    .map(|i| format!("--allow-replace {i}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )));
+        }
+        if a.reasons.is_empty() || self.options.yes {
+            return Ok(());
+        }
+        for r in &a.reasons {
+            self.ui.say(format_args!("{dn}: needs approval: {r}"));
+        }
+        match self
+            .ui
+            .ask(&format!("{dn}: deploy these changes?"))
+        {
+            Some(true) => Ok(()),
+            Some(false) => Err(DeployError::ApprovalNeeded(format!(
+                "[{dn}] not approved; nothing was changed"
+            ))),
+            None => Err(DeployError::ApprovalNeeded(format!(
+                "[{dn}] the changes need approval ({}) and there is no terminal to ask: re-run with --yes to approve, or with --require-approval never",
+                a.reasons.join("; ")
+            ))),
+        }
+    }
+
+    /// Reads new events (chronologically) and shows them; returns them and the first real
+    /// failure among them, skipping the cancellations it caused.
+    async fn poll_events(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        seen: &HashSet<String>,
+        progress: &mut super::progress::StackProgress,
+    ) -> (Vec<StackEvent>, Option<String>) {
+        let mut events = api
+            .describe_stack_events(&stack.properties.stack_name)
+            .await
+            .unwrap_or_default();
+        events.retain(|e| !seen.contains(&e.id));
+        events.reverse();
+        for e in &events {
+            self.ui.event(progress, e);
+        }
+        let first = first_failure(&events);
+        (events, first)
+    }
+
+    /// Follows the stack until its status is terminal: `Some((status, first failure, info))`,
+    /// or `None` when watching stopped on Ctrl-C.
+    #[allow(clippy::type_complexity)]
+    async fn watch(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        mut seen: HashSet<String>,
+        progress: &mut super::progress::StackProgress,
+    ) -> Result<Option<(String, Option<String>, Option<StackInfo>)>, DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let mut first: Option<String> = None;
+        loop {
+            let (events, f) = self.poll_events(api, stack, &seen, progress).await;
+            seen.extend(events.into_iter().map(|e| e.id));
+            if first.is_none() {
+                first = f;
+            }
+            let info = api
+                .describe_stack(name)
+                .await
+                .map_err(|e| DeployError::api(dn, e))?;
+            let status = info
+                .as_ref()
+                .map(|i| i.status.clone())
+                .unwrap_or_else(|| "DELETE_COMPLETE".into());
+            if is_terminal_status(&status) && status != "REVIEW_IN_PROGRESS" {
+                let (_, f) = self.poll_events(api, stack, &seen, progress).await;
+                return Ok(Some((status, first.or(f), info)));
+            }
+            if self.options.handle_ctrl_c {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(None),
+                    _ = tokio::time::sleep(self.options.poll_interval) => {}
+                }
+            } else {
+                tokio::time::sleep(self.options.poll_interval).await;
+            }
+        }
+    }
+
+    /// Checks that the third-party registry types the stack uses are activated.
+    async fn check_registry_types(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+    ) -> Result<(), DeployError> {
+        let dn = stack.display_name.as_str();
+        let mut types: Vec<&str> = stack.template["Resources"]
+            .as_object()
+            .map(|r| {
+                r.values()
+                    .filter_map(|v| v["Type"].as_str())
+                    .filter(|t| t.starts_with("Datadog::"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        types.sort_unstable();
+        types.dedup();
+        for t in types {
+            match api.describe_type(t).await {
+                Ok(TypeStatus::Available) => {}
+                Ok(TypeStatus::NotFound) => {
+                    return Err(DeployError::StackState {
+                        stack: dn.into(),
+                        message: format!(
+                            "resource type {t} is not activated in account {} region {}: activate the Datadog public extension (CloudFormation console → Registry → Public extensions, publisher Datadog, or `aws cloudformation activate-type --type RESOURCE --type-name {t} --publisher-id <Datadog's publisher id> --region {}`) and deploy again",
+                            stack.env.account, stack.env.region, stack.env.region
+                        ),
+                    })
+                }
+                Err(e) if e.is_access() => return Err(DeployError::api(dn, e)),
+                Err(e) => self.ui.warn(format_args!(
+                    "{dn}: warning: cannot check that {t} is activated ({e}); deploying anyway"
+                )),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first failing resource event, as `LogicalId (Type) STATUS: reason`, skipping the
+/// "Resource creation/update cancelled" events that a first failure causes, and stack-level
+/// events (their reason only repeats "The following resource(s) failed ...").
+pub fn first_failure(chronological: &[StackEvent]) -> Option<String> {
+    let is_failure = |e: &&StackEvent| e.status.ends_with("_FAILED");
+    let cancelled = |e: &&StackEvent| {
+        e.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("cancelled") || r.contains("canceled"))
+    };
+    let pick = chronological
+        .iter()
+        .filter(is_failure)
+        .find(|e| !e.is_stack_level() && !cancelled(e))
+        .or_else(|| {
+            chronological
+                .iter()
+                .filter(is_failure)
+                .find(|e| !cancelled(e))
+        })?;
+    Some(format!(
+        "{} ({}) {}: {}",
+        pick.logical_id,
+        pick.resource_type,
+        pick.status,
+        pick.reason.as_deref().unwrap_or("no reason given")
+    ))
+}

@@ -1,0 +1,308 @@
+//! A scripted CloudFormation for the engine's unit tests. Its responses have the shapes the
+//! CloudFormation API reference documents (statuses, reasons, event order newest first).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::api::{
+    ApiResult, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, ResourceChange,
+    StackEvent, StackInfo, StackResource, TypeStatus,
+};
+use super::error::ApiError;
+
+/// What executing a change set does.
+#[derive(Clone, Debug)]
+pub enum Execution {
+    /// Every resource completes; the stack gets these outputs.
+    Succeed(IndexMap<String, String>),
+    /// These resource events (chronological) happen, then the stack ends in this status.
+    Fail(Vec<(String, String, String, String)>, String),
+    /// ExecuteChangeSet itself fails (moto's way).
+    Error(ApiError),
+}
+
+#[derive(Default)]
+pub struct State {
+    pub stacks: BTreeMap<String, StackInfo>,
+    pub templates: BTreeMap<String, String>,
+    pub change_sets: BTreeMap<(String, String), (ChangeSetRequest, ChangeSetInfo)>,
+    pub events: BTreeMap<String, Vec<StackEvent>>,
+    pub calls: Vec<String>,
+    /// Changes the next change set of a stack reports (default: derived from the templates).
+    pub changes: BTreeMap<String, Vec<ResourceChange>>,
+    pub execution: BTreeMap<String, Execution>,
+    /// Statuses successive DescribeStacks calls move the stack through.
+    pub status_queue: BTreeMap<String, VecDeque<String>>,
+    pub types: BTreeMap<String, ApiResult<TypeStatus>>,
+    pub resources: BTreeMap<String, Vec<StackResource>>,
+    next_event: u32,
+}
+
+#[derive(Clone, Default)]
+pub struct Fake(pub Rc<RefCell<State>>);
+
+impl Fake {
+    pub fn with_stack(self, name: &str, status: &str, template: &str) -> Self {
+        {
+            let mut s = self.0.borrow_mut();
+            s.stacks.insert(
+                name.into(),
+                StackInfo {
+                    name: name.into(),
+                    id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"),
+                    status: status.into(),
+                    ..StackInfo::default()
+                },
+            );
+            s.templates.insert(name.into(), template.into());
+        }
+        self
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.0.borrow().calls.clone()
+    }
+
+    pub fn state(&self) -> std::cell::RefMut<'_, State> {
+        self.0.borrow_mut()
+    }
+}
+
+impl State {
+    fn event(&mut self, stack: &str, logical: &str, ty: &str, status: &str, reason: &str) {
+        self.next_event += 1;
+        let e = StackEvent {
+            id: format!("ev-{}", self.next_event),
+            stack_name: stack.into(),
+            logical_id: logical.into(),
+            physical_id: None,
+            resource_type: ty.into(),
+            status: status.into(),
+            reason: (!reason.is_empty()).then(|| reason.to_owned()),
+            timestamp: format!("2024-05-01T12:00:{:02}.000Z", self.next_event % 60),
+        };
+        self.events.entry(stack.into()).or_default().insert(0, e);
+    }
+}
+
+fn resources(template: &str) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(template).unwrap_or_default();
+    v["Resources"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| (k.clone(), v["Type"].as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl CloudFormation for Fake {
+    async fn describe_stack(&self, stack: &str) -> ApiResult<Option<StackInfo>> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("DescribeStacks {stack}"));
+        if let Some(next) = s.status_queue.get_mut(stack).and_then(VecDeque::pop_front) {
+            if next == "GONE" {
+                s.stacks.remove(stack);
+            } else if let Some(info) = s.stacks.get_mut(stack) {
+                info.status = next;
+            }
+        }
+        Ok(s.stacks.get(stack).cloned())
+    }
+
+    async fn create_change_set(&self, r: &ChangeSetRequest) -> ApiResult<String> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!(
+            "CreateChangeSet {} {:?} {:?}",
+            r.stack_name, r.kind, r.parameters
+        ));
+        if r.kind == ChangeSetType::Create && !s.stacks.contains_key(&r.stack_name) {
+            let name = r.stack_name.clone();
+            s.stacks.insert(
+                name.clone(),
+                StackInfo {
+                    name: name.clone(),
+                    id: format!("arn:stack/{name}"),
+                    status: "REVIEW_IN_PROGRESS".into(),
+                    ..StackInfo::default()
+                },
+            );
+        }
+        let deployed = s.templates.get(&r.stack_name).cloned().unwrap_or_default();
+        let same = serde_json::from_str::<serde_json::Value>(&deployed).ok()
+            == serde_json::from_str::<serde_json::Value>(&r.template_body).ok();
+        let mut info = ChangeSetInfo {
+            id: format!("arn:changeSet/{}", r.change_set_name),
+            name: r.change_set_name.clone(),
+            status: "CREATE_COMPLETE".into(),
+            execution_status: "AVAILABLE".into(),
+            ..ChangeSetInfo::default()
+        };
+        if let Some(changes) = s.changes.get(&r.stack_name) {
+            info.changes = changes.clone();
+        } else if same && r.kind == ChangeSetType::Update {
+            info.status = "FAILED".into();
+            info.execution_status = "UNAVAILABLE".into();
+            info.status_reason = Some("The submitted information didn't contain changes. Submit different information to create a change set.".into());
+        } else {
+            info.changes = resources(&r.template_body)
+                .into_iter()
+                .map(|(l, t)| ResourceChange {
+                    action: "Add".into(),
+                    logical_id: l,
+                    resource_type: t,
+                    ..ResourceChange::default()
+                })
+                .collect();
+        }
+        s.change_sets.insert(
+            (r.stack_name.clone(), r.change_set_name.clone()),
+            (r.clone(), info.clone()),
+        );
+        Ok(info.id)
+    }
+
+    async fn describe_change_set(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<ChangeSetInfo>> {
+        let s = self.0.borrow();
+        Ok(s.change_sets
+            .get(&(stack.to_owned(), change_set.to_owned()))
+            .map(|(_, i)| i.clone()))
+    }
+
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("ExecuteChangeSet {stack}"));
+        let (req, _) = s
+            .change_sets
+            .remove(&(stack.to_owned(), change_set.to_owned()))
+            .ok_or_else(|| ApiError::service("ChangeSetNotFound", "no such change set"))?;
+        let verb = match req.kind {
+            ChangeSetType::Create => "CREATE",
+            ChangeSetType::Update => "UPDATE",
+        };
+        let execution = s
+            .execution
+            .get(stack)
+            .cloned()
+            .unwrap_or(Execution::Succeed(IndexMap::new()));
+        let stack_type = "AWS::CloudFormation::Stack";
+        s.event(
+            stack,
+            stack,
+            stack_type,
+            &format!("{verb}_IN_PROGRESS"),
+            "User Initiated",
+        );
+        match execution {
+            Execution::Error(e) => return Err(e),
+            Execution::Succeed(outputs) => {
+                for (l, t) in resources(&req.template_body) {
+                    s.event(stack, &l, &t, &format!("{verb}_IN_PROGRESS"), "");
+                    s.event(stack, &l, &t, &format!("{verb}_COMPLETE"), "");
+                }
+                s.event(stack, stack, stack_type, &format!("{verb}_COMPLETE"), "");
+                s.templates.insert(stack.into(), req.template_body.clone());
+                if let Some(info) = s.stacks.get_mut(stack) {
+                    info.status = format!("{verb}_COMPLETE");
+                    info.outputs = outputs;
+                    info.parameters = req
+                        .parameters
+                        .iter()
+                        .map(|p| match p {
+                            super::api::ParameterValue::Value { key, .. }
+                            | super::api::ParameterValue::UsePrevious { key } => key.clone(),
+                        })
+                        .collect();
+                }
+            }
+            Execution::Fail(events, end) => {
+                for (l, t, status, reason) in events {
+                    s.event(stack, &l, &t, &status, &reason);
+                }
+                s.event(stack, stack, stack_type, &end, "The following resource(s) failed to create: [Bucket]. Rollback requested by user.");
+                if let Some(info) = s.stacks.get_mut(stack) {
+                    info.status = end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("DeleteChangeSet {stack}"));
+        s.change_sets
+            .remove(&(stack.to_owned(), change_set.to_owned()));
+        Ok(())
+    }
+
+    async fn describe_stack_events(&self, stack: &str) -> ApiResult<Vec<StackEvent>> {
+        Ok(self
+            .0
+            .borrow()
+            .events
+            .get(stack)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn get_template(&self, stack: &str) -> ApiResult<Option<String>> {
+        let s = self.0.borrow();
+        Ok(s.stacks
+            .contains_key(stack)
+            .then(|| s.templates.get(stack).cloned())
+            .flatten())
+    }
+
+    async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>> {
+        Ok(self
+            .0
+            .borrow()
+            .resources
+            .get(stack)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn delete_stack(&self, stack: &str) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("DeleteStack {stack}"));
+        s.stacks.remove(stack);
+        s.templates.remove(stack);
+        Ok(())
+    }
+
+    async fn describe_type(&self, type_name: &str) -> ApiResult<TypeStatus> {
+        let s = self.0.borrow();
+        s.types
+            .get(type_name)
+            .cloned()
+            .unwrap_or(Ok(TypeStatus::Available))
+    }
+
+    async fn update_termination_protection(&self, stack: &str, enabled: bool) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls
+            .push(format!("UpdateTerminationProtection {stack} {enabled}"));
+        if let Some(info) = s.stacks.get_mut(stack) {
+            info.termination_protection = enabled;
+        }
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, stack: &str) -> ApiResult<()> {
+        self.0
+            .borrow_mut()
+            .calls
+            .push(format!("ContinueUpdateRollback {stack}"));
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! `pantri deploy` and `pantri destroy` through CloudFormation change sets.
+//!
+//! The layers, one way: [`args`] maps command arguments to options and picks the exit code;
+//! [`plan`] selects and orders stacks; [`engine`] is the per-stack state machine and the
+//! concurrent scheduler; [`approval`] decides what needs a human; [`progress`] shows it;
+//! [`destroy`] deletes. All of them talk to CloudFormation through the [`api::CloudFormation`]
+//! trait, implemented over the AWS SDK in [`sdk`] and by a scripted fake in the unit tests.
+
+pub mod api;
+pub mod approval;
+pub mod args;
+pub mod destroy;
+pub mod engine;
+pub mod error;
+pub mod plan;
+pub mod progress;
+pub mod sdk;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+pub use args::{
+    deploy_with, destroy_with, run_deploy, run_destroy, AwsArgs, DeployArgs, DestroyArgs, Exit,
+};

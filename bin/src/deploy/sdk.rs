@@ -1,0 +1,445 @@
+//! [`CloudFormation`] over `aws-sdk-cloudformation`: one client per region, the standard
+//! credential chain (environment, profiles, SSO, process, instance role), standard-mode retries,
+//! and errors classified into [`ApiError`] so each becomes one clear line.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::primitives::DateTimeFormat;
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType as SdkChangeSetType, Parameter, RegistryType, Tag,
+};
+use aws_sdk_cloudformation::Client;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+
+use super::api::{
+    ApiResult, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, ParameterValue,
+    ResourceChange, StackEvent, StackInfo, StackResource, TypeStatus,
+};
+use super::error::ApiError;
+
+/// How to reach AWS: profile and endpoint overrides (`--profile`, `--endpoint-url`).
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    /// A named profile instead of the default chain's choice.
+    pub profile: Option<String>,
+    /// An endpoint instead of AWS's (the SDK also reads `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+    /// Total attempts per call (standard retry mode, with backoff); 0 means the default, 5.
+    pub max_attempts: u32,
+}
+
+/// A CloudFormation client for one region.
+#[derive(Clone, Debug)]
+pub struct SdkCloudFormation {
+    client: Client,
+    region: String,
+}
+
+impl SdkCloudFormation {
+    /// Builds a client for `region` with one rustls (ring) HTTPS client.
+    pub async fn connect(region: &str, connection: &Connection) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let attempts = if connection.max_attempts == 0 {
+            5
+        } else {
+            connection.max_attempts
+        };
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .http_client(http)
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(p) = &connection.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(url) = &connection.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        SdkCloudFormation {
+            client: Client::new(&config),
+            region: region.to_owned(),
+        }
+    }
+
+    fn classify<E, R>(&self, error: SdkError<E, R>) -> ApiError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let text = DisplayErrorContext(&error).to_string();
+        match &error {
+            SdkError::ServiceError(e) => {
+                let err = e.err();
+                let code = err.code().unwrap_or("Unknown").to_owned();
+                let message = err.message().unwrap_or_default().to_owned();
+                match code.as_str() {
+                    "ExpiredToken"
+                    | "ExpiredTokenException"
+                    | "InvalidClientTokenId"
+                    | "UnrecognizedClientException"
+                    | "SignatureDoesNotMatch"
+                    | "InvalidSignatureException"
+                    | "AuthFailure" => ApiError::BadCredentials(format!("{code}: {message}")),
+                    "AccessDenied" | "AccessDeniedException" => ApiError::AccessDenied(message),
+                    "InvalidAction"
+                    | "UnknownOperation"
+                    | "UnknownOperationException"
+                    | "NotImplemented" => ApiError::Unsupported(format!("{code}: {message}")),
+                    _ => ApiError::Service { code, message },
+                }
+            }
+            SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ApiError::Unreachable {
+                region: self.region.clone(),
+                message: short(&text),
+            },
+            SdkError::TimeoutError(_) => ApiError::Unreachable {
+                region: self.region.clone(),
+                message: "timed out".into(),
+            },
+            _ if text.contains("credential") || text.contains("Credential") => {
+                ApiError::NoCredentials(short(&text))
+            }
+            _ if text.contains("region") && text.contains("not") => ApiError::NoRegion,
+            SdkError::ResponseError(_) => ApiError::Unsupported(short(&text)),
+            _ => ApiError::Unreachable {
+                region: self.region.clone(),
+                message: short(&text),
+            },
+        }
+    }
+}
+
+/// The innermost part of an SDK error chain (`a: b: c` → `c`), which is the informative one.
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or(text);
+    let parts: Vec<&str> = line.split(": ").collect();
+    parts
+        .iter()
+        .rev()
+        .find(|p| !p.trim().is_empty())
+        .map(|p| p.trim().to_owned())
+        .unwrap_or_else(|| line.to_owned())
+}
+
+fn is_missing_stack(e: &ApiError) -> bool {
+    matches!(e, ApiError::Service { code, message } if code == "ValidationError" && message.contains("does not exist"))
+}
+
+impl CloudFormation for SdkCloudFormation {
+    async fn describe_stack(&self, stack: &str) -> ApiResult<Option<StackInfo>> {
+        let out = match self.client.describe_stacks().stack_name(stack).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let e = self.classify(e);
+                return if is_missing_stack(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        Ok(out.stacks().first().map(|s| StackInfo {
+            name: s.stack_name().unwrap_or_default().to_owned(),
+            id: s.stack_id().unwrap_or_default().to_owned(),
+            status: s
+                .stack_status()
+                .map(|st| st.as_str().to_owned())
+                .unwrap_or_default(),
+            status_reason: s.stack_status_reason().map(str::to_owned),
+            outputs: s
+                .outputs()
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o.output_key()?.to_owned(),
+                        o.output_value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
+            parameters: s
+                .parameters()
+                .iter()
+                .filter_map(|p| p.parameter_key().map(str::to_owned))
+                .collect(),
+            termination_protection: s.enable_termination_protection().unwrap_or(false),
+        }))
+    }
+
+    async fn create_change_set(&self, r: &ChangeSetRequest) -> ApiResult<String> {
+        let parameters = r
+            .parameters
+            .iter()
+            .map(|p| match p {
+                ParameterValue::Value { key, value } => Parameter::builder()
+                    .parameter_key(key)
+                    .parameter_value(value)
+                    .build(),
+                ParameterValue::UsePrevious { key } => Parameter::builder()
+                    .parameter_key(key)
+                    .use_previous_value(true)
+                    .build(),
+            })
+            .collect();
+        let tags = r
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Vec<_>>();
+        let out = self
+            .client
+            .create_change_set()
+            .stack_name(&r.stack_name)
+            .change_set_name(&r.change_set_name)
+            .change_set_type(match r.kind {
+                ChangeSetType::Create => SdkChangeSetType::Create,
+                ChangeSetType::Update => SdkChangeSetType::Update,
+            })
+            .template_body(&r.template_body)
+            .set_parameters(Some(parameters))
+            .set_tags(Some(tags))
+            .set_capabilities(Some(
+                r.capabilities
+                    .iter()
+                    .map(|c| Capability::from(c.as_str()))
+                    .collect(),
+            ))
+            .description(&r.description)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(out.id().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_change_set(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<ChangeSetInfo>> {
+        let mut info: Option<ChangeSetInfo> = None;
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(change_set)
+                .set_next_token(token.take())
+                .send()
+                .await;
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    let e = self.classify(e);
+                    let missing = matches!(&e, ApiError::Service { code, message }
+                        if code == "ChangeSetNotFound" || code == "ChangeSetNotFoundException"
+                            || message.contains("does not exist"));
+                    return if missing { Ok(None) } else { Err(e) };
+                }
+            };
+            let i = info.get_or_insert_with(|| ChangeSetInfo {
+                id: out.change_set_id().unwrap_or_default().to_owned(),
+                name: out.change_set_name().unwrap_or_default().to_owned(),
+                status: out
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                status_reason: out.status_reason().map(str::to_owned),
+                execution_status: out
+                    .execution_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                changes: Vec::new(),
+            });
+            for c in out.changes() {
+                let Some(rc) = c.resource_change() else {
+                    continue;
+                };
+                i.changes.push(ResourceChange {
+                    action: rc
+                        .action()
+                        .map(|a| a.as_str().to_owned())
+                        .unwrap_or_default(),
+                    logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+                    physical_id: rc.physical_resource_id().map(str::to_owned),
+                    resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+                    replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                    scope: rc.scope().iter().map(|s| s.as_str().to_owned()).collect(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(info),
+            }
+        }
+    }
+
+    async fn execute_change_set(&self, stack: &str, change_set: &str) -> ApiResult<()> {
+        self.client
+            .execute_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> ApiResult<()> {
+        self.client
+            .delete_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn describe_stack_events(&self, stack: &str) -> ApiResult<Vec<StackEvent>> {
+        let out = match self
+            .client
+            .describe_stack_events()
+            .stack_name(stack)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = self.classify(e);
+                return if is_missing_stack(&e) {
+                    Ok(Vec::new())
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        Ok(out
+            .stack_events()
+            .iter()
+            .map(|e| StackEvent {
+                id: e.event_id().unwrap_or_default().to_owned(),
+                stack_name: e.stack_name().unwrap_or_default().to_owned(),
+                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                physical_id: e.physical_resource_id().map(str::to_owned),
+                resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_owned),
+                timestamp: e
+                    .timestamp()
+                    .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn get_template(&self, stack: &str) -> ApiResult<Option<String>> {
+        match self.client.get_template().stack_name(stack).send().await {
+            Ok(out) => Ok(out.template_body().map(str::to_owned)),
+            Err(e) => {
+                let e = self.classify(e);
+                if is_missing_stack(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_stack_resources()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.classify(e))?;
+            for r in page.stack_resource_summaries() {
+                out.push(StackResource {
+                    logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                    physical_id: r.physical_resource_id().map(str::to_owned),
+                    resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                    status: r
+                        .resource_status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                });
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn delete_stack(&self, stack: &str) -> ApiResult<()> {
+        self.client
+            .delete_stack()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn describe_type(&self, type_name: &str) -> ApiResult<TypeStatus> {
+        match self
+            .client
+            .describe_type()
+            .r#type(RegistryType::Resource)
+            .type_name(type_name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(TypeStatus::Available),
+            Err(e) => match self.classify(e) {
+                ApiError::Service { code, .. }
+                    if code == "TypeNotFoundException" || code == "TypeNotFound" =>
+                {
+                    Ok(TypeStatus::NotFound)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn update_termination_protection(&self, stack: &str, enabled: bool) -> ApiResult<()> {
+        self.client
+            .update_termination_protection()
+            .stack_name(stack)
+            .enable_termination_protection(enabled)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, stack: &str) -> ApiResult<()> {
+        self.client
+            .continue_update_rollback()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+}

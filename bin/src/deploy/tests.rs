@@ -1,0 +1,725 @@
+//! Unit tests of the deploy engine against the scripted fake.
+
+use std::collections::BTreeMap;
+
+use clap::Parser;
+use indexmap::IndexMap;
+use pantri_synth::assembly::{CrossRegionLink, StackArtifact, StackProperties};
+use pantri_synth::Environment;
+use serde_json::json;
+
+use super::api::{ResourceChange, StackResource, TypeStatus};
+use super::args::{deploy_with, destroy_with, DeployArgs, DestroyArgs, Exit};
+use super::engine::first_failure;
+use super::error::ApiError;
+use super::fake::{Execution, Fake};
+use super::progress::{Confirm, NoConfirm};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Subcommand)]
+enum Cmd {
+    Deploy(DeployArgs),
+    Destroy(DestroyArgs),
+}
+
+fn deploy_args(line: &str) -> DeployArgs {
+    let argv = format!("pantri deploy --progress events --poll-interval-ms 0 {line}");
+    match Cli::parse_from(argv.split_whitespace()).cmd {
+        Cmd::Deploy(a) => a,
+        Cmd::Destroy(_) => unreachable!(),
+    }
+}
+
+fn destroy_args(line: &str) -> DestroyArgs {
+    let argv = format!("pantri destroy --poll-interval-ms 0 {line}");
+    match Cli::parse_from(argv.split_whitespace()).cmd {
+        Cmd::Destroy(a) => a,
+        Cmd::Deploy(_) => unreachable!(),
+    }
+}
+
+fn stack(id: &str, region: &str, template: serde_json::Value, deps: &[&str]) -> StackArtifact {
+    StackArtifact {
+        id: format!("dev-{id}"),
+        display_name: format!("dev/{id}"),
+        stage: "dev".into(),
+        env: Environment::new("123456789012", region),
+        properties: StackProperties {
+            template_file: format!("dev-{id}.template.json"),
+            stack_name: format!("dev-{id}"),
+            termination_protection: false,
+            tags: BTreeMap::new(),
+        },
+        template_size: template.to_string().len(),
+        template,
+        dependencies: deps.iter().map(|d| format!("dev-{d}")).collect(),
+        cross_region: Vec::new(),
+        logical_ids: IndexMap::new(),
+    }
+}
+
+fn bucket_template() -> serde_json::Value {
+    json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}}})
+}
+
+fn role_template() -> serde_json::Value {
+    json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}}})
+}
+
+struct Yes;
+impl Confirm for Yes {
+    fn ask(&self, _q: &str) -> Option<bool> {
+        Some(true)
+    }
+}
+
+struct Run {
+    exit: Exit,
+    out: String,
+    err: String,
+}
+
+async fn deploy(fake: &Fake, stacks: &[StackArtifact], line: &str, confirm: &dyn Confirm) -> Run {
+    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
+    deploy_multi(&clients, stacks, line, confirm).await
+}
+
+async fn deploy_multi(
+    clients: &BTreeMap<String, Fake>,
+    stacks: &[StackArtifact],
+    line: &str,
+    confirm: &dyn Confirm,
+) -> Run {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut args = deploy_args(line);
+    args.progress = super::progress::ProgressMode::Events;
+    let exit = deploy_with(&args, stacks, clients, confirm, &mut out, &mut err).await;
+    Run {
+        exit,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn deploys_a_new_stack_and_prints_outputs() {
+    let fake = Fake::default();
+    fake.state().execution.insert(
+        "dev-Data".into(),
+        Execution::Succeed([("BucketName".to_owned(), "b-1".to_owned())].into()),
+    );
+    let stacks = [stack("Data", "us-east-1", bucket_template(), &[])];
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = dir.path().join("out.json");
+    let run = deploy(
+        &fake,
+        &stacks,
+        &format!("dev --outputs-file {}", outputs.display()),
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(
+        run.out.contains("Add    Bucket            AWS::S3::Bucket"),
+        "{}",
+        run.out
+    );
+    assert!(run
+        .out
+        .contains("CREATE_COMPLETE          | AWS::S3::Bucket | Bucket"));
+    assert!(run.out.contains("dev-Data.BucketName = b-1"));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outputs).unwrap()).unwrap();
+    assert_eq!(written, json!({"dev-Data": {"BucketName": "b-1"}}));
+    assert!(fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("CreateChangeSet dev-Data Create")));
+}
+
+#[tokio::test]
+async fn an_empty_change_set_is_no_changes_and_is_deleted() {
+    let t = bucket_template();
+    let fake = Fake::default().with_stack("dev-Data", "UPDATE_COMPLETE", &t.to_string());
+    let run = deploy(
+        &fake,
+        &[stack("Data", "us-east-1", t, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success);
+    assert!(run.out.contains("dev/Data: no changes"), "{}", run.out);
+    let calls = fake.calls();
+    assert!(calls.contains(&"DeleteChangeSet dev-Data".to_owned()));
+    assert!(!calls.iter().any(|c| c.starts_with("ExecuteChangeSet")));
+}
+
+#[tokio::test]
+async fn rollback_complete_is_deleted_and_recreated_after_approval() {
+    let t = bucket_template();
+    let fake = Fake::default().with_stack("dev-Data", "ROLLBACK_COMPLETE", "{}");
+    let stacks = [stack("Data", "us-east-1", t, &[])];
+    let refused = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(refused.exit, Exit::ApprovalNeeded);
+    assert!(refused.err.contains("ROLLBACK_COMPLETE"), "{}", refused.err);
+    assert!(refused.err.contains("--yes"));
+    assert!(!fake.calls().iter().any(|c| c.starts_with("DeleteStack")));
+
+    let run = deploy(&fake, &stacks, "dev --yes", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let calls = fake.calls();
+    let delete = calls
+        .iter()
+        .position(|c| c == "DeleteStack dev-Data")
+        .unwrap();
+    let create = calls
+        .iter()
+        .position(|c| c.starts_with("CreateChangeSet dev-Data Create"))
+        .unwrap();
+    assert!(delete < create);
+}
+
+#[tokio::test]
+async fn an_operation_in_progress_is_waited_for_or_refused() {
+    let t = bucket_template();
+    let fake = Fake::default().with_stack("dev-Data", "UPDATE_IN_PROGRESS", "{}");
+    fake.state().status_queue.insert(
+        "dev-Data".into(),
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_COMPLETE",
+        ]
+        .map(String::from)
+        .into(),
+    );
+    let stacks = [stack("Data", "us-east-1", t, &[])];
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("waiting for that operation to end"));
+    assert!(fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("CreateChangeSet dev-Data Update")));
+
+    let busy = Fake::default().with_stack("dev-Data", "UPDATE_IN_PROGRESS", "{}");
+    let run = deploy(&busy, &stacks, "dev --no-wait", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Failed);
+    assert!(
+        run.err
+            .contains("is UPDATE_IN_PROGRESS: another operation is running"),
+        "{}",
+        run.err
+    );
+}
+
+#[tokio::test]
+async fn update_rollback_failed_explains_the_way_out() {
+    let fake = Fake::default().with_stack("dev-Data", "UPDATE_ROLLBACK_FAILED", "{}");
+    let run = deploy(
+        &fake,
+        &[stack("Data", "us-east-1", bucket_template(), &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Failed);
+    assert!(
+        run.err.contains(
+            "aws cloudformation continue-update-rollback --stack-name dev-Data --region us-east-1"
+        ),
+        "{}",
+        run.err
+    );
+}
+
+fn failing_events() -> Vec<(String, String, String, String)> {
+    [
+        ("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS", ""),
+        ("Bucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS", ""),
+        ("Bucket", "AWS::S3::Bucket", "CREATE_FAILED", "Resource handler returned message: \"demo-bucket already exists\" (RequestToken: 1, HandlerErrorCode: AlreadyExists)"),
+        ("Queue", "AWS::SQS::Queue", "CREATE_FAILED", "Resource creation cancelled"),
+        ("Queue", "AWS::SQS::Queue", "DELETE_COMPLETE", ""),
+    ]
+    .into_iter()
+    .map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into()))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_failed_deployment_reports_the_first_failing_resource() {
+    let fake = Fake::default();
+    fake.state().execution.insert(
+        "dev-Data".into(),
+        Execution::Fail(failing_events(), "ROLLBACK_COMPLETE".into()),
+    );
+    let run = deploy(
+        &fake,
+        &[stack("Data", "us-east-1", bucket_template(), &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Failed);
+    assert!(
+        run.err.contains("error: [dev/Data] deployment ended in ROLLBACK_COMPLETE: Bucket (AWS::S3::Bucket) CREATE_FAILED: Resource handler returned message: \"demo-bucket already exists\""),
+        "{}",
+        run.err
+    );
+    assert!(!run.err.contains("Queue (AWS::SQS::Queue)"));
+}
+
+#[tokio::test]
+async fn an_execute_error_is_the_failure_as_moto_reports_it() {
+    let fake = Fake::default();
+    fake.state().execution.insert(
+        "dev-Data".into(),
+        Execution::Error(ApiError::service(
+            "ValidationError",
+            "Bucket name is not valid",
+        )),
+    );
+    let run = deploy(
+        &fake,
+        &[stack("Data", "us-east-1", bucket_template(), &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Failed);
+    assert!(
+        run.err
+            .contains("execution failed: Bucket name is not valid"),
+        "{}",
+        run.err
+    );
+}
+
+#[test]
+fn first_failure_skips_cancellations_and_stack_events() {
+    let events: Vec<super::api::StackEvent> = [
+        (
+            "dev-Data",
+            "AWS::CloudFormation::Stack",
+            "UPDATE_IN_PROGRESS",
+            "",
+        ),
+        (
+            "Queue",
+            "AWS::SQS::Queue",
+            "UPDATE_FAILED",
+            "Resource update cancelled",
+        ),
+        (
+            "Role",
+            "AWS::IAM::Role",
+            "UPDATE_FAILED",
+            "Policy is malformed",
+        ),
+        (
+            "dev-Data",
+            "AWS::CloudFormation::Stack",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "The following resource(s) failed to update: [Role].",
+        ),
+    ]
+    .into_iter()
+    .map(|(l, t, s, r)| super::api::StackEvent {
+        stack_name: "dev-Data".into(),
+        logical_id: l.into(),
+        resource_type: t.into(),
+        status: s.into(),
+        reason: Some(r.into()),
+        ..Default::default()
+    })
+    .collect();
+    assert_eq!(
+        first_failure(&events).as_deref(),
+        Some("Role (AWS::IAM::Role) UPDATE_FAILED: Policy is malformed")
+    );
+}
+
+#[tokio::test]
+async fn approval_follows_the_policy() {
+    let stacks = [stack("Auth", "us-east-1", role_template(), &[])];
+    // broadening (default): an IAM change asks; without a terminal, exit 3 and nothing runs.
+    let fake = Fake::default();
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded);
+    assert!(run.err.contains("re-run with --yes"), "{}", run.err);
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("ExecuteChangeSet")));
+    // --yes approves.
+    let fake = Fake::default();
+    assert_eq!(
+        deploy(&fake, &stacks, "dev --yes", &NoConfirm).await.exit,
+        Exit::Success
+    );
+    // a terminal answer approves.
+    let fake = Fake::default();
+    assert_eq!(
+        deploy(&fake, &stacks, "dev", &Yes).await.exit,
+        Exit::Success
+    );
+    // never: no question.
+    let fake = Fake::default();
+    assert_eq!(
+        deploy(&fake, &stacks, "dev --require-approval never", &NoConfirm)
+            .await
+            .exit,
+        Exit::Success
+    );
+    // broadening: a bucket addition does not ask; any-change does.
+    let data = [stack("Data", "us-east-1", bucket_template(), &[])];
+    let fake = Fake::default();
+    assert_eq!(
+        deploy(&fake, &data, "dev", &NoConfirm).await.exit,
+        Exit::Success
+    );
+    let fake = Fake::default();
+    assert_eq!(
+        deploy(
+            &fake,
+            &data,
+            "dev --require-approval any-change",
+            &NoConfirm
+        )
+        .await
+        .exit,
+        Exit::ApprovalNeeded
+    );
+}
+
+#[tokio::test]
+async fn a_stateful_replacement_needs_allow_replace() {
+    let t = bucket_template();
+    let new = json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": "other"}}}});
+    let replace = |replacement: &str| ResourceChange {
+        action: "Modify".into(),
+        logical_id: "Bucket".into(),
+        physical_id: Some("demo-bucket".into()),
+        resource_type: "AWS::S3::Bucket".into(),
+        replacement: Some(replacement.into()),
+        scope: vec!["Properties".into()],
+    };
+    for r in ["True", "Conditional"] {
+        let fake = Fake::default().with_stack("dev-Data", "CREATE_COMPLETE", &t.to_string());
+        fake.state()
+            .changes
+            .insert("dev-Data".into(), vec![replace(r)]);
+        let stacks = [stack("Data", "us-east-1", new.clone(), &[])];
+        let run = deploy(
+            &fake,
+            &stacks,
+            "dev --yes --require-approval never",
+            &NoConfirm,
+        )
+        .await;
+        assert_eq!(run.exit, Exit::ApprovalNeeded, "{r}");
+        assert!(run.err.contains("--allow-replace Bucket"), "{}", run.err);
+        assert!(
+            run.out
+                .contains(&format!("Modify Bucket            AWS::S3::Bucket {r}")),
+            "{}",
+            run.out
+        );
+
+        let fake = Fake::default().with_stack("dev-Data", "CREATE_COMPLETE", &t.to_string());
+        fake.state()
+            .changes
+            .insert("dev-Data".into(), vec![replace(r)]);
+        let run = deploy(
+            &fake,
+            &stacks,
+            "dev --allow-replace Bucket --yes",
+            &NoConfirm,
+        )
+        .await;
+        assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    }
+}
+
+#[tokio::test]
+async fn stacks_deploy_in_dependency_order_with_cross_region_parameters() {
+    let east = Fake::default();
+    let west = Fake::default();
+    east.state().execution.insert(
+        "dev-Cert".into(),
+        Execution::Succeed([("CertArn".to_owned(), "arn:cert".to_owned())].into()),
+    );
+    let cert = stack(
+        "Cert",
+        "us-east-1",
+        json!({"Resources": {"Cert": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"CertArn": {"Value": "x"}}}),
+        &[],
+    );
+    let mut app = stack(
+        "App",
+        "eu-west-1",
+        json!({"Parameters": {"CertArn": {"Type": "String"}, "Size": {"Type": "String", "Default": "1"}},
+               "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+        &["Cert"],
+    );
+    app.cross_region.push(CrossRegionLink {
+        parameter: "CertArn".into(),
+        producer: "dev-Cert".into(),
+        output: "CertArn".into(),
+    });
+    let clients: BTreeMap<String, Fake> = [
+        ("us-east-1".to_owned(), east.clone()),
+        ("eu-west-1".to_owned(), west.clone()),
+    ]
+    .into();
+    // App listed first: the order comes from the dependencies, not the list.
+    let stacks = [app, cert];
+    let run = deploy_multi(
+        &clients,
+        &stacks,
+        "dev App --parameters dev-App:Size=3 --concurrency 4",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let deployed = run.out.find("dev/Cert: deployed").unwrap();
+    assert!(deployed < run.out.find("dev/App: deployed").unwrap());
+    let create = west
+        .calls()
+        .into_iter()
+        .find(|c| c.starts_with("CreateChangeSet dev-App"))
+        .unwrap();
+    assert!(
+        create.contains(r#"Value { key: "CertArn", value: "arn:cert" }"#),
+        "{create}"
+    );
+    assert!(
+        create.contains(r#"Value { key: "Size", value: "3" }"#),
+        "{create}"
+    );
+
+    // Again, exclusively App: Size keeps its previous value.
+    let run = deploy_multi(&clients, &stacks, "dev App --exclusively", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let east_creates = east
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("CreateChangeSet"));
+    assert_eq!(east_creates.count(), 1, "Cert is not deployed again");
+    let again = west
+        .calls()
+        .into_iter()
+        .rfind(|c| c.starts_with("CreateChangeSet dev-App Update"))
+        .unwrap();
+    assert!(again.contains(r#"UsePrevious { key: "Size" }"#), "{again}");
+}
+
+#[tokio::test]
+async fn a_failure_stops_dependents() {
+    let fake = Fake::default();
+    fake.state().execution.insert(
+        "dev-Network".into(),
+        Execution::Fail(failing_events(), "ROLLBACK_COMPLETE".into()),
+    );
+    let stacks = [
+        stack("Network", "us-east-1", bucket_template(), &[]),
+        stack("App", "us-east-1", bucket_template(), &["Network"]),
+    ];
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Failed);
+    assert!(
+        run.err
+            .contains("dev/App: not deployed: dev/Network failed"),
+        "{}",
+        run.err
+    );
+    assert!(!fake.calls().iter().any(|c| c.contains("dev-App")));
+}
+
+#[tokio::test]
+async fn prepare_then_execute_a_change_set() {
+    let fake = Fake::default();
+    let stacks = [stack("Data", "us-east-1", bucket_template(), &[])];
+    let run = deploy(
+        &fake,
+        &stacks,
+        "dev --method prepare-change-set --change-set-name review-1",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("change set review-1 is ready"));
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("ExecuteChangeSet")));
+    let run = deploy(
+        &fake,
+        &stacks,
+        "dev --method execute-change-set",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Usage);
+    let run = deploy(
+        &fake,
+        &stacks,
+        "dev --method execute-change-set --change-set-name review-1",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/Data: deployed"));
+}
+
+#[tokio::test]
+async fn datadog_types_are_checked_before_deploying() {
+    let t = json!({"Resources": {"Monitor": {"Type": "Datadog::Monitors::Monitor"}}});
+    let stacks = [stack("Obs", "us-east-1", t, &[])];
+    let fake = Fake::default();
+    fake.state().types.insert(
+        "Datadog::Monitors::Monitor".into(),
+        Ok(TypeStatus::NotFound),
+    );
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Failed);
+    assert!(
+        run.err.contains(
+            "Datadog::Monitors::Monitor is not activated in account 123456789012 region us-east-1"
+        ),
+        "{}",
+        run.err
+    );
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("CreateChangeSet")));
+
+    let fake = Fake::default();
+    fake.state().types.insert(
+        "Datadog::Monitors::Monitor".into(),
+        Err(ApiError::Unsupported("InvalidAction: DescribeType".into())),
+    );
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run
+        .err
+        .contains("warning: cannot check that Datadog::Monitors::Monitor is activated"));
+}
+
+#[tokio::test]
+async fn access_problems_exit_4_and_usage_exit_2() {
+    let fake = Fake::default();
+    fake.state().types.insert(
+        "Datadog::Monitors::Monitor".into(),
+        Err(ApiError::NoCredentials("no providers in chain".into())),
+    );
+    let t = json!({"Resources": {"Monitor": {"Type": "Datadog::Monitors::Monitor"}}});
+    let run = deploy(
+        &fake,
+        &[stack("Obs", "us-east-1", t, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::AccessProblem);
+    assert_eq!(run.err.lines().count(), 1, "{}", run.err);
+    let run = deploy(
+        &fake,
+        &[stack("Obs", "us-east-1", bucket_template(), &[])],
+        "prod",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Usage);
+    let run = deploy(
+        &fake,
+        &[stack("Obs", "us-east-1", bucket_template(), &[])],
+        "dev --parameters Nope=1",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Usage);
+}
+
+#[tokio::test]
+async fn termination_protection_is_applied_after_create() {
+    let fake = Fake::default();
+    let mut s = stack("Data", "us-east-1", bucket_template(), &[]);
+    s.properties.termination_protection = true;
+    let run = deploy(&fake, &[s], "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(fake
+        .calls()
+        .contains(&"UpdateTerminationProtection dev-Data true".to_owned()));
+}
+
+#[tokio::test]
+async fn destroy_deletes_in_reverse_order_and_lists_retained() {
+    let fake = Fake::default()
+        .with_stack(
+            "dev-Network",
+            "CREATE_COMPLETE",
+            &json!({"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"}}}).to_string(),
+        )
+        .with_stack(
+            "dev-Data",
+            "CREATE_COMPLETE",
+            &bucket_template().to_string(),
+        );
+    fake.state().resources.insert(
+        "dev-Data".into(),
+        vec![StackResource {
+            logical_id: "Bucket".into(),
+            physical_id: Some("demo-bucket-1".into()),
+            resource_type: "AWS::S3::Bucket".into(),
+            status: "CREATE_COMPLETE".into(),
+        }],
+    );
+    let stacks = [
+        stack("Network", "us-east-1", json!({"Resources": {}}), &[]),
+        stack("Data", "us-east-1", bucket_template(), &["Network"]),
+    ];
+    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let exit = destroy_with(
+        &destroy_args("dev"),
+        &stacks,
+        &clients,
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    assert_eq!(exit, Exit::ApprovalNeeded);
+    assert!(fake.calls().iter().all(|c| !c.starts_with("DeleteStack")));
+    let exit = destroy_with(
+        &destroy_args("dev --yes"),
+        &stacks,
+        &clients,
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    assert_eq!(exit, Exit::Success, "{}", String::from_utf8_lossy(&err));
+    let deletes: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("DeleteStack"))
+        .collect();
+    assert_eq!(deletes, ["DeleteStack dev-Data", "DeleteStack dev-Network"]);
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.contains("dev/Data Bucket (AWS::S3::Bucket) demo-bucket-1"),
+        "{out}"
+    );
+}

@@ -1,0 +1,338 @@
+//! `pantri deploy` / `pantri destroy` end to end against a local moto server: the library
+//! functions the CLI calls, through the real AWS SDK client, on 127.0.0.1 only.
+
+use std::path::Path;
+use std::sync::Once;
+
+use clap::Parser;
+use pantri::deploy::{run_deploy, run_destroy, DeployArgs, DestroyArgs, Exit};
+use pantri_tests::moto::Moto;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+enum Cli {
+    Deploy(DeployArgs),
+    Destroy(DestroyArgs),
+}
+
+fn credentials() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::remove_var("AWS_PROFILE");
+    });
+}
+
+struct Run {
+    exit: Exit,
+    out: String,
+    err: String,
+}
+
+async fn deploy(moto: &Moto, dir: &Path, line: &str) -> Run {
+    credentials();
+    let argv = format!(
+        "x deploy --progress events --poll-interval-ms 100 --endpoint-url {} {line}",
+        moto.endpoint()
+    );
+    let Cli::Deploy(args) = Cli::parse_from(argv.split_whitespace()) else {
+        unreachable!()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = run_deploy(&args, dir, &mut out, &mut err).await;
+    let run = Run {
+        exit,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    };
+    eprintln!("--- deploy {line}: {:?}\n{}{}", run.exit, run.out, run.err);
+    run
+}
+
+async fn destroy(moto: &Moto, dir: &Path, line: &str) -> Run {
+    credentials();
+    let argv = format!(
+        "x destroy --poll-interval-ms 100 --endpoint-url {} {line}",
+        moto.endpoint()
+    );
+    let Cli::Destroy(args) = Cli::parse_from(argv.split_whitespace()) else {
+        unreachable!()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = run_destroy(&args, dir, &mut out, &mut err).await;
+    let run = Run {
+        exit,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    };
+    eprintln!("--- destroy {line}: {:?}\n{}{}", run.exit, run.out, run.err);
+    run
+}
+
+/// Writes a cloud assembly of stage `dev` with the given stacks `(id, template, deps)`.
+fn assembly(dir: &Path, stacks: &[(&str, &Value, &[&str])]) {
+    let mut artifacts = serde_json::Map::new();
+    for (id, template, deps) in stacks {
+        let file = format!("dev-{id}.template.json");
+        std::fs::write(
+            dir.join(&file),
+            serde_json::to_string_pretty(template).unwrap(),
+        )
+        .unwrap();
+        artifacts.insert(
+            format!("dev-{id}"),
+            json!({
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://123456789012/us-east-1",
+                "properties": {"templateFile": file, "stackName": format!("dev-{id}"), "tags": {"project": "pantri-e2e"}},
+                "dependencies": deps.iter().map(|d| format!("dev-{d}")).collect::<Vec<_>>(),
+                "displayName": format!("dev/{id}"),
+            }),
+        );
+    }
+    let manifest = json!({"version": "48.0.0", "artifacts": artifacts});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+}
+
+fn network(bucket: &str) -> Value {
+    json!({
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "PublicA": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.0.0/24", "AvailabilityZone": "us-east-1a"}},
+            "PublicB": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "us-east-1b"}},
+            "PrivateA": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.0.2.0/24", "AvailabilityZone": "us-east-1a"}},
+            "Igw": {"Type": "AWS::EC2::InternetGateway"},
+            "IgwAttachment": {"Type": "AWS::EC2::VPCGatewayAttachment", "Properties": {"VpcId": {"Ref": "Vpc"}, "InternetGatewayId": {"Ref": "Igw"}}},
+            "PublicRoutes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+            "PublicDefault": {"Type": "AWS::EC2::Route", "DependsOn": "IgwAttachment", "Properties": {"RouteTableId": {"Ref": "PublicRoutes"}, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "Igw"}}},
+            "PublicAAssoc": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {"SubnetId": {"Ref": "PublicA"}, "RouteTableId": {"Ref": "PublicRoutes"}}},
+            "PublicBAssoc": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {"SubnetId": {"Ref": "PublicB"}, "RouteTableId": {"Ref": "PublicRoutes"}}},
+            "NatEip": {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}},
+            "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"SubnetId": {"Ref": "PublicA"}, "AllocationId": {"Fn::GetAtt": ["NatEip", "AllocationId"]}}},
+            "PrivateRoutes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+            "PrivateDefault": {"Type": "AWS::EC2::Route", "Properties": {"RouteTableId": {"Ref": "PrivateRoutes"}, "DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": {"Ref": "Nat"}}},
+            "PrivateAAssoc": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {"SubnetId": {"Ref": "PrivateA"}, "RouteTableId": {"Ref": "PrivateRoutes"}}},
+            "Assets": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": bucket}},
+            "TaskRole": {"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": "dev-task-role",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}
+        },
+        "Outputs": {"VpcId": {"Value": {"Ref": "Vpc"}}}
+    })
+}
+
+fn app(queue: bool) -> Value {
+    let mut resources =
+        json!({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "dev-events"}}});
+    if queue {
+        resources["Queue"] =
+            json!({"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "dev-jobs"}});
+    }
+    json!({"Resources": resources})
+}
+
+fn tag_values<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|s| s.split(&close).next())
+        .collect()
+}
+
+#[tokio::test]
+async fn deploy_from_nothing_again_and_a_change() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (net, app0) = (network("pantri-e2e-assets"), app(false));
+    assembly(
+        dir.path(),
+        &[("Network", &net, &[]), ("App", &app0, &["Network"])],
+    );
+
+    // From nothing: the IAM role makes it broadening, so without a terminal it needs --yes.
+    let run = deploy(&moto, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded);
+    assert!(run.err.contains("--yes"));
+    let run = deploy(&moto, dir.path(), "dev --yes").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("Add    Vpc"), "{}", run.out);
+    let network_done = run.out.find("dev/Network: deployed").unwrap();
+    assert!(network_done < run.out.find("dev/App: deployed").unwrap());
+
+    // Read back what was created.
+    let (status, vpcs) = moto.query(
+        "ec2",
+        "Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=cidr&Filter.1.Value.1=10.0.0.0/16",
+    );
+    assert_eq!(status, 200, "{vpcs}");
+    let vpc_id = tag_values(&vpcs, "vpcId")[0].to_owned();
+    let (_, subnets) = moto.query(
+        "ec2",
+        &format!("Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1={vpc_id}"),
+    );
+    let mut azs = tag_values(&subnets, "availabilityZone");
+    assert_eq!(azs.len(), 3, "{subnets}");
+    azs.sort_unstable();
+    azs.dedup();
+    assert_eq!(azs, ["us-east-1a", "us-east-1b"]);
+    let (_, tables) = moto.query(
+        "ec2",
+        &format!("Action=DescribeRouteTables&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1={vpc_id}"),
+    );
+    // The main route table plus the two of the template.
+    assert_eq!(
+        tag_values(&tables, "routeTableId")
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3,
+        "{tables}"
+    );
+    assert!(tables.contains("<natGatewayId>nat-"), "{tables}");
+    let (_, nats) = moto.query("ec2", "Action=DescribeNatGateways&Version=2016-11-15");
+    assert!(nats.contains(&vpc_id), "{nats}");
+    assert_eq!(moto.s3_get("/pantri-e2e-assets").0, 200);
+    let (status, role) = moto.query(
+        "iam",
+        "Action=GetRole&Version=2010-05-08&RoleName=dev-task-role",
+    );
+    assert_eq!(status, 200, "{role}");
+
+    // Again: nothing changed.
+    let run = deploy(&moto, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/Network: no changes"), "{}", run.out);
+    assert!(run.out.contains("dev/App: no changes"), "{}", run.out);
+
+    // A change: the preview shows it, and it is applied.
+    let app1 = app(true);
+    assembly(
+        dir.path(),
+        &[("Network", &net, &[]), ("App", &app1, &["Network"])],
+    );
+    let run = deploy(&moto, dir.path(), "dev App --exclusively").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/App (dev-App, update)"), "{}", run.out);
+    assert!(run.out.contains("Queue"), "{}", run.out);
+    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
+    assert!(queues.contains("dev-jobs"), "{queues}");
+}
+
+/// moto deletes a stack's resources in its own order and refuses to delete a VPC with a NAT
+/// gateway inside, so destroy is exercised on stacks without a network.
+#[tokio::test]
+async fn destroy_deletes_in_reverse_order_and_lists_retained() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = json!({"Resources": {
+        "Assets": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": "pantri-e2e-kept"}},
+        "Scratch": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "pantri-e2e-scratch"}}
+    }});
+    let t = app(true);
+    assembly(dir.path(), &[("Data", &data, &[]), ("App", &t, &["Data"])]);
+    let run = deploy(&moto, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert_eq!(moto.s3_get("/pantri-e2e-kept").0, 200);
+
+    let run = destroy(&moto, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded);
+    assert!(run.err.contains("--yes"), "{}", run.err);
+    let run = destroy(&moto, dir.path(), "dev --yes").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let app_deleted = run.out.find("dev/App: deleted").unwrap();
+    assert!(app_deleted < run.out.find("dev/Data: deleted").unwrap());
+    assert!(
+        run.out
+            .contains("dev/Data Assets (AWS::S3::Bucket) pantri-e2e-kept"),
+        "{}",
+        run.out
+    );
+    assert!(
+        !run.out.contains("Scratch (AWS::S3::Bucket)"),
+        "{}",
+        run.out
+    );
+    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
+    assert!(!queues.contains("dev-jobs"), "{queues}");
+    // Destroying again finds nothing to delete.
+    let run = destroy(&moto, dir.path(), "dev --yes").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("does not exist"), "{}", run.out);
+}
+
+#[tokio::test]
+async fn a_failing_deployment_shows_the_error() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = json!({"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.1.0.0/16"}},
+        "Outside": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "192.168.0.0/24"}}
+    }});
+    assembly(dir.path(), &[("Broken", &bad, &[])]);
+    let run = deploy(&moto, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Failed, "{}", run.err);
+    assert!(run.err.starts_with("error: [dev/Broken]"), "{}", run.err);
+    assert!(run.err.contains("192.168.0.0/24"), "{}", run.err);
+}
+
+#[tokio::test]
+async fn prepare_then_execute_a_change_set() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let t = app(true);
+    assembly(dir.path(), &[("App", &t, &[])]);
+    let run = deploy(
+        &moto,
+        dir.path(),
+        "dev --method prepare-change-set --change-set-name review-1",
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(
+        run.out.contains("change set review-1 is ready"),
+        "{}",
+        run.out
+    );
+    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
+    assert!(!queues.contains("dev-jobs"), "not executed yet: {queues}");
+    let run = deploy(
+        &moto,
+        dir.path(),
+        "dev --method execute-change-set --change-set-name review-1",
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
+    assert!(queues.contains("dev-jobs"), "{queues}");
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_one_line_and_exit_4() {
+    credentials();
+    let dir = tempfile::tempdir().unwrap();
+    let t = app(false);
+    assembly(dir.path(), &[("App", &t, &[])]);
+    // A port nothing listens on: bound then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let argv = format!("x deploy --progress events --endpoint-url http://127.0.0.1:{port} dev");
+    let Cli::Deploy(mut args) = Cli::parse_from(argv.split_whitespace()) else {
+        unreachable!()
+    };
+    args.aws.poll_interval_ms = 10;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = run_deploy(&args, dir.path(), &mut out, &mut err).await;
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(exit, Exit::AccessProblem, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot reach the CloudFormation endpoint"),
+        "{err}"
+    );
+}

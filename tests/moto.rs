@@ -1,0 +1,94 @@
+//! A moto server for one test: started on a free loopback port from the `.venv` that
+//! `scripts/tools` creates, killed when dropped. Only 127.0.0.1 is ever contacted.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Moto {
+    /// Starts `.venv/bin/moto_server` and waits (at most 60 s) until it answers.
+    ///
+    /// # Panics
+    /// When the binary is missing (run `scripts/tools`) or the server does not come up.
+    pub fn start() -> Moto {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bin = root.join(".venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/tools to create the .venv with the moto server",
+            bin.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on 127.0.0.1");
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if moto.raw("GET", "/moto-api/", "", "").is_some() {
+                return moto;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("moto_server did not answer on 127.0.0.1:{port} within 60 s");
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn raw(&self, method: &str, path: &str, service: &str, body: &str) -> Option<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        // moto routes by the service of the credential scope; it does not check signatures.
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {auth}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text.split_whitespace().nth(1)?.parse().ok()?;
+        Some((status, text))
+    }
+
+    /// An AWS Query API call (EC2, IAM) read back from moto: status and response text.
+    pub fn query(&self, service: &str, form: &str) -> (u16, String) {
+        self.raw("POST", "/", service, form)
+            .unwrap_or((0, String::new()))
+    }
+
+    /// An S3 path-style GET.
+    pub fn s3_get(&self, path: &str) -> (u16, String) {
+        self.raw("GET", path, "s3", "")
+            .unwrap_or((0, String::new()))
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
