@@ -7,6 +7,7 @@
 pub mod connections;
 pub mod logs;
 pub mod policy;
+pub mod service;
 #[doc(hidden)]
 pub mod testing;
 
