@@ -503,3 +503,50 @@ fn writes_cloud_assemblies_for_lint() {
         assert!(dir.join("test-Stack.template.json").exists());
     }
 }
+
+#[test]
+fn the_app_runs_read_only_and_non_root_with_writable_cache_volumes() {
+    // GIVEN the prod service (default user)
+    let t = template(&synth(prod_props()));
+    let (_, td) = resources_of_type(&t, "AWS::ECS::TaskDefinition")[0];
+    let containers = td["Properties"]["ContainerDefinitions"]
+        .as_array()
+        .expect("containers");
+    let by_name = |n: &str| {
+        containers
+            .iter()
+            .find(|c| c["Name"] == n)
+            .unwrap_or_else(|| panic!("no container {n}"))
+    };
+    // THEN the app has a read-only root, a non-root user and no capability
+    let app = by_name("web");
+    assert_eq!(app["ReadonlyRootFilesystem"], true);
+    assert_eq!(app["User"], "1001:1001");
+    assert_eq!(
+        app["LinuxParameters"]["Capabilities"]["Drop"],
+        json!(["ALL"])
+    );
+    // AND the cache and /tmp are task volumes opened by an init container the app waits for
+    let paths: Vec<_> = app["MountPoints"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .map(|m| m["ContainerPath"].clone())
+        .collect();
+    assert_eq!(paths, vec![json!("/app/.next/cache"), json!("/tmp")]);
+    assert!(app["DependsOn"]
+        .as_array()
+        .expect("depends")
+        .contains(&json!({"Condition": "SUCCESS", "ContainerName": "volume-init"})));
+    let init = by_name("volume-init");
+    assert_eq!(init["Essential"], false);
+    assert_eq!(init["ReadonlyRootFilesystem"], true);
+    // AND Fargate gets a legal size
+    assert_eq!(
+        (
+            td["Properties"]["Cpu"].clone(),
+            td["Properties"]["Memory"].clone()
+        ),
+        (json!("1024"), json!("2048"))
+    );
+}

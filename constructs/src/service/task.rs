@@ -22,12 +22,23 @@ use crate::logs::encrypted_log_group;
 
 /// Writable paths of the app on a read-only root filesystem: Next.js's ISR/image cache and the
 /// temp dir. Fargate has no tmpfs, so these are task-local bind volumes on ephemeral storage.
-/// The image should declare them (`VOLUME`) owned by the app user, or they are root-owned.
+/// Fargate creates them root-owned (0755); [`VOLUME_INIT_CONTAINER`] opens them to the
+/// non-root app user, whatever the image declares.
 const WRITABLE_PATHS: &[(&str, &str)] = &[("next-cache", "/app/.next/cache"), ("tmp", "/tmp")];
+
+/// A short-lived container that makes the writable volumes writable for a non-root app user
+/// (mode 1777, like `/tmp`: the volumes are private to the task) and exits.
+pub const VOLUME_INIT_CONTAINER: &str = "volume-init";
+/// Its image: busybox from the ECR Public mirror of Docker official images (no Docker Hub
+/// rate limit), pinned to a release line.
+const VOLUME_INIT_IMAGE: &str = "public.ecr.aws/docker/library/busybox:1.37";
 
 /// Memory the sidecars reserve (MiB); the app gets the rest of the task.
 const AGENT_MEMORY: u32 = 256;
 const LOG_ROUTER_MEMORY: u32 = 64;
+const VOLUME_INIT_MEMORY: u32 = 16;
+/// What the sidecars reserve at most; the app cannot use it.
+pub(super) const SIDECAR_MEMORY: u32 = AGENT_MEMORY + LOG_ROUTER_MEMORY + VOLUME_INIT_MEMORY;
 
 /// Environment variables the construct sets on the app container itself.
 pub const RESERVED_ENV: &[&str] = &[
@@ -134,6 +145,9 @@ pub(super) fn task_definition(s: &mut Scope<'_>, i: &TaskInputs<'_>) -> Res<CfnT
     if p.app_logs == AppLogs::Datadog {
         containers.push(log_router_container(i));
     }
+    if p.user.is_some() {
+        containers.push(volume_init_container(i));
+    }
     let volumes: Vec<Volume> = WRITABLE_PATHS
         .iter()
         .map(|(name, _)| Volume::new().name(*name))
@@ -195,6 +209,13 @@ fn app_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
     let mut depends = vec![ContainerDependency::new()
         .container_name(AGENT_CONTAINER)
         .condition(ContainerDependencyCondition::Start)];
+    if p.user.is_some() {
+        depends.push(
+            ContainerDependency::new()
+                .container_name(VOLUME_INIT_CONTAINER)
+                .condition(ContainerDependencyCondition::Success),
+        );
+    }
     let logging = match (p.app_logs, i.logs.app) {
         (AppLogs::CloudWatch, Some(group)) => awslogs(group, APP_CONTAINER),
         _ => {
@@ -336,4 +357,34 @@ fn log_router_container(i: &TaskInputs<'_>) -> ContainerDefinition {
                 .options(firelens_options),
         )
         .log_configuration(awslogs(i.logs.agent, LOG_ROUTER_CONTAINER))
+}
+
+fn volume_init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
+    let mount = |name: &str| format!("/mnt/{name}");
+    let mut command = vec!["chmod".to_owned(), "1777".to_owned()];
+    command.extend(WRITABLE_PATHS.iter().map(|(name, _)| mount(name)));
+    ContainerDefinition::new(VOLUME_INIT_IMAGE, VOLUME_INIT_CONTAINER)
+        // It exits once done; the app waits for its success.
+        .essential(false)
+        .memory_reservation(VOLUME_INIT_MEMORY)
+        // Fargate creates the mount points owned by root: only their owner may change their
+        // mode, which needs no capability. It runs for a moment and uses no network.
+        .user("0")
+        .readonly_root_filesystem(true)
+        .linux_parameters(
+            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
+        )
+        .command(command)
+        .mount_points(
+            WRITABLE_PATHS
+                .iter()
+                .map(|(name, _)| {
+                    MountPoint::new()
+                        .source_volume(*name)
+                        .container_path(mount(name))
+                        .read_only(false)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .log_configuration(awslogs(i.logs.agent, VOLUME_INIT_CONTAINER))
 }

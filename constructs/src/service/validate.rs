@@ -3,7 +3,7 @@
 
 use pantri_synth::Scope;
 
-use super::task::RESERVED_ENV;
+use super::task::{RESERVED_ENV, SIDECAR_MEMORY};
 use super::NextJsServiceProps;
 
 /// Fargate (Linux) task sizes: CPU units → (lowest memory, highest memory, step), in MiB.
@@ -48,9 +48,6 @@ const SECRET_LOOKING: &[&str] = &[
 
 /// Ports the Datadog agent sidecar listens on in the shared network namespace.
 const AGENT_PORTS: &[u16] = &[8125, 8126];
-
-/// The memory the sidecars reserve (agent 256, router 64), which the app cannot use.
-pub(super) const SIDECAR_MEMORY: u32 = 256 + 64;
 
 /// Records an error for each problem of `props`.
 pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
