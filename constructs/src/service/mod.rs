@@ -187,7 +187,8 @@ pub struct NextJsServiceProps {
     /// The user the app container runs as. Default `1001:1001` (the `nextjs` user of the
     /// Next.js standalone Dockerfile): never root, whatever the image says.
     pub user: Option<String>,
-    /// ECS Exec into the app container (adds the ssmmessages actions). Default false.
+    /// ECS Exec into the app container: adds the ssmmessages actions and makes the app's root
+    /// filesystem writable (the exec agent writes there). Default false.
     pub enable_exec: bool,
     /// Plain environment variables of the app (never secrets: validation rejects names that
     /// look like one).

@@ -244,7 +244,8 @@ fn app_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
                 .retries(3)
                 .start_period(30),
         )
-        .readonly_root_filesystem(true)
+        // ECS Exec's agent writes into the container: it cannot run on a read-only root.
+        .readonly_root_filesystem(!p.enable_exec)
         .mount_points(
             WRITABLE_PATHS
                 .iter()

@@ -305,3 +305,68 @@ fn environment(p: &NextJsServiceProps, errors: &mut Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size_errors(cpu: u32, memory: u32) -> Vec<String> {
+        let p = NextJsServiceProps {
+            cpu,
+            memory,
+            ..NextJsServiceProps::default()
+        };
+        let mut errors = Vec::new();
+        sizes(&p, &mut errors);
+        errors
+    }
+
+    #[test]
+    fn fargate_sizes_follow_the_published_table() {
+        for (cpu, memory, legal) in [
+            (256, 512, true),
+            (256, 2048, true),
+            (256, 3072, false),
+            (512, 1024, true),
+            (512, 1536, false),
+            (1024, 8192, true),
+            (2048, 16384, true),
+            (4096, 30720, true),
+            (4096, 31744, false),
+            (8192, 20480, true),
+            (8192, 17408, false),
+            (16384, 40960, true),
+            (16384, 36864, false),
+            (128, 512, false),
+        ] {
+            assert_eq!(size_errors(cpu, memory).is_empty(), legal, "{cpu}/{memory}");
+        }
+    }
+
+    #[test]
+    fn domains_are_lowercase_labels() {
+        assert!(is_domain("origin.example.com"));
+        assert!(!is_domain("Origin.example.com"));
+        assert!(!is_domain("example"));
+        assert!(!is_domain("-a.example.com"));
+        assert!(!is_domain("a..example.com"));
+    }
+
+    #[test]
+    fn capacity_needs_a_weight() {
+        let p = NextJsServiceProps {
+            capacity: crate::service::CapacityStrategy {
+                fargate_base: 1,
+                fargate_weight: 0,
+                spot_weight: 0,
+            },
+            ..NextJsServiceProps::default()
+        };
+        let mut errors = Vec::new();
+        sizes(&p, &mut errors);
+        assert_eq!(
+            errors,
+            vec!["capacity has no weight: give fargate_weight or spot_weight a positive weight"]
+        );
+    }
+}
