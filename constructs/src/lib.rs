@@ -11,6 +11,7 @@ pub mod edge;
 pub mod logs;
 pub mod network;
 pub mod policy;
+pub mod service;
 pub mod storage;
 #[doc(hidden)]
 pub mod testing;

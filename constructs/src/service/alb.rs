@@ -1,0 +1,268 @@
+//! The internet-facing ALB CloudFront reaches: security groups, ACM certificate, HTTPS
+//! listener that refuses (403) every request without CloudFront's secret header, HTTP
+//! listener that redirects, target group, and alias records.
+//!
+//! The ALB accepts 443 and 80 from any address: CloudFront's origin-facing managed prefix list
+//! would be narrower, but its id differs per region and cannot be looked up at synth time
+//! without AWS credentials. The secret header is what keeps direct requests out.
+
+use pantri_synth::cfn::certificatemanager::certificate::DomainValidationOption;
+use pantri_synth::cfn::certificatemanager::CfnCertificate;
+use pantri_synth::cfn::ec2::security_group::{Egress, Ingress};
+use pantri_synth::cfn::ec2::CfnSecurityGroup;
+use pantri_synth::cfn::elasticloadbalancingv2::listener::{
+    Action, ActionType, Certificate, FixedResponseConfig, RedirectConfig, RedirectConfigStatusCode,
+};
+use pantri_synth::cfn::elasticloadbalancingv2::listener_rule::{
+    self, HttpHeaderConfig, RuleCondition,
+};
+use pantri_synth::cfn::elasticloadbalancingv2::load_balancer::LoadBalancerAttribute;
+use pantri_synth::cfn::elasticloadbalancingv2::target_group::{Matcher, TargetGroupAttribute};
+use pantri_synth::cfn::elasticloadbalancingv2::{
+    CfnListener, CfnListenerRule, CfnLoadBalancer, CfnTargetGroup,
+};
+use pantri_synth::cfn::route53::record_set::AliasTarget;
+use pantri_synth::cfn::route53::CfnRecordSet;
+use pantri_synth::fns::{self, dynamic};
+use pantri_synth::{Res, Scope, Str};
+
+use super::{NextJsServiceProps, ORIGIN_VERIFY_HEADER};
+use crate::connections::{allow, Port};
+
+/// A TLS 1.3 / 1.2 policy with forward-secret ciphers only.
+pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/// The ALB and what hangs off it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Alb {
+    pub security_group: Res<CfnSecurityGroup>,
+    pub load_balancer: Res<CfnLoadBalancer>,
+    pub https_listener: Res<CfnListener>,
+    pub forward_rule: Res<CfnListenerRule>,
+    pub target_group: Res<CfnTargetGroup>,
+}
+
+fn attribute(key: &str, value: impl Into<Str>) -> LoadBalancerAttribute {
+    LoadBalancerAttribute::new().key(key).value(value)
+}
+
+fn tg_attribute(key: &str, value: &str) -> TargetGroupAttribute {
+    TargetGroupAttribute::new().key(key).value(value)
+}
+
+/// No egress except what [`allow`] adds: a rule no packet matches replaces the default
+/// allow-all (the AWS CDK's `allowAllOutbound: false` does the same).
+fn no_egress() -> Egress {
+    Egress::new("icmp")
+        .cidr_ip("255.255.255.255/32")
+        .from_port(252)
+        .to_port(86)
+        .description("Disallow all traffic")
+}
+
+fn alb_security_group(s: &mut Scope<'_>, p: &NextJsServiceProps) -> Res<CfnSecurityGroup> {
+    let mut ingress = Vec::new();
+    let mut sources = vec![("0.0.0.0/0", false)];
+    if p.ipv6 {
+        sources.push(("::/0", true));
+    }
+    for (cidr, v6) in sources {
+        for (port, why) in [
+            (443, "HTTPS from CloudFront"),
+            (80, "HTTP, redirected to HTTPS"),
+        ] {
+            let rule = Ingress::new("tcp")
+                .from_port(port)
+                .to_port(port)
+                .description(why);
+            ingress.push(if v6 {
+                rule.cidr_ipv6(cidr)
+            } else {
+                rule.cidr_ip(cidr)
+            });
+        }
+    }
+    let sg = s.resource(
+        "LoadBalancerSecurityGroup",
+        CfnSecurityGroup::new(format!(
+            "{}-{} ALB: 443 and 80 from the internet, out to the tasks only",
+            p.app_name, p.stage
+        ))
+        .vpc_id(p.vpc.vpc_id.clone())
+        .security_group_ingress(ingress)
+        .security_group_egress([no_egress()]),
+    );
+    if let Some(o) = s.app().options_mut(sg) {
+        o.suppress_checkov(
+            "CKV_AWS_260",
+            "Port 80 only answers a 301 redirect to HTTPS; it forwards nothing to the tasks",
+        );
+    }
+    sg
+}
+
+pub(super) fn alb(s: &mut Scope<'_>, p: &NextJsServiceProps) -> Alb {
+    let security_group = alb_security_group(s, p);
+    let load_balancer = s.resource(
+        "LoadBalancer",
+        CfnLoadBalancer::new()
+            .type_("application")
+            .scheme("internet-facing")
+            .ip_address_type(if p.ipv6 { "dualstack" } else { "ipv4" })
+            .subnets(p.vpc.public_subnet_ids.clone())
+            .security_groups([security_group.attr_group_id()])
+            .load_balancer_attributes([
+                attribute(
+                    "deletion_protection.enabled",
+                    p.deletion_protection.to_string(),
+                ),
+                attribute("access_logs.s3.enabled", "true"),
+                attribute("access_logs.s3.bucket", p.log_bucket.name.clone()),
+                attribute("access_logs.s3.prefix", p.access_log_prefix.as_str()),
+                attribute("routing.http.drop_invalid_header_fields.enabled", "true"),
+            ]),
+    );
+    let certificate = s.resource(
+        "Certificate",
+        CfnCertificate::new(p.domain_name.as_str())
+            .validation_method("DNS")
+            .domain_validation_options([DomainValidationOption::new()
+                .domain_name(p.domain_name.as_str())
+                .hosted_zone_id(p.hosted_zone.zone_id.clone())]),
+    );
+
+    let target_group = s.resource(
+        "TargetGroup",
+        CfnTargetGroup::new()
+            .target_type("ip")
+            .protocol("HTTP")
+            .protocol_version("HTTP1")
+            .port(p.container_port)
+            .vpc_id(p.vpc.vpc_id.clone())
+            .health_check_enabled(true)
+            .health_check_protocol("HTTP")
+            .health_check_path(p.health_check_path.as_str())
+            .health_check_interval_seconds(15)
+            .health_check_timeout_seconds(5)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(3)
+            .matcher(Matcher::new().http_code("200-399"))
+            .target_group_attributes([
+                // Long enough for in-flight requests of a Next.js page; deploys stay quick.
+                tg_attribute("deregistration_delay.timeout_seconds", "30"),
+                tg_attribute("stickiness.enabled", "false"),
+            ]),
+    );
+
+    let https_listener = s.resource(
+        "HttpsListener",
+        CfnListener::new(
+            [
+                Action::new(ActionType::FixedResponse).fixed_response_config(
+                    FixedResponseConfig::new("403")
+                        .content_type("text/plain")
+                        .message_body("Forbidden"),
+                ),
+            ],
+            load_balancer.ref_(),
+        )
+        .port(443)
+        .protocol("HTTPS")
+        .ssl_policy(SSL_POLICY)
+        .certificates([Certificate::new().certificate_arn(certificate.ref_())]),
+    );
+    s.resource(
+        "HttpListener",
+        CfnListener::new(
+            [Action::new(ActionType::Redirect).redirect_config(
+                RedirectConfig::new(RedirectConfigStatusCode::Http301)
+                    .protocol("HTTPS")
+                    .port("443"),
+            )],
+            load_balancer.ref_(),
+        )
+        .port(80)
+        .protocol("HTTP"),
+    );
+    // The secret is resolved by CloudFormation at deploy time: it never lands in the template.
+    let origin_value = dynamic::secretsmanager(&p.origin_secret.name, "");
+    let forward_rule = s.resource(
+        "ForwardFromCloudFront",
+        CfnListenerRule::new(
+            [
+                listener_rule::Action::new(listener_rule::ActionType::Forward)
+                    .target_group_arn(target_group.ref_()),
+            ],
+            [RuleCondition::new()
+                .field("http-header")
+                .http_header_config(
+                    HttpHeaderConfig::new()
+                        .http_header_name(ORIGIN_VERIFY_HEADER)
+                        .values([origin_value]),
+                )],
+            1,
+        )
+        .listener_arn(https_listener.ref_()),
+    );
+
+    alias_records(s, p, load_balancer);
+    Alb {
+        security_group,
+        load_balancer,
+        https_listener,
+        forward_rule,
+        target_group,
+    }
+}
+
+fn alias_records(s: &mut Scope<'_>, p: &NextJsServiceProps, lb: Res<CfnLoadBalancer>) {
+    let mut types = vec![("AliasA", "A")];
+    if p.ipv6 {
+        types.push(("AliasAAAA", "AAAA"));
+    }
+    for (id, type_) in types {
+        s.resource(
+            id,
+            CfnRecordSet::new(format!("{}.", p.domain_name), type_)
+                .hosted_zone_id(p.hosted_zone.zone_id.clone())
+                .alias_target(
+                    AliasTarget::new(
+                        fns::join("", [Str::from("dualstack."), lb.attr_dns_name()]),
+                        lb.attr_canonical_hosted_zone_id(),
+                    )
+                    .evaluate_target_health(true),
+                ),
+        );
+    }
+}
+
+/// The tasks' group: in from the ALB on the container port only (the rule pair is added by
+/// [`allow`]), out on 443 only (ECR, Secrets Manager, CloudWatch Logs, Datadog, through NAT).
+pub(super) fn service_security_group(
+    s: &mut Scope<'_>,
+    p: &NextJsServiceProps,
+    alb: &Alb,
+) -> Res<CfnSecurityGroup> {
+    let sg = s.resource(
+        "ServiceSecurityGroup",
+        CfnSecurityGroup::new(format!(
+            "{}-{} tasks: in from the ALB only, out on HTTPS",
+            p.app_name, p.stage
+        ))
+        .vpc_id(p.vpc.vpc_id.clone())
+        .security_group_egress([Egress::new("tcp")
+            .cidr_ip("0.0.0.0/0")
+            .from_port(443)
+            .to_port(443)
+            .description("HTTPS to AWS APIs and Datadog through NAT")]),
+    );
+    allow(
+        s,
+        "LoadBalancerToService",
+        alb.security_group,
+        sg,
+        Port::tcp(p.container_port),
+        "ALB to the app",
+    );
+    sg
+}

@@ -1,0 +1,525 @@
+//! `NextJsService`: the Next.js app on ECS Fargate behind an internet-facing ALB that only
+//! CloudFront may use.
+//!
+//! What it adds, one file per part:
+//! - [`ecr`]: the image repository (scan on push, immutable tags, KMS, lifecycle).
+//! - [`cluster`]: the cluster (Container Insights) and its FARGATE / FARGATE_SPOT strategy.
+//! - [`roles`]: the execution role (this repository, these log groups, these secrets) and the
+//!   task role (the static bucket and the user pool, nothing else).
+//! - [`task`]: the task definition: the app, a Datadog agent sidecar, a FireLens log router.
+//! - [`alb`]: security groups, certificate, ALB, listeners (403 unless CloudFront's secret
+//!   header is present), target group, alias records.
+//! - [`discovery`]: a Cloud Map private DNS namespace and service.
+//! - [`scaling`]: the scalable target and its target-tracking policies.
+//! - [`validate`]: the checks on props, reported at the construct's path.
+//!
+//! The construct lives in its own stack: every other stack's value arrives as a `Str` in the
+//! props, and synthesis turns it into an import.
+
+mod alb;
+mod cluster;
+mod discovery;
+mod ecr;
+mod roles;
+mod scaling;
+mod task;
+mod validate;
+
+use pantri_synth::cfn::ec2::CfnSecurityGroup;
+use pantri_synth::cfn::ecr::CfnRepository;
+use pantri_synth::cfn::ecs::{CfnCluster, CfnService, CfnTaskDefinition};
+use pantri_synth::cfn::elasticloadbalancingv2::{
+    CfnListener, CfnListenerRule, CfnLoadBalancer, CfnTargetGroup,
+};
+use pantri_synth::cfn::iam::CfnRole;
+use pantri_synth::{Output, ParamRef, Parameter, Res, Scope, Str};
+
+use crate::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
+
+pub use cluster::CapacityStrategy;
+
+/// The name of the app container in the task definition (and of the Cloud Map service).
+pub const APP_CONTAINER: &str = "web";
+/// The name of the Datadog agent sidecar.
+pub const AGENT_CONTAINER: &str = "datadog-agent";
+/// The name of the FireLens log router sidecar.
+pub const LOG_ROUTER_CONTAINER: &str = "log-router";
+/// The header CloudFront sends with the origin secret; requests without it get a 403.
+pub const ORIGIN_VERIFY_HEADER: &str = "X-Origin-Verify";
+
+/// The Datadog agent sidecar and log shipping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatadogAgentProps {
+    /// The Datadog site (`datadoghq.com`, `datadoghq.eu`, `ap1.datadoghq.com`, ...).
+    /// Default `datadoghq.com`.
+    pub site: String,
+    /// The secret holding the API key (the whole secret string). Default: a placeholder that
+    /// validation rejects, so a real secret must be passed.
+    pub api_key_secret: SecretRef,
+    /// The `env` unified service tag. Default: the stage.
+    pub env: Option<String>,
+    /// The `service` unified service tag. Default: the app name.
+    pub service: Option<String>,
+    /// The `version` unified service tag. Default: the deployed image tag (the `ImageTag`
+    /// parameter), so every deploy is a version in APM.
+    pub version: Option<String>,
+    /// The agent image. Default `public.ecr.aws/datadog/agent:7` (major version pinned, minor
+    /// updates on each new task).
+    pub agent_image: String,
+    /// The log router image. Default `public.ecr.aws/aws-observability/aws-for-fluent-bit:stable`.
+    pub log_router_image: String,
+}
+
+impl Default for DatadogAgentProps {
+    fn default() -> Self {
+        DatadogAgentProps {
+            site: "datadoghq.com".to_owned(),
+            api_key_secret: SecretRef {
+                arn: Str::from(""),
+                name: String::new(),
+            },
+            env: None,
+            service: None,
+            version: None,
+            agent_image: "public.ecr.aws/datadog/agent:7".to_owned(),
+            log_router_image: "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+                .to_owned(),
+        }
+    }
+}
+
+/// Where the app container's stdout/stderr goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AppLogs {
+    /// Through the FireLens log router to Datadog Logs (default): one place to search logs
+    /// next to traces. The router's own logs go to `/ecs/datadog-agent-<stage>`.
+    #[default]
+    Datadog,
+    /// To the CloudWatch log group `/aws/ecs/<app>-<stage>` (no log router): for a stage
+    /// without Datadog log ingestion, and what the seed's `aws logs tail` expects.
+    CloudWatch,
+}
+
+/// The Container Insights level of the cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContainerInsights {
+    /// Enhanced observability: per-task and per-container metrics (default).
+    #[default]
+    Enhanced,
+    /// Cluster- and service-level metrics only (cheaper).
+    Enabled,
+}
+
+/// The props of [`new`]. Every default is the secure (prod-like) choice; references to other
+/// stacks default to empty placeholders that validation rejects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextJsServiceProps {
+    /// The app's name, in every human-facing name (`pantri`). Default `pantri`.
+    pub app_name: String,
+    /// The stage (`dev`, `prod`), in every human-facing name. Default `prod`.
+    pub stage: String,
+    /// The network: the ALB goes in its public subnets, the tasks in its private ones.
+    pub vpc: VpcRef,
+    /// The ALB's DNS name (`origin.example.com`), the origin CloudFront reaches; must be in
+    /// the hosted zone.
+    pub domain_name: String,
+    /// The zone for the certificate's DNS validation and the ALB's alias record.
+    pub hosted_zone: HostedZoneRef,
+    /// Where the ALB writes access logs; the bucket policy that lets ELB write is the
+    /// bucket's own.
+    pub log_bucket: BucketRef,
+    /// The key prefix of the ALB's access logs in the log bucket. Default `alb`.
+    pub access_log_prefix: String,
+    /// The bucket of user files the app reads and writes.
+    pub static_bucket: BucketRef,
+    /// The Cognito user pool the app administers.
+    pub user_pool: UserPoolRef,
+    /// The ARN of the KMS key (`LogsKey`) that encrypts the log groups.
+    pub logs_key_arn: Str,
+    /// The Datadog agent sidecar.
+    pub datadog: DatadogAgentProps,
+    /// The secret whose value CloudFront sends in `X-Origin-Verify`; the whole secret string
+    /// is the value (letters and digits only: the ALB treats `*` and `?` as wildcards).
+    pub origin_secret: SecretRef,
+    /// Task CPU units (a legal Fargate combination with `memory`). Default 512.
+    pub cpu: u32,
+    /// Task memory in MiB. Default 1024.
+    pub memory: u32,
+    /// Tasks at deploy time. Default 2 (one per zone of two).
+    pub desired_count: u32,
+    /// Autoscaling floor. Default 2.
+    pub min_capacity: u32,
+    /// Autoscaling ceiling. Default 10.
+    pub max_capacity: u32,
+    /// Target average CPU utilization. Default 70.
+    pub cpu_target_percent: u32,
+    /// Target average memory utilization. Default 75.
+    pub memory_target_percent: u32,
+    /// Target ALB requests per task, if scaling on requests too. Default none.
+    pub requests_per_target: Option<u32>,
+    /// Seconds between scale-in activities. Default 300 (scale in slowly).
+    pub scale_in_cooldown_seconds: u32,
+    /// Seconds between scale-out activities. Default 60 (scale out fast).
+    pub scale_out_cooldown_seconds: u32,
+    /// FARGATE / FARGATE_SPOT split. Default all on-demand.
+    pub capacity: CapacityStrategy,
+    /// The port the app listens on. Default 3000.
+    pub container_port: u16,
+    /// The app's health endpoint (ALB and container health checks). Default `/api/health`.
+    pub health_check_path: String,
+    /// Seconds ECS ignores failing ALB health checks after a task starts. Default 60.
+    pub health_check_grace_period_seconds: u32,
+    /// Retention of the log groups, in days (a CloudWatch Logs value). Default 365.
+    pub log_retention_days: u32,
+    /// Images the repository keeps (older ones expire). Default 30.
+    pub keep_images: u32,
+    /// What happens to the repository and log groups when the stack deletes them. Default Retain.
+    pub removal: Removal,
+    /// ALB deletion protection. Default true.
+    pub deletion_protection: bool,
+    /// Whether the ALB also serves IPv6 (`dualstack`, an AAAA record, `::/0` ingress); the
+    /// public subnets need IPv6 CIDRs. Default false.
+    pub ipv6: bool,
+    /// Where the app's stdout goes. Default [`AppLogs::Datadog`].
+    pub app_logs: AppLogs,
+    /// The Container Insights level. Default [`ContainerInsights::Enhanced`].
+    pub container_insights: ContainerInsights,
+    /// The user the app container runs as. Default `1001:1001` (the `nextjs` user of the
+    /// Next.js standalone Dockerfile): never root, whatever the image says.
+    pub user: Option<String>,
+    /// ECS Exec into the app container: adds the ssmmessages actions and makes the app's root
+    /// filesystem writable (the exec agent writes there). Default false.
+    pub enable_exec: bool,
+    /// Plain environment variables of the app (never secrets: validation rejects names that
+    /// look like one).
+    pub environment: Vec<(String, String)>,
+    /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
+    /// injected by ECS from Secrets Manager.
+    pub secrets: Vec<(String, SecretRef, String)>,
+}
+
+impl Default for NextJsServiceProps {
+    fn default() -> Self {
+        let empty = || Str::from("");
+        NextJsServiceProps {
+            app_name: "pantri".to_owned(),
+            stage: "prod".to_owned(),
+            vpc: VpcRef {
+                vpc_id: empty(),
+                cidr_block: empty(),
+                public_subnet_ids: Vec::new(),
+                private_subnet_ids: Vec::new(),
+            },
+            domain_name: String::new(),
+            hosted_zone: HostedZoneRef {
+                zone_id: empty(),
+                zone_name: String::new(),
+            },
+            log_bucket: BucketRef {
+                name: empty(),
+                arn: empty(),
+                regional_domain_name: empty(),
+            },
+            access_log_prefix: "alb".to_owned(),
+            static_bucket: BucketRef {
+                name: empty(),
+                arn: empty(),
+                regional_domain_name: empty(),
+            },
+            user_pool: UserPoolRef {
+                id: empty(),
+                arn: empty(),
+            },
+            logs_key_arn: empty(),
+            datadog: DatadogAgentProps::default(),
+            origin_secret: SecretRef {
+                arn: empty(),
+                name: String::new(),
+            },
+            cpu: 512,
+            memory: 1024,
+            desired_count: 2,
+            min_capacity: 2,
+            max_capacity: 10,
+            cpu_target_percent: 70,
+            memory_target_percent: 75,
+            requests_per_target: None,
+            scale_in_cooldown_seconds: 300,
+            scale_out_cooldown_seconds: 60,
+            capacity: CapacityStrategy::default(),
+            container_port: 3000,
+            health_check_path: "/api/health".to_owned(),
+            health_check_grace_period_seconds: 60,
+            log_retention_days: 365,
+            keep_images: 30,
+            removal: Removal::Retain,
+            deletion_protection: true,
+            ipv6: false,
+            app_logs: AppLogs::Datadog,
+            container_insights: ContainerInsights::Enhanced,
+            user: Some("1001:1001".to_owned()),
+            enable_exec: false,
+            environment: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+}
+
+/// The names humans look for, derived from app and stage once.
+#[derive(Clone, Debug)]
+struct Names {
+    /// `<app>-<stage>`: cluster, repository, task family.
+    base: String,
+    /// `<app>-service` (the seed's `--services pantri-service`; the cluster carries the stage).
+    service: String,
+    /// `/aws/ecs/<app>-<stage>`.
+    app_log_group: String,
+    /// `/ecs/datadog-agent-<stage>`.
+    agent_log_group: String,
+    /// `<app>.<stage>.internal`.
+    namespace: String,
+}
+
+impl Names {
+    fn new(app: &str, stage: &str) -> Names {
+        Names {
+            base: format!("{app}-{stage}"),
+            service: format!("{app}-service"),
+            app_log_group: format!("/aws/ecs/{app}-{stage}"),
+            agent_log_group: format!("/ecs/datadog-agent-{stage}"),
+            namespace: format!("{app}.{stage}.internal"),
+        }
+    }
+}
+
+/// A Next.js service on ECS Fargate behind an ALB: its typed outputs and escape hatches.
+#[derive(Clone, Debug)]
+pub struct NextJsService {
+    repository: Res<CfnRepository>,
+    image_tag: ParamRef,
+    cluster: Res<CfnCluster>,
+    task_definition: Res<CfnTaskDefinition>,
+    execution_role: Res<CfnRole>,
+    task_role: Res<CfnRole>,
+    service: Res<CfnService>,
+    service_security_group: Res<CfnSecurityGroup>,
+    alb: alb::Alb,
+    cluster_name: String,
+    service_name: String,
+}
+
+/// Adds the service under `scope` at `id`. Bad props are synth errors at the construct's path.
+pub fn new(scope: &mut Scope<'_>, id: &str, props: NextJsServiceProps) -> NextJsService {
+    let mut s = scope.construct(id, "pantri.NextJsService");
+    validate::props(&mut s, &props);
+    let names = Names::new(&props.app_name, &props.stage);
+
+    let repository = ecr::repository(&mut s, &names, &props);
+    // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
+    // say exactly which image it runs (a rollback is a redeploy of an older tag).
+    let image_tag = s.parameter(
+        "ImageTag",
+        Parameter {
+            allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".to_owned()),
+            constraint_description: Some(
+                "an image tag: letters, digits, '.', '_' and '-', at most 128".to_owned(),
+            ),
+            ..Parameter::string()
+                .description(format!(
+                    "Tag of the {} image to run (an immutable tag such as the git SHA, pushed to the repository before deploying)",
+                    props.app_name
+                ))
+                .from_env("PANTRI_IMAGE_TAG")
+        },
+    );
+
+    let logs = task::log_groups(&mut s, &names, &props);
+    let roles = roles::roles(&mut s, &props, repository, &logs);
+    let task_definition = task::task_definition(
+        &mut s,
+        &task::TaskInputs {
+            names: &names,
+            props: &props,
+            repository,
+            image_tag: image_tag.value(),
+            roles: &roles,
+            logs: &logs,
+        },
+    );
+    let (cluster, associations) = cluster::cluster(&mut s, &names, &props);
+    let alb = alb::alb(&mut s, &props);
+    let service_security_group = alb::service_security_group(&mut s, &props, &alb);
+    let registry = discovery::discovery(&mut s, &names, &props);
+
+    let service = cluster::service(
+        &mut s,
+        &cluster::ServiceInputs {
+            names: &names,
+            props: &props,
+            cluster,
+            task_definition,
+            target_group: alb.target_group,
+            security_group: service_security_group,
+            registry_arn: registry,
+        },
+    );
+    if let Some(o) = s.app().options_mut(service) {
+        // The target group must be attached to the ALB (through the rule) before ECS
+        // registers tasks in it, and the cluster must know its capacity providers.
+        o.depends_on.push(alb.forward_rule.node());
+        o.depends_on.push(associations.node());
+    }
+    scaling::scaling(&mut s, &props, cluster, service, &alb);
+
+    let svc = NextJsService {
+        repository,
+        image_tag,
+        cluster,
+        task_definition,
+        execution_role: roles.execution,
+        task_role: roles.task,
+        service,
+        service_security_group,
+        alb,
+        cluster_name: names.base.clone(),
+        service_name: names.service.clone(),
+    };
+    outputs(&mut s, &svc);
+    svc
+}
+
+fn outputs(s: &mut Scope<'_>, svc: &NextJsService) {
+    s.output(
+        "LoadBalancerDnsName",
+        Output::new(svc.load_balancer_dns_name()).description("The ALB's DNS name"),
+    );
+    s.output(
+        "LoadBalancerFullName",
+        Output::new(svc.load_balancer_full_name())
+            .description("The ALB's full name (CloudWatch dimension LoadBalancer)"),
+    );
+    s.output(
+        "TargetGroupFullName",
+        Output::new(svc.target_group_full_name())
+            .description("The target group's full name (CloudWatch dimension TargetGroup)"),
+    );
+    s.output(
+        "ClusterName",
+        Output::new(svc.cluster_name()).description("The ECS cluster"),
+    );
+    s.output(
+        "ServiceName",
+        Output::new(svc.service_name()).description("The ECS service"),
+    );
+    s.output(
+        "RepositoryUri",
+        Output::new(svc.repository_uri()).description("Where to push the app image"),
+    );
+}
+
+impl NextJsService {
+    /// The ALB's DNS name.
+    pub fn load_balancer_dns_name(&self) -> Str {
+        self.alb.load_balancer.attr_dns_name()
+    }
+
+    /// The ALB's full name (`app/<name>/<id>`), the `LoadBalancer` dimension of its metrics.
+    pub fn load_balancer_full_name(&self) -> Str {
+        self.alb.load_balancer.attr_load_balancer_full_name()
+    }
+
+    /// The target group's full name (`targetgroup/<name>/<id>`), the `TargetGroup` dimension.
+    pub fn target_group_full_name(&self) -> Str {
+        self.alb.target_group.attr_target_group_full_name()
+    }
+
+    /// The cluster name (`<app>-<stage>`).
+    pub fn cluster_name(&self) -> Str {
+        self.cluster.ref_()
+    }
+
+    /// The cluster name as a literal, for monitors and runbooks.
+    pub fn cluster_name_literal(&self) -> &str {
+        &self.cluster_name
+    }
+
+    /// The service name (`<app>-service`).
+    pub fn service_name(&self) -> Str {
+        self.service.attr_name()
+    }
+
+    /// The service name as a literal, for monitors and runbooks.
+    pub fn service_name_literal(&self) -> &str {
+        &self.service_name
+    }
+
+    /// The repository URI to push images to.
+    pub fn repository_uri(&self) -> Str {
+        self.repository.attr_repository_uri()
+    }
+
+    /// The `ImageTag` parameter the deploy fills (from `PANTRI_IMAGE_TAG`).
+    pub fn image_tag(&self) -> ParamRef {
+        self.image_tag
+    }
+
+    /// The tasks' security group (reachable from the ALB only, on the container port).
+    pub fn service_security_group(&self) -> Res<CfnSecurityGroup> {
+        self.service_security_group
+    }
+
+    /// The ALB's security group.
+    pub fn load_balancer_security_group(&self) -> Res<CfnSecurityGroup> {
+        self.alb.security_group
+    }
+
+    /// Escape hatch: the repository.
+    pub fn repository(&self) -> Res<CfnRepository> {
+        self.repository
+    }
+
+    /// Escape hatch: the cluster.
+    pub fn cluster(&self) -> Res<CfnCluster> {
+        self.cluster
+    }
+
+    /// Escape hatch: the task definition.
+    pub fn task_definition(&self) -> Res<CfnTaskDefinition> {
+        self.task_definition
+    }
+
+    /// Escape hatch: the execution role (image pull, logs, secrets).
+    pub fn execution_role(&self) -> Res<CfnRole> {
+        self.execution_role
+    }
+
+    /// Escape hatch: the task role (what the app may call).
+    pub fn task_role(&self) -> Res<CfnRole> {
+        self.task_role
+    }
+
+    /// Escape hatch: the ECS service.
+    pub fn service(&self) -> Res<CfnService> {
+        self.service
+    }
+
+    /// Escape hatch: the load balancer.
+    pub fn load_balancer(&self) -> Res<CfnLoadBalancer> {
+        self.alb.load_balancer
+    }
+
+    /// Escape hatch: the HTTPS listener (default action 403).
+    pub fn https_listener(&self) -> Res<CfnListener> {
+        self.alb.https_listener
+    }
+
+    /// Escape hatch: the rule forwarding requests that carry the origin secret.
+    pub fn forward_rule(&self) -> Res<CfnListenerRule> {
+        self.alb.forward_rule
+    }
+
+    /// Escape hatch: the target group.
+    pub fn target_group(&self) -> Res<CfnTargetGroup> {
+        self.alb.target_group
+    }
+}
