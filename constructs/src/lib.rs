@@ -6,6 +6,7 @@
 
 pub mod connections;
 pub mod logs;
+pub mod monitoring;
 pub mod policy;
 #[doc(hidden)]
 pub mod testing;
