@@ -9,6 +9,7 @@ use pantri_constructs::monitoring::{
     DatadogIntegrationProps, DatadogMonitorsProps, MonitorThresholds, ServiceAlarmsProps, Workload,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
+use pantri_constructs::Removal;
 use pantri_synth::{fns, App};
 use serde_json::Value;
 
@@ -459,34 +460,28 @@ fn bad_integration_props_are_errors() {
 
 // ---------------------------------------------------------------- ServiceAlarms
 
-fn alarms_template(topic: bool) -> Value {
+fn alarms_template() -> Value {
     let app = app_with_stack("eu-west-1", |s| {
         alarms::new(
             s,
             "Alarms",
             ServiceAlarmsProps {
                 workload: workload(),
-                alarm_topic_arn: topic
-                    .then(|| "arn:aws:sns:eu-west-1:123456789012:pantri-prod-alarms".into()),
+                alarm_topic_arn: Some(
+                    "arn:aws:sns:eu-west-1:123456789012:pantri-prod-alarms".into(),
+                ),
                 ..ServiceAlarmsProps::default()
             },
         );
     });
-    synth(
-        &app,
-        if topic {
-            "alarms_topic"
-        } else {
-            "alarms_no_topic"
-        },
-    )
+    synth(&app, "alarms_topic")
 }
 
 #[test]
 fn alarms_with_a_topic() {
     // GIVEN the prod workload and an alarm topic
     // WHEN the alarms are added
-    let t = alarms_template(true);
+    let t = alarms_template();
     // THEN one alarm per signal, each notifying the topic on alarm and on recovery
     let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
     let mut signals: Vec<String> = alarms
@@ -537,11 +532,56 @@ fn alarms_with_a_topic() {
 }
 
 #[test]
-fn alarms_without_a_topic_have_no_actions() {
-    let t = alarms_template(false);
+fn alarms_without_a_topic_notify_an_encrypted_topic_of_their_own() {
+    // GIVEN no topic, two emails, a dev stage that deletes what it creates
+    let app = app_with_stack("eu-west-1", |s| {
+        alarms::new(
+            s,
+            "Alarms",
+            ServiceAlarmsProps {
+                workload: imported_workload(),
+                alarm_emails: vec!["oncall@example.com".into(), "dev@example.com".into()],
+                removal: Removal::Destroy,
+                ..ServiceAlarmsProps::default()
+            },
+        );
+    });
+    // WHEN synthesized
+    let t = synth(&app, "alarms_own_topic");
+    // THEN a KMS-encrypted topic named for the stage, with the emails subscribed
+    let (topic_id, topic) = resources_of_type(&t, "AWS::SNS::Topic")
+        .pop()
+        .expect("topic");
+    let (key_id, key) = resources_of_type(&t, "AWS::KMS::Key").pop().expect("key");
+    assert_eq!(topic["Properties"]["TopicName"], "pantri-dev-alarms");
+    assert_eq!(
+        topic["Properties"]["KmsMasterKeyId"],
+        serde_json::json!({"Fn::GetAtt": [key_id, "Arn"]})
+    );
+    assert_eq!(
+        topic["Properties"]["Subscription"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(key["DeletionPolicy"], "Delete");
+    // AND CloudWatch may use the key, with no wildcard action
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_array()
+        .unwrap();
+    let cw = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com")
+        .expect("cloudwatch statement");
+    assert_eq!(
+        cw["Action"],
+        serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey*"])
+    );
+    // AND every alarm notifies it on alarm and on recovery
     for (id, a) in resources_of_type(&t, "AWS::CloudWatch::Alarm") {
-        assert!(a["Properties"].get("AlarmActions").is_none(), "{id}");
+        let arn = serde_json::json!([{"Fn::GetAtt": [topic_id, "TopicArn"]}]);
+        assert_eq!(a["Properties"]["AlarmActions"], arn, "{id}");
+        assert_eq!(a["Properties"]["OKActions"], arn, "{id}");
     }
+    insta::assert_json_snapshot!(t);
 }
 
 #[test]
@@ -556,6 +596,8 @@ fn bad_alarm_props_are_errors() {
                     ..workload()
                 },
                 datapoints_to_alarm: 6,
+                alarm_topic_arn: Some("arn:aws:sns:eu-west-1:123456789012:alarms".into()),
+                alarm_emails: vec!["oncall".into()],
                 ..ServiceAlarmsProps::default()
             },
         );

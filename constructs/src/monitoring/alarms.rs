@@ -2,17 +2,23 @@
 //! stage. They are the complement that keeps working when Datadog or its integration does not
 //! (an expired key, a broken role), and they cost nothing to keep in dev.
 //!
-//! Where alarms go. The alarms notify the SNS topic `alarm_topic_arn` when one is given (the
-//! on-call routing of an organization usually owns that topic, with its subscriptions and key
-//! policy). Without one they still change state, which the Datadog integration imports as events
-//! (`collect_cloudwatch_alarms`) and the console shows; pantri does not create an SNS topic of
-//! its own, because a topic with no subscriber notifies no one either.
+//! Where alarms go. Alarms and recoveries go to an SNS topic: `alarm_topic_arn` when the
+//! on-call routing of the organization already owns one; otherwise the construct creates
+//! `<app>-<stage>-alarms`, encrypted with a key of its own (checkov wants SNS encrypted, and the
+//! AWS-managed `alias/aws/sns` key cannot be used by CloudWatch alarms, whose service principal
+//! must be allowed to encrypt), with email subscriptions from `alarm_emails`. The Datadog
+//! integration also imports the alarms as events (`collect_cloudwatch_alarms`).
 
 use pantri_synth::cfn::cloudwatch::alarm::{ComparisonOperator, Dimension, TreatMissingData};
 use pantri_synth::cfn::cloudwatch::CfnAlarm;
-use pantri_synth::{Res, Scope, Str};
+use pantri_synth::cfn::kms::CfnKey;
+use pantri_synth::cfn::sns::topic::Subscription;
+use pantri_synth::cfn::sns::CfnTopic;
+use pantri_synth::{fns, Output, Res, Scope, Str};
 
 use super::{render, Workload};
+use crate::policy::{document, Principal, Statement};
+use crate::Removal;
 
 /// The thresholds of the alarms.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,8 +52,14 @@ pub struct ServiceAlarmsProps {
     pub workload: Workload,
     /// Thresholds; see [`AlarmThresholds`] for the defaults.
     pub thresholds: AlarmThresholds,
-    /// The SNS topic alarms and recoveries go to. Default none (see the module comment).
+    /// An existing SNS topic alarms and recoveries go to. Default none: the construct creates
+    /// an encrypted topic `<app_name>-<stage>-alarms` (see the module comment).
     pub alarm_topic_arn: Option<Str>,
+    /// Email addresses subscribed to the created topic (each confirms by mail). Default none.
+    /// Only with the created topic: an existing topic's subscriptions belong to its owner.
+    pub alarm_emails: Vec<String>,
+    /// What happens to the created topic's key when the stack goes. Default `Retain`.
+    pub removal: Removal,
     /// Minutes (one-minute periods) an alarm looks at. Default 5.
     pub evaluation_minutes: u32,
     /// How many of those minutes must breach. Default 3: one bad minute is not an incident.
@@ -60,6 +72,8 @@ impl Default for ServiceAlarmsProps {
             workload: Workload::default(),
             thresholds: AlarmThresholds::default(),
             alarm_topic_arn: None,
+            alarm_emails: Vec::new(),
+            removal: Removal::Retain,
             evaluation_minutes: 5,
             datapoints_to_alarm: 3,
         }
@@ -70,6 +84,8 @@ impl Default for ServiceAlarmsProps {
 #[derive(Clone, Debug)]
 pub struct ServiceAlarms {
     alarms: Vec<(&'static str, Res<CfnAlarm>)>,
+    topic: Option<Res<CfnTopic>>,
+    topic_arn: Option<Str>,
 }
 
 impl ServiceAlarms {
@@ -77,6 +93,16 @@ impl ServiceAlarms {
     /// `RunningTasks`, `UnhealthyTargets`), the escape hatch to their properties.
     pub fn alarms(&self) -> &[(&'static str, Res<CfnAlarm>)] {
         &self.alarms
+    }
+
+    /// The topic the construct created (None with `alarm_topic_arn` or invalid props).
+    pub fn topic(&self) -> Option<Res<CfnTopic>> {
+        self.topic
+    }
+
+    /// The ARN of the topic the alarms notify.
+    pub fn topic_arn(&self) -> Option<Str> {
+        self.topic_arn.clone()
     }
 
     /// One alarm by construct id.
@@ -90,7 +116,7 @@ struct Spec {
     name: &'static str,
     namespace: &'static str,
     metric: &'static str,
-    /// Dimension name → `${Var}` of the workload.
+    /// Dimension name → variable of [`Workload::vars`].
     dimensions: &'static [(&'static str, &'static str)],
     statistic: Stat,
     operator: ComparisonOperator,
@@ -105,14 +131,8 @@ enum Stat {
     Percentile(&'static str),
 }
 
-const ALB: &[(&str, &str)] = &[
-    ("LoadBalancer", "${Alb}"),
-    ("TargetGroup", "${TargetGroup}"),
-];
-const ECS: &[(&str, &str)] = &[
-    ("ClusterName", "${Cluster}"),
-    ("ServiceName", "${EcsService}"),
-];
+const ALB: &[(&str, &str)] = &[("LoadBalancer", "Alb"), ("TargetGroup", "TargetGroup")];
+const ECS: &[(&str, &str)] = &[("ClusterName", "Cluster"), ("ServiceName", "EcsService")];
 
 /// Adds the alarms.
 pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> ServiceAlarms {
@@ -145,10 +165,40 @@ pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> Servic
         ));
         ok = false;
     }
+    if props.alarm_topic_arn.is_some() && !props.alarm_emails.is_empty() {
+        s.error(
+            "alarm_emails are given with alarm_topic_arn: subscribe them to that topic where it \
+             is owned, or drop alarm_topic_arn to let this construct create a topic",
+        );
+        ok = false;
+    }
+    for email in &props.alarm_emails {
+        let valid = email
+            .split_once('@')
+            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !valid {
+            s.error(format!(
+                "alarm_emails {email:?} is not an email address: write it as name@example.com"
+            ));
+            ok = false;
+        }
+    }
     let mut alarms = Vec::new();
     if !ok {
-        return ServiceAlarms { alarms };
+        return ServiceAlarms {
+            alarms,
+            topic: None,
+            topic_arn: None,
+        };
     }
+    let (topic, topic_arn) = match &props.alarm_topic_arn {
+        Some(arn) => (None, arn.clone()),
+        None => {
+            let t = alarm_topic(&mut s, w, &props.alarm_emails, props.removal);
+            (Some(t), t.attr_topic_arn())
+        }
+    };
 
     let describe_service =
         "aws ecs describe-services --cluster ${Cluster} --services ${EcsService}";
@@ -241,12 +291,15 @@ pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> Servic
     ];
 
     let vars = w.vars();
-    let actions: Option<Vec<Str>> = props.alarm_topic_arn.clone().map(|a| vec![a]);
+    let actions = vec![topic_arn.clone()];
     for spec in specs {
         let dimensions: Vec<Dimension> = spec
             .dimensions
             .iter()
-            .map(|(name, var)| Dimension::new(*name, render(var, &vars)))
+            .filter_map(|(name, var)| {
+                let value = vars.iter().find(|(v, _)| v == var)?.1.clone();
+                Some(Dimension::new(*name, value))
+            })
             .collect();
         let description = format!(
             "{what} ({stage}, env:{env}). {runbook}",
@@ -271,13 +324,70 @@ pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> Servic
             Stat::Plain(stat) => alarm.statistic(stat),
             Stat::Percentile(p) => alarm.extended_statistic(p),
         };
-        if let Some(actions) = &actions {
-            alarm = alarm
-                .actions_enabled(true)
-                .alarm_actions(actions.clone())
-                .ok_actions(actions.clone());
-        }
+        alarm = alarm
+            .actions_enabled(true)
+            .alarm_actions(actions.clone())
+            .ok_actions(actions.clone());
         alarms.push((spec.id, s.resource(spec.id, alarm)));
     }
-    ServiceAlarms { alarms }
+    ServiceAlarms {
+        alarms,
+        topic,
+        topic_arn: Some(topic_arn),
+    }
+}
+
+/// The alarm topic and its key: the account administers the key, CloudWatch may encrypt with
+/// it (to publish alarms), and SNS decrypts through the grants it makes as the topic's service.
+fn alarm_topic(
+    s: &mut Scope<'_>,
+    w: &Workload,
+    emails: &[String],
+    removal: Removal,
+) -> Res<CfnTopic> {
+    let policy = document([
+        Statement::allow()
+            .sid("AccountAdministration")
+            .principal(Principal::Aws(fns::sub(
+                "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+            )))
+            .actions(["kms:*"])
+            // In a key policy "*" means this key; it is the only form KMS accepts.
+            .resources(["*"]),
+        Statement::allow()
+            .sid("CloudWatchAlarmsPublish")
+            .principal(Principal::service("cloudwatch.amazonaws.com"))
+            .actions(["kms:Decrypt", "kms:GenerateDataKey*"])
+            // "*" is this key. The statement is the one AWS documents for alarm topics; the
+            // service can only use the key through a topic that lets it publish.
+            .resources(["*"]),
+    ]);
+    let key = s.resource(
+        "TopicKey",
+        CfnKey::new()
+            .description(format!("Encrypts the {}-alarms topic", w.prefix()))
+            .enable_key_rotation(true)
+            .key_policy(policy),
+    );
+    if let Some(o) = s.app().options_mut(key) {
+        o.removal_policy(removal.policy());
+    }
+    let mut topic = CfnTopic::new()
+        .topic_name(format!("{}-alarms", w.prefix()))
+        .display_name(format!("{} alarms", w.prefix()))
+        .kms_master_key_id(key.attr_arn());
+    if !emails.is_empty() {
+        topic = topic.subscription(
+            emails
+                .iter()
+                .map(|e| Subscription::new(e.as_str(), "email"))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let topic = s.resource("Topic", topic);
+    s.output(
+        "TopicArn",
+        Output::new(topic.attr_topic_arn()).description("The topic the service alarms notify"),
+    );
+    topic
 }
