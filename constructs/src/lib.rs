@@ -10,6 +10,7 @@ pub mod dns;
 pub mod edge;
 pub mod logs;
 pub mod network;
+pub mod monitoring;
 pub mod policy;
 pub mod service;
 pub mod storage;

@@ -52,6 +52,7 @@ pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
 pub mod servicediscovery;
+pub mod sns;
 pub mod ssm;
 pub mod wafv2;
 
@@ -128,6 +129,7 @@ pub static SPECS: &[TypeSpec] = &[
     route53::record_set::SPEC,
     s3::bucket::SPEC,
     s3::bucket_policy::SPEC,
+    sns::topic::SPEC,
     ssm::parameter::SPEC,
     secretsmanager::secret::SPEC,
     servicediscovery::private_dns_namespace::SPEC,

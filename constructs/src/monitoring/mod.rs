@@ -1,0 +1,276 @@
+//! Monitoring of the Pantri service: Datadog monitors, a Datadog dashboard, the account-wide
+//! Datadog AWS integration, and CloudWatch alarms as a complement that works without Datadog.
+//!
+//! Every construct here watches one [`Workload`]: the names Datadog and CloudWatch know the
+//! service by. Names that other stacks create (cluster, load balancer, target group, CloudFront
+//! distribution) are [`Str`] expressions, so they may be attributes or imports; queries and texts
+//! that embed them are rendered with [`render`], which substitutes literal names at synth time and
+//! leaves the others to `Fn::Sub` at deploy time.
+//!
+//! How the metrics are scoped, and why two ways:
+//! - APM and agent metrics (`trace.web.request*`, logs) carry the unified service tags
+//!   `env:<env>` and `service:<service>` (DD_ENV / DD_SERVICE set on the task), so queries on
+//!   them filter on exactly those two tags.
+//! - AWS integration metrics (`aws.applicationelb.*`, `aws.ecs.service.*`, `aws.cloudfront.*`)
+//!   carry the CloudWatch dimensions as tags (`loadbalancer`, `targetgroup`, `clustername`,
+//!   `servicename`, `distributionid`) and only carry `env`/`service` when the AWS resources are
+//!   tagged so. Filtering them on `env` would make a monitor silently see no data where a tag is
+//!   missing, so they filter on the resource's own identity, which names one stage's resource.
+
+pub mod alarms;
+pub mod datadog_dashboard;
+pub mod datadog_integration;
+pub mod datadog_monitors;
+
+pub use alarms::{ServiceAlarms, ServiceAlarmsProps};
+pub use datadog_dashboard::{DatadogDashboard, DatadogDashboardProps};
+pub use datadog_integration::{DatadogIntegration, DatadogIntegrationProps};
+pub use datadog_monitors::{DatadogMonitors, DatadogMonitorsProps, MonitorThresholds};
+
+use pantri_synth::{fns, Scope, Str};
+
+/// The service being watched, by the names Datadog and CloudWatch know it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// The application name, first part of every resource name (`pantri`). Default `pantri`.
+    pub app_name: String,
+    /// The stage (`dev`, `prod`), second part of every resource name. Default `prod`.
+    pub stage: String,
+    /// The Datadog `env` tag (DD_ENV of the task). Default `prod`.
+    pub env: String,
+    /// The Datadog `service` tag (DD_SERVICE of the task). Default `pantri`.
+    pub service: String,
+    /// The team that owns the alerts, as a `team:` tag. Default `platform`.
+    pub team: String,
+    /// The ECS cluster name. Default `pantri-prod`.
+    pub cluster_name: Str,
+    /// The ECS service name. Default `pantri-prod`.
+    pub service_name: Str,
+    /// The load balancer's `LoadBalancerFullName` (`app/pantri-prod/50dc6c495c0c9188`). No
+    /// default: an empty value is an error.
+    pub alb_full_name: Str,
+    /// The target group's `TargetGroupFullName` (`targetgroup/pantri-prod/73e2d6bc24d8a067`). No
+    /// default: an empty value is an error.
+    pub target_group_full_name: Str,
+    /// The CloudFront distribution id, when the service sits behind one. Default none.
+    pub distribution_id: Option<Str>,
+    /// How many tasks the service runs at least (its desired count, the autoscaling floor).
+    /// Fewer running tasks than this is an alert. Default 2 (one per zone of two).
+    pub desired_count: u32,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            app_name: "pantri".to_owned(),
+            stage: "prod".to_owned(),
+            env: "prod".to_owned(),
+            service: "pantri".to_owned(),
+            team: "platform".to_owned(),
+            cluster_name: "pantri-prod".into(),
+            service_name: "pantri-prod".into(),
+            alb_full_name: "".into(),
+            target_group_full_name: "".into(),
+            distribution_id: None,
+            desired_count: 2,
+        }
+    }
+}
+
+impl Workload {
+    /// `<app_name>-<stage>`: the prefix of every name humans look for.
+    pub fn prefix(&self) -> String {
+        format!("{}-{}", self.app_name, self.stage)
+    }
+
+    /// The application log group, by the naming convention of the service construct.
+    pub fn log_group_name(&self) -> String {
+        format!("/aws/ecs/{}", self.prefix())
+    }
+
+    /// The Datadog tags every monitor and the dashboard carry.
+    pub fn tags(&self) -> Vec<String> {
+        vec![
+            format!("env:{}", self.env),
+            format!("service:{}", self.service),
+            format!("team:{}", self.team),
+            format!("app:{}", self.app_name),
+            format!("stage:{}", self.stage),
+            "managed-by:pantri".to_owned(),
+        ]
+    }
+
+    /// The tag filter of APM and agent metrics: `env:<env>,service:<service>`.
+    pub fn apm_scope(&self) -> String {
+        format!("env:{},service:{}", self.env, self.service)
+    }
+
+    /// The variables [`render`] substitutes: `${Cluster}`, `${EcsService}`, `${Alb}`,
+    /// `${TargetGroup}` and, with a distribution, `${Distribution}`.
+    pub fn vars(&self) -> Vec<(&'static str, Str)> {
+        let mut v = vec![
+            ("Cluster", self.cluster_name.clone()),
+            ("EcsService", self.service_name.clone()),
+            ("Alb", self.alb_full_name.clone()),
+            ("TargetGroup", self.target_group_full_name.clone()),
+        ];
+        if let Some(d) = &self.distribution_id {
+            v.push(("Distribution", d.clone()));
+        }
+        v
+    }
+
+    /// Records an error at `scope` for every unusable field; returns whether all were usable.
+    pub fn validate(&self, scope: &mut Scope<'_>) -> bool {
+        let mut ok = true;
+        for (field, value) in [
+            ("app_name", &self.app_name),
+            ("stage", &self.stage),
+            ("env", &self.env),
+            ("service", &self.service),
+            ("team", &self.team),
+        ] {
+            if !is_tag_value(value) {
+                scope.error(format!(
+                    "{field} {value:?} is not a Datadog tag value: use lowercase letters, digits, \
+                     '-', '_' or '.', starting with a letter"
+                ));
+                ok = false;
+            }
+        }
+        for (field, value, prefix, what) in [
+            ("cluster_name", &self.cluster_name, "", "the cluster's name"),
+            (
+                "service_name",
+                &self.service_name,
+                "",
+                "the ECS service's name",
+            ),
+            (
+                "alb_full_name",
+                &self.alb_full_name,
+                "app/",
+                "the load balancer's LoadBalancerFullName attribute",
+            ),
+            (
+                "target_group_full_name",
+                &self.target_group_full_name,
+                "targetgroup/",
+                "the target group's TargetGroupFullName attribute",
+            ),
+        ] {
+            if let Some(lit) = value.as_literal() {
+                if lit.is_empty() || !lit.starts_with(prefix) {
+                    scope.error(format!(
+                        "{field} {lit:?} is not usable: pass {what}{}",
+                        if prefix.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (it starts with {prefix:?})")
+                        }
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        if let Some(lit) = self.distribution_id.as_ref().and_then(Str::as_literal) {
+            if lit.is_empty() {
+                scope.error(
+                    "distribution_id is empty: pass the distribution's Id, or None without CloudFront",
+                );
+                ok = false;
+            }
+        }
+        if self.desired_count == 0 {
+            scope.error(
+                "desired_count 0 would make the running-tasks alert meaningless: \
+                 give the service's desired count (at least 1)",
+            );
+            ok = false;
+        }
+        ok
+    }
+}
+
+fn is_tag_value(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+/// Checks Datadog notification handles (`@slack-pantri-alerts`); records an error for each bad
+/// one and for an empty list (a monitor that notifies no one is an alert nobody sees).
+pub(crate) fn validate_handles(scope: &mut Scope<'_>, notify: &[String]) -> bool {
+    let mut ok = true;
+    if notify.is_empty() {
+        scope.error(
+            "notify is empty: give at least one Datadog handle, such as @slack-pantri-alerts",
+        );
+        ok = false;
+    }
+    for h in notify {
+        if !h.starts_with('@') || h.len() < 2 || h.chars().any(char::is_whitespace) {
+            scope.error(format!(
+                "notify handle {h:?} is not a Datadog handle: write it as @slack-channel, \
+                 @pagerduty-service or @team-name"
+            ));
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Renders a text that names `${Var}`s: literal values are substituted now; the template stays
+/// an `Fn::Sub` only for values known at deploy time (and for pseudo parameters such as
+/// `${AWS::Region}`), with exactly the variables it uses.
+pub fn render(template: &str, vars: &[(&str, Str)]) -> Str {
+    let mut text = template.to_owned();
+    let mut deferred = Vec::new();
+    for (name, value) in vars {
+        let placeholder = format!("${{{name}}}");
+        if !text.contains(&placeholder) {
+            continue;
+        }
+        match value.as_literal() {
+            Some(lit) => text = text.replace(&placeholder, lit),
+            None => deferred.push((name.to_string(), value.clone())),
+        }
+    }
+    if deferred.is_empty() && !text.contains("${") {
+        Str::from(text)
+    } else {
+        fns::sub_with(&text, deferred)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pantri_synth::{ToValue, Value};
+
+    #[test]
+    fn render_substitutes_literals_and_defers_expressions() {
+        let vars = [("A", Str::from("x")), ("B", fns::import_value("B"))];
+        assert_eq!(render("${A}-y", &vars), Str::from("x-y"));
+        let Value::Intrinsic(i) = render("${A}-${B}", &vars).to_value() else {
+            panic!("expected Fn::Sub")
+        };
+        let pantri_synth::Intrinsic::Sub(text, v) = *i else {
+            panic!("expected Fn::Sub")
+        };
+        assert_eq!(text, "x-${B}");
+        assert_eq!(v.keys().collect::<Vec<_>>(), ["B"]);
+        // Pseudo parameters keep the template an Fn::Sub, with no variables.
+        assert!(render("${AWS::Region}", &vars).as_literal().is_none());
+    }
+
+    #[test]
+    fn tag_values_are_lowercase_and_start_with_a_letter() {
+        assert!(is_tag_value("prod"));
+        assert!(is_tag_value("pantri-web_2.0"));
+        assert!(!is_tag_value("Prod"));
+        assert!(!is_tag_value("1prod"));
+        assert!(!is_tag_value(""));
+        assert!(!is_tag_value("a b"));
+    }
+}
