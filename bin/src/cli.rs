@@ -45,6 +45,10 @@ pub enum Command {
     Ls(commands::ls::LsArgs),
     /// Explain what a change does: replacements, stateful risks, security changes.
     Diff(commands::diff::DiffArgs),
+    /// Deploy a stage's stacks through CloudFormation change sets.
+    Deploy(crate::deploy::args::DeployArgs),
+    /// Delete a stage's stacks, in reverse dependency order.
+    Destroy(crate::deploy::args::DestroyArgs),
 }
 
 /// Runs the CLI for an app: parses the arguments, builds the app and runs the command.
@@ -72,6 +76,8 @@ where
         Command::Synth(args) => commands::synth::run(args, &ctx, build, out, err),
         Command::Ls(args) => commands::ls::run(args, &ctx, build, out),
         Command::Diff(args) => commands::diff::run(args, &ctx, build, cli.no_color, out, err),
+        Command::Deploy(args) => commands::deploy::deploy(args, &ctx, build, out, err),
+        Command::Destroy(args) => commands::deploy::destroy(args, &ctx, build, out, err),
     };
     match result {
         Ok(code) => code,

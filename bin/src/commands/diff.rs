@@ -13,6 +13,9 @@ use pantri_synth::diff::{self, render, SchemaSpecs, StackInput, StackSettings};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
 use crate::cli::AppContext;
+use crate::deploy::api::CloudFormation;
+use crate::deploy::args::AwsArgs;
+use crate::deploy::sdk::{Connection, SdkCloudFormation};
 use crate::exit;
 
 /// Output format.
@@ -52,6 +55,9 @@ pub struct DiffArgs {
     /// Exit 1 when anything differs.
     #[arg(long)]
     pub fail: bool,
+    /// How to reach AWS when comparing against the deployed stacks.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Runs `pantri diff`.
@@ -73,12 +79,10 @@ where
     let new_stacks = select(new.stacks()?, args)?;
     let old_stacks: Vec<StackArtifact> = match args.baseline.as_deref() {
         Some(spec) => read_baseline(spec)?.stacks()?,
-        None => bail!(
-            "comparing against deployed stacks needs AWS access: use `pantri deploy --method prepare-change-set` \
-             for a preview, or pass --baseline DIR|git:REF"
-        ),
+        None => deployed_stacks(&new_stacks, &args.aws)?,
     };
-    let old_by_id: BTreeMap<&str, &StackArtifact> = old_stacks.iter().map(|s| (s.id.as_str(), s)).collect();
+    let old_by_id: BTreeMap<&str, &StackArtifact> =
+        old_stacks.iter().map(|s| (s.id.as_str(), s)).collect();
     // Stacks of the selection that only the baseline has would be deleted.
     let removed: Vec<&StackArtifact> = old_stacks
         .iter()
@@ -109,14 +113,29 @@ where
         new_stack: StackSettings::default(),
     }));
     let result = diff::diff_stacks(&inputs, &SchemaSpecs);
-    let color = args.format == DiffFormat::Text && !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let options = render::TextOptions { color, context: args.context, security_only: args.security_only };
+    let color = args.format == DiffFormat::Text
+        && !no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::stdout().is_terminal();
+    let options = render::TextOptions {
+        color,
+        context: args.context,
+        security_only: args.security_only,
+    };
     match args.format {
         DiffFormat::Text => write!(out, "{}", render::text(&result, &options))?,
         DiffFormat::Markdown => write!(out, "{}", render::markdown(&result, &options))?,
-        DiffFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&render::json(&result))?)?,
+        DiffFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&render::json(&result))?
+        )?,
     }
-    Ok(if args.fail && !result.is_empty() { exit::DIFFERENCE_OR_FAILURE } else { exit::OK })
+    Ok(if args.fail && !result.is_empty() {
+        exit::DIFFERENCE_OR_FAILURE
+    } else {
+        exit::OK
+    })
 }
 
 fn names_stack(s: &StackArtifact, wanted: &str) -> bool {
@@ -131,7 +150,9 @@ fn is_selected(s: &StackArtifact, args: &DiffArgs) -> bool {
 
 /// The stacks the arguments select: a stage, and within it named stacks, each of which must exist.
 fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<StackArtifact>> {
-    let Some(stage) = &args.stage else { return Ok(stacks) };
+    let Some(stage) = &args.stage else {
+        return Ok(stacks);
+    };
     let in_stage: Vec<StackArtifact> = stacks.into_iter().filter(|s| &s.stage == stage).collect();
     if args.stacks.is_empty() {
         return Ok(in_stage);
@@ -143,11 +164,63 @@ fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<Sta
             Some(s) => out.push(s.clone()),
             None => {
                 let names: Vec<&str> = in_stage.iter().map(|s| s.display_name.as_str()).collect();
-                bail!("no stack {wanted:?} in stage {stage}; it has: {}", names.join(", "))
+                bail!(
+                    "no stack {wanted:?} in stage {stage}; it has: {}",
+                    names.join(", ")
+                )
             }
         }
     }
     Ok(out)
+}
+
+/// The deployed side of each stack, read through the CloudFormation API (`GetTemplate`); a stack
+/// that does not exist yet is left out, so it shows as added.
+fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackArtifact>> {
+    let connection = Connection {
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: 0,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut out = Vec::new();
+        for stack in stacks {
+            let name = &stack.properties.stack_name;
+            let client = SdkCloudFormation::connect(&stack.env.region, &connection).await;
+            let Some(info) = client
+                .describe_stack(name)
+                .await
+                .map_err(|e| anyhow::anyhow!("[{}] {e}", stack.display_name))?
+            else {
+                continue;
+            };
+            let Some(body) = client
+                .get_template(name)
+                .await
+                .map_err(|e| anyhow::anyhow!("[{}] {e}", stack.display_name))?
+            else {
+                continue;
+            };
+            // CloudFormation returns the body as it was sent: JSON from pantri, maybe YAML from elsewhere.
+            let template = parse_template("deployed.template.json", &body)
+                .or_else(|_| parse_template("deployed.template.yaml", &body))
+                .with_context(|| {
+                    format!(
+                        "[{}] the deployed template of {name} does not parse",
+                        stack.display_name
+                    )
+                })?;
+            let mut deployed = stack.clone();
+            deployed.template = template;
+            deployed.properties.tags = info.tags.clone();
+            deployed.properties.termination_protection = info.termination_protection;
+            out.push(deployed);
+        }
+        Ok(out)
+    })
 }
 
 /// Reads a baseline: a directory, or `git:REF` (the `cdk.out` committed at REF).
@@ -174,11 +247,15 @@ fn git_show(rev: &str, file: &str) -> anyhow::Result<String> {
 
 fn read_git_assembly(rev: &str) -> anyhow::Result<CloudAssembly> {
     let manifest_text = git_show(rev, "manifest.json")?;
-    let manifest: pantri_synth::assembly::Manifest =
-        serde_json::from_str(&manifest_text).with_context(|| format!("{rev}:cdk.out/manifest.json"))?;
+    let manifest: pantri_synth::assembly::Manifest = serde_json::from_str(&manifest_text)
+        .with_context(|| format!("{rev}:cdk.out/manifest.json"))?;
     let mut files = BTreeMap::new();
     for artifact in manifest.artifacts.values() {
-        let file = artifact.properties.as_ref().and_then(|p| p.get("templateFile")).and_then(|f| f.as_str());
+        let file = artifact
+            .properties
+            .as_ref()
+            .and_then(|p| p.get("templateFile"))
+            .and_then(|f| f.as_str());
         if let Some(file) = file {
             let text = git_show(rev, file)?;
             parse_template(file, &text)?;

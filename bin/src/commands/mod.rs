@@ -1,5 +1,6 @@
 //! One module per command: arguments, then a thin `run` over the library.
 
+pub mod deploy;
 pub mod diff;
 pub mod ls;
 pub mod synth;

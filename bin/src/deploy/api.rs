@@ -27,6 +27,8 @@ pub struct StackInfo {
     pub parameters: Vec<String>,
     /// Whether termination protection is on.
     pub termination_protection: bool,
+    /// Stack tags.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// CREATE for a new stack, UPDATE for an existing one.

@@ -79,9 +79,10 @@ pub struct DeployArgs {
     /// Deploy only the named stacks, not the stacks they depend on.
     #[arg(long)]
     pub exclusively: bool,
-    /// The cloud assembly directory.
-    #[arg(long, default_value = "cdk.out")]
-    pub app: PathBuf,
+    /// Deploy an existing cloud assembly (as CI does after a reviewed synth) instead of
+    /// synthesizing the app.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
     /// How many independent stacks deploy at once.
     #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
@@ -127,9 +128,9 @@ pub struct DestroyArgs {
     pub stage: String,
     /// Stacks of the stage to destroy (default: all).
     pub stacks: Vec<String>,
-    /// The cloud assembly directory.
-    #[arg(long, default_value = "cdk.out")]
-    pub app: PathBuf,
+    /// Destroy the stacks of an existing cloud assembly instead of synthesizing the app.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
     /// Delete without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -540,10 +540,27 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
                         key: key.clone(),
                         value,
                     });
+                } else if let Some(value) = stack
+                    .env_parameters
+                    .iter()
+                    .find(|p| &p.parameter == key)
+                    .and_then(|p| std::env::var(&p.variable).ok())
+                    .filter(|v| !v.is_empty())
+                {
+                    // Secrets (an API key) come from the deployer's environment, never from cdk.out.
+                    parameters.push(ParameterValue::Value {
+                        key: key.clone(),
+                        value,
+                    });
                 } else if existing.is_some_and(|s| {
                     kind == ChangeSetType::Update && s.parameters.iter().any(|p| p == key)
                 }) {
                     parameters.push(ParameterValue::UsePrevious { key: key.clone() });
+                } else if let Some(p) = stack.env_parameters.iter().find(|p| &p.parameter == key) {
+                    return Err(DeployError::Usage(format!(
+                        "[{dn}] parameter {key} is filled from the environment variable {}, which is not set: export it (or pass --parameters {}:{key}=VALUE)",
+                        p.variable, stack.properties.stack_name
+                    )));
                 } else if decl.get("Default").is_none() {
                     return Err(DeployError::Usage(format!(
                         "[{dn}] parameter {key} has no value and no default: pass --parameters {}:{key}=VALUE",

@@ -174,6 +174,11 @@ impl CloudFormation for SdkCloudFormation {
                 .filter_map(|p| p.parameter_key().map(str::to_owned))
                 .collect(),
             termination_protection: s.enable_termination_protection().unwrap_or(false),
+            tags: s
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect(),
         }))
     }
 

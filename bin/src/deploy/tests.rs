@@ -59,6 +59,7 @@ fn stack(id: &str, region: &str, template: serde_json::Value, deps: &[&str]) -> 
         template,
         dependencies: deps.iter().map(|d| format!("dev-{d}")).collect(),
         cross_region: Vec::new(),
+        env_parameters: Vec::new(),
         logical_ids: IndexMap::new(),
     }
 }
@@ -721,5 +722,43 @@ async fn destroy_deletes_in_reverse_order_and_lists_retained() {
     assert!(
         out.contains("dev/Data Bucket (AWS::S3::Bucket) demo-bucket-1"),
         "{out}"
+    );
+}
+
+#[tokio::test]
+async fn env_filled_parameters_come_from_the_environment_or_stop_with_how_to_set_them() {
+    let template = json!({"Parameters": {"ApiKey": {"Type": "String", "NoEcho": true}},
+                          "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}});
+    let mut s = stack("Secrets", "us-east-1", template, &[]);
+    s.env_parameters.push(pantri_synth::assembly::EnvParameter {
+        parameter: "ApiKey".into(),
+        variable: "PANTRI_TEST_DD_API_KEY_7F3A".into(),
+    });
+    let stacks = [s];
+
+    // Not set, stack new: a usage error that names the variable.
+    let fake = Fake::default();
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Usage, "{}", run.err);
+    assert!(
+        run.err.contains("PANTRI_TEST_DD_API_KEY_7F3A"),
+        "{}",
+        run.err
+    );
+
+    // Set: its value goes into the change set (and nowhere in the assembly).
+    std::env::set_var("PANTRI_TEST_DD_API_KEY_7F3A", "dd-secret");
+    let fake = Fake::default();
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    std::env::remove_var("PANTRI_TEST_DD_API_KEY_7F3A");
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let create = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.starts_with("CreateChangeSet dev-Secrets"))
+        .unwrap();
+    assert!(
+        create.contains(r#"Value { key: "ApiKey", value: "dd-secret" }"#),
+        "{create}"
     );
 }

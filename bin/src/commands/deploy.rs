@@ -1,0 +1,80 @@
+//! `pantri deploy` and `pantri destroy`: synthesize the stage (or read `--app DIR`), then hand
+//! the cloud assembly to the deploy engine.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use pantri_synth::{App, SynthOptions};
+
+use crate::cli::AppContext;
+use crate::deploy::args::{run_deploy, run_destroy, DeployArgs, DestroyArgs, Exit};
+
+/// The assembly to deploy: `--app DIR` as it is, or a fresh synth of the stage in a temporary
+/// directory (kept alive by the returned guard).
+fn assembly_dir<F>(
+    app: Option<&PathBuf>,
+    stage: &str,
+    ctx: &AppContext,
+    build: &F,
+    err: &mut dyn Write,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    if let Some(dir) = app {
+        return Ok((dir.clone(), None));
+    }
+    let options = SynthOptions {
+        stages: vec![stage.to_owned()],
+        ..SynthOptions::default()
+    };
+    let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("pantri-deploy-")
+        .tempdir()?;
+    let dir = tmp.path().join("cdk.out");
+    synthesis.assembly.write(&dir)?;
+    Ok((dir, Some(tmp)))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Runs `pantri deploy`.
+pub fn deploy<F>(
+    args: &DeployArgs,
+    ctx: &AppContext,
+    build: &F,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
+    let exit = runtime()?.block_on(run_deploy(args, Path::new(&dir), out, err));
+    Ok(code(exit))
+}
+
+/// Runs `pantri destroy`.
+pub fn destroy<F>(
+    args: &DestroyArgs,
+    ctx: &AppContext,
+    build: &F,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
+    let exit = runtime()?.block_on(run_destroy(args, Path::new(&dir), out, err));
+    Ok(code(exit))
+}
+
+fn code(exit: Exit) -> u8 {
+    exit as u8
+}
