@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     ] {
         let mut st = root.stage(stage, Environment::new("123456789012", "us-east-1"));
         let mut stack = st.stack("Network", StackProps::default());
-        network::new(
+        network::SecureNetwork::new(
             &mut stack,
             "Network",
             SecureNetworkProps {
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     // A network whose flow-log group uses a key of the caller's, not one of its own.
     let mut st = root.stage("shared-key", Environment::new("123456789012", "eu-west-1"));
     let mut stack = st.stack("Network", StackProps::default());
-    network::new(
+    network::SecureNetwork::new(
         &mut stack,
         "Network",
         SecureNetworkProps {

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod monitoring;
 pub mod network;
 pub mod policy;
+pub mod secrets;
 pub mod service;
 pub mod storage;
 #[doc(hidden)]

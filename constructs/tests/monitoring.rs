@@ -84,7 +84,7 @@ fn monitors_prod_with_literal_names() {
     // GIVEN the prod workload with literal names and two handles
     // WHEN the monitors are added
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
     });
     // THEN eight monitors, queries written out in full
     let t = synth(&app, "monitors_prod");
@@ -97,7 +97,7 @@ fn monitors_dev_with_imported_names_render_with_fn_sub() {
     // GIVEN names imported from another stack
     // WHEN the monitors are added
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(s, "Monitors", monitors_props(imported_workload()));
+        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(imported_workload()));
     });
     let t = synth(&app, "monitors_dev");
     // THEN queries that embed them are Fn::Sub with the imports as variables
@@ -119,7 +119,7 @@ fn monitors_dev_with_imported_names_render_with_fn_sub() {
 fn every_monitor_query_is_scoped_to_the_stage() {
     // GIVEN the prod monitors
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
     });
     let t = template(&app);
     // THEN every query filters on env+service (APM) or on this stage's own resources (AWS)
@@ -147,7 +147,7 @@ fn every_monitor_query_is_scoped_to_the_stage() {
 #[test]
 fn every_monitor_notifies_the_handles_and_has_a_runbook() {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
     });
     let t = template(&app);
     for (id, m) in resources_of_type(&t, "Datadog::Monitors::Monitor") {
@@ -165,7 +165,7 @@ fn every_monitor_notifies_the_handles_and_has_a_runbook() {
 #[test]
 fn threshold_monitors_warn_before_they_alert_and_running_tasks_notify_on_no_data() {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
     });
     let t = template(&app);
     let monitors = resources_of_type(&t, "Datadog::Monitors::Monitor");
@@ -200,7 +200,7 @@ fn threshold_monitors_warn_before_they_alert_and_running_tasks_notify_on_no_data
 fn bad_monitor_props_are_errors_naming_the_construct() {
     // GIVEN a warning above critical, a desired count of 0, an empty notify list, a bad handle
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(
+        datadog_monitors::DatadogMonitors::new(
             s,
             "Monitors",
             DatadogMonitorsProps {
@@ -216,7 +216,7 @@ fn bad_monitor_props_are_errors_naming_the_construct() {
                 ..DatadogMonitorsProps::default()
             },
         );
-        datadog_monitors::new(
+        datadog_monitors::DatadogMonitors::new(
             s,
             "Silent",
             DatadogMonitorsProps {
@@ -246,7 +246,7 @@ fn bad_monitor_props_are_errors_naming_the_construct() {
 #[test]
 fn missing_load_balancer_names_are_errors() {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::new(
+        datadog_monitors::DatadogMonitors::new(
             s,
             "Monitors",
             DatadogMonitorsProps {
@@ -285,7 +285,7 @@ fn dashboard_prod_with_cloudfront() {
     // GIVEN the prod workload behind CloudFront
     // WHEN the dashboard is added
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_dashboard::new(
+        datadog_dashboard::DatadogDashboard::new(
             s,
             "Dashboard",
             DatadogDashboardProps {
@@ -322,7 +322,7 @@ fn dashboard_prod_with_cloudfront() {
 fn dashboard_with_deploy_time_names_parses_after_substitution() {
     // GIVEN names imported from another stack
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_dashboard::new(
+        datadog_dashboard::DatadogDashboard::new(
             s,
             "Dashboard",
             DatadogDashboardProps {
@@ -359,7 +359,11 @@ fn dashboard_with_deploy_time_names_parses_after_substitution() {
 
 fn integration_template() -> Value {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_integration::new(s, "Datadog", DatadogIntegrationProps::default());
+        datadog_integration::DatadogIntegration::new(
+            s,
+            "Datadog",
+            DatadogIntegrationProps::default(),
+        );
     });
     synth(&app, "integration")
 }
@@ -433,7 +437,7 @@ fn integration_role_is_read_only_and_requires_the_external_id() {
 #[test]
 fn bad_integration_props_are_errors() {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_integration::new(
+        datadog_integration::DatadogIntegration::new(
             s,
             "Datadog",
             DatadogIntegrationProps {
@@ -462,7 +466,7 @@ fn bad_integration_props_are_errors() {
 
 fn alarms_template() -> Value {
     let app = app_with_stack("eu-west-1", |s| {
-        alarms::new(
+        alarms::ServiceAlarms::new(
             s,
             "Alarms",
             ServiceAlarmsProps {
@@ -535,7 +539,7 @@ fn alarms_with_a_topic() {
 fn alarms_without_a_topic_notify_an_encrypted_topic_of_their_own() {
     // GIVEN no topic, two emails, a dev stage that deletes what it creates
     let app = app_with_stack("eu-west-1", |s| {
-        alarms::new(
+        alarms::ServiceAlarms::new(
             s,
             "Alarms",
             ServiceAlarmsProps {
@@ -587,7 +591,7 @@ fn alarms_without_a_topic_notify_an_encrypted_topic_of_their_own() {
 #[test]
 fn bad_alarm_props_are_errors() {
     let app = app_with_stack("eu-west-1", |s| {
-        alarms::new(
+        alarms::ServiceAlarms::new(
             s,
             "Alarms",
             ServiceAlarmsProps {

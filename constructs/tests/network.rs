@@ -36,7 +36,7 @@ fn prod_props() -> SecureNetworkProps {
 
 fn app(props: SecureNetworkProps) -> App {
     app_with_stack(REGION, |scope| {
-        network::new(scope, "Network", props);
+        network::SecureNetwork::new(scope, "Network", props);
     })
 }
 
@@ -301,7 +301,7 @@ fn a_key_arn_in_the_props_replaces_the_construct_key() {
 fn the_vpc_ref_has_a_subnet_per_zone_in_zone_order_and_the_literal_cidr() {
     let mut seen = None;
     let app = app_with_stack(REGION, |scope| {
-        let net = network::new(scope, "Network", prod_props());
+        let net = network::SecureNetwork::new(scope, "Network", prod_props());
         let public_zones: Vec<String> = net.availability_zones().to_vec();
         let public: Vec<_> = net.public_subnets().iter().map(|s| s.ref_()).collect();
         let private: Vec<_> = net.private_subnets().iter().map(|s| s.ref_()).collect();

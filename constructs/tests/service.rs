@@ -110,7 +110,7 @@ fn prod_props() -> NextJsServiceProps {
 
 fn synth(p: NextJsServiceProps) -> App {
     app_with_stack(REGION, |scope| {
-        service::new(scope, "Service", p);
+        service::NextJsService::new(scope, "Service", p);
     })
 }
 

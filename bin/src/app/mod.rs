@@ -1,14 +1,46 @@
 //! The Pantri reference app: the infrastructure of the Pantri Next.js application, one stage per
 //! settings file in `stages/`.
+//!
+//! Stacks of a stage, split by lifecycle and blast radius:
+//!
+//! | stack | holds | why apart |
+//! |---|---|---|
+//! | `Network` | VPC, subnets, NAT, flow logs, endpoints | changes rarely; everything sits in it |
+//! | `Data` | buckets, hosted zone, user pool, secrets, the logs key | stateful: retained and protected in prod, never replaced by an app change |
+//! | `Global` | CloudFront certificate and web ACL, in us-east-1 | CloudFront only takes them from us-east-1, whatever the stage's region |
+//! | `Service` | ECR, ECS cluster/task/service, ALB, autoscaling, Cloud Map | what a release changes |
+//! | `Edge` | CloudFront, the static bucket's policy, DNS aliases | needs the service's ALB and the global certificate |
+//! | `Monitoring` | CloudWatch alarms, Datadog monitors and dashboard | switched per stage without touching the service |
+//! | `DatadogIntegration` | the Datadog AWS integration and its role | once per account: only in the stage that owns it |
 
 pub mod settings;
 
 use anyhow::Context;
-use indexmap::IndexMap;
-use pantri_synth::{App, Environment, RawResource, StackProps, Value};
+use pantri_constructs::auth::{Mfa, ThreatProtection, UserPool, UserPoolProps};
+use pantri_constructs::dns::{HostedZone, HostedZoneProps};
+use pantri_constructs::edge::{
+    Edge, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate, GlobalCertificateProps,
+    PriceClass, CLOUDFRONT_REGION,
+};
+use pantri_constructs::logs::LogsKey;
+use pantri_constructs::monitoring::{
+    DatadogDashboard, DatadogDashboardProps, DatadogIntegration, DatadogIntegrationProps,
+    DatadogMonitors, DatadogMonitorsProps, ServiceAlarms, ServiceAlarmsProps, Workload,
+};
+use pantri_constructs::network::{
+    InterfaceEndpoint, NatGateways, SecureNetwork, SecureNetworkProps,
+};
+use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
+use pantri_constructs::service::{
+    CapacityStrategy, DatadogAgentProps, NextJsService, NextJsServiceProps,
+};
+use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
+use pantri_constructs::Removal;
+use pantri_synth::{App, Environment, Output, Scope, StackProps, Str, ToValue};
 
 use crate::cli::AppContext;
 pub use settings::StageSettings;
+use settings::{MfaSetting, NatSetting, PriceClassSetting, ThreatSetting};
 
 /// Builds the app from the stage settings files.
 pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
@@ -29,30 +61,379 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
     Ok(app)
 }
 
+fn output(scope: &mut Scope<'_>, id: &str, value: impl ToValue, description: &str) {
+    scope.output(id, Output::new(value).description(description));
+}
+
 /// Adds one stage's stacks.
-pub fn add_stage(app: &mut App, name: &str, s: &StageSettings) {
+pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
+    let removal = if s.retain_data {
+        Removal::Retain
+    } else {
+        Removal::Destroy
+    };
+    let env = Environment::new(&s.account, &s.region);
+    let app_name = s.app_name.as_str();
     let mut root = app.root();
-    let mut stage = root.stage(name, Environment::new(&s.account, &s.region));
-    stage.tag("Application", &s.app_name);
+    let mut stage = root.stage(stage_name, env.clone());
+    stage.tag("Application", app_name);
     stage.tag("Environment", &s.environment);
-    let mut network = stage.stack(
-        "Network",
-        StackProps {
-            stack_name: Some(format!("{}-{name}-network", s.app_name)),
-            description: Some(format!("{} {name}: network", s.app_name)),
-            termination_protection: s.termination_protection,
-            ..StackProps::default()
+    stage.tag("ManagedBy", "pantri");
+    let props = |name: &str, what: &str| StackProps {
+        stack_name: Some(format!("{app_name}-{stage_name}-{name}")),
+        description: Some(format!("{app_name} {stage_name}: {what}")),
+        termination_protection: s.retain_data,
+        env: None,
+    };
+
+    // Network.
+    let vpc = {
+        let mut stack = stage.stack(
+            "Network",
+            props("network", "VPC, subnets, NAT gateways, flow logs"),
+        );
+        let network = SecureNetwork::new(
+            &mut stack,
+            "Vpc",
+            SecureNetworkProps {
+                app_name: app_name.to_owned(),
+                stage: Some(stage_name.to_owned()),
+                cidr: s.network.cidr.clone(),
+                availability_zones: s.availability_zones.clone(),
+                nat_gateways: match s.network.nat_gateways {
+                    NatSetting::PerAz => NatGateways::PerAz,
+                    NatSetting::Single => NatGateways::Single,
+                },
+                flow_log_retention_days: s.network.flow_log_retention_days,
+                interface_endpoints: if s.network.interface_endpoints {
+                    InterfaceEndpoint::ALL.to_vec()
+                } else {
+                    Vec::new()
+                },
+                removal,
+                ..SecureNetworkProps::default()
+            },
+        );
+        output(&mut stack, "VpcId", network.vpc_id(), "The VPC");
+        network.vpc_ref()
+    };
+
+    // Data: everything stateful.
+    let mut data = stage.stack(
+        "Data",
+        props("data", "buckets, hosted zone, user pool, secrets"),
+    );
+    let logs_key = LogsKey::new(&mut data, "LogsKey", removal);
+    let log_bucket = LogBucket::new(
+        &mut data,
+        "LogBucket",
+        LogBucketProps {
+            removal,
+            ..LogBucketProps::default()
         },
     );
-    let mut props = IndexMap::new();
-    props.insert("CidrBlock".to_owned(), Value::from(s.vpc_cidr.as_str()));
-    props.insert("EnableDnsHostnames".to_owned(), Value::from(true));
-    props.insert("EnableDnsSupport".to_owned(), Value::from(true));
-    network.raw_resource(
-        "Vpc",
-        RawResource {
-            type_name: "AWS::EC2::VPC".to_owned(),
-            properties: props,
+    let static_bucket = StaticBucket::new(
+        &mut data,
+        "StaticFiles",
+        StaticBucketProps {
+            log_bucket: Some(log_bucket.bucket_ref()),
+            removal,
+            ..StaticBucketProps::default()
         },
     );
+    let zone = HostedZone::new(
+        &mut data,
+        "Zone",
+        HostedZoneProps {
+            domain_name: s.domain_name.clone(),
+            removal,
+            ..HostedZoneProps::default()
+        },
+    );
+    let user_pool = UserPool::new(
+        &mut data,
+        "UserPool",
+        UserPoolProps {
+            app_name: app_name.to_owned(),
+            stage: stage_name.to_owned(),
+            domain_name: s.domain_name.clone(),
+            mfa: match s.auth.mfa {
+                MfaSetting::Required => Mfa::Required,
+                MfaSetting::Optional => Mfa::Optional,
+            },
+            threat_protection: match s.auth.threat_protection {
+                ThreatSetting::Enforced => ThreatProtection::Enforced,
+                ThreatSetting::Audit => ThreatProtection::Audit,
+                ThreatSetting::Off => ThreatProtection::Off,
+            },
+            deletion_protection: s.retain_data,
+            removal,
+            ..UserPoolProps::default()
+        },
+    );
+    let secrets = AppSecrets::new(
+        &mut data,
+        "Secrets",
+        AppSecretsProps {
+            app_name: app_name.to_owned(),
+            stage: stage_name.to_owned(),
+            removal,
+            ..AppSecretsProps::default()
+        },
+    );
+    output(
+        &mut data,
+        "StaticBucketName",
+        static_bucket.bucket_ref().name,
+        "The static files bucket",
+    );
+    output(
+        &mut data,
+        "UserPoolId",
+        user_pool.user_pool_id(),
+        "The Cognito user pool",
+    );
+    output(
+        &mut data,
+        "UserPoolClientId",
+        user_pool.client_id(),
+        "The web client of the user pool",
+    );
+    output(
+        &mut data,
+        "IssuerUrl",
+        user_pool.issuer_url(),
+        "The JWT issuer the app checks tokens against",
+    );
+    let data_node = data.node();
+    drop(data);
+
+    // Global: CloudFront's certificate and web ACL live in us-east-1 whatever the stage's region.
+    let (certificate_arn, web_acl_arn) = {
+        let mut global = stage.stack(
+            "Global",
+            StackProps {
+                env: Some(Environment::new(&s.account, CLOUDFRONT_REGION)),
+                ..props("global", "CloudFront certificate and web ACL (us-east-1)")
+            },
+        );
+        let certificate = GlobalCertificate::new(
+            &mut global,
+            "Certificate",
+            GlobalCertificateProps {
+                domain_name: s.domain_name.clone(),
+                hosted_zone: Some(zone.zone_ref()),
+                ..GlobalCertificateProps::default()
+            },
+        );
+        let acl = EdgeWebAcl::new(
+            &mut global,
+            "WebAcl",
+            EdgeWebAclProps {
+                app_name: app_name.to_owned(),
+                stage: stage_name.to_owned(),
+                ..EdgeWebAclProps::default()
+            },
+        );
+        (certificate.arn(), acl.arn())
+    };
+
+    // Service.
+    let origin_name = format!("origin.{}", s.domain_name);
+    let service = {
+        let mut stack = stage.stack(
+            "Service",
+            props("service", "ECS Fargate service behind an ALB"),
+        );
+        // The ALB and CloudFront read the origin secret by name (a dynamic reference), which
+        // CloudFormation does not see as a dependency: make it explicit.
+        stack.add_dependency(data_node);
+        let capacity = CapacityStrategy {
+            fargate_base: s.service.capacity.fargate_base,
+            fargate_weight: s.service.capacity.fargate_weight,
+            spot_weight: s.service.capacity.spot_weight,
+        };
+        let service = NextJsService::new(
+            &mut stack,
+            "Web",
+            NextJsServiceProps {
+                app_name: app_name.to_owned(),
+                stage: stage_name.to_owned(),
+                vpc: vpc.clone(),
+                domain_name: origin_name.clone(),
+                hosted_zone: zone.zone_ref(),
+                log_bucket: log_bucket.bucket_ref(),
+                access_log_prefix: log_bucket.alb_prefix().to_owned(),
+                static_bucket: static_bucket.bucket_ref(),
+                user_pool: user_pool.pool_ref(),
+                logs_key_arn: logs_key.arn(),
+                datadog: DatadogAgentProps {
+                    site: s.datadog.site.clone(),
+                    api_key_secret: secrets.datadog_api_key(),
+                    env: Some(s.environment.clone()),
+                    service: Some(app_name.to_owned()),
+                    ..DatadogAgentProps::default()
+                },
+                origin_secret: secrets.origin_verify(),
+                cpu: s.service.cpu,
+                memory: s.service.memory,
+                desired_count: s.service.desired_count,
+                min_capacity: s.service.min_capacity,
+                max_capacity: s.service.max_capacity,
+                cpu_target_percent: s.service.cpu_target_percent,
+                memory_target_percent: s.service.memory_target_percent,
+                requests_per_target: s.service.requests_per_target,
+                capacity,
+                health_check_path: s.service.health_check_path.clone(),
+                log_retention_days: s.service.log_retention_days,
+                removal,
+                deletion_protection: s.retain_data,
+                environment: vec![(
+                    "NEXT_PUBLIC_SITE_URL".to_owned(),
+                    format!("https://{}", s.domain_name),
+                )],
+                ..NextJsServiceProps::default()
+            },
+        );
+        output(
+            &mut stack,
+            "LoadBalancerDnsName",
+            service.load_balancer_dns_name(),
+            "The ALB (reachable only through CloudFront)",
+        );
+        output(
+            &mut stack,
+            "ClusterName",
+            service.cluster_name(),
+            "The ECS cluster",
+        );
+        output(
+            &mut stack,
+            "ServiceName",
+            service.service_name(),
+            "The ECS service",
+        );
+        output(
+            &mut stack,
+            "RepositoryUri",
+            service.repository_uri(),
+            "Push images here",
+        );
+        service
+    };
+
+    // Edge.
+    let distribution_id = {
+        let mut stack = stage.stack("Edge", props("edge", "CloudFront, DNS"));
+        stack.add_dependency(data_node);
+        let edge = Edge::new(
+            &mut stack,
+            "Cdn",
+            EdgeProps {
+                app_name: app_name.to_owned(),
+                stage: stage_name.to_owned(),
+                domain_name: s.domain_name.clone(),
+                hosted_zone: Some(zone.zone_ref()),
+                alb_domain_name: Some(Str::from(origin_name.as_str())),
+                static_bucket: Some(static_bucket.bucket_ref()),
+                log_bucket: Some(log_bucket.bucket_ref()),
+                origin_secret: Some(secrets.origin_verify()),
+                certificate_arn: Some(certificate_arn),
+                web_acl_arn: Some(web_acl_arn),
+                price_class: match s.edge.price_class {
+                    PriceClassSetting::All => PriceClass::All,
+                    PriceClassSetting::Class200 => PriceClass::Class200,
+                    PriceClassSetting::Class100 => PriceClass::Class100,
+                },
+                ..EdgeProps::default()
+            },
+        );
+        output(
+            &mut stack,
+            "DistributionDomainName",
+            edge.distribution_domain_name(),
+            "The CloudFront domain",
+        );
+        output(
+            &mut stack,
+            "Url",
+            Str::from(edge.url()),
+            "The application's URL",
+        );
+        edge.distribution_id()
+    };
+
+    // Monitoring.
+    {
+        let mut stack = stage.stack(
+            "Monitoring",
+            props(
+                "monitoring",
+                "CloudWatch alarms, Datadog monitors and dashboard",
+            ),
+        );
+        let workload = Workload {
+            app_name: app_name.to_owned(),
+            stage: stage_name.to_owned(),
+            env: s.environment.clone(),
+            service: app_name.to_owned(),
+            cluster_name: Str::from(service.cluster_name_literal()),
+            service_name: Str::from(service.service_name_literal()),
+            alb_full_name: service.load_balancer_full_name(),
+            target_group_full_name: service.target_group_full_name(),
+            distribution_id: Some(distribution_id),
+            desired_count: s.service.desired_count,
+            ..Workload::default()
+        };
+        ServiceAlarms::new(
+            &mut stack,
+            "Alarms",
+            ServiceAlarmsProps {
+                workload: workload.clone(),
+                alarm_emails: s.alarms.emails.clone(),
+                removal,
+                ..ServiceAlarmsProps::default()
+            },
+        );
+        if s.datadog.monitors {
+            DatadogMonitors::new(
+                &mut stack,
+                "Monitors",
+                DatadogMonitorsProps {
+                    workload: workload.clone(),
+                    notify: s.datadog.notify.clone(),
+                    ..DatadogMonitorsProps::default()
+                },
+            );
+        }
+        if s.datadog.dashboard {
+            DatadogDashboard::new(
+                &mut stack,
+                "Dashboard",
+                DatadogDashboardProps {
+                    workload,
+                    ..DatadogDashboardProps::default()
+                },
+            );
+        }
+    }
+
+    if s.datadog.aws_integration {
+        let mut stack = stage.stack(
+            "DatadogIntegration",
+            props(
+                "datadog-integration",
+                "Datadog AWS integration (once per account)",
+            ),
+        );
+        DatadogIntegration::new(
+            &mut stack,
+            "Datadog",
+            DatadogIntegrationProps {
+                app_name: app_name.to_owned(),
+                regions: vec![s.region.clone()],
+                ..DatadogIntegrationProps::default()
+            },
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The settings of one stage, as `stages/<stage>.yaml` holds them: what the seed's
 //! `dev.tfvars`/`prod.tfvars` held (environment, app name, domain name) plus account, region,
-//! availability zones and sizes.
+//! availability zones, sizes, Datadog site and switches. Every key is checked: an unknown key or a
+//! wrong type is an error naming the file, line and key.
 
 use serde::Deserialize;
 
@@ -11,19 +12,16 @@ fn placeholder_account() -> String {
     PLACEHOLDER_ACCOUNT.to_owned()
 }
 
-fn default_vpc_cidr() -> String {
-    "10.0.0.0/16".to_owned()
-}
-
 /// One stage's settings.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StageSettings {
-    /// The environment name (`development`, `production`), as the seed's `environment`.
+    /// The environment name (`development`, `production`), as the seed's `environment`; it is
+    /// Datadog's `env` tag.
     pub environment: String,
     /// The application name (`pantri`), as the seed's `app_name`.
     pub app_name: String,
-    /// The domain name, as the seed's `domain_name`.
+    /// The domain name the application is served at, as the seed's `domain_name`.
     pub domain_name: String,
     /// The AWS account id.
     #[serde(default = "placeholder_account")]
@@ -32,16 +30,189 @@ pub struct StageSettings {
     pub region: String,
     /// The availability zones to spread over, in order.
     pub availability_zones: Vec<String>,
-    /// The VPC's CIDR block.
-    #[serde(default = "default_vpc_cidr")]
-    pub vpc_cidr: String,
-    /// Termination protection of the stage's stacks.
+    /// Stateful resources (buckets, user pool, log groups, repository, secrets) outlive their
+    /// stacks, and the stacks have termination protection: prod.
     #[serde(default)]
-    pub termination_protection: bool,
+    pub retain_data: bool,
+    /// The network.
+    pub network: NetworkSettings,
+    /// The ECS service.
+    pub service: ServiceSettings,
+    /// Sign-in.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// CloudFront.
+    #[serde(default)]
+    pub edge: EdgeSettings,
+    /// Datadog.
+    pub datadog: DatadogSettings,
+    /// CloudWatch alarms.
+    #[serde(default)]
+    pub alarms: AlarmSettings,
+}
+
+/// NAT gateways per stage.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NatSetting {
+    /// One per availability zone (prod).
+    PerAz,
+    /// One for the whole VPC (dev).
+    Single,
+}
+
+/// The network of a stage.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// The VPC's CIDR block.
+    pub cidr: String,
+    /// NAT gateways.
+    pub nat_gateways: NatSetting,
+    /// Interface endpoints for ECR, CloudWatch Logs and Secrets Manager.
+    #[serde(default)]
+    pub interface_endpoints: bool,
+    /// Flow-log retention in days.
+    #[serde(default = "default_flow_log_retention")]
+    pub flow_log_retention_days: u32,
+}
+
+fn default_flow_log_retention() -> u32 {
+    365
+}
+
+/// How tasks are spread over FARGATE and FARGATE_SPOT.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySettings {
+    /// Tasks always on FARGATE before weights apply.
+    pub fargate_base: u32,
+    /// Weight of FARGATE.
+    pub fargate_weight: u32,
+    /// Weight of FARGATE_SPOT (0: no Spot).
+    pub spot_weight: u32,
+}
+
+/// The ECS service of a stage.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Task CPU units (256, 512, 1024, ...).
+    pub cpu: u32,
+    /// Task memory in MiB.
+    pub memory: u32,
+    /// Tasks at deploy time.
+    pub desired_count: u32,
+    /// Autoscaling minimum.
+    pub min_capacity: u32,
+    /// Autoscaling maximum.
+    pub max_capacity: u32,
+    /// Target CPU utilization, percent.
+    pub cpu_target_percent: u32,
+    /// Target memory utilization, percent.
+    pub memory_target_percent: u32,
+    /// Target ALB requests per task, if scaling on requests too.
+    #[serde(default)]
+    pub requests_per_target: Option<u32>,
+    /// FARGATE / FARGATE_SPOT strategy.
+    pub capacity: CapacitySettings,
+    /// Log retention in days.
+    pub log_retention_days: u32,
+    /// The health-check path of the Next.js app.
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+}
+
+fn default_health_path() -> String {
+    "/api/health".to_owned()
+}
+
+/// MFA per stage.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaSetting {
+    /// Every user enrolls a TOTP app (prod).
+    #[default]
+    Required,
+    /// Users may enroll (dev).
+    Optional,
+}
+
+/// Cognito threat protection per stage.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreatSetting {
+    /// Block risky sign-ins (Plus tier).
+    #[default]
+    Enforced,
+    /// Log risky sign-ins (Plus tier).
+    Audit,
+    /// Off (Essentials tier).
+    Off,
+}
+
+/// Sign-in settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// MFA.
+    #[serde(default)]
+    pub mfa: MfaSetting,
+    /// Threat protection.
+    #[serde(default)]
+    pub threat_protection: ThreatSetting,
+}
+
+/// CloudFront price class.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceClassSetting {
+    /// Every edge location.
+    #[default]
+    All,
+    /// North America, Europe, Asia, Middle East, Africa.
+    Class200,
+    /// North America and Europe.
+    Class100,
+}
+
+/// CloudFront settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeSettings {
+    /// Price class.
+    #[serde(default)]
+    pub price_class: PriceClassSetting,
+}
+
+/// Datadog settings.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatadogSettings {
+    /// The Datadog site (`datadoghq.com`, `ap1.datadoghq.com`, ...).
+    pub site: String,
+    /// Datadog monitors (the Datadog::Monitors::Monitor type must be activated in the account).
+    pub monitors: bool,
+    /// The service dashboard (Datadog::Dashboards::Dashboard must be activated).
+    pub dashboard: bool,
+    /// The Datadog AWS integration and its role: once per account, so in one stage only.
+    pub aws_integration: bool,
+    /// Who monitors notify (`@slack-pantri-alerts`).
+    pub notify: Vec<String>,
+}
+
+/// CloudWatch alarm settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmSettings {
+    /// Email addresses subscribed to the alarm topic.
+    #[serde(default)]
+    pub emails: Vec<String>,
 }
 
 impl StageSettings {
-    /// Checks values serde cannot: names the key and what to do.
+    /// Checks values serde cannot: names the key and what to do. (Construct props are checked
+    /// again by the constructs, with construct paths.)
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.app_name.is_empty(), "app_name: must not be empty");
         anyhow::ensure!(
@@ -50,12 +221,10 @@ impl StageSettings {
             self.app_name
         );
         anyhow::ensure!(
-            self.availability_zones
-                .iter()
-                .all(|az| az.starts_with(&self.region)),
-            "availability_zones: every zone must be in region {} (got {:?})",
-            self.region,
-            self.availability_zones
+            !self.environment.is_empty()
+                && self.environment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
+            "environment: {:?} must be lower-case letters, digits, '-' and '_' (it is Datadog's env tag)",
+            self.environment
         );
         Ok(())
     }

@@ -134,206 +134,208 @@ enum Stat {
 const ALB: &[(&str, &str)] = &[("LoadBalancer", "Alb"), ("TargetGroup", "TargetGroup")];
 const ECS: &[(&str, &str)] = &[("ClusterName", "Cluster"), ("ServiceName", "EcsService")];
 
-/// Adds the alarms.
-pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> ServiceAlarms {
-    let mut s = scope.construct(id, "pantri.ServiceAlarms");
-    let w = &props.workload;
-    let t = &props.thresholds;
-    let mut ok = w.validate(&mut s);
-    for (name, value) in [
-        ("cpu_percent", t.cpu_percent),
-        ("memory_percent", t.memory_percent),
-    ] {
-        if value == 0 || value > 100 {
+impl ServiceAlarms {
+    /// Adds the alarms.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> ServiceAlarms {
+        let mut s = scope.construct(id, "pantri.ServiceAlarms");
+        let w = &props.workload;
+        let t = &props.thresholds;
+        let mut ok = w.validate(&mut s);
+        for (name, value) in [
+            ("cpu_percent", t.cpu_percent),
+            ("memory_percent", t.memory_percent),
+        ] {
+            if value == 0 || value > 100 {
+                s.error(format!(
+                    "thresholds.{name} {value} is out of range: give a percentage from 1 to 100"
+                ));
+                ok = false;
+            }
+        }
+        if t.latency_p95_ms == 0 {
+            s.error(
+                "thresholds.latency_p95_ms is 0: every request would alarm; give milliseconds above 0",
+            );
+            ok = false;
+        }
+        if props.datapoints_to_alarm == 0 || props.datapoints_to_alarm > props.evaluation_minutes {
             s.error(format!(
-                "thresholds.{name} {value} is out of range: give a percentage from 1 to 100"
+                "datapoints_to_alarm {} must be from 1 to evaluation_minutes {}: lower it or look at \
+                 more minutes",
+                props.datapoints_to_alarm, props.evaluation_minutes
             ));
             ok = false;
         }
-    }
-    if t.latency_p95_ms == 0 {
-        s.error(
-            "thresholds.latency_p95_ms is 0: every request would alarm; give milliseconds above 0",
-        );
-        ok = false;
-    }
-    if props.datapoints_to_alarm == 0 || props.datapoints_to_alarm > props.evaluation_minutes {
-        s.error(format!(
-            "datapoints_to_alarm {} must be from 1 to evaluation_minutes {}: lower it or look at \
-             more minutes",
-            props.datapoints_to_alarm, props.evaluation_minutes
-        ));
-        ok = false;
-    }
-    if props.alarm_topic_arn.is_some() && !props.alarm_emails.is_empty() {
-        s.error(
-            "alarm_emails are given with alarm_topic_arn: subscribe them to that topic where it \
-             is owned, or drop alarm_topic_arn to let this construct create a topic",
-        );
-        ok = false;
-    }
-    for email in &props.alarm_emails {
-        let valid = email
-            .split_once('@')
-            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
-            && !email.chars().any(char::is_whitespace);
-        if !valid {
-            s.error(format!(
-                "alarm_emails {email:?} is not an email address: write it as name@example.com"
-            ));
+        if props.alarm_topic_arn.is_some() && !props.alarm_emails.is_empty() {
+            s.error(
+                "alarm_emails are given with alarm_topic_arn: subscribe them to that topic where it \
+                 is owned, or drop alarm_topic_arn to let this construct create a topic",
+            );
             ok = false;
         }
-    }
-    let mut alarms = Vec::new();
-    if !ok {
-        return ServiceAlarms {
+        for email in &props.alarm_emails {
+            let valid = email
+                .split_once('@')
+                .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+                && !email.chars().any(char::is_whitespace);
+            if !valid {
+                s.error(format!(
+                    "alarm_emails {email:?} is not an email address: write it as name@example.com"
+                ));
+                ok = false;
+            }
+        }
+        let mut alarms = Vec::new();
+        if !ok {
+            return ServiceAlarms {
+                alarms,
+                topic: None,
+                topic_arn: None,
+            };
+        }
+        let (topic, topic_arn) = match &props.alarm_topic_arn {
+            Some(arn) => (None, arn.clone()),
+            None => {
+                let t = alarm_topic(&mut s, w, &props.alarm_emails, props.removal);
+                (Some(t), t.attr_topic_arn())
+            }
+        };
+
+        let describe_service =
+            "aws ecs describe-services --cluster ${Cluster} --services ${EcsService}";
+        let tail_logs = format!("aws logs tail {} --since 30m", w.log_group_name());
+        let specs = [
+            Spec {
+                id: "Target5xx",
+                name: "target-5xx",
+                namespace: "AWS/ApplicationELB",
+                metric: "HTTPCode_Target_5XX_Count",
+                dimensions: ALB,
+                statistic: Stat::Plain("Sum"),
+                operator: ComparisonOperator::GreaterThanThreshold,
+                threshold: f64::from(t.target_5xx_per_minute),
+                // No 5xx in a minute publishes no datapoint: that is the good case.
+                missing: TreatMissingData::NotBreaching,
+                what: "The service answers requests with 5xx",
+                runbook: format!("Runbook: find the failing routes in `{tail_logs}` and APM; roll back if a deploy started it."),
+            },
+            Spec {
+                id: "LatencyP95",
+                name: "latency-p95",
+                namespace: "AWS/ApplicationELB",
+                metric: "TargetResponseTime",
+                dimensions: ALB,
+                statistic: Stat::Percentile("p95"),
+                operator: ComparisonOperator::GreaterThanThreshold,
+                threshold: f64::from(t.latency_p95_ms) / 1000.0,
+                // No requests, no latency: nothing to alarm on.
+                missing: TreatMissingData::NotBreaching,
+                what: "The slowest 5 % of requests are slow",
+                runbook: format!("Runbook: find the slow routes in APM; check CPU and memory and `{describe_service}`."),
+            },
+            Spec {
+                id: "Cpu",
+                name: "cpu",
+                namespace: "AWS/ECS",
+                metric: "CPUUtilization",
+                dimensions: ECS,
+                statistic: Stat::Plain("Average"),
+                operator: ComparisonOperator::GreaterThanThreshold,
+                threshold: f64::from(t.cpu_percent),
+                // A service without metrics is the RunningTasks alarm's business.
+                missing: TreatMissingData::Missing,
+                what: "The service's tasks are short of CPU",
+                runbook: format!("Runbook: check whether autoscaling is at its maximum with `{describe_service}`; raise the maximum or the task CPU."),
+            },
+            Spec {
+                id: "Memory",
+                name: "memory",
+                namespace: "AWS/ECS",
+                metric: "MemoryUtilization",
+                dimensions: ECS,
+                statistic: Stat::Plain("Average"),
+                operator: ComparisonOperator::GreaterThanThreshold,
+                threshold: f64::from(t.memory_percent),
+                missing: TreatMissingData::Missing,
+                what: "The service's tasks are close to their memory limit",
+                runbook: format!("Runbook: look for OutOfMemory stops in `{describe_service}`; raise the task memory or fix the leak."),
+            },
+            Spec {
+                id: "RunningTasks",
+                name: "running-tasks",
+                // Needs Container Insights on the cluster, which the cluster construct turns on.
+                namespace: "ECS/ContainerInsights",
+                metric: "RunningTaskCount",
+                dimensions: ECS,
+                statistic: Stat::Plain("Minimum"),
+                operator: ComparisonOperator::LessThanThreshold,
+                threshold: f64::from(w.desired_count),
+                // No datapoint means no task reports: the service is down.
+                missing: TreatMissingData::Breaching,
+                what: "Fewer tasks run than the service's floor",
+                runbook: format!("Runbook: read the events and stopped reasons with `{describe_service}` and the logs with `{tail_logs}`."),
+            },
+            Spec {
+                id: "UnhealthyTargets",
+                name: "unhealthy-targets",
+                namespace: "AWS/ApplicationELB",
+                metric: "UnHealthyHostCount",
+                dimensions: ALB,
+                statistic: Stat::Plain("Maximum"),
+                operator: ComparisonOperator::GreaterThanThreshold,
+                threshold: 0.0,
+                // Published every minute while the target group is in use; a gap says nothing.
+                missing: TreatMissingData::Missing,
+                what: "The load balancer marks targets unhealthy",
+                runbook: "Runbook: see why with `aws elbv2 describe-target-health --target-group-arn arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:${TargetGroup}`; check the app's health check path.".to_owned(),
+            },
+        ];
+
+        let vars = w.vars();
+        let actions = vec![topic_arn.clone()];
+        for spec in specs {
+            let dimensions: Vec<Dimension> = spec
+                .dimensions
+                .iter()
+                .filter_map(|(name, var)| {
+                    let value = vars.iter().find(|(v, _)| v == var)?.1.clone();
+                    Some(Dimension::new(*name, value))
+                })
+                .collect();
+            let description = format!(
+                "{what} ({stage}, env:{env}). {runbook}",
+                what = spec.what,
+                stage = w.stage,
+                env = w.env,
+                runbook = spec.runbook
+            );
+            let mut alarm = CfnAlarm::new()
+                .alarm_name(format!("{}-{}", w.prefix(), spec.name))
+                .alarm_description(render(&description, &vars))
+                .namespace(spec.namespace)
+                .metric_name(spec.metric)
+                .dimensions(dimensions)
+                .period(60)
+                .evaluation_periods(props.evaluation_minutes)
+                .datapoints_to_alarm(props.datapoints_to_alarm)
+                .comparison_operator(spec.operator)
+                .threshold(spec.threshold)
+                .treat_missing_data(spec.missing);
+            alarm = match spec.statistic {
+                Stat::Plain(stat) => alarm.statistic(stat),
+                Stat::Percentile(p) => alarm.extended_statistic(p),
+            };
+            alarm = alarm
+                .actions_enabled(true)
+                .alarm_actions(actions.clone())
+                .ok_actions(actions.clone());
+            alarms.push((spec.id, s.resource(spec.id, alarm)));
+        }
+        ServiceAlarms {
             alarms,
-            topic: None,
-            topic_arn: None,
-        };
-    }
-    let (topic, topic_arn) = match &props.alarm_topic_arn {
-        Some(arn) => (None, arn.clone()),
-        None => {
-            let t = alarm_topic(&mut s, w, &props.alarm_emails, props.removal);
-            (Some(t), t.attr_topic_arn())
+            topic,
+            topic_arn: Some(topic_arn),
         }
-    };
-
-    let describe_service =
-        "aws ecs describe-services --cluster ${Cluster} --services ${EcsService}";
-    let tail_logs = format!("aws logs tail {} --since 30m", w.log_group_name());
-    let specs = [
-        Spec {
-            id: "Target5xx",
-            name: "target-5xx",
-            namespace: "AWS/ApplicationELB",
-            metric: "HTTPCode_Target_5XX_Count",
-            dimensions: ALB,
-            statistic: Stat::Plain("Sum"),
-            operator: ComparisonOperator::GreaterThanThreshold,
-            threshold: f64::from(t.target_5xx_per_minute),
-            // No 5xx in a minute publishes no datapoint: that is the good case.
-            missing: TreatMissingData::NotBreaching,
-            what: "The service answers requests with 5xx",
-            runbook: format!("Runbook: find the failing routes in `{tail_logs}` and APM; roll back if a deploy started it."),
-        },
-        Spec {
-            id: "LatencyP95",
-            name: "latency-p95",
-            namespace: "AWS/ApplicationELB",
-            metric: "TargetResponseTime",
-            dimensions: ALB,
-            statistic: Stat::Percentile("p95"),
-            operator: ComparisonOperator::GreaterThanThreshold,
-            threshold: f64::from(t.latency_p95_ms) / 1000.0,
-            // No requests, no latency: nothing to alarm on.
-            missing: TreatMissingData::NotBreaching,
-            what: "The slowest 5 % of requests are slow",
-            runbook: format!("Runbook: find the slow routes in APM; check CPU and memory and `{describe_service}`."),
-        },
-        Spec {
-            id: "Cpu",
-            name: "cpu",
-            namespace: "AWS/ECS",
-            metric: "CPUUtilization",
-            dimensions: ECS,
-            statistic: Stat::Plain("Average"),
-            operator: ComparisonOperator::GreaterThanThreshold,
-            threshold: f64::from(t.cpu_percent),
-            // A service without metrics is the RunningTasks alarm's business.
-            missing: TreatMissingData::Missing,
-            what: "The service's tasks are short of CPU",
-            runbook: format!("Runbook: check whether autoscaling is at its maximum with `{describe_service}`; raise the maximum or the task CPU."),
-        },
-        Spec {
-            id: "Memory",
-            name: "memory",
-            namespace: "AWS/ECS",
-            metric: "MemoryUtilization",
-            dimensions: ECS,
-            statistic: Stat::Plain("Average"),
-            operator: ComparisonOperator::GreaterThanThreshold,
-            threshold: f64::from(t.memory_percent),
-            missing: TreatMissingData::Missing,
-            what: "The service's tasks are close to their memory limit",
-            runbook: format!("Runbook: look for OutOfMemory stops in `{describe_service}`; raise the task memory or fix the leak."),
-        },
-        Spec {
-            id: "RunningTasks",
-            name: "running-tasks",
-            // Needs Container Insights on the cluster, which the cluster construct turns on.
-            namespace: "ECS/ContainerInsights",
-            metric: "RunningTaskCount",
-            dimensions: ECS,
-            statistic: Stat::Plain("Minimum"),
-            operator: ComparisonOperator::LessThanThreshold,
-            threshold: f64::from(w.desired_count),
-            // No datapoint means no task reports: the service is down.
-            missing: TreatMissingData::Breaching,
-            what: "Fewer tasks run than the service's floor",
-            runbook: format!("Runbook: read the events and stopped reasons with `{describe_service}` and the logs with `{tail_logs}`."),
-        },
-        Spec {
-            id: "UnhealthyTargets",
-            name: "unhealthy-targets",
-            namespace: "AWS/ApplicationELB",
-            metric: "UnHealthyHostCount",
-            dimensions: ALB,
-            statistic: Stat::Plain("Maximum"),
-            operator: ComparisonOperator::GreaterThanThreshold,
-            threshold: 0.0,
-            // Published every minute while the target group is in use; a gap says nothing.
-            missing: TreatMissingData::Missing,
-            what: "The load balancer marks targets unhealthy",
-            runbook: "Runbook: see why with `aws elbv2 describe-target-health --target-group-arn arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:${TargetGroup}`; check the app's health check path.".to_owned(),
-        },
-    ];
-
-    let vars = w.vars();
-    let actions = vec![topic_arn.clone()];
-    for spec in specs {
-        let dimensions: Vec<Dimension> = spec
-            .dimensions
-            .iter()
-            .filter_map(|(name, var)| {
-                let value = vars.iter().find(|(v, _)| v == var)?.1.clone();
-                Some(Dimension::new(*name, value))
-            })
-            .collect();
-        let description = format!(
-            "{what} ({stage}, env:{env}). {runbook}",
-            what = spec.what,
-            stage = w.stage,
-            env = w.env,
-            runbook = spec.runbook
-        );
-        let mut alarm = CfnAlarm::new()
-            .alarm_name(format!("{}-{}", w.prefix(), spec.name))
-            .alarm_description(render(&description, &vars))
-            .namespace(spec.namespace)
-            .metric_name(spec.metric)
-            .dimensions(dimensions)
-            .period(60)
-            .evaluation_periods(props.evaluation_minutes)
-            .datapoints_to_alarm(props.datapoints_to_alarm)
-            .comparison_operator(spec.operator)
-            .threshold(spec.threshold)
-            .treat_missing_data(spec.missing);
-        alarm = match spec.statistic {
-            Stat::Plain(stat) => alarm.statistic(stat),
-            Stat::Percentile(p) => alarm.extended_statistic(p),
-        };
-        alarm = alarm
-            .actions_enabled(true)
-            .alarm_actions(actions.clone())
-            .ok_actions(actions.clone());
-        alarms.push((spec.id, s.resource(spec.id, alarm)));
-    }
-    ServiceAlarms {
-        alarms,
-        topic,
-        topic_arn: Some(topic_arn),
     }
 }
 

@@ -53,19 +53,21 @@ impl DatadogDashboard {
     }
 }
 
-/// Adds the dashboard.
-pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogDashboardProps) -> DatadogDashboard {
-    let mut s = scope.construct(id, "pantri.DatadogDashboard");
-    if !props.workload.validate(&mut s) {
-        return DatadogDashboard { dashboard: None };
-    }
-    let text = definition(&props).to_string();
-    let dashboard = s.resource(
-        "Resource",
-        CfnDashboard::new(render(&text, &props.workload.vars())),
-    );
-    DatadogDashboard {
-        dashboard: Some(dashboard),
+impl DatadogDashboard {
+    /// Adds the dashboard.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogDashboardProps) -> DatadogDashboard {
+        let mut s = scope.construct(id, "pantri.DatadogDashboard");
+        if !props.workload.validate(&mut s) {
+            return DatadogDashboard { dashboard: None };
+        }
+        let text = definition(&props).to_string();
+        let dashboard = s.resource(
+            "Resource",
+            CfnDashboard::new(render(&text, &props.workload.vars())),
+        );
+        DatadogDashboard {
+            dashboard: Some(dashboard),
+        }
     }
 }
 

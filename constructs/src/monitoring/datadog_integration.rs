@@ -153,125 +153,131 @@ fn permissions() -> Vec<Statement> {
     ]
 }
 
-/// Adds the integration and its role.
-pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogIntegrationProps) -> DatadogIntegration {
-    let mut s = scope.construct(id, "pantri.DatadogIntegration");
-    let role_name = props
-        .role_name
-        .clone()
-        .unwrap_or_else(|| format!("{}-datadog-integration", props.app_name));
-    let mut ok = true;
-    if !(props.datadog_account_id.len() == 12
-        && props.datadog_account_id.chars().all(|c| c.is_ascii_digit()))
-    {
-        s.error(format!(
-            "datadog_account_id {:?} is not an AWS account id: give Datadog's 12-digit account \
-             for your site ({DATADOG_AWS_ACCOUNT} for most)",
-            props.datadog_account_id
-        ));
-        ok = false;
-    }
-    if role_name.is_empty()
-        || role_name.len() > 64
-        || !role_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-    {
-        s.error(format!(
-            "role_name {role_name:?} is not an IAM role name: use up to 64 letters, digits and \
-             +=,.@_-"
-        ));
-        ok = false;
-    }
-    if props.namespaces.is_empty() {
-        s.error("namespaces is empty: the integration would collect nothing; list AWS/ECS and the others");
-        ok = false;
-    }
-    if props.external_id_secret_name.is_empty() {
-        s.error(
-            "external_id_secret_name is empty: keep Datadog's default DatadogIntegrationExternalID",
+impl DatadogIntegration {
+    /// Adds the integration and its role.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        props: DatadogIntegrationProps,
+    ) -> DatadogIntegration {
+        let mut s = scope.construct(id, "pantri.DatadogIntegration");
+        let role_name = props
+            .role_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-datadog-integration", props.app_name));
+        let mut ok = true;
+        if !(props.datadog_account_id.len() == 12
+            && props.datadog_account_id.chars().all(|c| c.is_ascii_digit()))
+        {
+            s.error(format!(
+                "datadog_account_id {:?} is not an AWS account id: give Datadog's 12-digit account \
+                 for your site ({DATADOG_AWS_ACCOUNT} for most)",
+                props.datadog_account_id
+            ));
+            ok = false;
+        }
+        if role_name.is_empty()
+            || role_name.len() > 64
+            || !role_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        {
+            s.error(format!(
+                "role_name {role_name:?} is not an IAM role name: use up to 64 letters, digits and \
+                 +=,.@_-"
+            ));
+            ok = false;
+        }
+        if props.namespaces.is_empty() {
+            s.error("namespaces is empty: the integration would collect nothing; list AWS/ECS and the others");
+            ok = false;
+        }
+        if props.external_id_secret_name.is_empty() {
+            s.error(
+                "external_id_secret_name is empty: keep Datadog's default DatadogIntegrationExternalID",
+            );
+            ok = false;
+        }
+        if !ok {
+            return DatadogIntegration {
+                integration: None,
+                role: None,
+            };
+        }
+
+        let mut regions = props.regions.clone();
+        if regions.is_empty() {
+            if let Some(env) = s.env() {
+                regions.push(env.region.clone());
+            }
+            if !regions.iter().any(|r| r == "us-east-1") {
+                regions.push("us-east-1".to_owned());
+            }
+        }
+        let mut account_tags = props.account_tags.clone();
+        if account_tags.is_empty() {
+            account_tags.push(format!("app:{}", props.app_name));
+        }
+
+        let integration = s.resource(
+            "Integration",
+            CfnAWSAccount::new()
+                .account_id(aws::account_id())
+                .aws_partition(aws::partition())
+                .auth_config(AuthConfig::new().role_name(role_name.as_str()))
+                .aws_regions(AWSRegions::new().include_only(regions))
+                .metrics_config(
+                    MetricsConfig::new()
+                        .enabled(true)
+                        .automute_enabled(true)
+                        .collect_cloudwatch_alarms(props.collect_cloudwatch_alarms)
+                        .collect_custom_metrics(false)
+                        .namespace_filters(NamespaceFilters::new().include_only(props.namespaces)),
+                )
+                // Security posture and extended resource collection need SecurityAudit-wide reads.
+                .resources_config(
+                    ResourcesConfig::new()
+                        .cspm_resource_collection(false)
+                        .extended_resource_collection(false),
+                )
+                .account_tags(account_tags)
+                .external_id_secret_name(props.external_id_secret_name.as_str()),
         );
-        ok = false;
-    }
-    if !ok {
-        return DatadogIntegration {
-            integration: None,
-            role: None,
-        };
-    }
 
-    let mut regions = props.regions.clone();
-    if regions.is_empty() {
-        if let Some(env) = s.env() {
-            regions.push(env.region.clone());
+        let trust = document([Statement::allow()
+            .sid("DatadogWithExternalId")
+            .principal(Principal::Aws(fns::sub(&format!(
+                "arn:${{AWS::Partition}}:iam::{}:root",
+                props.datadog_account_id
+            ))))
+            .actions(["sts:AssumeRole"])
+            .condition(
+                "StringEquals",
+                "sts:ExternalId",
+                dynamic::secretsmanager(&props.external_id_secret_name, "external_id"),
+            )]);
+        let role = s.resource(
+            "Role",
+            CfnRole::new(trust)
+                .role_name(role_name.as_str())
+                .description("Read-only role Datadog assumes to collect metrics and tags")
+                .max_session_duration(3600)
+                .policies(vec![Policy::new(
+                    document(permissions()),
+                    "DatadogIntegrationRead",
+                )]),
+        );
+        if let Some(o) = s.app().options_mut(role) {
+            // The secret the trust condition reads is created by the integration.
+            o.depends_on.push(integration.node());
         }
-        if !regions.iter().any(|r| r == "us-east-1") {
-            regions.push("us-east-1".to_owned());
+        s.output(
+            "RoleArn",
+            Output::new(role.attr_arn()).description("The role Datadog assumes"),
+        );
+        DatadogIntegration {
+            integration: Some(integration),
+            role: Some(role),
         }
-    }
-    let mut account_tags = props.account_tags.clone();
-    if account_tags.is_empty() {
-        account_tags.push(format!("app:{}", props.app_name));
-    }
-
-    let integration = s.resource(
-        "Integration",
-        CfnAWSAccount::new()
-            .account_id(aws::account_id())
-            .aws_partition(aws::partition())
-            .auth_config(AuthConfig::new().role_name(role_name.as_str()))
-            .aws_regions(AWSRegions::new().include_only(regions))
-            .metrics_config(
-                MetricsConfig::new()
-                    .enabled(true)
-                    .automute_enabled(true)
-                    .collect_cloudwatch_alarms(props.collect_cloudwatch_alarms)
-                    .collect_custom_metrics(false)
-                    .namespace_filters(NamespaceFilters::new().include_only(props.namespaces)),
-            )
-            // Security posture and extended resource collection need SecurityAudit-wide reads.
-            .resources_config(
-                ResourcesConfig::new()
-                    .cspm_resource_collection(false)
-                    .extended_resource_collection(false),
-            )
-            .account_tags(account_tags)
-            .external_id_secret_name(props.external_id_secret_name.as_str()),
-    );
-
-    let trust = document([Statement::allow()
-        .sid("DatadogWithExternalId")
-        .principal(Principal::Aws(fns::sub(&format!(
-            "arn:${{AWS::Partition}}:iam::{}:root",
-            props.datadog_account_id
-        ))))
-        .actions(["sts:AssumeRole"])
-        .condition(
-            "StringEquals",
-            "sts:ExternalId",
-            dynamic::secretsmanager(&props.external_id_secret_name, "external_id"),
-        )]);
-    let role = s.resource(
-        "Role",
-        CfnRole::new(trust)
-            .role_name(role_name.as_str())
-            .description("Read-only role Datadog assumes to collect metrics and tags")
-            .max_session_duration(3600)
-            .policies(vec![Policy::new(
-                document(permissions()),
-                "DatadogIntegrationRead",
-            )]),
-    );
-    if let Some(o) = s.app().options_mut(role) {
-        // The secret the trust condition reads is created by the integration.
-        o.depends_on.push(integration.node());
-    }
-    s.output(
-        "RoleArn",
-        Output::new(role.attr_arn()).description("The role Datadog assumes"),
-    );
-    DatadogIntegration {
-        integration: Some(integration),
-        role: Some(role),
     }
 }

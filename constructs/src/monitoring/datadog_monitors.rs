@@ -143,260 +143,262 @@ struct Spec {
     runbook: String,
 }
 
-/// Adds the monitors.
-pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogMonitorsProps) -> DatadogMonitors {
-    let mut s = scope.construct(id, "pantri.DatadogMonitors");
-    let w = &props.workload;
-    let t = &props.thresholds;
-    let valid = w.validate(&mut s)
-        & validate_handles(&mut s, &props.notify)
-        & validate_thresholds(&mut s, t)
-        & validate_operation(&mut s, &props.apm_operation);
-    let mut monitors = IndexMap::new();
-    if !valid {
-        return DatadogMonitors { monitors };
-    }
+impl DatadogMonitors {
+    /// Adds the monitors.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogMonitorsProps) -> DatadogMonitors {
+        let mut s = scope.construct(id, "pantri.DatadogMonitors");
+        let w = &props.workload;
+        let t = &props.thresholds;
+        let valid = w.validate(&mut s)
+            & validate_handles(&mut s, &props.notify)
+            & validate_thresholds(&mut s, t)
+            & validate_operation(&mut s, &props.apm_operation);
+        let mut monitors = IndexMap::new();
+        if !valid {
+            return DatadogMonitors { monitors };
+        }
 
-    let alb = "loadbalancer:${Alb},targetgroup:${TargetGroup}";
-    let ecs = "clustername:${Cluster},servicename:${EcsService}";
-    let apm = w.apm_scope();
-    let op = &props.apm_operation;
-    let prefix = w.prefix();
-    let logs = w.log_group_name();
-    let describe_service =
-        "aws ecs describe-services --cluster ${Cluster} --services ${EcsService}";
-    let target_health = "aws elbv2 describe-target-health --target-group-arn \
-        arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:${TargetGroup}";
-    let tail_logs = format!("aws logs tail {logs} --since 30m");
+        let alb = "loadbalancer:${Alb},targetgroup:${TargetGroup}";
+        let ecs = "clustername:${Cluster},servicename:${EcsService}";
+        let apm = w.apm_scope();
+        let op = &props.apm_operation;
+        let prefix = w.prefix();
+        let logs = w.log_group_name();
+        let describe_service =
+            "aws ecs describe-services --cluster ${Cluster} --services ${EcsService}";
+        let target_health = "aws elbv2 describe-target-health --target-group-arn \
+            arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:${TargetGroup}";
+        let tail_logs = format!("aws logs tail {logs} --since 30m");
 
-    let mut specs = vec![
-        Spec {
-            id: "ErrorRate",
-            title: format!("[{prefix}] 5xx error rate is high"),
-            summary: "The service answers too many requests with a 5xx status.",
-            query: format!(
-                "sum(last_10m):sum:aws.applicationelb.httpcode_target_5xx{{{alb}}}.as_count() / \
-                 sum:aws.applicationelb.request_count{{{alb}}}.as_count() * 100"
-            ),
-            crossing: Crossing::Above,
-            level: t.error_rate_percent,
-            anomaly: false,
-            no_data_minutes: None,
-            cloudwatch_delay: true,
-            priority: 2,
-            runbook: format!(
-                "look for the failing routes in APM (env:{env} service:{svc}) and for errors in \
-                 `{tail_logs}`; roll back if a deploy started it.",
-                env = w.env,
-                svc = w.service
-            ),
-        },
-        Spec {
-            id: "LatencyP95",
-            title: format!("[{prefix}] p95 latency is high"),
-            summary: "The slowest 5 % of requests take too long.",
-            query: format!("avg(last_10m):avg:aws.applicationelb.target_response_time.p95{{{alb}}}"),
-            crossing: Crossing::Above,
-            // The metric is in seconds.
-            level: Level {
-                critical: t.latency_p95_ms.critical / 1000.0,
-                warning: t.latency_p95_ms.warning.map(|w| w / 1000.0),
+        let mut specs = vec![
+            Spec {
+                id: "ErrorRate",
+                title: format!("[{prefix}] 5xx error rate is high"),
+                summary: "The service answers too many requests with a 5xx status.",
+                query: format!(
+                    "sum(last_10m):sum:aws.applicationelb.httpcode_target_5xx{{{alb}}}.as_count() / \
+                     sum:aws.applicationelb.request_count{{{alb}}}.as_count() * 100"
+                ),
+                crossing: Crossing::Above,
+                level: t.error_rate_percent,
+                anomaly: false,
+                no_data_minutes: None,
+                cloudwatch_delay: true,
+                priority: 2,
+                runbook: format!(
+                    "look for the failing routes in APM (env:{env} service:{svc}) and for errors in \
+                     `{tail_logs}`; roll back if a deploy started it.",
+                    env = w.env,
+                    svc = w.service
+                ),
             },
-            anomaly: false,
-            no_data_minutes: None,
-            cloudwatch_delay: true,
-            priority: 3,
-            runbook: format!(
-                "find the slow resources in APM (env:{env} service:{svc}); check CPU and memory \
-                 of the service and `{describe_service}`.",
-                env = w.env,
-                svc = w.service
-            ),
-        },
-        Spec {
-            id: "Cpu",
-            title: format!("[{prefix}] ECS CPU utilization is high"),
-            summary: "The service's tasks are short of CPU; autoscaling is not keeping up.",
-            query: format!("avg(last_15m):avg:aws.ecs.service.cpuutilization{{{ecs}}}"),
-            crossing: Crossing::Above,
-            level: t.cpu_percent,
-            anomaly: false,
-            no_data_minutes: None,
-            cloudwatch_delay: true,
-            priority: 3,
-            runbook: format!(
-                "check whether the service is at its autoscaling maximum with `{describe_service}`; \
-                 raise the maximum or the task CPU."
-            ),
-        },
-        Spec {
-            id: "Memory",
-            title: format!("[{prefix}] ECS memory utilization is high"),
-            summary: "The service's tasks are close to their memory limit and may be OOM-killed.",
-            query: format!("avg(last_15m):avg:aws.ecs.service.memory_utilization{{{ecs}}}"),
-            crossing: Crossing::Above,
-            level: t.memory_percent,
-            anomaly: false,
-            no_data_minutes: None,
-            cloudwatch_delay: true,
-            priority: 3,
-            runbook: format!(
-                "look for stopped tasks with reason OutOfMemory in `{describe_service}`; check \
-                 for a leak in APM (env:{env} service:{svc}) or raise the task memory.",
-                env = w.env,
-                svc = w.service
-            ),
-        },
-        Spec {
-            id: "RunningTasks",
-            title: format!("[{prefix}] fewer tasks running than desired"),
-            summary: "The service runs fewer tasks than its floor: capacity and redundancy are lost.",
-            query: format!("max(last_10m):avg:aws.ecs.service.running{{{ecs}}}"),
-            crossing: Crossing::Below,
-            level: Level {
-                critical: f64::from(w.desired_count),
-                warning: None,
+            Spec {
+                id: "LatencyP95",
+                title: format!("[{prefix}] p95 latency is high"),
+                summary: "The slowest 5 % of requests take too long.",
+                query: format!("avg(last_10m):avg:aws.applicationelb.target_response_time.p95{{{alb}}}"),
+                crossing: Crossing::Above,
+                // The metric is in seconds.
+                level: Level {
+                    critical: t.latency_p95_ms.critical / 1000.0,
+                    warning: t.latency_p95_ms.warning.map(|w| w / 1000.0),
+                },
+                anomaly: false,
+                no_data_minutes: None,
+                cloudwatch_delay: true,
+                priority: 3,
+                runbook: format!(
+                    "find the slow resources in APM (env:{env} service:{svc}); check CPU and memory \
+                     of the service and `{describe_service}`.",
+                    env = w.env,
+                    svc = w.service
+                ),
             },
-            anomaly: false,
-            // No data: the service or its metrics are gone, which is worse than few tasks.
-            no_data_minutes: Some(30),
-            cloudwatch_delay: true,
-            priority: 1,
-            runbook: format!(
-                "read the service events and stopped reasons with `{describe_service}` \
-                 (image pull, secrets, health checks) and the container logs with `{tail_logs}`."
-            ),
-        },
-        Spec {
-            id: "UnhealthyTargets",
-            title: format!("[{prefix}] unhealthy load balancer targets"),
-            summary: "The load balancer has marked targets unhealthy for 10 minutes.",
-            query: format!(
-                "min(last_10m):max:aws.applicationelb.un_healthy_host_count{{{alb}}}"
-            ),
-            crossing: Crossing::Above,
-            level: Level {
-                critical: 0.0,
-                warning: None,
+            Spec {
+                id: "Cpu",
+                title: format!("[{prefix}] ECS CPU utilization is high"),
+                summary: "The service's tasks are short of CPU; autoscaling is not keeping up.",
+                query: format!("avg(last_15m):avg:aws.ecs.service.cpuutilization{{{ecs}}}"),
+                crossing: Crossing::Above,
+                level: t.cpu_percent,
+                anomaly: false,
+                no_data_minutes: None,
+                cloudwatch_delay: true,
+                priority: 3,
+                runbook: format!(
+                    "check whether the service is at its autoscaling maximum with `{describe_service}`; \
+                     raise the maximum or the task CPU."
+                ),
             },
-            anomaly: false,
-            no_data_minutes: None,
-            cloudwatch_delay: true,
-            priority: 2,
-            runbook: format!(
-                "see why with `{target_health}`; check the health check path of the app and \
-                 `{tail_logs}`."
-            ),
-        },
-    ];
-    if props.anomaly_detection {
-        let dev = t.anomaly_deviations;
-        specs.push(Spec {
-            id: "RequestAnomaly",
-            title: format!("[{prefix}] request rate is abnormal"),
-            summary: "Traffic is outside its usual band for this time of day and week.",
-            query: format!(
-                "avg(last_4h):anomalies(sum:trace.{op}.hits{{{apm}}}.as_count(), 'agile', {dev}, \
-                 direction='both', interval=60, alert_window='last_15m', count_default_zero='true')"
-            ),
-            crossing: Crossing::Above,
-            level: Level {
-                critical: 1.0,
-                warning: None,
+            Spec {
+                id: "Memory",
+                title: format!("[{prefix}] ECS memory utilization is high"),
+                summary: "The service's tasks are close to their memory limit and may be OOM-killed.",
+                query: format!("avg(last_15m):avg:aws.ecs.service.memory_utilization{{{ecs}}}"),
+                crossing: Crossing::Above,
+                level: t.memory_percent,
+                anomaly: false,
+                no_data_minutes: None,
+                cloudwatch_delay: true,
+                priority: 3,
+                runbook: format!(
+                    "look for stopped tasks with reason OutOfMemory in `{describe_service}`; check \
+                     for a leak in APM (env:{env} service:{svc}) or raise the task memory.",
+                    env = w.env,
+                    svc = w.service
+                ),
             },
-            anomaly: true,
-            no_data_minutes: None,
-            cloudwatch_delay: false,
-            priority: 4,
-            runbook: format!(
-                "a drop: check CloudFront, DNS and the load balancer; a surge: check for a bot \
-                 or a campaign, and that autoscaling follows (`{describe_service}`)."
-            ),
-        });
-        specs.push(Spec {
-            id: "LatencyAnomaly",
-            title: format!("[{prefix}] latency is abnormal"),
-            summary: "Average response time is above its usual band.",
-            query: format!(
-                "avg(last_4h):anomalies(avg:aws.applicationelb.target_response_time.average{{{alb}}}, \
-                 'agile', {dev}, direction='above', interval=60, alert_window='last_15m')"
-            ),
-            crossing: Crossing::Above,
-            level: Level {
-                critical: 1.0,
-                warning: None,
+            Spec {
+                id: "RunningTasks",
+                title: format!("[{prefix}] fewer tasks running than desired"),
+                summary: "The service runs fewer tasks than its floor: capacity and redundancy are lost.",
+                query: format!("max(last_10m):avg:aws.ecs.service.running{{{ecs}}}"),
+                crossing: Crossing::Below,
+                level: Level {
+                    critical: f64::from(w.desired_count),
+                    warning: None,
+                },
+                anomaly: false,
+                // No data: the service or its metrics are gone, which is worse than few tasks.
+                no_data_minutes: Some(30),
+                cloudwatch_delay: true,
+                priority: 1,
+                runbook: format!(
+                    "read the service events and stopped reasons with `{describe_service}` \
+                     (image pull, secrets, health checks) and the container logs with `{tail_logs}`."
+                ),
             },
-            anomaly: true,
-            no_data_minutes: None,
-            cloudwatch_delay: true,
-            priority: 4,
-            runbook: format!(
-                "compare with the last deploy; find the slow resources in APM (env:{env} \
-                 service:{svc}).",
-                env = w.env,
-                svc = w.service
-            ),
-        });
-    }
+            Spec {
+                id: "UnhealthyTargets",
+                title: format!("[{prefix}] unhealthy load balancer targets"),
+                summary: "The load balancer has marked targets unhealthy for 10 minutes.",
+                query: format!(
+                    "min(last_10m):max:aws.applicationelb.un_healthy_host_count{{{alb}}}"
+                ),
+                crossing: Crossing::Above,
+                level: Level {
+                    critical: 0.0,
+                    warning: None,
+                },
+                anomaly: false,
+                no_data_minutes: None,
+                cloudwatch_delay: true,
+                priority: 2,
+                runbook: format!(
+                    "see why with `{target_health}`; check the health check path of the app and \
+                     `{tail_logs}`."
+                ),
+            },
+        ];
+        if props.anomaly_detection {
+            let dev = t.anomaly_deviations;
+            specs.push(Spec {
+                id: "RequestAnomaly",
+                title: format!("[{prefix}] request rate is abnormal"),
+                summary: "Traffic is outside its usual band for this time of day and week.",
+                query: format!(
+                    "avg(last_4h):anomalies(sum:trace.{op}.hits{{{apm}}}.as_count(), 'agile', {dev}, \
+                     direction='both', interval=60, alert_window='last_15m', count_default_zero='true')"
+                ),
+                crossing: Crossing::Above,
+                level: Level {
+                    critical: 1.0,
+                    warning: None,
+                },
+                anomaly: true,
+                no_data_minutes: None,
+                cloudwatch_delay: false,
+                priority: 4,
+                runbook: format!(
+                    "a drop: check CloudFront, DNS and the load balancer; a surge: check for a bot \
+                     or a campaign, and that autoscaling follows (`{describe_service}`)."
+                ),
+            });
+            specs.push(Spec {
+                id: "LatencyAnomaly",
+                title: format!("[{prefix}] latency is abnormal"),
+                summary: "Average response time is above its usual band.",
+                query: format!(
+                    "avg(last_4h):anomalies(avg:aws.applicationelb.target_response_time.average{{{alb}}}, \
+                     'agile', {dev}, direction='above', interval=60, alert_window='last_15m')"
+                ),
+                crossing: Crossing::Above,
+                level: Level {
+                    critical: 1.0,
+                    warning: None,
+                },
+                anomaly: true,
+                no_data_minutes: None,
+                cloudwatch_delay: true,
+                priority: 4,
+                runbook: format!(
+                    "compare with the last deploy; find the slow resources in APM (env:{env} \
+                     service:{svc}).",
+                    env = w.env,
+                    svc = w.service
+                ),
+            });
+        }
 
-    let vars = w.vars();
-    let handles = props.notify.join(" ");
-    for spec in specs {
-        let comparison = match (spec.anomaly, spec.crossing) {
-            (true, _) => ">=",
-            (false, Crossing::Above) => ">",
-            (false, Crossing::Below) => "<",
-        };
-        let query = format!("{} {comparison} {}", spec.query, spec.level.critical);
-        let message = format!(
-            "{summary}\n\n\
-             {{{{#is_alert}}}}Value {{{{value}}}} crossed the critical threshold {{{{threshold}}}}.{{{{/is_alert}}}}\n\
-             {{{{#is_warning}}}}Value {{{{value}}}} crossed the warning threshold {{{{warn_threshold}}}}.{{{{/is_warning}}}}\n\
-             Runbook: {runbook}\n\
-             Stage {stage} (env:{env}, service:{svc}).\n\n{handles}",
-            summary = spec.summary,
-            runbook = spec.runbook,
-            stage = w.stage,
-            env = w.env,
-            svc = w.service,
-        );
-        let mut thresholds = CfnThresholds::new().critical(spec.level.critical);
-        if spec.anomaly {
-            thresholds = thresholds.critical_recovery(0.0);
-        }
-        if let Some(warning) = spec.level.warning {
-            thresholds = thresholds.warning(warning);
-        }
-        let mut options = MonitorOptions::new()
-            .thresholds(thresholds)
-            .include_tags(true)
-            .notify_audit(false)
-            .renotify_interval(props.renotify_minutes)
-            // Sparse count metrics (5xx, requests) would never evaluate with a full window.
-            .require_full_window(false)
-            .notify_no_data(spec.no_data_minutes.is_some());
-        if let Some(minutes) = spec.no_data_minutes {
-            options = options.no_data_timeframe(minutes);
-        }
-        if spec.cloudwatch_delay {
-            options = options.evaluation_delay(900);
-        }
-        if spec.anomaly {
-            options = options.threshold_windows(
-                MonitorThresholdWindows::new()
-                    .trigger_window("last_15m")
-                    .recovery_window("last_15m"),
+        let vars = w.vars();
+        let handles = props.notify.join(" ");
+        for spec in specs {
+            let comparison = match (spec.anomaly, spec.crossing) {
+                (true, _) => ">=",
+                (false, Crossing::Above) => ">",
+                (false, Crossing::Below) => "<",
+            };
+            let query = format!("{} {comparison} {}", spec.query, spec.level.critical);
+            let message = format!(
+                "{summary}\n\n\
+                 {{{{#is_alert}}}}Value {{{{value}}}} crossed the critical threshold {{{{threshold}}}}.{{{{/is_alert}}}}\n\
+                 {{{{#is_warning}}}}Value {{{{value}}}} crossed the warning threshold {{{{warn_threshold}}}}.{{{{/is_warning}}}}\n\
+                 Runbook: {runbook}\n\
+                 Stage {stage} (env:{env}, service:{svc}).\n\n{handles}",
+                summary = spec.summary,
+                runbook = spec.runbook,
+                stage = w.stage,
+                env = w.env,
+                svc = w.service,
             );
+            let mut thresholds = CfnThresholds::new().critical(spec.level.critical);
+            if spec.anomaly {
+                thresholds = thresholds.critical_recovery(0.0);
+            }
+            if let Some(warning) = spec.level.warning {
+                thresholds = thresholds.warning(warning);
+            }
+            let mut options = MonitorOptions::new()
+                .thresholds(thresholds)
+                .include_tags(true)
+                .notify_audit(false)
+                .renotify_interval(props.renotify_minutes)
+                // Sparse count metrics (5xx, requests) would never evaluate with a full window.
+                .require_full_window(false)
+                .notify_no_data(spec.no_data_minutes.is_some());
+            if let Some(minutes) = spec.no_data_minutes {
+                options = options.no_data_timeframe(minutes);
+            }
+            if spec.cloudwatch_delay {
+                options = options.evaluation_delay(900);
+            }
+            if spec.anomaly {
+                options = options.threshold_windows(
+                    MonitorThresholdWindows::new()
+                        .trigger_window("last_15m")
+                        .recovery_window("last_15m"),
+                );
+            }
+            let monitor = CfnMonitor::new(render(&query, &vars), Type::QueryAlert)
+                .name(spec.title)
+                .message(render(&message, &vars))
+                .tags(w.tags())
+                .priority(spec.priority)
+                .options(options);
+            monitors.insert(spec.id, s.resource(spec.id, monitor));
         }
-        let monitor = CfnMonitor::new(render(&query, &vars), Type::QueryAlert)
-            .name(spec.title)
-            .message(render(&message, &vars))
-            .tags(w.tags())
-            .priority(spec.priority)
-            .options(options);
-        monitors.insert(spec.id, s.resource(spec.id, monitor));
+        DatadogMonitors { monitors }
     }
-    DatadogMonitors { monitors }
 }
 
 fn validate_thresholds(s: &mut Scope<'_>, t: &MonitorThresholds) -> bool {

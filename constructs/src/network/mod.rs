@@ -129,187 +129,189 @@ pub struct SecureNetwork {
     interface_endpoints: Vec<(InterfaceEndpoint, Res<CfnVPCEndpoint>)>,
 }
 
-/// Adds a [`SecureNetwork`] under `scope`. Bad props are synth errors at the construct's path.
-pub fn new(scope: &mut Scope<'_>, id: &str, props: SecureNetworkProps) -> SecureNetwork {
-    let mut s = scope.construct(id, "pantri.SecureNetwork");
-    let subnet_cidrs = validate(&mut s, &props);
-    let name = match &props.stage {
-        Some(stage) => format!("{}-{stage}", props.app_name),
-        None => props.app_name.clone(),
-    };
-    // A zone or endpoint listed twice is already an error; build each once so that the tree
-    // reports that error alone, not a cascade of duplicate ids.
-    let azs = &distinct(&props.availability_zones);
+impl SecureNetwork {
+    /// Adds a [`SecureNetwork`] under `scope`. Bad props are synth errors at the construct's path.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: SecureNetworkProps) -> SecureNetwork {
+        let mut s = scope.construct(id, "pantri.SecureNetwork");
+        let subnet_cidrs = validate(&mut s, &props);
+        let name = match &props.stage {
+            Some(stage) => format!("{}-{stage}", props.app_name),
+            None => props.app_name.clone(),
+        };
+        // A zone or endpoint listed twice is already an error; build each once so that the tree
+        // reports that error alone, not a cascade of duplicate ids.
+        let azs = &distinct(&props.availability_zones);
 
-    let vpc = s.resource(
-        "Vpc",
-        CfnVPC::new()
-            .cidr_block(props.cidr.as_str())
-            .enable_dns_support(true)
-            // Private DNS of interface endpoints needs both DNS settings on.
-            .enable_dns_hostnames(true)
-            .tags(vec![vpc::Tag::new("Name", name.as_str())]),
-    );
-    if let Some(o) = s.app().options_mut(vpc) {
-        o.suppress_checkov(
-            "CKV2_AWS_12",
-            "CloudFormation cannot remove the default security group's rules without a \
-             Lambda-backed custom resource; nothing in the app uses the default group, every \
-             resource has its own narrow group",
+        let vpc = s.resource(
+            "Vpc",
+            CfnVPC::new()
+                .cidr_block(props.cidr.as_str())
+                .enable_dns_support(true)
+                // Private DNS of interface endpoints needs both DNS settings on.
+                .enable_dns_hostnames(true)
+                .tags(vec![vpc::Tag::new("Name", name.as_str())]),
         );
-    }
-
-    let igw = s.resource(
-        "InternetGateway",
-        CfnInternetGateway::new().tags(vec![internet_gateway::Tag::new("Name", name.as_str())]),
-    );
-    let attachment = s.resource(
-        "InternetGatewayAttachment",
-        CfnVPCGatewayAttachment::new(vpc.ref_()).internet_gateway_id(igw.ref_()),
-    );
-
-    let public_route_table = s.resource(
-        "PublicRouteTable",
-        CfnRouteTable::new(vpc.ref_()).tags(vec![route_table::Tag::new(
-            "Name",
-            format!("{name}-public"),
-        )]),
-    );
-    let public_route = s.resource(
-        "PublicDefaultRoute",
-        CfnRoute::new(public_route_table.ref_())
-            .destination_cidr_block("0.0.0.0/0")
-            .gateway_id(igw.ref_()),
-    );
-    // The route is only valid once the gateway is attached, which no reference says.
-    if let Some(o) = s.app().options_mut(public_route) {
-        o.depends_on.push(attachment.node());
-    }
-
-    let mut public_subnets = Vec::new();
-    let mut nat_gateways = Vec::new();
-    for (i, az) in azs.iter().enumerate() {
-        let mut z = s.child(&format!("Public{}", zone_label(az, i)));
-        let mut subnet = CfnSubnet::new(vpc.ref_())
-            .availability_zone(az.as_str())
-            .map_public_ip_on_launch(false)
-            .tags(vec![subnet::Tag::new(
-                "Name",
-                format!("{name}-public-{az}"),
-            )]);
-        if let Some(cidrs) = &subnet_cidrs {
-            subnet = subnet.cidr_block(cidrs.public[i].to_string());
+        if let Some(o) = s.app().options_mut(vpc) {
+            o.suppress_checkov(
+                "CKV2_AWS_12",
+                "CloudFormation cannot remove the default security group's rules without a \
+                 Lambda-backed custom resource; nothing in the app uses the default group, every \
+                 resource has its own narrow group",
+            );
         }
-        let subnet = z.resource("Subnet", subnet);
-        suppress_hardcoded_az(&mut z, subnet);
-        let association = z.resource(
-            "RouteTableAssociation",
-            CfnSubnetRouteTableAssociation::new(public_route_table.ref_(), subnet.ref_()),
+
+        let igw = s.resource(
+            "InternetGateway",
+            CfnInternetGateway::new().tags(vec![internet_gateway::Tag::new("Name", name.as_str())]),
         );
-        public_subnets.push(subnet);
-        if i == 0 || props.nat_gateways == NatGateways::PerAz {
-            let eip = z.resource(
-                "NatEip",
-                CfnEIP::new()
-                    .domain("vpc")
-                    .tags(vec![eip::Tag::new("Name", format!("{name}-nat-{az}"))]),
-            );
-            // An EIP for a VPC of the same template must wait for the gateway attachment.
-            if let Some(o) = z.app().options_mut(eip) {
-                o.depends_on.push(attachment.node());
-            }
-            let nat = z.resource(
-                "NatGateway",
-                CfnNatGateway::new()
-                    .allocation_id(eip.attr_allocation_id())
-                    .subnet_id(subnet.ref_())
-                    .tags(vec![nat_gateway::Tag::new(
-                        "Name",
-                        format!("{name}-nat-{az}"),
-                    )]),
-            );
-            // A NAT gateway whose subnet has no route to the internet yet comes up unusable.
-            if let Some(o) = z.app().options_mut(nat) {
-                o.depends_on.push(public_route.node());
-                o.depends_on.push(association.node());
-            }
-            nat_gateways.push(nat);
-        }
-    }
+        let attachment = s.resource(
+            "InternetGatewayAttachment",
+            CfnVPCGatewayAttachment::new(vpc.ref_()).internet_gateway_id(igw.ref_()),
+        );
 
-    let mut private_subnets = Vec::new();
-    let mut private_route_tables = Vec::new();
-    for (i, az) in azs.iter().enumerate() {
-        let mut z = s.child(&format!("Private{}", zone_label(az, i)));
-        let mut subnet = CfnSubnet::new(vpc.ref_())
-            .availability_zone(az.as_str())
-            .map_public_ip_on_launch(false)
-            .tags(vec![subnet::Tag::new(
-                "Name",
-                format!("{name}-private-{az}"),
-            )]);
-        if let Some(cidrs) = &subnet_cidrs {
-            subnet = subnet.cidr_block(cidrs.private[i].to_string());
-        }
-        let subnet = z.resource("Subnet", subnet);
-        suppress_hardcoded_az(&mut z, subnet);
-        let table = z.resource(
-            "RouteTable",
+        let public_route_table = s.resource(
+            "PublicRouteTable",
             CfnRouteTable::new(vpc.ref_()).tags(vec![route_table::Tag::new(
                 "Name",
-                format!("{name}-private-{az}"),
+                format!("{name}-public"),
             )]),
         );
-        z.resource(
-            "RouteTableAssociation",
-            CfnSubnetRouteTableAssociation::new(table.ref_(), subnet.ref_()),
+        let public_route = s.resource(
+            "PublicDefaultRoute",
+            CfnRoute::new(public_route_table.ref_())
+                .destination_cidr_block("0.0.0.0/0")
+                .gateway_id(igw.ref_()),
         );
-        // Per AZ: this zone's own NAT gateway; single: the only one.
-        if let Some(nat) = nat_gateways.get(i).or(nat_gateways.first()) {
-            z.resource(
-                "DefaultRoute",
-                CfnRoute::new(table.ref_())
-                    .destination_cidr_block("0.0.0.0/0")
-                    .nat_gateway_id(nat.ref_()),
-            );
+        // The route is only valid once the gateway is attached, which no reference says.
+        if let Some(o) = s.app().options_mut(public_route) {
+            o.depends_on.push(attachment.node());
         }
-        private_subnets.push(subnet);
-        private_route_tables.push(table);
-    }
 
-    let (flow_log, flow_log_group, flow_log_role) = flow_logs(&mut s, vpc, &name, &props);
+        let mut public_subnets = Vec::new();
+        let mut nat_gateways = Vec::new();
+        for (i, az) in azs.iter().enumerate() {
+            let mut z = s.child(&format!("Public{}", zone_label(az, i)));
+            let mut subnet = CfnSubnet::new(vpc.ref_())
+                .availability_zone(az.as_str())
+                .map_public_ip_on_launch(false)
+                .tags(vec![subnet::Tag::new(
+                    "Name",
+                    format!("{name}-public-{az}"),
+                )]);
+            if let Some(cidrs) = &subnet_cidrs {
+                subnet = subnet.cidr_block(cidrs.public[i].to_string());
+            }
+            let subnet = z.resource("Subnet", subnet);
+            suppress_hardcoded_az(&mut z, subnet);
+            let association = z.resource(
+                "RouteTableAssociation",
+                CfnSubnetRouteTableAssociation::new(public_route_table.ref_(), subnet.ref_()),
+            );
+            public_subnets.push(subnet);
+            if i == 0 || props.nat_gateways == NatGateways::PerAz {
+                let eip = z.resource(
+                    "NatEip",
+                    CfnEIP::new()
+                        .domain("vpc")
+                        .tags(vec![eip::Tag::new("Name", format!("{name}-nat-{az}"))]),
+                );
+                // An EIP for a VPC of the same template must wait for the gateway attachment.
+                if let Some(o) = z.app().options_mut(eip) {
+                    o.depends_on.push(attachment.node());
+                }
+                let nat = z.resource(
+                    "NatGateway",
+                    CfnNatGateway::new()
+                        .allocation_id(eip.attr_allocation_id())
+                        .subnet_id(subnet.ref_())
+                        .tags(vec![nat_gateway::Tag::new(
+                            "Name",
+                            format!("{name}-nat-{az}"),
+                        )]),
+                );
+                // A NAT gateway whose subnet has no route to the internet yet comes up unusable.
+                if let Some(o) = z.app().options_mut(nat) {
+                    o.depends_on.push(public_route.node());
+                    o.depends_on.push(association.node());
+                }
+                nat_gateways.push(nat);
+            }
+        }
 
-    let s3_endpoint = s.resource(
-        "S3Endpoint",
-        CfnVPCEndpoint::new(vpc.ref_())
-            .service_name(fns::sub("com.amazonaws.${AWS::Region}.s3"))
-            .vpc_endpoint_type(vpc_endpoint::VpcEndpointType::Gateway)
-            .route_table_ids(
-                private_route_tables
-                    .iter()
-                    .map(|t| t.ref_())
-                    .collect::<Vec<Str>>(),
-            ),
-    );
+        let mut private_subnets = Vec::new();
+        let mut private_route_tables = Vec::new();
+        for (i, az) in azs.iter().enumerate() {
+            let mut z = s.child(&format!("Private{}", zone_label(az, i)));
+            let mut subnet = CfnSubnet::new(vpc.ref_())
+                .availability_zone(az.as_str())
+                .map_public_ip_on_launch(false)
+                .tags(vec![subnet::Tag::new(
+                    "Name",
+                    format!("{name}-private-{az}"),
+                )]);
+            if let Some(cidrs) = &subnet_cidrs {
+                subnet = subnet.cidr_block(cidrs.private[i].to_string());
+            }
+            let subnet = z.resource("Subnet", subnet);
+            suppress_hardcoded_az(&mut z, subnet);
+            let table = z.resource(
+                "RouteTable",
+                CfnRouteTable::new(vpc.ref_()).tags(vec![route_table::Tag::new(
+                    "Name",
+                    format!("{name}-private-{az}"),
+                )]),
+            );
+            z.resource(
+                "RouteTableAssociation",
+                CfnSubnetRouteTableAssociation::new(table.ref_(), subnet.ref_()),
+            );
+            // Per AZ: this zone's own NAT gateway; single: the only one.
+            if let Some(nat) = nat_gateways.get(i).or(nat_gateways.first()) {
+                z.resource(
+                    "DefaultRoute",
+                    CfnRoute::new(table.ref_())
+                        .destination_cidr_block("0.0.0.0/0")
+                        .nat_gateway_id(nat.ref_()),
+                );
+            }
+            private_subnets.push(subnet);
+            private_route_tables.push(table);
+        }
 
-    let (endpoint_security_group, interface_endpoints) =
-        interface_endpoints(&mut s, vpc, &name, &props, &private_subnets);
+        let (flow_log, flow_log_group, flow_log_role) = flow_logs(&mut s, vpc, &name, &props);
 
-    SecureNetwork {
-        vpc,
-        cidr: props.cidr.clone(),
-        availability_zones: azs.clone(),
-        public_subnets,
-        private_subnets,
-        public_route_table,
-        private_route_tables,
-        nat_gateways,
-        flow_log,
-        flow_log_group,
-        flow_log_role,
-        s3_endpoint,
-        endpoint_security_group,
-        interface_endpoints,
+        let s3_endpoint = s.resource(
+            "S3Endpoint",
+            CfnVPCEndpoint::new(vpc.ref_())
+                .service_name(fns::sub("com.amazonaws.${AWS::Region}.s3"))
+                .vpc_endpoint_type(vpc_endpoint::VpcEndpointType::Gateway)
+                .route_table_ids(
+                    private_route_tables
+                        .iter()
+                        .map(|t| t.ref_())
+                        .collect::<Vec<Str>>(),
+                ),
+        );
+
+        let (endpoint_security_group, interface_endpoints) =
+            interface_endpoints(&mut s, vpc, &name, &props, &private_subnets);
+
+        SecureNetwork {
+            vpc,
+            cidr: props.cidr.clone(),
+            availability_zones: azs.clone(),
+            public_subnets,
+            private_subnets,
+            public_route_table,
+            private_route_tables,
+            nat_gateways,
+            flow_log,
+            flow_log_group,
+            flow_log_role,
+            s3_endpoint,
+            endpoint_security_group,
+            interface_endpoints,
+        }
     }
 }
 /// cfn-lint warns on every literal zone name (W3010); here the names are props, checked against

@@ -308,84 +308,86 @@ pub struct NextJsService {
     service_name: String,
 }
 
-/// Adds the service under `scope` at `id`. Bad props are synth errors at the construct's path.
-pub fn new(scope: &mut Scope<'_>, id: &str, props: NextJsServiceProps) -> NextJsService {
-    let mut s = scope.construct(id, "pantri.NextJsService");
-    validate::props(&mut s, &props);
-    let names = Names::new(&props.app_name, &props.stage);
+impl NextJsService {
+    /// Adds the service under `scope` at `id`. Bad props are synth errors at the construct's path.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: NextJsServiceProps) -> NextJsService {
+        let mut s = scope.construct(id, "pantri.NextJsService");
+        validate::props(&mut s, &props);
+        let names = Names::new(&props.app_name, &props.stage);
 
-    let repository = ecr::repository(&mut s, &names, &props);
-    // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
-    // say exactly which image it runs (a rollback is a redeploy of an older tag).
-    let image_tag = s.parameter(
-        "ImageTag",
-        Parameter {
-            allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".to_owned()),
-            constraint_description: Some(
-                "an image tag: letters, digits, '.', '_' and '-', at most 128".to_owned(),
-            ),
-            ..Parameter::string()
-                .description(format!(
-                    "Tag of the {} image to run (an immutable tag such as the git SHA, pushed to the repository before deploying)",
-                    props.app_name
-                ))
-                .from_env("PANTRI_IMAGE_TAG")
-        },
-    );
+        let repository = ecr::repository(&mut s, &names, &props);
+        // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
+        // say exactly which image it runs (a rollback is a redeploy of an older tag).
+        let image_tag = s.parameter(
+            "ImageTag",
+            Parameter {
+                allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".to_owned()),
+                constraint_description: Some(
+                    "an image tag: letters, digits, '.', '_' and '-', at most 128".to_owned(),
+                ),
+                ..Parameter::string()
+                    .description(format!(
+                        "Tag of the {} image to run (an immutable tag such as the git SHA, pushed to the repository before deploying)",
+                        props.app_name
+                    ))
+                    .from_env("PANTRI_IMAGE_TAG")
+            },
+        );
 
-    let logs = task::log_groups(&mut s, &names, &props);
-    let roles = roles::roles(&mut s, &props, repository, &logs);
-    let task_definition = task::task_definition(
-        &mut s,
-        &task::TaskInputs {
-            names: &names,
-            props: &props,
+        let logs = task::log_groups(&mut s, &names, &props);
+        let roles = roles::roles(&mut s, &props, repository, &logs);
+        let task_definition = task::task_definition(
+            &mut s,
+            &task::TaskInputs {
+                names: &names,
+                props: &props,
+                repository,
+                image_tag: image_tag.value(),
+                roles: &roles,
+                logs: &logs,
+            },
+        );
+        let (cluster, associations) = cluster::cluster(&mut s, &names, &props);
+        let alb = alb::alb(&mut s, &props);
+        let service_security_group = alb::service_security_group(&mut s, &props, &alb);
+        let registry = discovery::discovery(&mut s, &names, &props);
+
+        let service = cluster::service(
+            &mut s,
+            &cluster::ServiceInputs {
+                names: &names,
+                props: &props,
+                cluster,
+                task_definition,
+                target_group: alb.target_group,
+                security_group: service_security_group,
+                registry_arn: registry,
+            },
+        );
+        if let Some(o) = s.app().options_mut(service) {
+            // The target group must be attached to the ALB (through the rule) before ECS
+            // registers tasks in it, and the cluster must know its capacity providers.
+            o.depends_on.push(alb.forward_rule.node());
+            o.depends_on.push(associations.node());
+        }
+        scaling::scaling(&mut s, &props, cluster, service, &alb);
+
+        let svc = NextJsService {
             repository,
-            image_tag: image_tag.value(),
-            roles: &roles,
-            logs: &logs,
-        },
-    );
-    let (cluster, associations) = cluster::cluster(&mut s, &names, &props);
-    let alb = alb::alb(&mut s, &props);
-    let service_security_group = alb::service_security_group(&mut s, &props, &alb);
-    let registry = discovery::discovery(&mut s, &names, &props);
-
-    let service = cluster::service(
-        &mut s,
-        &cluster::ServiceInputs {
-            names: &names,
-            props: &props,
+            image_tag,
             cluster,
             task_definition,
-            target_group: alb.target_group,
-            security_group: service_security_group,
-            registry_arn: registry,
-        },
-    );
-    if let Some(o) = s.app().options_mut(service) {
-        // The target group must be attached to the ALB (through the rule) before ECS
-        // registers tasks in it, and the cluster must know its capacity providers.
-        o.depends_on.push(alb.forward_rule.node());
-        o.depends_on.push(associations.node());
+            execution_role: roles.execution,
+            task_role: roles.task,
+            service,
+            service_security_group,
+            alb,
+            cluster_name: names.base.clone(),
+            service_name: names.service.clone(),
+        };
+        outputs(&mut s, &svc);
+        svc
     }
-    scaling::scaling(&mut s, &props, cluster, service, &alb);
-
-    let svc = NextJsService {
-        repository,
-        image_tag,
-        cluster,
-        task_definition,
-        execution_role: roles.execution,
-        task_role: roles.task,
-        service,
-        service_security_group,
-        alb,
-        cluster_name: names.base.clone(),
-        service_name: names.service.clone(),
-    };
-    outputs(&mut s, &svc);
-    svc
 }
 
 fn outputs(s: &mut Scope<'_>, svc: &NextJsService) {
