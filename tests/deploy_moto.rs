@@ -336,3 +336,53 @@ async fn an_unreachable_endpoint_is_one_line_and_exit_4() {
         "{err}"
     );
 }
+
+/// The reference app's network stack, exactly as committed in cdk.out, deploys on moto.
+#[tokio::test]
+async fn the_reference_network_stack_deploys_as_committed() {
+    let moto = Moto::start();
+    let committed = pantri_tests::workspace_root().join("cdk.out");
+    let run = deploy(&moto, &committed, "prod Network --exclusively --yes").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("prod/Network: deployed"), "{}", run.out);
+
+    let (status, vpcs) = moto.query(
+        "ec2",
+        "Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=cidr&Filter.1.Value.1=10.20.0.0/16",
+    );
+    assert_eq!(status, 200, "{vpcs}");
+    let vpc_id = tag_values(&vpcs, "vpcId")[0].to_owned();
+    let (_, subnets) = moto.query(
+        "ec2",
+        &format!("Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1={vpc_id}"),
+    );
+    let mut azs = tag_values(&subnets, "availabilityZone");
+    assert_eq!(
+        azs.len(),
+        6,
+        "a public and a private subnet per zone: {subnets}"
+    );
+    azs.sort_unstable();
+    azs.dedup();
+    assert_eq!(azs, ["us-east-1a", "us-east-1b", "us-east-1c"]);
+    let (_, nats) = moto.query("ec2", "Action=DescribeNatGateways&Version=2016-11-15");
+    let nat_ids: std::collections::BTreeSet<&str> =
+        tag_values(&nats, "natGatewayId").into_iter().collect();
+    assert_eq!(nat_ids.len(), 3, "a NAT gateway per zone: {nats}");
+    let (_, tables) = moto.query(
+        "ec2",
+        &format!("Action=DescribeRouteTables&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1={vpc_id}"),
+    );
+    let table_ids: std::collections::BTreeSet<&str> =
+        tag_values(&tables, "routeTableId").into_iter().collect();
+    assert_eq!(
+        table_ids.len(),
+        5,
+        "main + public + one private per zone: {tables}"
+    );
+
+    // Deploying it again changes nothing.
+    let run = deploy(&moto, &committed, "prod Network --exclusively").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("prod/Network: no changes"), "{}", run.out);
+}

@@ -9,10 +9,19 @@ use crate::spec::{self, TagForm};
 use crate::tree::{App, NodeId};
 use crate::value::Value;
 
-/// The tags inherited by a node: applied at it or any ancestor, the nearest winning.
+/// The tags a resource carries in its template: applied at it or at a construct between it and its
+/// stack, the nearest winning.
+///
+/// Tags applied at the app, a stage or a stack are stack tags: they go into the manifest, deploy
+/// passes them with the change set, and CloudFormation propagates them to every resource that
+/// supports tags. Copying them into every resource as well would make each template repeat them
+/// and turn a changed stage tag into a change of every resource.
 pub fn inherited_tags(app: &App, node: NodeId) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let chain: Vec<NodeId> = app.ancestors(node).collect();
+    let chain: Vec<NodeId> = app
+        .ancestors(node)
+        .take_while(|n| !app.is_stack_or_above(*n))
+        .collect();
     for n in chain.into_iter().rev() {
         for (k, v) in &app.node(n).tags {
             out.insert(k.clone(), v.clone());

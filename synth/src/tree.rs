@@ -366,6 +366,14 @@ impl App {
         out
     }
 
+    /// True for the app, a stage or a stack: nodes whose tags are stack tags.
+    pub fn is_stack_or_above(&self, node: NodeId) -> bool {
+        matches!(
+            self.node(node).kind,
+            NodeKind::App | NodeKind::Stage { .. } | NodeKind::Stack(_)
+        )
+    }
+
     /// The stages, in order.
     pub fn stages(&self) -> Vec<NodeId> {
         self.descendants(self.root_id())
@@ -450,7 +458,8 @@ impl App {
         self.node_mut(from.into()).dependencies.push(on);
     }
 
-    /// Applies a tag to every taggable resource under `node`; at a stack or above, also a stack tag.
+    /// Applies a tag to every taggable resource under `node`. At a stack or above it is a stack
+    /// tag (in the manifest; CloudFormation propagates it to the stack's resources).
     pub fn tag(&mut self, node: impl Into<NodeId>, key: &str, value: &str) {
         let tags = &mut self.node_mut(node.into()).tags;
         tags.retain(|(k, _)| k != key);

@@ -672,7 +672,7 @@ fn writing_is_atomic_and_check_reports_differences() {
 
 #[test]
 fn typed_resources_tags_attributes_and_schema_constraints() {
-    use pantri_synth::cfn::{ec2, s3};
+    use pantri_synth::cfn::{ec2, s3, ssm};
     let mut app = App::new();
     let mut root = app.root();
     let mut stage = root.stage("dev", Environment::new(ACCOUNT, "eu-west-1"));
@@ -681,25 +681,35 @@ fn typed_resources_tags_attributes_and_schema_constraints() {
     let vpc = stack.resource("Vpc", ec2::CfnVPC::new().cidr_block("10.0.0.0/16"));
     let mut net = stack.child("Net");
     net.tag("Tier", "private");
+    net.tag("Owner", "network");
     let subnet = net.resource(
         "Subnet",
-        ec2::CfnSubnet::new(vpc.ref_()).cidr_block("10.0.0.0/24"),
+        ec2::CfnSubnet::new(vpc.ref_())
+            .cidr_block("10.0.0.0/24")
+            .tags(vec![ec2::subnet::Tag::new("Tier", "public")]),
     );
+    net.resource("Param", ssm::CfnParameter::new("String", "v"));
     stack.resource("Bucket", s3::CfnBucket::new());
     stack.output("SubnetAz", Output::new(subnet.attr_subnet_id()));
-    let t = template(&app, "dev-S");
+    let s = synthesize(&app, &SynthOptions::default()).expect("synth");
+    let stacks = s.assembly.stacks().expect("stacks");
+    let t = &stacks[0].template;
     let subnet_id = lid(&["Net", "Subnet"]);
+    // Construct tags reach the resources below, in list or map form; the resource's own wins.
     assert_eq!(
         t["Resources"][&subnet_id]["Properties"]["Tags"],
-        json!([{"Key": "Team", "Value": "web"}, {"Key": "Tier", "Value": "private"}])
+        json!([{"Key": "Owner", "Value": "network"}, {"Key": "Tier", "Value": "public"}])
     );
     assert_eq!(
-        t["Resources"]["Vpc"]["Properties"]["Tags"],
-        json!([{"Key": "Team", "Value": "web"}])
+        t["Resources"][lid(&["Net", "Param"])]["Properties"]["Tags"],
+        json!({"Owner": "network", "Tier": "private"})
     );
+    // Stage and stack tags are stack tags: in the manifest, propagated by CloudFormation.
+    assert!(t["Resources"]["Vpc"]["Properties"].get("Tags").is_none());
+    assert!(t["Resources"]["Bucket"].get("Properties").is_none());
     assert_eq!(
-        t["Resources"]["Bucket"]["Properties"]["Tags"],
-        json!([{"Key": "Team", "Value": "web"}])
+        stacks[0].properties.tags.get("Team").map(String::as_str),
+        Some("web")
     );
     assert_eq!(
         t["Outputs"]["SubnetAz"]["Value"],

@@ -206,7 +206,6 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         "The JWT issuer the app checks tokens against",
     );
     let data_node = data.node();
-    drop(data);
 
     // Global: CloudFront's certificate and web ACL live in us-east-1 whatever the stage's region.
     let (certificate_arn, web_acl_arn) = {

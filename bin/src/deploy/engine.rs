@@ -373,10 +373,20 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
         self.ui.finish(progress, &status);
         let info = api.describe_stack(name).await.map_err(fail)?;
         if let Some(info) = &info {
-            if info.termination_protection != stack.properties.termination_protection {
-                api.update_termination_protection(name, stack.properties.termination_protection)
-                    .await
-                    .map_err(fail)?;
+            let wanted = stack.properties.termination_protection;
+            if info.termination_protection != wanted {
+                // The stack is deployed; failing now would misreport it. Say what to run instead.
+                if let Err(e) = api.update_termination_protection(name, wanted).await {
+                    let flag = if wanted {
+                        "--enable-termination-protection"
+                    } else {
+                        "--no-enable-termination-protection"
+                    };
+                    self.ui.warn(format_args!(
+                        "{dn}: warning: deployed, but termination protection could not be set ({e}); \
+                         run: aws cloudformation update-termination-protection {flag} --stack-name {name}"
+                    ));
+                }
             }
         }
         Ok((

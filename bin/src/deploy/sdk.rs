@@ -83,7 +83,12 @@ impl SdkCloudFormation {
             SdkError::ServiceError(e) => {
                 let err = e.err();
                 let code = err.code().unwrap_or("Unknown").to_owned();
-                let message = err.message().unwrap_or_default().to_owned();
+                // An emulator (or a proxy) may answer with no AWS error body at all: keep the
+                // raw context, so the line still says what happened.
+                let message = match err.message() {
+                    Some(m) if !m.is_empty() => m.to_owned(),
+                    _ => short(&text),
+                };
                 match code.as_str() {
                     "ExpiredToken"
                     | "ExpiredTokenException"
