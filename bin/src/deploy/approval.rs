@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use pantri_synth::diff::Impact;
+
 use super::api::{ChangeSetType, ResourceChange};
 
 /// When a deployment asks before executing (`--require-approval`).
@@ -19,7 +21,7 @@ pub enum RequireApproval {
 }
 
 /// What a change set will do to one stack, as shown before executing it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Preview {
     /// The stack's display name (`stage/stack`).
     pub stack: String,
@@ -31,6 +33,10 @@ pub struct Preview {
     pub changes: Vec<ResourceChange>,
     /// An optional summary from the template diff engine, shown above the changes.
     pub summary: Option<String>,
+    /// The template diff of the stack (deployed → new), when it could be computed: it knows
+    /// security broadening exactly and replacements from the schema where the change set is
+    /// silent (an emulator gives no Replacement).
+    pub diff: Option<pantri_synth::diff::StackDiff>,
 }
 
 impl Preview {
@@ -101,28 +107,10 @@ impl Preview {
     }
 }
 
-/// Resource types whose replacement or removal loses data.
-const STATEFUL_TYPES: &[&str] = &[
-    "AWS::S3::Bucket",
-    "AWS::Cognito::UserPool",
-    "AWS::Logs::LogGroup",
-    "AWS::ECR::Repository",
-    "AWS::KMS::Key",
-    "AWS::SecretsManager::Secret",
-    "AWS::DynamoDB::Table",
-    "AWS::DynamoDB::GlobalTable",
-    "AWS::RDS::DBInstance",
-    "AWS::RDS::DBCluster",
-    "AWS::EFS::FileSystem",
-    "AWS::SQS::Queue",
-    "AWS::Kinesis::Stream",
-    "AWS::OpenSearchService::Domain",
-    "AWS::ElastiCache::ReplicationGroup",
-];
-
 /// Whether a resource holds state: a known stateful type, or one the template retains.
 pub fn is_stateful(change: &ResourceChange, template: &serde_json::Value) -> bool {
-    if STATEFUL_TYPES.contains(&change.resource_type.as_str()) {
+    // One policy list for diff and deploy.
+    if pantri_synth::diff::is_stateful(&change.resource_type, None) {
         return true;
     }
     let resource = &template["Resources"][&change.logical_id];
@@ -164,9 +152,22 @@ pub fn assess(
     allow_replace: &[String],
 ) -> Assessment {
     let mut a = Assessment::default();
+    let diff_replaces = |logical_id: &str| {
+        preview.diff.as_ref().is_some_and(|d| {
+            d.resources.iter().any(|r| {
+                r.logical_id == logical_id
+                    && matches!(r.impact, Some(Impact::Replace | Impact::MayReplace))
+            })
+        })
+    };
     for c in &preview.changes {
         let stateful = is_stateful(c, template);
-        let replaced = c.action == "Modify" && c.may_replace();
+        // The change set's word wins; where it says nothing (an emulator), the schema decides.
+        let replaced = c.action == "Modify"
+            && match c.replacement.as_deref() {
+                Some(_) => c.may_replace(),
+                None => diff_replaces(&c.logical_id),
+            };
         let what = format!("{} ({})", c.logical_id, c.resource_type);
         if stateful && replaced {
             if allow_replace.iter().any(|l| l == &c.logical_id) {
@@ -181,7 +182,13 @@ pub fn assess(
             RequireApproval::Never => None,
             RequireApproval::AnyChange => Some(format!("{} {what}", c.action)),
             RequireApproval::Broadening => {
-                if is_broadening_type(&c.resource_type) {
+                // With a template diff, only a real broadening asks; without one, any change
+                // of an access-controlling type does.
+                let broadening_type = match &preview.diff {
+                    Some(d) => is_broadening_type(&c.resource_type) && d.has_security_broadening(),
+                    None => is_broadening_type(&c.resource_type),
+                };
+                if broadening_type {
                     Some(format!("{} {what}: may change access", c.action))
                 } else if stateful && c.action == "Remove" {
                     Some(format!("Remove {what}: holds data"))

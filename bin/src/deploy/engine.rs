@@ -298,12 +298,25 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
             (kind, info)
         };
 
+        let diff = self.template_diff(api, stack, kind).await;
+        let summary = diff.as_ref().map(|d| {
+            let all = pantri_synth::diff::AssemblyDiff {
+                stacks: vec![d.clone()],
+            };
+            let options = pantri_synth::diff::render::TextOptions {
+                color: false,
+                context: 2,
+                security_only: false,
+            };
+            pantri_synth::diff::render::text(&all, &options)
+        });
         let preview = Preview {
             stack: dn.to_owned(),
             stack_name: name.to_owned(),
             kind,
             changes: info.changes.clone(),
-            summary: None,
+            summary,
+            diff,
         };
         self.ui.say(format_args!("{}", preview.render().trim_end()));
         if self.options.method == Method::PrepareChangeSet {
@@ -677,6 +690,43 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
             .await?
             .and_then(|t| pantri_synth::assembly::parse_template("t.json", &t).ok());
         Ok(deployed.as_ref() == Some(&stack.template) && self.options.parameters.is_empty())
+    }
+
+    /// The template diff of a stack: deployed (GetTemplate; nothing for a new stack) → new.
+    /// `None` when the deployed template cannot be read: the preview then shows the change set only.
+    async fn template_diff(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        kind: ChangeSetType,
+    ) -> Option<pantri_synth::diff::StackDiff> {
+        let deployed = match kind {
+            ChangeSetType::Create => None,
+            ChangeSetType::Update => {
+                let body = api
+                    .get_template(&stack.properties.stack_name)
+                    .await
+                    .ok()??;
+                Some(
+                    pantri_synth::assembly::parse_template("deployed.template.json", &body)
+                        .or_else(|_| {
+                            pantri_synth::assembly::parse_template("deployed.template.yaml", &body)
+                        })
+                        .ok()?,
+                )
+            }
+        };
+        let input = pantri_synth::diff::StackInput {
+            name: &stack.display_name,
+            old: deployed.as_ref(),
+            new: Some(&stack.template),
+            old_stack: Default::default(),
+            new_stack: Default::default(),
+        };
+        Some(pantri_synth::diff::diff_stack(
+            &input,
+            &pantri_synth::diff::SchemaSpecs,
+        ))
     }
 
     fn approve(&self, stack: &StackArtifact, preview: &Preview) -> Result<(), DeployError> {

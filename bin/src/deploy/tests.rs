@@ -69,7 +69,10 @@ fn bucket_template() -> serde_json::Value {
 }
 
 fn role_template() -> serde_json::Value {
-    json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}}})
+    json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }}}}})
 }
 
 struct Yes;
@@ -761,4 +764,39 @@ async fn env_filled_parameters_come_from_the_environment_or_stop_with_how_to_set
         create.contains(r#"Value { key: "ApiKey", value: "dd-secret" }"#),
         "{create}"
     );
+}
+
+#[tokio::test]
+async fn the_preview_carries_the_template_diff_and_a_narrowing_change_does_not_ask() {
+    // GIVEN a deployed role trusted by two services WHEN the new template trusts only one
+    let wide = json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+    }}}}});
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &wide.to_string());
+    let narrow = role_template();
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", narrow.clone(), &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    // THEN the preview shows the IAM table of the diff, and the narrowing needs no approval
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("lambda.amazonaws.com"), "{}", run.out);
+
+    // WHEN the new template trusts one more service THEN it asks.
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &narrow.to_string());
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", wide, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded, "{}", run.out);
 }
