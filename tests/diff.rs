@@ -1,0 +1,131 @@
+//! `pantri diff` end to end on the reference app: a realistic change (the prod service's task
+//! size and a new ingress rule) between two cloud assemblies, in the three formats, plus the
+//! pull-request case against the committed `cdk.out` of a git revision.
+
+use std::path::Path;
+
+use pantri_tests::{copy_stages, pantri, stderr, stdout, workspace_root};
+use serde_json::{json, Value};
+
+/// Synthesizes the reference app (with `edit` applied to prod.yaml) into `dir/cdk.out`.
+fn synth(dir: &Path, edit: impl Fn(String) -> String) {
+    let stages = copy_stages(dir);
+    let prod = stages.join("prod.yaml");
+    let text = std::fs::read_to_string(&prod).expect("prod.yaml");
+    std::fs::write(&prod, edit(text)).expect("write");
+    let out = pantri(dir, &["synth", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Adds an ingress rule to the prod service's security group, as a hand-made change would.
+fn add_ingress_rule(dir: &Path) {
+    let path = dir.join("cdk.out/prod-Service.template.json");
+    let mut t: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("template")).expect("json");
+    let group = t["Resources"]
+        .as_object()
+        .and_then(|r| {
+            r.iter().find(|(id, r)| {
+                r["Type"] == "AWS::EC2::SecurityGroup" && id.contains("ServiceSecurityGroup")
+            })
+        })
+        .map(|(id, _)| id.clone())
+        .expect("the service security group");
+    t["Resources"]["DebugSshIngress"] = json!({
+        "Type": "AWS::EC2::SecurityGroupIngress",
+        "Properties": {"GroupId": {"Fn::GetAtt": [group, "GroupId"]}, "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&t).expect("json")).expect("write");
+}
+
+fn realistic_change() -> (tempfile::TempDir, tempfile::TempDir) {
+    let before = tempfile::tempdir().expect("tempdir");
+    let after = tempfile::tempdir().expect("tempdir");
+    synth(before.path(), |t| t);
+    synth(after.path(), |t| {
+        t.replace("  cpu: 1024\n  memory: 2048", "  cpu: 2048\n  memory: 4096")
+    });
+    add_ingress_rule(after.path());
+    (before, after)
+}
+
+fn diff(before: &Path, after: &Path, format: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let baseline = before.join("cdk.out");
+    let app = after.join("cdk.out");
+    let mut args = vec![
+        "diff",
+        "prod",
+        "--baseline",
+        baseline.to_str().expect("utf-8"),
+        "--app",
+        app.to_str().expect("utf-8"),
+        "--format",
+        format,
+    ];
+    args.extend_from_slice(extra);
+    let out = pantri(after, &args);
+    (out.status.code(), stdout(&out))
+}
+
+#[test]
+fn a_realistic_change_in_three_formats() {
+    let (before, after) = realistic_change();
+    let (code, text) = diff(before.path(), after.path(), "text", &["--fail"]);
+    assert_eq!(code, Some(1), "--fail exits 1 on a difference");
+    // The task definition's size is create-only: the definition is replaced, the service updated.
+    assert!(text.contains("AWS::ECS::TaskDefinition"), "{text}");
+    assert!(text.contains("requires replacement"), "{text}");
+    // The new rule is a broadening in the security table.
+    assert!(text.contains("0.0.0.0/0") && text.contains("22"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no color when piped");
+    insta::assert_snapshot!("reference_change_text", text);
+
+    let (code, markdown) = diff(before.path(), after.path(), "markdown", &[]);
+    assert_eq!(code, Some(0), "without --fail a difference exits 0");
+    assert!(markdown.contains("| Stack |"), "{markdown}");
+    insta::assert_snapshot!("reference_change_markdown", markdown);
+
+    let (_, json_text) = diff(before.path(), after.path(), "json", &[]);
+    let json: Value = serde_json::from_str(&json_text).expect("JSON output parses");
+    assert_eq!(json["schemaVersion"], 1);
+    insta::assert_json_snapshot!("reference_change_json", json);
+
+    let (_, security) = diff(before.path(), after.path(), "text", &["--security-only"]);
+    assert!(security.contains("0.0.0.0/0"), "{security}");
+    assert!(!security.contains("AWS::ECS::TaskDefinition"), "{security}");
+}
+
+#[test]
+fn no_change_is_no_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synth(dir.path(), |t| t);
+    let (code, text) = diff(dir.path(), dir.path(), "text", &["--fail"]);
+    assert_eq!(code, Some(0), "{text}");
+}
+
+#[test]
+fn against_the_committed_cdk_out_of_a_git_revision() {
+    // The working tree's synth against the cdk.out committed at HEAD: the pull-request case.
+    // `synth --check` keeps them equal, so there is nothing to report.
+    let out = pantri(
+        &workspace_root(),
+        &["diff", "--baseline", "git:HEAD", "--fail"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = pantri(
+        &workspace_root(),
+        &["diff", "--baseline", "git:no-such-revision"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no-such-revision"),
+        "{}",
+        stderr(&out)
+    );
+}
