@@ -32,7 +32,7 @@ use pantri_constructs::network::{
 };
 use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
 use pantri_constructs::service::{
-    CapacityStrategy, DatadogAgentProps, NextJsService, NextJsServiceProps,
+    AppLogs, CapacityStrategy, DatadogAgentProps, NextJsService, NextJsServiceProps,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
 use pantri_constructs::Removal;
@@ -40,7 +40,7 @@ use pantri_synth::{App, Environment, Output, Scope, StackProps, Str, ToValue};
 
 use crate::cli::AppContext;
 pub use settings::StageSettings;
-use settings::{MfaSetting, NatSetting, PriceClassSetting, ThreatSetting};
+use settings::{AppLogsSetting, MfaSetting, NatSetting, PriceClassSetting, ThreatSetting};
 
 /// Builds the app from the stage settings files.
 pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
@@ -285,6 +285,10 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 capacity,
                 health_check_path: s.service.health_check_path.clone(),
                 log_retention_days: s.service.log_retention_days,
+                app_logs: match s.service.app_logs {
+                    AppLogsSetting::Datadog => AppLogs::Datadog,
+                    AppLogsSetting::Cloudwatch => AppLogs::CloudWatch,
+                },
                 removal,
                 deletion_protection: s.retain_data,
                 environment: vec![(

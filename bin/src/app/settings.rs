@@ -121,6 +121,20 @@ pub struct ServiceSettings {
     /// The health-check path of the Next.js app.
     #[serde(default = "default_health_path")]
     pub health_check_path: String,
+    /// Where the application's own logs go.
+    #[serde(default)]
+    pub app_logs: AppLogsSetting,
+}
+
+/// Where the application's logs go.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AppLogsSetting {
+    /// Through FireLens to Datadog Logs (search them next to the traces).
+    #[default]
+    Datadog,
+    /// To `/aws/ecs/<app>-<stage>` in CloudWatch Logs (`aws logs tail` works).
+    Cloudwatch,
 }
 
 fn default_health_path() -> String {
