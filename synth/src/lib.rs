@@ -12,8 +12,10 @@ pub mod diff;
 pub mod error;
 pub mod fns;
 pub mod logical_id;
+mod manifest;
 mod resolve;
 pub mod resource;
+mod scope;
 pub mod spec;
 pub mod synthesize;
 pub mod tags;
@@ -24,9 +26,10 @@ pub mod value;
 pub use assembly::CloudAssembly;
 pub use error::{Problem, Result, Severity, SynthError};
 pub use resource::{CfnResource, DeletionPolicy, RawResource, Res, ResourceBody, ResourceOptions};
+pub use scope::Scope;
 pub use synthesize::{synthesize, Format, SynthOptions, Synthesis};
 pub use tree::{
     App, ConditionRef, Environment, MappingRef, NodeId, Output, OutputRef, ParamRef, Parameter,
-    Scope, StackProps,
+    StackProps,
 };
 pub use value::{Bool, Int, Intrinsic, Json, List, Map, Num, Pseudo, Str, ToValue, Typed, Value};

@@ -8,11 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use indexmap::IndexMap;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
-use crate::assembly::{
-    to_json_string, Artifact, CloudAssembly, EnvParameter, Manifest, MetadataEntry,
-    StackProperties, CROSS_REGION_METADATA, ENV_PARAMETER_METADATA, LOGICAL_ID_METADATA,
-    SCHEMA_VERSION,
-};
+use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION};
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
 use crate::resolve::{resolve_map, Resolver, Site, StackInfo};
@@ -123,7 +119,7 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
         );
         manifest.artifacts.insert(
             info.artifact_id.clone(),
-            stack_artifact(app, &r, stack, file.clone()),
+            crate::manifest::stack_artifact(app, &r, stack, file.clone()),
         );
         files.insert(file, text);
     }
@@ -140,7 +136,7 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
     );
     files.insert(
         "tree.json".to_owned(),
-        to_json_string(&tree_json(app, &stacks)),
+        to_json_string(&crate::manifest::tree_json(app, &stacks)),
     );
     files.insert("manifest.json".to_owned(), to_json_string(&manifest));
     files.insert(
@@ -212,7 +208,7 @@ fn stack_info(app: &App, stack: NodeId, problems: &mut Vec<Problem>) -> StackInf
 
 // A node from `App::stacks` is always a stack; this keeps the match exhaustive without a panic path
 // reachable from user input.
-fn unreachable_stack() -> ! {
+pub(crate) fn unreachable_stack() -> ! {
     unreachable!("stack_info is only called on stack nodes")
 }
 
@@ -569,140 +565,4 @@ fn rendered_exports(stacks: &[RenderedStack]) -> Vec<(NodeId, String, Json)> {
         }
     }
     out
-}
-
-fn stack_artifact(
-    app: &App,
-    r: &Resolver<'_>,
-    stack: &RenderedStack,
-    template_file: String,
-) -> Artifact {
-    let info = &r.stacks[&stack.node];
-    let NodeKind::Stack(data) = &app.node(stack.node).kind else {
-        unreachable_stack()
-    };
-    let mut tags = BTreeMap::new();
-    for n in app
-        .ancestors(stack.node)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-    {
-        for (k, v) in &app.node(n).tags {
-            tags.insert(k.clone(), v.clone());
-        }
-    }
-    let properties = StackProperties {
-        template_file,
-        stack_name: info.stack_name.clone(),
-        termination_protection: data.props.termination_protection,
-        tags,
-    };
-    let mut metadata: IndexMap<String, Vec<MetadataEntry>> = IndexMap::new();
-    let stack_path = format!("/{}", app.path(stack.node));
-    let mut stack_entries: Vec<MetadataEntry> = Vec::new();
-    if let Some(params) = r.cross_region_params.get(&stack.node) {
-        stack_entries.extend(params.values().map(|link| MetadataEntry {
-            kind: CROSS_REGION_METADATA.to_owned(),
-            data: json!(link),
-        }));
-    }
-    for element in stack.edges.keys() {
-        if let NodeKind::Parameter(Parameter {
-            from_env: Some(variable),
-            ..
-        }) = &app.node(*element).kind
-        {
-            let data = EnvParameter {
-                parameter: r.logical_ids[element].clone(),
-                variable: variable.clone(),
-            };
-            stack_entries.push(MetadataEntry {
-                kind: ENV_PARAMETER_METADATA.to_owned(),
-                data: json!(data),
-            });
-        }
-    }
-    if !stack_entries.is_empty() {
-        metadata.insert(stack_path, stack_entries);
-    }
-    for element in stack.edges.keys() {
-        metadata.insert(
-            format!("/{}", app.path(*element)),
-            vec![MetadataEntry {
-                kind: LOGICAL_ID_METADATA.to_owned(),
-                data: json!(r.logical_ids[element]),
-            }],
-        );
-    }
-    let dependencies = r
-        .stack_dependencies
-        .get(&stack.node)
-        .map(|deps| {
-            deps.iter()
-                .filter_map(|d| r.stacks.get(d))
-                .map(|i| i.artifact_id.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    Artifact {
-        kind: "aws:cloudformation:stack".to_owned(),
-        environment: Some(format!("aws://{}/{}", info.account, info.region)),
-        properties: serde_json::to_value(properties).ok(),
-        dependencies,
-        metadata,
-        display_name: Some(app.path(stack.node)),
-    }
-}
-
-fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
-    let included: BTreeSet<NodeId> = stacks.iter().flat_map(|s| app.ancestors(*s)).collect();
-    fn node_json(app: &App, n: NodeId, included: &BTreeSet<NodeId>, stacks: &[NodeId]) -> Json {
-        let node = app.node(n);
-        let mut out = JsonMap::new();
-        out.insert(
-            "id".into(),
-            json!(if node.parent.is_none() {
-                "App"
-            } else {
-                node.id.as_str()
-            }),
-        );
-        out.insert("path".into(), json!(app.path(n)));
-        let inside_stack = app.stack_of(n).is_some_and(|s| stacks.contains(&s));
-        let children: JsonMap<String, Json> = node
-            .children
-            .iter()
-            .filter(|c| included.contains(c) || inside_stack)
-            .map(|c| (app.id(*c).to_owned(), node_json(app, *c, included, stacks)))
-            .collect();
-        if !children.is_empty() {
-            out.insert("children".into(), Json::Object(children));
-        }
-        if let NodeKind::Resource { body, .. } = &node.kind {
-            out.insert(
-                "attributes".into(),
-                json!({ "aws:cdk:cloudformation:type": body.type_name() }),
-            );
-        }
-        let fqn = match (&node.kind, &node.construct_type) {
-            (_, Some(t)) => Some(t.clone()),
-            (NodeKind::App, _) => Some("pantri.App".to_owned()),
-            (NodeKind::Stage { .. }, _) => Some("pantri.Stage".to_owned()),
-            (NodeKind::Stack(_), _) => Some("pantri.Stack".to_owned()),
-            (NodeKind::Resource { body, .. }, _) => Some(format!(
-                "pantri.cfn.{}",
-                body.type_name().replace("::", ".")
-            )),
-            _ => None,
-        };
-        if let Some(fqn) = fqn {
-            out.insert(
-                "constructInfo".into(),
-                json!({ "fqn": fqn, "version": env!("CARGO_PKG_VERSION") }),
-            );
-        }
-        Json::Object(out)
-    }
-    json!({ "version": "tree-0.1", "tree": node_json(app, app.root_id(), &included, stacks) })
 }

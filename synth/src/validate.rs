@@ -131,9 +131,12 @@ fn find_cycle(edges: &BTreeMap<NodeId, BTreeSet<NodeId>>) -> Option<Vec<NodeId>>
     None
 }
 
-pub(crate) fn depends_on_cycles(
+/// Reports one cycle of `edges`, if any, as a problem at its first node, with what to do.
+fn report_cycle(
     app: &App,
     edges: &BTreeMap<NodeId, BTreeSet<NodeId>>,
+    what: &str,
+    todo: &str,
     problems: &mut Vec<Problem>,
 ) {
     if let Some(cycle) = find_cycle(edges) {
@@ -144,12 +147,23 @@ pub(crate) fn depends_on_cycles(
             .collect();
         problems.push(Problem::error(
             app.path(cycle[0]),
-            format!(
-                "dependency cycle (DependsOn and references): {}; CloudFormation cannot order these: remove one dependency",
-                names.join(" -> ")
-            ),
+            format!("{what}: {}; {todo}", names.join(" -> ")),
         ));
     }
+}
+
+pub(crate) fn depends_on_cycles(
+    app: &App,
+    edges: &BTreeMap<NodeId, BTreeSet<NodeId>>,
+    problems: &mut Vec<Problem>,
+) {
+    report_cycle(
+        app,
+        edges,
+        "dependency cycle (DependsOn and references)",
+        "CloudFormation cannot order these: remove one dependency",
+        problems,
+    );
 }
 
 pub(crate) fn stack_dependency_cycles(
@@ -157,20 +171,13 @@ pub(crate) fn stack_dependency_cycles(
     deps: &BTreeMap<NodeId, BTreeSet<NodeId>>,
     problems: &mut Vec<Problem>,
 ) {
-    if let Some(cycle) = find_cycle(deps) {
-        let names: Vec<String> = cycle
-            .iter()
-            .chain(cycle.first())
-            .map(|n| app.path(*n))
-            .collect();
-        problems.push(Problem::error(
-            app.path(cycle[0]),
-            format!(
-                "stacks depend on each other in a cycle: {}; move the shared resources into one stack or pass the value through a parameter",
-                names.join(" -> ")
-            ),
-        ));
-    }
+    report_cycle(
+        app,
+        deps,
+        "stacks depend on each other in a cycle",
+        "move the shared resources into one stack or pass the value through a parameter",
+        problems,
+    );
 }
 
 pub(crate) fn duplicate_exports(
