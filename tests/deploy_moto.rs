@@ -385,4 +385,66 @@ async fn the_reference_network_stack_deploys_as_committed() {
     let run = deploy(&moto, &committed, "prod Network --exclusively").await;
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     assert!(run.out.contains("prod/Network: no changes"), "{}", run.out);
+
+    // `pantri diff` against the deployed stack (GetTemplate): nothing differs; a stack that does
+    // not exist yet shows as added.
+    let diff = |args: &[&str]| {
+        std::process::Command::new(pantri_tests::pantri_bin())
+            .args(args)
+            .args(["--endpoint-url", &moto.endpoint()])
+            .current_dir(pantri_tests::workspace_root())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("pantri runs")
+    };
+    // Resources all match. moto does not implement UpdateTerminationProtection, so the one
+    // difference is the stack's protection, which the diff reports (deploy warned about it).
+    let out = diff(&["diff", "prod", "Network", "--fail"]);
+    let text = pantri_tests::stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        pantri_tests::stderr(&out)
+    );
+    assert!(text.contains("Termination protection"), "{text}");
+    assert!(
+        text.contains("0 replaced, 0 updated, 0 added, 0 removed"),
+        "{text}"
+    );
+    let out = diff(&["diff", "prod", "Data", "--fail"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        pantri_tests::stdout(&out).contains("AWS::S3::Bucket"),
+        "{}",
+        pantri_tests::stdout(&out)
+    );
+}
+
+/// Comparing against deployed stacks with an endpoint that does not answer: one line, exit 4.
+#[test]
+fn diff_against_an_unreachable_endpoint_is_one_line_and_exit_4() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let out = std::process::Command::new(pantri_tests::pantri_bin())
+        .args([
+            "diff",
+            "dev",
+            "Network",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .current_dir(pantri_tests::workspace_root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("pantri runs");
+    assert_eq!(out.status.code(), Some(4), "{}", pantri_tests::stderr(&out));
+    let err = pantri_tests::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot reach"), "{err}");
 }

@@ -83,7 +83,12 @@ where
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");
-            exit::BAD_INPUT
+            // AWS access problems (credentials, region, endpoint) have their own code.
+            if e.downcast_ref::<crate::deploy::error::ApiError>().is_some() {
+                exit::AWS_ACCESS
+            } else {
+                exit::BAD_INPUT
+            }
         }
     }
 }

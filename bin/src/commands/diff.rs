@@ -193,14 +193,14 @@ fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<Ve
             let Some(info) = client
                 .describe_stack(name)
                 .await
-                .map_err(|e| anyhow::anyhow!("[{}] {e}", stack.display_name))?
+                .with_context(|| format!("[{}]", stack.display_name))?
             else {
                 continue;
             };
             let Some(body) = client
                 .get_template(name)
                 .await
-                .map_err(|e| anyhow::anyhow!("[{}] {e}", stack.display_name))?
+                .with_context(|| format!("[{}]", stack.display_name))?
             else {
                 continue;
             };

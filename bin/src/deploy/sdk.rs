@@ -107,7 +107,9 @@ impl SdkCloudFormation {
             }
             SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ApiError::Unreachable {
                 region: self.region.clone(),
-                message: short(&text),
+                message: d
+                    .as_connector_error()
+                    .map_or_else(|| short(&text), |c| root_cause(c)),
             },
             SdkError::TimeoutError(_) => ApiError::Unreachable {
                 region: self.region.clone(),
@@ -124,6 +126,16 @@ impl SdkCloudFormation {
             },
         }
     }
+}
+
+/// The innermost error of a source chain: for a failed connection, what the OS said
+/// (`Connection refused (os error 111)`).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
 }
 
 /// The innermost part of an SDK error chain (`a: b: c` → `c`), which is the informative one.
