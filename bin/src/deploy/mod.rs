@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod plan;
 pub mod progress;
+pub mod s3;
 pub mod sdk;
 
 #[cfg(test)]
