@@ -32,10 +32,13 @@ struct Run {
 }
 
 async fn deploy(moto: &Moto, dir: &Path, line: &str) -> Run {
+    deploy_at(&moto.endpoint(), dir, line).await
+}
+
+async fn deploy_at(endpoint: &str, dir: &Path, line: &str) -> Run {
     credentials();
     let argv = format!(
-        "x deploy --progress events --poll-interval-ms 100 --endpoint-url {} {line}",
-        moto.endpoint()
+        "x deploy --progress events --poll-interval-ms 100 --endpoint-url {endpoint} {line}"
     );
     let Cli::Deploy(args) = Cli::parse_from(argv.split_whitespace()) else {
         unreachable!()
@@ -385,4 +388,103 @@ async fn the_reference_network_stack_deploys_as_committed() {
     let run = deploy(&moto, &committed, "prod Network --exclusively").await;
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     assert!(run.out.contains("prod/Network: no changes"), "{}", run.out);
+}
+
+/// A template over CloudFormation's inline limit of 51,200 bytes: SSM parameters with long
+/// descriptions.
+fn large(value: &str) -> Value {
+    let mut resources = serde_json::Map::new();
+    for i in 0..60 {
+        resources.insert(
+            format!("Param{i:02}"),
+            json!({"Type": "AWS::SSM::Parameter", "Properties": {
+                "Name": format!("/pantri-e2e/param-{i:02}"),
+                "Type": "String",
+                "Value": value,
+                "Description": "d".repeat(1000),
+            }}),
+        );
+    }
+    json!({ "Resources": resources })
+}
+
+#[tokio::test]
+async fn a_template_over_the_inline_limit_goes_through_the_staging_bucket() {
+    let moto = Moto::start();
+    // moto reads a TemplateURL from its own S3 store, and parses a path-style URL only when its
+    // host says "localhost": the endpoint is named so. It must be 127.0.0.1 and nothing else.
+    let endpoint = format!("http://localhost:{}", moto.port);
+    let resolved: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&("localhost", moto.port))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+    assert!(
+        !resolved.is_empty()
+            && resolved
+                .iter()
+                .all(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST),
+        "localhost must resolve to 127.0.0.1 only for this test: {resolved:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let big = large("v1");
+    assert!(serde_json::to_string(&big).unwrap().len() > 51_200);
+    assembly(dir.path(), &[("Big", &big, &[])]);
+
+    // WHEN the stack is deployed with no staging bucket named
+    let run = deploy_at(&endpoint, dir.path(), "dev").await;
+
+    // THEN it is created from the template staged in the default bucket
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/Big: deployed"), "{}", run.out);
+    assert!(
+        run.out
+            .contains("staged at s3://pantri-staging-123456789012-us-east-1/dev-Big/"),
+        "{}",
+        run.out
+    );
+    let (status, stacks) = moto.query(
+        "cloudformation",
+        "Action=DescribeStacks&Version=2010-05-15&StackName=dev-Big",
+    );
+    assert_eq!(status, 200, "{stacks}");
+    assert_eq!(tag_values(&stacks, "StackStatus"), ["CREATE_COMPLETE"]);
+    let bucket = "/pantri-staging-123456789012-us-east-1";
+    let (status, listing) = moto.s3_get(&format!("{bucket}?list-type=2"));
+    assert_eq!(status, 200, "{listing}");
+    let keys = tag_values(&listing, "Key");
+    assert_eq!(keys.len(), 1, "{listing}");
+    assert!(
+        keys[0].starts_with("dev-Big/") && keys[0].ends_with(".json"),
+        "{listing}"
+    );
+    let (status, object) = moto.s3_get(&format!("{bucket}/{}", keys[0]));
+    assert_eq!(status, 200);
+    let staged: Value = object
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    assert_eq!(staged, big, "the staged object is the template");
+    // The bucket pantri created is locked down and expires what it holds (its TLS-only policy is
+    // left out on a plain-HTTP endpoint, which it would lock out).
+    for (query, expect) in [
+        (
+            "publicAccessBlock",
+            "<BlockPublicAcls>true</BlockPublicAcls>",
+        ),
+        ("encryption", "AES256"),
+        ("lifecycle", "<Days>30</Days>"),
+    ] {
+        let (status, text) = moto.s3_get(&format!("{bucket}?{query}"));
+        assert_eq!(status, 200, "{query}: {text}");
+        assert!(text.contains(expect), "{query}: {text}");
+    }
+
+    // WHEN the template changes THEN the update goes the same way, a second object beside the first
+    let big2 = large("v2");
+    assembly(dir.path(), &[("Big", &big2, &[])]);
+    let run = deploy_at(&endpoint, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let (_, listing) = moto.s3_get(&format!("{bucket}?list-type=2"));
+    assert_eq!(tag_values(&listing, "Key").len(), 2, "{listing}");
 }

@@ -215,7 +215,8 @@ pub trait CloudFormation {
 pub trait TemplateStaging {
     /// Makes sure `bucket` exists and can be written: an existing bucket is used as it is; a
     /// missing one is created private (all public access blocked, bucket-owner-enforced
-    /// ownership), SSE-S3 encrypted, TLS-only, with objects expiring after 30 days.
+    /// ownership), SSE-S3 encrypted, TLS-only (unless the endpoint is plain HTTP, an
+    /// emulator), with objects expiring after 30 days.
     async fn ensure_staging_bucket(&self, bucket: &str) -> ApiResult<()>;
     /// Whether the object exists (`HeadObject`).
     async fn template_exists(&self, bucket: &str, key: &str) -> ApiResult<bool>;
