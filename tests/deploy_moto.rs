@@ -488,3 +488,47 @@ async fn a_template_over_the_inline_limit_goes_through_the_staging_bucket() {
     let (_, listing) = moto.s3_get(&format!("{bucket}?list-type=2"));
     assert_eq!(tag_values(&listing, "Key").len(), 2, "{listing}");
 }
+
+#[test]
+fn missing_credentials_are_one_line_and_exit_4() {
+    // GIVEN no credentials anywhere: a child process with a cleared environment, empty config and
+    // credentials files, no instance metadata, and an endpoint on 127.0.0.1 nothing listens on
+    let dir = tempfile::tempdir().unwrap();
+    let t = app(false);
+    assembly(dir.path(), &[("App", &t, &[])]);
+    let config = dir.path().join("aws-config");
+    let creds = dir.path().join("aws-credentials");
+    std::fs::write(&config, "").unwrap();
+    std::fs::write(&creds, "").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    // WHEN deploying
+    let out = std::process::Command::new(pantri_tests::pantri_bin())
+        .args(["deploy", "dev", "--progress", "events", "--app"])
+        .arg(dir.path())
+        .args(["--endpoint-url", &endpoint])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    // THEN exit 4 and one line that says credentials are missing and how to provide them
+    let err = pantri_tests::stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains("no AWS credentials found"), "{err}");
+    assert!(lines[0].contains("AWS_PROFILE"), "{err}");
+    assert!(lines[0].contains("AWS_ACCESS_KEY_ID"), "{err}");
+    assert!(lines[0].contains("aws sso login"), "{err}");
+    assert!(!lines[0].contains(":)"), "no dangling SDK list: {err}");
+}

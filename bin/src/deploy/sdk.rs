@@ -126,7 +126,11 @@ impl SdkCloudFormation {
                 message: "timed out".into(),
             },
             _ if text.contains("credential") || text.contains("Credential") => {
-                ApiError::NoCredentials(short(&text))
+                // The chain's message ends its first line with "Attempted:" and lists the
+                // providers below: keep the one line, without the dangling colon.
+                let line = short(&text);
+                let line = line.trim_end_matches("Attempted:").trim_end();
+                ApiError::NoCredentials(line.trim_end_matches('.').to_owned())
             }
             _ if text.contains("region") && text.contains("not") => ApiError::NoRegion,
             SdkError::ResponseError(_) => ApiError::Unsupported(short(&text)),
