@@ -32,10 +32,13 @@ struct Run {
 }
 
 async fn deploy(moto: &Moto, dir: &Path, line: &str) -> Run {
+    deploy_at(&moto.endpoint(), dir, line).await
+}
+
+async fn deploy_at(endpoint: &str, dir: &Path, line: &str) -> Run {
     credentials();
     let argv = format!(
-        "x deploy --progress events --poll-interval-ms 100 --endpoint-url {} {line}",
-        moto.endpoint()
+        "x deploy --progress events --poll-interval-ms 100 --endpoint-url {endpoint} {line}"
     );
     let Cli::Deploy(args) = Cli::parse_from(argv.split_whitespace()) else {
         unreachable!()
@@ -447,4 +450,147 @@ fn diff_against_an_unreachable_endpoint_is_one_line_and_exit_4() {
     let err = pantri_tests::stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("cannot reach"), "{err}");
+}
+
+/// A template over CloudFormation's inline limit of 51,200 bytes: SSM parameters with long
+/// descriptions.
+fn large(value: &str) -> Value {
+    let mut resources = serde_json::Map::new();
+    for i in 0..60 {
+        resources.insert(
+            format!("Param{i:02}"),
+            json!({"Type": "AWS::SSM::Parameter", "Properties": {
+                "Name": format!("/pantri-e2e/param-{i:02}"),
+                "Type": "String",
+                "Value": value,
+                "Description": "d".repeat(1000),
+            }}),
+        );
+    }
+    json!({ "Resources": resources })
+}
+
+#[tokio::test]
+async fn a_template_over_the_inline_limit_goes_through_the_staging_bucket() {
+    let moto = Moto::start();
+    // moto reads a TemplateURL from its own S3 store, and parses a path-style URL only when its
+    // host says "localhost": the endpoint is named so. It must be 127.0.0.1 and nothing else.
+    let endpoint = format!("http://localhost:{}", moto.port);
+    let resolved: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&("localhost", moto.port))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+    assert!(
+        !resolved.is_empty()
+            && resolved
+                .iter()
+                .all(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST),
+        "localhost must resolve to 127.0.0.1 only for this test: {resolved:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let big = large("v1");
+    assert!(serde_json::to_string(&big).unwrap().len() > 51_200);
+    assembly(dir.path(), &[("Big", &big, &[])]);
+
+    // WHEN the stack is deployed with no staging bucket named
+    let run = deploy_at(&endpoint, dir.path(), "dev").await;
+
+    // THEN it is created from the template staged in the default bucket
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/Big: deployed"), "{}", run.out);
+    assert!(
+        run.out
+            .contains("staged at s3://pantri-staging-123456789012-us-east-1/dev-Big/"),
+        "{}",
+        run.out
+    );
+    let (status, stacks) = moto.query(
+        "cloudformation",
+        "Action=DescribeStacks&Version=2010-05-15&StackName=dev-Big",
+    );
+    assert_eq!(status, 200, "{stacks}");
+    assert_eq!(tag_values(&stacks, "StackStatus"), ["CREATE_COMPLETE"]);
+    let bucket = "/pantri-staging-123456789012-us-east-1";
+    let (status, listing) = moto.s3_get(&format!("{bucket}?list-type=2"));
+    assert_eq!(status, 200, "{listing}");
+    let keys = tag_values(&listing, "Key");
+    assert_eq!(keys.len(), 1, "{listing}");
+    assert!(
+        keys[0].starts_with("dev-Big/") && keys[0].ends_with(".json"),
+        "{listing}"
+    );
+    let (status, object) = moto.s3_get(&format!("{bucket}/{}", keys[0]));
+    assert_eq!(status, 200);
+    let staged: Value = object
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    assert_eq!(staged, big, "the staged object is the template");
+    // The bucket pantri created is locked down and expires what it holds (its TLS-only policy is
+    // left out on a plain-HTTP endpoint, which it would lock out).
+    for (query, expect) in [
+        (
+            "publicAccessBlock",
+            "<BlockPublicAcls>true</BlockPublicAcls>",
+        ),
+        ("encryption", "AES256"),
+        ("lifecycle", "<Days>30</Days>"),
+    ] {
+        let (status, text) = moto.s3_get(&format!("{bucket}?{query}"));
+        assert_eq!(status, 200, "{query}: {text}");
+        assert!(text.contains(expect), "{query}: {text}");
+    }
+
+    // WHEN the template changes THEN the update goes the same way, a second object beside the first
+    let big2 = large("v2");
+    assembly(dir.path(), &[("Big", &big2, &[])]);
+    let run = deploy_at(&endpoint, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let (_, listing) = moto.s3_get(&format!("{bucket}?list-type=2"));
+    assert_eq!(tag_values(&listing, "Key").len(), 2, "{listing}");
+}
+
+#[test]
+fn missing_credentials_are_one_line_and_exit_4() {
+    // GIVEN no credentials anywhere: a child process with a cleared environment, empty config and
+    // credentials files, no instance metadata, and an endpoint on 127.0.0.1 nothing listens on
+    let dir = tempfile::tempdir().unwrap();
+    let t = app(false);
+    assembly(dir.path(), &[("App", &t, &[])]);
+    let config = dir.path().join("aws-config");
+    let creds = dir.path().join("aws-credentials");
+    std::fs::write(&config, "").unwrap();
+    std::fs::write(&creds, "").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    // WHEN deploying
+    let out = std::process::Command::new(pantri_tests::pantri_bin())
+        .args(["deploy", "dev", "--progress", "events", "--app"])
+        .arg(dir.path())
+        .args(["--endpoint-url", &endpoint])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    // THEN exit 4 and one line that says credentials are missing and how to provide them
+    let err = pantri_tests::stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains("no AWS credentials found"), "{err}");
+    assert!(lines[0].contains("AWS_PROFILE"), "{err}");
+    assert!(lines[0].contains("AWS_ACCESS_KEY_ID"), "{err}");
+    assert!(lines[0].contains("aws sso login"), "{err}");
+    assert!(!lines[0].contains(":)"), "no dangling SDK list: {err}");
 }

@@ -66,8 +66,12 @@ pub struct ChangeSetRequest {
     pub change_set_name: String,
     /// CREATE or UPDATE.
     pub kind: ChangeSetType,
-    /// The template, inline.
+    /// The template. Sent inline unless `template_url` is set; kept either way so that what was
+    /// deployed can be compared and shown.
     pub template_body: String,
+    /// Where CloudFormation reads the template instead (`TemplateURL`): set for a body over
+    /// [`super::engine::INLINE_TEMPLATE_LIMIT`], which was uploaded to the staging bucket.
+    pub template_url: Option<String>,
     /// The parameters.
     pub parameters: Vec<ParameterValue>,
     /// Stack tags.
@@ -202,6 +206,25 @@ pub trait CloudFormation {
     async fn update_termination_protection(&self, stack: &str, enabled: bool) -> ApiResult<()>;
     /// `ContinueUpdateRollback`.
     async fn continue_update_rollback(&self, stack: &str) -> ApiResult<()>;
+}
+
+/// The S3 calls that stage a template too large to send inline. Implemented over `aws-sdk-s3` by
+/// the same per-region client as [`CloudFormation`] ([`super::sdk`]) and by the fake in tests;
+/// the engine decides the bucket, the key and whether to upload.
+#[allow(async_fn_in_trait)]
+pub trait TemplateStaging {
+    /// Makes sure `bucket` exists and can be written: an existing bucket is used as it is; a
+    /// missing one is created private (all public access blocked, bucket-owner-enforced
+    /// ownership), SSE-S3 encrypted, TLS-only (unless the endpoint is plain HTTP, an
+    /// emulator), with objects expiring after 30 days.
+    async fn ensure_staging_bucket(&self, bucket: &str) -> ApiResult<()>;
+    /// Whether the object exists (`HeadObject`).
+    async fn template_exists(&self, bucket: &str, key: &str) -> ApiResult<bool>;
+    /// `PutObject` of a template body.
+    async fn put_template(&self, bucket: &str, key: &str, body: &str) -> ApiResult<()>;
+    /// The URL CloudFormation reads the object from: the regional virtual-hosted S3 URL, or
+    /// path style under the endpoint override (an emulator).
+    fn template_url(&self, bucket: &str, key: &str) -> String;
 }
 
 /// Terminal stack statuses that mean the last operation succeeded.

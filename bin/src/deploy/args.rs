@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
-use super::api::CloudFormation;
+use super::api::{CloudFormation, TemplateStaging};
 use super::approval::RequireApproval;
 use super::destroy::{destroy, DestroyOptions};
 use super::engine::{DeployOptions, Engine, Method, Outcome};
@@ -55,7 +55,8 @@ impl From<Exit> for std::process::ExitCode {
 /// How to reach AWS, shared by `deploy` and `destroy`.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct AwsArgs {
-    /// Send CloudFormation calls to this endpoint (also read from AWS_ENDPOINT_URL).
+    /// Send CloudFormation and S3 (template staging) calls to this endpoint (also read from
+    /// AWS_ENDPOINT_URL).
     #[arg(long)]
     pub endpoint_url: Option<String>,
     /// Region for stacks whose environment does not fix one (`unknown-region`).
@@ -113,7 +114,8 @@ pub struct DeployArgs {
     /// Refuse instead of waiting when a stack has an operation in progress.
     #[arg(long)]
     pub no_wait: bool,
-    /// S3 bucket for templates over 51,200 bytes (not supported yet).
+    /// S3 bucket (in the stacks' region) for templates over 51,200 bytes; default
+    /// `pantri-staging-<account>-<region>`, created on first use.
     #[arg(long)]
     pub staging_bucket: Option<String>,
     /// How to reach AWS.
@@ -194,7 +196,7 @@ pub async fn run_deploy(
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
 /// [`run_deploy`] does after connecting, open to tests with a fake API.
-pub async fn deploy_with<A: CloudFormation>(
+pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -220,12 +222,6 @@ pub async fn deploy_with<A: CloudFormation>(
         Ok(s) => s,
         Err(e) => return report(err, &e),
     };
-    if args.staging_bucket.is_some() {
-        let _ = writeln!(
-            err,
-            "warning: --staging-bucket is not supported yet; templates are sent inline"
-        );
-    }
     let options = DeployOptions {
         require_approval: args.require_approval,
         yes: args.yes,
@@ -236,6 +232,7 @@ pub async fn deploy_with<A: CloudFormation>(
         concurrency: args.concurrency.max(1),
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        staging_bucket: args.staging_bucket.clone(),
         ..DeployOptions::default()
     };
     let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();

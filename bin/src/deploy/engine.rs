@@ -2,6 +2,7 @@
 //! concurrently), settle the stack's current state, create a change set, preview it, decide
 //! approval, execute it, follow the events to the end and collect the outputs.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +14,7 @@ use pantri_synth::assembly::StackArtifact;
 
 use super::api::{
     is_success_status, is_terminal_status, ChangeSetInfo, ChangeSetRequest, ChangeSetType,
-    CloudFormation, ParameterValue, StackEvent, StackInfo, TypeStatus,
+    CloudFormation, ParameterValue, StackEvent, StackInfo, TemplateStaging, TypeStatus,
 };
 use super::approval::{assess, Preview, RequireApproval};
 use super::error::{ApiError, DeployError};
@@ -60,6 +61,9 @@ pub struct DeployOptions {
     pub poll_interval: Duration,
     /// Stop watching on Ctrl-C (off in unit tests, which have no signal handler).
     pub handle_ctrl_c: bool,
+    /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
+    /// [`default_staging_bucket`] of the stack's account and region.
+    pub staging_bucket: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -76,6 +80,7 @@ impl Default for DeployOptions {
             in_progress_timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(2),
             handle_ctrl_c: true,
+            staging_bucket: None,
         }
     }
 }
@@ -110,17 +115,34 @@ pub struct StackResult {
     pub outputs: IndexMap<String, String>,
 }
 
-/// The deploy engine over one CloudFormation client per region.
-pub struct Engine<'a, A: CloudFormation> {
+/// The staging bucket pantri creates when `--staging-bucket` does not name one: one per account
+/// and region, since CloudFormation reads a template only from a bucket in the stack's region.
+pub fn default_staging_bucket(account: &str, region: &str) -> String {
+    format!("pantri-staging-{account}-{region}")
+}
+
+/// The key of a staged template: `<stack-name>/<sha256 of the body>.json`, so an unchanged body
+/// is uploaded once.
+pub fn staged_template_key(stack_name: &str, body: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{stack_name}/{hex}.json")
+}
+
+/// The deploy engine over one CloudFormation (and template staging) client per region.
+pub struct Engine<'a, A: CloudFormation + TemplateStaging> {
     clients: &'a BTreeMap<String, A>,
     assembly: &'a [StackArtifact],
     options: &'a DeployOptions,
     ui: &'a Ui<'a>,
+    /// `(region, bucket)` pairs already checked (or created) in this run.
+    staging_ready: RefCell<HashSet<(String, String)>>,
 }
 
 type StackFuture<'f> = Pin<Box<dyn Future<Output = (usize, StackResult)> + 'f>>;
 
-impl<'a, A: CloudFormation> Engine<'a, A> {
+impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     /// An engine; `assembly` holds every stack (producers of cross-region parameters included).
     pub fn new(
         clients: &'a BTreeMap<String, A>,
@@ -133,6 +155,7 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
             assembly,
             options,
             ui,
+            staging_ready: RefCell::new(HashSet::new()),
         }
     }
 
@@ -541,12 +564,11 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
         let dn = stack.display_name.as_str();
         let body = serde_json::to_string(&stack.template)
             .map_err(|e| DeployError::Usage(format!("[{dn}] cannot render the template: {e}")))?;
-        if body.len() > INLINE_TEMPLATE_LIMIT {
-            return Err(DeployError::Usage(format!(
-                "[{dn}] the template is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}; uploading through an S3 staging bucket is not supported yet: split the stack",
-                body.len()
-            )));
-        }
+        let template_url = if body.len() > INLINE_TEMPLATE_LIMIT {
+            Some(self.stage_template(stack, &body).await?)
+        } else {
+            None
+        };
         let mut parameters = Vec::new();
         if let Some(declared) = stack.template["Parameters"].as_object() {
             for (key, decl) in declared {
@@ -601,11 +623,58 @@ impl<'a, A: CloudFormation> Engine<'a, A> {
             change_set_name: self.options.change_set_name.clone(),
             kind,
             template_body: body,
+            template_url,
             parameters,
             tags: stack.properties.tags.clone(),
             capabilities,
             description: format!("pantri deploy {dn}"),
         })
+    }
+
+    /// Uploads a body too large to send inline to the staging bucket (created on first use)
+    /// unless it is there already, and returns the URL CloudFormation reads it from.
+    async fn stage_template(
+        &self,
+        stack: &StackArtifact,
+        body: &str,
+    ) -> Result<String, DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let region = stack.env.region.as_str();
+        let account = stack.env.account.as_str();
+        let bucket = match &self.options.staging_bucket {
+            Some(b) => b.clone(),
+            None if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) => {
+                default_staging_bucket(account, region)
+            }
+            None => {
+                return Err(DeployError::Usage(format!(
+                    "[{dn}] the template of stack {name} is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}, and goes through an S3 staging bucket, but the stack's account is not known ({account}) to name one: pass --staging-bucket NAME (an existing bucket in {region})",
+                    body.len()
+                )))
+            }
+        };
+        let api = self.client(stack)?;
+        let fail = |source: ApiError| DeployError::Staging {
+            stack: dn.into(),
+            stack_name: name.into(),
+            bucket: bucket.clone(),
+            source: Box::new(source),
+        };
+        let ready = (region.to_owned(), bucket.clone());
+        if !self.staging_ready.borrow().contains(&ready) {
+            api.ensure_staging_bucket(&bucket).await.map_err(fail)?;
+            self.staging_ready.borrow_mut().insert(ready);
+        }
+        let key = staged_template_key(name, body);
+        if !api.template_exists(&bucket, &key).await.map_err(fail)? {
+            api.put_template(&bucket, &key, body).await.map_err(fail)?;
+        }
+        self.ui.say(format_args!(
+            "{dn}: template ({} bytes) staged at s3://{bucket}/{key}",
+            body.len()
+        ));
+        Ok(api.template_url(&bucket, &key))
     }
 
     async fn producer_output(

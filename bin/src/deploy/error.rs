@@ -98,6 +98,18 @@ pub enum DeployError {
         /// The first failure.
         message: String,
     },
+    /// The S3 staging bucket for a template over the inline limit could not be used.
+    #[error("[{stack}] cannot stage the template of stack {stack_name} in S3 bucket {bucket}: {source}; pass --staging-bucket NAME with an existing bucket in the stack's region that these credentials may write to")]
+    Staging {
+        /// The stack's display name.
+        stack: String,
+        /// The CloudFormation stack name.
+        stack_name: String,
+        /// The staging bucket.
+        bucket: String,
+        /// The S3 call's error (boxed: it keeps the error type small).
+        source: Box<ApiError>,
+    },
     /// A CloudFormation call failed.
     #[error("[{stack}] {source}")]
     Api {
@@ -115,7 +127,9 @@ impl DeployError {
             DeployError::Usage(_) | DeployError::Assembly(_) => Exit::Usage,
             DeployError::ApprovalNeeded(_) => Exit::ApprovalNeeded,
             DeployError::Api { source, .. } if source.is_access() => Exit::AccessProblem,
-            DeployError::StackState { .. }
+            DeployError::Staging { source, .. } if source.is_access() => Exit::AccessProblem,
+            DeployError::Staging { .. }
+            | DeployError::StackState { .. }
             | DeployError::Failed { .. }
             | DeployError::Api { .. } => Exit::Failed,
         }

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use super::api::{
     ApiResult, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, ResourceChange,
-    StackEvent, StackInfo, StackResource, TypeStatus,
+    StackEvent, StackInfo, StackResource, TemplateStaging, TypeStatus,
 };
 use super::error::ApiError;
 
@@ -38,6 +38,14 @@ pub struct State {
     pub status_queue: BTreeMap<String, VecDeque<String>>,
     pub types: BTreeMap<String, ApiResult<TypeStatus>>,
     pub resources: BTreeMap<String, Vec<StackResource>>,
+    /// Staging buckets that exist.
+    pub buckets: std::collections::BTreeSet<String>,
+    /// What EnsureStagingBucket answers instead of creating the bucket.
+    pub bucket_error: Option<ApiError>,
+    /// Staged objects: (bucket, key) → body.
+    pub objects: BTreeMap<(String, String), String>,
+    /// Every CreateChangeSet request, in order.
+    pub requests: Vec<ChangeSetRequest>,
     next_event: u32,
 }
 
@@ -120,6 +128,26 @@ impl CloudFormation for Fake {
             "CreateChangeSet {} {:?} {:?}",
             r.stack_name, r.kind, r.parameters
         ));
+        s.requests.push(r.clone());
+        if let Some(url) = &r.template_url {
+            // As CloudFormation does: read the template from the URL, and refuse a missing one.
+            let staged = s
+                .objects
+                .iter()
+                .find(|((b, k), _)| url == &fake_url(b, k))
+                .map(|(_, body)| body.clone());
+            if staged.as_deref() != Some(r.template_body.as_str()) {
+                return Err(ApiError::service(
+                    "ValidationError",
+                    format!("TemplateURL must be a supported URL: {url}"),
+                ));
+            }
+        } else if r.template_body.len() > super::engine::INLINE_TEMPLATE_LIMIT {
+            return Err(ApiError::service(
+                "ValidationError",
+                "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket",
+            ));
+        }
         if r.kind == ChangeSetType::Create && !s.stacks.contains_key(&r.stack_name) {
             let name = r.stack_name.clone();
             s.stacks.insert(
@@ -304,5 +332,41 @@ impl CloudFormation for Fake {
             .calls
             .push(format!("ContinueUpdateRollback {stack}"));
         Ok(())
+    }
+}
+
+fn fake_url(bucket: &str, key: &str) -> String {
+    format!("https://{bucket}.s3.us-east-1.amazonaws.com/{key}")
+}
+
+impl TemplateStaging for Fake {
+    async fn ensure_staging_bucket(&self, bucket: &str) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("EnsureStagingBucket {bucket}"));
+        if let Some(e) = s.bucket_error.clone() {
+            return Err(e);
+        }
+        s.buckets.insert(bucket.into());
+        Ok(())
+    }
+
+    async fn template_exists(&self, bucket: &str, key: &str) -> ApiResult<bool> {
+        let s = self.0.borrow();
+        Ok(s.objects.contains_key(&(bucket.to_owned(), key.to_owned())))
+    }
+
+    async fn put_template(&self, bucket: &str, key: &str, body: &str) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("PutTemplate {bucket}/{key}"));
+        if !s.buckets.contains(bucket) {
+            return Err(ApiError::service("NoSuchBucket", bucket));
+        }
+        s.objects
+            .insert((bucket.to_owned(), key.to_owned()), body.to_owned());
+        Ok(())
+    }
+
+    fn template_url(&self, bucket: &str, key: &str) -> String {
+        fake_url(bucket, key)
     }
 }

@@ -5,6 +5,13 @@
 //! concurrent scheduler; [`approval`] decides what needs a human; [`progress`] shows it;
 //! [`destroy`] deletes. All of them talk to CloudFormation through the [`api::CloudFormation`]
 //! trait, implemented over the AWS SDK in [`sdk`] and by a scripted fake in the unit tests.
+//!
+//! A template body over [`engine::INLINE_TEMPLATE_LIMIT`] (51,200 bytes) cannot be sent inline:
+//! the engine uploads it through the [`api::TemplateStaging`] trait (S3, in [`s3`]) to
+//! `<stack-name>/<sha256 of the body>.json` in the staging bucket (`--staging-bucket`, or
+//! `pantri-staging-<account>-<region>`, created on first use with public access blocked, SSE-S3,
+//! bucket-owner-enforced ownership, a TLS-only policy and a 30-day expiry), skipping the upload
+//! when that key exists, and passes the object's URL as `TemplateURL`. Smaller bodies go inline.
 
 pub mod api;
 pub mod approval;
@@ -14,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod plan;
 pub mod progress;
+pub mod s3;
 pub mod sdk;
 
 #[cfg(test)]

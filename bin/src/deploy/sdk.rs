@@ -1,6 +1,8 @@
-//! [`CloudFormation`] over `aws-sdk-cloudformation`: one client per region, the standard
-//! credential chain (environment, profiles, SSO, process, instance role), standard-mode retries,
-//! and errors classified into [`ApiError`] so each becomes one clear line.
+//! [`CloudFormation`] over `aws-sdk-cloudformation` (and [`super::api::TemplateStaging`] over
+//! `aws-sdk-s3`, in [`super::s3`]): one client pair per region sharing one configuration (the
+//! standard credential chain: environment, profiles, SSO, process, instance role; standard-mode
+//! retries; one rustls/ring HTTPS client), and errors classified into [`ApiError`] so each
+//! becomes one clear line.
 
 use std::time::Duration;
 
@@ -32,15 +34,18 @@ pub struct Connection {
     pub max_attempts: u32,
 }
 
-/// A CloudFormation client for one region.
+/// The CloudFormation and S3 (template staging) clients for one region.
 #[derive(Clone, Debug)]
 pub struct SdkCloudFormation {
     client: Client,
-    region: String,
+    pub(super) s3: aws_sdk_s3::Client,
+    pub(super) region: String,
+    /// The endpoint override in use (`--endpoint-url` or `AWS_ENDPOINT_URL`), if any.
+    pub(super) endpoint_url: Option<String>,
 }
 
 impl SdkCloudFormation {
-    /// Builds a client for `region` with one rustls (ring) HTTPS client.
+    /// Builds the clients for `region` with one rustls (ring) HTTPS client.
     pub async fn connect(region: &str, connection: &Connection) -> Self {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -67,13 +72,20 @@ impl SdkCloudFormation {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
+        let endpoint_url = config.endpoint_url().map(str::to_owned);
+        // An emulator answers on one host: S3 must address buckets in the path there.
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(endpoint_url.is_some())
+            .build();
         SdkCloudFormation {
             client: Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3),
             region: region.to_owned(),
+            endpoint_url,
         }
     }
 
-    fn classify<E, R>(&self, error: SdkError<E, R>) -> ApiError
+    pub(super) fn classify<E, R>(&self, error: SdkError<E, R>) -> ApiError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -116,7 +128,11 @@ impl SdkCloudFormation {
                 message: "timed out".into(),
             },
             _ if text.contains("credential") || text.contains("Credential") => {
-                ApiError::NoCredentials(short(&text))
+                // The chain's message ends its first line with "Attempted:" and lists the
+                // providers below: keep the one line, without the dangling colon.
+                let line = short(&text);
+                let line = line.trim_end_matches("Attempted:").trim_end();
+                ApiError::NoCredentials(line.trim_end_matches('.').to_owned())
             }
             _ if text.contains("region") && text.contains("not") => ApiError::NoRegion,
             SdkError::ResponseError(_) => ApiError::Unsupported(short(&text)),
@@ -228,7 +244,8 @@ impl CloudFormation for SdkCloudFormation {
                 ChangeSetType::Create => SdkChangeSetType::Create,
                 ChangeSetType::Update => SdkChangeSetType::Update,
             })
-            .template_body(&r.template_body)
+            .set_template_body(r.template_url.is_none().then(|| r.template_body.clone()))
+            .set_template_url(r.template_url.clone())
             .set_parameters(Some(parameters))
             .set_tags(Some(tags))
             .set_capabilities(Some(

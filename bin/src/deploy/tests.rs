@@ -800,3 +800,181 @@ async fn the_preview_carries_the_template_diff_and_a_narrowing_change_does_not_a
     .await;
     assert_eq!(run.exit, Exit::ApprovalNeeded, "{}", run.out);
 }
+
+/// A template over the inline limit: SSM parameters with long descriptions.
+fn large_template(value: &str) -> serde_json::Value {
+    let mut resources = serde_json::Map::new();
+    for i in 0..60 {
+        resources.insert(
+            format!("Param{i:02}"),
+            json!({"Type": "AWS::SSM::Parameter", "Properties": {
+                "Type": "String",
+                "Value": value,
+                "Description": "d".repeat(1000),
+            }}),
+        );
+    }
+    json!({ "Resources": resources })
+}
+
+#[tokio::test]
+async fn a_large_template_is_staged_in_s3_and_passed_by_url() {
+    // GIVEN a new stack whose template is over 51,200 bytes
+    let template = large_template("v1");
+    let body = template.to_string();
+    assert!(body.len() > super::engine::INLINE_TEMPLATE_LIMIT);
+    let fake = Fake::default();
+    // WHEN it is deployed
+    let run = deploy(
+        &fake,
+        &[stack("Big", "us-east-1", template, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    // THEN the default bucket is ensured, the body uploaded under its hash, and the change set
+    // names it by URL
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let key = super::engine::staged_template_key("dev-Big", &body);
+    assert!(key.starts_with("dev-Big/") && key.ends_with(".json") && key.len() == 8 + 64 + 5);
+    let bucket = "pantri-staging-123456789012-us-east-1";
+    let calls = fake.calls();
+    let staging: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("EnsureStagingBucket") || c.starts_with("PutTemplate"))
+        .collect();
+    assert_eq!(
+        staging,
+        [
+            &format!("EnsureStagingBucket {bucket}"),
+            &format!("PutTemplate {bucket}/{key}")
+        ]
+    );
+    let state = fake.state();
+    assert_eq!(
+        state.requests[0].template_url.as_deref(),
+        Some(format!("https://{bucket}.s3.us-east-1.amazonaws.com/{key}").as_str())
+    );
+    assert_eq!(
+        state.objects.get(&(bucket.to_owned(), key)),
+        Some(&body),
+        "the staged object is the body"
+    );
+    assert!(run.out.contains("staged at s3://"), "{}", run.out);
+}
+
+#[tokio::test]
+async fn a_small_template_stays_inline() {
+    let fake = Fake::default();
+    let run = deploy(
+        &fake,
+        &[stack("Data", "us-east-1", bucket_template(), &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert_eq!(fake.state().requests[0].template_url, None);
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("EnsureStagingBucket") || c.starts_with("PutTemplate")));
+}
+
+#[tokio::test]
+async fn the_same_large_body_is_uploaded_once_into_the_named_bucket() {
+    // GIVEN a large template deployed through --staging-bucket
+    let stacks = [stack("Big", "us-east-1", large_template("v1"), &[])];
+    let fake = Fake::default();
+    let run = deploy(
+        &fake,
+        &stacks,
+        "dev --staging-bucket my-templates",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    // WHEN the same body is deployed again, and then a changed one
+    let run = deploy(
+        &fake,
+        &stacks,
+        "dev --staging-bucket my-templates",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/Big: no changes"), "{}", run.out);
+    let changed = [stack("Big", "us-east-1", large_template("v2"), &[])];
+    let run = deploy(
+        &fake,
+        &changed,
+        "dev --staging-bucket my-templates",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    // THEN each distinct body was uploaded once, into the named bucket
+    let puts: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("PutTemplate"))
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert!(puts
+        .iter()
+        .all(|p| p.starts_with("PutTemplate my-templates/dev-Big/")));
+    assert_eq!(fake.state().objects.len(), 2);
+}
+
+#[tokio::test]
+async fn a_staging_bucket_that_cannot_be_used_is_one_line_naming_it() {
+    // GIVEN a bucket S3 refuses
+    let fake = Fake::default();
+    fake.state().bucket_error = Some(ApiError::AccessDenied(
+        "bucket pantri-staging-123456789012-us-east-1 exists but these credentials may not use it"
+            .into(),
+    ));
+    let run = deploy(
+        &fake,
+        &[stack("Big", "us-east-1", large_template("v1"), &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    // THEN exit 4, one error line naming the stack and the bucket and the way out, and no change set
+    assert_eq!(run.exit, Exit::AccessProblem, "{}", run.err);
+    let lines: Vec<&str> = run
+        .err
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", run.err);
+    assert!(lines[0].contains("[dev/Big]"), "{}", lines[0]);
+    assert!(lines[0].contains("stack dev-Big"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("bucket pantri-staging-123456789012-us-east-1"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("--staging-bucket"), "{}", lines[0]);
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("CreateChangeSet")));
+
+    // GIVEN a service error creating the bucket THEN exit 1, still naming the bucket
+    let fake = Fake::default();
+    fake.state().bucket_error = Some(ApiError::service(
+        "InvalidBucketName",
+        "The specified bucket is not valid.",
+    ));
+    let run = deploy(
+        &fake,
+        &[stack("Big", "us-east-1", large_template("v1"), &[])],
+        "dev --staging-bucket Bad_Name",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Failed, "{}", run.err);
+    assert!(run.err.contains("bucket Bad_Name"), "{}", run.err);
+}
