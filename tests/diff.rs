@@ -96,11 +96,29 @@ fn a_realistic_change_in_three_formats() {
 }
 
 #[test]
-fn no_change_is_no_difference() {
+fn no_change_is_no_difference_and_an_unknown_stage_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     synth(dir.path(), |t| t);
     let (code, text) = diff(dir.path(), dir.path(), "text", &["--fail"]);
     assert_eq!(code, Some(0), "{text}");
+    let assembly = dir.path().join("cdk.out");
+    let out = pantri(
+        dir.path(),
+        &[
+            "diff",
+            "qa",
+            "--baseline",
+            assembly.to_str().expect("utf-8"),
+            "--app",
+            assembly.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no stage named \"qa\"; the app has: dev, prod"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

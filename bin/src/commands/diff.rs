@@ -153,6 +153,14 @@ fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<Sta
     let Some(stage) = &args.stage else {
         return Ok(stacks);
     };
+    let mut stages: Vec<&str> = stacks.iter().map(|s| s.stage.as_str()).collect();
+    stages.dedup();
+    if !stages.contains(&stage.as_str()) {
+        bail!(
+            "no stage named {stage:?}; the app has: {}",
+            stages.join(", ")
+        );
+    }
     let in_stage: Vec<StackArtifact> = stacks.into_iter().filter(|s| &s.stage == stage).collect();
     if args.stacks.is_empty() {
         return Ok(in_stage);
