@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use pantri_tests::{copy_stages, pantri, stderr, stdout, workspace_root};
+use pantri_tests::{copy_stages, pantri, stderr, stdout};
 use serde_json::{json, Value};
 
 /// Synthesizes the reference app (with `edit` applied to prod.yaml) into `dir/cdk.out`.
@@ -123,12 +123,26 @@ fn no_change_is_no_difference_and_an_unknown_stage_is_an_error() {
 
 #[test]
 fn against_the_committed_cdk_out_of_a_git_revision() {
-    // The working tree's synth against the cdk.out committed at HEAD: the pull-request case.
-    // `synth --check` keeps them equal, so there is nothing to report.
-    let out = pantri(
-        &workspace_root(),
-        &["diff", "--baseline", "git:HEAD", "--fail"],
-    );
+    // The pull-request case, in a repository of its own: cdk.out committed at HEAD, then a change.
+    let dir = tempfile::tempdir().expect("tempdir");
+    synth(dir.path(), |t| t);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    let out = pantri(dir.path(), &["diff", "--baseline", "git:HEAD", "--fail"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -136,10 +150,26 @@ fn against_the_committed_cdk_out_of_a_git_revision() {
         stdout(&out),
         stderr(&out)
     );
+
+    let prod = dir.path().join("stages/prod.yaml");
+    let text = std::fs::read_to_string(&prod)
+        .expect("prod.yaml")
+        .replace("max_capacity: 12", "max_capacity: 20");
+    std::fs::write(&prod, text).expect("write");
     let out = pantri(
-        &workspace_root(),
-        &["diff", "--baseline", "git:no-such-revision"],
+        dir.path(),
+        &["diff", "prod", "--baseline", "git:HEAD", "--fail"],
     );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("MaxCapacity"), "{}", stdout(&out));
+
+    let out = pantri(dir.path(), &["diff", "--baseline", "git:no-such-revision"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no-such-revision"),

@@ -32,7 +32,8 @@ use pantri_constructs::network::{
 };
 use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
 use pantri_constructs::service::{
-    AppLogs, CapacityStrategy, DatadogAgentProps, NextJsService, NextJsServiceProps,
+    AppLogs, CapacityStrategy, DatadogAgentProps, ImageRepository, ImageRepositoryProps,
+    NextJsService, NextJsServiceProps,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
 use pantri_constructs::Removal;
@@ -171,6 +172,17 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             ..UserPoolProps::default()
         },
     );
+    // The repository is deployed with the data, before the service: the first image is pushed
+    // between `pantri deploy <stage> Data` and the first full deploy.
+    let repository = ImageRepository::new(
+        &mut data,
+        "Repository",
+        ImageRepositoryProps {
+            name: format!("{app_name}-{stage_name}"),
+            removal,
+            ..ImageRepositoryProps::default()
+        },
+    );
     let secrets = AppSecrets::new(
         &mut data,
         "Secrets",
@@ -180,6 +192,12 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             removal,
             ..AppSecretsProps::default()
         },
+    );
+    output(
+        &mut data,
+        "RepositoryUri",
+        repository.uri(),
+        "Push the app image here before deploying the service",
     );
     output(
         &mut data,
@@ -266,6 +284,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 static_bucket: static_bucket.bucket_ref(),
                 user_pool: user_pool.pool_ref(),
                 logs_key_arn: logs_key.arn(),
+                repository: Some(repository.resource()),
                 datadog: DatadogAgentProps {
                     site: s.datadog.site.clone(),
                     api_key_secret: secrets.datadog_api_key(),
@@ -297,30 +316,6 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 )],
                 ..NextJsServiceProps::default()
             },
-        );
-        output(
-            &mut stack,
-            "LoadBalancerDnsName",
-            service.load_balancer_dns_name(),
-            "The ALB (reachable only through CloudFront)",
-        );
-        output(
-            &mut stack,
-            "ClusterName",
-            service.cluster_name(),
-            "The ECS cluster",
-        );
-        output(
-            &mut stack,
-            "ServiceName",
-            service.service_name(),
-            "The ECS service",
-        );
-        output(
-            &mut stack,
-            "RepositoryUri",
-            service.repository_uri(),
-            "Push images here",
         );
         service
     };

@@ -48,10 +48,26 @@ pub(super) fn repository(
     names: &Names,
     props: &NextJsServiceProps,
 ) -> Res<CfnRepository> {
-    let repo = s.resource(
+    build(
+        s,
         "Repository",
+        &names.base,
+        props.keep_images,
+        props.removal,
+    )
+}
+
+fn build(
+    s: &mut Scope<'_>,
+    id: &str,
+    name: &str,
+    keep_images: u32,
+    removal: Removal,
+) -> Res<CfnRepository> {
+    let repo = s.resource(
+        id,
         CfnRepository::new()
-            .repository_name(names.base.clone())
+            .repository_name(name)
             .image_scanning_configuration(ImageScanningConfiguration::new().scan_on_push(true))
             .image_tag_mutability(ImageTagMutability::Immutable)
             // KMS with the AWS-managed `aws/ecr` key: envelope encryption audited in
@@ -60,14 +76,81 @@ pub(super) fn repository(
                 EncryptionConfigurationEncryptionType::Kms,
             ))
             .lifecycle_policy(
-                LifecyclePolicy::new()
-                    .lifecycle_policy_text(lifecycle_policy_text(props.keep_images)),
+                LifecyclePolicy::new().lifecycle_policy_text(lifecycle_policy_text(keep_images)),
             )
             // A destroyed (dev) repository still holds images; without this the delete fails.
-            .empty_on_delete(props.removal == Removal::Destroy),
+            .empty_on_delete(removal == Removal::Destroy),
     );
     if let Some(o) = s.app().options_mut(repo) {
-        o.removal_policy(props.removal.policy());
+        o.removal_policy(removal.policy());
     }
     repo
+}
+
+/// Settings of an [`ImageRepository`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRepositoryProps {
+    /// The repository name (`pantri-prod`).
+    pub name: String,
+    /// Images kept; older ones expire. Default 30.
+    pub keep_images: u32,
+    /// Whether the repository (and its images) outlive the stack. Default Retain.
+    pub removal: Removal,
+}
+
+impl Default for ImageRepositoryProps {
+    fn default() -> Self {
+        ImageRepositoryProps {
+            name: String::new(),
+            keep_images: 30,
+            removal: Removal::Retain,
+        }
+    }
+}
+
+/// The service's image repository on its own, for a stack deployed before the service: the
+/// first image must be pushed before the service can start, so the repository belongs with the
+/// stateful resources rather than with the service that pulls from it.
+#[derive(Clone, Copy, Debug)]
+pub struct ImageRepository {
+    repo: Res<CfnRepository>,
+}
+
+impl ImageRepository {
+    /// Adds the repository: scanned on push, immutable tags, KMS, lifecycle-bounded.
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: ImageRepositoryProps) -> ImageRepository {
+        let mut s = scope.construct(id, "pantri.ImageRepository");
+        if props.name.is_empty()
+            || !props
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c))
+        {
+            s.error(format!(
+                "repository name {:?} is invalid: use lower-case letters, digits and - _ . /",
+                props.name
+            ));
+        }
+        if props.keep_images == 0 {
+            s.error("keep_images is 0: keep at least one image (the running one)");
+        }
+        let repo = build(
+            &mut s,
+            "Resource",
+            &props.name,
+            props.keep_images,
+            props.removal,
+        );
+        ImageRepository { repo }
+    }
+
+    /// The repository, to pass as [`NextJsServiceProps::repository`].
+    pub fn resource(&self) -> Res<CfnRepository> {
+        self.repo
+    }
+
+    /// The URI to push images to.
+    pub fn uri(&self) -> pantri_synth::Str {
+        self.repo.attr_repository_uri()
+    }
 }

@@ -37,6 +37,7 @@ use pantri_synth::{Output, ParamRef, Parameter, Res, Scope, Str};
 use crate::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
 
 pub use cluster::CapacityStrategy;
+pub use ecr::{ImageRepository, ImageRepositoryProps};
 
 /// The name of the app container in the task definition (and of the Cloud Map service).
 pub const APP_CONTAINER: &str = "web";
@@ -173,6 +174,10 @@ pub struct NextJsServiceProps {
     pub log_retention_days: u32,
     /// Images the repository keeps (older ones expire). Default 30.
     pub keep_images: u32,
+    /// An image repository made elsewhere (an [`ImageRepository`] in a stack deployed first, so
+    /// the first image can be pushed before the service starts). Default `None`: the service
+    /// makes its own.
+    pub repository: Option<Res<CfnRepository>>,
     /// What happens to the repository and log groups when the stack deletes them. Default Retain.
     pub removal: Removal,
     /// ALB deletion protection. Default true.
@@ -252,6 +257,7 @@ impl Default for NextJsServiceProps {
             health_check_grace_period_seconds: 60,
             log_retention_days: 365,
             keep_images: 30,
+            repository: None,
             removal: Removal::Retain,
             deletion_protection: true,
             ipv6: false,
@@ -315,7 +321,10 @@ impl NextJsService {
         validate::props(&mut s, &props);
         let names = Names::new(&props.app_name, &props.stage);
 
-        let repository = ecr::repository(&mut s, &names, &props);
+        let repository = match props.repository {
+            Some(r) => r,
+            None => ecr::repository(&mut s, &names, &props),
+        };
         // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
         // say exactly which image it runs (a rollback is a redeploy of an older tag).
         let image_tag = s.parameter(
@@ -385,12 +394,12 @@ impl NextJsService {
             cluster_name: names.base.clone(),
             service_name: names.service.clone(),
         };
-        outputs(&mut s, &svc);
+        outputs(&mut s, &svc, props.repository.is_none());
         svc
     }
 }
 
-fn outputs(s: &mut Scope<'_>, svc: &NextJsService) {
+fn outputs(s: &mut Scope<'_>, svc: &NextJsService, own_repository: bool) {
     s.output(
         "LoadBalancerDnsName",
         Output::new(svc.load_balancer_dns_name()).description("The ALB's DNS name"),
@@ -413,10 +422,13 @@ fn outputs(s: &mut Scope<'_>, svc: &NextJsService) {
         "ServiceName",
         Output::new(svc.service_name()).description("The ECS service"),
     );
-    s.output(
-        "RepositoryUri",
-        Output::new(svc.repository_uri()).description("Where to push the app image"),
-    );
+    // A repository made elsewhere has its output where it is made.
+    if own_repository {
+        s.output(
+            "RepositoryUri",
+            Output::new(svc.repository_uri()).description("Where to push the app image"),
+        );
+    }
 }
 
 impl NextJsService {
