@@ -257,7 +257,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
 
     // Service.
     let origin_name = format!("origin.{}", s.domain_name);
-    let service = {
+    let (service, service_node) = {
         let mut stack = stage.stack(
             "Service",
             props("service", "ECS Fargate service behind an ALB"),
@@ -317,13 +317,16 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 ..NextJsServiceProps::default()
             },
         );
-        service
+        (service, stack.node())
     };
 
     // Edge.
     let distribution_id = {
         let mut stack = stage.stack("Edge", props("edge", "CloudFront, DNS"));
         stack.add_dependency(data_node);
+        // CloudFront reaches the ALB by its DNS name (origin.<domain>), a record the Service
+        // stack creates: no reference says so, the dependency does.
+        stack.add_dependency(service_node);
         let edge = Edge::new(
             &mut stack,
             "Cdn",
