@@ -2,12 +2,18 @@
 
 use pantri_tests::{copy_stages, pantri, stderr, stdout, workspace_root};
 
+/// The golden test of the whole cloud assembly. `PANTRI_BLESS=1 cargo test` rewrites `cdk.out`
+/// (the same as `cargo run -p pantri -- synth`); review the change in the diff and commit it.
 #[test]
 fn committed_cdk_out_is_what_the_code_synthesizes() {
+    if std::env::var_os("PANTRI_BLESS").is_some() {
+        let out = pantri(&workspace_root(), &["synth", "--quiet"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
     let out = pantri(&workspace_root(), &["synth", "--check"]);
     assert!(
         out.status.success(),
-        "cdk.out is stale; run `cargo run -p pantri -- synth` and commit it:\n{}",
+        "cdk.out is stale; run `cargo run -p pantri -- synth` (or PANTRI_BLESS=1 cargo test) and commit it:\n{}",
         stderr(&out)
     );
 }
