@@ -26,7 +26,26 @@ pub(crate) struct StackInfo {
 pub(crate) struct GeneratedOutput {
     pub value: Json,
     pub export_name: Option<String>,
-    pub description: String,
+    /// The consuming stacks (name, region), for the description.
+    pub consumers: BTreeSet<(String, String)>,
+}
+
+impl GeneratedOutput {
+    /// Says who reads the output, so a reviewer knows why it exists.
+    pub fn description(&self) -> String {
+        let names: Vec<String> = match self.export_name {
+            Some(_) => self.consumers.iter().map(|(n, _)| n.clone()).collect(),
+            None => self
+                .consumers
+                .iter()
+                .map(|(n, r)| format!("{n} ({r})"))
+                .collect(),
+        };
+        match self.export_name {
+            Some(_) => format!("Exported for {}", names.join(", ")),
+            None => format!("Read by pantri deploy for {}", names.join(", ")),
+        }
+    }
 }
 
 /// Shared state of a synthesis: logical IDs, stack facts, and what cross-stack references added.
@@ -251,28 +270,31 @@ impl<'a> Resolver<'a> {
         if p.region == c.region {
             let output_id = truncate(format!("ExportsOutput{suffix}"));
             let export_name = format!("{}:{output_id}", p.stack_name);
-            self.generated_outputs.entry(producer).or_default().insert(
-                output_id,
-                GeneratedOutput {
+            self.generated_outputs
+                .entry(producer)
+                .or_default()
+                .entry(output_id)
+                .or_insert_with(|| GeneratedOutput {
                     value: local,
                     export_name: Some(export_name.clone()),
-                    description: format!("Exported for {}", c.stack_name),
-                },
-            );
+                    consumers: BTreeSet::new(),
+                })
+                .consumers
+                .insert((c.stack_name.clone(), c.region.clone()));
             json!({ "Fn::ImportValue": export_name })
         } else {
             let output_id = truncate(format!("CrossRegion{suffix}"));
-            self.generated_outputs.entry(producer).or_default().insert(
-                output_id.clone(),
-                GeneratedOutput {
+            self.generated_outputs
+                .entry(producer)
+                .or_default()
+                .entry(output_id.clone())
+                .or_insert_with(|| GeneratedOutput {
                     value: local,
                     export_name: None,
-                    description: format!(
-                        "Read by pantri deploy for {} ({})",
-                        c.stack_name, c.region
-                    ),
-                },
-            );
+                    consumers: BTreeSet::new(),
+                })
+                .consumers
+                .insert((c.stack_name.clone(), c.region.clone()));
             self.cross_region_params
                 .entry(consumer)
                 .or_default()

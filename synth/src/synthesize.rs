@@ -527,7 +527,7 @@ fn add_generated_elements(r: &Resolver<'_>, stack: &mut RenderedStack) {
     if let Some(outputs) = r.generated_outputs.get(&stack.node) {
         let section = template.entry("Outputs").or_insert_with(|| json!({}));
         for (id, o) in outputs {
-            let mut out = json!({ "Description": o.description, "Value": o.value });
+            let mut out = json!({ "Description": o.description(), "Value": o.value });
             if let Some(name) = &o.export_name {
                 out["Export"] = json!({ "Name": name });
             }
