@@ -1,0 +1,162 @@
+//! Building a change set request: the template inline or staged in S3, and every parameter
+//! filled (explicit values, cross-region links, the deployer's environment, previous values).
+
+use pantri_synth::assembly::StackArtifact;
+
+use super::*;
+
+impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
+    pub(super) async fn change_set_request(
+        &self,
+        stack: &StackArtifact,
+        kind: ChangeSetType,
+        existing: Option<&StackInfo>,
+    ) -> Result<ChangeSetRequest, DeployError> {
+        let dn = stack.display_name.as_str();
+        let body = serde_json::to_string(&stack.template)
+            .map_err(|e| DeployError::Usage(format!("[{dn}] cannot render the template: {e}")))?;
+        let template_url = if body.len() > INLINE_TEMPLATE_LIMIT {
+            Some(self.stage_template(stack, &body).await?)
+        } else {
+            None
+        };
+        let mut parameters = Vec::new();
+        if let Some(declared) = stack.template["Parameters"].as_object() {
+            for (key, decl) in declared {
+                if let Some(value) = explicit_value(&self.options.parameters, stack, key) {
+                    parameters.push(ParameterValue::Value {
+                        key: key.clone(),
+                        value: value.to_owned(),
+                    });
+                } else if let Some(link) = stack.cross_region.iter().find(|l| &l.parameter == key) {
+                    let value = self
+                        .producer_output(stack, &link.producer, &link.output)
+                        .await?;
+                    parameters.push(ParameterValue::Value {
+                        key: key.clone(),
+                        value,
+                    });
+                } else if let Some(value) = stack
+                    .env_parameters
+                    .iter()
+                    .find(|p| &p.parameter == key)
+                    .and_then(|p| std::env::var(&p.variable).ok())
+                    .filter(|v| !v.is_empty())
+                {
+                    // Secrets (an API key) come from the deployer's environment, never from cdk.out.
+                    parameters.push(ParameterValue::Value {
+                        key: key.clone(),
+                        value,
+                    });
+                } else if existing.is_some_and(|s| {
+                    kind == ChangeSetType::Update && s.parameters.iter().any(|p| p == key)
+                }) {
+                    parameters.push(ParameterValue::UsePrevious { key: key.clone() });
+                } else if let Some(p) = stack.env_parameters.iter().find(|p| &p.parameter == key) {
+                    return Err(DeployError::Usage(format!(
+                        "[{dn}] parameter {key} is filled from the environment variable {}, which is not set: export it (or pass --parameters {}:{key}=VALUE)",
+                        p.variable, stack.properties.stack_name
+                    )));
+                } else if decl.get("Default").is_none() {
+                    return Err(DeployError::Usage(format!(
+                        "[{dn}] parameter {key} has no value and no default: pass --parameters {}:{key}=VALUE",
+                        stack.properties.stack_name
+                    )));
+                }
+            }
+        }
+        let mut capabilities = vec!["CAPABILITY_IAM".into(), "CAPABILITY_NAMED_IAM".into()];
+        if stack.template.get("Transform").is_some() {
+            capabilities.push("CAPABILITY_AUTO_EXPAND".into());
+        }
+        Ok(ChangeSetRequest {
+            stack_name: stack.properties.stack_name.clone(),
+            change_set_name: self.options.change_set_name.clone(),
+            kind,
+            template_body: body,
+            template_url,
+            parameters,
+            tags: stack.properties.tags.clone(),
+            capabilities,
+            description: format!("pantri deploy {dn}"),
+        })
+    }
+
+    /// Uploads a body too large to send inline to the staging bucket (created on first use)
+    /// unless it is there already, and returns the URL CloudFormation reads it from.
+    pub(super) async fn stage_template(
+        &self,
+        stack: &StackArtifact,
+        body: &str,
+    ) -> Result<String, DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let region = stack.env.region.as_str();
+        let account = stack.env.account.as_str();
+        let bucket = match &self.options.staging_bucket {
+            Some(b) => b.clone(),
+            None if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) => {
+                default_staging_bucket(account, region)
+            }
+            None => {
+                return Err(DeployError::Usage(format!(
+                    "[{dn}] the template of stack {name} is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}, and goes through an S3 staging bucket, but the stack's account is not known ({account}) to name one: pass --staging-bucket NAME (an existing bucket in {region})",
+                    body.len()
+                )))
+            }
+        };
+        let api = self.client(stack)?;
+        let fail = |source: ApiError| DeployError::Staging {
+            stack: dn.into(),
+            stack_name: name.into(),
+            bucket: bucket.clone(),
+            source: Box::new(source),
+        };
+        let ready = (region.to_owned(), bucket.clone());
+        if !self.staging_ready.borrow().contains(&ready) {
+            api.ensure_staging_bucket(&bucket).await.map_err(fail)?;
+            self.staging_ready.borrow_mut().insert(ready);
+        }
+        let key = staged_template_key(name, body);
+        if !api.template_exists(&bucket, &key).await.map_err(fail)? {
+            api.put_template(&bucket, &key, body).await.map_err(fail)?;
+        }
+        self.ui.say(format_args!(
+            "{dn}: template ({} bytes) staged at s3://{bucket}/{key}",
+            body.len()
+        ));
+        Ok(api.template_url(&bucket, &key))
+    }
+
+    pub(super) async fn producer_output(
+        &self,
+        consumer: &StackArtifact,
+        producer: &str,
+        output: &str,
+    ) -> Result<String, DeployError> {
+        let dn = consumer.display_name.as_str();
+        let p = self
+            .assembly
+            .iter()
+            .find(|s| s.id == producer)
+            .ok_or_else(|| {
+                DeployError::Usage(format!(
+                    "[{dn}] cross-region producer {producer} is not in the assembly"
+                ))
+            })?;
+        let api = self.client(p)?;
+        let name = p.properties.stack_name.as_str();
+        let info = api
+            .describe_stack(name)
+            .await
+            .map_err(|e| DeployError::api(dn, e))?;
+        info.and_then(|i| i.outputs.get(output).cloned())
+            .ok_or_else(|| DeployError::Failed {
+                stack: dn.into(),
+                message: format!(
+                    "output {output} of stack {name} ({}) is not available: deploy {} first",
+                    p.env.region, p.display_name
+                ),
+            })
+    }
+}

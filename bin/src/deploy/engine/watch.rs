@@ -1,0 +1,69 @@
+//! Following a stack's events until CloudFormation reaches a terminal state.
+
+use super::*;
+
+impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
+    /// Reads new events (chronologically) and shows them; returns them and the first real
+    /// failure among them, skipping the cancellations it caused.
+    pub(super) async fn poll_events(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        seen: &HashSet<String>,
+        progress: &mut crate::deploy::progress::StackProgress,
+    ) -> (Vec<StackEvent>, Option<String>) {
+        let mut events = api
+            .describe_stack_events(&stack.properties.stack_name)
+            .await
+            .unwrap_or_default();
+        events.retain(|e| !seen.contains(&e.id));
+        events.reverse();
+        for e in &events {
+            self.ui.event(progress, e);
+        }
+        let first = first_failure(&events);
+        (events, first)
+    }
+
+    /// Follows the stack until its status is terminal: `Some((status, first failure, info))`,
+    /// or `None` when watching stopped on Ctrl-C.
+    #[allow(clippy::type_complexity)]
+    pub(super) async fn watch(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        mut seen: HashSet<String>,
+        progress: &mut crate::deploy::progress::StackProgress,
+    ) -> Result<Option<(String, Option<String>, Option<StackInfo>)>, DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let mut first: Option<String> = None;
+        loop {
+            let (events, f) = self.poll_events(api, stack, &seen, progress).await;
+            seen.extend(events.into_iter().map(|e| e.id));
+            if first.is_none() {
+                first = f;
+            }
+            let info = api
+                .describe_stack(name)
+                .await
+                .map_err(|e| DeployError::api(dn, e))?;
+            let status = info
+                .as_ref()
+                .map(|i| i.status.clone())
+                .unwrap_or_else(|| "DELETE_COMPLETE".into());
+            if is_terminal_status(&status) && status != "REVIEW_IN_PROGRESS" {
+                let (_, f) = self.poll_events(api, stack, &seen, progress).await;
+                return Ok(Some((status, first.or(f), info)));
+            }
+            if self.options.handle_ctrl_c {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(None),
+                    _ = tokio::time::sleep(self.options.poll_interval) => {}
+                }
+            } else {
+                tokio::time::sleep(self.options.poll_interval).await;
+            }
+        }
+    }
+}
