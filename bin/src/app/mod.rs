@@ -6,9 +6,9 @@
 //! | stack | holds | why apart |
 //! |---|---|---|
 //! | `Network` | VPC, subnets, NAT, flow logs, endpoints | changes rarely; everything sits in it |
-//! | `Data` | buckets, hosted zone, user pool, secrets, the logs key | stateful: retained and protected in prod, never replaced by an app change |
+//! | `Data` | buckets, hosted zone, user pool, ECR repository, secrets, the logs key | stateful: retained and protected in prod, never replaced by an app change |
 //! | `Global` | CloudFront certificate and web ACL, in us-east-1 | CloudFront only takes them from us-east-1, whatever the stage's region |
-//! | `Service` | ECR, ECS cluster/task/service, ALB, autoscaling, Cloud Map | what a release changes |
+//! | `Service` | ECS cluster/task/service, ALB, autoscaling, Cloud Map | what a release changes |
 //! | `Edge` | CloudFront, the static bucket's policy, DNS aliases | needs the service's ALB and the global certificate |
 //! | `Monitoring` | CloudWatch alarms, Datadog monitors and dashboard | switched per stage without touching the service |
 //! | `DatadogIntegration` | the Datadog AWS integration and its role | once per account: only in the stage that owns it |
