@@ -158,21 +158,27 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
     Ok(stacks)
 }
 
+/// The assembly's stacks and one client per region they deploy to.
 async fn connect(
-    regions: impl IntoIterator<Item = String>,
+    assembly_dir: &Path,
     aws: &AwsArgs,
-) -> BTreeMap<String, SdkCloudFormation> {
+) -> Result<(Vec<StackArtifact>, BTreeMap<String, SdkCloudFormation>), DeployError> {
+    let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
     let connection = Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         max_attempts: 0,
     };
+    let regions: std::collections::BTreeSet<&str> =
+        stacks.iter().map(|s| s.env.region.as_str()).collect();
     let mut clients = BTreeMap::new();
     for r in regions {
-        let c = SdkCloudFormation::connect(&r, &connection).await;
-        clients.insert(r, c);
+        clients.insert(
+            r.to_owned(),
+            SdkCloudFormation::connect(r, &connection).await,
+        );
     }
-    clients
+    Ok((stacks, clients))
 }
 
 /// Deploys through the AWS SDK, asking on the terminal when there is one. Reports to `out`
@@ -183,14 +189,10 @@ pub async fn run_deploy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let stacks = match read_stacks(assembly_dir, args.aws.region.as_deref()) {
-        Ok(s) => s,
+    let (stacks, clients) = match connect(assembly_dir, &args.aws).await {
+        Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    let mut regions: Vec<String> = stacks.iter().map(|s| s.env.region.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    let clients = connect(regions, &args.aws).await;
     deploy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
 }
 
@@ -278,14 +280,10 @@ pub async fn run_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let stacks = match read_stacks(assembly_dir, args.aws.region.as_deref()) {
-        Ok(s) => s,
+    let (stacks, clients) = match connect(assembly_dir, &args.aws).await {
+        Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    let mut regions: Vec<String> = stacks.iter().map(|s| s.env.region.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    let clients = connect(regions, &args.aws).await;
     destroy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
 }
 
