@@ -25,3 +25,4 @@ pub mod commands;
 pub mod deploy;
 pub mod exit;
 pub mod settings;
+pub mod table;

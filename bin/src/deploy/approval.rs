@@ -86,23 +86,7 @@ impl Preview {
             "Replacement",
             "Scope",
         ];
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.len());
-            }
-        }
-        let mut line = |cells: [&str; 5]| {
-            let mut l = String::from(" ");
-            for (cell, w) in cells.iter().zip(widths) {
-                let _ = write!(l, " {cell:<w$}");
-            }
-            let _ = writeln!(s, "{}", l.trim_end());
-        };
-        line(header);
-        for row in &rows {
-            line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-        }
+        s.push_str(&crate::table::render(header, &rows, "  ", " "));
         s
     }
 }
