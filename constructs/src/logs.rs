@@ -5,7 +5,7 @@ use pantri_synth::cfn::logs::CfnLogGroup;
 use pantri_synth::fns;
 use pantri_synth::{Res, Scope, Str};
 
-use crate::policy::{document, Principal, Statement};
+use crate::policy::{document, key_administration, Principal, Statement};
 use crate::Removal;
 
 /// A KMS key CloudWatch Logs may use for the log groups of this account and region.
@@ -20,14 +20,7 @@ impl LogsKey {
     pub fn new(scope: &mut Scope<'_>, id: &str, removal: Removal) -> LogsKey {
         let mut s = scope.construct(id, "pantri.LogsKey");
         let policy = document([
-            Statement::allow()
-                .sid("AccountAdministration")
-                .principal(Principal::Aws(fns::sub(
-                    "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
-                )))
-                .actions(["kms:*"])
-                // In a key policy "*" means this key; it is the only form KMS accepts.
-                .resources(["*"]),
+            key_administration(),
             Statement::allow()
                 .sid("CloudWatchLogs")
                 .principal(Principal::service(fns::sub(

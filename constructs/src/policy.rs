@@ -166,6 +166,19 @@ impl ToValue for Statement {
     }
 }
 
+/// The first statement of a customer-managed key's policy: the account administers the key, so
+/// IAM policies decide who else may use it (AWS's default key policy).
+pub fn key_administration() -> Statement {
+    Statement::allow()
+        .sid("AccountAdministration")
+        .principal(Principal::Aws(pantri_synth::fns::sub(
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+        )))
+        .actions(["kms:*"])
+        // In a key policy "*" means this key; it is the only form KMS accepts.
+        .resources(["*"])
+}
+
 /// A policy document (`Version` 2012-10-17) of statements.
 pub fn document(statements: impl IntoIterator<Item = Statement>) -> Value {
     let statements: Vec<Value> = statements.into_iter().map(|s| s.to_value()).collect();

@@ -14,10 +14,10 @@ use pantri_synth::cfn::cloudwatch::CfnAlarm;
 use pantri_synth::cfn::kms::CfnKey;
 use pantri_synth::cfn::sns::topic::Subscription;
 use pantri_synth::cfn::sns::CfnTopic;
-use pantri_synth::{fns, Output, Res, Scope, Str};
+use pantri_synth::{Output, Res, Scope, Str};
 
 use super::{render, Workload};
-use crate::policy::{document, Principal, Statement};
+use crate::policy::{document, key_administration, Principal, Statement};
 use crate::Removal;
 
 /// The thresholds of the alarms.
@@ -348,14 +348,7 @@ fn alarm_topic(
     removal: Removal,
 ) -> Res<CfnTopic> {
     let policy = document([
-        Statement::allow()
-            .sid("AccountAdministration")
-            .principal(Principal::Aws(fns::sub(
-                "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
-            )))
-            .actions(["kms:*"])
-            // In a key policy "*" means this key; it is the only form KMS accepts.
-            .resources(["*"]),
+        key_administration(),
         Statement::allow()
             .sid("CloudWatchAlarmsPublish")
             .principal(Principal::service("cloudwatch.amazonaws.com"))
