@@ -15,6 +15,7 @@ use pantri_synth::{App, CloudAssembly, SynthOptions};
 use crate::cli::AppContext;
 use crate::deploy::api::CloudFormation;
 use crate::deploy::args::AwsArgs;
+use crate::deploy::plan::matches_name;
 use crate::deploy::sdk::{Connection, SdkCloudFormation};
 use crate::exit;
 
@@ -138,17 +139,14 @@ where
     })
 }
 
-fn names_stack(s: &StackArtifact, wanted: &str) -> bool {
-    s.display_name == wanted || s.display_name.rsplit('/').next() == Some(wanted)
-}
-
 /// True when the arguments select the stack.
 fn is_selected(s: &StackArtifact, args: &DiffArgs) -> bool {
     args.stage.as_ref().is_none_or(|stage| &s.stage == stage)
-        && (args.stacks.is_empty() || args.stacks.iter().any(|w| names_stack(s, w)))
+        && (args.stacks.is_empty() || args.stacks.iter().any(|w| matches_name(s, w)))
 }
 
-/// The stacks the arguments select: a stage, and within it named stacks, each of which must exist.
+/// The stacks the arguments select: a stage, and within it named stacks, each of which must
+/// exist (deploy's selection, without the dependencies).
 fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<StackArtifact>> {
     let Some(stage) = &args.stage else {
         return Ok(stacks);
@@ -161,25 +159,8 @@ fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<Sta
             stages.join(", ")
         );
     }
-    let in_stage: Vec<StackArtifact> = stacks.into_iter().filter(|s| &s.stage == stage).collect();
-    if args.stacks.is_empty() {
-        return Ok(in_stage);
-    }
-    let mut out = Vec::new();
-    for wanted in &args.stacks {
-        let found = in_stage.iter().find(|s| names_stack(s, wanted));
-        match found {
-            Some(s) => out.push(s.clone()),
-            None => {
-                let names: Vec<&str> = in_stage.iter().map(|s| s.display_name.as_str()).collect();
-                bail!(
-                    "no stack {wanted:?} in stage {stage}; it has: {}",
-                    names.join(", ")
-                )
-            }
-        }
-    }
-    Ok(out)
+    let selected = crate::deploy::plan::select(&stacks, stage, &args.stacks, true)?;
+    Ok(selected.into_iter().cloned().collect())
 }
 
 /// The deployed side of each stack, read through the CloudFormation API (`GetTemplate`); a stack

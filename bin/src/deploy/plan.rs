@@ -66,7 +66,9 @@ pub fn select<'a>(
     )
 }
 
-fn matches_name(s: &StackArtifact, name: &str) -> bool {
+/// True when `name` names the stack: `stage/stack`, the stack's id in the stage, its artifact id
+/// or its CloudFormation name.
+pub fn matches_name(s: &StackArtifact, name: &str) -> bool {
     let own = s.display_name.rsplit('/').next().unwrap_or_default();
     name == s.display_name || name == s.id || name == s.properties.stack_name || name == own
 }
