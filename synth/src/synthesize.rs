@@ -306,6 +306,7 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
     let mut sections: [JsonMap<String, Json>; 5] = Default::default();
     let [parameters, mappings, conditions, resources, outputs] = &mut sections;
     let mut edges: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
+    stack_level_dependencies(r, stack);
     for &element in elements {
         let lid = r.logical_ids.get(&element).cloned().unwrap_or_default();
         let mut site = Site {
@@ -481,8 +482,10 @@ fn depends_on(
     explicit: &[NodeId],
 ) -> BTreeSet<NodeId> {
     let app = r.app;
+    // Dependencies declared at the stack or above are stack dependencies, handled once per
+    // stack by `stack_level_dependencies`; here only the element and constructs inside the stack.
     let mut targets: Vec<NodeId> = explicit.to_vec();
-    for ancestor in app.ancestors(element) {
+    for ancestor in app.ancestors(element).take_while(|n| *n != stack) {
         targets.extend(app.node(ancestor).dependencies.iter().copied());
     }
     let mut out = BTreeSet::new();
@@ -502,13 +505,28 @@ fn depends_on(
             }
         }
     }
-    // Stack-level dependencies declared on a stack node itself.
-    for dep in &app.node(stack).dependencies {
-        if let Some(s) = app.stack_of(*dep).or(Some(*dep)).filter(|s| *s != stack) {
-            r.stack_dependencies.entry(stack).or_default().insert(s);
+    out
+}
+
+/// Dependencies declared on the stack (or its stage or the app): the stacks that hold each
+/// target (the target's own stack, or every stack below it).
+fn stack_level_dependencies(r: &mut Resolver<'_>, stack: NodeId) {
+    let app = r.app;
+    for ancestor in app.ancestors(stack) {
+        for target in &app.node(ancestor).dependencies {
+            let stacks: Vec<NodeId> = match app.stack_of(*target) {
+                Some(s) => vec![s],
+                None => app
+                    .descendants(*target)
+                    .into_iter()
+                    .filter(|n| app.stack_of(*n) == Some(*n))
+                    .collect(),
+            };
+            for s in stacks.into_iter().filter(|s| *s != stack) {
+                r.stack_dependencies.entry(stack).or_default().insert(s);
+            }
         }
     }
-    out
 }
 
 fn add_generated_elements(r: &Resolver<'_>, stack: &mut RenderedStack) {
