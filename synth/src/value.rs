@@ -419,8 +419,8 @@ impl<T> List<T> {
         List::Items(Vec::new())
     }
 
-    /// Appends an item to a literal list; a list expression becomes `Fn::Split`-free literal
-    /// form only by replacing it, so pushing onto an expression is ignored and reported by `false`.
+    /// Appends an item to a literal list and returns `true`. A list expression (`Fn::Split`,
+    /// `Fn::GetAZs`, ...) has no items to append to: it is left as it is and `false` returned.
     pub fn push(&mut self, item: impl Into<T>) -> bool {
         match self {
             List::Items(items) => {
