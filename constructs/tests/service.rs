@@ -264,7 +264,7 @@ fn iam_never_allows_star_actions_and_star_resources_only_where_aws_has_nothing_n
 }
 
 #[test]
-fn the_task_role_reaches_the_static_bucket_and_the_user_pool_only() {
+fn the_task_role_reads_the_static_bucket_writes_uploads_and_its_log_group_only() {
     // GIVEN the prod service
     let t = template(&synth(prod_props()));
     // WHEN we read the task role's statements
@@ -275,18 +275,33 @@ fn the_task_role_reaches_the_static_bucket_and_the_user_pool_only() {
     let st = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array()
         .expect("statements");
-    // THEN objects, listing and the pool, each on its own ARN
+    // THEN reading objects, writing uploads only, listing, the pool and (for the log router)
+    // the app's log group, each on its own ARN
     let resources: Vec<Value> = st.iter().flat_map(|s| as_list(&s["Resource"])).collect();
+    let app_logs = resources_of_type(&t, "AWS::Logs::LogGroup")
+        .into_iter()
+        .find(|(_, g)| g["Properties"]["LogGroupName"] == "/aws/ecs/pantri-prod")
+        .map(|(id, _)| id.clone())
+        .expect("app log group");
     assert_eq!(
         resources,
         vec![
             json!({"Fn::Join": ["", ["arn:aws:s3:::pantri-prod-static", "/*"]]}),
+            json!({"Fn::Join": ["", ["arn:aws:s3:::pantri-prod-static", "/uploads/*"]]}),
             json!("arn:aws:s3:::pantri-prod-static"),
             json!(format!(
                 "arn:aws:cognito-idp:{REGION}:123456789012:userpool/{REGION}_AbCdEf"
             )),
+            json!({"Fn::GetAtt": [app_logs, "Arn"]}),
         ]
     );
+    // AND nothing the task role may write is a path CloudFront serves
+    let writes: Vec<&Value> = st
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("s3:PutObject"))
+        .collect();
+    assert_eq!(writes.len(), 1);
+    assert!(!writes[0]["Action"].to_string().contains("s3:GetObject"));
 }
 
 #[test]
@@ -450,6 +465,7 @@ fn every_bad_prop_is_reported_together() {
             site: "https://datadoghq.com".into(),
             ..prod_props().datadog
         },
+        uploads_prefix: "_next/".into(),
         ..prod_props()
     });
     // THEN each is an error at the construct path
@@ -460,6 +476,7 @@ fn every_bad_prop_is_reported_together() {
         "log_retention_days 10 is not a CloudWatch Logs retention",
         "container_port 8126 is not usable",
         "datadog.site \"https://datadoghq.com\" is not a Datadog site",
+        "uploads_prefix \"_next/\" overlaps what CloudFront serves",
     ] {
         assert!(
             errs.iter()
@@ -467,7 +484,7 @@ fn every_bad_prop_is_reported_together() {
             "{needle} not in {errs:?}"
         );
     }
-    assert_eq!(errs.len(), 6, "{errs:?}");
+    assert_eq!(errs.len(), 7, "{errs:?}");
 }
 
 #[test]

@@ -24,8 +24,9 @@ use pantri_constructs::edge::{
 };
 use pantri_constructs::logs::LogsKey;
 use pantri_constructs::monitoring::{
-    DatadogDashboard, DatadogDashboardProps, DatadogIntegration, DatadogIntegrationProps,
-    DatadogMonitors, DatadogMonitorsProps, ServiceAlarms, ServiceAlarmsProps, Workload,
+    AlarmsToDatadog, DatadogDashboard, DatadogDashboardProps, DatadogIntegration,
+    DatadogIntegrationProps, DatadogMonitors, DatadogMonitorsProps, ServiceAlarms,
+    ServiceAlarmsProps, Workload,
 };
 use pantri_constructs::network::{
     InterfaceEndpoint, NatGateways, SecureNetwork, SecureNetworkProps,
@@ -331,7 +332,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 health_check_path: s.service.health_check_path.clone(),
                 log_retention_days: s.service.log_retention_days,
                 app_logs: match s.service.app_logs {
-                    AppLogsSetting::Datadog => AppLogs::Datadog,
+                    AppLogsSetting::CloudwatchAndDatadog => AppLogs::CloudWatchAndDatadog,
                     AppLogsSetting::Cloudwatch => AppLogs::CloudWatch,
                 },
                 removal,
@@ -396,6 +397,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 "CloudWatch alarms, Datadog monitors and dashboard",
             ),
         );
+        // The alarm topic's Datadog subscription reads the API key secret by name.
+        stack.add_dependency(data_node);
         let workload = Workload {
             app_name: app_name.to_owned(),
             stage: stage_name.to_owned(),
@@ -415,6 +418,10 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             ServiceAlarmsProps {
                 workload: workload.clone(),
                 alarm_emails: s.alarms.emails.clone(),
+                datadog: Some(AlarmsToDatadog {
+                    site: s.datadog.site.clone(),
+                    api_key_secret: secrets.datadog_api_key(),
+                }),
                 removal,
                 ..ServiceAlarmsProps::default()
             },

@@ -140,14 +140,15 @@ pub struct ServiceSettings {
     pub app_logs: AppLogsSetting,
 }
 
-/// Where the application's logs go.
+/// Where the application's logs go; always to `/aws/ecs/<app>-<stage>` in CloudWatch Logs
+/// (`aws logs tail` works).
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AppLogsSetting {
-    /// Through FireLens to Datadog Logs (search them next to the traces).
+    /// Through FireLens to the log group and to Datadog Logs (next to the traces).
     #[default]
-    Datadog,
-    /// To `/aws/ecs/<app>-<stage>` in CloudWatch Logs (`aws logs tail` works).
+    CloudwatchAndDatadog,
+    /// To the log group only.
     Cloudwatch,
 }
 

@@ -89,15 +89,18 @@ impl Default for DatadogAgentProps {
     }
 }
 
-/// Where the app container's stdout/stderr goes.
+/// Where the app container's stdout/stderr goes. Either way it is in the CloudWatch log group
+/// `/aws/ecs/<app>-<stage>`, where `aws logs tail` finds it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AppLogs {
-    /// Through the FireLens log router to Datadog Logs (default): one place to search logs
-    /// next to traces. The router's own logs go to `/ecs/datadog-agent-<stage>`.
+    /// Through the FireLens log router (Fluent Bit) to both the log group and Datadog Logs
+    /// (default): Datadog puts logs next to traces, CloudWatch keeps them when Datadog cannot
+    /// take them and for `aws logs tail`. The Datadog output is FireLens's own; the CloudWatch
+    /// output is a Fluent Bit config file the init container writes into a task volume. The
+    /// router's own logs go to `/ecs/datadog-agent-<stage>`.
     #[default]
-    Datadog,
-    /// To the CloudWatch log group `/aws/ecs/<app>-<stage>` (no log router): for a stage
-    /// without Datadog log ingestion, and what the seed's `aws logs tail` expects.
+    CloudWatchAndDatadog,
+    /// To the log group only, with the `awslogs` driver (no log router).
     CloudWatch,
 }
 
@@ -131,8 +134,13 @@ pub struct NextJsServiceProps {
     pub log_bucket: BucketRef,
     /// The key prefix of the ALB's access logs in the log bucket. Default `alb`.
     pub access_log_prefix: String,
-    /// The bucket of user files the app reads and writes.
+    /// The static-files bucket: the app reads all of it, and writes and deletes only under
+    /// `uploads_prefix`.
     pub static_bucket: BucketRef,
+    /// The key prefix of the static bucket the app may write and delete (user uploads). What
+    /// CloudFront serves (`_next/static/`, `static/`) is published by deploy, never by the app,
+    /// so a compromised task cannot replace the site's scripts. Default `uploads/`.
+    pub uploads_prefix: String,
     /// The Cognito user pool the app administers.
     pub user_pool: UserPoolRef,
     /// The ARN of the KMS key (`LogsKey`) that encrypts the log groups.
@@ -185,7 +193,7 @@ pub struct NextJsServiceProps {
     /// Whether the ALB also serves IPv6 (`dualstack`, an AAAA record, `::/0` ingress); the
     /// public subnets need IPv6 CIDRs. Default false.
     pub ipv6: bool,
-    /// Where the app's stdout goes. Default [`AppLogs::Datadog`].
+    /// Where the app's stdout goes. Default [`AppLogs::CloudWatchAndDatadog`].
     pub app_logs: AppLogs,
     /// The Container Insights level. Default [`ContainerInsights::Enhanced`].
     pub container_insights: ContainerInsights,
@@ -235,6 +243,7 @@ impl Default for NextJsServiceProps {
                 id: empty(),
                 arn: empty(),
             },
+            uploads_prefix: "uploads/".to_owned(),
             logs_key_arn: empty(),
             datadog: DatadogAgentProps::default(),
             origin_secret: SecretRef {
@@ -261,7 +270,7 @@ impl Default for NextJsServiceProps {
             removal: Removal::Retain,
             deletion_protection: true,
             ipv6: false,
-            app_logs: AppLogs::Datadog,
+            app_logs: AppLogs::CloudWatchAndDatadog,
             container_insights: ContainerInsights::Enhanced,
             user: Some("1001:1001".to_owned()),
             enable_exec: false,
@@ -312,6 +321,8 @@ pub struct NextJsService {
     alb: alb::Alb,
     cluster_name: String,
     service_name: String,
+    app_log_group_name: String,
+    agent_log_group_name: String,
 }
 
 impl NextJsService {
@@ -393,6 +404,8 @@ impl NextJsService {
             alb,
             cluster_name: names.base.clone(),
             service_name: names.service.clone(),
+            app_log_group_name: names.app_log_group.clone(),
+            agent_log_group_name: names.agent_log_group.clone(),
         };
         outputs(&mut s, &svc, props.repository.is_none());
         svc
@@ -465,6 +478,16 @@ impl NextJsService {
     /// The service name as a literal, for monitors and runbooks.
     pub fn service_name_literal(&self) -> &str {
         &self.service_name
+    }
+
+    /// The application log group's name (`/aws/ecs/<app>-<stage>`), for runbooks.
+    pub fn app_log_group_name(&self) -> &str {
+        &self.app_log_group_name
+    }
+
+    /// The log group of the Datadog agent and the log router (`/ecs/datadog-agent-<stage>`).
+    pub fn agent_log_group_name(&self) -> &str {
+        &self.agent_log_group_name
     }
 
     /// The repository URI to push images to.
