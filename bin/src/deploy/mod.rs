@@ -23,6 +23,8 @@ pub mod plan;
 pub mod progress;
 pub mod s3;
 pub mod sdk;
+pub mod sdk_services;
+pub mod service_status;
 
 #[cfg(test)]
 mod fake;

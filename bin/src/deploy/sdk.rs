@@ -42,6 +42,8 @@ pub struct SdkCloudFormation {
     pub(super) region: String,
     /// The endpoint override in use (`--endpoint-url` or `AWS_ENDPOINT_URL`), if any.
     pub(super) endpoint_url: Option<String>,
+    /// The loaded configuration, for the other services' clients (ECS, ELBv2).
+    pub(super) config: aws_config::SdkConfig,
 }
 
 impl SdkCloudFormation {
@@ -82,6 +84,7 @@ impl SdkCloudFormation {
             s3: aws_sdk_s3::Client::from_conf(s3),
             region: region.to_owned(),
             endpoint_url,
+            config,
         }
     }
 
