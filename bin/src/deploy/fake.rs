@@ -46,6 +46,10 @@ pub struct State {
     pub objects: BTreeMap<(String, String), String>,
     /// Every CreateChangeSet request, in order.
     pub requests: Vec<ChangeSetRequest>,
+    /// What ListExports answers.
+    pub exports: Vec<super::exports::Export>,
+    /// What ListImports answers per export (default: imported by no stack).
+    pub imports: BTreeMap<String, ApiResult<Vec<String>>>,
     next_event: u32,
 }
 
@@ -368,5 +372,19 @@ impl TemplateStaging for Fake {
 
     fn template_url(&self, bucket: &str, key: &str) -> String {
         fake_url(bucket, key)
+    }
+}
+
+impl super::exports::Exports for Fake {
+    async fn list_exports(&self) -> ApiResult<Vec<super::exports::Export>> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push("ListExports".into());
+        Ok(s.exports.clone())
+    }
+
+    async fn list_imports(&self, export: &str) -> ApiResult<Vec<String>> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("ListImports {export}"));
+        s.imports.get(export).cloned().unwrap_or(Ok(Vec::new()))
     }
 }

@@ -37,7 +37,7 @@ pub struct Connection {
 /// The CloudFormation and S3 (template staging) clients for one region.
 #[derive(Clone, Debug)]
 pub struct SdkCloudFormation {
-    client: Client,
+    pub(super) client: Client,
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) region: String,
     /// The endpoint override in use (`--endpoint-url` or `AWS_ENDPOINT_URL`), if any.

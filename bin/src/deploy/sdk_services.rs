@@ -153,7 +153,11 @@ impl Services for SdkServices {
             .map(|d| {
                 let health = d.target_health();
                 TargetHealth {
-                    id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
+                    id: d
+                        .target()
+                        .and_then(|t| t.id())
+                        .unwrap_or_default()
+                        .to_owned(),
                     port: d.target().and_then(|t| t.port()),
                     state: health
                         .and_then(|h| h.state())
