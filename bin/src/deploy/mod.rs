@@ -21,6 +21,7 @@ pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod exports;
+pub mod hardening;
 pub mod plan;
 pub mod progress;
 pub mod s3;

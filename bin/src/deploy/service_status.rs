@@ -395,7 +395,7 @@ pub async fn check_stack<S: Services>(
         if started.elapsed() >= options.timeout {
             break true;
         }
-        if last_line.map_or(true, |t| t.elapsed() >= options.progress_every) {
+        if !matches!(last_line, Some(t) if t.elapsed() < options.progress_every) {
             let waiting: Vec<String> = services
                 .iter()
                 .zip(&verdicts)
