@@ -363,3 +363,169 @@ fn point_5_every_stage_s_alarms_reach_datadog_and_the_settings_emails() {
         );
     }
 }
+
+/// Every container of a stage's task definition.
+fn containers(stacks: &[StackArtifact], stage: &str) -> Vec<Value> {
+    let service = stack(stacks, &format!("{stage}/Service"));
+    let defs = resources(service, "AWS::ECS::TaskDefinition");
+    assert_eq!(defs.len(), 1, "{stage}: one task definition");
+    as_list(&defs[0].1["Properties"]["ContainerDefinitions"])
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn point_6_sidecars_are_pinned_edge_paths_cache_apart_and_datadog_covers_us_east_1() {
+    let stacks = reference();
+    for stage in ["dev", "prod"] {
+        // Sidecar images are exact releases (no floating tags), the same in every stage.
+        let sidecars: Vec<Value> = containers(&stacks, stage)
+            .into_iter()
+            .filter(|c| c["Name"] != "web")
+            .collect();
+        assert!(sidecars.len() >= 3, "{stage}: agent, router, init");
+        for c in &sidecars {
+            let image = c["Image"].as_str().unwrap_or_default();
+            let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+            assert!(
+                tag.split('.').count() == 3 && tag.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                "{stage}: {} runs {image}, not an exact release",
+                c["Name"]
+            );
+            // No extra capability for any sidecar.
+            assert_eq!(
+                c["LinuxParameters"]["Capabilities"]["Drop"],
+                json!(["ALL"]),
+                "{stage}: {} keeps capabilities",
+                c["Name"]
+            );
+        }
+
+        // Optimized images and public files are cached by their own behaviours.
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let dist = &resources(edge, "AWS::CloudFront::Distribution")[0].1;
+        let behaviours = as_list(&dist["Properties"]["DistributionConfig"]["CacheBehaviors"]);
+        let image = behaviours
+            .iter()
+            .find(|b| b["PathPattern"] == "/_next/image*")
+            .unwrap_or_else(|| panic!("{stage}: no /_next/image behaviour"));
+        assert_eq!(image["TargetOriginId"], "App");
+        let policies = resources(edge, "AWS::CloudFront::CachePolicy");
+        let (policy_id, policy) = policies
+            .iter()
+            .find(|(id, _)| json!({"Fn::GetAtt": [id, "Id"]}) == image["CachePolicyId"])
+            .unwrap_or_else(|| panic!("{stage}: the image behaviour's cache policy is not here"));
+        let key =
+            &policy["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"];
+        assert_eq!(
+            key["QueryStringsConfig"]["QueryStrings"],
+            json!(["url", "w", "q"]),
+            "{policy_id}"
+        );
+        assert_eq!(
+            key["HeadersConfig"]["Headers"],
+            json!(["Accept"]),
+            "{policy_id}"
+        );
+        for path in ["/favicon.ico", "/images/*"] {
+            assert!(
+                behaviours
+                    .iter()
+                    .any(|b| b["PathPattern"] == path && b["TargetOriginId"] == "App"),
+                "{stage}: no behaviour for {path}"
+            );
+        }
+
+        // Uploads above the common rule set's 8 KiB body rule are not blocked by it; the app
+        // gets the limit.
+        let global = stack(&stacks, &format!("{stage}/Global"));
+        let acl = resources(global, "AWS::WAFv2::WebACL");
+        assert!(
+            acl[0].1.to_string().contains("SizeRestrictions_BODY"),
+            "{stage}: the body-size rule still blocks uploads"
+        );
+        let env = env_of(&app_container(&stacks, stage));
+        assert!(
+            env.iter()
+                .any(|(n, v)| n == "MAX_BODY_BYTES" && v == &json!("10485760")),
+            "{stage}: the app does not get the body limit"
+        );
+    }
+    // The account's Datadog integration covers us-east-1 (CloudFront's metrics) whatever the
+    // stage's region.
+    let integration = stack(&stacks, "prod/DatadogIntegration");
+    let regions = resources(integration, "Datadog::Integrations::AWSAccount")[0]
+        .1
+        .to_string();
+    assert!(regions.contains("us-east-1"), "{regions}");
+}
+
+#[test]
+fn point_7_hardening_of_the_templates() {
+    let stacks = reference();
+    for stage in ["dev", "prod"] {
+        let service = stack(&stacks, &format!("{stage}/Service"));
+        // The restricted TLS policy, desync mitigation `strictest`.
+        for (id, l) in resources(service, "AWS::ElasticLoadBalancingV2::Listener") {
+            assert_eq!(
+                l["Properties"]["SslPolicy"], "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                "{id}"
+            );
+        }
+        let lb = resources(service, "AWS::ElasticLoadBalancingV2::LoadBalancer");
+        assert!(
+            as_list(&lb[0].1["Properties"]["LoadBalancerAttributes"])
+                .iter()
+                .any(|a| {
+                    a["Key"] == "routing.http.desync_mitigation_mode" && a["Value"] == "strictest"
+                }),
+            "{stage}: desync mitigation is not strictest"
+        );
+        // The task role cannot write what CloudFront serves.
+        let role = resources(service, "AWS::IAM::Role")
+            .into_iter()
+            .find(|(id, _)| id.contains("TaskRole"))
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{stage}: no task role"));
+        for st in as_list(&role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]) {
+            let actions = st["Action"].to_string();
+            if actions.contains("s3:PutObject") || actions.contains("s3:DeleteObject") {
+                let resource = st["Resource"].to_string();
+                assert!(
+                    resource.contains("/uploads/*"),
+                    "{stage}: the app writes {resource}"
+                );
+            }
+        }
+        // Security headers: a CSP from the settings, the XSS auditor off.
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let headers = &resources(edge, "AWS::CloudFront::ResponseHeadersPolicy")[0].1["Properties"]
+            ["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+        assert_eq!(headers["XSSProtection"]["Protection"], false, "{stage}");
+        assert!(
+            headers["XSSProtection"].get("ModeBlock").is_none(),
+            "{stage}"
+        );
+        let csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            csp.contains("frame-ancestors 'none'"),
+            "{stage}: CSP {csp:?}"
+        );
+        // The alarm topic's key serves this account's alarms only.
+        let monitoring = stack(&stacks, &format!("{stage}/Monitoring"));
+        let key = resources(monitoring, "AWS::KMS::Key")[0].1.to_string();
+        assert!(
+            key.contains("aws:SourceAccount") && key.contains("aws:SourceArn"),
+            "{stage}: {key}"
+        );
+    }
+    // The Datadog role may not read distributions (their config holds the origin secret).
+    let integration = stack(&stacks, "prod/DatadogIntegration")
+        .template
+        .to_string();
+    assert!(integration.contains("NoDistributionConfigs"), "no deny");
+    assert!(!integration.contains("\"Allow\",\"Action\":[\"cloudfront:GetDistributionConfig\""));
+}

@@ -411,9 +411,14 @@ fn integration_role_is_read_only_and_requires_the_external_id() {
         .pop()
         .expect("integration");
     assert_eq!(role["DependsOn"], serde_json::json!([integration_id]));
-    // No action is "*" or "service:*"; every action is a read.
+    // No action is "*" or "service:*"; every action is a read. The one Deny keeps the
+    // distributions (and the origin secret in their config) out of reach.
     for policy in role["Properties"]["Policies"].as_array().unwrap() {
         for st in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            if st["Effect"] == "Deny" {
+                assert_eq!(st["Sid"], "NoDistributionConfigs");
+                continue;
+            }
             assert_eq!(st["Effect"], "Allow");
             let actions: Vec<&str> = match &st["Action"] {
                 Value::String(a) => vec![a.as_str()],

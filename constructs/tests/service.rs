@@ -200,25 +200,34 @@ fn only_the_alb_reaches_the_tasks_on_the_container_port() {
 }
 
 #[test]
-fn the_alb_accepts_only_443_and_80_and_sends_only_to_the_tasks() {
-    for (p, cidrs) in [(dev_props(), 1), (prod_props(), 2)] {
-        // GIVEN a stage (prod with IPv6)
+fn the_alb_accepts_only_443_and_sends_only_to_the_tasks() {
+    let with_list = NextJsServiceProps {
+        cloudfront_prefix_list_id: Some("pl-3b927c52".into()),
+        ..prod_props()
+    };
+    for (p, rules, source) in [
+        (dev_props(), 1, "CidrIp"),
+        (prod_props(), 2, "CidrIp"),
+        (with_list, 1, "SourcePrefixListId"),
+    ] {
+        // GIVEN a stage (prod with IPv6; or with CloudFront's prefix list)
         let t = template(&synth(p));
         // WHEN we look at the ALB's group
         let (alb_id, sg) = resources_of_type(&t, "AWS::EC2::SecurityGroup")
             .into_iter()
             .find(|(id, _)| id.starts_with("ServiceLoadBalancerSecurityGroup"))
             .expect("ALB security group");
-        // THEN ingress is 443 and 80 from each address family, nothing else
+        // THEN ingress is 443 only, from each address family or from the prefix list alone
         let ingress = sg["Properties"]["SecurityGroupIngress"]
             .as_array()
             .expect("ingress");
-        assert_eq!(ingress.len(), 2 * cidrs);
+        assert_eq!(ingress.len(), rules);
         for rule in ingress {
             assert_eq!(rule["IpProtocol"], "tcp");
-            assert!(rule["FromPort"] == 443 || rule["FromPort"] == 80, "{rule}");
+            assert_eq!(rule["FromPort"], 443, "{rule}");
             assert_eq!(rule["FromPort"], rule["ToPort"]);
         }
+        assert!(ingress[0].get(source).is_some(), "{ingress:?}");
         assert!(
             resources_of_type(&t, "AWS::EC2::SecurityGroupIngress")
                 .iter()
@@ -365,21 +374,16 @@ fn requests_without_the_origin_header_are_refused() {
         .iter()
         .find(|(_, l)| l["Properties"]["Port"] == 443)
         .expect("https");
-    let http = listeners
-        .iter()
-        .find(|(_, l)| l["Properties"]["Port"] == 80)
-        .expect("http");
-    // THEN HTTPS answers 403 by default with a current TLS policy, HTTP redirects with 301
+    // THEN HTTPS alone (CloudFront reaches the origin over HTTPS only) answers 403 by default,
+    // with the restricted TLS policy
+    assert_eq!(listeners.len(), 1);
     let default = &https.1["Properties"]["DefaultActions"][0];
     assert_eq!(default["Type"], "fixed-response");
     assert_eq!(default["FixedResponseConfig"]["StatusCode"], "403");
     assert_eq!(
         https.1["Properties"]["SslPolicy"],
-        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
     );
-    let redirect = &http.1["Properties"]["DefaultActions"][0];
-    assert_eq!(redirect["RedirectConfig"]["StatusCode"], "HTTP_301");
-    assert_eq!(redirect["RedirectConfig"]["Protocol"], "HTTPS");
 }
 
 #[test]

@@ -82,6 +82,12 @@ fn app_environment(s: &StageSettings, user_pool: &UserPool) -> Vec<(String, Str)
         ("COGNITO_CLIENT_ID".to_owned(), user_pool.client_id()),
         ("COGNITO_ISSUER".to_owned(), user_pool.issuer_url()),
     ]);
+    if let Some(kib) = s.edge.max_body_kib {
+        env.push((
+            "MAX_BODY_BYTES".to_owned(),
+            Str::from((u64::from(kib) * 1024).to_string()),
+        ));
+    }
     env
 }
 
@@ -276,6 +282,11 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             EdgeWebAclProps {
                 app_name: app_name.to_owned(),
                 stage: stage_name.to_owned(),
+                common_rules_to_count: if s.edge.max_body_kib.is_some_and(|k| k > 8) {
+                    vec!["SizeRestrictions_BODY".to_owned()]
+                } else {
+                    Vec::new()
+                },
                 ..EdgeWebAclProps::default()
             },
         );
@@ -337,6 +348,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 },
                 removal,
                 deletion_protection: s.retain_data,
+                cloudfront_prefix_list_id: s.edge.origin_prefix_list_id.as_deref().map(Str::from),
                 environment: app_environment(s, &user_pool),
                 ..NextJsServiceProps::default()
             },
@@ -370,7 +382,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                     PriceClassSetting::Class200 => PriceClass::Class200,
                     PriceClassSetting::Class100 => PriceClass::Class100,
                 },
-                ..EdgeProps::default()
+                content_security_policy: s.edge.content_security_policy.clone(),
+                public_paths: s.edge.public_paths.clone(),
             },
         );
         output(

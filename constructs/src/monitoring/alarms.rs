@@ -397,9 +397,17 @@ fn alarm_topic(s: &mut Scope<'_>, w: &Workload, props: &ServiceAlarmsProps) -> R
             .sid("CloudWatchAlarmsPublish")
             .principal(Principal::service("cloudwatch.amazonaws.com"))
             .actions(["kms:Decrypt", "kms:GenerateDataKey*"])
-            // "*" is this key. The statement is the one AWS documents for alarm topics; the
-            // service can only use the key through a topic that lets it publish.
-            .resources(["*"]),
+            // "*" is this key. The statement is the one AWS documents for alarm topics, narrowed
+            // to this account's alarms (no confused deputy).
+            .resources(["*"])
+            .condition("StringEquals", "aws:SourceAccount", fns::aws::account_id())
+            .condition(
+                "ArnLike",
+                "aws:SourceArn",
+                fns::sub(
+                    "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*",
+                ),
+            ),
     ]);
     let key = s.resource(
         "TopicKey",

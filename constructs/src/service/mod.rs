@@ -37,6 +37,18 @@ use pantri_synth::{Output, ParamRef, Parameter, Res, Scope, Str};
 use crate::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
 
 pub use cluster::CapacityStrategy;
+
+/// The sidecar images, pinned to exact releases in this one place: a task started tomorrow runs
+/// what was reviewed today, and an upgrade is a reviewed change here (or a prop).
+pub mod images {
+    /// The Datadog agent.
+    pub const DATADOG_AGENT: &str = "public.ecr.aws/datadog/agent:7.59.0";
+    /// AWS for Fluent Bit, the FireLens log router.
+    pub const LOG_ROUTER: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4";
+    /// busybox from the ECR Public mirror of Docker official images (no Docker Hub rate limit),
+    /// for the init container.
+    pub const INIT: &str = "public.ecr.aws/docker/library/busybox:1.37.0";
+}
 pub use ecr::{ImageRepository, ImageRepositoryProps};
 
 /// The name of the app container in the task definition (and of the Cloud Map service).
@@ -64,10 +76,9 @@ pub struct DatadogAgentProps {
     /// The `version` unified service tag. Default: the deployed image tag (the `ImageTag`
     /// parameter), so every deploy is a version in APM.
     pub version: Option<String>,
-    /// The agent image. Default `public.ecr.aws/datadog/agent:7` (major version pinned, minor
-    /// updates on each new task).
+    /// The agent image. Default [`images::DATADOG_AGENT`].
     pub agent_image: String,
-    /// The log router image. Default `public.ecr.aws/aws-observability/aws-for-fluent-bit:stable`.
+    /// The log router image. Default [`images::LOG_ROUTER`].
     pub log_router_image: String,
 }
 
@@ -82,9 +93,8 @@ impl Default for DatadogAgentProps {
             env: None,
             service: None,
             version: None,
-            agent_image: "public.ecr.aws/datadog/agent:7".to_owned(),
-            log_router_image: "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
-                .to_owned(),
+            agent_image: images::DATADOG_AGENT.to_owned(),
+            log_router_image: images::LOG_ROUTER.to_owned(),
         }
     }
 }
@@ -190,6 +200,13 @@ pub struct NextJsServiceProps {
     pub removal: Removal,
     /// ALB deletion protection. Default true.
     pub deletion_protection: bool,
+    /// The id of CloudFront's origin-facing managed prefix list in the stack's region
+    /// (`aws ec2 describe-managed-prefix-lists --filters
+    /// Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing`): the ALB
+    /// then admits only CloudFront. Default none: any address may connect, and only the
+    /// origin-verify header keeps others out. The list counts as about 55 rules against the
+    /// group's quota of 60.
+    pub cloudfront_prefix_list_id: Option<Str>,
     /// Whether the ALB also serves IPv6 (`dualstack`, an AAAA record, `::/0` ingress); the
     /// public subnets need IPv6 CIDRs. Default false.
     pub ipv6: bool,
@@ -269,6 +286,7 @@ impl Default for NextJsServiceProps {
             repository: None,
             removal: Removal::Retain,
             deletion_protection: true,
+            cloudfront_prefix_list_id: None,
             ipv6: false,
             app_logs: AppLogs::CloudWatchAndDatadog,
             container_insights: ContainerInsights::Enhanced,

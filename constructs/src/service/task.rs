@@ -29,9 +29,6 @@ const WRITABLE_PATHS: &[(&str, &str)] = &[("next-cache", "/app/.next/cache"), ("
 /// A short-lived container that makes the writable volumes writable for a non-root app user
 /// (mode 1777, like `/tmp`: the volumes are private to the task) and exits.
 pub const VOLUME_INIT_CONTAINER: &str = "volume-init";
-/// Its image: busybox from the ECR Public mirror of Docker official images (no Docker Hub
-/// rate limit), pinned to a release line.
-const VOLUME_INIT_IMAGE: &str = "public.ecr.aws/docker/library/busybox:1.37";
 
 /// Memory the sidecars reserve (MiB); the app gets the rest of the task.
 const AGENT_MEMORY: u32 = 256;
@@ -350,6 +347,11 @@ fn agent_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
                 .retries(3)
                 .start_period(15),
         )
+        // The agent runs as root in its image; it needs no capability for APM, DogStatsD and
+        // the ECS metadata endpoint on Fargate.
+        .linux_parameters(
+            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
+        )
         .log_configuration(awslogs(i.logs.agent, AGENT_CONTAINER))
 }
 
@@ -376,6 +378,9 @@ fn log_router_container(i: &TaskInputs<'_>) -> ContainerDefinition {
             .source_volume(LOG_CONFIG_VOLUME)
             .container_path(LOG_CONFIG_DIR)
             .read_only(true)])
+        .linux_parameters(
+            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
+        )
         // Its config must be written before it starts.
         .depends_on([ContainerDependency::new()
             .container_name(VOLUME_INIT_CONTAINER)
@@ -439,7 +444,7 @@ fn init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
     } else {
         Str::from(steps)
     };
-    ContainerDefinition::new(VOLUME_INIT_IMAGE, VOLUME_INIT_CONTAINER)
+    ContainerDefinition::new(super::images::INIT, VOLUME_INIT_CONTAINER)
         // It exits once done; the app waits for its success.
         .essential(false)
         .memory_reservation(VOLUME_INIT_MEMORY)
