@@ -288,7 +288,7 @@ pub async fn run_destroy(
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation>(
+pub async fn destroy_with<A: CloudFormation + super::api::Buckets>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pantri_synth::assembly::{parse_template, StackArtifact};
 
-use super::api::{CloudFormation, StackEvent};
+use super::api::{Buckets, CloudFormation, StackEvent};
 use super::engine::first_failure;
 use super::error::DeployError;
 use super::progress::Ui;
@@ -61,9 +61,32 @@ pub fn retained_resources(template: &serde_json::Value) -> Vec<(String, String)>
         .unwrap_or_default()
 }
 
+/// The buckets of `template` the stack deletion deletes (`DeletionPolicy` `Delete` or unset),
+/// with their names, as `(logical ID, bucket name)`.
+pub fn deleted_buckets(
+    template: &serde_json::Value,
+    physical: &BTreeMap<String, Option<String>>,
+) -> Vec<(String, String)> {
+    template["Resources"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .filter(|(_, v)| {
+                    v["Type"] == "AWS::S3::Bucket"
+                        && matches!(v["DeletionPolicy"].as_str(), None | Some("Delete"))
+                })
+                .filter_map(|(k, _)| {
+                    let name = physical.get(k).cloned().flatten()?;
+                    Some((k.clone(), name))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time. Returns the
 /// retained resources of the deleted stacks.
-pub async fn destroy<A: CloudFormation>(
+pub async fn destroy<A: CloudFormation + Buckets>(
     clients: &BTreeMap<String, A>,
     stacks: &[&StackArtifact],
     options: &DestroyOptions,
@@ -107,7 +130,7 @@ pub async fn destroy<A: CloudFormation>(
     Ok(retained)
 }
 
-async fn destroy_one<A: CloudFormation>(
+async fn destroy_one<A: CloudFormation + Buckets>(
     clients: &BTreeMap<String, A>,
     stack: &StackArtifact,
     options: &DestroyOptions,
@@ -167,6 +190,17 @@ async fn destroy_one<A: CloudFormation>(
         .into_iter()
         .map(|e| e.id)
         .collect();
+    // Buckets the stack deletes must be empty first, every version of every object included;
+    // a retained bucket (a stage that keeps its data) is never touched.
+    for (logical_id, bucket) in deleted_buckets(&template, &physical) {
+        let emptied = api
+            .empty_bucket(&bucket, &stack.env.account)
+            .await
+            .map_err(fail)?;
+        ui.say(format_args!(
+            "{dn}: emptied {logical_id} (s3://{bucket}): {emptied} object versions and delete markers"
+        ));
+    }
     ui.say(format_args!("{dn}: deleting {name}"));
     api.delete_stack(name).await.map_err(fail)?;
     loop {

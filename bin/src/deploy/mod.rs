@@ -16,6 +16,7 @@
 pub mod api;
 pub mod approval;
 pub mod args;
+pub mod delegation;
 pub mod destroy;
 pub mod drift;
 pub mod engine;

@@ -253,6 +253,13 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             self.ui
                 .say(format_args!("{}.{k} = {v}", stack.properties.stack_name));
         }
+        if matches!(outcome, Outcome::Deployed | Outcome::NoChanges) {
+            for note in
+                super::delegation::name_server_notes(&stack.display_name, &stack.template, &outputs)
+            {
+                self.ui.say(format_args!("{note}"));
+            }
+        }
         StackResult {
             display_name: stack.display_name.clone(),
             stack_name: stack.properties.stack_name.clone(),

@@ -20,6 +20,11 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         events.reverse();
         for e in &events {
             self.ui.event(progress, e);
+            if let Some(note) =
+                crate::deploy::delegation::validation_waiting_note(&stack.display_name, e)
+            {
+                self.ui.say(format_args!("{note}"));
+            }
         }
         let first = first_failure(&events);
         (events, first)
