@@ -206,18 +206,18 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
 
 /// The assembly's stacks and one client per region they deploy to.
 ///
-/// An endpoint override is printed to `err`; plain HTTP to anything but loopback is refused
-/// before any call is made.
+/// An endpoint override is printed to `out` (a note, not an error: scripts reading stderr for
+/// errors see none); plain HTTP to anything but loopback is refused before any call is made.
 async fn connect(
     assembly_dir: &Path,
     aws: &AwsArgs,
-    err: &mut dyn Write,
+    out: &mut dyn Write,
 ) -> Result<(Vec<StackArtifact>, BTreeMap<String, SdkCloudFormation>), DeployError> {
     let notes =
         super::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| std::env::var(v).ok())
             .map_err(DeployError::Usage)?;
     for n in notes {
-        let _ = writeln!(err, "{n}");
+        let _ = writeln!(out, "{n}");
     }
     let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
     let connection = Connection {
@@ -245,7 +245,7 @@ pub async fn run_deploy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, err).await {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -385,7 +385,7 @@ pub async fn run_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, err).await {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -427,7 +427,7 @@ pub async fn run_status(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, err).await {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -469,7 +469,7 @@ pub async fn run_drift(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, err).await {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -502,6 +502,16 @@ pub async fn drift_with<A: super::drift::Drift>(
     match result {
         Ok(true) => Exit::Success,
         Ok(false) => Exit::Failed,
+        // Exit 1 means drifted: an endpoint that cannot detect drift is an access problem.
+        Err(
+            e @ DeployError::Api {
+                source: super::error::ApiError::Unsupported(_),
+                ..
+            },
+        ) => {
+            report(err, &e);
+            Exit::AccessProblem
+        }
         Err(e) => report(err, &e),
     }
 }

@@ -99,6 +99,15 @@ impl SdkCloudFormation {
     {
         let text = DisplayErrorContext(&error).to_string();
         match &error {
+            SdkError::ServiceError(e)
+                if e.err().code().is_none() && e.err().message().is_none() =>
+            {
+                // No AWS error at all (an emulator's HTML error page for a call it lacks): the
+                // SDK's context is a debug dump, which says nothing to a person.
+                ApiError::Unsupported(
+                    "the endpoint answered with an error that is not an AWS error (it may not implement this call)".into(),
+                )
+            }
             SdkError::ServiceError(e) => {
                 let err = e.err();
                 let code = err.code().unwrap_or("Unknown").to_owned();
