@@ -19,6 +19,7 @@ pub mod args;
 pub mod destroy;
 pub mod engine;
 pub mod error;
+pub mod interrupt;
 pub mod plan;
 pub mod progress;
 pub mod s3;
