@@ -131,8 +131,8 @@ fn the_approval_prompt_answered_no_changes_nothing() {
     let (code, shown) = answer(&moto.endpoint(), dir.path(), DEPLOY, ASK_DEPLOY, "y");
     assert_eq!(code, 0, "{shown}");
     assert!(
-        shown.contains("+ Role"),
-        "the whole template is new again: {shown}"
+        shown.contains("(dev-App, create)"),
+        "created from nothing again: {shown}"
     );
 }
 
