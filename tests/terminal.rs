@@ -18,7 +18,22 @@ type Terminal = expectrl::session::OsSession;
 
 /// `pantri ARGS` on a new pseudo-terminal, talking to `endpoint`.
 fn pantri(endpoint: &str, dir: &Path, args: &[&str]) -> Terminal {
-    let mut cmd = Command::new(pantri_tests::pantri_bin());
+    pantri_sized(endpoint, dir, args, None)
+}
+
+/// [`pantri`] on a terminal `cols` columns wide (set with `stty` before pantri starts).
+fn pantri_sized(endpoint: &str, dir: &Path, args: &[&str], cols: Option<u16>) -> Terminal {
+    let bin = pantri_tests::pantri_bin();
+    let mut cmd = match cols {
+        None => Command::new(bin),
+        Some(cols) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("stty cols {cols} rows 50; exec \"$0\" \"$@\""))
+                .arg(bin);
+            sh
+        }
+    };
     cmd.args(args)
         .args(["--poll-interval-ms", "200", "--endpoint-url", endpoint])
         .current_dir(dir)
@@ -228,5 +243,73 @@ fn ctrl_c_mid_destroy_detaches() {
     assert!(
         shown.contains("dev/App: stopped watching; the deletion goes on"),
         "{shown}"
+    );
+}
+
+/// A template whose change-set table is wider than a narrow terminal.
+fn long_names() -> Value {
+    json!({"Resources": {
+        "QueueForTheNightlyReportsOfEveryTenantInEveryRegion0123ABCD": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "dev-reports"}}
+    }})
+}
+
+/// The text shown up to the progress bar of a `--yes` deploy on a terminal `cols` wide.
+fn preview_on_terminal(cols: u16, extra: &[&str]) -> String {
+    let moto = Moto::start();
+    let dir = app_dir(&long_names());
+    let mut args = DEPLOY_YES.to_vec();
+    args.extend_from_slice(extra);
+    let mut term = pantri_sized(&moto.endpoint(), dir.path(), &args, Some(cols));
+    let shown = match term.expect(Regex(BAR)) {
+        Ok(c) => String::from_utf8_lossy(c.before()).into_owned(),
+        Err(e) => panic!("no progress bar: {e}"),
+    };
+    assert_eq!(exit_code(term).0, 0);
+    shown
+}
+
+/// Whether `text` holds an SGR color sequence (`ESC [ ... m` with a color or bold parameter).
+fn has_color(text: &str) -> bool {
+    text.split('\u{1b}').skip(1).any(|rest| {
+        rest.strip_prefix('[')
+            .and_then(|r| r.split_once('m'))
+            .is_some_and(|(params, _)| {
+                !params.is_empty()
+                    && params.chars().all(|c| c.is_ascii_digit() || c == ';')
+                    && params != "0"
+            })
+    })
+}
+
+/// On a terminal the preview's template diff is colored, as `pantri diff`'s is, and the change
+/// set's table is cut to the terminal's width.
+#[test]
+fn the_preview_is_colored_and_fits_the_terminal() {
+    let shown = preview_on_terminal(70, &[]);
+    assert!(has_color(&shown), "no color in: {shown:?}");
+    let table: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Add ") || l.trim_start().starts_with("Action"))
+        .collect();
+    assert_eq!(table.len(), 2, "{shown}");
+    for line in table {
+        let line = line.trim_end_matches('\r');
+        assert!(
+            line.chars().count() <= 70,
+            "{} wide: {line:?}",
+            line.chars().count()
+        );
+    }
+    assert!(shown.contains('…'), "the long id is cut: {shown}");
+}
+
+/// `--no-color` (and `NO_COLOR`) keep the preview plain on a terminal too.
+#[test]
+fn no_color_keeps_the_preview_plain() {
+    let shown = preview_on_terminal(200, &["--no-color"]);
+    assert!(!has_color(&shown), "colored: {shown:?}");
+    assert!(
+        shown.contains("QueueForTheNightlyReportsOfEveryTenantInEveryRegion0123ABCD"),
+        "a wide terminal cuts nothing: {shown}"
     );
 }

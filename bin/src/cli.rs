@@ -83,7 +83,9 @@ where
         Command::Synth(args) => commands::synth::run(args, &ctx, build, out, err),
         Command::Ls(args) => commands::ls::run(args, &ctx, build, out),
         Command::Diff(args) => commands::diff::run(args, &ctx, build, cli.no_color, out, err),
-        Command::Deploy(args) => commands::deploy::deploy(args, &ctx, build, out, err),
+        Command::Deploy(args) => {
+            commands::deploy::deploy(args, &ctx, build, cli.no_color, out, err)
+        }
         Command::Destroy(args) => commands::deploy::destroy(args, &ctx, build, out, err),
         Command::Status(args) => commands::deploy::status(args, &ctx, build, out, err),
         Command::Drift(args) => commands::deploy::drift(args, &ctx, build, out, err),

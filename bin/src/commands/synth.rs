@@ -67,10 +67,11 @@ where
     let assembly = &synthesis.assembly;
     let stacks = assembly.stacks()?.len();
     if args.check {
-        let mut differences = assembly.compare_with_dir(&args.output);
-        if !args.stages.is_empty() {
-            differences.retain(|d| d.kind != DifferenceKind::Extra);
-        }
+        let differences = if args.stages.is_empty() {
+            assembly.compare_with_dir(&args.output)
+        } else {
+            assembly.compare_subset_with_dir(&args.output)
+        };
         if differences.is_empty() {
             if !args.quiet {
                 writeln!(

@@ -131,6 +131,13 @@ pub struct DeployArgs {
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Not an argument: whether the preview is colored (the CLI sets it from the terminal,
+    /// `--no-color` and `NO_COLOR`).
+    #[arg(skip)]
+    pub color: bool,
+    /// Not an argument: the terminal's width, which the preview's tables fit.
+    #[arg(skip)]
+    pub width: Option<usize>,
 }
 
 /// `pantri status STAGE [STACK...]`.
@@ -292,6 +299,8 @@ pub async fn deploy_with<A: DeployApi>(
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         staging_bucket: args.staging_bucket.clone(),
         interrupt: confirm.interrupt(),
+        color: args.color,
+        width: args.width,
         role_arn: args.role_arn.clone(),
         ..DeployOptions::default()
     };

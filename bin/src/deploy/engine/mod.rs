@@ -66,6 +66,10 @@ pub struct DeployOptions {
     pub poll_interval: Duration,
     /// Stops the run when it fires (Ctrl-C): watching detaches, nothing new starts.
     pub interrupt: Interrupt,
+    /// Color the template diff of the preview (a terminal, without `--no-color` or `NO_COLOR`).
+    pub color: bool,
+    /// The terminal's width, which the preview's table is cut to fit; `None`: no limit.
+    pub width: Option<usize>,
     /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
     /// [`default_staging_bucket`] of the stack's account and region.
     pub staging_bucket: Option<String>,
@@ -87,6 +91,8 @@ impl Default for DeployOptions {
             in_progress_timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(2),
             interrupt: Interrupt::never(),
+            color: false,
+            width: None,
             staging_bucket: None,
             role_arn: None,
         }
@@ -378,7 +384,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 stacks: vec![d.clone()],
             };
             let options = pantri_synth::diff::render::TextOptions {
-                color: false,
+                color: self.options.color,
                 context: 2,
                 security_only: false,
             };
@@ -392,7 +398,10 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             summary,
             diff,
         };
-        self.ui.say(format_args!("{}", preview.render().trim_end()));
+        self.ui.say(format_args!(
+            "{}",
+            preview.render(self.options.width).trim_end()
+        ));
         if self.options.method == Method::PrepareChangeSet {
             self.ui.say(format_args!(
                 "{dn}: change set {cs_name} is ready; execute it with --method execute-change-set --change-set-name {cs_name}"
