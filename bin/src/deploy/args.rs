@@ -334,7 +334,7 @@ pub async fn deploy_with<A: DeployApi>(
                                     errors.push(DeployError::Failed {
                                         stack: r.display_name.clone(),
                                         message: format!(
-                                            "service {} did not come up (see above); the stack is deployed, the tasks are not running the new task definition",
+                                            "service {} did not come up (see above): the stack is deployed, but ECS does not run its new task definition with every desired task",
                                             rep.service.service
                                         ),
                                     });
