@@ -109,7 +109,7 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
         let file = format!("{}.template.{ext}", info.artifact_id);
         let text = match options.format {
             Format::Json => to_json_string(&stack.template),
-            Format::Yaml => serde_yaml::to_string(&stack.template).unwrap_or_default(),
+            Format::Yaml => crate::yaml::to_string(&stack.template),
         };
         validate::template_limits(
             &app.path(stack.node),
