@@ -64,4 +64,37 @@ mod tests {
         assert!(files[2].1.contains("aws_integration: false"));
         assert!(files[2].1.contains("retain_data: true"), "a prod copy");
     }
+
+    /// Stacks are resolved and rendered on every core; the assembly must not depend on how the
+    /// threads ran: two parallel runs and a one-thread run give the same bytes.
+    #[test]
+    fn synthesis_is_the_same_on_many_threads_and_on_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = crate::cli::AppContext {
+            stages_dir: dir.path().to_path_buf(),
+        };
+        write_stage_files(&ctx.stages_dir, 12).expect("stage files");
+        let app = crate::app::build(&ctx).expect("the generated stages build");
+        let options = pantri_synth::SynthOptions::default();
+        let synth = || {
+            pantri_synth::synthesize(&app, &options)
+                .expect("synthesizes")
+                .assembly
+        };
+        let first = synth();
+        assert_eq!(first.manifest.artifacts.len(), 12 * 6 + 2, "stacks and tree");
+        assert_eq!(synth(), first, "a second parallel run");
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a one-thread pool")
+            .install(synth);
+        assert_eq!(one_thread, first, "a one-thread run");
+        let many = rayon::ThreadPoolBuilder::new()
+            .num_threads(8)
+            .build()
+            .expect("an eight-thread pool")
+            .install(synth);
+        assert_eq!(many, first, "an eight-thread run");
+    }
 }
