@@ -67,6 +67,7 @@ pub(crate) fn stack_artifact(
             });
         }
     }
+    stack_entries.extend(crate::asset::stack_metadata(app, facts, stack.node));
     if !stack_entries.is_empty() {
         metadata.insert(stack_path, stack_entries);
     }

@@ -220,7 +220,13 @@ impl<'a> Resolver<'a> {
             return Json::Null;
         }
         site.refs.push(node);
-        Json::String(self.facts.logical_ids.get(&node).cloned().unwrap_or_default())
+        Json::String(
+            self.facts
+                .logical_ids
+                .get(&node)
+                .cloned()
+                .unwrap_or_default(),
+        )
     }
 
     /// `Ref` (attr None) or `Fn::GetAtt` of a resource or parameter, across stacks if need be.
@@ -256,7 +262,12 @@ impl<'a> Resolver<'a> {
             self.error(site, format!("refers to {target}, which is not in a stack"));
             return Json::Null;
         };
-        let lid = self.facts.logical_ids.get(&node).cloned().unwrap_or_default();
+        let lid = self
+            .facts
+            .logical_ids
+            .get(&node)
+            .cloned()
+            .unwrap_or_default();
         let local = match attr {
             None => json!({ "Ref": lid }),
             Some(a) => json!({ "Fn::GetAtt": [lid, a] }),

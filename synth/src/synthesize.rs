@@ -34,6 +34,9 @@ pub struct SynthOptions {
     pub stages: Vec<String>,
     /// Template format.
     pub format: Format,
+    /// Where the assembly will be written (empty: `cdk.out`): asset sources are recorded
+    /// relative to it.
+    pub assembly_dir: std::path::PathBuf,
 }
 
 /// A successful synthesis: the assembly and the warnings found on the way.
@@ -60,6 +63,7 @@ pub struct Resolved<'a> {
     stacks: Vec<NodeId>,
     rendered: Vec<RenderedStack>,
     format: Format,
+    assembly_dir: std::path::PathBuf,
 }
 
 /// The first phase of [`synthesize`]: every selected stack's template as JSON, and the problems.
@@ -124,6 +128,7 @@ pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
     for stack in &mut rendered {
         add_generated_elements(&fx, stack);
     }
+    crate::asset::add_stack_dependencies(app, &mut fx);
     validate::stack_dependency_cycles(app, &fx.stack_dependencies, &mut fx.problems);
     validate::duplicate_exports(app, &rendered_exports(&rendered), &mut fx.problems);
     Resolved {
@@ -133,6 +138,7 @@ pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
         stacks,
         rendered,
         format: options.format,
+        assembly_dir: options.assembly_dir.clone(),
     }
 }
 
@@ -152,6 +158,7 @@ impl Resolved<'_> {
             stacks,
             mut rendered,
             format,
+            assembly_dir,
         } = self;
         let ext = match format {
             Format::Json => "json",
@@ -169,7 +176,12 @@ impl Resolved<'_> {
                     Format::Yaml => crate::yaml::to_string(&template),
                 };
                 let mut problems = Vec::new();
-                validate::template_limits(app.path(stack.node), &template, text.len(), &mut problems);
+                validate::template_limits(
+                    app.path(stack.node),
+                    &template,
+                    text.len(),
+                    &mut problems,
+                );
                 (text, problems)
             })
             .collect();
@@ -178,16 +190,38 @@ impl Resolved<'_> {
             version: SCHEMA_VERSION.to_owned(),
             artifacts: IndexMap::new(),
         };
+        let assembly_dir = if assembly_dir.as_os_str().is_empty() {
+            std::path::Path::new("cdk.out")
+        } else {
+            assembly_dir.as_path()
+        };
+        let mut hashes = crate::asset::HashCache::new();
+        let mut asset_problems = Vec::new();
         for (stack, (text, problems)) in rendered.iter().zip(texts) {
             let info = &facts.stacks[&stack.node];
+            let assets = crate::asset::stack_assets(
+                app,
+                &facts,
+                stack.node,
+                assembly_dir,
+                &mut hashes,
+                &mut asset_problems,
+            );
+            manifest.artifacts.extend(assets.artifacts);
+            files.extend(assets.files);
             let file = format!("{}.template.{ext}", info.artifact_id);
             fx.problems.extend(problems);
-            manifest.artifacts.insert(
-                info.artifact_id.clone(),
-                crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone()),
-            );
+            let mut artifact =
+                crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
+            if let Some(dep) = assets.dependency {
+                artifact.dependencies.insert(0, dep);
+            }
+            manifest
+                .artifacts
+                .insert(info.artifact_id.clone(), artifact);
             files.insert(file, text);
         }
+        fx.problems.extend(asset_problems);
         manifest.artifacts.insert(
             "Tree".to_owned(),
             Artifact {
@@ -315,14 +349,7 @@ fn assign_logical_ids(
         .collect();
     let mut seen: HashMap<String, NodeId> = HashMap::new();
     for &element in elements {
-        let components: Vec<&str> = app
-            .ancestors(element)
-            .take_while(|n| *n != stack)
-            .map(|n| app.id(n))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let components = app.components_below(stack, element);
         let mut lid = match &app.node(element).logical_id_override {
             Some(o) => o.clone(),
             None => logical_id::logical_id(&components).unwrap_or_default(),
@@ -380,7 +407,12 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
     let mut edges: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
     stack_level_dependencies(r, stack);
     for &element in elements {
-        let lid = r.facts.logical_ids.get(&element).cloned().unwrap_or_default();
+        let lid = r
+            .facts
+            .logical_ids
+            .get(&element)
+            .cloned()
+            .unwrap_or_default();
         let mut site = Site {
             stack,
             element,
@@ -433,7 +465,10 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                     res.insert("DeletionPolicy".into(), json!(p.name()));
                 }
                 let mut metadata = JsonMap::new();
-                metadata.insert("aws:cdk:path".into(), Json::String(app.path(element).to_owned()));
+                metadata.insert(
+                    "aws:cdk:path".into(),
+                    Json::String(app.path(element).to_owned()),
+                );
                 if let Json::Object(m) = resolve_map(r, &options.metadata, &mut site) {
                     metadata.extend(m);
                 }

@@ -82,7 +82,11 @@ mod tests {
                 .assembly
         };
         let first = synth();
-        assert_eq!(first.manifest.artifacts.len(), 12 * 6 + 2, "stacks and tree");
+        assert_eq!(
+            first.manifest.artifacts.len(),
+            12 * 6 + 2,
+            "stacks and tree"
+        );
         assert_eq!(synth(), first, "a second parallel run");
         let one_thread = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
