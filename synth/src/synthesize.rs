@@ -284,10 +284,10 @@ fn stack_info(app: &App, stack: NodeId, problems: &mut Vec<Problem>) -> StackInf
         .stack_name
         .clone()
         .unwrap_or_else(|| artifact_id.clone());
-    validate::stack_name(&path, &stack_name, problems);
+    validate::stack_name(path, &stack_name, problems);
     let (account, region) = match app.env_of(stack) {
         Some(env) => {
-            validate::environment(&path, env, problems);
+            validate::environment(path, env, problems);
             (env.account.clone(), env.region.clone())
         }
         None => {
