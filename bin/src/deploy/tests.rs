@@ -43,7 +43,12 @@ fn destroy_args(line: &str) -> DestroyArgs {
     }
 }
 
-fn stack(id: &str, region: &str, template: serde_json::Value, deps: &[&str]) -> StackArtifact {
+pub(super) fn stack(
+    id: &str,
+    region: &str,
+    template: serde_json::Value,
+    deps: &[&str],
+) -> StackArtifact {
     StackArtifact {
         id: format!("dev-{id}"),
         display_name: format!("dev/{id}"),
@@ -64,7 +69,7 @@ fn stack(id: &str, region: &str, template: serde_json::Value, deps: &[&str]) -> 
     }
 }
 
-fn bucket_template() -> serde_json::Value {
+pub(super) fn bucket_template() -> serde_json::Value {
     json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}}})
 }
 
@@ -82,13 +87,18 @@ impl Confirm for Yes {
     }
 }
 
-struct Run {
-    exit: Exit,
-    out: String,
-    err: String,
+pub(super) struct Run {
+    pub(super) exit: Exit,
+    pub(super) out: String,
+    pub(super) err: String,
 }
 
-async fn deploy(fake: &Fake, stacks: &[StackArtifact], line: &str, confirm: &dyn Confirm) -> Run {
+pub(super) async fn deploy(
+    fake: &Fake,
+    stacks: &[StackArtifact],
+    line: &str,
+    confirm: &dyn Confirm,
+) -> Run {
     let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
     deploy_multi(&clients, stacks, line, confirm).await
 }
@@ -544,7 +554,11 @@ async fn a_failure_stops_dependents() {
         "{}",
         run.err
     );
-    assert!(!fake.calls().iter().any(|c| c.contains("dev-App")));
+    // Only the read-only checks before the first change set looked at dev-App.
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.contains("dev-App") && !c.starts_with("DescribeStacks")));
 }
 
 #[tokio::test]
@@ -1039,4 +1053,60 @@ async fn a_staging_bucket_that_cannot_be_used_is_one_line_naming_it() {
     .await;
     assert_eq!(run.exit, Exit::Failed, "{}", run.err);
     assert!(run.err.contains("bucket Bad_Name"), "{}", run.err);
+}
+
+#[tokio::test]
+async fn attaching_a_managed_policy_asks_and_names_it() {
+    // GIVEN a deployed role with only a trust policy
+    let deployed = role_template();
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &deployed.to_string());
+    // WHEN the new template attaches AdministratorAccess through ManagedPolicyArns (the CDK's form)
+    let mut admin = deployed.clone();
+    admin["Resources"]["Role"]["Properties"]["ManagedPolicyArns"] = json!([{"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/AdministratorAccess"
+    ]]}]);
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", admin, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    // THEN approval is needed, the reason names the policy, and nothing is executed
+    assert_eq!(run.exit, Exit::ApprovalNeeded, "{}{}", run.out, run.err);
+    let all = format!("{}{}", run.out, run.err);
+    assert!(all.contains("AdministratorAccess: ADMIN-LIKE"), "{all}");
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("ExecuteChangeSet")));
+
+    // A policy pantri cannot read (an Fn::If) asks too.
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &deployed.to_string());
+    let mut unknown = deployed.clone();
+    unknown["Resources"]["Role"]["Properties"]["Policies"] = json!([{"PolicyName": "p",
+        "PolicyDocument": {"Fn::If": ["Prod", {"Statement": []}, {"Statement": []}]}}]);
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", unknown, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded, "{}{}", run.out, run.err);
+    assert!(run.err.contains("cannot read"), "{}", run.err);
+
+    // A permissions boundary set (a narrowing) does not ask.
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &deployed.to_string());
+    let mut bounded = deployed;
+    bounded["Resources"]["Role"]["Properties"]["PermissionsBoundary"] =
+        json!("arn:aws:iam::123456789012:policy/Boundary");
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", bounded, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}{}", run.out, run.err);
 }
