@@ -23,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod exports;
 pub mod hardening;
+pub mod interrupt;
 pub mod plan;
 pub mod progress;
 pub mod s3;
