@@ -235,4 +235,38 @@ fn a_settings_error_quotes_a_short_excerpt() {
     let err = stderr(&out);
     assert!(err.len() < 1000, "{} bytes of error", err.len());
     assert!(err.contains("dev.yaml"), "{err}");
+/// `--format yaml` writes the same data as the JSON templates, and quotes what a YAML 1.1 reader
+/// (cfn-lint, CloudFormation) would otherwise read as a boolean: prod's `MfaConfiguration: ON`.
+#[test]
+fn yaml_templates_hold_the_json_data_and_quote_yaml_1_1_booleans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    let out = pantri(
+        dir.path(),
+        &["synth", "--quiet", "--format", "yaml", "-o", "yaml.out"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = workspace_root().join("cdk.out");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(dir.path().join("yaml.out")).expect("yaml.out") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let Some(stem) = name.strip_suffix(".template.yaml") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).expect("yaml template");
+        let yaml: serde_json::Value = serde_yaml::from_str(&text).expect("parses");
+        let json_text = std::fs::read_to_string(root.join(format!("{stem}.template.json")))
+            .expect("the committed JSON template");
+        let json: serde_json::Value = serde_json::from_str(&json_text).expect("json");
+        assert_eq!(yaml, json, "{name} holds other data than its JSON form");
+        compared += 1;
+        if stem == "prod-Data" {
+            assert!(text.contains("MfaConfiguration: 'ON'"), "{text}");
+        }
+    }
+    assert!(compared >= 10, "only {compared} YAML templates");
 }

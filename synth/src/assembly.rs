@@ -199,6 +199,17 @@ impl CloudAssembly {
         Ok(CloudAssembly { manifest, files })
     }
 
+    /// The display names (`stage/stack`) of the stack artifacts, in manifest order, from the
+    /// manifest alone: no template is parsed, unlike [`CloudAssembly::stacks`].
+    pub fn stack_names(&self) -> Vec<&str> {
+        self.manifest
+            .artifacts
+            .iter()
+            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
+            .map(|(id, a)| a.display_name.as_deref().unwrap_or(id))
+            .collect()
+    }
+
     /// The stack artifacts, in manifest order.
     pub fn stacks(&self) -> Result<Vec<StackArtifact>> {
         let mut out = Vec::new();

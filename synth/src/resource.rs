@@ -13,13 +13,13 @@ use crate::value::{Str, ToValue, Typed, Value};
 
 /// A CloudFormation resource type with typed properties. Implemented by the generated structs in
 /// [`crate::cfn`]; [`RawResource`] covers any other type.
-pub trait CfnResource: ToValue + Any + Debug {
+pub trait CfnResource: ToValue + Any + Debug + Send + Sync {
     /// The CloudFormation type name, for example `AWS::S3::Bucket`.
     const TYPE_NAME: &'static str;
 }
 
 /// The object-safe face of a resource, as the tree stores it.
-pub trait ResourceBody: Any + Debug {
+pub trait ResourceBody: Any + Debug + Send + Sync {
     /// The CloudFormation type name.
     fn type_name(&self) -> &str;
     /// The properties as a map value (before references are resolved).

@@ -40,7 +40,7 @@ impl<'a> Scope<'a> {
 
     /// The node's path.
     pub fn path(&self) -> String {
-        self.app.path(self.node)
+        self.app.path(self.node).to_owned()
     }
 
     /// The environment of the enclosing stack or stage.

@@ -183,20 +183,22 @@ fn values_at<'a>(
     }
 }
 
-thread_local! {
-    static REGEX_CACHE: std::cell::RefCell<std::collections::HashMap<&'static str, Option<regex::Regex>>> =
-        std::cell::RefCell::default();
-}
+/// Patterns compiled so far: each schema pattern is compiled once per process, whichever thread
+/// renders the stack that first needs it (a `Regex` clone shares the compiled program).
+static REGEX_CACHE: std::sync::Mutex<
+    std::collections::BTreeMap<&'static str, Option<regex::Regex>>,
+> = std::sync::Mutex::new(std::collections::BTreeMap::new());
 
 /// The compiled pattern, or `None` when the `regex` crate does not support it.
 pub fn compile_pattern(pattern: &'static str) -> Option<regex::Regex> {
-    REGEX_CACHE.with(|cache| {
-        cache
-            .borrow_mut()
-            .entry(pattern)
-            .or_insert_with(|| regex::Regex::new(pattern).ok())
-            .clone()
-    })
+    // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
+    let mut cache = REGEX_CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache
+        .entry(pattern)
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .clone()
 }
 
 fn number_of(v: &serde_json::Value) -> Option<f64> {

@@ -13,6 +13,7 @@
 //! | `Monitoring` | CloudWatch alarms, Datadog monitors and dashboard | switched per stage without touching the service |
 //! | `DatadogIntegration` | the Datadog AWS integration and its role | once per account: only in the stage that owns it |
 
+pub mod scale;
 pub mod settings;
 
 use anyhow::Context;
