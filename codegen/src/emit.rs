@@ -107,7 +107,8 @@ fn emit_struct(out: &mut String, res: &Resource, s: &StructDef, uses: &mut Uses,
     );
     let _ = writeln!(out, "        pub fn new({}) -> Self {{", args.join(", "));
     if all_optional {
-        let _ = writeln!(out, "            Self::default()");
+        // By trait: a property named `Default` has a setter `default`.
+        let _ = writeln!(out, "            <Self as Default>::default()");
     } else {
         emit_new_fields(out, s);
     }

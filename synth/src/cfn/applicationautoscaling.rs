@@ -176,7 +176,7 @@ pub mod scalable_target {
     impl ScalableTargetAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxCapacity`.
@@ -215,7 +215,7 @@ pub mod scalable_target {
     impl SuspendedState {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DynamicScalingInSuspended`.
@@ -766,7 +766,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetricDataQuery {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Expression`.
@@ -826,7 +826,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetricStat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Metric`.
@@ -872,7 +872,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetric {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -916,7 +916,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetricDimension {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -1109,7 +1109,7 @@ pub mod scaling_policy {
     impl StepScalingPolicyConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdjustmentType`.
@@ -1293,7 +1293,7 @@ pub mod scaling_policy {
     impl CustomizedMetricSpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -1392,7 +1392,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetricDataQuery {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Expression`.
@@ -1452,7 +1452,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetricStat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Metric`.
@@ -1498,7 +1498,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetric {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -1542,7 +1542,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetricDimension {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.

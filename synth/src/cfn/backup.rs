@@ -313,7 +313,7 @@ pub mod backup_plan {
     impl LifecycleResourceType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DeleteAfterDays`.
@@ -355,7 +355,7 @@ pub mod backup_plan {
     impl IndexActionsResourceType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ResourceTypes`.
@@ -385,7 +385,7 @@ pub mod backup_plan {
     impl ScanActionResourceType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MalwareScanner`.
@@ -424,7 +424,7 @@ pub mod backup_plan {
     impl ScanSettingResourceType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MalwareScanner`.
@@ -698,7 +698,7 @@ pub mod backup_selection {
     impl Conditions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `StringEquals`.
@@ -749,7 +749,7 @@ pub mod backup_selection {
     impl ConditionParameter {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConditionKey`.

@@ -143,7 +143,7 @@ pub mod certificate {
     impl DomainValidationOption {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DomainName`.

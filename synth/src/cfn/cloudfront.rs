@@ -919,7 +919,7 @@ pub mod distribution {
     impl FunctionAssociation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EventType`.
@@ -982,7 +982,7 @@ pub mod distribution {
     impl LambdaFunctionAssociation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EventType`.
@@ -1390,7 +1390,7 @@ pub mod distribution {
     impl Logging {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Bucket`.
@@ -1888,7 +1888,7 @@ pub mod distribution {
     impl OriginShield {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Enabled`.
@@ -1925,7 +1925,7 @@ pub mod distribution {
     impl S3OriginConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `OriginAccessIdentity`.
@@ -2106,7 +2106,7 @@ pub mod distribution {
     impl TenantConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ParameterDefinitions`.
@@ -2162,7 +2162,7 @@ pub mod distribution {
     impl Definition {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `StringSchema`.
@@ -2242,7 +2242,7 @@ pub mod distribution {
     impl ViewerCertificate {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AcmCertificateArn`.
@@ -2300,7 +2300,7 @@ pub mod distribution {
     impl ViewerMtlsConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Mode`.
@@ -4304,7 +4304,7 @@ pub mod response_headers_policy {
     impl SecurityHeadersConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContentSecurityPolicy`.

@@ -77,7 +77,7 @@ pub mod alarm {
     impl CfnAlarm {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ActionConfiguration`.
@@ -287,7 +287,7 @@ pub mod alarm {
     impl ActionConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AlarmTagsPropagation`.
@@ -387,7 +387,7 @@ pub mod alarm {
     impl EvaluationCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PromQLCriteria`.
@@ -419,7 +419,7 @@ pub mod alarm {
     impl AlarmPromQLCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PendingPeriod`.
@@ -463,7 +463,7 @@ pub mod alarm {
     impl EvaluationWindow {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `SlidingWindow`.
@@ -498,7 +498,7 @@ pub mod alarm {
     impl WallClockWindow {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Timezone`.
@@ -656,7 +656,7 @@ pub mod alarm {
     impl Metric {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -728,7 +728,7 @@ pub mod alarm {
     impl WarmUpConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `OnlyStartEvaluatingAfterWarmUpPeriodEnds`.

@@ -89,7 +89,7 @@ pub mod user_pool {
     impl CfnUserPool {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccountRecoverySetting`.
@@ -334,7 +334,7 @@ pub mod user_pool {
     impl AccountRecoverySetting {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RecoveryMechanisms`.
@@ -364,7 +364,7 @@ pub mod user_pool {
     impl RecoveryOption {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -403,7 +403,7 @@ pub mod user_pool {
     impl AdminCreateUserConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllowAdminCreateUserOnly`.
@@ -449,7 +449,7 @@ pub mod user_pool {
     impl InviteMessageTemplate {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EmailMessage`.
@@ -493,7 +493,7 @@ pub mod user_pool {
     impl DeviceConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ChallengeRequiredOnNewDevice`.
@@ -536,7 +536,7 @@ pub mod user_pool {
     impl EmailConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConfigurationSet`.
@@ -592,7 +592,7 @@ pub mod user_pool {
     impl IssuerConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Type`.
@@ -622,7 +622,7 @@ pub mod user_pool {
     impl KeyConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `KeyType`.
@@ -685,7 +685,7 @@ pub mod user_pool {
     impl LambdaConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CreateAuthChallenge`.
@@ -813,7 +813,7 @@ pub mod user_pool {
     impl CustomEmailSender {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -850,7 +850,7 @@ pub mod user_pool {
     impl CustomSMSSender {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -887,7 +887,7 @@ pub mod user_pool {
     impl InboundFederation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -924,7 +924,7 @@ pub mod user_pool {
     impl PreTokenGenerationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -961,7 +961,7 @@ pub mod user_pool {
     impl Policies {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PasswordPolicy`.
@@ -1008,7 +1008,7 @@ pub mod user_pool {
     impl PasswordPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MinimumLength`.
@@ -1078,7 +1078,7 @@ pub mod user_pool {
     impl SignInPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllowedFirstAuthFactors`.
@@ -1118,7 +1118,7 @@ pub mod user_pool {
     impl SchemaAttribute {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AttributeDataType`.
@@ -1190,7 +1190,7 @@ pub mod user_pool {
     impl NumberAttributeConstraints {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxValue`.
@@ -1227,7 +1227,7 @@ pub mod user_pool {
     impl StringAttributeConstraints {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxLength`.
@@ -1268,7 +1268,7 @@ pub mod user_pool {
     impl SmsConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EumsSms`.
@@ -1427,7 +1427,7 @@ pub mod user_pool {
     impl UserPoolAddOns {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdvancedSecurityAdditionalFlows`.
@@ -1462,7 +1462,7 @@ pub mod user_pool {
     impl AdvancedSecurityAdditionalFlows {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomAuthMode`.
@@ -1490,7 +1490,7 @@ pub mod user_pool {
     impl UsernameConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CaseSensitive`.
@@ -1528,7 +1528,7 @@ pub mod user_pool {
     impl VerificationMessageTemplate {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DefaultEmailOption`.
@@ -2582,7 +2582,7 @@ pub mod user_pool_client {
     impl AnalyticsConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ApplicationArn`.
@@ -2640,7 +2640,7 @@ pub mod user_pool_client {
     impl RefreshTokenRotation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Feature`.
@@ -2679,7 +2679,7 @@ pub mod user_pool_client {
     impl TokenValidityUnits {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccessToken`.
@@ -3081,7 +3081,7 @@ pub mod user_pool_domain {
     impl CustomDomainConfigType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CertificateArn`.
@@ -3116,7 +3116,7 @@ pub mod user_pool_domain {
     impl RoutingType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Failover`.

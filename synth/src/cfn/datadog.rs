@@ -106,7 +106,7 @@ pub mod aws_account {
     impl CfnAWSAccount {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccountID`.
@@ -197,7 +197,7 @@ pub mod aws_account {
     impl AuthConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RoleName`.
@@ -227,7 +227,7 @@ pub mod aws_account {
     impl AWSRegions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeOnly`.
@@ -272,7 +272,7 @@ pub mod aws_account {
     impl MetricsConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Enabled`.
@@ -337,7 +337,7 @@ pub mod aws_account {
     impl TagFilters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Namespace`.
@@ -374,7 +374,7 @@ pub mod aws_account {
     impl NamespaceFilters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeOnly`.
@@ -411,7 +411,7 @@ pub mod aws_account {
     impl ResourcesConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CSPMResourceCollection`.
@@ -446,7 +446,7 @@ pub mod aws_account {
     impl LogsConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaForwarder`.
@@ -476,7 +476,7 @@ pub mod aws_account {
     impl LambdaForwarder {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Lambdas`.
@@ -511,7 +511,7 @@ pub mod aws_account {
     impl TracesConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `XRayServices`.
@@ -541,7 +541,7 @@ pub mod aws_account {
     impl XRayServices {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeOnly`.
@@ -808,7 +808,7 @@ pub mod monitor {
     impl MonitorOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableLogsSample`.
@@ -1018,7 +1018,7 @@ pub mod monitor {
     impl MonitorSchedulingOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EvaluationWindow`.
@@ -1050,7 +1050,7 @@ pub mod monitor {
     impl MonitorSchedulingOptionsEvaluationWindow {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DayStarts`.
@@ -1100,7 +1100,7 @@ pub mod monitor {
     impl MonitorThresholds {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Critical`.
@@ -1158,7 +1158,7 @@ pub mod monitor {
     impl MonitorThresholdWindows {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TriggerWindow`.
@@ -1193,7 +1193,7 @@ pub mod monitor {
     impl CloudformationOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LowercaseQuery`.

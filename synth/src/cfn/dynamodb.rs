@@ -380,7 +380,7 @@ pub mod global_table {
     impl Projection {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `NonKeyAttributes`.
@@ -415,7 +415,7 @@ pub mod global_table {
     impl ReadOnDemandThroughputSettings {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxReadRequestUnits`.
@@ -443,7 +443,7 @@ pub mod global_table {
     impl GlobalReadProvisionedThroughputSettings {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReadCapacityUnits`.
@@ -473,7 +473,7 @@ pub mod global_table {
     impl WarmThroughput {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReadUnitsPerSecond`.
@@ -508,7 +508,7 @@ pub mod global_table {
     impl WriteOnDemandThroughputSettings {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxWriteRequestUnits`.
@@ -536,7 +536,7 @@ pub mod global_table {
     impl WriteProvisionedThroughputSettings {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `WriteCapacityAutoScalingSettings`.
@@ -660,7 +660,7 @@ pub mod global_table {
     impl GlobalTableWitness {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Region`.
@@ -1030,7 +1030,7 @@ pub mod global_table {
     impl ReadProvisionedThroughputSettings {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReadCapacityAutoScalingSettings`.
@@ -1101,7 +1101,7 @@ pub mod global_table {
     impl PointInTimeRecoverySpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PointInTimeRecoveryEnabled`.
@@ -1138,7 +1138,7 @@ pub mod global_table {
     impl ReplicaStreamSpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ResourcePolicy`.
@@ -2417,7 +2417,7 @@ pub mod table {
     impl OnDemandThroughput {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxReadRequestUnits`.
@@ -2454,7 +2454,7 @@ pub mod table {
     impl Projection {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `NonKeyAttributes`.
@@ -2519,7 +2519,7 @@ pub mod table {
     impl WarmThroughput {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReadUnitsPerSecond`.
@@ -2602,7 +2602,7 @@ pub mod table {
     impl InputFormatOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Csv`.
@@ -2632,7 +2632,7 @@ pub mod table {
     impl Csv {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Delimiter`.
@@ -2807,7 +2807,7 @@ pub mod table {
     impl PointInTimeRecoverySpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PointInTimeRecoveryEnabled`.

@@ -52,7 +52,7 @@ pub mod eip {
     impl CfnEIP {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Address`.
@@ -616,7 +616,7 @@ pub mod internet_gateway {
     impl CfnInternetGateway {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Tags`.
@@ -731,7 +731,7 @@ pub mod nat_gateway {
     impl CfnNatGateway {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllocationId`.
@@ -2171,7 +2171,7 @@ pub mod subnet {
     impl PrivateDnsNameOptionsOnLaunch {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableResourceNameDnsAAAARecord`.
@@ -2361,7 +2361,7 @@ pub mod vpc {
     impl CfnVPC {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CidrBlock`.
@@ -2492,7 +2492,7 @@ pub mod vpc {
     impl VpcEncryptionControl {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EgressOnlyInternetGatewayExclusion`.
@@ -2625,7 +2625,7 @@ pub mod vpc {
     impl VpcEncryptionControlExclusions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EgressOnlyInternetGateway`.
@@ -2704,7 +2704,7 @@ pub mod vpc {
     impl VpcEncryptionControlExclusion {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `State`.
@@ -3327,7 +3327,7 @@ pub mod vpc_endpoint {
     impl DnsOptionsSpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DnsRecordIpType`.

@@ -41,7 +41,7 @@ pub mod repository {
     impl CfnRepository {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EmptyOnDelete`.
@@ -159,7 +159,7 @@ pub mod repository {
     impl ImageScanningConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ScanOnPush`.
@@ -217,7 +217,7 @@ pub mod repository {
     impl LifecyclePolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LifecyclePolicyText`.

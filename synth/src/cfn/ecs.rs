@@ -40,7 +40,7 @@ pub mod cluster {
     impl CfnCluster {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CapacityProviders`.
@@ -112,7 +112,7 @@ pub mod cluster {
     impl ClusterSettings {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -149,7 +149,7 @@ pub mod cluster {
     impl ClusterConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ExecuteCommandConfiguration`.
@@ -188,7 +188,7 @@ pub mod cluster {
     impl ExecuteCommandConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `KmsKeyId`.
@@ -238,7 +238,7 @@ pub mod cluster {
     impl ExecuteCommandLogConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CloudWatchEncryptionEnabled`.
@@ -296,7 +296,7 @@ pub mod cluster {
     impl ManagedStorageConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `FargateEphemeralStorageKmsKeyId`.
@@ -335,7 +335,7 @@ pub mod cluster {
     impl CapacityProviderStrategyItem {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Base`.
@@ -377,7 +377,7 @@ pub mod cluster {
     impl ServiceConnectDefaults {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Namespace`.
@@ -407,7 +407,7 @@ pub mod cluster {
     impl Tag {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -685,7 +685,7 @@ pub mod service {
     impl CfnService {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AvailabilityZoneRebalancing`.
@@ -906,7 +906,7 @@ pub mod service {
     impl CapacityProviderStrategyItem {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Base`.
@@ -966,7 +966,7 @@ pub mod service {
     impl DeploymentConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Alarms`.
@@ -1091,7 +1091,7 @@ pub mod service {
     impl CanaryConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CanaryBakeTimeInMinutes`.
@@ -1206,7 +1206,7 @@ pub mod service {
     impl DeploymentEarlySuccessCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Enable`.
@@ -1324,7 +1324,7 @@ pub mod service {
     impl HookTimeoutConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Action`.
@@ -1361,7 +1361,7 @@ pub mod service {
     impl LinearConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `StepBakeTimeInMinutes`.
@@ -1396,7 +1396,7 @@ pub mod service {
     impl DeploymentController {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Type`.
@@ -1502,7 +1502,7 @@ pub mod service {
     impl GatewayConnectorFilters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccessTypes`.
@@ -1544,7 +1544,7 @@ pub mod service {
     impl GatewayConnectorHealthCheck {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HealthCheckIntervalSeconds`.
@@ -1623,7 +1623,7 @@ pub mod service {
     impl GatewayConnectorHealthCheckMatcher {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `GrpcCode`.
@@ -1666,7 +1666,7 @@ pub mod service {
     impl LoadBalancer {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdvancedConfiguration`.
@@ -1828,7 +1828,7 @@ pub mod service {
     impl NetworkConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AwsvpcConfiguration`.
@@ -1860,7 +1860,7 @@ pub mod service {
     impl AwsVpcConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AssignPublicIp`.
@@ -2078,7 +2078,7 @@ pub mod service {
     impl ServiceConnectContainerConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LogLevel`.
@@ -2110,7 +2110,7 @@ pub mod service {
     impl LogConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LogDriver`.
@@ -2382,7 +2382,7 @@ pub mod service {
     impl TimeoutConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IdleTimeoutSeconds`.
@@ -2461,7 +2461,7 @@ pub mod service {
     impl ServiceConnectTlsCertificateAuthority {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AwsPcaAuthorityArn`.
@@ -2495,7 +2495,7 @@ pub mod service {
     impl ServiceRegistry {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContainerName`.
@@ -2546,7 +2546,7 @@ pub mod service {
     impl Tag {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -2829,7 +2829,7 @@ pub mod service {
     impl VpcLatticeAdvancedConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AlternateTargetGroupArn`.
@@ -3678,7 +3678,7 @@ pub mod task_definition {
     impl CfnTaskDefinition {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContainerDefinitions`.
@@ -4255,7 +4255,7 @@ pub mod task_definition {
     impl ContainerDependency {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Condition`.
@@ -4292,7 +4292,7 @@ pub mod task_definition {
     impl KeyValuePair {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -4329,7 +4329,7 @@ pub mod task_definition {
     impl EnvironmentFile {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Type`.
@@ -4366,7 +4366,7 @@ pub mod task_definition {
     impl HostEntry {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Hostname`.
@@ -4403,7 +4403,7 @@ pub mod task_definition {
     impl FirelensConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Options`.
@@ -4446,7 +4446,7 @@ pub mod task_definition {
     impl HealthCheck {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Command`.
@@ -4514,7 +4514,7 @@ pub mod task_definition {
     impl LinuxParameters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Capabilities`.
@@ -4586,7 +4586,7 @@ pub mod task_definition {
     impl KernelCapabilities {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Add`.
@@ -4625,7 +4625,7 @@ pub mod task_definition {
     impl Device {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContainerPath`.
@@ -4787,7 +4787,7 @@ pub mod task_definition {
     impl MountPoint {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContainerPath`.
@@ -4839,7 +4839,7 @@ pub mod task_definition {
     impl PortMapping {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AppProtocol`.
@@ -4902,7 +4902,7 @@ pub mod task_definition {
     impl RepositoryCredentials {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CredentialsParameter`.
@@ -5036,7 +5036,7 @@ pub mod task_definition {
     impl RestartPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Enabled`.
@@ -5080,7 +5080,7 @@ pub mod task_definition {
     impl SystemControl {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Namespace`.
@@ -5149,7 +5149,7 @@ pub mod task_definition {
     impl VolumeFrom {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReadOnly`.
@@ -5184,7 +5184,7 @@ pub mod task_definition {
     impl EphemeralStorage {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `SizeInGiB`.
@@ -5214,7 +5214,7 @@ pub mod task_definition {
     impl InferenceAccelerator {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DeviceName`.
@@ -5329,7 +5329,7 @@ pub mod task_definition {
     impl RuntimePlatform {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CpuArchitecture`.
@@ -5366,7 +5366,7 @@ pub mod task_definition {
     impl Tag {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -5413,7 +5413,7 @@ pub mod task_definition {
     impl Volume {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConfiguredAtLaunch`.
@@ -5491,7 +5491,7 @@ pub mod task_definition {
     impl DockerVolumeConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Autoprovision`.
@@ -5613,7 +5613,7 @@ pub mod task_definition {
     impl AuthorizationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccessPointId`.
@@ -5714,7 +5714,7 @@ pub mod task_definition {
     impl HostVolumeProperties {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `SourcePath`.

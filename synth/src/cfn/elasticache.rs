@@ -321,7 +321,7 @@ pub mod cache_cluster {
     impl DestinationDetails {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CloudWatchLogsDetails`.
@@ -1052,7 +1052,7 @@ pub mod replication_group {
     impl DestinationDetails {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CloudWatchLogsDetails`.
@@ -1143,7 +1143,7 @@ pub mod replication_group {
     impl NodeGroupConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `NodeGroupId`.
@@ -1517,7 +1517,7 @@ pub mod serverless_cache {
     impl CacheUsageLimits {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DataStorage`.
@@ -1598,7 +1598,7 @@ pub mod serverless_cache {
     impl ECPUPerSecond {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Maximum`.
@@ -1635,7 +1635,7 @@ pub mod serverless_cache {
     impl Endpoint {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Address`.

@@ -136,7 +136,7 @@ pub mod listener {
     impl Certificate {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CertificateArn`.
@@ -506,7 +506,7 @@ pub mod listener {
     impl ForwardConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TargetGroupStickinessConfig`.
@@ -543,7 +543,7 @@ pub mod listener {
     impl TargetGroupStickinessConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DurationSeconds`.
@@ -580,7 +580,7 @@ pub mod listener {
     impl TargetGroupTuple {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TargetGroupArn`.
@@ -761,7 +761,7 @@ pub mod listener {
     impl ListenerAttribute {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -802,7 +802,7 @@ pub mod listener {
     impl MutualAuthentication {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdvertiseTrustStoreCaNames`.
@@ -1575,7 +1575,7 @@ pub mod listener_rule {
     impl ForwardConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TargetGroupStickinessConfig`.
@@ -1612,7 +1612,7 @@ pub mod listener_rule {
     impl TargetGroupStickinessConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DurationSeconds`.
@@ -1649,7 +1649,7 @@ pub mod listener_rule {
     impl TargetGroupTuple {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TargetGroupArn`.
@@ -1844,7 +1844,7 @@ pub mod listener_rule {
     impl RuleCondition {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Field`.
@@ -1930,7 +1930,7 @@ pub mod listener_rule {
     impl HostHeaderConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RegexValues`.
@@ -1969,7 +1969,7 @@ pub mod listener_rule {
     impl HttpHeaderConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HttpHeaderName`.
@@ -2011,7 +2011,7 @@ pub mod listener_rule {
     impl HttpRequestMethodConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Values`.
@@ -2041,7 +2041,7 @@ pub mod listener_rule {
     impl PathPatternConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RegexValues`.
@@ -2076,7 +2076,7 @@ pub mod listener_rule {
     impl QueryStringConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Values`.
@@ -2106,7 +2106,7 @@ pub mod listener_rule {
     impl QueryStringKeyValue {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -2143,7 +2143,7 @@ pub mod listener_rule {
     impl SourceIpConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IpAddressType`.
@@ -2619,7 +2619,7 @@ pub mod load_balancer {
     impl CfnLoadBalancer {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableCapacityReservationProvisionStabilize`.
@@ -2740,7 +2740,7 @@ pub mod load_balancer {
     impl LoadBalancerAttribute {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -3109,7 +3109,7 @@ pub mod target_group {
     impl CfnTargetGroup {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HealthCheckEnabled`.
@@ -3272,7 +3272,7 @@ pub mod target_group {
     impl Matcher {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `GrpcCode`.
@@ -3337,7 +3337,7 @@ pub mod target_group {
     impl TargetGroupAttribute {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.

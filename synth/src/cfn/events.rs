@@ -120,7 +120,7 @@ pub mod event_bus {
     impl DeadLetterConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Arn`.
@@ -150,7 +150,7 @@ pub mod event_bus {
     impl LogConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeDetail`.
@@ -330,7 +330,7 @@ pub mod rule {
     impl CfnRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Description`.
@@ -416,7 +416,7 @@ pub mod rule {
     impl Tag {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -701,7 +701,7 @@ pub mod rule {
     impl BatchArrayProperties {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Size`.
@@ -729,7 +729,7 @@ pub mod rule {
     impl BatchRetryStrategy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Attempts`.
@@ -757,7 +757,7 @@ pub mod rule {
     impl DeadLetterConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Arn`.
@@ -983,7 +983,7 @@ pub mod rule {
     impl NetworkConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AwsVpcConfiguration`.
@@ -1057,7 +1057,7 @@ pub mod rule {
     impl PlacementConstraint {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Expression`.
@@ -1094,7 +1094,7 @@ pub mod rule {
     impl PlacementStrategy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Field`.
@@ -1133,7 +1133,7 @@ pub mod rule {
     impl HttpParameters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HeaderParameters`.
@@ -1319,7 +1319,7 @@ pub mod rule {
     impl RetryPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaximumEventAgeInSeconds`.
@@ -1406,7 +1406,7 @@ pub mod rule {
     impl SageMakerPipelineParameters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PipelineParameterList`.

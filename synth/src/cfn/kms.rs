@@ -47,7 +47,7 @@ pub mod key {
     impl CfnKey {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BypassPolicyLockoutSafetyCheck`.

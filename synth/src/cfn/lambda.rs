@@ -117,7 +117,7 @@ pub mod alias {
     impl AliasRoutingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdditionalVersionWeights`.
@@ -512,7 +512,7 @@ pub mod event_source_mapping {
     impl AmazonManagedKafkaEventSourceConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConsumerGroupId`.
@@ -553,7 +553,7 @@ pub mod event_source_mapping {
     impl SchemaRegistryConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccessConfigs`.
@@ -604,7 +604,7 @@ pub mod event_source_mapping {
     impl SchemaRegistryAccessConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Type`.
@@ -639,7 +639,7 @@ pub mod event_source_mapping {
     impl SchemaValidationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Attribute`.
@@ -667,7 +667,7 @@ pub mod event_source_mapping {
     impl DestinationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `OnFailure`.
@@ -695,7 +695,7 @@ pub mod event_source_mapping {
     impl OnFailure {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Destination`.
@@ -727,7 +727,7 @@ pub mod event_source_mapping {
     impl DocumentDBEventSourceConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CollectionName`.
@@ -769,7 +769,7 @@ pub mod event_source_mapping {
     impl FilterCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Filters`.
@@ -797,7 +797,7 @@ pub mod event_source_mapping {
     impl Filter {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Pattern`.
@@ -825,7 +825,7 @@ pub mod event_source_mapping {
     impl LoggingConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `SystemLogLevel`.
@@ -853,7 +853,7 @@ pub mod event_source_mapping {
     impl MetricsConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Metrics`.
@@ -885,7 +885,7 @@ pub mod event_source_mapping {
     impl ProvisionedPollerConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaximumPollers`.
@@ -927,7 +927,7 @@ pub mod event_source_mapping {
     impl ScalingConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaximumConcurrency`.
@@ -955,7 +955,7 @@ pub mod event_source_mapping {
     impl SelfManagedEventSource {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Endpoints`.
@@ -983,7 +983,7 @@ pub mod event_source_mapping {
     impl Endpoints {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `KafkaBootstrapServers`.
@@ -1015,7 +1015,7 @@ pub mod event_source_mapping {
     impl SelfManagedKafkaEventSourceConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConsumerGroupId`.
@@ -1059,7 +1059,7 @@ pub mod event_source_mapping {
     impl SourceAccessConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Type`.
@@ -1932,7 +1932,7 @@ pub mod function {
     impl Code {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ImageUri`.
@@ -2002,7 +2002,7 @@ pub mod function {
     impl DeadLetterConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TargetArn`.
@@ -2074,7 +2074,7 @@ pub mod function {
     impl Environment {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Variables`.
@@ -2164,7 +2164,7 @@ pub mod function {
     impl S3FilesConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DirectS3Read`.
@@ -2194,7 +2194,7 @@ pub mod function {
     impl FunctionScalingConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxExecutionEnvironments`.
@@ -2233,7 +2233,7 @@ pub mod function {
     impl ImageConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Command`.
@@ -2281,7 +2281,7 @@ pub mod function {
     impl LoggingConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ApplicationLogLevel`.
@@ -2446,7 +2446,7 @@ pub mod function {
     impl TracingConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Mode`.
@@ -2478,7 +2478,7 @@ pub mod function {
     impl VpcConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Ipv6AllowedForDualStack`.
@@ -3773,7 +3773,7 @@ pub mod url {
     impl Cors {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllowCredentials`.
@@ -4056,7 +4056,7 @@ pub mod version {
     impl FunctionScalingConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxExecutionEnvironments`.

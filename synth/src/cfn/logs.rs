@@ -43,7 +43,7 @@ pub mod log_group {
     impl CfnLogGroup {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BearerTokenAuthenticationEnabled`.

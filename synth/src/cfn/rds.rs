@@ -151,7 +151,7 @@ pub mod db_cluster {
     impl CfnDBCluster {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllocatedStorage`.
@@ -635,7 +635,7 @@ pub mod db_cluster {
     impl MasterUserSecret {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `KmsKeyId`.
@@ -680,7 +680,7 @@ pub mod db_cluster {
     impl ScalingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AutoPause`.
@@ -747,7 +747,7 @@ pub mod db_cluster {
     impl ServerlessV2ScalingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxCapacity`.
@@ -1272,7 +1272,7 @@ pub mod db_instance {
     impl CfnDBInstance {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdditionalStorageVolumes`.
@@ -1888,7 +1888,7 @@ pub mod db_instance {
     impl AdditionalStorageVolume {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllocatedStorage`.
@@ -1995,7 +1995,7 @@ pub mod db_instance {
     impl MasterUserSecret {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `KmsKeyId`.
@@ -2032,7 +2032,7 @@ pub mod db_instance {
     impl ProcessorFeature {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -2612,7 +2612,7 @@ pub mod db_proxy {
     impl AuthFormat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AuthScheme`.
@@ -2670,7 +2670,7 @@ pub mod db_proxy {
     impl TagFormat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -3035,7 +3035,7 @@ pub mod db_proxy_target_group {
     impl ConnectionPoolConfigurationInfoFormat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConnectionBorrowTimeout`.

@@ -38,7 +38,7 @@ pub mod hosted_zone {
     impl CfnHostedZone {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DelegationSetId`.
@@ -108,7 +108,7 @@ pub mod hosted_zone {
     impl HostedZoneConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Comment`.
@@ -136,7 +136,7 @@ pub mod hosted_zone {
     impl HostedZoneFeatures {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableAcceleratedRecovery`.
@@ -542,7 +542,7 @@ pub mod record_set {
     impl GeoLocation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContinentCode`.
@@ -590,7 +590,7 @@ pub mod record_set {
     impl GeoProximityLocation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AWSRegion`.

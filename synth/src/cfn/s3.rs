@@ -74,7 +74,7 @@ pub mod bucket {
     impl CfnBucket {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AbacStatus`.
@@ -342,7 +342,7 @@ pub mod bucket {
     impl StorageClassAnalysis {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DataExport`.
@@ -502,7 +502,7 @@ pub mod bucket {
     impl ServerSideEncryptionRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BlockedEncryptionTypes`.
@@ -544,7 +544,7 @@ pub mod bucket {
     impl BlockedEncryptionTypes {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EncryptionType`.
@@ -1190,7 +1190,7 @@ pub mod bucket {
     impl LoggingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DestinationBucketName`.
@@ -1702,7 +1702,7 @@ pub mod bucket {
     impl NotificationConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EventBridgeConfiguration`.
@@ -1967,7 +1967,7 @@ pub mod bucket {
     impl ObjectLockConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ObjectLockEnabled`.
@@ -2002,7 +2002,7 @@ pub mod bucket {
     impl ObjectLockRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DefaultRetention`.
@@ -2036,7 +2036,7 @@ pub mod bucket {
     impl DefaultRetention {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Days`.
@@ -2087,7 +2087,7 @@ pub mod bucket {
     impl DefaultEventHold {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Days`.
@@ -2146,7 +2146,7 @@ pub mod bucket {
     impl OwnershipControlsRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ObjectOwnership`.
@@ -2180,7 +2180,7 @@ pub mod bucket {
     impl PublicAccessBlockConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BlockPublicAcls`.
@@ -2345,7 +2345,7 @@ pub mod bucket {
     impl DeleteMarkerReplication {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Status`.
@@ -2595,7 +2595,7 @@ pub mod bucket {
     impl ReplicationRuleFilter {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `And`.
@@ -2639,7 +2639,7 @@ pub mod bucket {
     impl ReplicationRuleAndOperator {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Prefix`.
@@ -2676,7 +2676,7 @@ pub mod bucket {
     impl SourceSelectionCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReplicaModifications`.
@@ -2817,7 +2817,7 @@ pub mod bucket {
     impl WebsiteConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ErrorDocument`.
@@ -2942,7 +2942,7 @@ pub mod bucket {
     impl RedirectRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HostName`.
@@ -3000,7 +3000,7 @@ pub mod bucket {
     impl RoutingRuleCondition {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HttpErrorCodeReturnedEquals`.

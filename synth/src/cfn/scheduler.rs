@@ -280,7 +280,7 @@ pub mod schedule {
     impl DeadLetterConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Arn`.
@@ -506,7 +506,7 @@ pub mod schedule {
     impl NetworkConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AwsvpcConfiguration`.
@@ -580,7 +580,7 @@ pub mod schedule {
     impl PlacementConstraint {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Expression`.
@@ -617,7 +617,7 @@ pub mod schedule {
     impl PlacementStrategy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Field`.
@@ -706,7 +706,7 @@ pub mod schedule {
     impl RetryPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaximumEventAgeInSeconds`.
@@ -741,7 +741,7 @@ pub mod schedule {
     impl SageMakerPipelineParameters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PipelineParameterList`.
@@ -797,7 +797,7 @@ pub mod schedule {
     impl SqsParameters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MessageGroupId`.
@@ -1113,7 +1113,7 @@ pub mod schedule_group {
     impl CfnScheduleGroup {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.

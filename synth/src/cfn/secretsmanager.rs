@@ -267,7 +267,7 @@ pub mod rotation_schedule {
     impl RotationRules {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AutomaticallyAfterDays`.
@@ -361,7 +361,7 @@ pub mod secret {
     impl CfnSecret {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Description`.
@@ -456,7 +456,7 @@ pub mod secret {
     impl GenerateSecretString {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ExcludeCharacters`.

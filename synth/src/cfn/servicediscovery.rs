@@ -90,7 +90,7 @@ pub mod private_dns_namespace {
     impl Properties {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DnsProperties`.
@@ -118,7 +118,7 @@ pub mod private_dns_namespace {
     impl PrivateDnsPropertiesMutable {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `SOA`.
@@ -146,7 +146,7 @@ pub mod private_dns_namespace {
     impl SOA {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TTL`.
@@ -274,7 +274,7 @@ pub mod service {
     impl CfnService {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Description`.
@@ -474,7 +474,7 @@ pub mod service {
     impl HealthCheckCustomConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `FailureThreshold`.

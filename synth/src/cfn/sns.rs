@@ -203,7 +203,7 @@ pub mod topic {
     impl CfnTopic {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ArchivePolicy`.

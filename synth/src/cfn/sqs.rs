@@ -56,7 +56,7 @@ pub mod queue {
     impl CfnQueue {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContentBasedDeduplication`.
@@ -191,7 +191,7 @@ pub mod queue {
     impl RedrivePolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `deadLetterTargetArn`.

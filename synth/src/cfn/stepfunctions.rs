@@ -420,7 +420,7 @@ pub mod state_machine {
     impl LoggingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Destinations`.
@@ -462,7 +462,7 @@ pub mod state_machine {
     impl LogDestination {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CloudWatchLogsLogGroup`.
@@ -490,7 +490,7 @@ pub mod state_machine {
     impl CloudWatchLogsLogGroup {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LogGroupArn`.
@@ -546,7 +546,7 @@ pub mod state_machine {
     impl TracingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Enabled`.

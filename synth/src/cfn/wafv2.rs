@@ -239,7 +239,7 @@ pub mod web_acl {
     impl AssociationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RequestBody`.
@@ -291,7 +291,7 @@ pub mod web_acl {
     impl CaptchaConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ImmunityTimeProperty`.
@@ -343,7 +343,7 @@ pub mod web_acl {
     impl ChallengeConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ImmunityTimeProperty`.
@@ -507,7 +507,7 @@ pub mod web_acl {
     impl DefaultAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Allow`.
@@ -542,7 +542,7 @@ pub mod web_acl {
     impl AllowAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -622,7 +622,7 @@ pub mod web_acl {
     impl BlockAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomResponse`.
@@ -696,7 +696,7 @@ pub mod web_acl {
     impl MonetizationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CryptoConfig`.
@@ -935,7 +935,7 @@ pub mod web_acl {
     impl RuleAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Allow`.
@@ -998,7 +998,7 @@ pub mod web_acl {
     impl CaptchaAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -1026,7 +1026,7 @@ pub mod web_acl {
     impl ChallengeAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -1054,7 +1054,7 @@ pub mod web_acl {
     impl CountAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -1082,7 +1082,7 @@ pub mod web_acl {
     impl MonetizeAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PriceMultiplier`.
@@ -1112,7 +1112,7 @@ pub mod web_acl {
     impl OverrideAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Count`.
@@ -1201,7 +1201,7 @@ pub mod web_acl {
     impl Statement {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AndStatement`.
@@ -1360,7 +1360,7 @@ pub mod web_acl {
     impl AsnMatchStatement {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AsnList`.
@@ -1511,7 +1511,7 @@ pub mod web_acl {
     impl FieldToMatch {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllQueryArguments`.
@@ -1630,7 +1630,7 @@ pub mod web_acl {
     impl Body {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `OversizeHandling`.
@@ -1694,7 +1694,7 @@ pub mod web_acl {
     impl CookieMatchPattern {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `All`.
@@ -1796,7 +1796,7 @@ pub mod web_acl {
     impl HeaderMatchPattern {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `All`.
@@ -1936,7 +1936,7 @@ pub mod web_acl {
     impl JsonMatchPattern {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `All`.
@@ -2019,7 +2019,7 @@ pub mod web_acl {
     impl UriFragment {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `FallbackBehavior`.
@@ -2105,7 +2105,7 @@ pub mod web_acl {
     impl GeoMatchStatement {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CountryCodes`.
@@ -2350,7 +2350,7 @@ pub mod web_acl {
     impl ManagedRuleGroupConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AWSManagedRulesACFPRuleSet`.
@@ -2583,7 +2583,7 @@ pub mod web_acl {
     impl ResponseInspection {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BodyContains`.
@@ -2940,7 +2940,7 @@ pub mod web_acl {
     impl Regex {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RegexString`.
@@ -3168,7 +3168,7 @@ pub mod web_acl {
     impl RateBasedStatementCustomKey {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ASN`.
@@ -3771,7 +3771,7 @@ pub mod web_acl {
     impl Tag {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
