@@ -249,7 +249,7 @@ pub async fn run_deploy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    deploy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+    deploy_with(args, &stacks, &clients, &TtyConfirm::new(), out, err).await
 }
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
@@ -291,6 +291,7 @@ pub async fn deploy_with<A: DeployApi>(
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         staging_bucket: args.staging_bucket.clone(),
+        interrupt: confirm.interrupt(),
         role_arn: args.role_arn.clone(),
         ..DeployOptions::default()
     };
@@ -389,11 +390,11 @@ pub async fn run_destroy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    destroy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+    destroy_with(args, &stacks, &clients, &TtyConfirm::new(), out, err).await
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation>(
+pub async fn destroy_with<A: CloudFormation + super::api::Buckets>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -408,6 +409,7 @@ pub async fn destroy_with<A: CloudFormation>(
     let options = DestroyOptions {
         yes: args.yes,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        interrupt: confirm.interrupt(),
     };
     let result = {
         let ui = Ui::new(out, err, confirm, ProgressMode::Events);
@@ -415,6 +417,8 @@ pub async fn destroy_with<A: CloudFormation>(
     };
     match result {
         Ok(_) => Exit::Success,
+        // What was stopped is already said, with the command to follow it.
+        Err(DeployError::Interrupted) => Exit::Interrupted,
         Err(e) => report(err, &e),
     }
 }
