@@ -235,6 +235,8 @@ fn a_settings_error_quotes_a_short_excerpt() {
     let err = stderr(&out);
     assert!(err.len() < 1000, "{} bytes of error", err.len());
     assert!(err.contains("dev.yaml"), "{err}");
+}
+
 /// `--format yaml` writes the same data as the JSON templates, and quotes what a YAML 1.1 reader
 /// (cfn-lint, CloudFormation) would otherwise read as a boolean: prod's `MfaConfiguration: ON`.
 #[test]

@@ -54,6 +54,22 @@ pub struct RawResource {
     pub properties: IndexMap<String, Value>,
 }
 
+impl RawResource {
+    /// A resource of `type_name` without properties; add them with [`RawResource::prop`].
+    pub fn new(type_name: impl Into<String>) -> Self {
+        RawResource {
+            type_name: type_name.into(),
+            properties: IndexMap::new(),
+        }
+    }
+
+    /// Sets a property, by its CloudFormation name.
+    pub fn prop(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.properties.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
 impl ResourceBody for RawResource {
     fn type_name(&self) -> &str {
         &self.type_name

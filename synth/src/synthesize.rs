@@ -367,7 +367,12 @@ fn assign_logical_ids(
                 format!("logical ID {lid:?} is invalid: it must be 1 to 255 letters and digits"),
             ));
         }
-        if let Some(other) = seen.insert(lid.clone(), element) {
+        // Two elements on one path come from a duplicate construct id, reported once where
+        // the id was added; repeating it for every resource below would bury it.
+        if let Some(other) = seen
+            .insert(lid.clone(), element)
+            .filter(|o| app.path(*o) != path)
+        {
             problems.push(Problem::error(
                 path,
                 format!("logical ID {lid} is also used by {}: rename one of them or override its logical ID", app.path(other)),
@@ -391,6 +396,20 @@ fn assign_logical_ids(
             ));
         }
     }
+}
+
+/// True when a construct between `element` and its stack reported an error (through
+/// [`crate::Scope::error`]).
+fn below_rejected_construct(app: &App, element: NodeId) -> bool {
+    let paths: Vec<&str> = app
+        .ancestors(element)
+        .skip(1)
+        .take_while(|n| !app.is_stack_or_above(*n))
+        .map(|n| app.path(n))
+        .collect();
+    app.problems
+        .iter()
+        .any(|p| p.severity == Severity::Error && paths.contains(&p.path.as_str()))
 }
 
 pub(crate) struct RenderedStack {
@@ -425,12 +444,11 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 let mut res = JsonMap::new();
                 res.insert("Type".into(), Json::String(body.type_name().to_owned()));
                 let resolved = r.resolve(&props, &mut site);
-                if let Some(spec) = crate::spec::lookup(body.type_name()) {
-                    for v in crate::spec::check_constraints(spec, &resolved) {
-                        r.fx.problems.push(Problem::error(
-                            app.path(element),
-                            format!("{} {}: {}", body.type_name(), v.property, v.message),
-                        ));
+                // A construct that rejected its props has said what is wrong; the schema
+                // errors of the resources it built from them repeat the same mistake.
+                if !below_rejected_construct(app, element) {
+                    for message in crate::spec::check::check_element(body.type_name(), &resolved) {
+                        r.fx.problems.push(Problem::error(app.path(element), message));
                     }
                 }
                 if resolved.as_object().is_some_and(|o| !o.is_empty()) {

@@ -24,6 +24,7 @@ const fn spec(
         conditional_create_only,
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],

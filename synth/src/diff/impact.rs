@@ -256,6 +256,7 @@ mod tests {
         conditional_create_only: &["/properties/Engine"],
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],
