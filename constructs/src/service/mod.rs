@@ -369,6 +369,10 @@ impl NextJsService {
                         props.app_name
                     ))
                     .from_env("PANTRI_IMAGE_TAG")
+                    // Deploy fills only NoEcho parameters from the environment (so a secret
+                    // never lands in a readable parameter); the tag itself stays visible in
+                    // the task definition's image.
+                    .no_echo()
             },
         );
 
