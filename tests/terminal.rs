@@ -111,6 +111,7 @@ fn app_dir(template: &Value) -> tempfile::TempDir {
 /// A deploy with changes draws the live progress bar and finishes: exit 0.
 #[test]
 fn a_deploy_with_changes_draws_progress_and_finishes() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let dir = app_dir(&queue());
     let mut term = pantri(&moto.endpoint(), dir.path(), DEPLOY_YES);
@@ -123,6 +124,7 @@ fn a_deploy_with_changes_draws_progress_and_finishes() {
 /// The approval prompt answered yes: the change is deployed.
 #[test]
 fn the_approval_prompt_answered_yes_deploys() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let dir = app_dir(&role());
     let (code, shown) = answer(&moto.endpoint(), dir.path(), DEPLOY, ASK_DEPLOY, "y");
@@ -134,6 +136,7 @@ fn the_approval_prompt_answered_yes_deploys() {
 /// The approval prompt answered no: nothing changes, exit 3; the stack was never created.
 #[test]
 fn the_approval_prompt_answered_no_changes_nothing() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let dir = app_dir(&role());
     let (code, shown) = answer(&moto.endpoint(), dir.path(), DEPLOY, ASK_DEPLOY, "n");
@@ -149,6 +152,16 @@ fn the_approval_prompt_answered_no_changes_nothing() {
         shown.contains("(dev-App, create)"),
         "created from nothing again: {shown}"
     );
+}
+
+/// The terminal tests run one at a time: each drives a real binary, a moto server and a
+/// pseudo-terminal, and a Ctrl-C timed against a held request is only meaningful when the
+/// machine is not also running the other terminal tests (seen flaky under parallel load).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 const FOLLOW: &str = "Follow it with: aws cloudformation describe-stack-events --stack-name dev-App --region us-east-1";
@@ -187,6 +200,7 @@ fn ctrl_c_while_held(
 /// the stack, and exits 130; the deployment itself goes on.
 #[test]
 fn ctrl_c_mid_deploy_detaches_with_the_command_to_follow_the_stack() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let shown = ctrl_c_while_held(&moto, &["ExecuteChangeSet"], DEPLOY_YES, Regex(BAR));
     assert!(
@@ -198,6 +212,7 @@ fn ctrl_c_mid_deploy_detaches_with_the_command_to_follow_the_stack() {
 /// Ctrl-C at the approval prompt: nothing was executed, exit 130.
 #[test]
 fn ctrl_c_at_the_prompt_stops_before_anything_changes() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let dir = app_dir(&role());
     let mut term = pantri(&moto.endpoint(), dir.path(), DEPLOY);
@@ -215,6 +230,7 @@ fn ctrl_c_at_the_prompt_stops_before_anything_changes() {
 /// Destroy asks on the terminal; yes deletes, no keeps (exit 3).
 #[test]
 fn destroy_asks_on_the_terminal() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let dir = app_dir(&queue());
     assert_eq!(
@@ -232,6 +248,7 @@ fn destroy_asks_on_the_terminal() {
 /// Ctrl-C while CloudFormation deletes: watching stops, exit 130, the command to follow it.
 #[test]
 fn ctrl_c_mid_destroy_detaches() {
+    let _one_at_a_time = serial();
     let moto = Moto::start();
     let destroy = ["destroy", "dev", "--app", ".", "--yes"];
     let shown = ctrl_c_while_held(
@@ -285,6 +302,7 @@ fn has_color(text: &str) -> bool {
 /// set's table is cut to the terminal's width.
 #[test]
 fn the_preview_is_colored_and_fits_the_terminal() {
+    let _one_at_a_time = serial();
     let shown = preview_on_terminal(70, &[]);
     assert!(has_color(&shown), "no color in: {shown:?}");
     let table: Vec<&str> = shown
@@ -306,6 +324,7 @@ fn the_preview_is_colored_and_fits_the_terminal() {
 /// `--no-color` (and `NO_COLOR`) keep the preview plain on a terminal too.
 #[test]
 fn no_color_keeps_the_preview_plain() {
+    let _one_at_a_time = serial();
     let shown = preview_on_terminal(200, &["--no-color"]);
     assert!(!has_color(&shown), "colored: {shown:?}");
     assert!(
