@@ -448,7 +448,8 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 // errors of the resources it built from them repeat the same mistake.
                 if !below_rejected_construct(app, element) {
                     for message in crate::spec::check::check_element(body.type_name(), &resolved) {
-                        r.fx.problems.push(Problem::error(app.path(element), message));
+                        r.fx.problems
+                            .push(Problem::error(app.path(element), message));
                     }
                 }
                 if resolved.as_object().is_some_and(|o| !o.is_empty()) {
