@@ -74,29 +74,9 @@ async fn destroy(moto: &Moto, dir: &Path, line: &str) -> Run {
     run
 }
 
-/// Writes a cloud assembly of stage `dev` with the given stacks `(id, template, deps)`.
+/// Writes a cloud assembly of stage `dev` in moto's account with the given stacks.
 fn assembly(dir: &Path, stacks: &[(&str, &Value, &[&str])]) {
-    let mut artifacts = serde_json::Map::new();
-    for (id, template, deps) in stacks {
-        let file = format!("dev-{id}.template.json");
-        std::fs::write(
-            dir.join(&file),
-            serde_json::to_string_pretty(template).unwrap(),
-        )
-        .unwrap();
-        artifacts.insert(
-            format!("dev-{id}"),
-            json!({
-                "type": "aws:cloudformation:stack",
-                "environment": "aws://123456789012/us-east-1",
-                "properties": {"templateFile": file, "stackName": format!("dev-{id}"), "tags": {"project": "pantri-e2e"}},
-                "dependencies": deps.iter().map(|d| format!("dev-{d}")).collect::<Vec<_>>(),
-                "displayName": format!("dev/{id}"),
-            }),
-        );
-    }
-    let manifest = json!({"version": "48.0.0", "artifacts": artifacts});
-    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    pantri_tests::write_assembly(dir, pantri_tests::moto::ACCOUNT, stacks);
 }
 
 fn network(bucket: &str) -> Value {

@@ -3,6 +3,8 @@
 pub mod moto;
 
 use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -70,4 +72,28 @@ pub fn copy_stages(dir: &Path) -> PathBuf {
             .unwrap_or_else(|e| panic!("copy: {e}"));
     }
     stages
+}
+
+/// Writes a cloud assembly of stage `dev` into `dir`: stacks `(id, template, dependencies)` in
+/// `account` and us-east-1, each named `dev-<id>`.
+pub fn write_assembly(dir: &Path, account: &str, stacks: &[(&str, &Value, &[&str])]) {
+    let mut artifacts = serde_json::Map::new();
+    for (id, template, deps) in stacks {
+        let file = format!("dev-{id}.template.json");
+        let text = serde_json::to_string_pretty(template).unwrap_or_default();
+        std::fs::write(dir.join(&file), text).unwrap_or_else(|e| panic!("write {file}: {e}"));
+        artifacts.insert(
+            format!("dev-{id}"),
+            json!({
+                "type": "aws:cloudformation:stack",
+                "environment": format!("aws://{account}/us-east-1"),
+                "properties": {"templateFile": file, "stackName": format!("dev-{id}"), "tags": {"project": "pantri-e2e"}},
+                "dependencies": deps.iter().map(|d| format!("dev-{d}")).collect::<Vec<_>>(),
+                "displayName": format!("dev/{id}"),
+            }),
+        );
+    }
+    let manifest = json!({"version": "48.0.0", "artifacts": artifacts});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string())
+        .unwrap_or_else(|e| panic!("write manifest.json: {e}"));
 }

@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
+use super::account::{verify_caller, CallerIdentity};
 use super::api::{CloudFormation, TemplateStaging};
 use super::approval::RequireApproval;
 use super::destroy::{destroy, DestroyOptions};
@@ -158,17 +159,28 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
     Ok(stacks)
 }
 
-/// The assembly's stacks and one client per region they deploy to.
+/// The assembly's stacks, one client per region they deploy to, and who the caller is (STS),
+/// after checking that the stage's stacks belong to the caller's account.
 async fn connect(
     assembly_dir: &Path,
+    stage: &str,
     aws: &AwsArgs,
-) -> Result<(Vec<StackArtifact>, BTreeMap<String, SdkCloudFormation>), DeployError> {
+) -> Result<
+    (
+        Vec<StackArtifact>,
+        BTreeMap<String, SdkCloudFormation>,
+        CallerIdentity,
+    ),
+    DeployError,
+> {
     let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
     let connection = Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         max_attempts: 0,
     };
+    let in_stage: Vec<&StackArtifact> = stacks.iter().filter(|s| s.stage == stage).collect();
+    let caller = verify_caller(&in_stage, &connection).await?;
     let regions: std::collections::BTreeSet<&str> =
         stacks.iter().map(|s| s.env.region.as_str()).collect();
     let mut clients = BTreeMap::new();
@@ -178,7 +190,7 @@ async fn connect(
             SdkCloudFormation::connect(r, &connection).await,
         );
     }
-    Ok((stacks, clients))
+    Ok((stacks, clients, caller))
 }
 
 /// Deploys through the AWS SDK, asking on the terminal when there is one. Reports to `out`
@@ -189,11 +201,20 @@ pub async fn run_deploy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws).await {
+    let (stacks, clients, caller) = match connect(assembly_dir, &args.stage, &args.aws).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    deploy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+    deploy_with(
+        args,
+        &stacks,
+        &clients,
+        Some(&caller),
+        &TtyConfirm,
+        out,
+        err,
+    )
+    .await
 }
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
@@ -202,6 +223,7 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
     confirm: &dyn Confirm,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -235,6 +257,7 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         staging_bucket: args.staging_bucket.clone(),
+        caller_account: caller.map(|c| c.account.clone()),
         ..DeployOptions::default()
     };
     let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
@@ -280,7 +303,7 @@ pub async fn run_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws).await {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };

@@ -13,6 +13,7 @@
 //! bucket-owner-enforced ownership, a TLS-only policy and a 30-day expiry), skipping the upload
 //! when that key exists, and passes the object's URL as `TemplateURL`. Smaller bodies go inline.
 
+pub mod account;
 pub mod api;
 pub mod approval;
 pub mod args;
@@ -28,6 +29,8 @@ pub mod sdk;
 mod fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_trust;
 
 pub use args::{
     deploy_with, destroy_with, run_deploy, run_destroy, AwsArgs, DeployArgs, DestroyArgs, Exit,

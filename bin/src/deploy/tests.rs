@@ -27,7 +27,7 @@ enum Cmd {
     Destroy(DestroyArgs),
 }
 
-fn deploy_args(line: &str) -> DeployArgs {
+pub(super) fn deploy_args(line: &str) -> DeployArgs {
     let argv = format!("pantri deploy --progress events --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
         Cmd::Deploy(a) => a,
@@ -35,7 +35,7 @@ fn deploy_args(line: &str) -> DeployArgs {
     }
 }
 
-fn destroy_args(line: &str) -> DestroyArgs {
+pub(super) fn destroy_args(line: &str) -> DestroyArgs {
     let argv = format!("pantri destroy --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
         Cmd::Destroy(a) => a,
@@ -43,7 +43,12 @@ fn destroy_args(line: &str) -> DestroyArgs {
     }
 }
 
-fn stack(id: &str, region: &str, template: serde_json::Value, deps: &[&str]) -> StackArtifact {
+pub(super) fn stack(
+    id: &str,
+    region: &str,
+    template: serde_json::Value,
+    deps: &[&str],
+) -> StackArtifact {
     StackArtifact {
         id: format!("dev-{id}"),
         display_name: format!("dev/{id}"),
@@ -64,28 +69,28 @@ fn stack(id: &str, region: &str, template: serde_json::Value, deps: &[&str]) -> 
     }
 }
 
-fn bucket_template() -> serde_json::Value {
+pub(super) fn bucket_template() -> serde_json::Value {
     json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}}})
 }
 
-fn role_template() -> serde_json::Value {
+pub(super) fn role_template() -> serde_json::Value {
     json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     }}}}})
 }
 
-struct Yes;
+pub(super) struct Yes;
 impl Confirm for Yes {
     fn ask(&self, _q: &str) -> Option<bool> {
         Some(true)
     }
 }
 
-struct Run {
-    exit: Exit,
-    out: String,
-    err: String,
+pub(super) struct Run {
+    pub(super) exit: Exit,
+    pub(super) out: String,
+    pub(super) err: String,
 }
 
 async fn deploy(fake: &Fake, stacks: &[StackArtifact], line: &str, confirm: &dyn Confirm) -> Run {
@@ -99,11 +104,22 @@ async fn deploy_multi(
     line: &str,
     confirm: &dyn Confirm,
 ) -> Run {
+    deploy_as(clients, stacks, line, None, confirm).await
+}
+
+/// Deploys as `caller` (what STS said), or without an identity check.
+pub(super) async fn deploy_as(
+    clients: &BTreeMap<String, Fake>,
+    stacks: &[StackArtifact],
+    line: &str,
+    caller: Option<&super::account::CallerIdentity>,
+    confirm: &dyn Confirm,
+) -> Run {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut args = deploy_args(line);
     args.progress = super::progress::ProgressMode::Events;
-    let exit = deploy_with(&args, stacks, clients, confirm, &mut out, &mut err).await;
+    let exit = deploy_with(&args, stacks, clients, caller, confirm, &mut out, &mut err).await;
     Run {
         exit,
         out: String::from_utf8_lossy(&out).into_owned(),
@@ -802,7 +818,7 @@ async fn the_preview_carries_the_template_diff_and_a_narrowing_change_does_not_a
 }
 
 /// A template over the inline limit: SSM parameters with long descriptions.
-fn large_template(value: &str) -> serde_json::Value {
+pub(super) fn large_template(value: &str) -> serde_json::Value {
     let mut resources = serde_json::Map::new();
     for i in 0..60 {
         resources.insert(

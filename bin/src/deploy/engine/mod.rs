@@ -67,6 +67,9 @@ pub struct DeployOptions {
     /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
     /// [`default_staging_bucket`] of the stack's account and region.
     pub staging_bucket: Option<String>,
+    /// The caller's account as STS reported it: the default staging bucket is named after it,
+    /// so that it is the account that really owns the bucket.
+    pub caller_account: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -84,6 +87,7 @@ impl Default for DeployOptions {
             poll_interval: Duration::from_secs(2),
             handle_ctrl_c: true,
             staging_bucket: None,
+            caller_account: None,
         }
     }
 }

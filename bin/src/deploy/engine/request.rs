@@ -92,10 +92,14 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
         let region = stack.env.region.as_str();
-        let account = stack.env.account.as_str();
+        let account = self
+            .options
+            .caller_account
+            .as_deref()
+            .unwrap_or(stack.env.account.as_str());
         let bucket = match &self.options.staging_bucket {
             Some(b) => b.clone(),
-            None if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) => {
+            None if crate::deploy::account::is_concrete_account(account) => {
                 default_staging_bucket(account, region)
             }
             None => {
