@@ -31,6 +31,16 @@ pub struct StackInfo {
     pub tags: std::collections::BTreeMap<String, String>,
 }
 
+impl StackInfo {
+    /// ` (status reason)` when CloudFormation gave one, for a line that names the status.
+    pub fn reason_suffix(&self) -> String {
+        self.status_reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    }
+}
+
 /// CREATE for a new stack, UPDATE for an existing one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeSetType {

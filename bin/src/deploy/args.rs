@@ -263,10 +263,30 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
     let mut exit = Exit::Success;
     let mut errors: Vec<DeployError> = Vec::new();
+    let mut problems: Vec<DeployError> = Vec::new();
+    if let Some(path) = &args.outputs_file {
+        if let Err(why) = super::files::check_writable(path) {
+            problems.push(DeployError::Usage(format!(
+                "--outputs-file {}: {why}: name a file in an existing, writable directory",
+                path.display()
+            )));
+        }
+    }
     {
         let ui = Ui::new(out, err, confirm, args.progress);
         let engine = Engine::new(clients, stacks, &options, &ui);
-        for r in engine.deploy(&selected).await {
+        if args.method != Method::ExecuteChangeSet {
+            match engine.precheck(&selected).await {
+                Ok(found) => problems.extend(found),
+                Err(e) => problems = vec![e],
+            }
+        }
+        let results = if problems.is_empty() {
+            engine.deploy(&selected).await
+        } else {
+            Vec::new()
+        };
+        for r in results {
             match r.outcome {
                 Outcome::Deployed | Outcome::NoChanges => {
                     outputs.insert(r.stack_name, r.outputs);
@@ -283,12 +303,20 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
             }
         }
     }
+    if !problems.is_empty() {
+        let problem = if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            DeployError::Precheck(problems)
+        };
+        return report(err, &problem);
+    }
     for e in &errors {
         let _ = writeln!(err, "error: {e}");
     }
     if let Some(path) = &args.outputs_file {
         let text = pantri_synth::assembly::to_json_string(&outputs);
-        if let Err(e) = std::fs::write(path, text) {
+        if let Err(e) = super::files::write_private(path, &text) {
             let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
             exit = worse(exit, Exit::Failed);
         }

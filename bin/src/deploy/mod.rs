@@ -20,6 +20,7 @@ pub mod args;
 pub mod destroy;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod plan;
 pub mod progress;
 pub mod s3;

@@ -3,11 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use pantri_synth::assembly::{EnvParameter, StackArtifact};
+use serde_json::json;
+
 use super::account::CallerIdentity;
-use super::args::Exit;
+use super::api::TypeStatus;
+use super::args::{destroy_with, Exit};
 use super::fake::Fake;
 use super::progress::NoConfirm;
-use super::tests::{deploy_as, large_template, stack};
+use super::tests::{bucket_template, deploy_as, destroy_args, large_template, stack};
 
 fn one_region(fake: &Fake) -> BTreeMap<String, Fake> {
     [("us-east-1".to_owned(), fake.clone())].into()
@@ -39,5 +43,157 @@ async fn the_staging_bucket_is_named_after_the_account_sts_reports() {
             .contains("s3://pantri-staging-111122223333-us-east-1/"),
         "{}",
         run.out
+    );
+}
+
+fn with_env_parameter(mut s: StackArtifact, parameter: &str, variable: &str) -> StackArtifact {
+    s.template["Parameters"] = json!({ parameter: {"Type": "String"} });
+    s.env_parameters.push(EnvParameter {
+        parameter: parameter.into(),
+        variable: variable.into(),
+    });
+    s
+}
+
+fn created(fake: &Fake) -> Vec<String> {
+    fake.calls()
+        .into_iter()
+        .filter(|c| {
+            [
+                "CreateChangeSet",
+                "ExecuteChangeSet",
+                "DeleteStack",
+                "EnsureStagingBucket",
+            ]
+            .iter()
+            .any(|w| c.starts_with(w))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_problem_of_every_stack_is_reported_before_anything_is_touched() {
+    // GIVEN Data and Global that would deploy, then Service whose image tag is not set and
+    // Monitoring whose Datadog type is not activated, and an outputs file in a missing directory
+    let data = stack("Data", "us-east-1", bucket_template(), &[]);
+    let global = stack("Global", "us-east-1", bucket_template(), &["Data"]);
+    let service = with_env_parameter(
+        stack("Service", "us-east-1", bucket_template(), &["Data"]),
+        "ImageTag",
+        "PANTRI_TEST_IMAGE_TAG_UNSET_91C2",
+    );
+    let monitoring = stack(
+        "Monitoring",
+        "us-east-1",
+        json!({"Resources": {"Monitor": {"Type": "Datadog::Monitors::Monitor"}}}),
+        &["Service"],
+    );
+    let fake = Fake::default();
+    fake.state().types.insert(
+        "Datadog::Monitors::Monitor".into(),
+        Ok(TypeStatus::NotFound),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = dir.path().join("missing/outputs.json");
+    // WHEN deploying the stage
+    let run = deploy_as(
+        &one_region(&fake),
+        &[data, global, service, monitoring],
+        &format!("dev --yes --outputs-file {}", outputs.display()),
+        None,
+        &NoConfirm,
+    )
+    .await;
+    // THEN exit 2, one report with the three problems, and no stack was touched
+    assert_eq!(run.exit, Exit::Usage, "{}", run.err);
+    assert!(run.err.contains("3 problem(s)"), "{}", run.err);
+    assert!(run.err.contains("nothing was changed"), "{}", run.err);
+    assert!(
+        run.err.contains("[dev/Service] parameter ImageTag")
+            && run.err.contains("PANTRI_TEST_IMAGE_TAG_UNSET_91C2"),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err
+            .contains("Datadog::Monitors::Monitor is not activated"),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err.contains("--outputs-file") && run.err.contains("does not exist"),
+        "{}",
+        run.err
+    );
+    assert_eq!(created(&fake), Vec::<String>::new());
+    assert!(!run.out.contains("deployed"), "{}", run.out);
+}
+
+#[tokio::test]
+async fn a_failed_stack_later_in_the_order_stops_the_deploy_before_the_first_change_set() {
+    // GIVEN Data deployable and Service UPDATE_ROLLBACK_FAILED
+    let fake = Fake::default().with_stack("dev-Service", "UPDATE_ROLLBACK_FAILED", "{}");
+    let stacks = [
+        stack("Data", "us-east-1", bucket_template(), &[]),
+        stack("Service", "us-east-1", bucket_template(), &["Data"]),
+    ];
+    // WHEN deploying
+    let run = deploy_as(&one_region(&fake), &stacks, "dev --yes", None, &NoConfirm).await;
+    // THEN exit 1 (a state, not bad input) with the way out, and Data was not touched either
+    assert_eq!(run.exit, Exit::Failed, "{}", run.err);
+    assert!(run.err.contains("continue-update-rollback"), "{}", run.err);
+    assert_eq!(created(&fake), Vec::<String>::new());
+}
+
+async fn destroy(fake: &Fake, stacks: &[StackArtifact]) -> (Exit, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = destroy_with(
+        &destroy_args("dev --yes"),
+        stacks,
+        &one_region(fake),
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    (exit, String::from_utf8_lossy(&err).into_owned())
+}
+
+#[tokio::test]
+async fn destroy_checks_termination_protection_of_every_stack_before_deleting_any() {
+    // GIVEN prod's Data termination-protected and Global (which depends on it, so deleted first)
+    // deletable
+    let fake = Fake::default()
+        .with_stack("dev-Data", "UPDATE_COMPLETE", "{}")
+        .with_stack("dev-Global", "UPDATE_COMPLETE", "{}");
+    fake.state()
+        .stacks
+        .get_mut("dev-Data")
+        .unwrap()
+        .termination_protection = true;
+    let stacks = [
+        stack("Data", "us-east-1", bucket_template(), &[]),
+        stack("Global", "us-east-1", bucket_template(), &["Data"]),
+    ];
+    // WHEN destroying with --yes
+    let (exit, err) = destroy(&fake, &stacks).await;
+    // THEN nothing is deleted: Global stays, and the protection is named with the way out
+    assert_eq!(exit, Exit::Failed, "{err}");
+    assert!(
+        err.contains("[dev/Data] stack dev-Data has termination protection"),
+        "{err}"
+    );
+    assert_eq!(created(&fake), Vec::<String>::new());
+    // and with both protected, both are in one report
+    fake.state()
+        .stacks
+        .get_mut("dev-Global")
+        .unwrap()
+        .termination_protection = true;
+    let (exit, err) = destroy(&fake, &stacks).await;
+    assert_eq!(exit, Exit::Failed, "{err}");
+    assert!(
+        err.contains("2 problem(s)") && err.contains("dev-Global has termination protection"),
+        "{err}"
     );
 }

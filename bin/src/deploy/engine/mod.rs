@@ -21,8 +21,11 @@ use super::error::{ApiError, DeployError};
 use super::plan::{explicit_value, ParameterArg};
 use super::progress::Ui;
 
+mod precheck;
 mod request;
 mod watch;
+
+pub use precheck::{busy_state, failed_state};
 
 /// The largest template CloudFormation accepts inline (`TemplateBody`).
 pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
@@ -267,7 +270,6 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let name = stack.properties.stack_name.as_str();
         let cs_name = self.options.change_set_name.as_str();
         let fail = |e: ApiError| DeployError::api(dn, e);
-        self.check_registry_types(api, stack).await?;
 
         let (kind, info) = if self.options.method == Method::ExecuteChangeSet {
             let existing = api.describe_stack(name).await.map_err(fail)?;
@@ -446,7 +448,6 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     ) -> Result<Option<StackInfo>, DeployError> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
-        let region = stack.env.region.as_str();
         let fail = |e: ApiError| DeployError::api(dn, e);
         let started = Instant::now();
         let mut announced = false;
@@ -455,11 +456,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 return Ok(None);
             };
             let status = info.status.as_str();
-            let reason = info
-                .status_reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
+            let reason = info.reason_suffix();
             match status {
                 "DELETE_COMPLETE" => return Ok(None),
                 "REVIEW_IN_PROGRESS" => {
@@ -489,30 +486,17 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                     self.wait_gone(api, stack).await?;
                     return Ok(None);
                 }
-                "UPDATE_ROLLBACK_FAILED" => {
-                    return Err(DeployError::StackState {
-                        stack: dn.into(),
-                        message: format!(
-                            "stack {name} is UPDATE_ROLLBACK_FAILED{reason}: CloudFormation could not roll back the last update, often because a resource was changed or deleted outside CloudFormation. Fix the cause, then run `aws cloudformation continue-update-rollback --stack-name {name} --region {region}` (add --resources-to-skip LOGICAL_ID for resources that cannot be rolled back) and deploy again"
-                        ),
-                    });
-                }
                 s if s.ends_with("_FAILED") => {
-                    return Err(DeployError::StackState {
-                        stack: dn.into(),
-                        message: format!(
-                            "stack {name} is {s}{reason}: pantri does not deploy over a failed stack; inspect it with `aws cloudformation describe-stack-events --stack-name {name} --region {region}`, repair or delete it, and deploy again"
-                        ),
-                    });
+                    return Err(failed_state(stack, &info).unwrap_or_else(|| {
+                        DeployError::StackState {
+                            stack: dn.into(),
+                            message: format!("stack {name} is {s}{reason}"),
+                        }
+                    }));
                 }
                 s if s.ends_with("_IN_PROGRESS") => {
                     if !self.options.wait_in_progress {
-                        return Err(DeployError::StackState {
-                            stack: dn.into(),
-                            message: format!(
-                                "stack {name} is {s}: another operation is running on it; wait for it to end, or deploy without --no-wait to wait for it"
-                            ),
-                        });
+                        return Err(busy_state(stack, s));
                     }
                     if started.elapsed() > self.options.in_progress_timeout {
                         return Err(DeployError::StackState {
