@@ -60,12 +60,17 @@ pub struct UserPoolProps {
     pub app_name: String,
     /// The stage, for resource names (`prod`, `dev`). Default `prod`.
     pub stage: String,
-    /// The web app's domain (`example.com`): callback `https://<domain>/api/auth/callback` and
-    /// sign-out `https://<domain>/`. Required.
+    /// The web app's domain (`example.com`): callback `https://<domain><callback_path>` and
+    /// sign-out `https://<domain><logout_path>`. Required.
     pub domain_name: String,
-    /// Further callback URLs (for example `http://localhost:3000/api/auth/callback` in dev).
-    /// Default none.
-    pub extra_callback_urls: Vec<String>,
+    /// The path the auth library receives the authorization code at. Default
+    /// `/api/auth/callback/cognito` (Auth.js's Cognito provider).
+    pub callback_path: String,
+    /// The path Cognito's logout endpoint may return to. Default `/`.
+    pub logout_path: String,
+    /// Further origins allowed to receive codes and sign-outs with the same paths, such as
+    /// `http://localhost:3000` for a developer's machine in dev. Default none.
+    pub extra_origins: Vec<String>,
     /// MFA. Default [`Mfa::Required`].
     pub mfa: Mfa,
     /// Threat protection. Default [`ThreatProtection::Enforced`].
@@ -88,7 +93,9 @@ impl Default for UserPoolProps {
             app_name: "pantri".to_owned(),
             stage: "prod".to_owned(),
             domain_name: String::new(),
-            extra_callback_urls: Vec::new(),
+            callback_path: "/api/auth/callback/cognito".to_owned(),
+            logout_path: "/".to_owned(),
+            extra_origins: Vec::new(),
             mfa: Mfa::Required,
             threat_protection: ThreatProtection::Enforced,
             deletion_protection: true,
@@ -140,6 +147,28 @@ impl UserPool {
                 "temporary_password_validity_days {} is outside 1..=365: use a value in range",
                 props.temporary_password_validity_days
             ));
+        }
+        for (what, path) in [
+            ("callback_path", &props.callback_path),
+            ("logout_path", &props.logout_path),
+        ] {
+            if !path.starts_with('/') || path.contains(char::is_whitespace) {
+                s.error(format!(
+                    "{what} {path:?} is not a URL path: start it with '/' and leave out spaces"
+                ));
+            }
+        }
+        for origin in &props.extra_origins {
+            // Cognito takes plain http for localhost only.
+            let ok = origin.starts_with("https://")
+                || origin.starts_with("http://localhost")
+                || origin.starts_with("http://127.0.0.1");
+            if !ok || origin.ends_with('/') {
+                s.error(format!(
+                    "extra origin {origin:?} is not accepted by Cognito: use https://host[:port], \
+                     or http://localhost:port, without a trailing '/'"
+                ));
+            }
         }
         let prefix = props.domain_prefix.clone().unwrap_or_else(|| {
             format!(
@@ -198,12 +227,19 @@ impl UserPool {
             });
         let pool = s.resource("Resource", pool);
         if let Some(o) = s.app().options_mut(pool) {
-            o.removal_policy(props.removal.policy());
+            props.removal.apply(o);
         }
 
-        let base = format!("https://{}", props.domain_name);
-        let mut callbacks = vec![Str::from(format!("{base}/api/auth/callback"))];
-        callbacks.extend(props.extra_callback_urls.iter().map(Str::from));
+        let mut origins = vec![format!("https://{}", props.domain_name)];
+        origins.extend(props.extra_origins.iter().cloned());
+        let callbacks: Vec<Str> = origins
+            .iter()
+            .map(|o| Str::from(format!("{o}{}", props.callback_path)))
+            .collect();
+        let logouts: Vec<Str> = origins
+            .iter()
+            .map(|o| Str::from(format!("{o}{}", props.logout_path)))
+            .collect();
         let client = s.resource(
             "WebClient",
             CfnUserPoolClient::new(pool.ref_())
@@ -215,7 +251,7 @@ impl UserPool {
                 .allowed_o_auth_scopes(["openid", "email", "profile"])
                 .supported_identity_providers(["COGNITO"])
                 .callback_urls(callbacks)
-                .logout_urls([format!("{base}/")])
+                .logout_urls(logouts)
                 // Sign-in goes through the hosted pages only; the client just refreshes tokens.
                 .explicit_auth_flows(["ALLOW_REFRESH_TOKEN_AUTH"])
                 .access_token_validity(60)

@@ -2,7 +2,7 @@
 //! takes a domain shares ([`check_domain_name`]).
 
 use pantri_synth::cfn::route53::hosted_zone::{HostedZoneConfig, QueryLoggingConfig};
-use pantri_synth::cfn::route53::CfnHostedZone;
+use pantri_synth::cfn::route53::{CfnHostedZone, CfnRecordSet};
 use pantri_synth::{fns, Output, Res, Scope, Str};
 
 use crate::{HostedZoneRef, Removal};
@@ -68,7 +68,20 @@ pub struct HostedZoneProps {
     /// Retain (prod, the default) or delete the zone with the stack. A recreated zone gets new
     /// name servers, and the registrar's delegation would point at the old ones.
     pub removal: Removal,
+    /// The parent zone (`example.com` for `dev.example.com`) when it is a Route 53 zone of the
+    /// same account: the zone writes its own NS record into it, so the delegation exists before
+    /// anything (a certificate's DNS validation) needs it. Default none: the parent is elsewhere
+    /// (a registrar, another DNS provider), and the `NameServers` output says what to set there.
+    pub parent_zone_id: Option<Str>,
 }
+
+/// The TTL of a delegating NS record, as at the parent of most zones (and the AWS CDK's
+/// `ZoneDelegationRecord`): two days.
+pub const DELEGATION_TTL_SECONDS: u32 = 172_800;
+
+/// The id of the output holding a zone's name servers, comma-separated. Deploy prints it when
+/// the zone's delegation is for a person to set (no parent zone in the same account).
+pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
 
 /// A public Route 53 hosted zone for the stage's domain.
 #[derive(Clone, Debug)]
@@ -78,7 +91,8 @@ pub struct HostedZone {
 }
 
 impl HostedZone {
-    /// Adds the zone and an output of its name servers (for the delegation at the registrar).
+    /// Adds the zone, its delegation in the parent zone when the parent is in this account, and
+    /// outputs of its id and name servers.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: HostedZoneProps) -> HostedZone {
         let mut s = scope.construct(id, "pantri.HostedZone");
         if let Err(e) = check_domain_name(&props.domain_name) {
@@ -94,12 +108,40 @@ impl HostedZone {
         }
         let zone = s.resource("Resource", zone);
         if let Some(o) = s.app().options_mut(zone) {
-            o.removal_policy(props.removal.policy());
+            props.removal.apply(o);
         }
+        let name_servers = fns::join(",", zone.attr_name_servers());
+        let description = match props.parent_zone_id {
+            Some(parent) => {
+                s.resource(
+                    "Delegation",
+                    CfnRecordSet::new(format!("{}.", props.domain_name), "NS")
+                        .hosted_zone_id(parent)
+                        .ttl(DELEGATION_TTL_SECONDS.to_string())
+                        .resource_records(zone.attr_name_servers())
+                        .comment(format!("Delegates {} to its own zone", props.domain_name)),
+                );
+                format!(
+                    "The name servers of {} (delegated from its parent zone by this stack)",
+                    props.domain_name
+                )
+            }
+            None => format!(
+                "Set these as the NS records of {} at the DNS provider of its parent domain: \
+                 certificates validate only once the delegation resolves",
+                props.domain_name
+            ),
+        };
         s.output(
-            "NameServers",
-            Output::new(fns::join(",", zone.attr_name_servers()))
-                .description("Name servers to delegate the domain to, at the registrar"),
+            NAME_SERVERS_OUTPUT,
+            Output::new(name_servers).description(description),
+        );
+        s.output(
+            "ZoneId",
+            Output::new(zone.ref_()).description(format!(
+                "The hosted zone of {} (a child stage delegates from it by this id)",
+                props.domain_name
+            )),
         );
         HostedZone {
             zone,

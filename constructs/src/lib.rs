@@ -18,13 +18,15 @@ pub mod storage;
 #[doc(hidden)]
 pub mod testing;
 
-use pantri_synth::{DeletionPolicy, Str};
+use pantri_synth::{DeletionPolicy, ResourceOptions, Str};
 
 /// What happens to stateful resources (buckets, user pools, log groups, repositories) when the
 /// stack deletes or replaces them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Removal {
-    /// Keep them (prod): DeletionPolicy and UpdateReplacePolicy `Retain`.
+    /// Keep them (prod): DeletionPolicy `RetainExceptOnCreate` and UpdateReplacePolicy `Retain`.
+    /// A resource whose creating operation rolls back is deleted, so a failed first deploy leaves
+    /// no named leftover that makes the retry fail with "already exists".
     #[default]
     Retain,
     /// Delete them with the stack (dev).
@@ -32,12 +34,22 @@ pub enum Removal {
 }
 
 impl Removal {
-    /// The policy for the template.
+    /// The `DeletionPolicy`. `UpdateReplacePolicy` has no `RetainExceptOnCreate` (a replacement
+    /// is never a rolled-back create): [`Removal::apply`] sets both.
     pub fn policy(self) -> DeletionPolicy {
         match self {
-            Removal::Retain => DeletionPolicy::Retain,
+            Removal::Retain => DeletionPolicy::RetainExceptOnCreate,
             Removal::Destroy => DeletionPolicy::Delete,
         }
+    }
+
+    /// Sets `DeletionPolicy` and `UpdateReplacePolicy` on a resource's options.
+    pub fn apply(self, options: &mut ResourceOptions) {
+        options.deletion_policy = Some(self.policy());
+        options.update_replace_policy = Some(match self {
+            Removal::Retain => DeletionPolicy::Retain,
+            Removal::Destroy => DeletionPolicy::Delete,
+        });
     }
 }
 

@@ -50,7 +50,7 @@ impl LogsKey {
                 .key_policy(policy),
         );
         if let Some(o) = s.app().options_mut(key) {
-            o.removal_policy(removal.policy());
+            removal.apply(o);
         }
         LogsKey { key }
     }
@@ -83,7 +83,7 @@ pub fn encrypted_log_group(
             .kms_key_id(key_arn),
     );
     if let Some(o) = scope.app().options_mut(group) {
-        o.removal_policy(removal.policy());
+        removal.apply(o);
     }
     group
 }

@@ -84,7 +84,7 @@ impl AppSecrets {
         );
         for secret in [datadog_api_key, origin_verify] {
             if let Some(o) = s.app().options_mut(secret) {
-                o.removal_policy(props.removal.policy());
+                props.removal.apply(o);
                 o.suppress_checkov("CKV_AWS_149", CMK_REASON);
             }
         }

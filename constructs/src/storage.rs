@@ -49,7 +49,7 @@ fn sse_s3() -> BucketEncryption {
 
 fn set_removal(scope: &mut Scope<'_>, node: impl Into<pantri_synth::NodeId>, removal: Removal) {
     if let Some(o) = scope.app().options_mut(node) {
-        o.removal_policy(removal.policy());
+        removal.apply(o);
     }
 }
 

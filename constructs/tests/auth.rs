@@ -52,7 +52,7 @@ fn prod_user_pool_snapshot() {
 fn dev_user_pool_snapshot() {
     // GIVEN the dev choices, with a localhost callback for local runs
     let app = pool_app(UserPoolProps {
-        extra_callback_urls: vec!["http://localhost:3000/api/auth/callback".to_owned()],
+        extra_origins: vec!["http://localhost:3000".to_owned()],
         ..UserPoolProps::dev("dev.example.com")
     });
     // WHEN synthesized
@@ -75,7 +75,7 @@ fn web_client_is_public_with_code_grant_only() {
     assert_eq!(c["SupportedIdentityProviders"], json!(["COGNITO"]));
     assert_eq!(
         c["CallbackURLs"],
-        json!(["https://example.com/api/auth/callback"])
+        json!(["https://example.com/api/auth/callback/cognito"])
     );
     assert_eq!(c["LogoutURLs"], json!(["https://example.com/"]));
     assert_eq!(c["PreventUserExistenceErrors"], "ENABLED");

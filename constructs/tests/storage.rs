@@ -123,7 +123,8 @@ fn every_bucket_blocks_public_access_and_every_policy_requires_tls() {
                 b["Properties"]["VersioningConfiguration"]["Status"],
                 "Enabled"
             );
-            assert_eq!(b["DeletionPolicy"], "Retain", "{id}");
+            assert_eq!(b["DeletionPolicy"], "RetainExceptOnCreate", "{id}");
+            assert_eq!(b["UpdateReplacePolicy"], "Retain", "{id}");
             id.clone()
         })
         .collect();

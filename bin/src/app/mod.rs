@@ -62,6 +62,28 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
     Ok(app)
 }
 
+/// What the app container needs beyond what the service construct sets itself (static bucket,
+/// user pool id): its public URL under the names the auth library reads, and the web client and
+/// issuer of the pool, imported from `Data`.
+fn app_environment(s: &StageSettings, user_pool: &UserPool) -> Vec<(String, Str)> {
+    let url = format!("https://{}", s.domain_name);
+    let mut env: Vec<(String, Str)> = s
+        .auth
+        .public_url_env
+        .iter()
+        .map(|name| (name.clone(), Str::from(url.as_str())))
+        .collect();
+    env.extend([
+        ("NEXT_PUBLIC_SITE_URL".to_owned(), Str::from(url.as_str())),
+        // Only CloudFront reaches the ALB (the origin-verify header), and CloudFront sets
+        // X-Forwarded-Host to the public name: the auth library may trust it.
+        ("AUTH_TRUST_HOST".to_owned(), Str::from("true")),
+        ("COGNITO_CLIENT_ID".to_owned(), user_pool.client_id()),
+        ("COGNITO_ISSUER".to_owned(), user_pool.issuer_url()),
+    ]);
+    env
+}
+
 fn output(scope: &mut Scope<'_>, id: &str, value: impl ToValue, description: &str) {
     scope.output(id, Output::new(value).description(description));
 }
@@ -148,6 +170,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         HostedZoneProps {
             domain_name: s.domain_name.clone(),
             removal,
+            parent_zone_id: s.dns.parent_zone_id.as_deref().map(Str::from),
             ..HostedZoneProps::default()
         },
     );
@@ -169,6 +192,9 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             },
             deletion_protection: s.retain_data,
             removal,
+            callback_path: s.auth.callback_path.clone(),
+            logout_path: s.auth.logout_path.clone(),
+            extra_origins: s.auth.local_origins.clone(),
             ..UserPoolProps::default()
         },
     );
@@ -310,10 +336,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 },
                 removal,
                 deletion_protection: s.retain_data,
-                environment: vec![(
-                    "NEXT_PUBLIC_SITE_URL".to_owned(),
-                    format!("https://{}", s.domain_name),
-                )],
+                environment: app_environment(s, &user_pool),
                 ..NextJsServiceProps::default()
             },
         );

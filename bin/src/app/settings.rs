@@ -49,6 +49,20 @@ pub struct StageSettings {
     /// CloudWatch alarms.
     #[serde(default)]
     pub alarms: AlarmSettings,
+    /// The stage's DNS zone.
+    #[serde(default)]
+    pub dns: DnsSettings,
+}
+
+/// The stage's DNS zone and where it is delegated from.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSettings {
+    /// The id of the parent domain's Route 53 zone in the same account (`Z...`): the stage's zone
+    /// writes its NS record there. Unset: the parent is at a registrar or another DNS provider,
+    /// and `pantri deploy` prints the name servers to set there.
+    #[serde(default)]
+    pub parent_zone_id: Option<String>,
 }
 
 /// NAT gateways per stage.
@@ -166,7 +180,7 @@ pub enum ThreatSetting {
 }
 
 /// Sign-in settings.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// MFA.
@@ -175,6 +189,46 @@ pub struct AuthSettings {
     /// Threat protection.
     #[serde(default)]
     pub threat_protection: ThreatSetting,
+    /// The auth library's callback path (Auth.js's Cognito provider:
+    /// `/api/auth/callback/cognito`).
+    #[serde(default = "default_callback_path")]
+    pub callback_path: String,
+    /// Where Cognito's logout may return to.
+    #[serde(default = "default_logout_path")]
+    pub logout_path: String,
+    /// Further origins allowed as callback and logout URLs with the same paths:
+    /// `http://localhost:3000` lets a developer's `next dev` sign in against dev's pool.
+    #[serde(default)]
+    pub local_origins: Vec<String>,
+    /// The environment variables that carry the app's public URL (`https://<domain_name>`) to
+    /// the container: what the auth library reads.
+    #[serde(default = "default_url_env")]
+    pub public_url_env: Vec<String>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            mfa: MfaSetting::default(),
+            threat_protection: ThreatSetting::default(),
+            callback_path: default_callback_path(),
+            logout_path: default_logout_path(),
+            local_origins: Vec::new(),
+            public_url_env: default_url_env(),
+        }
+    }
+}
+
+fn default_callback_path() -> String {
+    "/api/auth/callback/cognito".to_owned()
+}
+
+fn default_logout_path() -> String {
+    "/".to_owned()
+}
+
+fn default_url_env() -> Vec<String> {
+    vec!["AUTH_URL".to_owned(), "NEXTAUTH_URL".to_owned()]
 }
 
 /// CloudFront price class.
@@ -240,6 +294,17 @@ impl StageSettings {
             "environment: {:?} must be lower-case letters, digits, '-' and '_' (it is Datadog's env tag)",
             self.environment
         );
+        if let Some(id) = &self.dns.parent_zone_id {
+            anyhow::ensure!(
+                !id.is_empty()
+                    && id.len() <= 32
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+                "dns.parent_zone_id: {id:?} is not a Route 53 hosted zone id (upper-case letters \
+                 and digits, as `aws route53 list-hosted-zones` shows it without /hostedzone/)"
+            );
+        }
         Ok(())
     }
 }

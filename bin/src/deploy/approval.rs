@@ -98,9 +98,12 @@ pub fn is_stateful(change: &ResourceChange, template: &serde_json::Value) -> boo
         return true;
     }
     let resource = &template["Resources"][&change.logical_id];
-    ["DeletionPolicy", "UpdateReplacePolicy"]
-        .iter()
-        .any(|k| resource[k].as_str() == Some("Retain"))
+    ["DeletionPolicy", "UpdateReplacePolicy"].iter().any(|k| {
+        matches!(
+            resource[k].as_str(),
+            Some("Retain" | "RetainExceptOnCreate")
+        )
+    })
 }
 
 /// Whether a change to this type can widen who may do what.

@@ -42,13 +42,19 @@ pub struct Retained {
     pub physical_id: Option<String>,
 }
 
-/// The resources of `template` with `DeletionPolicy: Retain`, as `(logical ID, type)`.
+/// The resources of `template` a stack deletion keeps (`DeletionPolicy` `Retain` or
+/// `RetainExceptOnCreate`), as `(logical ID, type)`.
 pub fn retained_resources(template: &serde_json::Value) -> Vec<(String, String)> {
     template["Resources"]
         .as_object()
         .map(|r| {
             r.iter()
-                .filter(|(_, v)| v["DeletionPolicy"].as_str() == Some("Retain"))
+                .filter(|(_, v)| {
+                    matches!(
+                        v["DeletionPolicy"].as_str(),
+                        Some("Retain" | "RetainExceptOnCreate")
+                    )
+                })
                 .map(|(k, v)| (k.clone(), v["Type"].as_str().unwrap_or("?").to_owned()))
                 .collect()
         })

@@ -43,6 +43,11 @@ pub const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2
 pub const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 /// The header the load balancer checks to accept only requests that came through CloudFront.
 pub const ORIGIN_VERIFY_HEADER: &str = "X-Origin-Verify";
+/// The header that carries the public host name to the origin. CloudFront sends the origin's own
+/// name as `Host` (the name the load balancer's certificate covers), and sets this one to the
+/// name viewers used, overwriting whatever a viewer sent: the app builds redirect and OAuth URLs
+/// from it (Next.js and Auth.js read `X-Forwarded-Host` behind a proxy).
+pub const FORWARDED_HOST_HEADER: &str = "X-Forwarded-Host";
 /// The path patterns served from the static-files bucket.
 pub const STATIC_PATHS: [&str; 2] = ["/_next/static/*", "/static/*"];
 
@@ -232,10 +237,13 @@ impl Edge {
             .custom_origin_config(
                 CustomOriginConfig::new("https-only").origin_ssl_protocols(["TLSv1.2"]),
             )
-            .origin_custom_headers([OriginCustomHeader::new(
-                ORIGIN_VERIFY_HEADER,
-                dynamic::secretsmanager(&secret.name, ""),
-            )]);
+            .origin_custom_headers([
+                OriginCustomHeader::new(
+                    ORIGIN_VERIFY_HEADER,
+                    dynamic::secretsmanager(&secret.name, ""),
+                ),
+                OriginCustomHeader::new(FORWARDED_HOST_HEADER, props.domain_name.as_str()),
+            ]);
         let static_origin = Origin::new(static_bucket.regional_domain_name.clone(), "Static")
             .origin_access_control_id(oac.attr_id())
             // Empty: access goes through the Origin Access Control, not a legacy identity.

@@ -365,7 +365,7 @@ fn alarm_topic(
             .key_policy(policy),
     );
     if let Some(o) = s.app().options_mut(key) {
-        o.removal_policy(removal.policy());
+        removal.apply(o);
     }
     let mut topic = CfnTopic::new()
         .topic_name(format!("{}-alarms", w.prefix()))

@@ -82,7 +82,7 @@ fn build(
             .empty_on_delete(removal == Removal::Destroy),
     );
     if let Some(o) = s.app().options_mut(repo) {
-        o.removal_policy(removal.policy());
+        removal.apply(o);
     }
     repo
 }

@@ -197,7 +197,7 @@ pub struct NextJsServiceProps {
     pub enable_exec: bool,
     /// Plain environment variables of the app (never secrets: validation rejects names that
     /// look like one).
-    pub environment: Vec<(String, String)>,
+    pub environment: Vec<(String, Str)>,
     /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
     /// injected by ECS from Secrets Manager.
     pub secrets: Vec<(String, SecretRef, String)>,

@@ -12,15 +12,13 @@ use super::task::LogGroups;
 use super::NextJsServiceProps;
 use crate::policy::{document, Principal, Statement};
 
-/// The Cognito actions a server-side Next.js auth flow needs on its own pool: sign-in through
-/// the admin flow, reading and updating users, and reading the pool's settings.
+/// The Cognito actions the app may call on its own pool: reading and updating users. Sign-in is
+/// the hosted pages' authorization-code flow with PKCE (the only flow the web client allows),
+/// whose token endpoint takes no AWS credentials, so no `Admin*Auth*` action is granted: the
+/// role could not use a flow the client refuses.
 pub const COGNITO_ACTIONS: &[&str] = &[
     "cognito-idp:AdminGetUser",
-    "cognito-idp:AdminInitiateAuth",
-    "cognito-idp:AdminRespondToAuthChallenge",
     "cognito-idp:AdminUpdateUserAttributes",
-    "cognito-idp:DescribeUserPool",
-    "cognito-idp:DescribeUserPoolClient",
     "cognito-idp:ListUsers",
 ];
 

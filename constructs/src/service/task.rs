@@ -187,7 +187,7 @@ fn app_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
         kv("STATIC_BUCKET", p.static_bucket.name.clone()),
         kv("COGNITO_USER_POOL_ID", p.user_pool.id.clone()),
     ];
-    env.extend(p.environment.iter().map(|(k, v)| kv(k, v.as_str())));
+    env.extend(p.environment.iter().map(|(k, v)| kv(k, v.clone())));
     let secrets: Vec<Secret> = p
         .secrets
         .iter()

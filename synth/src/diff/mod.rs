@@ -83,11 +83,13 @@ pub const STATEFUL_TYPES: &[&str] = &[
 
 /// True when a resource of `resource_type` with `deletion_policy` holds state.
 pub fn is_stateful(resource_type: &str, deletion_policy: Option<&str>) -> bool {
-    matches!(deletion_policy, Some("Retain" | "Snapshot"))
-        || STATEFUL_TYPES.iter().any(|t| match t.strip_suffix('*') {
-            Some(prefix) => resource_type.starts_with(prefix),
-            None => resource_type == *t,
-        })
+    matches!(
+        deletion_policy,
+        Some("Retain" | "RetainExceptOnCreate" | "Snapshot")
+    ) || STATEFUL_TYPES.iter().any(|t| match t.strip_suffix('*') {
+        Some(prefix) => resource_type.starts_with(prefix),
+        None => resource_type == *t,
+    })
 }
 
 /// Diffs every stack.
