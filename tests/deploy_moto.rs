@@ -574,3 +574,47 @@ fn missing_credentials_are_one_line_and_exit_4() {
     assert!(lines[0].contains("aws sso login"), "{err}");
     assert!(!lines[0].contains(":)"), "no dangling SDK list: {err}");
 }
+
+#[tokio::test]
+async fn a_staging_bucket_of_another_account_is_refused_in_one_line_with_exit_4() {
+    // GIVEN the default staging bucket's name is taken by account 111111111111, which put a
+    // substitute template under the key pantri would use
+    let moto = Moto::start();
+    let endpoint = format!("http://localhost:{}", moto.port);
+    let bucket = "/pantri-staging-123456789012-us-east-1";
+    let (status, text) = moto.s3_put_as("111111111111", bucket, "");
+    assert_eq!(status, 200, "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let big = large("v1");
+    let key = pantri::deploy::engine::staged_template_key(
+        "dev-Big",
+        &serde_json::to_string(&big).unwrap(),
+    );
+    let evil = json!({"Resources": {"Evil": {"Type": "AWS::SNS::Topic"}}}).to_string();
+    let (status, text) = moto.s3_put_as("111111111111", &format!("{bucket}/{key}"), &evil);
+    assert_eq!(status, 200, "{text}");
+    assembly(dir.path(), &[("Big", &big, &[])]);
+
+    // WHEN the caller (account 123456789012) deploys a template that needs staging
+    let run = deploy_at(&endpoint, dir.path(), "dev").await;
+
+    // THEN it refuses with one line naming the bucket and the account, and creates nothing
+    assert_eq!(run.exit, Exit::AccessProblem, "{}", run.err);
+    let lines: Vec<&str> = run
+        .err
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", run.err);
+    assert!(
+        lines[0].contains("bucket pantri-staging-123456789012-us-east-1")
+            && lines[0].contains("account 123456789012"),
+        "{}",
+        lines[0]
+    );
+    let (_, stacks) = moto.query(
+        "cloudformation",
+        "Action=DescribeStacks&Version=2010-05-15&StackName=dev-Big",
+    );
+    assert!(tag_values(&stacks, "StackStatus").is_empty(), "{stacks}");
+}

@@ -58,6 +58,18 @@ impl Moto {
     }
 
     fn raw(&self, method: &str, path: &str, service: &str, body: &str) -> Option<(u16, String)> {
+        self.raw_as(method, path, service, body, "")
+    }
+
+    /// A request as another account (moto's `x-moto-account-id` header) when `account` is set.
+    fn raw_as(
+        &self,
+        method: &str,
+        path: &str,
+        service: &str,
+        body: &str,
+        account: &str,
+    ) -> Option<(u16, String)> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
         // moto routes by the service of the credential scope; it does not check signatures.
@@ -65,9 +77,14 @@ impl Moto {
             "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {auth}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {auth}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n{body}",
             self.port,
-            body.len()
+            body.len(),
+            if account.is_empty() {
+                String::new()
+            } else {
+                format!("x-moto-account-id: {account}\r\n")
+            }
         );
         s.write_all(req.as_bytes()).ok()?;
         let mut buf = Vec::new();
@@ -111,6 +128,12 @@ impl Moto {
             field("SecretAccessKey"),
             field("SessionToken"),
         )
+    }
+
+    /// An S3 path-style PUT (a bucket, or an object with `body`) made by another account.
+    pub fn s3_put_as(&self, account: &str, path: &str, body: &str) -> (u16, String) {
+        self.raw_as("PUT", path, "s3", body, account)
+            .unwrap_or((0, String::new()))
     }
 }
 

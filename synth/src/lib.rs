@@ -5,6 +5,7 @@
 //! No AWS SDK, no async runtime, no CLI: pure and fast to test.
 
 pub mod assembly;
+pub mod asset;
 // Generated code: laid out by the generator, checked for freshness by byte comparison.
 #[rustfmt::skip]
 pub mod cfn;

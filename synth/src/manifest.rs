@@ -66,6 +66,7 @@ pub(crate) fn stack_artifact(
             });
         }
     }
+    stack_entries.extend(crate::asset::stack_metadata(app, r, stack.node));
     if !stack_entries.is_empty() {
         metadata.insert(stack_path, stack_entries);
     }

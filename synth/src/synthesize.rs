@@ -33,6 +33,9 @@ pub struct SynthOptions {
     pub stages: Vec<String>,
     /// Template format.
     pub format: Format,
+    /// Where the assembly will be written (empty: `cdk.out`): asset sources are recorded
+    /// relative to it.
+    pub assembly_dir: std::path::PathBuf,
 }
 
 /// A successful synthesis: the assembly and the warnings found on the way.
@@ -92,6 +95,7 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
     for stack in &mut rendered {
         add_generated_elements(&r, stack);
     }
+    crate::asset::add_stack_dependencies(app, &mut r);
     validate::stack_dependency_cycles(app, &r.stack_dependencies, &mut r.problems);
     validate::duplicate_exports(app, &rendered_exports(&rendered), &mut r.problems);
 
@@ -100,8 +104,25 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
         version: SCHEMA_VERSION.to_owned(),
         artifacts: IndexMap::new(),
     };
+    let assembly_dir = if options.assembly_dir.as_os_str().is_empty() {
+        std::path::Path::new("cdk.out")
+    } else {
+        options.assembly_dir.as_path()
+    };
+    let mut hashes = crate::asset::HashCache::new();
+    let mut asset_problems = Vec::new();
     for stack in &rendered {
         let info = &r.stacks[&stack.node];
+        let assets = crate::asset::stack_assets(
+            app,
+            &r,
+            stack.node,
+            assembly_dir,
+            &mut hashes,
+            &mut asset_problems,
+        );
+        manifest.artifacts.extend(assets.artifacts);
+        files.extend(assets.files);
         let ext = match options.format {
             Format::Json => "json",
             Format::Yaml => "yaml",
@@ -117,12 +138,16 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
             text.len(),
             &mut r.problems,
         );
-        manifest.artifacts.insert(
-            info.artifact_id.clone(),
-            crate::manifest::stack_artifact(app, &r, stack, file.clone()),
-        );
+        let mut artifact = crate::manifest::stack_artifact(app, &r, stack, file.clone());
+        if let Some(dep) = assets.dependency {
+            artifact.dependencies.insert(0, dep);
+        }
+        manifest
+            .artifacts
+            .insert(info.artifact_id.clone(), artifact);
         files.insert(file, text);
     }
+    r.problems.extend(asset_problems);
     manifest.artifacts.insert(
         "Tree".to_owned(),
         Artifact {
@@ -243,14 +268,7 @@ fn assign_logical_ids(app: &App, stack: NodeId, elements: &[NodeId], r: &mut Res
         .collect();
     let mut seen: HashMap<String, NodeId> = HashMap::new();
     for &element in elements {
-        let components: Vec<&str> = app
-            .ancestors(element)
-            .take_while(|n| *n != stack)
-            .map(|n| app.id(n))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let components = app.components_below(stack, element);
         let mut lid = match &app.node(element).logical_id_override {
             Some(o) => o.clone(),
             None => logical_id::logical_id(&components).unwrap_or_default(),

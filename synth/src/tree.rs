@@ -254,6 +254,8 @@ pub(crate) struct Node {
 pub struct App {
     pub(crate) nodes: Vec<Node>,
     pub(crate) problems: Vec<Problem>,
+    /// Assets declared by constructs, hashed and written at synthesis.
+    pub(crate) assets: Vec<crate::asset::AssetDecl>,
 }
 
 impl Default for App {
@@ -277,6 +279,7 @@ impl App {
                 construct_type: None,
             }],
             problems: Vec::new(),
+            assets: Vec::new(),
         }
     }
 
@@ -348,6 +351,17 @@ impl App {
     /// The node and its ancestors up to the root.
     pub fn ancestors(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(Some(node), move |n| self.node(*n).parent)
+    }
+
+    /// The ids from below `ancestor` down to `node` (the path a logical ID is made of).
+    pub fn components_below(&self, ancestor: NodeId, node: NodeId) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .ancestors(node)
+            .take_while(|n| *n != ancestor)
+            .map(|n| self.id(n))
+            .collect();
+        out.reverse();
+        out
     }
 
     /// The node and its whole subtree, depth first in insertion order.

@@ -536,6 +536,7 @@ fn bad_environment_and_unknown_stage_are_errors() {
     let options = SynthOptions {
         stages: vec!["qa".into()],
         format: Format::Json,
+        ..SynthOptions::default()
     };
     let Err(SynthError::Invalid(problems)) = synthesize(&app, &options) else {
         panic!("expected errors")
@@ -610,6 +611,7 @@ fn synthesis_is_deterministic_and_the_manifest_is_complete() {
         &SynthOptions {
             stages: vec!["dev".into()],
             format: Format::Yaml,
+            ..SynthOptions::default()
         },
     )
     .expect("synth")

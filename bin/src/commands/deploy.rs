@@ -24,15 +24,17 @@ where
     if let Some(dir) = app {
         return Ok((dir.clone(), None));
     }
-    let options = SynthOptions {
-        stages: vec![stage.to_owned()],
-        ..SynthOptions::default()
-    };
-    let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
     let tmp = tempfile::Builder::new()
         .prefix("pantri-deploy-")
         .tempdir()?;
     let dir = tmp.path().join("cdk.out");
+    let options = SynthOptions {
+        stages: vec![stage.to_owned()],
+        // Asset sources are recorded relative to where the assembly is written.
+        assembly_dir: dir.clone(),
+        ..SynthOptions::default()
+    };
+    let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
     synthesis.assembly.write(&dir)?;
     Ok((dir, Some(tmp)))
 }

@@ -61,6 +61,7 @@ where
     let options = SynthOptions {
         stages: args.stages.clone(),
         format,
+        assembly_dir: args.output.clone(),
     };
     let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
     let assembly = &synthesis.assembly;

@@ -220,18 +220,27 @@ pub trait CloudFormation {
 
 /// The S3 calls that stage a template too large to send inline. Implemented over `aws-sdk-s3` by
 /// the same per-region client as [`CloudFormation`] ([`super::sdk`]) and by the fake in tests;
-/// the engine decides the bucket, the key and whether to upload.
+/// the engine decides the bucket, the key and whether to upload. `owner` is the account that
+/// must own the bucket (the stack's): every call checks it.
 #[allow(async_fn_in_trait)]
 pub trait TemplateStaging {
-    /// Makes sure `bucket` exists and can be written: an existing bucket is used as it is; a
-    /// missing one is created private (all public access blocked, bucket-owner-enforced
-    /// ownership), SSE-S3 encrypted, TLS-only (unless the endpoint is plain HTTP, an
-    /// emulator), with objects expiring after 30 days.
-    async fn ensure_staging_bucket(&self, bucket: &str) -> ApiResult<()>;
-    /// Whether the object exists (`HeadObject`).
-    async fn template_exists(&self, bucket: &str, key: &str) -> ApiResult<bool>;
-    /// `PutObject` of a template body.
-    async fn put_template(&self, bucket: &str, key: &str, body: &str) -> ApiResult<()>;
+    /// Makes sure `bucket` exists, is owned by `owner`, and is hardened: a missing one is
+    /// created; an existing one of another account is refused (`AccessDenied`); the public
+    /// access block, SSE-S3 encryption, bucket-owner-enforced ownership and (unless the
+    /// endpoint is plain HTTP, an emulator) the TLS-only policy are checked on every call and
+    /// re-applied where missing. Returns what was re-applied.
+    async fn ensure_staging_bucket(&self, bucket: &str, owner: &str) -> ApiResult<Vec<String>>;
+    /// The object's SHA-256 checksum (base64; empty when it has none), `None` when it does
+    /// not exist (`HeadObject` with checksum mode).
+    async fn staged_sha256(
+        &self,
+        bucket: &str,
+        key: &str,
+        owner: &str,
+    ) -> ApiResult<Option<String>>;
+    /// `PutObject` of a template body with its SHA-256 checksum.
+    async fn put_template(&self, bucket: &str, key: &str, body: &str, owner: &str)
+        -> ApiResult<()>;
     /// The URL CloudFormation reads the object from: the regional virtual-hosted S3 URL, or
     /// path style under the endpoint override (an emulator).
     fn template_url(&self, bucket: &str, key: &str) -> String;

@@ -42,10 +42,16 @@ pub struct State {
     pub buckets: std::collections::BTreeSet<String>,
     /// What EnsureStagingBucket answers instead of creating the bucket.
     pub bucket_error: Option<ApiError>,
+    /// What the next EnsureStagingBucket reports as re-applied hardening.
+    pub rehardened: Vec<String>,
     /// Staged objects: (bucket, key) → body.
     pub objects: BTreeMap<(String, String), String>,
     /// Every CreateChangeSet request, in order.
     pub requests: Vec<ChangeSetRequest>,
+    /// What ListExports answers.
+    pub exports: Vec<super::exports::Export>,
+    /// What ListImports answers per export (default: imported by no stack).
+    pub imports: BTreeMap<String, ApiResult<Vec<String>>>,
     next_event: u32,
 }
 
@@ -340,24 +346,39 @@ fn fake_url(bucket: &str, key: &str) -> String {
 }
 
 impl TemplateStaging for Fake {
-    async fn ensure_staging_bucket(&self, bucket: &str) -> ApiResult<()> {
+    async fn ensure_staging_bucket(&self, bucket: &str, owner: &str) -> ApiResult<Vec<String>> {
         let mut s = self.0.borrow_mut();
-        s.calls.push(format!("EnsureStagingBucket {bucket}"));
+        s.calls
+            .push(format!("EnsureStagingBucket {bucket} owner {owner}"));
         if let Some(e) = s.bucket_error.clone() {
             return Err(e);
         }
         s.buckets.insert(bucket.into());
-        Ok(())
+        Ok(std::mem::take(&mut s.rehardened))
     }
 
-    async fn template_exists(&self, bucket: &str, key: &str) -> ApiResult<bool> {
+    async fn staged_sha256(
+        &self,
+        bucket: &str,
+        key: &str,
+        _owner: &str,
+    ) -> ApiResult<Option<String>> {
         let s = self.0.borrow();
-        Ok(s.objects.contains_key(&(bucket.to_owned(), key.to_owned())))
+        Ok(s.objects
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .map(|body| super::engine::sha256_base64(body)))
     }
 
-    async fn put_template(&self, bucket: &str, key: &str, body: &str) -> ApiResult<()> {
+    async fn put_template(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &str,
+        owner: &str,
+    ) -> ApiResult<()> {
         let mut s = self.0.borrow_mut();
-        s.calls.push(format!("PutTemplate {bucket}/{key}"));
+        s.calls
+            .push(format!("PutTemplate {bucket}/{key} owner {owner}"));
         if !s.buckets.contains(bucket) {
             return Err(ApiError::service("NoSuchBucket", bucket));
         }
@@ -368,5 +389,19 @@ impl TemplateStaging for Fake {
 
     fn template_url(&self, bucket: &str, key: &str) -> String {
         fake_url(bucket, key)
+    }
+}
+
+impl super::exports::Exports for Fake {
+    async fn list_exports(&self) -> ApiResult<Vec<super::exports::Export>> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push("ListExports".into());
+        Ok(s.exports.clone())
+    }
+
+    async fn list_imports(&self, export: &str) -> ApiResult<Vec<String>> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("ListImports {export}"));
+        s.imports.get(export).cloned().unwrap_or(Ok(Vec::new()))
     }
 }

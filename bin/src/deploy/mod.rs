@@ -18,13 +18,19 @@ pub mod api;
 pub mod approval;
 pub mod args;
 pub mod destroy;
+pub mod drift;
 pub mod engine;
 pub mod error;
+pub mod exports;
 pub mod files;
+pub mod hardening;
 pub mod plan;
 pub mod progress;
 pub mod s3;
 pub mod sdk;
+pub mod sdk_services;
+pub mod sdk_stacks;
+pub mod service_status;
 
 #[cfg(test)]
 mod fake;

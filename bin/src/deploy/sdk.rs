@@ -37,11 +37,13 @@ pub struct Connection {
 /// The CloudFormation and S3 (template staging) clients for one region.
 #[derive(Clone, Debug)]
 pub struct SdkCloudFormation {
-    client: Client,
+    pub(super) client: Client,
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) region: String,
     /// The endpoint override in use (`--endpoint-url` or `AWS_ENDPOINT_URL`), if any.
     pub(super) endpoint_url: Option<String>,
+    /// The loaded configuration, for the other services' clients (ECS, ELBv2).
+    pub(super) config: aws_config::SdkConfig,
 }
 
 /// The SDK configuration for `region`: one rustls (ring) HTTPS client, standard retries, and the
@@ -100,6 +102,7 @@ impl SdkCloudFormation {
             s3: aws_sdk_s3::Client::from_conf(s3),
             region: region.to_owned(),
             endpoint_url,
+            config,
         }
     }
 

@@ -866,8 +866,8 @@ async fn a_large_template_is_staged_in_s3_and_passed_by_url() {
     assert_eq!(
         staging,
         [
-            &format!("EnsureStagingBucket {bucket}"),
-            &format!("PutTemplate {bucket}/{key}")
+            &format!("EnsureStagingBucket {bucket} owner 123456789012"),
+            &format!("PutTemplate {bucket}/{key} owner 123456789012")
         ]
     );
     let state = fake.state();
@@ -944,6 +944,68 @@ async fn the_same_large_body_is_uploaded_once_into_the_named_bucket() {
         .iter()
         .all(|p| p.starts_with("PutTemplate my-templates/dev-Big/")));
     assert_eq!(fake.state().objects.len(), 2);
+}
+
+#[tokio::test]
+async fn a_substituted_staged_object_is_replaced_by_the_body_and_lost_hardening_is_said() {
+    // GIVEN the object under the body's key holds something else (written by someone else),
+    // and the bucket had lost part of its hardening
+    let template = large_template("v1");
+    let body = serde_json::to_string(&template).unwrap();
+    let key = super::engine::staged_template_key("dev-Big", &body);
+    let bucket = "pantri-staging-123456789012-us-east-1";
+    let fake = Fake::default();
+    {
+        let mut s = fake.state();
+        s.buckets.insert(bucket.into());
+        s.objects.insert(
+            (bucket.into(), key.clone()),
+            "{\"Resources\": {\"Evil\": {}}}".into(),
+        );
+        s.rehardened = vec!["the public access block".into()];
+    }
+    // WHEN it deploys
+    let run = deploy(
+        &fake,
+        &[stack("Big", "us-east-1", template, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    // THEN the body is uploaded over the substitute, and the re-hardening is said
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert_eq!(
+        fake.state().objects.get(&(bucket.to_owned(), key)),
+        Some(&body)
+    );
+    assert!(
+        run.err.contains("dev/Big: staging bucket pantri-staging-123456789012-us-east-1 had lost its hardening; re-applied the public access block"),
+        "{}",
+        run.err
+    );
+}
+
+#[tokio::test]
+async fn staging_needs_the_stacks_account_to_check_the_bucket_owner() {
+    let mut big = stack("Big", "us-east-1", large_template("v1"), &[]);
+    big.env = Environment::new("unknown-account", "us-east-1");
+    let fake = Fake::default();
+    let run = deploy(
+        &fake,
+        &[big],
+        "dev --staging-bucket my-templates",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Usage, "{}", run.err);
+    assert!(
+        run.err.contains(
+            "must be owned by the stack's account, but that account is not known (unknown-account)"
+        ),
+        "{}",
+        run.err
+    );
+    assert!(!fake.calls().iter().any(|c| c.starts_with("PutTemplate")));
 }
 
 #[tokio::test]

@@ -30,11 +30,13 @@ async fn the_staging_bucket_is_named_after_the_account_sts_reports() {
     let fake = Fake::default();
     // WHEN it is deployed
     let run = deploy_as(&one_region(&fake), &[big], "dev", Some(&caller), &NoConfirm).await;
-    // THEN the staging bucket is that account's
+    // THEN the staging bucket is that account's, and that account is its expected owner
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     assert!(
-        fake.calls()
-            .contains(&"EnsureStagingBucket pantri-staging-111122223333-us-east-1".to_owned()),
+        fake.calls().contains(
+            &"EnsureStagingBucket pantri-staging-111122223333-us-east-1 owner 111122223333"
+                .to_owned()
+        ),
         "{:?}",
         fake.calls()
     );

@@ -140,6 +140,13 @@ pub fn staged_template_key(stack_name: &str, body: &str) -> String {
     format!("{stack_name}/{hex}.json")
 }
 
+/// The base64 SHA-256 of a body, as S3's `ChecksumSHA256` has it.
+pub fn sha256_base64(body: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body.as_bytes()))
+}
+
 /// The deploy engine over one CloudFormation (and template staging) client per region.
 pub struct Engine<'a, A: CloudFormation + TemplateStaging> {
     clients: &'a BTreeMap<String, A>,

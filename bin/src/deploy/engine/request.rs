@@ -133,22 +133,23 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
         let region = stack.env.region.as_str();
+        // The deploying account (STS's, which the stack's account was checked against) owns the
+        // bucket: the bucket is trusted only if it does, so it is the expected owner of every
+        // S3 call.
         let account = self
             .options
             .caller_account
             .as_deref()
             .unwrap_or(stack.env.account.as_str());
+        if !crate::deploy::account::is_concrete_account(account) {
+            return Err(DeployError::Usage(format!(
+                "[{dn}] the template of stack {name} is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}, and goes through an S3 staging bucket, which must be owned by the stack's account, but that account is not known ({account}): set the stage's account",
+                body.len()
+            )));
+        }
         let bucket = match &self.options.staging_bucket {
             Some(b) => b.clone(),
-            None if crate::deploy::account::is_concrete_account(account) => {
-                default_staging_bucket(account, region)
-            }
-            None => {
-                return Err(DeployError::Usage(format!(
-                    "[{dn}] the template of stack {name} is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}, and goes through an S3 staging bucket, but the stack's account is not known ({account}) to name one: pass --staging-bucket NAME (an existing bucket in {region})",
-                    body.len()
-                )))
-            }
+            None => default_staging_bucket(account, region),
         };
         let api = self.client(stack)?;
         let fail = |source: ApiError| DeployError::Staging {
@@ -159,12 +160,30 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         };
         let ready = (region.to_owned(), bucket.clone());
         if !self.staging_ready.borrow().contains(&ready) {
-            api.ensure_staging_bucket(&bucket).await.map_err(fail)?;
+            let fixed = api
+                .ensure_staging_bucket(&bucket, account)
+                .await
+                .map_err(fail)?;
+            if !fixed.is_empty() {
+                self.ui.warn(format_args!(
+                    "{dn}: staging bucket {bucket} had lost its hardening; re-applied {}",
+                    fixed.join(", ")
+                ));
+            }
             self.staging_ready.borrow_mut().insert(ready);
         }
         let key = staged_template_key(name, body);
-        if !api.template_exists(&bucket, &key).await.map_err(fail)? {
-            api.put_template(&bucket, &key, body).await.map_err(fail)?;
+        // Reuse an object only when its checksum is the body's: anything else in its place is
+        // replaced by the body.
+        let sum = sha256_base64(body);
+        let staged = api
+            .staged_sha256(&bucket, &key, account)
+            .await
+            .map_err(fail)?;
+        if staged.as_deref() != Some(sum.as_str()) {
+            api.put_template(&bucket, &key, body, account)
+                .await
+                .map_err(fail)?;
         }
         self.ui.say(format_args!(
             "{dn}: template ({} bytes) staged at s3://{bucket}/{key}",

@@ -1,0 +1,339 @@
+//! Content hashes of asset sources: stable across machines, checkouts and modification times.
+//!
+//! A file hashes its bytes. A directory hashes, for every file in it sorted by its `/`-separated
+//! path relative to the directory, the path and the SHA-256 of the content (a symbolic link: its
+//! target, not followed). Modes, owners and times are left out: a fresh clone hashes the same as
+//! the machine that built the image. A build context leaves out what its `.dockerignore`
+//! excludes, as `docker build` does, so editing an ignored file changes nothing.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobMatcher};
+use sha2::{Digest, Sha256};
+
+/// Why a source could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The path does not exist or cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A `.dockerignore` line is not a valid pattern.
+    #[error("{path}: pattern {pattern:?} is invalid: {message}")]
+    Pattern {
+        /// The `.dockerignore` file.
+        path: PathBuf,
+        /// The pattern.
+        pattern: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HashError + '_ {
+    move |source| HashError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a file's content, in hex.
+pub fn hash_file(path: &Path) -> Result<String, HashError> {
+    let mut file = fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// One file of a directory source: its path relative to the directory (`/`-separated) and the
+/// SHA-256 of its content (of the link target for a symbolic link).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashedFile {
+    /// The path relative to the directory, with `/` separators.
+    pub relative: String,
+    /// The SHA-256 in hex.
+    pub sha256: String,
+}
+
+/// The files of a directory (minus what `ignore` excludes), sorted by relative path, each with
+/// its content hash.
+pub fn list_directory(dir: &Path, ignore: &DockerIgnore) -> Result<Vec<HashedFile>, HashError> {
+    let mut out = Vec::new();
+    let mut walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = entry.map_err(|e| HashError::Io {
+            path: e.path().unwrap_or(dir).to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("a loop of symbolic links")),
+        })?;
+        let Ok(rel) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let relative = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            // A directory no exception can reach is not walked at all (node_modules).
+            if ignore.excludes(&relative) && !ignore.has_exceptions() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        if ignore.excludes(&relative) {
+            continue;
+        }
+        let sha256 = if kind.is_symlink() {
+            let target = fs::read_link(entry.path()).map_err(io(entry.path()))?;
+            hex(&Sha256::digest(target.to_string_lossy().as_bytes()))
+        } else {
+            hash_file(entry.path())?
+        };
+        out.push(HashedFile { relative, sha256 });
+    }
+    // walkdir sorts siblings by OS file name; sort the whole list by the `/` path so the order
+    // (and the hash) is the same on every platform.
+    out.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(out)
+}
+
+/// The hash of a directory's files (see the module comment), extended with `extra` (an image's
+/// Dockerfile name, build arguments, target and platform).
+pub fn hash_directory(
+    dir: &Path,
+    ignore: &DockerIgnore,
+    extra: &[(&str, &str)],
+) -> Result<String, HashError> {
+    let files = list_directory(dir, ignore)?;
+    let mut hasher = Sha256::new();
+    for f in &files {
+        hasher.update(f.relative.as_bytes());
+        hasher.update([0]);
+        hasher.update(f.sha256.as_bytes());
+        hasher.update([b'\n']);
+    }
+    for (k, v) in extra {
+        hasher.update(b"\x01");
+        hasher.update(k.as_bytes());
+        hasher.update([0]);
+        hasher.update(v.as_bytes());
+        hasher.update([b'\n']);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// The patterns of a `.dockerignore` file, with Docker's meaning: patterns are relative to the
+/// context root (a leading `/` or `./` changes nothing), `*` stays within one path component and
+/// `**` spans any number, a pattern that matches a directory excludes everything in it, `!`
+/// makes an exception, and the last matching line wins.
+#[derive(Clone, Debug, Default)]
+pub struct DockerIgnore {
+    rules: Vec<(GlobMatcher, bool)>,
+}
+
+impl DockerIgnore {
+    /// No exclusions.
+    pub fn none() -> Self {
+        DockerIgnore::default()
+    }
+
+    /// Reads `<dir>/.dockerignore` (no file: no exclusions).
+    pub fn read(dir: &Path) -> Result<Self, HashError> {
+        let path = dir.join(".dockerignore");
+        match fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::none()),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// Parses the text of a `.dockerignore` file (`path` names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, HashError> {
+        let mut rules = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (exception, pattern) = match line.strip_prefix('!') {
+                Some(p) => (true, p.trim()),
+                None => (false, line),
+            };
+            let mut cleaned = pattern.trim_start_matches('/');
+            while let Some(rest) = cleaned.strip_prefix("./") {
+                cleaned = rest;
+            }
+            let cleaned = cleaned.trim_end_matches('/');
+            if cleaned.is_empty() || cleaned == "." {
+                continue;
+            }
+            let glob = GlobBuilder::new(cleaned)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| HashError::Pattern {
+                    path: path.to_path_buf(),
+                    pattern: pattern.to_owned(),
+                    message: e.kind().to_string(),
+                })?;
+            rules.push((glob.compile_matcher(), exception));
+        }
+        Ok(DockerIgnore { rules })
+    }
+
+    fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, exception)| *exception)
+    }
+
+    /// Whether the `/`-separated path (relative to the context) is left out of the context.
+    pub fn excludes(&self, relative: &str) -> bool {
+        let mut excluded = false;
+        for (glob, exception) in &self.rules {
+            // The path itself or one of its parent directories.
+            let mut candidate = Some(relative);
+            while let Some(c) = candidate {
+                if glob.is_match(c) {
+                    excluded = !exception;
+                    break;
+                }
+                candidate = c.rsplit_once('/').map(|(parent, _)| parent);
+            }
+        }
+        excluded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, content: &str) {
+        let p = dir.join(rel);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, content).expect("write");
+    }
+
+    #[test]
+    fn dockerignore_anchors_at_the_root_and_excludes_whole_directories() {
+        let ig = DockerIgnore::parse(
+            "# comment\nnode_modules\n/.git\n*.log\n**/*.tmp\ndocs/**\n!docs/keep.md\n",
+            Path::new(".dockerignore"),
+        )
+        .expect("parse");
+        assert!(ig.excludes("node_modules"));
+        assert!(ig.excludes("node_modules/a/b.js"));
+        assert!(
+            !ig.excludes("src/node_modules/a.js"),
+            "anchored at the root"
+        );
+        assert!(ig.excludes(".git/HEAD"));
+        assert!(ig.excludes("x.log"));
+        assert!(!ig.excludes("src/x.log"), "* does not cross /");
+        assert!(ig.excludes("a/b/c.tmp"));
+        assert!(ig.excludes("docs/a.md"));
+        assert!(
+            !ig.excludes("docs/keep.md"),
+            "the exception wins, being last"
+        );
+        assert!(!ig.excludes("src/main.rs"));
+    }
+
+    #[test]
+    fn a_bad_pattern_names_the_file_and_the_pattern() {
+        let e = DockerIgnore::parse("a[\n", Path::new("ctx/.dockerignore")).expect_err("bad");
+        let text = e.to_string();
+        assert!(
+            text.contains("ctx/.dockerignore") && text.contains("a["),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn directory_hash_is_stable_follows_content_and_ignores_times_and_ignored_files() {
+        let a = tempfile::tempdir().expect("tmp");
+        let b = tempfile::tempdir().expect("tmp");
+        for d in [a.path(), b.path()] {
+            write(d, "Dockerfile", "FROM scratch\nCOPY app.txt /\n");
+            write(d, "app.txt", "v1");
+            write(d, "sub/deep/x.js", "x");
+            write(d, ".dockerignore", "*.log\n");
+        }
+        write(b.path(), "debug.log", "noise");
+        let ig_a = DockerIgnore::read(a.path()).expect("ignore");
+        let ig_b = DockerIgnore::read(b.path()).expect("ignore");
+        let ha = hash_directory(a.path(), &ig_a, &[]).expect("hash");
+        assert_eq!(ha.len(), 64);
+        assert_eq!(
+            ha,
+            hash_directory(b.path(), &ig_b, &[]).expect("hash"),
+            "another directory, an ignored file more: same hash"
+        );
+        // Touching a file (new mtime, same content) changes nothing.
+        write(a.path(), "app.txt", "v1");
+        assert_eq!(ha, hash_directory(a.path(), &ig_a, &[]).expect("hash"));
+        write(a.path(), "app.txt", "v2");
+        let changed = hash_directory(a.path(), &ig_a, &[]).expect("hash");
+        assert_ne!(ha, changed, "content changes the hash");
+        write(a.path(), "debug.log", "more noise");
+        assert_eq!(changed, hash_directory(a.path(), &ig_a, &[]).expect("hash"));
+        assert_ne!(
+            changed,
+            hash_directory(a.path(), &ig_a, &[("platform", "linux/arm64")]).expect("hash"),
+            "build settings are part of the hash"
+        );
+    }
+
+    #[test]
+    fn directory_hash_has_a_fixed_value_for_fixed_content() {
+        let d = tempfile::tempdir().expect("tmp");
+        write(d.path(), "a.txt", "a");
+        write(d.path(), "b/c.txt", "c");
+        // sha256("a") and sha256("c") under their paths, as the module comment describes.
+        let expected = {
+            let mut h = Sha256::new();
+            for (p, c) in [("a.txt", "a"), ("b/c.txt", "c")] {
+                h.update(p.as_bytes());
+                h.update([0]);
+                h.update(hex(&Sha256::digest(c.as_bytes())).as_bytes());
+                h.update([b'\n']);
+            }
+            hex(&h.finalize())
+        };
+        assert_eq!(
+            hash_directory(d.path(), &DockerIgnore::none(), &[]).expect("hash"),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_missing_source_is_an_error_naming_it() {
+        let e = hash_directory(Path::new("no/such/dir"), &DockerIgnore::none(), &[])
+            .expect_err("missing");
+        assert!(e.to_string().contains("no/such/dir"), "{e}");
+    }
+}
