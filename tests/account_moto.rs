@@ -2,43 +2,11 @@
 //! moto server: STS says who the caller is before anything else, and `--profile` wins over
 //! credentials in the environment.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use pantri_tests::moto::{Moto, ACCOUNT};
-use pantri_tests::{pantri_bin, stderr, stdout, write_assembly};
+use pantri_tests::{pantri_on_moto as pantri, stderr, stdout, write_assembly};
 use serde_json::json;
 
 const OTHER: &str = "222222222222";
-
-/// Runs `pantri ARGS` with moto's default credentials in the environment, and an AWS config
-/// and credentials file of our own (so the deployer's real ~/.aws is never read).
-fn pantri(dir: &Path, moto: &Moto, args: &[&str]) -> Output {
-    let out = Command::new(pantri_bin())
-        .args(args)
-        .args(["--endpoint-url", &moto.endpoint()])
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", dir.join("aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run pantri: {e}"));
-    eprintln!(
-        "--- pantri {}: {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
 
 fn topic() -> serde_json::Value {
     json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "dev-events"}}}})

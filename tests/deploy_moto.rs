@@ -262,37 +262,6 @@ async fn a_failing_deployment_shows_the_error() {
 }
 
 #[tokio::test]
-async fn prepare_then_execute_a_change_set() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let t = app(true);
-    assembly(dir.path(), &[("App", &t, &[])]);
-    let run = deploy(
-        &moto,
-        dir.path(),
-        "dev --method prepare-change-set --change-set-name review-1",
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(
-        run.out.contains("change set review-1 is ready"),
-        "{}",
-        run.out
-    );
-    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
-    assert!(!queues.contains("dev-jobs"), "not executed yet: {queues}");
-    let run = deploy(
-        &moto,
-        dir.path(),
-        "dev --method execute-change-set --change-set-name review-1",
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
-    assert!(queues.contains("dev-jobs"), "{queues}");
-}
-
-#[tokio::test]
 async fn an_unreachable_endpoint_is_one_line_and_exit_4() {
     credentials();
     let dir = tempfile::tempdir().unwrap();

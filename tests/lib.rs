@@ -97,3 +97,33 @@ pub fn write_assembly(dir: &Path, account: &str, stacks: &[(&str, &Value, &[&str
     std::fs::write(dir.join("manifest.json"), manifest.to_string())
         .unwrap_or_else(|e| panic!("write manifest.json: {e}"));
 }
+
+/// Runs `pantri ARGS --endpoint-url <moto>` in `dir` with moto's default credentials in the
+/// environment and the AWS config and credentials files `dir/aws-config` and
+/// `dir/aws-credentials` (so a deployer's real ~/.aws is never read).
+pub fn pantri_on_moto(dir: &Path, moto: &moto::Moto, args: &[&str]) -> Output {
+    let out = Command::new(pantri_bin())
+        .args(args)
+        .args(["--endpoint-url", &moto.endpoint()])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pantri: {e}"));
+    eprintln!(
+        "--- pantri {}: {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}

@@ -29,6 +29,8 @@ pub struct StackInfo {
     pub termination_protection: bool,
     /// Stack tags.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// When the stack was last updated (its creation time before any update), RFC 3339.
+    pub last_updated: Option<String>,
 }
 
 impl StackInfo {
@@ -131,6 +133,8 @@ pub struct ChangeSetInfo {
     pub execution_status: String,
     /// The resource changes.
     pub changes: Vec<ResourceChange>,
+    /// The parameters as the service describes them: `(key, value)`, NoEcho values masked.
+    pub parameters: Vec<(String, String)>,
 }
 
 /// One stack event.
@@ -206,6 +210,13 @@ pub trait CloudFormation {
     async fn describe_stack_events(&self, stack: &str) -> ApiResult<Vec<StackEvent>>;
     /// `GetTemplate` (the deployed template body); `None` when the stack does not exist.
     async fn get_template(&self, stack: &str) -> ApiResult<Option<String>>;
+    /// `GetTemplate` with `ChangeSetName` (the original template of a change set); `None` when
+    /// the stack does not exist.
+    async fn get_change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<String>>;
     /// `ListStackResources` (all pages).
     async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>>;
     /// `DeleteStack`.

@@ -24,16 +24,18 @@ use super::account::{verify_caller, CallerIdentity};
 use super::api::{CloudFormation, TemplateStaging};
 use super::approval::RequireApproval;
 use super::destroy::{destroy, DestroyOptions};
-use super::engine::{DeployOptions, Engine, Method, Outcome};
+use super::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
 use super::error::DeployError;
 use super::plan::{check_parameters, select, ParameterArg};
+use super::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use super::sdk::{Connection, SdkCloudFormation};
 
 /// The documented exit codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Exit {
     /// 0: done.
+    #[default]
     Success = 0,
     /// 1: a deployment or deletion failed.
     Failed = 1,
@@ -74,10 +76,19 @@ pub struct AwsArgs {
 /// `pantri deploy STAGE [STACK...]`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DeployArgs {
-    /// The stage to deploy.
-    pub stage: String,
+    /// The stage to deploy (not with --plan, which names its stacks).
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    pub stage: Option<String>,
     /// Stacks of the stage to deploy (default: all), by name or `stage/stack`.
+    #[arg(conflicts_with = "plan")]
     pub stacks: Vec<String>,
+    /// Execute exactly the change sets of a plan file that --method prepare-change-set wrote,
+    /// after checking each against CloudFormation.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["app", "method", "parameters", "exclusively", "staging_bucket"])]
+    pub plan: Option<PathBuf>,
+    /// Where --method prepare-change-set writes the plan file.
+    #[arg(long, value_name = "FILE", default_value = "pantri-plan.json")]
+    pub plan_out: PathBuf,
     /// Deploy only the named stacks, not the stacks they depend on.
     #[arg(long)]
     pub exclusively: bool,
@@ -100,9 +111,6 @@ pub struct DeployArgs {
     /// How the change set is used.
     #[arg(long, value_enum, default_value_t)]
     pub method: Method,
-    /// The change set name (required with --method execute-change-set).
-    #[arg(long)]
-    pub change_set_name: Option<String>,
     /// How progress is shown.
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
@@ -159,6 +167,14 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
     Ok(stacks)
 }
 
+fn connection(aws: &AwsArgs) -> Connection {
+    Connection {
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_attempts: 0,
+    }
+}
+
 /// The assembly's stacks, one client per region they deploy to, and who the caller is (STS),
 /// after checking that the stage's stacks belong to the caller's account.
 async fn connect(
@@ -174,11 +190,7 @@ async fn connect(
     DeployError,
 > {
     let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
-    let connection = Connection {
-        profile: aws.profile.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_attempts: 0,
-    };
+    let connection = connection(aws);
     let in_stage: Vec<&StackArtifact> = stacks.iter().filter(|s| s.stage == stage).collect();
     let caller = verify_caller(&in_stage, &connection).await?;
     let regions: std::collections::BTreeSet<&str> =
@@ -201,7 +213,8 @@ pub async fn run_deploy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients, caller) = match connect(assembly_dir, &args.stage, &args.aws).await {
+    let stage = args.stage.as_deref().unwrap_or_default();
+    let (stacks, clients, caller) = match connect(assembly_dir, stage, &args.aws).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -228,100 +241,228 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let change_set_name = match (args.method, &args.change_set_name) {
-        (Method::ExecuteChangeSet, None) => {
-            return report(
-                err,
-                &DeployError::Usage(
-                    "--method execute-change-set needs --change-set-name NAME".into(),
-                ),
-            )
-        }
-        (_, Some(n)) => n.clone(),
-        (_, None) => "pantri-deploy".into(),
-    };
-    let selected = match select(stacks, &args.stage, &args.stacks, args.exclusively)
+    let stage = args.stage.as_deref().unwrap_or_default();
+    let selected = match select(stacks, stage, &args.stacks, args.exclusively)
         .and_then(|s| check_parameters(&args.parameters, &s).map(|()| s))
     {
         Ok(s) => s,
         Err(e) => return report(err, &e),
     };
+    let names: Vec<&str> = selected.iter().map(|s| s.display_name.as_str()).collect();
+    let plan_id = new_plan_id(&names);
     let options = DeployOptions {
-        require_approval: args.require_approval,
-        yes: args.yes,
-        allow_replace: args.allow_replace.clone(),
         method: args.method,
-        change_set_name,
+        // This run's own name: a change set of another run or plan is never touched.
+        change_set_name: change_set_name(&plan_id),
         parameters: args.parameters.clone(),
-        concurrency: args.concurrency.max(1),
-        wait_in_progress: !args.no_wait,
-        poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         staging_bucket: args.staging_bucket.clone(),
-        caller_account: caller.map(|c| c.account.clone()),
-        ..DeployOptions::default()
+        ..deploy_options(args, caller)
     };
-    let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
-    let mut exit = Exit::Success;
-    let mut errors: Vec<DeployError> = Vec::new();
-    let mut problems: Vec<DeployError> = Vec::new();
-    if let Some(path) = &args.outputs_file {
-        if let Err(why) = super::files::check_writable(path) {
-            problems.push(DeployError::Usage(format!(
-                "--outputs-file {}: {why}: name a file in an existing, writable directory",
-                path.display()
-            )));
-        }
-    }
+    let mut problems = writable_files(args);
+    let mut run = RunResults::default();
+    let mut planned = Vec::new();
+    let mut unchanged = Vec::new();
     {
         let ui = Ui::new(out, err, confirm, args.progress);
         let engine = Engine::new(clients, stacks, &options, &ui);
-        if args.method != Method::ExecuteChangeSet {
-            match engine.precheck(&selected).await {
-                Ok(found) => problems.extend(found),
-                Err(e) => problems = vec![e],
-            }
+        match engine.precheck(&selected).await {
+            Ok(found) => problems.extend(found),
+            Err(e) => problems = vec![e],
         }
-        let results = if problems.is_empty() {
-            engine.deploy(&selected).await
-        } else {
-            Vec::new()
-        };
-        for r in results {
-            match r.outcome {
-                Outcome::Deployed | Outcome::NoChanges => {
-                    outputs.insert(r.stack_name, r.outputs);
+        if problems.is_empty() {
+            for r in engine.deploy(&selected).await {
+                if args.method == Method::PrepareChangeSet
+                    && matches!(r.outcome, Outcome::NoChanges)
+                {
+                    unchanged.push(r.display_name.clone());
                 }
-                Outcome::Prepared => {}
-                Outcome::Detached => exit = worse(exit, Exit::Interrupted),
-                Outcome::Skipped(reason) => {
-                    ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
-                }
-                Outcome::Failed(e) => {
-                    exit = worse(exit, e.exit());
-                    errors.push(e);
+                if let Outcome::Prepared(p) = r.outcome {
+                    planned.push(*p);
+                } else {
+                    run.add(r, &ui);
                 }
             }
         }
     }
     if !problems.is_empty() {
-        let problem = if problems.len() == 1 {
-            problems.remove(0)
-        } else {
-            DeployError::Precheck(problems)
+        return report(err, &DeployError::precheck(problems));
+    }
+    if args.method == Method::PrepareChangeSet && run.exit == Exit::Success {
+        let mut plan = Plan {
+            schema_version: SCHEMA_VERSION,
+            id: plan_id,
+            account: caller.map(|c| c.account.clone()),
+            stages: vec![stage.to_owned()],
+            stacks: planned,
+            unchanged,
+            markdown: String::new(),
         };
-        return report(err, &problem);
+        plan.markdown = plan.markdown(&args.plan_out.to_string_lossy());
+        if let Err(e) = plan.write(&args.plan_out) {
+            let _ = writeln!(
+                err,
+                "error: cannot write the plan {}: {e}",
+                args.plan_out.display()
+            );
+            return Exit::Failed;
+        }
+        let _ = writeln!(out, "{}", plan.markdown.trim_end());
+        let _ = writeln!(err, "plan written to {}", args.plan_out.display());
     }
-    for e in &errors {
-        let _ = writeln!(err, "error: {e}");
+    run.finish(args, err)
+}
+
+/// The options every deploy takes from its arguments.
+fn deploy_options(args: &DeployArgs, caller: Option<&CallerIdentity>) -> DeployOptions {
+    DeployOptions {
+        require_approval: args.require_approval,
+        yes: args.yes,
+        allow_replace: args.allow_replace.clone(),
+        concurrency: args.concurrency.max(1),
+        wait_in_progress: !args.no_wait,
+        poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        caller_account: caller.map(|c| c.account.clone()),
+        ..DeployOptions::default()
     }
+}
+
+/// Problems with the files the run will write, found before anything is touched.
+fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
+    let mut files: Vec<(&str, &Path)> = Vec::new();
     if let Some(path) = &args.outputs_file {
-        let text = pantri_synth::assembly::to_json_string(&outputs);
-        if let Err(e) = super::files::write_private(path, &text) {
-            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-            exit = worse(exit, Exit::Failed);
+        files.push(("--outputs-file", path));
+    }
+    if args.method == Method::PrepareChangeSet && args.plan.is_none() {
+        files.push(("--plan-out", &args.plan_out));
+    }
+    files
+        .into_iter()
+        .filter_map(|(flag, path)| {
+            super::files::check_writable(path).err().map(|why| {
+                DeployError::Usage(format!(
+                    "{flag} {}: {why}: name a file in an existing, writable directory",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What the stacks of a run came to: the exit code, the failures, the outputs.
+#[derive(Default)]
+struct RunResults {
+    exit: Exit,
+    errors: Vec<DeployError>,
+    outputs: IndexMap<String, IndexMap<String, String>>,
+}
+
+impl RunResults {
+    fn add(&mut self, r: StackResult, ui: &Ui<'_>) {
+        match r.outcome {
+            Outcome::Deployed | Outcome::NoChanges => {
+                self.outputs.insert(r.stack_name, r.outputs);
+            }
+            Outcome::Prepared(_) => {}
+            Outcome::Detached => self.exit = worse(self.exit, Exit::Interrupted),
+            Outcome::Skipped(reason) => {
+                ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
+            }
+            Outcome::Failed(e) => {
+                self.exit = worse(self.exit, e.exit());
+                self.errors.push(e);
+            }
         }
     }
-    exit
+
+    /// Reports the failures and writes the outputs file; the exit code.
+    fn finish(self, args: &DeployArgs, err: &mut dyn Write) -> Exit {
+        let mut exit = self.exit;
+        for e in &self.errors {
+            let _ = writeln!(err, "error: {e}");
+        }
+        if let Some(path) = &args.outputs_file {
+            let text = pantri_synth::assembly::to_json_string(&self.outputs);
+            if let Err(e) = super::files::write_private(path, &text) {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                exit = worse(exit, Exit::Failed);
+            }
+        }
+        exit
+    }
+}
+
+/// Executes a plan file through the AWS SDK (`pantri deploy --plan FILE`): the caller's account
+/// is checked against the plan's stacks first, as for every deploy.
+pub async fn run_plan(
+    args: &DeployArgs,
+    path: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let plan = match Plan::read(path) {
+        Ok(p) => p,
+        Err(e) => return report(err, &e),
+    };
+    let stacks = plan_artifacts(&plan);
+    let connection = connection(&args.aws);
+    let refs: Vec<&StackArtifact> = stacks.iter().collect();
+    let caller = match verify_caller(&refs, &connection).await {
+        Ok(c) => c,
+        Err(e) => return report(err, &e),
+    };
+    let mut clients = BTreeMap::new();
+    for r in plan.regions() {
+        let client = SdkCloudFormation::connect(&r, &connection).await;
+        clients.insert(r, client);
+    }
+    plan_with(
+        args,
+        &plan,
+        &stacks,
+        &clients,
+        Some(&caller),
+        &TtyConfirm,
+        out,
+        err,
+    )
+    .await
+}
+
+/// What [`run_plan`] does after connecting, open to tests with a fake API.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_with<A: CloudFormation + TemplateStaging>(
+    args: &DeployArgs,
+    plan: &Plan,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let problems = writable_files(args);
+    if !problems.is_empty() {
+        return report(err, &DeployError::precheck(problems));
+    }
+    let options = deploy_options(args, caller);
+    let mut run = RunResults::default();
+    let refused = {
+        let ui = Ui::new(out, err, confirm, args.progress);
+        let engine = Engine::new(clients, stacks, &options, &ui);
+        match engine.run_plan(plan, stacks).await {
+            Ok(results) => {
+                for r in results {
+                    run.add(r, &ui);
+                }
+                None
+            }
+            Err(e) => Some(e),
+        }
+    };
+    if let Some(e) = refused {
+        return report(err, &e);
+    }
+    run.finish(args, err)
 }
 
 /// Destroys through the AWS SDK, asking on the terminal when there is one.

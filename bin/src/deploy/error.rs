@@ -159,6 +159,15 @@ impl DeployError {
         }
     }
 
+    /// One problem as it is, several as one report.
+    pub fn precheck(mut problems: Vec<DeployError>) -> Self {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            DeployError::Precheck(problems)
+        }
+    }
+
     /// Wraps an API error with the stack it concerns.
     pub fn api(stack: &str, source: ApiError) -> Self {
         DeployError::Api {

@@ -25,6 +25,7 @@ pub mod exports;
 pub mod files;
 pub mod hardening;
 pub mod plan;
+pub mod planfile;
 pub mod progress;
 pub mod s3;
 pub mod sdk;

@@ -115,6 +115,29 @@ impl SdkCloudFormation {
     }
 }
 
+impl SdkCloudFormation {
+    /// `GetTemplate`: the deployed template, or a change set's original template.
+    async fn template(&self, stack: &str, change_set: Option<&str>) -> ApiResult<Option<String>> {
+        let mut call = self.client.get_template().stack_name(stack);
+        if let Some(cs) = change_set {
+            call = call
+                .change_set_name(cs)
+                .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original);
+        }
+        match call.send().await {
+            Ok(out) => Ok(out.template_body().map(str::to_owned)),
+            Err(e) => {
+                let e = self.classify(e);
+                if is_missing_stack(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
 /// Classifies an SDK error of a call to `region` into one clear [`ApiError`].
 pub(super) fn classify_error<E, R>(region: &str, error: SdkError<E, R>) -> ApiError
 where
@@ -242,6 +265,10 @@ impl CloudFormation for SdkCloudFormation {
                 .filter_map(|p| p.parameter_key().map(str::to_owned))
                 .collect(),
             termination_protection: s.enable_termination_protection().unwrap_or(false),
+            last_updated: s
+                .last_updated_time()
+                .or(s.creation_time())
+                .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
             tags: s
                 .tags()
                 .iter()
@@ -335,6 +362,18 @@ impl CloudFormation for SdkCloudFormation {
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
                 changes: Vec::new(),
+                parameters: out
+                    .parameters()
+                    .iter()
+                    .map(|p| {
+                        let value = match (p.parameter_value(), p.use_previous_value()) {
+                            (Some(v), _) => v.to_owned(),
+                            (None, Some(true)) => "(previous value)".to_owned(),
+                            (None, _) => String::new(),
+                        };
+                        (p.parameter_key().unwrap_or_default().to_owned(), value)
+                    })
+                    .collect(),
             });
             for c in out.changes() {
                 let Some(rc) = c.resource_change() else {
@@ -422,17 +461,15 @@ impl CloudFormation for SdkCloudFormation {
     }
 
     async fn get_template(&self, stack: &str) -> ApiResult<Option<String>> {
-        match self.client.get_template().stack_name(stack).send().await {
-            Ok(out) => Ok(out.template_body().map(str::to_owned)),
-            Err(e) => {
-                let e = self.classify(e);
-                if is_missing_stack(&e) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        self.template(stack, None).await
+    }
+
+    async fn get_change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<String>> {
+        self.template(stack, Some(change_set)).await
     }
 
     async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>> {

@@ -568,42 +568,6 @@ async fn a_failure_stops_dependents() {
 }
 
 #[tokio::test]
-async fn prepare_then_execute_a_change_set() {
-    let fake = Fake::default();
-    let stacks = [stack("Data", "us-east-1", bucket_template(), &[])];
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method prepare-change-set --change-set-name review-1",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(run.out.contains("change set review-1 is ready"));
-    assert!(!fake
-        .calls()
-        .iter()
-        .any(|c| c.starts_with("ExecuteChangeSet")));
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method execute-change-set",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Usage);
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method execute-change-set --change-set-name review-1",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(run.out.contains("dev/Data: deployed"));
-}
-
-#[tokio::test]
 async fn datadog_types_are_checked_before_deploying() {
     let t = json!({"Resources": {"Monitor": {"Type": "Datadog::Monitors::Monitor"}}});
     let stacks = [stack("Obs", "us-east-1", t, &[])];

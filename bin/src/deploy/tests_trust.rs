@@ -8,10 +8,14 @@ use serde_json::json;
 
 use super::account::CallerIdentity;
 use super::api::TypeStatus;
-use super::args::{destroy_with, Exit};
+use super::args::{destroy_with, plan_with, Exit};
+use super::engine::plan_artifacts;
 use super::fake::Fake;
+use super::planfile::Plan;
 use super::progress::NoConfirm;
-use super::tests::{bucket_template, deploy_as, destroy_args, large_template, stack};
+use super::tests::{
+    bucket_template, deploy_args, deploy_as, destroy_args, large_template, role_template, stack,
+};
 
 fn one_region(fake: &Fake) -> BTreeMap<String, Fake> {
     [("us-east-1".to_owned(), fake.clone())].into()
@@ -198,4 +202,159 @@ async fn destroy_checks_termination_protection_of_every_stack_before_deleting_an
         err.contains("2 problem(s)") && err.contains("dev-Global has termination protection"),
         "{err}"
     );
+}
+
+fn read_plan(path: &std::path::Path) -> Plan {
+    Plan::read(path).unwrap()
+}
+
+async fn execute(fake: &Fake, plan: &Plan, line: &str) -> (Exit, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let stacks = plan_artifacts(plan);
+    let exit = plan_with(
+        &deploy_args(line),
+        plan,
+        &stacks,
+        &one_region(fake),
+        None,
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    (
+        exit,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_plan_runs_its_change_sets_in_order_and_a_substituted_template_is_refused() {
+    // GIVEN Data and App (an IAM role: broadening) prepared into a plan
+    let fake = Fake::default();
+    let stacks = [
+        stack("Data", "us-east-1", bucket_template(), &[]),
+        stack("App", "us-east-1", role_template(), &["Data"]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let run = deploy_as(
+        &one_region(&fake),
+        &stacks,
+        &format!(
+            "dev --method prepare-change-set --plan-out {}",
+            path.display()
+        ),
+        None,
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("### pantri plan"), "{}", run.out);
+    let plan = read_plan(&path);
+    let names: Vec<&str> = plan
+        .stacks
+        .iter()
+        .map(|p| p.display_name.as_str())
+        .collect();
+    assert_eq!(names, ["dev/Data", "dev/App"]);
+    assert!(plan.stacks[0].change_set_name.starts_with("pantri-"));
+    assert!(plan.stacks[0].findings.broadening.is_empty(), "{plan:?}");
+    assert!(!plan.stacks[1].findings.broadening.is_empty(), "{plan:?}");
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("ExecuteChangeSet")));
+    // WHEN the Data change set's template is substituted behind the plan's back
+    let key = (
+        "dev-Data".to_owned(),
+        plan.stacks[0].change_set_name.clone(),
+    );
+    let reviewed = {
+        let mut s = fake.state();
+        let entry = s.change_sets.get_mut(&key).unwrap();
+        std::mem::replace(&mut entry.0.template_body, r#"{"Resources": {}}"#.into())
+    };
+    let (exit, _, err) = execute(&fake, &plan, "--plan plan.json --yes").await;
+    // THEN the plan is refused and nothing executes
+    assert_eq!(exit, Exit::Failed, "{err}");
+    assert!(
+        err.contains("[dev/Data] the template of change set"),
+        "{err}"
+    );
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("ExecuteChangeSet")));
+    // WHEN restored, without --yes and no terminal: App's findings ask
+    fake.state()
+        .change_sets
+        .get_mut(&key)
+        .unwrap()
+        .0
+        .template_body = reviewed;
+    let (exit, _, err) = execute(&fake, &plan, "--plan plan.json").await;
+    assert_eq!(exit, Exit::ApprovalNeeded, "{err}");
+    assert!(err.contains("dev/App"), "{err}");
+    // WHEN approved: both change sets execute, in the plan's order
+    let (exit, out, err) = execute(&fake, &plan, "--plan plan.json --yes").await;
+    assert_eq!(exit, Exit::Success, "{err}");
+    let executed: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("ExecuteChangeSet"))
+        .collect();
+    assert_eq!(
+        executed,
+        ["ExecuteChangeSet dev-Data", "ExecuteChangeSet dev-App"]
+    );
+    assert!(out.contains("dev/App: deployed"), "{out}");
+}
+
+#[tokio::test]
+async fn a_plain_deploy_names_its_change_set_for_the_run_and_leaves_others_alone() {
+    // GIVEN a deployed stack with a change set of a pending plan
+    let fake = Fake::default();
+    let data = stack("Data", "us-east-1", bucket_template(), &[]);
+    let run = deploy_as(
+        &one_region(&fake),
+        std::slice::from_ref(&data),
+        "dev",
+        None,
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let mut next = data.clone();
+    next.template["Resources"]["Topic"] = json!({"Type": "AWS::SNS::Topic"});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let line = format!(
+        "dev --method prepare-change-set --plan-out {}",
+        path.display()
+    );
+    let run = deploy_as(&one_region(&fake), &[next], &line, None, &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let plan = read_plan(&path);
+    assert_eq!(plan.stacks[0].kind, "update");
+    // WHEN a plain deploy of another change runs and is not approved (so it deletes its own
+    // change set)
+    let mut other = data.clone();
+    other.template = role_template();
+    let run = deploy_as(&one_region(&fake), &[other], "dev", None, &NoConfirm).await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded, "{}", run.err);
+    // THEN the plan's change set is still there, under a name of its own
+    let pending = (
+        "dev-Data".to_owned(),
+        plan.stacks[0].change_set_name.clone(),
+    );
+    let state = fake.state();
+    assert!(state.change_sets.contains_key(&pending));
+    let names: std::collections::BTreeSet<&str> = state
+        .requests
+        .iter()
+        .map(|r| r.change_set_name.as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "one name per run: {names:?}");
 }

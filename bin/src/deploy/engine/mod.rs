@@ -19,13 +19,16 @@ use super::api::{
 use super::approval::{assess, Preview, RequireApproval};
 use super::error::{ApiError, DeployError};
 use super::plan::{explicit_value, ParameterArg};
+use super::planfile::{planned_stack, Findings, PlannedStack};
 use super::progress::Ui;
 
 mod precheck;
+mod prepared;
 mod request;
 mod watch;
 
 pub use precheck::{busy_state, failed_state};
+pub use prepared::plan_artifacts;
 
 /// The largest template CloudFormation accepts inline (`TemplateBody`).
 pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
@@ -36,10 +39,9 @@ pub enum Method {
     /// Create, preview, approve and execute a change set.
     #[default]
     ChangeSet,
-    /// Create and preview a change set, and leave it for later execution.
+    /// Create and preview the change sets and write them into a plan file for review;
+    /// `pantri deploy --plan FILE` executes exactly them.
     PrepareChangeSet,
-    /// Execute a change set prepared before (`--change-set-name`).
-    ExecuteChangeSet,
 }
 
 /// What the engine needs to know besides the stacks.
@@ -102,8 +104,8 @@ pub enum Outcome {
     Deployed,
     /// Nothing to change.
     NoChanges,
-    /// The change set was created and left for `--method execute-change-set`.
-    Prepared,
+    /// The change set was created and recorded for the plan file (`--method prepare-change-set`).
+    Prepared(Box<PlannedStack>),
     /// Watching stopped (Ctrl-C); the operation goes on in CloudFormation.
     Detached,
     /// Not started because a stack it depends on did not deploy.
@@ -207,8 +209,15 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                             .iter()
                             .all(|d| match index.get(d.as_str()) {
                                 None => true,
+                                // A prepared stack's dependents are prepared against what is
+                                // deployed now, as they will be when the plan runs in order.
                                 Some(&j) => results[j].as_ref().is_some_and(|r| {
-                                    matches!(r.outcome, Outcome::Deployed | Outcome::NoChanges)
+                                    matches!(
+                                        r.outcome,
+                                        Outcome::Deployed
+                                            | Outcome::NoChanges
+                                            | Outcome::Prepared(_)
+                                    )
                                 }),
                             })
                 });
@@ -243,7 +252,17 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     }
 
     async fn deploy_one(&self, stack: &StackArtifact) -> StackResult {
-        let (outcome, outputs) = match self.deploy_stack(stack).await {
+        let done = self.deploy_stack(stack).await;
+        self.finish_stack(stack, done)
+    }
+
+    /// Says how a stack ended (and its outputs) and makes its result.
+    fn finish_stack(
+        &self,
+        stack: &StackArtifact,
+        done: Result<(Outcome, IndexMap<String, String>), DeployError>,
+    ) -> StackResult {
+        let (outcome, outputs) = match done {
             Ok(done) => done,
             Err(e) => (Outcome::Failed(e), IndexMap::new()),
         };
@@ -278,32 +297,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let cs_name = self.options.change_set_name.as_str();
         let fail = |e: ApiError| DeployError::api(dn, e);
 
-        let (kind, info) = if self.options.method == Method::ExecuteChangeSet {
-            let existing = api.describe_stack(name).await.map_err(fail)?;
-            let info = api
-                .describe_change_set(name, cs_name)
-                .await
-                .map_err(fail)?
-                .ok_or_else(|| {
-                    DeployError::Usage(format!(
-                        "[{dn}] no change set {cs_name} on stack {name}: prepare one with --method prepare-change-set --change-set-name {cs_name}"
-                    ))
-                })?;
-            let kind = match existing.as_ref().map(|s| s.status.as_str()) {
-                None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
-                _ => ChangeSetType::Update,
-            };
-            if info.status == "FAILED" {
-                return Err(DeployError::Failed {
-                    stack: dn.into(),
-                    message: format!(
-                        "change set {cs_name} failed: {}",
-                        info.status_reason.unwrap_or_default()
-                    ),
-                });
-            }
-            (kind, info)
-        } else {
+        let (kind, info) = {
             let existing = self.settle(api, stack).await?;
             let kind = match existing.as_ref().map(|s| s.status.as_str()) {
                 None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
@@ -312,17 +306,8 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             let request = self
                 .change_set_request(stack, kind, existing.as_ref())
                 .await?;
-            if existing.is_some() {
-                // A change set left by an earlier run would make the name clash.
-                if api
-                    .describe_change_set(name, cs_name)
-                    .await
-                    .map_err(fail)?
-                    .is_some()
-                {
-                    api.delete_change_set(name, cs_name).await.map_err(fail)?;
-                }
-            }
+            // The name is this run's own (unique per run or plan): a change set of another run
+            // or plan is never deleted or replaced.
             api.create_change_set(&request).await.map_err(fail)?;
             let info = self.wait_change_set(api, stack).await?;
             if self
@@ -359,21 +344,49 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         };
         self.ui.say(format_args!("{}", preview.render().trim_end()));
         if self.options.method == Method::PrepareChangeSet {
+            // The findings are facts of the change, whatever this run's approval policy: the
+            // plan's execution asks from them under its own.
+            let all = assess(&preview, &stack.template, RequireApproval::Broadening, &[]);
+            let findings = Findings {
+                broadening: all.reasons,
+                replacements: all.refused_replacements,
+            };
+            let planned = planned_stack(api, stack, kind, &info, findings)
+                .await
+                .map_err(fail)?;
             self.ui.say(format_args!(
-                "{dn}: change set {cs_name} is ready; execute it with --method execute-change-set --change-set-name {cs_name}"
+                "{dn}: change set {cs_name} is ready ({} change(s))",
+                info.changes.len()
             ));
-            return Ok((Outcome::Prepared, IndexMap::new()));
+            return Ok((Outcome::Prepared(Box::new(planned)), IndexMap::new()));
         }
         if let Err(e) = self.approve(stack, &preview) {
-            if self.options.method == Method::ChangeSet {
-                let _ = api.delete_change_set(name, cs_name).await;
-                if kind == ChangeSetType::Create {
-                    // The stack exists only for the change set (REVIEW_IN_PROGRESS).
-                    let _ = api.delete_stack(name).await;
-                }
+            let _ = api.delete_change_set(name, cs_name).await;
+            if kind == ChangeSetType::Create {
+                // The stack exists only for the change set (REVIEW_IN_PROGRESS).
+                let _ = api.delete_stack(name).await;
             }
             return Err(e);
         }
+        let total = stack.template["Resources"]
+            .as_object()
+            .map(|r| r.len())
+            .unwrap_or(0);
+        self.execute_and_watch(api, stack, cs_name, total).await
+    }
+
+    /// Executes change set `cs_name` of `stack`, follows its events to the end, sets
+    /// termination protection as the stack wants it, and returns the outputs.
+    pub(crate) async fn execute_and_watch(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        cs_name: &str,
+        total: usize,
+    ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let fail = |e: ApiError| DeployError::api(dn, e);
 
         let seen: HashSet<String> = api
             .describe_stack_events(name)
@@ -382,10 +395,6 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .into_iter()
             .map(|e| e.id)
             .collect();
-        let total = stack.template["Resources"]
-            .as_object()
-            .map(|r| r.len())
-            .unwrap_or(0);
         let mut progress = self.ui.start(dn, total);
         let executed = api.execute_change_set(name, cs_name).await;
         if let Err(e) = executed {
