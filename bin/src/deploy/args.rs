@@ -23,6 +23,7 @@ use pantri_synth::CloudAssembly;
 use super::account::{verify_caller, CallerIdentity};
 use super::api::{CloudFormation, TemplateStaging};
 use super::approval::RequireApproval;
+use super::checks::{before_deploy, service_check, DeployApi};
 use super::destroy::{destroy, DestroyOptions};
 use super::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
 use super::error::DeployError;
@@ -30,6 +31,7 @@ use super::plan::{check_parameters, select, ParameterArg};
 use super::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use super::sdk::{Connection, SdkCloudFormation};
+use super::service_status::WaitOptions;
 
 /// The documented exit codes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,6 +129,50 @@ pub struct DeployArgs {
     /// `pantri-staging-<account>-<region>`, created on first use.
     #[arg(long)]
     pub staging_bucket: Option<String>,
+    /// Run the change sets as this CloudFormation service role (deployers then need only
+    /// CloudFormation, S3 staging and iam:PassRole on it).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// How long to wait for the ECS services of a deployed stack to reach a steady state
+    /// (seconds); 0 skips the check.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub service_timeout: u64,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `pantri status STAGE [STACK...]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StatusArgs {
+    /// The stage.
+    pub stage: String,
+    /// Stacks of the stage to check (default: all).
+    pub stacks: Vec<String>,
+    /// Read an existing cloud assembly instead of synthesizing the app.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+    /// Wait up to this long for services still deploying (seconds); 0 looks once.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub wait: u64,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `pantri drift STAGE [STACK...]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DriftArgs {
+    /// The stage.
+    pub stage: String,
+    /// Stacks of the stage to check (default: all).
+    pub stacks: Vec<String>,
+    /// Read an existing cloud assembly instead of synthesizing the app.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+    /// Give up on a detection after this long (seconds).
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub timeout: u64,
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -167,6 +213,17 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
     Ok(stacks)
 }
 
+/// Prints an endpoint override as a note, and refuses plain HTTP to anything but loopback.
+fn check_endpoints(aws: &AwsArgs, out: &mut dyn Write) -> Result<(), DeployError> {
+    let notes =
+        super::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| std::env::var(v).ok())
+            .map_err(DeployError::Usage)?;
+    for n in notes {
+        let _ = writeln!(out, "{n}");
+    }
+    Ok(())
+}
+
 fn connection(aws: &AwsArgs) -> Connection {
     Connection {
         profile: aws.profile.clone(),
@@ -177,10 +234,14 @@ fn connection(aws: &AwsArgs) -> Connection {
 
 /// The assembly's stacks, one client per region they deploy to, and who the caller is (STS),
 /// after checking that the stage's stacks belong to the caller's account.
+///
+/// An endpoint override is printed to `out` (a note, not an error: scripts reading stderr for
+/// errors see none); plain HTTP to anything but loopback is refused before any call is made.
 async fn connect(
     assembly_dir: &Path,
     stage: &str,
     aws: &AwsArgs,
+    out: &mut dyn Write,
 ) -> Result<
     (
         Vec<StackArtifact>,
@@ -189,6 +250,7 @@ async fn connect(
     ),
     DeployError,
 > {
+    check_endpoints(aws, out)?;
     let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
     let connection = connection(aws);
     let in_stage: Vec<&StackArtifact> = stacks.iter().filter(|s| s.stage == stage).collect();
@@ -214,7 +276,7 @@ pub async fn run_deploy(
     err: &mut dyn Write,
 ) -> Exit {
     let stage = args.stage.as_deref().unwrap_or_default();
-    let (stacks, clients, caller) = match connect(assembly_dir, stage, &args.aws).await {
+    let (stacks, clients, caller) = match connect(assembly_dir, stage, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -232,7 +294,7 @@ pub async fn run_deploy(
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
 /// [`run_deploy`] does after connecting, open to tests with a fake API.
-pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
+pub async fn deploy_with<A: DeployApi>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -256,6 +318,7 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
         change_set_name: change_set_name(&plan_id),
         parameters: args.parameters.clone(),
         staging_bucket: args.staging_bucket.clone(),
+        role_arn: args.role_arn.clone(),
         ..deploy_options(args, caller)
     };
     let mut problems = writable_files(args);
@@ -264,13 +327,51 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     let mut unchanged = Vec::new();
     {
         let ui = Ui::new(out, err, confirm, args.progress);
-        let engine = Engine::new(clients, stacks, &options, &ui);
-        match engine.precheck(&selected).await {
-            Ok(found) => problems.extend(found),
-            Err(e) => problems = vec![e],
-        }
+        let access = match engine_precheck(clients, stacks, &selected, &options, &ui).await {
+            Ok(found) => {
+                problems.extend(found);
+                false
+            }
+            Err(e) => {
+                problems = vec![e];
+                true
+            }
+        };
+        // The deploy-path checks (environment parameters, exports in use, stack policies) and
+        // the assembly they prepare; read-only, so their problems join the same report.
+        let prepared = if access {
+            Vec::new()
+        } else {
+            match before_deploy(clients, stacks, &selected, &ui).await {
+                Ok(p) => p,
+                Err(e) => {
+                    problems.push(e);
+                    Vec::new()
+                }
+            }
+        };
         if problems.is_empty() {
+            let selected: Vec<&StackArtifact> = selected
+                .iter()
+                .filter_map(|s| prepared.iter().find(|p| p.id == s.id))
+                .collect();
+            let engine = Engine::new(clients, &prepared, &options, &ui);
+            let wait = WaitOptions {
+                timeout: Duration::from_secs(args.service_timeout),
+                poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+                ..WaitOptions::default()
+            };
             for r in engine.deploy(&selected).await {
+                if matches!(r.outcome, Outcome::Deployed) && args.service_timeout > 0 {
+                    // CloudFormation's UPDATE_COMPLETE does not say the tasks run: ECS does.
+                    if let Some(s) = selected.iter().find(|s| s.display_name == r.display_name) {
+                        let checked = match clients.get(&s.env.region) {
+                            Some(api) => service_check(api, s, &wait, &ui).await,
+                            None => Ok(Vec::new()),
+                        };
+                        run.services(&r.display_name, checked, &ui);
+                    }
+                }
                 if args.method == Method::PrepareChangeSet
                     && matches!(r.outcome, Outcome::NoChanges)
                 {
@@ -310,6 +411,19 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
         let _ = writeln!(err, "plan written to {}", args.plan_out.display());
     }
     run.finish(args, err)
+}
+
+/// The engine's checks of every selected stack before anything is touched.
+async fn engine_precheck<'a, A: DeployApi>(
+    clients: &'a BTreeMap<String, A>,
+    stacks: &'a [StackArtifact],
+    selected: &[&'a StackArtifact],
+    options: &'a DeployOptions,
+    ui: &'a Ui<'a>,
+) -> Result<Vec<DeployError>, DeployError> {
+    Engine::new(clients, stacks, options, ui)
+        .precheck(selected)
+        .await
 }
 
 /// The options every deploy takes from its arguments.
@@ -368,6 +482,38 @@ impl RunResults {
                 ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
             }
             Outcome::Failed(e) => {
+                self.exit = worse(self.exit, e.exit());
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// Records the service check of a deployed stack: a service that did not come up fails it.
+    fn services(
+        &mut self,
+        stack: &str,
+        checked: Result<Vec<super::service_status::ServiceReport>, DeployError>,
+        ui: &Ui<'_>,
+    ) {
+        match checked {
+            Ok(reports) => {
+                for rep in reports {
+                    if rep.ok() {
+                        ui.say(format_args!("{}", rep.render().trim_end()));
+                    } else {
+                        ui.warn(format_args!("{}", rep.render().trim_end()));
+                        self.errors.push(DeployError::Failed {
+                            stack: stack.to_owned(),
+                            message: format!(
+                                "service {} did not come up (see above): the stack is deployed, but ECS does not run its new task definition with every desired task",
+                                rep.service.service
+                            ),
+                        });
+                        self.exit = worse(self.exit, Exit::Failed);
+                    }
+                }
+            }
+            Err(e) => {
                 self.exit = worse(self.exit, e.exit());
                 self.errors.push(e);
             }
@@ -472,7 +618,8 @@ pub async fn run_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws).await {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws, out).await
+    {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -502,6 +649,105 @@ pub async fn destroy_with<A: CloudFormation>(
     };
     match result {
         Ok(_) => Exit::Success,
+        Err(e) => report(err, &e),
+    }
+}
+
+/// `pantri status`: whether the ECS services of the stage's stacks came up. Exit 0 when every
+/// service is steady, 1 when one is not (rolled back, failed, still deploying), 4 on access.
+pub async fn run_status(
+    args: &StatusArgs,
+    assembly_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws, out).await
+    {
+        Ok(c) => c,
+        Err(e) => return report(err, &e),
+    };
+    status_with(args, &stacks, &clients, out, err).await
+}
+
+/// What [`run_status`] does after connecting, open to tests with a fake API.
+pub async fn status_with<A: CloudFormation + super::service_status::Services>(
+    args: &StatusArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let selected = match select(stacks, &args.stage, &args.stacks, true) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let wait = WaitOptions {
+        timeout: Duration::from_secs(args.wait),
+        poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+        ..WaitOptions::default()
+    };
+    let result = {
+        let ui = Ui::new(out, err, &super::progress::NoConfirm, ProgressMode::Events);
+        super::checks::status(clients, &selected, &wait, &ui).await
+    };
+    match result {
+        Ok(true) => Exit::Success,
+        Ok(false) => Exit::Failed,
+        Err(e) => report(err, &e),
+    }
+}
+
+/// `pantri drift`: detects drift on the stage's stacks. Exit 0 in sync, 1 drifted, 4 on access.
+pub async fn run_drift(
+    args: &DriftArgs,
+    assembly_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws, out).await
+    {
+        Ok(c) => c,
+        Err(e) => return report(err, &e),
+    };
+    drift_with(args, &stacks, &clients, out, err).await
+}
+
+/// What [`run_drift`] does after connecting, open to tests with a fake API.
+pub async fn drift_with<A: super::drift::Drift>(
+    args: &DriftArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let selected = match select(stacks, &args.stage, &args.stacks, true) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let result = {
+        let ui = Ui::new(out, err, &super::progress::NoConfirm, ProgressMode::Events);
+        super::checks::drift(
+            clients,
+            &selected,
+            Duration::from_secs(args.timeout),
+            Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+            &ui,
+        )
+        .await
+    };
+    match result {
+        Ok(true) => Exit::Success,
+        Ok(false) => Exit::Failed,
+        // Exit 1 means drifted: an endpoint that cannot detect drift is an access problem.
+        Err(
+            e @ DeployError::Api {
+                source: super::error::ApiError::Unsupported(_),
+                ..
+            },
+        ) => {
+            report(err, &e);
+            Exit::AccessProblem
+        }
         Err(e) => report(err, &e),
     }
 }

@@ -17,6 +17,7 @@ pub mod account;
 pub mod api;
 pub mod approval;
 pub mod args;
+pub mod checks;
 pub mod destroy;
 pub mod drift;
 pub mod engine;
@@ -38,8 +39,11 @@ mod fake;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_guard;
+#[cfg(test)]
 mod tests_trust;
 
 pub use args::{
-    deploy_with, destroy_with, run_deploy, run_destroy, AwsArgs, DeployArgs, DestroyArgs, Exit,
+    deploy_with, destroy_with, run_deploy, run_destroy, run_drift, run_status, AwsArgs, DeployArgs,
+    DestroyArgs, DriftArgs, Exit, StatusArgs,
 };

@@ -93,7 +93,12 @@ pub(super) struct Run {
     pub(super) err: String,
 }
 
-async fn deploy(fake: &Fake, stacks: &[StackArtifact], line: &str, confirm: &dyn Confirm) -> Run {
+pub(super) async fn deploy(
+    fake: &Fake,
+    stacks: &[StackArtifact],
+    line: &str,
+    confirm: &dyn Confirm,
+) -> Run {
     let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
     deploy_multi(&clients, stacks, line, confirm).await
 }
@@ -212,7 +217,11 @@ async fn an_operation_in_progress_is_waited_for_or_refused() {
     let fake = Fake::default().with_stack("dev-Data", "UPDATE_IN_PROGRESS", "{}");
     fake.state().status_queue.insert(
         "dev-Data".into(),
+        // The checks before anything is touched read the stack too.
         [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
             "UPDATE_IN_PROGRESS",
             "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
             "UPDATE_COMPLETE",

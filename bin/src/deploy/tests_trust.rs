@@ -53,7 +53,7 @@ async fn the_staging_bucket_is_named_after_the_account_sts_reports() {
 }
 
 fn with_env_parameter(mut s: StackArtifact, parameter: &str, variable: &str) -> StackArtifact {
-    s.template["Parameters"] = json!({ parameter: {"Type": "String"} });
+    s.template["Parameters"] = json!({ parameter: {"Type": "String", "NoEcho": true} });
     s.env_parameters.push(EnvParameter {
         parameter: parameter.into(),
         variable: variable.into(),

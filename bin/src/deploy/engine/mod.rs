@@ -22,6 +22,7 @@ use super::plan::{explicit_value, ParameterArg};
 use super::planfile::{planned_stack, Findings, PlannedStack};
 use super::progress::Ui;
 
+mod policy;
 mod precheck;
 mod prepared;
 mod request;
@@ -75,6 +76,8 @@ pub struct DeployOptions {
     /// The caller's account as STS reported it: the default staging bucket is named after it,
     /// so that it is the account that really owns the bucket.
     pub caller_account: Option<String>,
+    /// The CloudFormation service role change sets run as (`--role-arn`).
+    pub role_arn: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -93,6 +96,7 @@ impl Default for DeployOptions {
             handle_ctrl_c: true,
             staging_bucket: None,
             caller_account: None,
+            role_arn: None,
         }
     }
 }
@@ -372,7 +376,8 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .as_object()
             .map(|r| r.len())
             .unwrap_or(0);
-        self.execute_and_watch(api, stack, cs_name, total).await
+        self.execute_and_watch(api, stack, kind, cs_name, total)
+            .await
     }
 
     /// Executes change set `cs_name` of `stack`, follows its events to the end, sets
@@ -381,6 +386,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         &self,
         api: &A,
         stack: &StackArtifact,
+        kind: ChangeSetType,
         cs_name: &str,
         total: usize,
     ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
@@ -388,6 +394,9 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let name = stack.properties.stack_name.as_str();
         let fail = |e: ApiError| DeployError::api(dn, e);
 
+        let protection = self.protection(stack);
+        self.protect_before(api, stack, kind, protection.as_ref())
+            .await?;
         let seen: HashSet<String> = api
             .describe_stack_events(name)
             .await
@@ -406,6 +415,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             // resource's error from it; CloudFormation reports it through events instead.
             let (_, first) = self.poll_events(api, stack, &seen, &mut progress).await;
             self.ui.finish(progress, "failed");
+            self.protect_after(api, stack, protection.as_ref()).await;
             return Err(DeployError::Failed {
                 stack: dn.into(),
                 message: first.unwrap_or_else(|| format!("execution failed: {}", e.message())),
@@ -421,6 +431,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             return Ok((Outcome::Detached, IndexMap::new()));
         };
         let (status, first_failure, info) = end;
+        self.protect_after(api, stack, protection.as_ref()).await;
         if !is_success_status(&status) {
             self.ui.finish(progress, &status);
             let reason = first_failure

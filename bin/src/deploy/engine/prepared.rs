@@ -72,8 +72,19 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 continue;
             }
             let api = self.client(stack)?;
+            let kind = if planned.kind == "create" {
+                ChangeSetType::Create
+            } else {
+                ChangeSetType::Update
+            };
             let done = self
-                .execute_and_watch(api, stack, &planned.change_set_name, planned.resources)
+                .execute_and_watch(
+                    api,
+                    stack,
+                    kind,
+                    &planned.change_set_name,
+                    planned.resources,
+                )
                 .await;
             let result = self.finish_stack(stack, done);
             match &result.outcome {
