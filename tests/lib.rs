@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests of the `pantri` binary.
 
 pub mod moto;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 
@@ -22,10 +23,29 @@ pub fn pantri_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
+            let mut build = Command::new(env!("CARGO"));
+            build
                 .args(["build", "-p", "pantri", "--quiet"])
-                .current_dir(workspace_root())
-                .status();
+                .current_dir(workspace_root());
+            // The variables cargo set for this test process would reach build scripts that
+            // watch them (ring's watches CARGO_MANIFEST_DIR) and make this build and the next
+            // `cargo test` rebuild each other's pantri, a minute each.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if [
+                    "CARGO_MANIFEST",
+                    "CARGO_PKG_",
+                    "CARGO_CRATE_",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .iter()
+                .any(|p| name.starts_with(p))
+                {
+                    build.env_remove(name.as_ref());
+                }
+            }
+            let status = build.status();
             assert!(
                 status.is_ok_and(|s| s.success()),
                 "cargo build -p pantri failed"

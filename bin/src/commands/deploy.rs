@@ -48,25 +48,29 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Runs `pantri deploy`.
+/// Runs `pantri deploy`; the preview is colored and fits the terminal when stdout is one.
 pub fn deploy<F>(
     args: &DeployArgs,
     ctx: &AppContext,
     build: &F,
+    no_color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
+    let mut args = args.clone();
+    args.color = super::use_color(no_color);
+    args.width = super::terminal_width();
     if let Some(plan) = &args.plan {
         // A plan names its change sets: nothing is synthesized.
-        let exit = runtime()?.block_on(run_plan(args, plan, out, err));
+        let exit = runtime()?.block_on(run_plan(&args, plan, out, err));
         return Ok(code(exit));
     }
     let stage = args.stage.as_deref().unwrap_or_default();
     let (dir, _guard) = assembly_dir(args.app.as_ref(), stage, ctx, build, err)?;
-    let exit = runtime()?.block_on(run_deploy(args, Path::new(&dir), out, err));
+    let exit = runtime()?.block_on(run_deploy(&args, Path::new(&dir), out, err));
     Ok(code(exit))
 }
 

@@ -140,6 +140,13 @@ pub struct DeployArgs {
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Not an argument: whether the preview is colored (the CLI sets it from the terminal,
+    /// `--no-color` and `NO_COLOR`).
+    #[arg(skip)]
+    pub color: bool,
+    /// Not an argument: the terminal's width, which the preview's tables fit.
+    #[arg(skip)]
+    pub width: Option<usize>,
 }
 
 /// `pantri status STAGE [STACK...]`.
@@ -285,7 +292,7 @@ pub async fn run_deploy(
         &stacks,
         &clients,
         Some(&caller),
-        &TtyConfirm,
+        &TtyConfirm::new(),
         out,
         err,
     )
@@ -317,9 +324,7 @@ pub async fn deploy_with<A: DeployApi>(
         // This run's own name: a change set of another run or plan is never touched.
         change_set_name: change_set_name(&plan_id),
         parameters: args.parameters.clone(),
-        staging_bucket: args.staging_bucket.clone(),
-        role_arn: args.role_arn.clone(),
-        ..deploy_options(args, caller)
+        ..deploy_options(args, caller, confirm)
     };
     let mut problems = writable_files(args);
     let mut run = RunResults::default();
@@ -427,7 +432,11 @@ async fn engine_precheck<'a, A: DeployApi>(
 }
 
 /// The options every deploy takes from its arguments.
-fn deploy_options(args: &DeployArgs, caller: Option<&CallerIdentity>) -> DeployOptions {
+fn deploy_options(
+    args: &DeployArgs,
+    caller: Option<&CallerIdentity>,
+    confirm: &dyn Confirm,
+) -> DeployOptions {
     DeployOptions {
         require_approval: args.require_approval,
         yes: args.yes,
@@ -436,6 +445,11 @@ fn deploy_options(args: &DeployArgs, caller: Option<&CallerIdentity>) -> DeployO
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         caller_account: caller.map(|c| c.account.clone()),
+        staging_bucket: args.staging_bucket.clone(),
+        interrupt: confirm.interrupt(),
+        color: args.color,
+        width: args.width,
+        role_arn: args.role_arn.clone(),
         ..DeployOptions::default()
     }
 }
@@ -567,7 +581,7 @@ pub async fn run_plan(
         &stacks,
         &clients,
         Some(&caller),
-        &TtyConfirm,
+        &TtyConfirm::new(),
         out,
         err,
     )
@@ -590,7 +604,7 @@ pub async fn plan_with<A: CloudFormation + TemplateStaging>(
     if !problems.is_empty() {
         return report(err, &DeployError::precheck(problems));
     }
-    let options = deploy_options(args, caller);
+    let options = deploy_options(args, caller, confirm);
     let mut run = RunResults::default();
     let refused = {
         let ui = Ui::new(out, err, confirm, args.progress);
@@ -623,11 +637,11 @@ pub async fn run_destroy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    destroy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+    destroy_with(args, &stacks, &clients, &TtyConfirm::new(), out, err).await
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation>(
+pub async fn destroy_with<A: CloudFormation + super::api::Buckets>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -642,6 +656,7 @@ pub async fn destroy_with<A: CloudFormation>(
     let options = DestroyOptions {
         yes: args.yes,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        interrupt: confirm.interrupt(),
     };
     let result = {
         let ui = Ui::new(out, err, confirm, ProgressMode::Events);
@@ -649,6 +664,8 @@ pub async fn destroy_with<A: CloudFormation>(
     };
     match result {
         Ok(_) => Exit::Success,
+        // What was stopped is already said, with the command to follow it.
+        Err(DeployError::Interrupted) => Exit::Interrupted,
         Err(e) => report(err, &e),
     }
 }

@@ -125,6 +125,9 @@ pub enum DeployError {
     /// Problems found before anything was touched, each a whole line; all are reported at once.
     #[error("{} problem(s) found before changing anything; nothing was changed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Precheck(Vec<DeployError>),
+    /// The user pressed Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
     /// A CloudFormation call failed.
     #[error("[{stack}] {source}")]
     Api {
@@ -150,6 +153,7 @@ impl DeployError {
                     Exit::Failed
                 }
             }
+            DeployError::Interrupted => Exit::Interrupted,
             DeployError::Api { source, .. } if source.is_access() => Exit::AccessProblem,
             DeployError::Staging { source, .. } if source.is_access() => Exit::AccessProblem,
             DeployError::Staging { .. }

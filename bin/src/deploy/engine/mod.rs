@@ -18,6 +18,7 @@ use super::api::{
 };
 use super::approval::{assess, Preview, RequireApproval};
 use super::error::{ApiError, DeployError};
+use super::interrupt::Interrupt;
 use super::plan::{explicit_value, ParameterArg};
 use super::planfile::{planned_stack, Findings, PlannedStack};
 use super::progress::Ui;
@@ -68,8 +69,12 @@ pub struct DeployOptions {
     pub in_progress_timeout: Duration,
     /// Pause between two polls of CloudFormation.
     pub poll_interval: Duration,
-    /// Stop watching on Ctrl-C (off in unit tests, which have no signal handler).
-    pub handle_ctrl_c: bool,
+    /// Stops the run when it fires (Ctrl-C): watching detaches, nothing new starts.
+    pub interrupt: Interrupt,
+    /// Color the template diff of the preview (a terminal, without `--no-color` or `NO_COLOR`).
+    pub color: bool,
+    /// The terminal's width, which the preview's table is cut to fit; `None`: no limit.
+    pub width: Option<usize>,
     /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
     /// [`default_staging_bucket`] of the stack's account and region.
     pub staging_bucket: Option<String>,
@@ -93,7 +98,9 @@ impl Default for DeployOptions {
             wait_in_progress: true,
             in_progress_timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(2),
-            handle_ctrl_c: true,
+            interrupt: Interrupt::never(),
+            color: false,
+            width: None,
             staging_bucket: None,
             caller_account: None,
             role_arn: None,
@@ -161,6 +168,8 @@ pub struct Engine<'a, A: CloudFormation + TemplateStaging> {
     ui: &'a Ui<'a>,
     /// `(region, bucket)` pairs already checked (or created) in this run.
     staging_ready: RefCell<HashSet<(String, String)>>,
+    /// Ids of the stacks whose change set was executed in this run.
+    executing: RefCell<HashSet<String>>,
 }
 
 type StackFuture<'f> = Pin<Box<dyn Future<Output = (usize, StackResult)> + 'f>>;
@@ -179,6 +188,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             options,
             ui,
             staging_ready: RefCell::new(HashSet::new()),
+            executing: RefCell::new(HashSet::new()),
         }
     }
 
@@ -235,7 +245,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             };
             match &result.outcome {
                 Outcome::Failed(_) => stop = Some(format!("{} failed", result.display_name)),
-                Outcome::Detached => stop = Some("watching stopped".into()),
+                Outcome::Detached => stop = Some("stopped on Ctrl-C".into()),
                 _ => {}
             }
             results[i] = Some(result);
@@ -256,8 +266,32 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     }
 
     async fn deploy_one(&self, stack: &StackArtifact) -> StackResult {
-        let done = self.deploy_stack(stack).await;
+        let done = self.interruptible(stack, self.deploy_stack(stack)).await;
         self.finish_stack(stack, done)
+    }
+
+    /// Races `work` on `stack` against Ctrl-C. Ctrl-C drops the stack's future wherever it
+    /// waits: CloudFormation goes on with what it was given, and the next run settles whatever
+    /// state that leaves.
+    async fn interruptible(
+        &self,
+        stack: &StackArtifact,
+        work: impl std::future::Future<
+            Output = Result<(Outcome, IndexMap<String, String>), DeployError>,
+        >,
+    ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
+        let interrupted = tokio::select! {
+            biased;
+            () = self.options.interrupt.fired() => None,
+            r = work => Some(r),
+        };
+        match interrupted {
+            Some(Err(DeployError::Interrupted)) | None => {
+                self.detach(stack);
+                Ok((Outcome::Detached, IndexMap::new()))
+            }
+            Some(r) => r,
+        }
     }
 
     /// Says how a stack ended (and its outputs) and makes its result.
@@ -283,11 +317,33 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             self.ui
                 .say(format_args!("{}.{k} = {v}", stack.properties.stack_name));
         }
+        if matches!(outcome, Outcome::Deployed | Outcome::NoChanges) {
+            for note in
+                super::delegation::name_server_notes(&stack.display_name, &stack.template, &outputs)
+            {
+                self.ui.say(format_args!("{note}"));
+            }
+        }
         StackResult {
             display_name: stack.display_name.clone(),
             stack_name: stack.properties.stack_name.clone(),
             outcome,
             outputs,
+        }
+    }
+
+    /// Says what a Ctrl-C left behind for `stack`, and how to follow it.
+    fn detach(&self, stack: &StackArtifact) {
+        let dn = stack.display_name.as_str();
+        if self.executing.borrow().contains(&stack.id) {
+            self.ui.warn(format_args!(
+                "{dn}: stopped watching; the deployment goes on in CloudFormation. Follow it with: aws cloudformation describe-stack-events --stack-name {} --region {}",
+                stack.properties.stack_name, stack.env.region
+            ));
+        } else {
+            self.ui.warn(format_args!(
+                "{dn}: stopped before executing the change set; the stack was not changed"
+            ));
         }
     }
 
@@ -332,7 +388,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 stacks: vec![d.clone()],
             };
             let options = pantri_synth::diff::render::TextOptions {
-                color: false,
+                color: self.options.color,
                 context: 2,
                 security_only: false,
             };
@@ -346,7 +402,10 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             summary,
             diff,
         };
-        self.ui.say(format_args!("{}", preview.render().trim_end()));
+        self.ui.say(format_args!(
+            "{}",
+            preview.render(self.options.width).trim_end()
+        ));
         if self.options.method == Method::PrepareChangeSet {
             // The findings are facts of the change, whatever this run's approval policy: the
             // plan's execution asks from them under its own.
@@ -405,6 +464,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .map(|e| e.id)
             .collect();
         let mut progress = self.ui.start(dn, total);
+        self.executing.borrow_mut().insert(stack.id.clone());
         let executed = api.execute_change_set(name, cs_name).await;
         if let Err(e) = executed {
             if e.is_access() {
@@ -421,16 +481,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 message: first.unwrap_or_else(|| format!("execution failed: {}", e.message())),
             });
         }
-        let end = self.watch(api, stack, seen, &mut progress).await?;
-        let Some(end) = end else {
-            self.ui.finish(progress, "watching stopped");
-            self.ui.warn(format_args!(
-                "{dn}: stopped watching; the deployment goes on. Watch it with: aws cloudformation describe-stack-events --stack-name {name} --region {}",
-                stack.env.region
-            ));
-            return Ok((Outcome::Detached, IndexMap::new()));
-        };
-        let (status, first_failure, info) = end;
+        let (status, first_failure, info) = self.watch(api, stack, seen, &mut progress).await?;
         self.protect_after(api, stack, protection.as_ref()).await;
         if !is_success_status(&status) {
             self.ui.finish(progress, &status);
@@ -691,10 +742,11 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         for r in &a.reasons {
             self.ui.say(format_args!("{dn}: needs approval: {r}"));
         }
-        match self
-            .ui
-            .ask(&format!("{dn}: deploy these changes?"))
-        {
+        let answer = self.ui.ask(&format!("{dn}: deploy these changes?"));
+        if self.options.interrupt.is_set() {
+            return Err(DeployError::Interrupted);
+        }
+        match answer {
             Some(true) => Ok(()),
             Some(false) => Err(DeployError::ApprovalNeeded(format!(
                 "[{dn}] not approved; nothing was changed"

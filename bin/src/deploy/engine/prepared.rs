@@ -77,15 +77,14 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             } else {
                 ChangeSetType::Update
             };
-            let done = self
-                .execute_and_watch(
-                    api,
-                    stack,
-                    kind,
-                    &planned.change_set_name,
-                    planned.resources,
-                )
-                .await;
+            let watched = self.execute_and_watch(
+                api,
+                stack,
+                kind,
+                &planned.change_set_name,
+                planned.resources,
+            );
+            let done = self.interruptible(stack, watched).await;
             let result = self.finish_stack(stack, done);
             match &result.outcome {
                 Outcome::Failed(_) => stop = Some(format!("{} failed", result.display_name)),
@@ -138,7 +137,11 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         for r in &reasons {
             self.ui.say(format_args!("needs approval: {r}"));
         }
-        match self.ui.ask(&format!("Execute plan {}?", plan.id)) {
+        let answer = self.ui.ask(&format!("Execute plan {}?", plan.id));
+        if self.options.interrupt.is_set() {
+            return Err(DeployError::Interrupted);
+        }
+        match answer {
             Some(true) => Ok(()),
             Some(false) => Err(DeployError::ApprovalNeeded(
                 "the plan was not approved; nothing was changed".into(),
