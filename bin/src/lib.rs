@@ -24,7 +24,6 @@ pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
-pub mod deployed;
 pub mod exit;
 pub mod settings;
 pub mod table;

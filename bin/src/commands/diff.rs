@@ -12,12 +12,13 @@ use pantri_synth::diff::links::LinkStack;
 use pantri_synth::diff::{self, render, SchemaSpecs, StackInput, StackSettings};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
+use crate::baseline;
 use crate::cli::AppContext;
-use crate::deploy::args::AwsArgs;
+use crate::commands::deploy::AwsArgs;
+use crate::deploy::deployed;
 use crate::deploy::plan::matches_name;
 use crate::deploy::sdk::Connection;
-use crate::deployed::DeployedError;
-use crate::{baseline, deployed, exit};
+use crate::exit::Exit;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -69,7 +70,7 @@ pub fn run<F>(
     no_color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
@@ -133,9 +134,9 @@ where
         )?,
     }
     Ok(if args.fail && !result.is_empty() {
-        exit::DIFFERENCE_OR_FAILURE
+        Exit::Failed
     } else {
-        exit::OK
+        Exit::Success
     })
 }
 
@@ -163,18 +164,13 @@ fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<Sta
     Ok(selected.into_iter().cloned().collect())
 }
 
-/// The deployed side of each stack (`GetTemplate`); a stack that does not exist yet is left
-/// out, so it shows as added. An AWS error stays an `ApiError` (exit 4) with the stack named.
+/// The deployed side of each stack (`GetTemplate`), after checking that the caller is in the
+/// stacks' account; a stack that does not exist yet is left out, so it shows as added.
 fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackArtifact>> {
     let connection = Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         max_attempts: 0,
     };
-    deployed::stacks(stacks, &connection).map_err(|e| match e {
-        DeployedError::Api { stack, source } => {
-            anyhow::Error::new(source).context(format!("[{stack}]"))
-        }
-        e => e.into(),
-    })
+    Ok(deployed::stacks(stacks, &connection)?)
 }

@@ -1,8 +1,6 @@
 //! The deploy errors, each rendered as one line that says what to do, and the exit code each
 //! maps to (see [`crate::deploy::args`] for the table).
 
-use super::args::Exit;
-
 /// A failure of one CloudFormation call, already classified for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -110,6 +108,21 @@ pub enum DeployError {
         /// The S3 call's error (boxed: it keeps the error type small).
         source: Box<ApiError>,
     },
+    /// The credentials belong to another account than the stack's environment.
+    #[error("[{stack}] wrong AWS account: the stack deploys to account {expected}, but these credentials are account {actual} ({arn}); use credentials of account {expected} (--profile NAME) or fix the stage's account")]
+    WrongAccount {
+        /// The stack's display name.
+        stack: String,
+        /// The account of the stack's environment.
+        expected: String,
+        /// The caller's account (STS).
+        actual: String,
+        /// The caller's ARN.
+        arn: String,
+    },
+    /// Problems found before anything was touched, each a whole line; all are reported at once.
+    #[error("{} problem(s) found before changing anything; nothing was changed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Precheck(Vec<DeployError>),
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -124,18 +137,23 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    /// The documented exit code for this error.
-    pub fn exit(&self) -> Exit {
+    /// Whether AWS refused or could not be reached (credentials missing, expired or of another
+    /// account, endpoint, region): nothing else can be checked then.
+    pub fn is_access(&self) -> bool {
         match self {
-            DeployError::Usage(_) | DeployError::Assembly(_) => Exit::Usage,
-            DeployError::ApprovalNeeded(_) => Exit::ApprovalNeeded,
-            DeployError::Interrupted => Exit::Interrupted,
-            DeployError::Api { source, .. } if source.is_access() => Exit::AccessProblem,
-            DeployError::Staging { source, .. } if source.is_access() => Exit::AccessProblem,
-            DeployError::Staging { .. }
-            | DeployError::StackState { .. }
-            | DeployError::Failed { .. }
-            | DeployError::Api { .. } => Exit::Failed,
+            DeployError::WrongAccount { .. } => true,
+            DeployError::Api { source, .. } => source.is_access(),
+            DeployError::Staging { source, .. } => source.is_access(),
+            _ => false,
+        }
+    }
+
+    /// One problem as it is, several as one report.
+    pub fn precheck(mut problems: Vec<DeployError>) -> Self {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            DeployError::Precheck(problems)
         }
     }
 

@@ -23,8 +23,8 @@ use pantri_synth::diff::{self, SchemaSpecs, StackInput};
 use serde_json::Value;
 
 use super::api::{ApiResult, CloudFormation};
+use super::deployed;
 use super::error::{ApiError, DeployError};
-use crate::deployed;
 
 /// One export of the region (`ListExports`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 use pantri_synth::assembly::{parse_template, StackArtifact};
 use serde_json::Value;
 
-use crate::deploy::api::{ApiResult, CloudFormation, StackInfo};
-use crate::deploy::error::ApiError;
-use crate::deploy::sdk::{Connection, SdkCloudFormation};
+use super::account::verify_caller;
+use super::api::{ApiResult, CloudFormation, StackInfo};
+use super::error::DeployError;
+use super::sdk::{Connection, SdkCloudFormation};
 
 /// A deployed stack: its description and its template.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,63 +41,40 @@ pub async fn read<A: CloudFormation>(
     Ok(Some(DeployedStack { info, body }))
 }
 
-/// Why the deployed side of a stack could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum DeployedError {
-    /// A CloudFormation call failed.
-    #[error("[{stack}] {source}")]
-    Api {
-        /// The stack's display name.
-        stack: String,
-        /// The call's error.
-        source: ApiError,
-    },
-    /// The deployed template is neither JSON nor YAML.
-    #[error("[{stack}] the deployed template of {stack_name} does not parse: {source}")]
-    Unreadable {
-        /// The stack's display name.
-        stack: String,
-        /// The CloudFormation stack name.
-        stack_name: String,
-        /// The parser's error.
-        source: pantri_synth::SynthError,
-    },
-    /// No async runtime could be started.
-    #[error("cannot start the runtime for AWS calls: {0}")]
-    Runtime(#[from] std::io::Error),
-}
-
 /// The deployed side of each of `stacks`: the artifact with the deployed template, tags and
 /// termination protection in place of the synthesized ones. A stack that does not exist yet is
-/// left out. Blocks on a runtime of its own (the caller is synchronous).
+/// left out. The caller must be in the stacks' account (STS first): another account's stacks
+/// would show a false picture. Blocks on a runtime of its own (the caller is synchronous).
 pub fn stacks(
     stacks: &[StackArtifact],
     connection: &Connection,
-) -> Result<Vec<StackArtifact>, DeployedError> {
+) -> Result<Vec<StackArtifact>, DeployError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(|e| DeployError::Failed {
+            stack: "-".into(),
+            message: format!("cannot start the runtime for AWS calls: {e}"),
+        })?;
     runtime.block_on(async {
+        let selected: Vec<&StackArtifact> = stacks.iter().collect();
+        verify_caller(&selected, connection).await?;
         let mut out = Vec::new();
         for stack in stacks {
             let name = &stack.properties.stack_name;
             let client = SdkCloudFormation::connect(&stack.env.region, connection).await;
             let deployed = read(&client, name)
                 .await
-                .map_err(|source| DeployedError::Api {
-                    stack: stack.display_name.clone(),
-                    source,
-                })?;
+                .map_err(|e| DeployError::api(&stack.display_name, e))?;
             let Some(deployed) = deployed else {
                 continue;
             };
-            let template = deployed
-                .template()
-                .map_err(|source| DeployedError::Unreadable {
-                    stack: stack.display_name.clone(),
-                    stack_name: name.clone(),
-                    source,
-                })?;
+            let template = deployed.template().map_err(|e| {
+                DeployError::Usage(format!(
+                    "[{}] the deployed template of {name} does not parse: {e}",
+                    stack.display_name
+                ))
+            })?;
             let mut artifact = stack.clone();
             artifact.template = template;
             artifact.properties.tags = deployed.info.tags;

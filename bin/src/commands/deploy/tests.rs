@@ -8,12 +8,14 @@ use pantri_synth::assembly::{CrossRegionLink, StackArtifact, StackProperties};
 use pantri_synth::Environment;
 use serde_json::json;
 
-use super::api::{ResourceChange, StackResource, TypeStatus};
-use super::args::{deploy_with, destroy_with, DeployArgs, DestroyArgs, Exit};
-use super::engine::first_failure;
-use super::error::ApiError;
-use super::fake::{Execution, Fake};
-use super::progress::{Confirm, NoConfirm};
+use super::args::{DeployArgs, DestroyArgs};
+use super::run::{deploy_with, destroy_with};
+use crate::deploy::api::{ResourceChange, StackResource, TypeStatus};
+use crate::deploy::engine::first_failure;
+use crate::deploy::error::ApiError;
+use crate::deploy::fake::{Execution, Fake};
+use crate::deploy::progress::{Confirm, NoConfirm};
+use crate::exit::Exit;
 
 #[derive(Parser)]
 struct Cli {
@@ -27,7 +29,7 @@ enum Cmd {
     Destroy(DestroyArgs),
 }
 
-fn deploy_args(line: &str) -> DeployArgs {
+pub(super) fn deploy_args(line: &str) -> DeployArgs {
     let argv = format!("pantri deploy --progress events --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
         Cmd::Deploy(a) => a,
@@ -35,7 +37,7 @@ fn deploy_args(line: &str) -> DeployArgs {
     }
 }
 
-fn destroy_args(line: &str) -> DestroyArgs {
+pub(super) fn destroy_args(line: &str) -> DestroyArgs {
     let argv = format!("pantri destroy --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
         Cmd::Destroy(a) => a,
@@ -73,14 +75,14 @@ pub(super) fn bucket_template() -> serde_json::Value {
     json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}}})
 }
 
-fn role_template() -> serde_json::Value {
+pub(super) fn role_template() -> serde_json::Value {
     json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     }}}}})
 }
 
-struct Yes;
+pub(super) struct Yes;
 impl Confirm for Yes {
     fn ask(&self, _q: &str) -> Option<bool> {
         Some(true)
@@ -109,11 +111,22 @@ async fn deploy_multi(
     line: &str,
     confirm: &dyn Confirm,
 ) -> Run {
+    deploy_as(clients, stacks, line, None, confirm).await
+}
+
+/// Deploys as `caller` (what STS said), or without an identity check.
+pub(super) async fn deploy_as(
+    clients: &BTreeMap<String, Fake>,
+    stacks: &[StackArtifact],
+    line: &str,
+    caller: Option<&crate::deploy::account::CallerIdentity>,
+    confirm: &dyn Confirm,
+) -> Run {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut args = deploy_args(line);
-    args.progress = super::progress::ProgressMode::Events;
-    let exit = deploy_with(&args, stacks, clients, confirm, &mut out, &mut err).await;
+    args.progress = crate::deploy::progress::ProgressMode::Events;
+    let exit = deploy_with(&args, stacks, clients, caller, confirm, &mut out, &mut err).await;
     Run {
         exit,
         out: String::from_utf8_lossy(&out).into_owned(),
@@ -206,7 +219,11 @@ async fn an_operation_in_progress_is_waited_for_or_refused() {
     let fake = Fake::default().with_stack("dev-Data", "UPDATE_IN_PROGRESS", "{}");
     fake.state().status_queue.insert(
         "dev-Data".into(),
+        // The checks before anything is touched read the stack too.
         [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
             "UPDATE_IN_PROGRESS",
             "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
             "UPDATE_COMPLETE",
@@ -318,7 +335,7 @@ async fn an_execute_error_is_the_failure_as_moto_reports_it() {
 
 #[test]
 fn first_failure_skips_cancellations_and_stack_events() {
-    let events: Vec<super::api::StackEvent> = [
+    let events: Vec<crate::deploy::api::StackEvent> = [
         (
             "dev-Data",
             "AWS::CloudFormation::Stack",
@@ -345,7 +362,7 @@ fn first_failure_skips_cancellations_and_stack_events() {
         ),
     ]
     .into_iter()
-    .map(|(l, t, s, r)| super::api::StackEvent {
+    .map(|(l, t, s, r)| crate::deploy::api::StackEvent {
         stack_name: "dev-Data".into(),
         logical_id: l.into(),
         resource_type: t.into(),
@@ -554,47 +571,11 @@ async fn a_failure_stops_dependents() {
         "{}",
         run.err
     );
-    // Only the read-only checks before the first change set looked at dev-App.
+    // Only the checks before anything is touched read it.
     assert!(!fake
         .calls()
         .iter()
         .any(|c| c.contains("dev-App") && !c.starts_with("DescribeStacks")));
-}
-
-#[tokio::test]
-async fn prepare_then_execute_a_change_set() {
-    let fake = Fake::default();
-    let stacks = [stack("Data", "us-east-1", bucket_template(), &[])];
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method prepare-change-set --change-set-name review-1",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(run.out.contains("change set review-1 is ready"));
-    assert!(!fake
-        .calls()
-        .iter()
-        .any(|c| c.starts_with("ExecuteChangeSet")));
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method execute-change-set",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Usage);
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method execute-change-set --change-set-name review-1",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(run.out.contains("dev/Data: deployed"));
 }
 
 #[tokio::test]
@@ -880,7 +861,7 @@ async fn the_preview_carries_the_template_diff_and_a_narrowing_change_does_not_a
 }
 
 /// A template over the inline limit: SSM parameters with long descriptions.
-fn large_template(value: &str) -> serde_json::Value {
+pub(super) fn large_template(value: &str) -> serde_json::Value {
     let mut resources = serde_json::Map::new();
     for i in 0..60 {
         resources.insert(
@@ -900,7 +881,7 @@ async fn a_large_template_is_staged_in_s3_and_passed_by_url() {
     // GIVEN a new stack whose template is over 51,200 bytes
     let template = large_template("v1");
     let body = template.to_string();
-    assert!(body.len() > super::engine::INLINE_TEMPLATE_LIMIT);
+    assert!(body.len() > crate::deploy::engine::INLINE_TEMPLATE_LIMIT);
     let fake = Fake::default();
     // WHEN it is deployed
     let run = deploy(
@@ -913,7 +894,7 @@ async fn a_large_template_is_staged_in_s3_and_passed_by_url() {
     // THEN the default bucket is ensured, the body uploaded under its hash, and the change set
     // names it by URL
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    let key = super::engine::staged_template_key("dev-Big", &body);
+    let key = crate::deploy::engine::staged_template_key("dev-Big", &body);
     assert!(key.starts_with("dev-Big/") && key.ends_with(".json") && key.len() == 8 + 64 + 5);
     let bucket = "pantri-staging-123456789012-us-east-1";
     let calls = fake.calls();
@@ -1010,7 +991,7 @@ async fn a_substituted_staged_object_is_replaced_by_the_body_and_lost_hardening_
     // and the bucket had lost part of its hardening
     let template = large_template("v1");
     let body = serde_json::to_string(&template).unwrap();
-    let key = super::engine::staged_template_key("dev-Big", &body);
+    let key = crate::deploy::engine::staged_template_key("dev-Big", &body);
     let bucket = "pantri-staging-123456789012-us-east-1";
     let fake = Fake::default();
     {
