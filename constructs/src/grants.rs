@@ -34,7 +34,7 @@
 //! let consume = queue.grant_consume(&mut stack, role);
 //! table.grant_read_write(&mut stack, role);
 //! assert_eq!(
-//!     consume[0].actions_of(),
+//!     consume[0].action_list(),
 //!     ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 //! );
 //! ```
@@ -166,7 +166,11 @@ impl QueueGrants for Res<CfnQueue> {
 
     fn grant_send(&self, scope: &mut Scope<'_>, role: Res<CfnRole>) -> Vec<Statement> {
         let statements = vec![Statement::allow()
-            .actions(["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"])
+            .actions([
+                "sqs:SendMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+            ])
             .resources([self.attr_arn()])];
         grant(scope, role, statements)
     }
@@ -230,7 +234,10 @@ pub trait SecretGrants {
 impl SecretGrants for Res<CfnSecret> {
     fn grant_read(&self, scope: &mut Scope<'_>, role: Res<CfnRole>) -> Vec<Statement> {
         let statements = vec![Statement::allow()
-            .actions(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"])
+            .actions([
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:DescribeSecret",
+            ])
             .resources([self.ref_()])];
         grant(scope, role, statements)
     }

@@ -29,8 +29,8 @@ use pantri_synth::{Res, Scope, Str};
 
 use super::web::{WebIngress, WebServiceProps};
 use super::ORIGIN_VERIFY_HEADER;
-use crate::VpcRef;
 use crate::connections::{allow, Port};
+use crate::VpcRef;
 
 /// The restricted TLS 1.3 / 1.2 policy: forward-secret AEAD ciphers only (no CBC).
 pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";

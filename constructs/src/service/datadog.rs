@@ -236,10 +236,7 @@ impl DatadogAgent {
             .essential(false)
             .memory_reservation(AGENT_MEMORY)
             .environment(env)
-            .secrets([Secret::new(
-                "DD_API_KEY",
-                self.api_key_secret.arn.clone(),
-            )])
+            .secrets([Secret::new("DD_API_KEY", self.api_key_secret.arn.clone())])
             .port_mappings([
                 PortMapping::new()
                     .name("apm")

@@ -506,7 +506,10 @@ fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -
     let version = agent.version_or(Some(&image_tag.value::<Str>()));
     let mut environment = vec![
         ("NODE_ENV".to_owned(), Str::from("production")),
-        ("PORT".to_owned(), Str::from(props.container_port.to_string())),
+        (
+            "PORT".to_owned(),
+            Str::from(props.container_port.to_string()),
+        ),
         // Next.js standalone binds to HOSTNAME; the ALB reaches the task's ENI, not loopback.
         ("HOSTNAME".to_owned(), Str::from("0.0.0.0")),
     ];

@@ -63,8 +63,7 @@ impl Scaling {
         }
         if self.max_capacity == 0 {
             errors.push(
-                "max_capacity is 0: the service could never run a task; use at least 1"
-                    .to_owned(),
+                "max_capacity is 0: the service could never run a task; use at least 1".to_owned(),
             );
         }
         for (what, v) in [
@@ -106,14 +105,16 @@ pub(super) fn scaling(
         CfnScalableTarget::new(
             scaling.max_capacity,
             scaling.min_capacity,
-            fns::join("/", [Str::from("service"), cluster_name, service.attr_name()]),
+            fns::join(
+                "/",
+                [Str::from("service"), cluster_name, service.attr_name()],
+            ),
             "ecs:service:DesiredCount",
             "ecs",
         ),
     );
     let tracking = |spec: PredefinedMetricSpecification, value: u32| {
-        TargetTrackingScalingPolicyConfiguration::new(value)
-            .predefined_metric_specification(spec)
+        TargetTrackingScalingPolicyConfiguration::new(value).predefined_metric_specification(spec)
     };
     let mut policies = vec![ExtraPolicy {
         id: "CpuScaling",

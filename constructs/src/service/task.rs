@@ -42,15 +42,15 @@ impl ContainerImage {
     /// `tag` of an ECR repository made by this app (in any stack): the execution role may pull
     /// from that repository and no other.
     pub fn ecr(repository: Res<CfnRepository>, tag: impl Into<Str>) -> ContainerImage {
-        ContainerImage::ecr_arn(
-            repository.attr_arn(),
-            repository.attr_repository_uri(),
-            tag,
-        )
+        ContainerImage::ecr_arn(repository.attr_arn(), repository.attr_repository_uri(), tag)
     }
 
     /// `tag` of an ECR repository given by ARN and URI (one this app does not make).
-    pub fn ecr_arn(repository_arn: Str, repository_uri: Str, tag: impl Into<Str>) -> ContainerImage {
+    pub fn ecr_arn(
+        repository_arn: Str,
+        repository_uri: Str,
+        tag: impl Into<Str>,
+    ) -> ContainerImage {
         let tag = tag.into();
         ContainerImage {
             image: fns::join(":", [repository_uri, tag.clone()]),
@@ -223,14 +223,10 @@ impl FargateTask {
     /// `TaskDefinition`.
     pub fn in_scope(s: &mut Scope<'_>, image: ContainerImage, p: FargateTaskProps) -> FargateTask {
         check(s, &p);
-        let agent = p.datadog.as_ref().map(|dd| {
-            log_group(
-                s,
-                "AgentLogs",
-                dd.log_group_name.clone(),
-                &p,
-            )
-        });
+        let agent = p
+            .datadog
+            .as_ref()
+            .map(|dd| log_group(s, "AgentLogs", dd.log_group_name.clone(), &p));
         let app = log_group(s, "AppLogs", p.log_group_name.clone(), &p);
         let logs = LogGroups { agent, app };
         let roles = roles::roles(
@@ -395,10 +391,7 @@ fn task_definition(
     roles: &roles::Roles,
     logs: &LogGroups,
 ) -> Res<CfnTaskDefinition> {
-    let version = p
-        .datadog
-        .as_ref()
-        .and_then(|dd| dd.version_or(image.tag()));
+    let version = p.datadog.as_ref().and_then(|dd| dd.version_or(image.tag()));
     let sidecar_logs = logs.agent.unwrap_or(logs.app).ref_();
     let mut containers = vec![app_container(image, p, logs, version.as_ref())];
     if let Some(dd) = &p.datadog {
@@ -442,7 +435,11 @@ fn app_container(
     version: Option<&Str>,
 ) -> ContainerDefinition {
     let name = p.container_name.as_str();
-    let mut env: Vec<KeyValuePair> = p.environment.iter().map(|(k, v)| kv(k, v.clone())).collect();
+    let mut env: Vec<KeyValuePair> = p
+        .environment
+        .iter()
+        .map(|(k, v)| kv(k, v.clone()))
+        .collect();
     let mut depends = Vec::new();
     let mut labels = IndexMap::new();
     if let Some(dd) = &p.datadog {
@@ -507,7 +504,12 @@ fn app_container(
     if let Some(command) = &p.health_check {
         c = c.health_check(
             HealthCheck::new()
-                .command(command.iter().map(|c| Str::from(c.as_str())).collect::<Vec<_>>())
+                .command(
+                    command
+                        .iter()
+                        .map(|c| Str::from(c.as_str()))
+                        .collect::<Vec<_>>(),
+                )
                 .interval(30)
                 .timeout(5)
                 .retries(3)
@@ -546,7 +548,11 @@ fn init_container(p: &FargateTaskProps, logs: &LogGroups, own_logs: Str) -> Cont
     let mut mounts: Vec<MountPoint> = Vec::new();
     let mut steps: Vec<String> = Vec::new();
     if chmods(p) {
-        let paths: Vec<String> = p.writable_paths.iter().map(|(name, _)| mount(name)).collect();
+        let paths: Vec<String> = p
+            .writable_paths
+            .iter()
+            .map(|(name, _)| mount(name))
+            .collect();
         steps.push(format!("chmod 1777 {}", paths.join(" ")));
         mounts.extend(p.writable_paths.iter().map(|(name, _)| {
             MountPoint::new()

@@ -350,8 +350,10 @@ mod tests {
         };
         assert_eq!(
             capacity.check(),
-            Err("capacity has no weight: give fargate_weight or spot_weight a positive weight"
-                .to_owned())
+            Err(
+                "capacity has no weight: give fargate_weight or spot_weight a positive weight"
+                    .to_owned()
+            )
         );
     }
 }
