@@ -20,6 +20,7 @@
 //! ```
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
