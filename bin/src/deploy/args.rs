@@ -25,9 +25,12 @@ use super::approval::RequireApproval;
 use super::destroy::{destroy, DestroyOptions};
 use super::engine::{DeployOptions, Engine, Method, Outcome};
 use super::error::DeployError;
+use super::hooks::StackHooks;
 use super::plan::{check_parameters, select, ParameterArg};
 use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use super::sdk::{Connection, SdkCloudFormation};
+use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
+use crate::assets::{AssemblyAssets, PublishMode, Publisher};
 
 /// The documented exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,7 +196,30 @@ pub async fn run_deploy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    deploy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+    let assets = match AssemblyAssets::read(assembly_dir) {
+        Ok(a) => a,
+        Err(e) => return report(err, &DeployError::from(e)),
+    };
+    let tool = ProcessTool::from_env();
+    let plain = std::env::var(REGISTRY_VARIABLE)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|host| PlainRegistry {
+            host,
+            tool: tool.clone(),
+        });
+    let publisher =
+        Publisher::new(&clients, tool, &assets, PublishMode::Publish).with_plain_registry(plain);
+    deploy_with_hooks(
+        args,
+        &stacks,
+        &clients,
+        Some(&publisher),
+        &TtyConfirm,
+        out,
+        err,
+    )
+    .await
 }
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
@@ -202,6 +228,20 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    deploy_with_hooks(args, stacks, clients, None, confirm, out, err).await
+}
+
+/// [`deploy_with`] with work around each stack (asset publishing, [`StackHooks`]); the hooks'
+/// parameter values (asset image tags, object keys) are added after `--parameters`, which win.
+pub async fn deploy_with_hooks<A: CloudFormation + TemplateStaging>(
+    args: &DeployArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    hooks: Option<&dyn StackHooks>,
     confirm: &dyn Confirm,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -230,7 +270,7 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
         allow_replace: args.allow_replace.clone(),
         method: args.method,
         change_set_name,
-        parameters: args.parameters.clone(),
+        parameters: with_hook_parameters(&args.parameters, &selected, hooks),
         concurrency: args.concurrency.max(1),
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
@@ -242,7 +282,7 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
     let mut errors: Vec<DeployError> = Vec::new();
     {
         let ui = Ui::new(out, err, confirm, args.progress);
-        let engine = Engine::new(clients, stacks, &options, &ui);
+        let engine = Engine::new(clients, stacks, &options, &ui).with_hooks(hooks);
         for r in engine.deploy(&selected).await {
             match r.outcome {
                 Outcome::Deployed | Outcome::NoChanges => {
@@ -312,6 +352,30 @@ pub async fn destroy_with<A: CloudFormation>(
         Ok(_) => Exit::Success,
         Err(e) => report(err, &e),
     }
+}
+
+/// `--parameters` followed by the hooks' values for each selected stack (stack-specific, so an
+/// explicit `--parameters STACK:KEY=VALUE` given first still wins).
+fn with_hook_parameters(
+    explicit: &[ParameterArg],
+    selected: &[&StackArtifact],
+    hooks: Option<&dyn StackHooks>,
+) -> Vec<ParameterArg> {
+    let mut all = explicit.to_vec();
+    if let Some(h) = hooks {
+        for s in selected {
+            all.extend(
+                h.parameters(s)
+                    .into_iter()
+                    .map(|(key, value)| ParameterArg {
+                        stack: Some(s.id.clone()),
+                        key,
+                        value,
+                    }),
+            );
+        }
+    }
+    all
 }
 
 fn report(err: &mut dyn Write, e: &DeployError) -> Exit {

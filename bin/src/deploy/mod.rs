@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod exports;
 pub mod hardening;
+pub mod hooks;
 pub mod plan;
 pub mod progress;
 pub mod s3;
