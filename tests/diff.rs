@@ -101,6 +101,17 @@ fn no_change_is_no_difference_and_an_unknown_stage_is_an_error() {
     synth(dir.path(), |t| t);
     let (code, text) = diff(dir.path(), dir.path(), "text", &["--fail"]);
     assert_eq!(code, Some(0), "{text}");
+    // Identical assemblies in JSON: empty, every stack unchanged (not "updated"), exit 0.
+    let (code, text) = diff(dir.path(), dir.path(), "json", &["--fail"]);
+    assert_eq!(code, Some(0), "{text}");
+    let json: Value = serde_json::from_str(&text).expect("JSON output parses");
+    assert_eq!(json["empty"], true, "{text}");
+    let stacks = json["stacks"].as_array().expect("stacks");
+    assert!(!stacks.is_empty());
+    for s in stacks {
+        assert_eq!(s["status"], "unchanged", "{s}");
+        assert_eq!(s["empty"], true, "{s}");
+    }
     let assembly = dir.path().join("cdk.out");
     let out = pantri(
         dir.path(),

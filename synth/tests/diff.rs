@@ -1,12 +1,14 @@
 //! The diff engine: one table-driven case per classification, no-op reorderings that must be
 //! empty, and golden snapshots of the three formats for a realistic change of the prod template.
 
+mod support;
+
 use pantri_synth::diff::{
-    self, render, AssemblyDiff, ResourceChangeKind, RowChange, SpecSource, StackDiff, StackInput,
-    StackSettings,
+    self, render, AssemblyDiff, ResourceChangeKind, RowChange, SpecSource, StackDiff,
 };
 use pantri_synth::spec::TypeSpec;
 use serde_json::{json, Value};
+use support::{input, res, tpl};
 
 /// Hand-written specs (a subset of the real schemas) for the types the tests use.
 struct FakeSpecs;
@@ -89,16 +91,6 @@ impl SpecSource for FakeSpecs {
     }
 }
 
-fn input<'a>(old: &'a Value, new: &'a Value) -> StackInput<'a> {
-    StackInput {
-        name: "prod/App",
-        old: Some(old),
-        new: Some(new),
-        old_stack: StackSettings::default(),
-        new_stack: StackSettings::default(),
-    }
-}
-
 /// A compact description of a stack diff, one line per fact, for table-driven assertions.
 fn facts(d: &StackDiff) -> Vec<String> {
     let mut out = Vec::new();
@@ -147,14 +139,6 @@ fn facts(d: &StackDiff) -> Vec<String> {
         out.push(format!("termination protection {a} -> {b}"));
     }
     out
-}
-
-fn res(ty: &str, props: Value) -> Value {
-    json!({"Type": ty, "Properties": props})
-}
-
-fn tpl(resources: Value) -> Value {
-    json!({"Resources": resources})
 }
 
 fn bucket(name: &str) -> Value {

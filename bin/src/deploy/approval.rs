@@ -118,8 +118,33 @@ pub fn is_broadening_type(resource_type: &str) -> bool {
                 | "AWS::SNS::TopicPolicy"
                 | "AWS::KMS::Key"
                 | "AWS::SecretsManager::ResourcePolicy"
-                | "AWS::ECR::RepositoryPolicy"
+                | "AWS::ECR::Repository"
+                | "AWS::EC2::VPCEndpoint"
+                | "AWS::Logs::ResourcePolicy"
+                | "AWS::WAFv2::WebACLAssociation"
+                | "AWS::ElasticLoadBalancingV2::ListenerRule"
+                | "AWS::Cognito::UserPool"
         )
+}
+
+/// Why the template diff says a change of `logical_id` broadens access, `None` when it does not.
+fn broadening_reasons(
+    diff: &pantri_synth::diff::StackDiff,
+    logical_id: &str,
+    resource_type: &str,
+) -> Option<String> {
+    let why: Vec<String> = diff
+        .broadening()
+        .into_iter()
+        .filter(|(id, _)| *id == logical_id)
+        .map(|(_, why)| why)
+        .collect();
+    if !why.is_empty() {
+        return Some(why.join("; "));
+    }
+    let explained = diff.resources.iter().any(|r| r.logical_id == logical_id);
+    (is_broadening_type(resource_type) && !explained)
+        .then(|| "may change access (the template diff does not show why)".to_string())
 }
 
 /// The outcome of looking at a preview with the approval policy.
@@ -169,14 +194,16 @@ pub fn assess(
             RequireApproval::Never => None,
             RequireApproval::AnyChange => Some(format!("{} {what}", c.action)),
             RequireApproval::Broadening => {
-                // With a template diff, only a real broadening asks; without one, any change
-                // of an access-controlling type does.
-                let broadening_type = match &preview.diff {
-                    Some(d) => is_broadening_type(&c.resource_type) && d.has_security_broadening(),
-                    None => is_broadening_type(&c.resource_type),
+                // With a template diff, the diff's broadening findings for this resource ask
+                // (it reads every policy, rule and exposure); without one, or when the diff
+                // cannot explain the change, any change of an access-controlling type does.
+                let why = match &preview.diff {
+                    Some(d) => broadening_reasons(d, &c.logical_id, &c.resource_type),
+                    None => is_broadening_type(&c.resource_type)
+                        .then(|| "may change access".to_string()),
                 };
-                if broadening_type {
-                    Some(format!("{} {what}: may change access", c.action))
+                if let Some(why) = why {
+                    Some(format!("{} {what}: {why}", c.action))
                 } else if stateful && c.action == "Remove" {
                     Some(format!("Remove {what}: holds data"))
                 } else {

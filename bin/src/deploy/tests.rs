@@ -1040,3 +1040,59 @@ async fn a_staging_bucket_that_cannot_be_used_is_one_line_naming_it() {
     assert_eq!(run.exit, Exit::Failed, "{}", run.err);
     assert!(run.err.contains("bucket Bad_Name"), "{}", run.err);
 }
+
+#[tokio::test]
+async fn attaching_a_managed_policy_asks_and_names_it() {
+    // GIVEN a deployed role with only a trust policy
+    let deployed = role_template();
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &deployed.to_string());
+    // WHEN the new template attaches AdministratorAccess through ManagedPolicyArns (the CDK's form)
+    let mut admin = deployed.clone();
+    admin["Resources"]["Role"]["Properties"]["ManagedPolicyArns"] = json!([{"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/AdministratorAccess"
+    ]]}]);
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", admin, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    // THEN approval is needed, the reason names the policy, and nothing is executed
+    assert_eq!(run.exit, Exit::ApprovalNeeded, "{}{}", run.out, run.err);
+    let all = format!("{}{}", run.out, run.err);
+    assert!(all.contains("AdministratorAccess: ADMIN-LIKE"), "{all}");
+    assert!(!fake
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("ExecuteChangeSet")));
+
+    // A policy pantri cannot read (an Fn::If) asks too.
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &deployed.to_string());
+    let mut unknown = deployed.clone();
+    unknown["Resources"]["Role"]["Properties"]["Policies"] = json!([{"PolicyName": "p",
+        "PolicyDocument": {"Fn::If": ["Prod", {"Statement": []}, {"Statement": []}]}}]);
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", unknown, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::ApprovalNeeded, "{}{}", run.out, run.err);
+    assert!(run.err.contains("cannot read"), "{}", run.err);
+
+    // A permissions boundary set (a narrowing) does not ask.
+    let fake = Fake::default().with_stack("dev-Auth", "UPDATE_COMPLETE", &deployed.to_string());
+    let mut bounded = deployed;
+    bounded["Resources"]["Role"]["Properties"]["PermissionsBoundary"] =
+        json!("arn:aws:iam::123456789012:policy/Boundary");
+    let run = deploy(
+        &fake,
+        &[stack("Auth", "us-east-1", bounded, &[])],
+        "dev",
+        &NoConfirm,
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}{}", run.out, run.err);
+}

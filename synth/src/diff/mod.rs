@@ -11,9 +11,11 @@
 //! Noise stays out: key order, IAM single-string vs list forms and statement order, equivalent
 //! intrinsic forms, and `Metadata` (reported as "metadata only", never counted).
 
+mod exposure;
 mod impact;
 pub mod model;
 mod normalize;
+mod policy;
 pub mod render;
 mod security;
 
@@ -113,6 +115,7 @@ pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
     let (resources, moves) = diff_resources(section_map(&old), section_map(&new), specs);
     let stateful = stateful_changes(&resources);
     let (iam, security_groups) = security::diff(&old, &new);
+    let access = exposure::diff(&old, &new);
     let mut tags = BTreeMap::new();
     let (ot, nt) = (&input.old_stack.tags, &input.new_stack.tags);
     for key in ot.keys().chain(nt.keys()) {
@@ -126,7 +129,7 @@ pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
         input.new_stack.termination_protection,
     );
     let counts = count(&resources);
-    StackDiff {
+    let mut diff = StackDiff {
         name: input.name.to_string(),
         status,
         parameters: section("Parameters"),
@@ -138,10 +141,16 @@ pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
         stateful,
         iam,
         security_groups,
+        access,
         tags,
         termination_protection: (otp != ntp).then_some((otp, ntp)),
         counts,
+    };
+    // Two identical templates are one unchanged stack, not an "updated" one with nothing in it.
+    if diff.status == StackStatus::Updated && diff.is_empty() {
+        diff.status = StackStatus::Unchanged;
     }
+    diff
 }
 
 fn section_map(template: &Value) -> &Map<String, Value> {

@@ -195,9 +195,11 @@ pub struct IamStatementChange {
 }
 
 impl IamStatementChange {
-    /// True when this row grants more: an added Allow or a removed Deny.
+    /// True when this row grants more: an added Allow or a removed Deny, or any change of a
+    /// policy pantri cannot read (effect `Unknown`).
     pub fn is_broadening(&self) -> bool {
         match self.change {
+            _ if self.effect == "Unknown" => true,
             RowChange::Added => self.effect == "Allow",
             RowChange::Removed => self.effect == "Deny",
         }
@@ -220,6 +222,8 @@ pub enum Direction {
 pub struct SecurityGroupRuleChange {
     /// Added or removed.
     pub change: RowChange,
+    /// The logical ID of the resource that holds the rule (the group, or a standalone rule).
+    pub source: String,
     /// The security group (`${LogicalId.GroupId}` style when it is a reference).
     pub group: String,
     /// Ingress or egress.
@@ -232,10 +236,26 @@ pub struct SecurityGroupRuleChange {
     pub peer: String,
 }
 
+/// A change that grants or exposes without being a statement or a rule: a permissions boundary,
+/// a new IAM user or access key, a public access block, a web ACL, a listener rule, MFA.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessChange {
+    /// The logical ID of the resource.
+    pub source: String,
+    /// Its type.
+    pub resource_type: String,
+    /// What changes, in words.
+    pub what: String,
+    /// True when it widens access (or pantri cannot tell that it does not).
+    pub broadening: bool,
+}
+
 impl SecurityGroupRuleChange {
-    /// True when this row opens more: every added rule.
+    /// True when this row opens more: every added rule but the CDK's "disallow all" placeholder
+    /// (`255.255.255.255/32`, which matches no address).
     pub fn is_broadening(&self) -> bool {
-        self.change == RowChange::Added
+        self.change == RowChange::Added && self.peer != "255.255.255.255/32"
     }
 }
 
@@ -247,8 +267,10 @@ pub enum StackStatus {
     Created,
     /// The stack would be deleted.
     Deleted,
-    /// The stack exists before and after.
+    /// The stack exists before and after, and something about it changes.
     Updated,
+    /// The stack exists before and after, and nothing but metadata changes.
+    Unchanged,
 }
 
 /// Counts by impact.
@@ -310,6 +332,9 @@ pub struct StackDiff {
     pub iam: Vec<IamStatementChange>,
     /// Security-group rules added or removed.
     pub security_groups: Vec<SecurityGroupRuleChange>,
+    /// Other changes of who may reach what (boundaries, identities, public access, web ACLs,
+    /// listener rules, MFA).
+    pub access: Vec<AccessChange>,
     /// Stack tag changes (name → (old, new)).
     pub tags: BTreeMap<String, (Option<String>, Option<String>)>,
     /// Termination protection (old, new), when it changes.
@@ -331,21 +356,47 @@ impl StackDiff {
                 .all(|r| r.kind == ResourceChangeKind::MetadataOnly)
             && self.tags.is_empty()
             && self.termination_protection.is_none()
-            && self.status == StackStatus::Updated
+            && matches!(self.status, StackStatus::Updated | StackStatus::Unchanged)
     }
 
-    /// True when an IAM statement or security-group rule grants more than before.
+    /// True when an IAM statement, security-group rule or access change grants more than before.
     pub fn has_security_broadening(&self) -> bool {
-        self.iam.iter().any(IamStatementChange::is_broadening)
-            || self
-                .security_groups
-                .iter()
-                .any(SecurityGroupRuleChange::is_broadening)
+        !self.broadening().is_empty()
     }
 
     /// True when there are security changes at all.
     pub fn has_security_changes(&self) -> bool {
-        !self.iam.is_empty() || !self.security_groups.is_empty()
+        !self.iam.is_empty() || !self.security_groups.is_empty() || !self.access.is_empty()
+    }
+
+    /// Every broadening finding as (logical ID of the resource, why in words): what deploy's
+    /// approval asks about.
+    pub fn broadening(&self) -> Vec<(&str, String)> {
+        let mut out = Vec::new();
+        for s in self.iam.iter().filter(|s| s.is_broadening()) {
+            let verb = match s.change {
+                RowChange::Added => "adds",
+                RowChange::Removed => "removes",
+            };
+            out.push((
+                s.source.as_str(),
+                format!("{verb} {} {}", s.effect, s.actions.join(", ")),
+            ));
+        }
+        for r in self.security_groups.iter().filter(|r| r.is_broadening()) {
+            let dir = match r.direction {
+                Direction::Ingress => "ingress from",
+                Direction::Egress => "egress to",
+            };
+            out.push((
+                r.source.as_str(),
+                format!("opens {} {} {dir} {}", r.protocol, r.ports, r.peer),
+            ));
+        }
+        for a in self.access.iter().filter(|a| a.broadening) {
+            out.push((a.source.as_str(), a.what.clone()));
+        }
+        out
     }
 }
 

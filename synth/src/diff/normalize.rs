@@ -83,7 +83,7 @@ fn sorted_list(v: Value) -> Value {
 }
 
 /// Compact JSON with object keys sorted, so that it orders values independently of key order.
-fn canonical(v: &Value) -> String {
+pub(crate) fn canonical(v: &Value) -> String {
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(&String, String)> =

@@ -1,19 +1,12 @@
-//! The security tables: IAM statements and security-group rules, each flattened into rows and
-//! compared as sets, so reorderings and equivalent forms are no change.
-//!
-//! Where statements come from:
-//!
-//! | Type | Property | Principal column when the statement has none |
-//! |---|---|---|
-//! | `AWS::IAM::Role` | `AssumeRolePolicyDocument` (resource: the role) | - |
-//! | `AWS::IAM::Role` | `Policies[*].PolicyDocument` | the role |
-//! | `AWS::IAM::Policy`, `AWS::IAM::ManagedPolicy` | `PolicyDocument` | `Roles`, `Users`, `Groups` |
-//! | `AWS::S3::BucketPolicy`, `AWS::SQS::QueuePolicy`, `AWS::SNS::TopicPolicy` | `PolicyDocument` | - |
-//! | `AWS::KMS::Key` | `KeyPolicy` | - |
-//! | `AWS::SecretsManager::ResourcePolicy` | `ResourcePolicy` | - |
+//! The security tables: IAM statements (read by [`super::policy`]) and security-group rules,
+//! each flattened into rows and compared as sets, so reorderings and equivalent forms are no
+//! change.
 //!
 //! Security-group rules come from `AWS::EC2::SecurityGroup` (`SecurityGroupIngress`,
 //! `SecurityGroupEgress`) and the standalone `AWS::EC2::SecurityGroupIngress`/`Egress` types.
+//! A group without inline egress rules allows all outbound traffic (EC2's default rule), so it
+//! has that rule as a row: removing the CDK's "disallow all" placeholder shows as the allow-all
+//! rule appearing, a broadening.
 
 use super::model::{Direction, IamStatementChange, RowChange, SecurityGroupRuleChange};
 use serde_json::Value;
@@ -24,7 +17,10 @@ pub(crate) fn diff(
     old: &Value,
     new: &Value,
 ) -> (Vec<IamStatementChange>, Vec<SecurityGroupRuleChange>) {
-    let (old_iam, new_iam) = (statements(old), statements(new));
+    let (old_iam, new_iam) = (
+        super::policy::statements(old),
+        super::policy::statements(new),
+    );
     let mut iam = Vec::new();
     for s in new_iam.difference(&old_iam) {
         iam.push(IamStatementChange {
@@ -92,157 +88,6 @@ pub(crate) fn display(v: &Value) -> String {
     }
 }
 
-fn list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        None => Vec::new(),
-        Some(Value::Array(a)) => a.iter().map(display).collect(),
-        Some(x) => vec![display(x)],
-    }
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v.dedup();
-    v
-}
-
-fn statements(template: &Value) -> BTreeSet<IamStatementChange> {
-    let mut out = BTreeSet::new();
-    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
-        return out;
-    };
-    for (id, r) in resources {
-        let Some(props) = r.get("Properties") else {
-            continue;
-        };
-        let ty = r.get("Type").and_then(Value::as_str).unwrap_or("");
-        let mut docs: Vec<(&Value, Vec<String>, Vec<String>)> = Vec::new();
-        let attached = |keys: &[&str]| -> Vec<String> {
-            keys.iter()
-                .flat_map(|k| list(props.get(*k)))
-                .map(|x| format!("AWS:{x}"))
-                .collect()
-        };
-        match ty {
-            "AWS::IAM::Role" => {
-                if let Some(doc) = props.get("AssumeRolePolicyDocument") {
-                    docs.push((doc, vec![format!("${{{id}.Arn}}")], Vec::new()));
-                }
-                let role = vec![format!("AWS:${{{id}}}")];
-                for p in props
-                    .get("Policies")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(doc) = p.get("PolicyDocument") {
-                        docs.push((doc, Vec::new(), role.clone()));
-                    }
-                }
-            }
-            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
-                if let Some(doc) = props.get("PolicyDocument") {
-                    docs.push((doc, Vec::new(), attached(&["Roles", "Users", "Groups"])));
-                }
-            }
-            "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
-                if let Some(doc) = props.get("PolicyDocument") {
-                    docs.push((doc, Vec::new(), Vec::new()));
-                }
-            }
-            "AWS::KMS::Key" => {
-                if let Some(doc) = props.get("KeyPolicy") {
-                    docs.push((doc, vec![format!("${{{id}.Arn}}")], Vec::new()));
-                }
-            }
-            "AWS::SecretsManager::ResourcePolicy" => {
-                if let Some(doc) = props.get("ResourcePolicy") {
-                    docs.push((doc, list(props.get("SecretId")), Vec::new()));
-                }
-            }
-            _ => {}
-        }
-        for (doc, default_resources, default_principals) in docs {
-            // A policy may be given as a JSON string.
-            let parsed;
-            let doc = match doc {
-                Value::String(s) => match serde_json::from_str::<Value>(s) {
-                    Ok(v) => {
-                        parsed = super::normalize::normalize(&v);
-                        &parsed
-                    }
-                    Err(_) => continue,
-                },
-                d => d,
-            };
-            let stmts = match doc.get("Statement") {
-                Some(Value::Array(a)) => a.iter().collect(),
-                Some(s @ Value::Object(_)) => vec![s],
-                _ => Vec::new(),
-            };
-            for s in stmts {
-                out.insert(statement(id, s, &default_resources, &default_principals));
-            }
-        }
-    }
-    out
-}
-
-fn statement(
-    id: &str,
-    s: &Value,
-    default_resources: &[String],
-    default_principals: &[String],
-) -> IamStatementChange {
-    let mut actions = list(s.get("Action"));
-    actions.extend(
-        list(s.get("NotAction"))
-            .into_iter()
-            .map(|a| format!("NOT {a}")),
-    );
-    let mut resources = list(s.get("Resource"));
-    resources.extend(
-        list(s.get("NotResource"))
-            .into_iter()
-            .map(|a| format!("NOT {a}")),
-    );
-    if resources.is_empty() {
-        resources = default_resources.to_vec();
-    }
-    let mut principals = principal_list(s.get("Principal"), "");
-    principals.extend(principal_list(s.get("NotPrincipal"), "NOT "));
-    if principals.is_empty() {
-        principals = default_principals.to_vec();
-    }
-    IamStatementChange {
-        change: RowChange::Added,
-        source: id.to_string(),
-        effect: s
-            .get("Effect")
-            .map(display)
-            .unwrap_or_else(|| "Allow".into()),
-        actions: sorted(actions),
-        resources: sorted(resources),
-        principals: sorted(principals),
-        condition: s.get("Condition").map(Value::to_string),
-    }
-}
-
-fn principal_list(p: Option<&Value>, prefix: &str) -> Vec<String> {
-    match p {
-        None => Vec::new(),
-        Some(Value::Object(m)) if !super::impact::is_intrinsic(p.unwrap_or(&Value::Null)) => m
-            .iter()
-            .flat_map(|(kind, x)| {
-                list(Some(x))
-                    .into_iter()
-                    .map(move |v| format!("{prefix}{kind}:{v}"))
-            })
-            .collect(),
-        Some(x) => vec![format!("{prefix}{}", display(x))],
-    }
-}
-
 fn rules(template: &Value) -> BTreeSet<SecurityGroupRuleChange> {
     let mut out = BTreeSet::new();
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
@@ -265,8 +110,17 @@ fn rules(template: &Value) -> BTreeSet<SecurityGroupRuleChange> {
                         .into_iter()
                         .flatten()
                     {
-                        out.insert(sg_rule(&group, dir, rule));
+                        out.insert(sg_rule(id, &group, dir, rule));
                     }
+                }
+                let no_egress = props
+                    .get("SecurityGroupEgress")
+                    .is_none_or(|e| e.as_array().is_some_and(Vec::is_empty));
+                if no_egress {
+                    let all = serde_json::json!({"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"});
+                    let mut rule = sg_rule(id, &group, Direction::Egress, &all);
+                    rule.peer = "0.0.0.0/0 (EC2's default: no egress rule given)".into();
+                    out.insert(rule);
                 }
             }
             "AWS::EC2::SecurityGroupIngress" => {
@@ -275,11 +129,11 @@ fn rules(template: &Value) -> BTreeSet<SecurityGroupRuleChange> {
                     .or(props.get("GroupName"))
                     .map(display)
                     .unwrap_or_default();
-                out.insert(sg_rule(&group, Direction::Ingress, props));
+                out.insert(sg_rule(id, &group, Direction::Ingress, props));
             }
             "AWS::EC2::SecurityGroupEgress" => {
                 let group = props.get("GroupId").map(display).unwrap_or_default();
-                out.insert(sg_rule(&group, Direction::Egress, props));
+                out.insert(sg_rule(id, &group, Direction::Egress, props));
             }
             _ => {}
         }
@@ -287,7 +141,7 @@ fn rules(template: &Value) -> BTreeSet<SecurityGroupRuleChange> {
     out
 }
 
-fn sg_rule(group: &str, direction: Direction, rule: &Value) -> SecurityGroupRuleChange {
+fn sg_rule(id: &str, group: &str, direction: Direction, rule: &Value) -> SecurityGroupRuleChange {
     let protocol = match rule.get("IpProtocol").map(display).as_deref() {
         Some("-1") | None => "all".to_string(),
         Some("6") => "tcp".to_string(),
@@ -320,6 +174,7 @@ fn sg_rule(group: &str, direction: Direction, rule: &Value) -> SecurityGroupRule
         .unwrap_or_else(|| "?".into());
     SecurityGroupRuleChange {
         change: RowChange::Added,
+        source: id.to_string(),
         group: group.to_string(),
         direction,
         protocol,

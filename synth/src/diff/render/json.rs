@@ -19,7 +19,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 ///   },
 ///   "stacks": [{                          // every input stack, in input order
 ///     "name": "prod/App",
-///     "status": "created" | "deleted" | "updated",
+///     "status": "created" | "deleted" | "updated" | "unchanged",
 ///     "empty": bool,
 ///     "parameters" | "conditions" | "mappings" | "outputs": [{"name", "old"?, "new"?}],
 ///     "resources": [{
@@ -34,10 +34,11 @@ pub const SCHEMA_VERSION: u64 = 1;
 ///     "moves": [{"from", "to", "constructPath", "resourceType", "oldRetained"}],
 ///     "stateful": [{"logicalId", "resourceType", "constructPath"?,
 ///                   "risk": "replaced" | "destroyed" | "moved", "reason"}],
-///     "iam": [{"change": "added" | "removed", "source", "effect", "actions": [..],
+///     "iam": [{"change": "added" | "removed", "source", "effect": "Allow" | "Deny" | "Unknown", "actions": [..],
 ///              "resources": [..], "principals": [..], "condition"?}],
-///     "securityGroups": [{"change", "group", "direction": "ingress" | "egress",
+///     "securityGroups": [{"change", "source", "group", "direction": "ingress" | "egress",
 ///                         "protocol", "ports", "peer"}],
+///     "access": [{"source", "resourceType", "what", "broadening": bool}],
 ///     "tags": {"key": [old | null, new | null]},
 ///     "terminationProtection": null | [old, new],
 ///     "counts": {...as in summary...}

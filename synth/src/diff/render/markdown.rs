@@ -1,8 +1,8 @@
 //! The pull-request comment renderer.
 
 use super::{
-    describe, iam_cells, is_long, line_diff, property_note, sg_cells, short, summary_line,
-    TextOptions, IAM_HEADERS, SG_HEADERS,
+    access_cells, describe, iam_cells, is_long, line_diff, property_note, sg_cells, short,
+    summary_line, TextOptions, ACCESS_HEADERS, IAM_HEADERS, SG_HEADERS,
 };
 use crate::diff::model::{AssemblyDiff, EntryChange, ResourceChange, StackDiff, StatefulRisk};
 use serde_json::Value;
@@ -64,7 +64,7 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', "<br>")
 }
 
-fn table(out: &mut String, headers: &[&str], rows: &[[String; 6]]) {
+fn table<const N: usize>(out: &mut String, headers: &[&str], rows: &[[String; N]]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(headers.len()));
     for row in rows {
@@ -103,6 +103,11 @@ fn render_stack(out: &mut String, s: &StackDiff, opts: &TextOptions) {
         out.push_str("#### Security group changes\n\n");
         let rows: Vec<_> = s.security_groups.iter().map(sg_cells).collect();
         table(out, &SG_HEADERS, &rows);
+    }
+    if !s.access.is_empty() {
+        out.push_str("#### Access changes\n\n");
+        let rows: Vec<_> = s.access.iter().map(access_cells).collect();
+        table(out, &ACCESS_HEADERS, &rows);
     }
     if s.has_security_broadening() {
         out.push_str("⚠️ These changes broaden access.\n\n");

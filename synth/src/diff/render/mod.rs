@@ -10,7 +10,7 @@ pub use markdown::markdown;
 pub use text::text;
 
 use super::model::{
-    AssemblyDiff, Counts, Direction, IamStatementChange, Impact, ResourceChange,
+    AccessChange, AssemblyDiff, Counts, Direction, IamStatementChange, Impact, ResourceChange,
     ResourceChangeKind, RowChange, SecurityGroupRuleChange,
 };
 use serde_json::Value;
@@ -193,6 +193,19 @@ pub(crate) fn sg_cells(r: &SecurityGroupRuleChange) -> [String; 6] {
         r.peer.clone(),
     ]
 }
+
+/// The cells of the access table: broadening mark, resource, type, what changes.
+pub(crate) fn access_cells(a: &AccessChange) -> [String; 4] {
+    [
+        if a.broadening { "!" } else { "" }.to_string(),
+        a.source.clone(),
+        a.resource_type.clone(),
+        a.what.clone(),
+    ]
+}
+
+/// Headers of the access table.
+pub(crate) const ACCESS_HEADERS: [&str; 4] = ["", "Resource", "Type", "Change"];
 
 /// Headers of the security-group table.
 pub(crate) const SG_HEADERS: [&str; 6] = ["", "Group", "Dir", "Protocol", "Ports", "Peer"];

@@ -1,8 +1,8 @@
 //! The terminal renderer: like `cdk diff`, with the stateful warning first.
 
 use super::{
-    describe, iam_cells, is_long, line_diff, property_note, sg_cells, short, summary_line,
-    TextOptions, IAM_HEADERS, SG_HEADERS,
+    access_cells, describe, iam_cells, is_long, line_diff, property_note, sg_cells, short,
+    summary_line, TextOptions, ACCESS_HEADERS, IAM_HEADERS, SG_HEADERS,
 };
 use crate::diff::model::{
     AssemblyDiff, EntryChange, Impact, ResourceChange, ResourceChangeKind, StackDiff, StackStatus,
@@ -68,7 +68,7 @@ fn render_stack(out: &mut String, s: &StackDiff, opts: &TextOptions, p: Paint) {
     let status = match s.status {
         StackStatus::Created => " (new stack)",
         StackStatus::Deleted => " (stack deleted)",
-        StackStatus::Updated => "",
+        StackStatus::Updated | StackStatus::Unchanged => "",
     };
     let _ = writeln!(out, "{}", p.bold(&format!("Stack {}{status}", s.name)));
     if !opts.security_only && !s.stateful.is_empty() {
@@ -113,6 +113,12 @@ fn render_stack(out: &mut String, s: &StackDiff, opts: &TextOptions, p: Paint) {
             .collect();
         let _ = writeln!(out, "{}", p.bold("Security Group Changes"));
         out.push_str(&table(&SG_HEADERS, &rows, p));
+        out.push('\n');
+    }
+    if !s.access.is_empty() {
+        let rows: Vec<Vec<String>> = s.access.iter().map(|x| access_cells(x).to_vec()).collect();
+        let _ = writeln!(out, "{}", p.bold("Access Changes"));
+        out.push_str(&table(&ACCESS_HEADERS, &rows, p));
         out.push('\n');
     }
     if s.has_security_broadening() {
@@ -311,6 +317,7 @@ fn table(headers: &[&str], rows: &[Vec<String>], p: Paint) -> String {
             let text = match sign {
                 "+" => p.green(&text),
                 "-" => p.red(&text),
+                "!" => p.yellow(&text),
                 _ => text,
             };
             out.push_str(&text);
