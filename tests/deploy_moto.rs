@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 enum Cli {
     Deploy(DeployArgs),
     Destroy(DestroyArgs),
+    Status(pantri::deploy::StatusArgs),
 }
 
 fn credentials() {
@@ -637,4 +638,90 @@ async fn a_staging_bucket_of_another_account_is_refused_in_one_line_with_exit_4(
         "Action=DescribeStacks&Version=2010-05-15&StackName=dev-Big",
     );
     assert!(tag_values(&stacks, "StackStatus").is_empty(), "{stacks}");
+}
+
+fn ecs_service(desired: u32) -> Value {
+    json!({"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "pantri-dev"}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "pantri-dev", "ContainerDefinitions": [{"Name": "web", "Image": "nginx", "Memory": 512}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": {"Ref": "Cluster"}, "ServiceName": "pantri-service", "TaskDefinition": {"Ref": "Task"}, "DesiredCount": desired}}
+    }})
+}
+
+#[tokio::test]
+async fn a_service_whose_tasks_do_not_start_fails_the_deploy_and_the_status() {
+    // GIVEN moto, whose ECS services start no task unless told to: CloudFormation completes,
+    // ECS never reaches a steady state
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let t = ecs_service(2);
+    assembly(dir.path(), &[("Service", &t, &[])]);
+
+    // WHEN it deploys with a short wait for the service
+    let run = deploy(&moto, dir.path(), "dev --service-timeout 1").await;
+
+    // THEN the stack is deployed but the deploy fails: the service did not come up
+    assert_eq!(run.exit, Exit::Failed, "{}", run.err);
+    assert!(run.out.contains("dev/Service: deployed"), "{}", run.out);
+    assert!(
+        run.err.contains("dev/Service: service pantri-service (Service, cluster pantri-dev) did not reach a steady state in time: 0/2 tasks running"),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err
+            .contains("error: [dev/Service] service pantri-service did not come up"),
+        "{}",
+        run.err
+    );
+
+    // AND pantri status says the same on its own
+    credentials();
+    let argv = format!(
+        "x status --poll-interval-ms 100 --endpoint-url {} dev --app {}",
+        moto.endpoint(),
+        dir.path().display()
+    );
+    let Cli::Status(args) = Cli::parse_from(argv.split_whitespace()) else {
+        unreachable!()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = pantri::deploy::run_status(&args, dir.path(), &mut out, &mut err).await;
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(exit, Exit::Failed, "{err}");
+    assert!(err.contains("service pantri-service (Service, cluster pantri-dev) is still deploying: 0/2 tasks running"), "{err}");
+}
+
+#[tokio::test]
+async fn plaintext_http_to_another_machine_is_refused_before_any_call() {
+    // GIVEN an endpoint override in plain HTTP to an address that is not loopback (nothing is
+    // sent there: the refusal comes first)
+    let dir = tempfile::tempdir().unwrap();
+    let t = app(false);
+    assembly(dir.path(), &[("App", &t, &[])]);
+    let started = std::time::Instant::now();
+    let run = deploy_at("http://10.255.255.1:5000", dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Usage, "{}", run.err);
+    assert_eq!(run.err.lines().count(), 1, "{}", run.err);
+    assert!(
+        run.err.starts_with("error: endpoint override from --endpoint-url: http://10.255.255.1:5000 is plaintext HTTP to another machine"),
+        "{}",
+        run.err
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "no connection was tried"
+    );
+    // AND a loopback endpoint is printed where it is used
+    let moto = Moto::start();
+    let run = deploy(&moto, dir.path(), "dev").await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(
+        run.out.contains(&format!(
+            "note: using endpoint {} (from --endpoint-url) instead of AWS's",
+            moto.endpoint()
+        )),
+        "{}",
+        run.out
+    );
 }

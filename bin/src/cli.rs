@@ -49,6 +49,10 @@ pub enum Command {
     Deploy(crate::deploy::args::DeployArgs),
     /// Delete a stage's stacks, in reverse dependency order.
     Destroy(crate::deploy::args::DestroyArgs),
+    /// Say whether the ECS services of a stage's stacks came up (exit 1 when one did not).
+    Status(crate::deploy::args::StatusArgs),
+    /// Detect drift of a stage's stacks from their templates (exit 1 when drifted).
+    Drift(crate::deploy::args::DriftArgs),
 }
 
 /// Runs the CLI for an app: parses the arguments, builds the app and runs the command.
@@ -78,6 +82,8 @@ where
         Command::Diff(args) => commands::diff::run(args, &ctx, build, cli.no_color, out, err),
         Command::Deploy(args) => commands::deploy::deploy(args, &ctx, build, out, err),
         Command::Destroy(args) => commands::deploy::destroy(args, &ctx, build, out, err),
+        Command::Status(args) => commands::deploy::status(args, &ctx, build, out, err),
+        Command::Drift(args) => commands::deploy::drift(args, &ctx, build, out, err),
     };
     match result {
         Ok(code) => code,

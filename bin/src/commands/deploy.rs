@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use pantri_synth::{App, SynthOptions};
 
 use crate::cli::AppContext;
-use crate::deploy::args::{run_deploy, run_destroy, DeployArgs, DestroyArgs, Exit};
+use crate::deploy::args::{
+    run_deploy, run_destroy, run_drift, run_status, DeployArgs, DestroyArgs, DriftArgs, Exit,
+    StatusArgs,
+};
 
 /// The assembly to deploy: `--app DIR` as it is, or a fresh synth of the stage in a temporary
 /// directory (kept alive by the returned guard).
@@ -74,6 +77,38 @@ where
 {
     let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
     let exit = runtime()?.block_on(run_destroy(args, Path::new(&dir), out, err));
+    Ok(code(exit))
+}
+
+/// Runs `pantri status`.
+pub fn status<F>(
+    args: &StatusArgs,
+    ctx: &AppContext,
+    build: &F,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
+    let exit = runtime()?.block_on(run_status(args, Path::new(&dir), out, err));
+    Ok(code(exit))
+}
+
+/// Runs `pantri drift`.
+pub fn drift<F>(
+    args: &DriftArgs,
+    ctx: &AppContext,
+    build: &F,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
+    let exit = runtime()?.block_on(run_drift(args, Path::new(&dir), out, err));
     Ok(code(exit))
 }
 

@@ -80,6 +80,9 @@ pub struct ChangeSetRequest {
     pub capabilities: Vec<String>,
     /// A description shown in the console.
     pub description: String,
+    /// The CloudFormation service role the change set runs as (`--role-arn`), so deployers
+    /// need not hold the permissions of everything the stack creates.
+    pub role_arn: Option<String>,
 }
 
 /// One resource change of a change set.
@@ -206,6 +209,8 @@ pub trait CloudFormation {
     async fn update_termination_protection(&self, stack: &str, enabled: bool) -> ApiResult<()>;
     /// `ContinueUpdateRollback`.
     async fn continue_update_rollback(&self, stack: &str) -> ApiResult<()>;
+    /// `SetStackPolicy` with a policy body (JSON).
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> ApiResult<()>;
 }
 
 /// The S3 calls that stage a template too large to send inline. Implemented over `aws-sdk-s3` by

@@ -20,8 +20,9 @@ use indexmap::IndexMap;
 use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
-use super::api::{CloudFormation, TemplateStaging};
+use super::api::CloudFormation;
 use super::approval::RequireApproval;
+use super::checks::{before_deploy, service_check, DeployApi};
 use super::destroy::{destroy, DestroyOptions};
 use super::engine::{DeployOptions, Engine, Method, Outcome};
 use super::error::DeployError;
@@ -29,6 +30,7 @@ use super::hooks::StackHooks;
 use super::plan::{check_parameters, select, ParameterArg};
 use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use super::sdk::{Connection, SdkCloudFormation};
+use super::service_status::WaitOptions;
 use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
 use crate::assets::{AssemblyAssets, PublishMode, Publisher};
 
@@ -121,6 +123,50 @@ pub struct DeployArgs {
     /// `pantri-staging-<account>-<region>`, created on first use.
     #[arg(long)]
     pub staging_bucket: Option<String>,
+    /// Run the change sets as this CloudFormation service role (deployers then need only
+    /// CloudFormation, S3 staging and iam:PassRole on it).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// How long to wait for the ECS services of a deployed stack to reach a steady state
+    /// (seconds); 0 skips the check.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub service_timeout: u64,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `pantri status STAGE [STACK...]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StatusArgs {
+    /// The stage.
+    pub stage: String,
+    /// Stacks of the stage to check (default: all).
+    pub stacks: Vec<String>,
+    /// Read an existing cloud assembly instead of synthesizing the app.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+    /// Wait up to this long for services still deploying (seconds); 0 looks once.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub wait: u64,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `pantri drift STAGE [STACK...]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DriftArgs {
+    /// The stage.
+    pub stage: String,
+    /// Stacks of the stage to check (default: all).
+    pub stacks: Vec<String>,
+    /// Read an existing cloud assembly instead of synthesizing the app.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+    /// Give up on a detection after this long (seconds).
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub timeout: u64,
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -162,10 +208,20 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
 }
 
 /// The assembly's stacks and one client per region they deploy to.
+///
+/// An endpoint override is printed to `out` (a note, not an error: scripts reading stderr for
+/// errors see none); plain HTTP to anything but loopback is refused before any call is made.
 async fn connect(
     assembly_dir: &Path,
     aws: &AwsArgs,
+    out: &mut dyn Write,
 ) -> Result<(Vec<StackArtifact>, BTreeMap<String, SdkCloudFormation>), DeployError> {
+    let notes =
+        super::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| std::env::var(v).ok())
+            .map_err(DeployError::Usage)?;
+    for n in notes {
+        let _ = writeln!(out, "{n}");
+    }
     let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
     let connection = Connection {
         profile: aws.profile.clone(),
@@ -192,7 +248,7 @@ pub async fn run_deploy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws).await {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -224,7 +280,7 @@ pub async fn run_deploy(
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
 /// [`run_deploy`] does after connecting, open to tests with a fake API.
-pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
+pub async fn deploy_with<A: DeployApi>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -237,7 +293,7 @@ pub async fn deploy_with<A: CloudFormation + TemplateStaging>(
 
 /// [`deploy_with`] with work around each stack (asset publishing, [`StackHooks`]); the hooks'
 /// parameter values (asset image tags, object keys) are added after `--parameters`, which win.
-pub async fn deploy_with_hooks<A: CloudFormation + TemplateStaging>(
+pub async fn deploy_with_hooks<A: DeployApi>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -275,6 +331,7 @@ pub async fn deploy_with_hooks<A: CloudFormation + TemplateStaging>(
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         staging_bucket: args.staging_bucket.clone(),
+        role_arn: args.role_arn.clone(),
         ..DeployOptions::default()
     };
     let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
@@ -282,8 +339,56 @@ pub async fn deploy_with_hooks<A: CloudFormation + TemplateStaging>(
     let mut errors: Vec<DeployError> = Vec::new();
     {
         let ui = Ui::new(out, err, confirm, args.progress);
-        let engine = Engine::new(clients, stacks, &options, &ui).with_hooks(hooks);
+        let prepared = match before_deploy(clients, stacks, &selected, &ui).await {
+            Ok(p) => p,
+            Err(e) => {
+                drop(ui);
+                return report(err, &e);
+            }
+        };
+        let selected: Vec<&StackArtifact> = selected
+            .iter()
+            .filter_map(|s| prepared.iter().find(|p| p.id == s.id))
+            .collect();
+        let engine = Engine::new(clients, &prepared, &options, &ui).with_hooks(hooks);
+        let wait = WaitOptions {
+            timeout: Duration::from_secs(args.service_timeout),
+            poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+            ..WaitOptions::default()
+        };
         for r in engine.deploy(&selected).await {
+            if matches!(r.outcome, Outcome::Deployed) && args.service_timeout > 0 {
+                // CloudFormation's UPDATE_COMPLETE does not say the tasks run: ECS does.
+                if let Some(s) = selected.iter().find(|s| s.display_name == r.display_name) {
+                    let checked = match clients.get(&s.env.region) {
+                        Some(api) => service_check(api, s, &wait, &ui).await,
+                        None => Ok(Vec::new()),
+                    };
+                    match checked {
+                        Ok(reports) => {
+                            for rep in reports {
+                                if rep.ok() {
+                                    ui.say(format_args!("{}", rep.render().trim_end()));
+                                } else {
+                                    ui.warn(format_args!("{}", rep.render().trim_end()));
+                                    errors.push(DeployError::Failed {
+                                        stack: r.display_name.clone(),
+                                        message: format!(
+                                            "service {} did not come up (see above): the stack is deployed, but ECS does not run its new task definition with every desired task",
+                                            rep.service.service
+                                        ),
+                                    });
+                                    exit = worse(exit, Exit::Failed);
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            exit = worse(exit, e.exit());
+                            errors.push(e);
+                        }
+                    }
+                }
+            }
             match r.outcome {
                 Outcome::Deployed | Outcome::NoChanges => {
                     outputs.insert(r.stack_name, r.outputs);
@@ -320,7 +425,7 @@ pub async fn run_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws).await {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -376,6 +481,103 @@ fn with_hook_parameters(
         }
     }
     all
+}
+
+/// `pantri status`: whether the ECS services of the stage's stacks came up. Exit 0 when every
+/// service is steady, 1 when one is not (rolled back, failed, still deploying), 4 on access.
+pub async fn run_status(
+    args: &StatusArgs,
+    assembly_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
+        Ok(c) => c,
+        Err(e) => return report(err, &e),
+    };
+    status_with(args, &stacks, &clients, out, err).await
+}
+
+/// What [`run_status`] does after connecting, open to tests with a fake API.
+pub async fn status_with<A: CloudFormation + super::service_status::Services>(
+    args: &StatusArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let selected = match select(stacks, &args.stage, &args.stacks, true) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let wait = WaitOptions {
+        timeout: Duration::from_secs(args.wait),
+        poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+        ..WaitOptions::default()
+    };
+    let result = {
+        let ui = Ui::new(out, err, &super::progress::NoConfirm, ProgressMode::Events);
+        super::checks::status(clients, &selected, &wait, &ui).await
+    };
+    match result {
+        Ok(true) => Exit::Success,
+        Ok(false) => Exit::Failed,
+        Err(e) => report(err, &e),
+    }
+}
+
+/// `pantri drift`: detects drift on the stage's stacks. Exit 0 in sync, 1 drifted, 4 on access.
+pub async fn run_drift(
+    args: &DriftArgs,
+    assembly_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
+        Ok(c) => c,
+        Err(e) => return report(err, &e),
+    };
+    drift_with(args, &stacks, &clients, out, err).await
+}
+
+/// What [`run_drift`] does after connecting, open to tests with a fake API.
+pub async fn drift_with<A: super::drift::Drift>(
+    args: &DriftArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let selected = match select(stacks, &args.stage, &args.stacks, true) {
+        Ok(s) => s,
+        Err(e) => return report(err, &e),
+    };
+    let result = {
+        let ui = Ui::new(out, err, &super::progress::NoConfirm, ProgressMode::Events);
+        super::checks::drift(
+            clients,
+            &selected,
+            Duration::from_secs(args.timeout),
+            Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+            &ui,
+        )
+        .await
+    };
+    match result {
+        Ok(true) => Exit::Success,
+        Ok(false) => Exit::Failed,
+        // Exit 1 means drifted: an endpoint that cannot detect drift is an access problem.
+        Err(
+            e @ DeployError::Api {
+                source: super::error::ApiError::Unsupported(_),
+                ..
+            },
+        ) => {
+            report(err, &e);
+            Exit::AccessProblem
+        }
+        Err(e) => report(err, &e),
+    }
 }
 
 fn report(err: &mut dyn Write, e: &DeployError) -> Exit {

@@ -48,6 +48,18 @@ pub struct State {
     pub objects: BTreeMap<(String, String), String>,
     /// Every CreateChangeSet request, in order.
     pub requests: Vec<ChangeSetRequest>,
+    /// Last recorded drift per stack (default for an existing stack: NOT_CHECKED).
+    pub drift: BTreeMap<String, super::drift::LastDrift>,
+    /// What DescribeStackResourceDrifts answers per stack.
+    pub resource_drifts: BTreeMap<String, Vec<super::drift::ResourceDrift>>,
+    /// Successive DescribeServices answers per service name (the last one repeats).
+    pub services: BTreeMap<String, VecDeque<super::service_status::ServiceInfo>>,
+    /// What ListTasks STOPPED + DescribeTasks answer.
+    pub stopped: Vec<super::service_status::StoppedTask>,
+    /// What DescribeTargetHealth answers.
+    pub targets: Vec<super::service_status::TargetHealth>,
+    /// Every SetStackPolicy (stack, body), in order.
+    pub policies: Vec<(String, String)>,
     /// What ListExports answers.
     pub exports: Vec<super::exports::Export>,
     /// What ListImports answers per export (default: imported by no stack).
@@ -339,6 +351,13 @@ impl CloudFormation for Fake {
             .push(format!("ContinueUpdateRollback {stack}"));
         Ok(())
     }
+
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("SetStackPolicy {stack}"));
+        s.policies.push((stack.to_owned(), policy.to_owned()));
+        Ok(())
+    }
 }
 
 fn fake_url(bucket: &str, key: &str) -> String {
@@ -403,5 +422,95 @@ impl super::exports::Exports for Fake {
         let mut s = self.0.borrow_mut();
         s.calls.push(format!("ListImports {export}"));
         s.imports.get(export).cloned().unwrap_or(Ok(Vec::new()))
+    }
+}
+
+impl super::drift::Drift for Fake {
+    async fn detect_stack_drift(&self, stack: &str) -> ApiResult<String> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("DetectStackDrift {stack}"));
+        Ok(format!("detection-{stack}"))
+    }
+
+    async fn drift_detection_status(
+        &self,
+        detection_id: &str,
+    ) -> ApiResult<super::drift::DetectionStatus> {
+        let s = self.0.borrow();
+        let stack = detection_id.trim_start_matches("detection-");
+        Ok(super::drift::DetectionStatus {
+            status: "DETECTION_COMPLETE".into(),
+            stack_drift_status: Some(
+                s.drift
+                    .get(stack)
+                    .map_or("IN_SYNC".into(), |d| d.status.clone()),
+            ),
+            reason: None,
+        })
+    }
+
+    async fn resource_drifts(&self, stack: &str) -> ApiResult<Vec<super::drift::ResourceDrift>> {
+        Ok(self
+            .0
+            .borrow()
+            .resource_drifts
+            .get(stack)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn last_drift(&self, stack: &str) -> ApiResult<Option<super::drift::LastDrift>> {
+        let s = self.0.borrow();
+        if !s.stacks.contains_key(stack) {
+            return Ok(None);
+        }
+        Ok(Some(s.drift.get(stack).cloned().unwrap_or_else(|| {
+            super::drift::LastDrift {
+                status: "NOT_CHECKED".into(),
+                checked_at: None,
+            }
+        })))
+    }
+}
+
+impl super::service_status::Services for Fake {
+    async fn describe_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> ApiResult<Option<super::service_status::ServiceInfo>> {
+        let mut s = self.0.borrow_mut();
+        s.calls
+            .push(format!("DescribeServices {cluster} {service}"));
+        let Some(q) = s.services.get_mut(service) else {
+            return Ok(None);
+        };
+        Ok(if q.len() > 1 {
+            q.pop_front()
+        } else {
+            q.front().cloned()
+        })
+    }
+
+    async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        limit: usize,
+    ) -> ApiResult<Vec<super::service_status::StoppedTask>> {
+        let mut s = self.0.borrow_mut();
+        s.calls
+            .push(format!("ListTasks STOPPED {cluster} {service}"));
+        Ok(s.stopped.iter().take(limit).cloned().collect())
+    }
+
+    async fn target_health(
+        &self,
+        target_group_arn: &str,
+    ) -> ApiResult<Vec<super::service_status::TargetHealth>> {
+        let mut s = self.0.borrow_mut();
+        s.calls
+            .push(format!("DescribeTargetHealth {target_group_arn}"));
+        Ok(s.targets.clone())
     }
 }

@@ -16,6 +16,7 @@
 pub mod api;
 pub mod approval;
 pub mod args;
+pub mod checks;
 pub mod destroy;
 pub mod drift;
 pub mod engine;
@@ -35,7 +36,10 @@ pub mod service_status;
 mod fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_guard;
 
 pub use args::{
-    deploy_with, destroy_with, run_deploy, run_destroy, AwsArgs, DeployArgs, DestroyArgs, Exit,
+    deploy_with, destroy_with, run_deploy, run_destroy, run_drift, run_status, AwsArgs, DeployArgs,
+    DestroyArgs, DriftArgs, Exit, StatusArgs,
 };

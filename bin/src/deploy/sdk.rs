@@ -1,5 +1,6 @@
 //! [`CloudFormation`] over `aws-sdk-cloudformation` (and [`super::api::TemplateStaging`] over
-//! `aws-sdk-s3`, in [`super::s3`]): one client pair per region sharing one configuration (the
+//! `aws-sdk-s3`, in [`super::s3`]; ECS and ELBv2 for the service check, in
+//! [`super::sdk_services`]): one set of clients per region sharing one configuration (the
 //! standard credential chain: environment, profiles, SSO, process, instance role; standard-mode
 //! retries; one rustls/ring HTTPS client), and errors classified into [`ApiError`] so each
 //! becomes one clear line.
@@ -46,8 +47,10 @@ pub struct SdkCloudFormation {
     pub(super) region: String,
     /// The endpoint override in use (`--endpoint-url` or `AWS_ENDPOINT_URL`), if any.
     pub(super) endpoint_url: Option<String>,
-    /// The loaded configuration, for the other services' clients (ECS, ELBv2).
-    pub(super) config: aws_config::SdkConfig,
+    /// ECS, for the service check (`super::service_status`).
+    pub(super) ecs: aws_sdk_ecs::Client,
+    /// Elastic Load Balancing v2, for target health.
+    pub(super) elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl SdkCloudFormation {
@@ -90,7 +93,8 @@ impl SdkCloudFormation {
             cloudfront: aws_sdk_cloudfront::Client::new(&config),
             region: region.to_owned(),
             endpoint_url,
-            config,
+            ecs: aws_sdk_ecs::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         }
     }
 
@@ -101,6 +105,15 @@ impl SdkCloudFormation {
     {
         let text = DisplayErrorContext(&error).to_string();
         match &error {
+            SdkError::ServiceError(e)
+                if e.err().code().is_none() && e.err().message().is_none() =>
+            {
+                // No AWS error at all (an emulator's HTML error page for a call it lacks): the
+                // SDK's context is a debug dump, which says nothing to a person.
+                ApiError::Unsupported(
+                    "the endpoint answered with an error that is not an AWS error (it may not implement this call)".into(),
+                )
+            }
             SdkError::ServiceError(e) => {
                 let err = e.err();
                 let code = err.code().unwrap_or("Unknown").to_owned();
@@ -264,6 +277,7 @@ impl CloudFormation for SdkCloudFormation {
                     .collect(),
             ))
             .description(&r.description)
+            .set_role_arn(r.role_arn.clone())
             .send()
             .await
             .map_err(|e| self.classify(e))?;
@@ -485,6 +499,17 @@ impl CloudFormation for SdkCloudFormation {
         self.client
             .continue_update_rollback()
             .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn set_stack_policy(&self, stack: &str, policy: &str) -> ApiResult<()> {
+        self.client
+            .set_stack_policy()
+            .stack_name(stack)
+            .stack_policy_body(policy)
             .send()
             .await
             .map_err(|e| self.classify(e))?;

@@ -1,5 +1,5 @@
-//! [`Services`] over `aws-sdk-ecs` and `aws-sdk-elasticloadbalancingv2`, built from the same
-//! configuration (credentials, endpoint, retries, TLS) as the CloudFormation client.
+//! [`Services`] over `aws-sdk-ecs` and `aws-sdk-elasticloadbalancingv2`, clients built from the
+//! same configuration (credentials, endpoint, retries, TLS) as the CloudFormation client.
 
 use aws_sdk_ecs::primitives::DateTimeFormat;
 use aws_sdk_ecs::types::DesiredStatus;
@@ -8,31 +8,12 @@ use super::api::ApiResult;
 use super::sdk::SdkCloudFormation;
 use super::service_status::{Deployment, ServiceInfo, Services, StoppedTask, TargetHealth};
 
-/// The ECS and ELBv2 clients of one region.
-#[derive(Clone, Debug)]
-pub struct SdkServices {
-    base: SdkCloudFormation,
-    ecs: aws_sdk_ecs::Client,
-    elb: aws_sdk_elasticloadbalancingv2::Client,
-}
-
-impl SdkCloudFormation {
-    /// The ECS and ELBv2 clients on this client's configuration.
-    pub fn services(&self) -> SdkServices {
-        SdkServices {
-            base: self.clone(),
-            ecs: aws_sdk_ecs::Client::new(&self.config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&self.config),
-        }
-    }
-}
-
 fn time(t: Option<&aws_sdk_ecs::primitives::DateTime>) -> String {
     t.and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
         .unwrap_or_default()
 }
 
-impl Services for SdkServices {
+impl Services for SdkCloudFormation {
     async fn describe_service(
         &self,
         cluster: &str,
@@ -45,7 +26,7 @@ impl Services for SdkServices {
             .services(service)
             .send()
             .await
-            .map_err(|e| self.base.classify(e))?;
+            .map_err(|e| self.classify(e))?;
         Ok(out.services().first().map(|s| ServiceInfo {
             arn: s.service_arn().unwrap_or_default().to_owned(),
             name: s.service_name().unwrap_or_default().to_owned(),
@@ -95,7 +76,7 @@ impl Services for SdkServices {
             .desired_status(DesiredStatus::Stopped)
             .send()
             .await
-            .map_err(|e| self.base.classify(e))?;
+            .map_err(|e| self.classify(e))?;
         let arns = listed.task_arns();
         if arns.is_empty() {
             return Ok(Vec::new());
@@ -108,7 +89,7 @@ impl Services for SdkServices {
             .set_tasks(Some(arns.iter().take(100).cloned().collect()))
             .send()
             .await
-            .map_err(|e| self.base.classify(e))?;
+            .map_err(|e| self.classify(e))?;
         let mut tasks: Vec<StoppedTask> = out
             .tasks()
             .iter()
@@ -146,7 +127,7 @@ impl Services for SdkServices {
             .target_group_arn(target_group_arn)
             .send()
             .await
-            .map_err(|e| self.base.classify(e))?;
+            .map_err(|e| self.classify(e))?;
         Ok(out
             .target_health_descriptions()
             .iter()

@@ -421,7 +421,8 @@ pub async fn check_stack<S: Services>(
         let mut report = ServiceReport {
             stack: stack.to_owned(),
             service: s.clone(),
-            timed_out: timed_out && !verdict.is_final(),
+            // A single look (no wait asked) is a snapshot, not a timeout.
+            timed_out: timed_out && !options.timeout.is_zero() && !verdict.is_final(),
             verdict,
             stopped: Vec::new(),
             targets: Vec::new(),

@@ -23,6 +23,7 @@ use super::plan::{explicit_value, ParameterArg};
 use super::progress::Ui;
 
 mod hooks;
+mod policy;
 mod request;
 mod watch;
 
@@ -69,6 +70,8 @@ pub struct DeployOptions {
     /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
     /// [`default_staging_bucket`] of the stack's account and region.
     pub staging_bucket: Option<String>,
+    /// The CloudFormation service role change sets run as (`--role-arn`).
+    pub role_arn: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -86,6 +89,7 @@ impl Default for DeployOptions {
             poll_interval: Duration::from_secs(2),
             handle_ctrl_c: true,
             staging_bucket: None,
+            role_arn: None,
         }
     }
 }
@@ -393,6 +397,9 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             return Err(e);
         }
 
+        let protection = self.protection(stack);
+        self.protect_before(api, stack, kind, protection.as_ref())
+            .await?;
         let seen: HashSet<String> = api
             .describe_stack_events(name)
             .await
@@ -415,6 +422,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             // resource's error from it; CloudFormation reports it through events instead.
             let (_, first) = self.poll_events(api, stack, &seen, &mut progress).await;
             self.ui.finish(progress, "failed");
+            self.protect_after(api, stack, protection.as_ref()).await;
             return Err(DeployError::Failed {
                 stack: dn.into(),
                 message: first.unwrap_or_else(|| format!("execution failed: {}", e.message())),
@@ -430,6 +438,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             return Ok((Outcome::Detached, IndexMap::new()));
         };
         let (status, first_failure, info) = end;
+        self.protect_after(api, stack, protection.as_ref()).await;
         if !is_success_status(&status) {
             self.ui.finish(progress, &status);
             let reason = first_failure

@@ -79,6 +79,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             tags: stack.properties.tags.clone(),
             capabilities,
             description: format!("pantri deploy {dn}"),
+            role_arn: self.options.role_arn.clone(),
         })
     }
 
