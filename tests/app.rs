@@ -40,6 +40,7 @@ fn ingress_rules(s: &StackArtifact) -> Vec<(Value, Value, Value, Value)> {
         for rule in as_list(&r["Properties"]["SecurityGroupIngress"]) {
             let source = rule
                 .get("SourceSecurityGroupId")
+                .or_else(|| rule.get("SourcePrefixListId"))
                 .or_else(|| rule.get("CidrIp"))
                 .or_else(|| rule.get("CidrIpv6"))
                 .cloned()
@@ -72,8 +73,8 @@ fn ingress_rules(s: &StackArtifact) -> Vec<(Value, Value, Value, Value)> {
 }
 
 #[test]
-fn the_service_is_reachable_only_from_the_alb_on_the_container_port_and_the_alb_only_on_443_and_80()
-{
+fn the_service_is_reachable_only_from_the_alb_on_the_container_port_and_the_alb_only_from_cloudfront_on_443(
+) {
     for stage in ["dev", "prod"] {
         let stacks = reference();
         let service = stack(&stacks, &format!("{stage}/Service"));
@@ -114,9 +115,19 @@ fn the_service_is_reachable_only_from_the_alb_on_the_container_port_and_the_alb_
         let mut ports: Vec<i64> = to_alb.iter().filter_map(|r| r.2.as_i64()).collect();
         ports.sort();
         ports.dedup();
-        assert_eq!(ports, [80, 443], "{stage}: the ALB is open on other ports");
-        for (_, _, from, to) in &to_alb {
+        assert_eq!(ports, [443], "{stage}: the ALB is open on other ports");
+        for (_, source, from, to) in &to_alb {
             assert_eq!(from, to, "{stage}: the ALB admits a port range");
+            // CloudFront's origin-facing managed prefix list, not the whole internet.
+            assert_eq!(
+                source,
+                &Value::from("pl-3b927c52"),
+                "{stage}: the ALB admits more than CloudFront"
+            );
+        }
+        // CloudFront reaches the origin over HTTPS only: no listener on 80.
+        for (id, l) in resources(service, "AWS::ElasticLoadBalancingV2::Listener") {
+            assert_eq!(l["Properties"]["Protocol"], "HTTPS", "{stage}/{id}");
         }
     }
 }

@@ -122,3 +122,153 @@ fn check_fails_with_a_diff_when_cdk_out_is_stale() {
     );
     assert!(err.contains("run `pantri synth`"), "{err}");
 }
+
+/// `-o` naming a file: refused in one line, exit 2, the file untouched and nothing else written.
+#[test]
+fn synth_refuses_to_replace_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "my notes\n").expect("write");
+    let out = pantri(dir.path(), &["synth", "-o", "notes.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("notes.txt is a file, not a directory"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("still there"),
+        "my notes\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n == "notes.txt" || n == "stages"),
+        "nothing retired or staged beside it: {names:?}"
+    );
+}
+
+/// `-o` naming a directory of other files: refused, the files kept; an assembly is replaced.
+#[test]
+fn synth_replaces_only_a_cloud_assembly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).expect("mkdir");
+    std::fs::write(mine.join("notes.md"), "keep me\n").expect("write");
+    let out = pantri(dir.path(), &["synth", "-o", "mine"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no manifest.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(mine.join("notes.md")).expect("kept"),
+        "keep me\n"
+    );
+    // An empty directory and an existing assembly are fine; the assembly is replaced whole.
+    let out = pantri(dir.path(), &["synth", "--quiet", "-o", "out"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(dir.path().join("out/stale.template.json"), "{}").expect("write");
+    let out = pantri(dir.path(), &["synth", "--quiet", "-o", "out"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.path().join("out/stale.template.json").exists());
+}
+
+/// One stage checked against the committed whole: the other stages' manifest entries and
+/// templates are not differences.
+#[test]
+fn check_of_one_stage_passes_on_the_committed_cdk_out() {
+    for stage in ["dev", "prod"] {
+        let out = pantri(&workspace_root(), &["synth", stage, "--check"]);
+        assert!(out.status.success(), "{stage}: {}", stderr(&out));
+    }
+}
+
+/// A stage check still sees a change to one of its own manifest entries.
+#[test]
+fn check_of_one_stage_sees_its_own_manifest_entry_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    let out = pantri(dir.path(), &["synth", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = dir.path().join("cdk.out/manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "\"displayName\": \"dev/Network\"",
+            "\"displayName\": \"dev/Net\"",
+        ),
+    )
+    .expect("write");
+    let out = pantri(dir.path(), &["synth", "dev", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed: manifest.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("prod-"),
+        "only dev's entries are shown: {}",
+        stderr(&out)
+    );
+    let out = pantri(dir.path(), &["synth", "prod", "--check"]);
+    assert!(out.status.success(), "prod is untouched: {}", stderr(&out));
+}
+
+/// A settings file of junk: the error quotes a short excerpt, not the file.
+#[test]
+fn a_settings_error_quotes_a_short_excerpt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    std::fs::write(stages.join("dev.yaml"), "j".repeat(3_000_000)).expect("write");
+    let out = pantri(dir.path(), &["synth"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.len() < 1000, "{} bytes of error", err.len());
+    assert!(err.contains("dev.yaml"), "{err}");
+}
+
+/// `--format yaml` writes the same data as the JSON templates, and quotes what a YAML 1.1 reader
+/// (cfn-lint, CloudFormation) would otherwise read as a boolean: prod's `MfaConfiguration: ON`.
+#[test]
+fn yaml_templates_hold_the_json_data_and_quote_yaml_1_1_booleans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    let out = pantri(
+        dir.path(),
+        &["synth", "--quiet", "--format", "yaml", "-o", "yaml.out"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = workspace_root().join("cdk.out");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(dir.path().join("yaml.out")).expect("yaml.out") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let Some(stem) = name.strip_suffix(".template.yaml") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).expect("yaml template");
+        let yaml: serde_json::Value = serde_yaml::from_str(&text).expect("parses");
+        let json_text = std::fs::read_to_string(root.join(format!("{stem}.template.json")))
+            .expect("the committed JSON template");
+        let json: serde_json::Value = serde_json::from_str(&json_text).expect("json");
+        assert_eq!(yaml, json, "{name} holds other data than its JSON form");
+        compared += 1;
+        if stem == "prod-Data" {
+            assert!(text.contains("MfaConfiguration: 'ON'"), "{text}");
+        }
+    }
+    assert!(compared >= 10, "only {compared} YAML templates");
+}

@@ -176,3 +176,356 @@ fn point_2_the_app_sees_its_public_host_url_pool_client_issuer_and_bucket() {
         }
     }
 }
+
+/// The names after `marker` in `text` (`aws logs tail NAME`, `--cluster NAME`).
+fn names_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
+    text.match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &text[i + marker.len()..];
+            let end = rest
+                .find(|c: char| c.is_whitespace() || "`'\";,\\".contains(c))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|n| !n.is_empty() && !n.starts_with('<'))
+        .collect()
+}
+
+/// Literal values of `property` on resources of `type_name` in a stage's templates.
+fn names_of(stacks: &[StackArtifact], stage: &str, type_name: &str, property: &str) -> Vec<String> {
+    stacks
+        .iter()
+        .filter(|s| s.stage == stage)
+        .flat_map(|s| resources(s, type_name))
+        .filter_map(|(_, r)| r["Properties"][property].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn point_4_app_logs_reach_cloudwatch_and_datadog_and_every_runbook_names_what_exists() {
+    let stacks = reference();
+    for stage in ["dev", "prod"] {
+        let groups = names_of(&stacks, stage, "AWS::Logs::LogGroup", "LogGroupName");
+        let clusters = names_of(&stacks, stage, "AWS::ECS::Cluster", "ClusterName");
+        let app_group = format!("/aws/ecs/pantri-{stage}");
+        assert!(
+            groups.contains(&app_group),
+            "{stage}: no {app_group} in {groups:?}"
+        );
+
+        // The app logs through FireLens to Datadog, and the router's extra config copies the
+        // same stream to the app's log group.
+        let app = app_container(&stacks, stage);
+        assert_eq!(
+            app["LogConfiguration"]["LogDriver"], "awsfirelens",
+            "{stage}"
+        );
+        assert_eq!(
+            app["LogConfiguration"]["Options"]["Name"], "datadog",
+            "{stage}"
+        );
+        let service = stack(&stacks, &format!("{stage}/Service"));
+        let task = resources(service, "AWS::ECS::TaskDefinition");
+        let containers = as_list(&task[0].1["Properties"]["ContainerDefinitions"]);
+        let router = containers
+            .iter()
+            .find(|c| c["FirelensConfiguration"].is_object())
+            .unwrap_or_else(|| panic!("{stage}: no log router"));
+        let options = &router["FirelensConfiguration"]["Options"];
+        assert_eq!(options["config-file-type"], "file", "{stage}");
+        let config_path = options["config-file-value"].as_str().unwrap_or_default();
+        let mount = as_list(&router["MountPoints"])
+            .into_iter()
+            .find(|m| config_path.starts_with(m["ContainerPath"].as_str().unwrap_or("-")))
+            .unwrap_or_else(|| {
+                panic!("{stage}: the router's config {config_path} is on no volume")
+            });
+        let writer = containers
+            .iter()
+            .find(|c| {
+                c["Name"] != router["Name"]
+                    && as_list(&c["MountPoints"])
+                        .iter()
+                        .any(|m| m["SourceVolume"] == mount["SourceVolume"])
+            })
+            .unwrap_or_else(|| panic!("{stage}: nothing writes the router's config"));
+        let script = writer["Command"].to_string();
+        for needle in [
+            "cloudwatch_logs",
+            "Match web-firelens*",
+            "auto_create_group false",
+        ] {
+            assert!(
+                script.contains(needle),
+                "{stage}: the config lacks {needle}: {script}"
+            );
+        }
+        let app_group_id = resources(service, "AWS::Logs::LogGroup")
+            .into_iter()
+            .find(|(_, g)| g["Properties"]["LogGroupName"] == app_group.as_str())
+            .map(|(id, _)| id.clone())
+            .unwrap_or_default();
+        assert!(
+            script.contains(&format!("{{\"Ref\":\"{app_group_id}\"}}")),
+            "{stage}: the CloudWatch output does not name the app's log group: {script}"
+        );
+
+        // Every log group and cluster a runbook names exists in the stage.
+        let monitoring = stack(&stacks, &format!("{stage}/Monitoring"))
+            .template
+            .to_string();
+        let mut named_groups = names_after(&monitoring, "aws logs tail ");
+        named_groups.extend(names_after(&monitoring, "--log-group-name "));
+        let named_clusters = names_after(&monitoring, "--cluster ");
+        assert!(
+            !named_groups.is_empty(),
+            "{stage}: no runbook names a log group"
+        );
+        assert!(
+            !named_clusters.is_empty(),
+            "{stage}: no runbook names a cluster"
+        );
+        for g in named_groups {
+            assert!(
+                groups.iter().any(|x| x == g),
+                "{stage}: a runbook tails {g}, not in {groups:?}"
+            );
+        }
+        for c in named_clusters {
+            assert!(
+                clusters.iter().any(|x| x == c),
+                "{stage}: a runbook names cluster {c}, not in {clusters:?}"
+            );
+        }
+    }
+    // The README's troubleshooting commands too.
+    let readme = std::fs::read_to_string(pantri_tests::workspace_root().join("README.md"))
+        .unwrap_or_else(|e| panic!("README.md: {e}"));
+    let all_groups: Vec<String> = ["dev", "prod"]
+        .iter()
+        .flat_map(|s| names_of(&stacks, s, "AWS::Logs::LogGroup", "LogGroupName"))
+        .collect();
+    let all_clusters: Vec<String> = ["dev", "prod"]
+        .iter()
+        .flat_map(|s| names_of(&stacks, s, "AWS::ECS::Cluster", "ClusterName"))
+        .collect();
+    let mut readme_groups = names_after(&readme, "aws logs tail ");
+    readme_groups.extend(names_after(&readme, "--log-group-name "));
+    assert!(readme_groups.len() >= 2, "README names too few log groups");
+    for g in readme_groups {
+        assert!(
+            all_groups.iter().any(|x| x == g),
+            "README tails {g}, in no template"
+        );
+    }
+    for c in names_after(&readme, "--cluster ") {
+        assert!(
+            all_clusters.iter().any(|x| x == c),
+            "README names cluster {c}, in no template"
+        );
+    }
+}
+
+#[test]
+fn point_5_every_stage_s_alarms_reach_datadog_and_the_settings_emails() {
+    let stacks = reference();
+    for stage in ["dev", "prod"] {
+        let monitoring = stack(&stacks, &format!("{stage}/Monitoring"));
+        let topics = resources(monitoring, "AWS::SNS::Topic");
+        assert_eq!(topics.len(), 1, "{stage}: one alarm topic");
+        let subs = as_list(&topics[0].1["Properties"]["Subscription"]);
+        assert!(
+            subs.iter().any(|s| s["Protocol"] == "https"
+                && s["Endpoint"]
+                    .to_string()
+                    .contains("/intake/webhook/sns?api_key=")
+                && s["Endpoint"]
+                    .to_string()
+                    .contains("{{resolve:secretsmanager:pantri/")),
+            "{stage}: the alarm topic does not reach Datadog: {subs:?}"
+        );
+        let alarms = resources(monitoring, "AWS::CloudWatch::Alarm");
+        assert!(!alarms.is_empty(), "{stage}: no alarms");
+        for (id, a) in alarms {
+            assert_eq!(
+                a["Properties"]["AlarmActions"],
+                json!([{"Fn::GetAtt": [topics[0].0, "TopicArn"]}]),
+                "{stage}/{id}"
+            );
+        }
+        // The subscription reads the API key secret made in Data: Monitoring deploys after it.
+        assert!(
+            monitoring
+                .dependencies
+                .iter()
+                .any(|d| d == &format!("{stage}-Data")),
+            "{stage}/Monitoring does not depend on Data"
+        );
+    }
+}
+
+/// Every container of a stage's task definition.
+fn containers(stacks: &[StackArtifact], stage: &str) -> Vec<Value> {
+    let service = stack(stacks, &format!("{stage}/Service"));
+    let defs = resources(service, "AWS::ECS::TaskDefinition");
+    assert_eq!(defs.len(), 1, "{stage}: one task definition");
+    as_list(&defs[0].1["Properties"]["ContainerDefinitions"])
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn point_6_sidecars_are_pinned_edge_paths_cache_apart_and_datadog_covers_us_east_1() {
+    let stacks = reference();
+    for stage in ["dev", "prod"] {
+        // Sidecar images are exact releases (no floating tags), the same in every stage.
+        let sidecars: Vec<Value> = containers(&stacks, stage)
+            .into_iter()
+            .filter(|c| c["Name"] != "web")
+            .collect();
+        assert!(sidecars.len() >= 3, "{stage}: agent, router, init");
+        for c in &sidecars {
+            let image = c["Image"].as_str().unwrap_or_default();
+            let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+            assert!(
+                tag.split('.').count() == 3 && tag.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                "{stage}: {} runs {image}, not an exact release",
+                c["Name"]
+            );
+            // No extra capability for any sidecar.
+            assert_eq!(
+                c["LinuxParameters"]["Capabilities"]["Drop"],
+                json!(["ALL"]),
+                "{stage}: {} keeps capabilities",
+                c["Name"]
+            );
+        }
+
+        // Optimized images and public files are cached by their own behaviours.
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let dist = &resources(edge, "AWS::CloudFront::Distribution")[0].1;
+        let behaviours = as_list(&dist["Properties"]["DistributionConfig"]["CacheBehaviors"]);
+        let image = behaviours
+            .iter()
+            .find(|b| b["PathPattern"] == "/_next/image*")
+            .unwrap_or_else(|| panic!("{stage}: no /_next/image behaviour"));
+        assert_eq!(image["TargetOriginId"], "App");
+        let policies = resources(edge, "AWS::CloudFront::CachePolicy");
+        let (policy_id, policy) = policies
+            .iter()
+            .find(|(id, _)| json!({"Fn::GetAtt": [id, "Id"]}) == image["CachePolicyId"])
+            .unwrap_or_else(|| panic!("{stage}: the image behaviour's cache policy is not here"));
+        let key =
+            &policy["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"];
+        assert_eq!(
+            key["QueryStringsConfig"]["QueryStrings"],
+            json!(["url", "w", "q"]),
+            "{policy_id}"
+        );
+        assert_eq!(
+            key["HeadersConfig"]["Headers"],
+            json!(["Accept"]),
+            "{policy_id}"
+        );
+        for path in ["/favicon.ico", "/images/*"] {
+            assert!(
+                behaviours
+                    .iter()
+                    .any(|b| b["PathPattern"] == path && b["TargetOriginId"] == "App"),
+                "{stage}: no behaviour for {path}"
+            );
+        }
+
+        // Uploads above the common rule set's 8 KiB body rule are not blocked by it; the app
+        // gets the limit.
+        let global = stack(&stacks, &format!("{stage}/Global"));
+        let acl = resources(global, "AWS::WAFv2::WebACL");
+        assert!(
+            acl[0].1.to_string().contains("SizeRestrictions_BODY"),
+            "{stage}: the body-size rule still blocks uploads"
+        );
+        let env = env_of(&app_container(&stacks, stage));
+        assert!(
+            env.iter()
+                .any(|(n, v)| n == "MAX_BODY_BYTES" && v == &json!("10485760")),
+            "{stage}: the app does not get the body limit"
+        );
+    }
+    // The account's Datadog integration covers us-east-1 (CloudFront's metrics) whatever the
+    // stage's region.
+    let integration = stack(&stacks, "prod/DatadogIntegration");
+    let regions = resources(integration, "Datadog::Integrations::AWSAccount")[0]
+        .1
+        .to_string();
+    assert!(regions.contains("us-east-1"), "{regions}");
+}
+
+#[test]
+fn point_7_hardening_of_the_templates() {
+    let stacks = reference();
+    for stage in ["dev", "prod"] {
+        let service = stack(&stacks, &format!("{stage}/Service"));
+        // The restricted TLS policy, desync mitigation `strictest`.
+        for (id, l) in resources(service, "AWS::ElasticLoadBalancingV2::Listener") {
+            assert_eq!(
+                l["Properties"]["SslPolicy"], "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                "{id}"
+            );
+        }
+        let lb = resources(service, "AWS::ElasticLoadBalancingV2::LoadBalancer");
+        assert!(
+            as_list(&lb[0].1["Properties"]["LoadBalancerAttributes"])
+                .iter()
+                .any(|a| {
+                    a["Key"] == "routing.http.desync_mitigation_mode" && a["Value"] == "strictest"
+                }),
+            "{stage}: desync mitigation is not strictest"
+        );
+        // The task role cannot write what CloudFront serves.
+        let role = resources(service, "AWS::IAM::Role")
+            .into_iter()
+            .find(|(id, _)| id.contains("TaskRole"))
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{stage}: no task role"));
+        for st in as_list(&role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]) {
+            let actions = st["Action"].to_string();
+            if actions.contains("s3:PutObject") || actions.contains("s3:DeleteObject") {
+                let resource = st["Resource"].to_string();
+                assert!(
+                    resource.contains("/uploads/*"),
+                    "{stage}: the app writes {resource}"
+                );
+            }
+        }
+        // Security headers: a CSP from the settings, the XSS auditor off.
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let headers = &resources(edge, "AWS::CloudFront::ResponseHeadersPolicy")[0].1["Properties"]
+            ["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+        assert_eq!(headers["XSSProtection"]["Protection"], false, "{stage}");
+        assert!(
+            headers["XSSProtection"].get("ModeBlock").is_none(),
+            "{stage}"
+        );
+        let csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            csp.contains("frame-ancestors 'none'"),
+            "{stage}: CSP {csp:?}"
+        );
+        // The alarm topic's key serves this account's alarms only.
+        let monitoring = stack(&stacks, &format!("{stage}/Monitoring"));
+        let key = resources(monitoring, "AWS::KMS::Key")[0].1.to_string();
+        assert!(
+            key.contains("aws:SourceAccount") && key.contains("aws:SourceArn"),
+            "{stage}: {key}"
+        );
+    }
+    // The Datadog role may not read distributions (their config holds the origin secret).
+    let integration = stack(&stacks, "prod/DatadogIntegration")
+        .template
+        .to_string();
+    assert!(integration.contains("NoDistributionConfigs"), "no deny");
+    assert!(!integration.contains("\"Allow\",\"Action\":[\"cloudfront:GetDistributionConfig\""));
+}

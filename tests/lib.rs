@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests of the `pantri` binary.
 
 pub mod moto;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,10 +21,29 @@ pub fn pantri_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
+            let mut build = Command::new(env!("CARGO"));
+            build
                 .args(["build", "-p", "pantri", "--quiet"])
-                .current_dir(workspace_root())
-                .status();
+                .current_dir(workspace_root());
+            // The variables cargo set for this test process would reach build scripts that
+            // watch them (ring's watches CARGO_MANIFEST_DIR) and make this build and the next
+            // `cargo test` rebuild each other's pantri, a minute each.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if [
+                    "CARGO_MANIFEST",
+                    "CARGO_PKG_",
+                    "CARGO_CRATE_",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .iter()
+                .any(|p| name.starts_with(p))
+                {
+                    build.env_remove(name.as_ref());
+                }
+            }
+            let status = build.status();
             assert!(
                 status.is_ok_and(|s| s.success()),
                 "cargo build -p pantri failed"
@@ -70,4 +90,30 @@ pub fn copy_stages(dir: &Path) -> PathBuf {
             .unwrap_or_else(|e| panic!("copy: {e}"));
     }
     stages
+}
+
+/// Writes a cloud assembly of stage `dev` with the given stacks `(id, template, deps)`.
+pub fn write_assembly(dir: &Path, stacks: &[(&str, &serde_json::Value, &[&str])]) {
+    let mut artifacts = serde_json::Map::new();
+    for (id, template, deps) in stacks {
+        let file = format!("dev-{id}.template.json");
+        std::fs::write(
+            dir.join(&file),
+            serde_json::to_string_pretty(template).unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("write {}: {e}", dir.display()));
+        artifacts.insert(
+            format!("dev-{id}"),
+            serde_json::json!({
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://123456789012/us-east-1",
+                "properties": {"templateFile": file, "stackName": format!("dev-{id}"), "tags": {"project": "pantri-e2e"}},
+                "dependencies": deps.iter().map(|d| format!("dev-{d}")).collect::<Vec<_>>(),
+                "displayName": format!("dev/{id}"),
+            }),
+        );
+    }
+    let manifest = serde_json::json!({"version": "48.0.0", "artifacts": artifacts});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string())
+        .unwrap_or_else(|e| panic!("write {}: {e}", dir.display()));
 }

@@ -66,11 +66,18 @@ impl Moto {
         body: &str,
         account: &str,
     ) -> Option<(u16, String)> {
-        let headers = if account.is_empty() {
-            "Content-Type: application/x-www-form-urlencoded\r\n".to_owned()
+        // REST-XML services (Route 53) route a request only when its body says what it is: XML,
+        // or nothing at all for a GET.
+        let mut headers = if body.is_empty() && method == "GET" {
+            String::new()
+        } else if body.starts_with('<') {
+            "Content-Type: text/xml\r\n".to_owned()
         } else {
-            format!("Content-Type: application/x-www-form-urlencoded\r\nx-moto-account-id: {account}\r\n")
+            "Content-Type: application/x-www-form-urlencoded\r\n".to_owned()
         };
+        if !account.is_empty() {
+            headers.push_str(&format!("x-moto-account-id: {account}\r\n"));
+        }
         self.send(method, path, service, &headers, body)
     }
 
@@ -99,6 +106,12 @@ impl Moto {
         let text = String::from_utf8_lossy(&buf).into_owned();
         let status = text.split_whitespace().nth(1)?.parse().ok()?;
         Some((status, text))
+    }
+
+    /// A REST call (Route 53, S3) to moto: status and response text.
+    pub fn rest(&self, method: &str, path: &str, service: &str, body: &str) -> (u16, String) {
+        self.raw(method, path, service, body)
+            .unwrap_or_else(|| panic!("moto did not answer {method} {path}"))
     }
 
     /// An AWS Query API call (EC2, IAM) read back from moto: status and response text.

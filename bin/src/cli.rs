@@ -61,8 +61,11 @@ where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     let cli = Cli::parse();
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+    // Unlocked handles: each write takes the lock for itself only. Holding stderr's lock for the
+    // whole run would block the progress bar's draw thread, which writes to stderr too, and
+    // freeze the deploy at its first bar.
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
     let code = run(cli, &build, &mut out, &mut err);
     let _ = out.flush();
     exit::code(code)
@@ -80,7 +83,9 @@ where
         Command::Synth(args) => commands::synth::run(args, &ctx, build, out, err),
         Command::Ls(args) => commands::ls::run(args, &ctx, build, out),
         Command::Diff(args) => commands::diff::run(args, &ctx, build, cli.no_color, out, err),
-        Command::Deploy(args) => commands::deploy::deploy(args, &ctx, build, out, err),
+        Command::Deploy(args) => {
+            commands::deploy::deploy(args, &ctx, build, cli.no_color, out, err)
+        }
         Command::Destroy(args) => commands::deploy::destroy(args, &ctx, build, out, err),
         Command::Status(args) => commands::deploy::status(args, &ctx, build, out, err),
         Command::Drift(args) => commands::deploy::drift(args, &ctx, build, out, err),

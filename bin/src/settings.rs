@@ -39,8 +39,8 @@ pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Settings
         // serde_yaml appends " at line L column C"; the location is reported separately.
         let message = e.to_string();
         let message = match message.find(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
+            Some(i) => excerpt(&message[..i]),
+            None => excerpt(&message),
         };
         SettingsError {
             file: file.to_path_buf(),
@@ -49,6 +49,43 @@ pub fn parse<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Settings
             message,
         }
     })
+}
+
+/// The longest quoted value an error message shows whole; longer ones are cut.
+const QUOTED_MAX: usize = 60;
+
+/// The parser's message with every long quoted value (serde echoes the offending value, which
+/// may be a whole file of junk) cut to a short excerpt that says how long it was.
+fn excerpt(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('"') else {
+            rest = after;
+            break;
+        };
+        let value = &after[..close];
+        let chars = value.chars().count();
+        if chars > QUOTED_MAX {
+            out.extend(value.chars().take(QUOTED_MAX / 2));
+            out.push_str(&format!("…\" ({chars} characters)"));
+        } else {
+            out.push_str(value);
+            out.push('"');
+        }
+        rest = &after[close + 1..];
+    }
+    // An unclosed quote: the tail is the value.
+    let chars = rest.chars().count();
+    if chars > QUOTED_MAX * 2 {
+        out.extend(rest.chars().take(QUOTED_MAX));
+        out.push_str(&format!("… ({chars} characters)"));
+    } else {
+        out.push_str(rest);
+    }
+    out
 }
 
 /// Reads and parses a settings file.
@@ -102,6 +139,29 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("stages/dev.yaml:3:"), "{text}");
         assert!(text.contains("colour"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_bad_value_is_quoted_as_a_short_excerpt() {
+        let junk = "x".repeat(3_000_000);
+        let err = parse::<Demo>(Path::new("dev.yaml"), &junk).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.len() < 300,
+            "{} characters: {}",
+            text.len(),
+            &text[..300]
+        );
+        assert!(text.contains("3000000 characters"), "{text}");
+        assert!(text.contains("expected struct Demo"), "{text}");
+    }
+
+    #[test]
+    fn short_values_are_quoted_whole() {
+        assert_eq!(
+            excerpt(r#"invalid type: string "big", expected u32"#),
+            r#"invalid type: string "big", expected u32"#
+        );
     }
 
     #[test]

@@ -107,7 +107,8 @@ fn emit_struct(out: &mut String, res: &Resource, s: &StructDef, uses: &mut Uses,
     );
     let _ = writeln!(out, "        pub fn new({}) -> Self {{", args.join(", "));
     if all_optional {
-        let _ = writeln!(out, "            Self::default()");
+        // By trait: a property named `Default` has a setter `default`.
+        let _ = writeln!(out, "            <Self as Default>::default()");
     } else {
         emit_new_fields(out, s);
     }
@@ -187,7 +188,8 @@ pub fn resource_module(res: &Resource, spec: &str) -> String {
         emit_struct(&mut body, res, s, &mut uses, idx == 0);
     }
     let root = &res.structs[0].name;
-    let _ = writeln!(body, "    impl CfnResource for {root} {{");
+    // By path: `AWS::ApiGateway::Resource` is a struct named `CfnResource`.
+    let _ = writeln!(body, "    impl crate::resource::CfnResource for {root} {{");
     let _ = writeln!(
         body,
         "        const TYPE_NAME: &'static str = {:?};",
@@ -279,15 +281,9 @@ pub fn resource_module(res: &Resource, spec: &str) -> String {
     let value_uses: Vec<&str> = uses.0.iter().copied().collect();
     let mut head = String::new();
     let _ = writeln!(head, "    use crate::cfn::Props;");
-    let _ = writeln!(
-        head,
-        "    use crate::resource::{};",
-        if attr_uses {
-            "{CfnResource, Res}"
-        } else {
-            "CfnResource"
-        }
-    );
+    if attr_uses {
+        let _ = writeln!(head, "    use crate::resource::Res;");
+    }
     let spec_uses = [
         "Constraint",
         "ConstraintKind",

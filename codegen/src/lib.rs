@@ -11,7 +11,7 @@ pub mod model;
 pub mod naming;
 pub mod spec_table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,25 @@ use anyhow::{Context, Result};
 
 /// Where the generated files go, relative to the workspace root.
 pub const OUT_DIR: &str = "synth/src/cfn";
+
+/// Where the schema facts of the types without a typed struct go.
+pub const FACTS_DIR: &str = "synth/src/cfn/facts";
+
+/// The list of types that get typed structs, relative to the workspace root.
+pub const ALLOWLIST: &str = "codegen/allowlist.txt";
+
+/// The type names of the allowlist: one a line, `#` starts a comment.
+pub fn read_allowlist(root: &Path) -> Result<BTreeSet<String>> {
+    let path = root.join(ALLOWLIST);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
 
 /// A generated file: path relative to the workspace root, and its text.
 #[derive(Debug, PartialEq, Eq)]
@@ -68,11 +87,39 @@ pub fn header(source: &str) -> String {
 
 /// Generates everything from the schemas under `<root>/schemas`.
 pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
-    let schemas_dir = root.join("schemas");
-    let source = std::fs::read_to_string(schemas_dir.join("VERSION"))
-        .context("reading schemas/VERSION (run scripts/refresh-schemas)")?;
-    let schemas = read_schemas(&schemas_dir)?;
-    generate_from(&schemas, source.trim())
+    generate_with(root, &root.join("schemas"))
+}
+
+/// Generates everything from the schemas under `schemas_dir` (a staging directory, when
+/// `scripts/refresh-schemas` checks new schemas before they replace the vendored ones), typed
+/// structs for the types of `<root>/codegen/allowlist.txt`.
+pub fn generate_with(root: &Path, schemas_dir: &Path) -> Result<Vec<GeneratedFile>> {
+    let version = schemas_dir.join("VERSION");
+    let source = std::fs::read_to_string(&version).with_context(|| {
+        format!(
+            "reading {} (run scripts/refresh-schemas)",
+            version.display()
+        )
+    })?;
+    let schemas = read_schemas(schemas_dir)?;
+    let typed = read_allowlist(root)?;
+    let have: BTreeSet<&str> = schemas
+        .iter()
+        .filter_map(|s| s.get("typeName").and_then(|t| t.as_str()))
+        .collect();
+    let missing: Vec<&str> = typed
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !have.contains(t))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "{ALLOWLIST} names types without a schema in {}: {} (run scripts/refresh-schemas)",
+            schemas_dir.display(),
+            missing.join(", ")
+        );
+    }
+    generate_from(&schemas, source.trim(), Some(&typed))
 }
 
 /// The text of one resource's submodule (without the file header), for tests and tooling.
@@ -83,21 +130,55 @@ pub fn render_resource(schema: &serde_json::Value) -> Result<String> {
     Ok(emit::resource_module(&res, &spec))
 }
 
-/// Generates the service files and `mod.rs` from parsed schemas.
-pub fn generate_from(schemas: &[serde_json::Value], source: &str) -> Result<Vec<GeneratedFile>> {
+/// Generates a typed struct for every schema under `schemas_dir`, allowlisted or not.
+pub fn generate_all_typed(schemas_dir: &Path) -> Result<Vec<GeneratedFile>> {
+    let source = std::fs::read_to_string(schemas_dir.join("VERSION"))
+        .with_context(|| format!("reading {}/VERSION", schemas_dir.display()))?;
+    let schemas = read_schemas(schemas_dir)?;
+    generate_from(&schemas, source.trim(), None)
+}
+
+/// The schema-facts constant of a type without a typed struct (`TRANSIT_GATEWAY`).
+pub fn facts_const(type_name: &str) -> String {
+    naming::resource_module(type_name).to_uppercase()
+}
+
+/// Generates the service files, the facts files and `mod.rs` from parsed schemas: typed
+/// structs for the types in `typed` (every type when `None`), a `TypeSpec` for the others.
+pub fn generate_from(
+    schemas: &[serde_json::Value],
+    source: &str,
+    typed: Option<&BTreeSet<String>>,
+) -> Result<Vec<GeneratedFile>> {
     let head = header(source);
     // service → (type name → submodule text)
     let mut services: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    // service → (type name → TypeSpec expression)
+    let mut facts: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for schema in schemas {
         let type_name = schema
             .get("typeName")
             .and_then(|t| t.as_str())
             .context("schema without typeName")?;
-        let text = render_resource(schema).with_context(|| format!("generating {type_name}"))?;
-        services
-            .entry(naming::service_module(type_name))
-            .or_default()
-            .insert(type_name.to_owned(), text);
+        let service = naming::service_module(type_name);
+        if typed.is_none_or(|t| t.contains(type_name)) {
+            let text =
+                render_resource(schema).with_context(|| format!("generating {type_name}"))?;
+            services
+                .entry(service)
+                .or_default()
+                .insert(type_name.to_owned(), text);
+        } else {
+            let attrs: Vec<String> = model::attributes(schema)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            let spec = spec_table::type_spec(schema, type_name, &attrs);
+            facts
+                .entry(service)
+                .or_default()
+                .insert(type_name.to_owned(), spec);
+        }
     }
     let mut files = Vec::new();
     let mut all_types: Vec<(String, String)> = Vec::new();
@@ -140,10 +221,33 @@ pub fn generate_from(schemas: &[serde_json::Value], source: &str) -> Result<Vec<
             text: out,
         });
     }
+    for (service, types) in &facts {
+        files.push(GeneratedFile {
+            path: Path::new(FACTS_DIR).join(format!("{service}.rs")),
+            text: facts_file(&head, types),
+        });
+        for type_name in types.keys() {
+            all_types.push((
+                type_name.clone(),
+                format!("facts::{service}::{}", facts_const(type_name)),
+            ));
+        }
+    }
+    if !facts.is_empty() {
+        let mut text = head.clone();
+        text.push_str("//! Schema facts of the types without a typed struct, one module per service: what\n//! `Scope::raw_resource` is checked against.\n\n");
+        for service in facts.keys() {
+            let _ = writeln!(text, "pub(crate) mod {service};");
+        }
+        files.push(GeneratedFile {
+            path: Path::new(FACTS_DIR).join("mod.rs"),
+            text,
+        });
+    }
     all_types.sort();
     files.push(GeneratedFile {
         path: Path::new(OUT_DIR).join("mod.rs"),
-        text: mod_rs(&head, services.keys(), &all_types),
+        text: mod_rs(&head, services.keys(), !facts.is_empty(), &all_types),
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -212,9 +316,40 @@ impl Props {
 }
 "#;
 
+/// One service's facts file: a `TypeSpec` constant per type.
+fn facts_file(head: &str, types: &BTreeMap<String, String>) -> String {
+    let mut body = String::new();
+    for (type_name, spec) in types {
+        let _ = writeln!(body, "\n/// What the schema says about `{type_name}`.");
+        let _ = writeln!(
+            body,
+            "pub(crate) const {}: TypeSpec = {spec};",
+            facts_const(type_name)
+        );
+    }
+    let uses: Vec<&str> = [
+        "Constraint",
+        "ConstraintKind",
+        "TagForm",
+        "Tagging",
+        "TypeSpec",
+    ]
+    .into_iter()
+    .filter(|n| {
+        *n == "TypeSpec" || body.contains(&format!("{n} {{")) || body.contains(&format!("{n}::"))
+    })
+    .collect();
+    let mut out = head.to_owned();
+    let names: Vec<String> = types.keys().map(|t| format!("`{t}`")).collect();
+    let _ = writeln!(out, "//! Schema facts: {}.", names.join(", "));
+    let _ = writeln!(out, "\nuse crate::spec::{{{}}};", uses.join(", "));
+    out + &body
+}
+
 fn mod_rs<'a>(
     head: &str,
     services: impl Iterator<Item = &'a String>,
+    has_facts: bool,
     specs: &[(String, String)],
 ) -> String {
     let mut out = head.to_owned();
@@ -222,6 +357,9 @@ fn mod_rs<'a>(
     out.push('\n');
     for s in services {
         let _ = writeln!(out, "pub mod {s};");
+    }
+    if has_facts {
+        let _ = writeln!(out, "#[rustfmt::skip]\nmod facts;");
     }
     out.push_str("\nuse crate::spec::TypeSpec;\nuse crate::value::{Map, ToValue, Value};\n");
     out.push_str(PROPS_HELPER);
@@ -233,40 +371,63 @@ fn mod_rs<'a>(
     out
 }
 
-/// The generated files (relative paths) that differ from what is on disk under `root`, plus
-/// any `.rs` file in the output directory that would not be generated.
-pub fn stale_files(root: &Path, files: &[GeneratedFile]) -> Vec<String> {
-    let mut stale = Vec::new();
-    for f in files {
-        let on_disk = std::fs::read_to_string(root.join(&f.path)).unwrap_or_default();
-        if on_disk != f.text {
-            stale.push(f.path.display().to_string());
-        }
-    }
-    if let Ok(entries) = std::fs::read_dir(root.join(OUT_DIR)) {
-        for e in entries.flatten() {
-            let rel = Path::new(OUT_DIR).join(e.file_name());
-            if rel.extension().is_some_and(|x| x == "rs") && !files.iter().any(|f| f.path == rel) {
-                stale.push(format!("{} (not generated any more)", rel.display()));
+/// The `.rs` files now in the generated directories, relative to the workspace root.
+fn generated_on_disk(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for dir in [OUT_DIR, FACTS_DIR] {
+        let entries = match std::fs::read_dir(root.join(dir)) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {dir}")),
+        };
+        for e in entries {
+            let rel = Path::new(dir).join(e?.file_name());
+            if rel.extension().is_some_and(|x| x == "rs") {
+                out.push(rel);
             }
         }
     }
+    Ok(out)
+}
+
+/// The generated files (relative paths) that differ from what is on disk under `root`, plus
+/// any `.rs` file in the output directories that would not be generated. A file that exists
+/// but cannot be read is an error, not an empty file.
+pub fn stale_files(root: &Path, files: &[GeneratedFile]) -> Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for f in files {
+        let path = root.join(&f.path);
+        match std::fs::read_to_string(&path) {
+            Ok(on_disk) if on_disk == f.text => {}
+            Ok(_) => stale.push(f.path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                stale.push(format!("{} (missing)", f.path.display()));
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+    for rel in generated_on_disk(root)? {
+        if !files.iter().any(|f| f.path == rel) {
+            stale.push(format!("{} (not generated any more)", rel.display()));
+        }
+    }
     stale.sort();
-    stale
+    Ok(stale)
 }
 
 /// Writes the generated files under `root`, removing `.rs` files the generator no longer makes.
 pub fn write(root: &Path, files: &[GeneratedFile]) -> Result<()> {
-    let dir = root.join(OUT_DIR);
-    std::fs::create_dir_all(&dir)?;
-    for e in std::fs::read_dir(&dir)?.flatten() {
-        let rel = Path::new(OUT_DIR).join(e.file_name());
-        if rel.extension().is_some_and(|x| x == "rs") && !files.iter().any(|f| f.path == rel) {
-            std::fs::remove_file(e.path())?;
+    for rel in generated_on_disk(root)? {
+        if !files.iter().any(|f| f.path == rel) {
+            std::fs::remove_file(root.join(&rel))
+                .with_context(|| format!("removing {}", rel.display()))?;
         }
     }
     for f in files {
         let path = root.join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         if std::fs::read_to_string(&path).ok().as_deref() != Some(&f.text) {
             std::fs::write(&path, &f.text)
                 .with_context(|| format!("writing {}", path.display()))?;

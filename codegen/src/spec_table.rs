@@ -25,13 +25,96 @@ fn str_slice(items: &[String]) -> String {
     format!("&[{}]", inner.join(", "))
 }
 
-fn as_i64(v: Option<&J>) -> Option<i64> {
-    let v = v?;
-    v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| f as i64)
-    })
+/// A schema number as a Rust `f64` literal (`5.0`, `0.5`).
+fn num_lit(v: &J) -> Option<String> {
+    let f = v.as_f64()?;
+    Some(format!("{f:?}"))
+}
+
+fn opt_num(v: Option<&J>) -> String {
+    match v.and_then(num_lit) {
+        Some(n) => format!("Some({n})"),
+        None => "None".to_owned(),
+    }
+}
+
+/// The constraints a schema node states about itself, by keyword (a node may say `enum` or
+/// `pattern` without saying `type`).
+fn own_constraints(node: &J, path: &[String], out: &mut Vec<Found>) {
+    let mut push = |kind: String| {
+        out.push(Found {
+            path: path.to_vec(),
+            kind,
+        })
+    };
+    if let Some(p) = node.get("pattern").and_then(J::as_str) {
+        push(format!("Pattern({})", lit(p)));
+    }
+    let (min, max) = (node.get("minLength"), node.get("maxLength"));
+    if min.is_some() || max.is_some() {
+        let (min, max) = (min.and_then(J::as_u64), max.and_then(J::as_u64));
+        push(format!("Length {{ min: {min:?}, max: {max:?} }}"));
+    }
+    let (min, max) = (node.get("minItems"), node.get("maxItems"));
+    if min.is_some() || max.is_some() {
+        let (min, max) = (min.and_then(J::as_u64), max.and_then(J::as_u64));
+        push(format!("Items {{ min: {min:?}, max: {max:?} }}"));
+    }
+    let (min, max) = (node.get("minimum"), node.get("maximum"));
+    if min.is_some() || max.is_some() {
+        push(format!(
+            "Range {{ min: {}, max: {} }}",
+            opt_num(min),
+            opt_num(max)
+        ));
+    }
+    let (min, max) = (node.get("exclusiveMinimum"), node.get("exclusiveMaximum"));
+    if min.and_then(num_lit).is_some() || max.and_then(num_lit).is_some() {
+        push(format!(
+            "ExclusiveRange {{ min: {}, max: {} }}",
+            opt_num(min),
+            opt_num(max)
+        ));
+    }
+    if let Some(values) = node
+        .get("enum")
+        .and_then(J::as_array)
+        .filter(|v| !v.is_empty())
+    {
+        // A closed set of strings, or of numbers (log retention days, ports); a mixed set
+        // (rare) is left to the deploy-time check rather than half-checked here.
+        let strings: Option<Vec<String>> = values
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let numbers: Option<Vec<String>> = values.iter().map(num_lit).collect();
+        if let Some(strings) = strings {
+            push(format!("Enum({})", str_slice(&strings)));
+        } else if let Some(numbers) = numbers {
+            push(format!("NumEnum(&[{}])", numbers.join(", ")));
+        }
+    }
+    let required: Vec<String> = node
+        .get("required")
+        .and_then(J::as_array)
+        .map(|r| r.iter().filter_map(J::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    // Nested objects only: the top level's required list and property names are the spec's own
+    // fields.
+    if !path.is_empty() {
+        if !required.is_empty() {
+            push(format!("Required({})", str_slice(&required)));
+        }
+        let alternatives = ["oneOf", "anyOf", "allOf", "patternProperties"]
+            .iter()
+            .any(|k| node.get(*k).is_some());
+        if node.get("additionalProperties") == Some(&J::Bool(false)) && !alternatives {
+            if let Some(props) = node.get("properties").and_then(J::as_object) {
+                let names: Vec<String> = props.keys().cloned().collect();
+                push(format!("Properties({})", str_slice(&names)));
+            }
+        }
+    }
 }
 
 fn collect(
@@ -50,76 +133,29 @@ fn collect(
         }
         None => false,
     };
-    let ty = match node.get("type") {
-        Some(J::String(s)) => Some(s.as_str()),
-        _ => None,
-    };
-    match ty {
-        Some("string") => {
-            if let Some(p) = node.get("pattern").and_then(J::as_str) {
-                out.push(Found {
-                    path: path.clone(),
-                    kind: format!("Pattern({})", lit(p)),
-                });
-            }
-            let min = node.get("minLength").and_then(J::as_u64);
-            let max = node.get("maxLength").and_then(J::as_u64);
-            if min.is_some() || max.is_some() {
-                out.push(Found {
-                    path: path.clone(),
-                    kind: format!("Length {{ min: {min:?}, max: {max:?} }}"),
-                });
-            }
-            if let Some(values) = node.get("enum").and_then(J::as_array) {
-                let values: Option<Vec<String>> = values
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_owned))
-                    .collect();
-                if let Some(values) = values.filter(|v| !v.is_empty()) {
-                    out.push(Found {
-                        path: path.clone(),
-                        kind: format!("Enum({})", str_slice(&values)),
-                    });
-                }
-            }
+    own_constraints(node, path, out);
+    if let Some(items) = node.get("items").filter(|i| i.is_object()) {
+        path.push("*".to_owned());
+        collect(root, items, path, refs, out);
+        path.pop();
+    }
+    if let Some(props) = node.get("properties").and_then(J::as_object) {
+        for (name, p) in props {
+            path.push(name.clone());
+            collect(root, p, path, refs, out);
+            path.pop();
         }
-        Some("integer") | Some("number") => {
-            let min = as_i64(node.get("minimum"));
-            let max = as_i64(node.get("maximum"));
-            if min.is_some() || max.is_some() {
-                out.push(Found {
-                    path: path.clone(),
-                    kind: format!("Range {{ min: {min:?}, max: {max:?} }}"),
-                });
-            }
-        }
-        Some("array") => {
-            if let Some(items) = node.get("items") {
-                path.push("*".to_owned());
-                collect(root, items, path, refs, out);
-                path.pop();
-            }
-        }
-        _ => {
-            if let Some(props) = node.get("properties").and_then(J::as_object) {
-                for (name, p) in props {
-                    path.push(name.clone());
-                    collect(root, p, path, refs, out);
-                    path.pop();
-                }
-            }
-            let values = node
-                .get("patternProperties")
-                .and_then(J::as_object)
-                .into_iter()
-                .flat_map(|pp| pp.values())
-                .chain(node.get("additionalProperties").filter(|a| a.is_object()));
-            for v in values {
-                path.push("*".to_owned());
-                collect(root, v, path, refs, out);
-                path.pop();
-            }
-        }
+    }
+    let values = node
+        .get("patternProperties")
+        .and_then(J::as_object)
+        .into_iter()
+        .flat_map(|pp| pp.values())
+        .chain(node.get("additionalProperties").filter(|a| a.is_object()));
+    for v in values {
+        path.push("*".to_owned());
+        collect(root, v, path, refs, out);
+        path.pop();
     }
     if pushed {
         refs.pop();
@@ -183,6 +219,12 @@ pub fn type_spec(schema: &J, type_name: &str, attributes: &[String]) -> String {
         );
     }
     let _ = writeln!(s, "    attributes: {},", str_slice(attributes));
+    let properties: Vec<String> = schema
+        .get("properties")
+        .and_then(J::as_object)
+        .map(|p| p.keys().filter(|k| !skip.contains(k)).cloned().collect())
+        .unwrap_or_default();
+    let _ = writeln!(s, "    properties: {},", str_slice(&properties));
     let _ = writeln!(s, "    required: {},", str_slice(&required));
     let _ = writeln!(s, "    tagging: {},", tagging(schema));
     if found.is_empty() {

@@ -7,7 +7,7 @@ use serde_json::json;
 fn committed_generated_code_is_fresh() {
     let root = pantri_codegen::workspace_root();
     let files = pantri_codegen::generate(&root).expect("generation succeeds");
-    let stale = pantri_codegen::stale_files(&root, &files);
+    let stale = pantri_codegen::stale_files(&root, &files).expect("generated files are readable");
     assert!(
         stale.is_empty(),
         "stale generated files, run `cargo run -p pantri-codegen`: {stale:?}"
@@ -41,6 +41,8 @@ fn small_schema() -> serde_json::Value {
             "Name": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 10},
             "Type": {"type": "string"},
             "Count": {"type": "integer", "minimum": 1, "maximum": 5},
+            "Days": {"type": "integer", "enum": [1, 3, 5]},
+            "Ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5},
             "Rules": {"type": "array", "items": {"$ref": "#/definitions/Rule"}},
             "Labels": {"type": "object", "patternProperties": {".+": {"type": "string"}}},
             "Document": {"type": ["object", "string"]},
@@ -87,7 +89,16 @@ fn a_small_schema_gives_the_expected_shape() {
         "        required: &[\"Name\", \"Type\"],",
         "        tagging: Some(Tagging { property: \"Tags\", form: TagForm::List }),",
         "            Constraint { path: &[\"Name\"], kind: ConstraintKind::Pattern(\"^[a-z]+$\") },",
-        "            Constraint { path: &[\"Count\"], kind: ConstraintKind::Range { min: Some(1), max: Some(5) } },",
+        "            Constraint { path: &[\"Count\"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(5.0) } },",
+        // Integer enums and fractional and exclusive bounds are kept.
+        "            Constraint { path: &[\"Days\"], kind: ConstraintKind::NumEnum(&[1.0, 3.0, 5.0]) },",
+        "            Constraint { path: &[\"Ratio\"], kind: ConstraintKind::Range { min: None, max: Some(0.5) } },",
+        "            Constraint { path: &[\"Ratio\"], kind: ConstraintKind::ExclusiveRange { min: Some(0.0), max: None } },",
+        // Nested objects: their required and (additionalProperties: false) allowed properties.
+        "            Constraint { path: &[\"Rules\", \"*\"], kind: ConstraintKind::Required(&[\"Status\"]) },",
+        "            Constraint { path: &[\"Rules\", \"*\"], kind: ConstraintKind::Properties(&[\"Status\", \"Next\", \"Children\"]) },",
+        // The top level's writable properties, read-only ones left out.
+        "        properties: &[\"Name\", \"Type\", \"Count\", \"Days\", \"Ratio\", \"Rules\", \"Labels\", \"Document\", \"Tags\"],",
         "            Constraint { path: &[\"Rules\", \"*\", \"Status\"], kind: ConstraintKind::Enum(&[\"Enabled\", \"Disabled\"]) },",
     ];
     for e in expect {
@@ -107,8 +118,8 @@ fn a_small_schema_gives_the_expected_shape() {
 
 #[test]
 fn every_file_starts_with_the_generated_header() {
-    let files =
-        pantri_codegen::generate_from(&[small_schema()], "test schemas 1.0").expect("generates");
+    let files = pantri_codegen::generate_from(&[small_schema()], "test schemas 1.0", None)
+        .expect("generates");
     let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
     assert_eq!(names, ["synth/src/cfn/demo.rs", "synth/src/cfn/mod.rs"]);
     for f in &files {
@@ -118,4 +129,63 @@ fn every_file_starts_with_the_generated_header() {
     }
     assert!(files[0].text.contains("pub use widget::CfnWidget;"));
     assert!(files[1].text.contains("    demo::widget::SPEC,"));
+}
+
+#[test]
+fn types_outside_the_allowlist_get_schema_facts_not_structs() {
+    let typed = std::collections::BTreeSet::new();
+    let files = pantri_codegen::generate_from(&[small_schema()], "test schemas 1.0", Some(&typed))
+        .expect("generates");
+    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "synth/src/cfn/facts/demo.rs",
+            "synth/src/cfn/facts/mod.rs",
+            "synth/src/cfn/mod.rs"
+        ]
+    );
+    assert!(files[0]
+        .text
+        .contains("pub(crate) const WIDGET: TypeSpec = TypeSpec {"));
+    assert!(!files[0].text.contains("pub struct"));
+    assert!(files[2].text.contains("    facts::demo::WIDGET,"));
+}
+
+#[test]
+fn an_allowlisted_type_without_a_schema_is_an_error() {
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(root.path().join("codegen")).expect("mkdir");
+    std::fs::write(
+        root.path().join("codegen/allowlist.txt"),
+        "AWS::Demo::Widget\nAWS::Demo::Gone\n",
+    )
+    .expect("allowlist");
+    let schemas = root.path().join("schemas");
+    std::fs::create_dir_all(&schemas).expect("mkdir");
+    std::fs::write(schemas.join("VERSION"), "test\n").expect("version");
+    std::fs::write(schemas.join("widget.json"), small_schema().to_string()).expect("schema");
+    let err = pantri_codegen::generate_with(root.path(), &schemas)
+        .expect_err("a missing schema is an error");
+    assert!(err.to_string().contains("AWS::Demo::Gone"), "{err}");
+}
+
+#[test]
+fn an_unreadable_generated_file_is_an_error_not_an_empty_file() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let files = pantri_codegen::generate_from(&[small_schema()], "test", None).expect("generates");
+    // A directory where a generated file belongs cannot be read as text.
+    std::fs::create_dir_all(root.path().join(&files[0].path)).expect("mkdir");
+    let err = pantri_codegen::stale_files(root.path(), &files).expect_err("unreadable");
+    assert!(err.to_string().contains("demo.rs"), "{err}");
+    // A missing file is stale, and says so.
+    let root = tempfile::tempdir().expect("tempdir");
+    let stale = pantri_codegen::stale_files(root.path(), &files).expect("readable");
+    assert_eq!(
+        stale,
+        [
+            "synth/src/cfn/demo.rs (missing)",
+            "synth/src/cfn/mod.rs (missing)"
+        ]
+    );
 }

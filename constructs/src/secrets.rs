@@ -44,7 +44,7 @@ pub struct AppSecrets {
 // Secrets Manager encrypts with the AWS-managed key aws/secretsmanager. A customer-managed key
 // would need a key policy naming the ECS execution role and CloudFront's resolver, in other
 // stacks, for no gain in who can read the value (IAM already limits that to the execution role).
-const CMK_REASON: &str = "encrypted with the AWS-managed key aws/secretsmanager; reading is limited by IAM to the task execution role, and a customer-managed key would add a cross-stack key policy without narrowing access";
+const CMK_REASON: &str = "Encrypted with the AWS-managed key aws/secretsmanager. There is no resource policy: IAM in this account decides who reads the secret (the task execution role reads the Datadog key; CloudFormation resolves dynamic references with the deployer's credentials). A customer-managed key's policy would have to admit the same readers, so it would not narrow access";
 
 impl AppSecrets {
     /// Adds the secrets and the NoEcho parameter of the Datadog API key.

@@ -250,7 +250,7 @@ fn every_behavior_redirects_to_https_and_viewers_need_tls_1_2() {
             .expect("behaviors")
             .clone(),
     );
-    assert_eq!(behaviors.len(), 3);
+    assert_eq!(behaviors.len(), 4);
     for b in &behaviors {
         assert_eq!(b["ViewerProtocolPolicy"], "redirect-to-https", "{b}");
         assert!(
@@ -262,7 +262,7 @@ fn every_behavior_redirects_to_https_and_viewers_need_tls_1_2() {
         .iter()
         .map(|b| b["PathPattern"].as_str().expect("path"))
         .collect();
-    assert_eq!(paths, ["/_next/static/*", "/static/*"]);
+    assert_eq!(paths, ["/_next/image*", "/_next/static/*", "/static/*"]);
     let app_origin = &config["Origins"][0];
     assert_eq!(
         app_origin["CustomOriginConfig"]["OriginProtocolPolicy"],

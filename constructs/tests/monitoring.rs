@@ -411,9 +411,14 @@ fn integration_role_is_read_only_and_requires_the_external_id() {
         .pop()
         .expect("integration");
     assert_eq!(role["DependsOn"], serde_json::json!([integration_id]));
-    // No action is "*" or "service:*"; every action is a read.
+    // No action is "*" or "service:*"; every action is a read. The one Deny keeps the
+    // distributions (and the origin secret in their config) out of reach.
     for policy in role["Properties"]["Policies"].as_array().unwrap() {
         for st in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            if st["Effect"] == "Deny" {
+                assert_eq!(st["Sid"], "NoDistributionConfigs");
+                continue;
+            }
             assert_eq!(st["Effect"], "Allow");
             let actions: Vec<&str> = match &st["Action"] {
                 Value::String(a) => vec![a.as_str()],
@@ -617,4 +622,73 @@ fn bad_alarm_props_are_errors() {
             "{part} in {errs:#?}"
         );
     }
+}
+
+#[test]
+fn alarms_reach_datadog_through_its_sns_intake_and_a_topic_nobody_reads_is_a_warning() {
+    use pantri_constructs::monitoring::AlarmsToDatadog;
+    use pantri_constructs::SecretRef;
+    use pantri_synth::{synthesize, SynthOptions};
+    // GIVEN alarms whose topic Datadog subscribes to (a regional site)
+    let app = app_with_stack("eu-west-1", |s| {
+        alarms::ServiceAlarms::new(
+            s,
+            "Alarms",
+            ServiceAlarmsProps {
+                workload: workload(),
+                datadog: Some(AlarmsToDatadog {
+                    site: "us5.datadoghq.com".into(),
+                    api_key_secret: SecretRef {
+                        arn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dd".into(),
+                        name: "pantri/prod/datadog-api-key".into(),
+                    },
+                }),
+                ..ServiceAlarmsProps::default()
+            },
+        );
+    });
+    // WHEN synthesized
+    let t = template(&app);
+    // THEN the topic has one HTTPS subscription to the site's intake, the key by reference
+    let (_, topic) = resources_of_type(&t, "AWS::SNS::Topic")
+        .pop()
+        .expect("topic");
+    let subs = topic["Properties"]["Subscription"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!(subs[0]["Protocol"], "https");
+    let endpoint = subs[0]["Endpoint"].to_string();
+    assert!(
+        endpoint.contains("https://us5.datadoghq.com/intake/webhook/sns?api_key=")
+            && endpoint
+                .contains("{{resolve:secretsmanager:pantri/prod/datadog-api-key:SecretString:::}}"),
+        "{endpoint}"
+    );
+
+    // GIVEN alarms with neither emails nor Datadog
+    let silent = app_with_stack("eu-west-1", |s| {
+        alarms::ServiceAlarms::new(
+            s,
+            "Alarms",
+            ServiceAlarmsProps {
+                workload: workload(),
+                ..ServiceAlarmsProps::default()
+            },
+        );
+    });
+    // WHEN synthesized THEN synthesis succeeds with a warning naming the construct
+    let synthesis = synthesize(&silent, &SynthOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        synthesis
+            .warnings
+            .iter()
+            .any(|w| w.path == "test/Stack/Alarms" && w.message.contains("notify nobody")),
+        "{:?}",
+        synthesis.warnings
+    );
+    // AND with Datadog subscribed there is no such warning
+    let synthesis = synthesize(&app, &SynthOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(synthesis.warnings.is_empty(), "{:?}", synthesis.warnings);
 }

@@ -200,25 +200,34 @@ fn only_the_alb_reaches_the_tasks_on_the_container_port() {
 }
 
 #[test]
-fn the_alb_accepts_only_443_and_80_and_sends_only_to_the_tasks() {
-    for (p, cidrs) in [(dev_props(), 1), (prod_props(), 2)] {
-        // GIVEN a stage (prod with IPv6)
+fn the_alb_accepts_only_443_and_sends_only_to_the_tasks() {
+    let with_list = NextJsServiceProps {
+        cloudfront_prefix_list_id: Some("pl-3b927c52".into()),
+        ..prod_props()
+    };
+    for (p, rules, source) in [
+        (dev_props(), 1, "CidrIp"),
+        (prod_props(), 2, "CidrIp"),
+        (with_list, 1, "SourcePrefixListId"),
+    ] {
+        // GIVEN a stage (prod with IPv6; or with CloudFront's prefix list)
         let t = template(&synth(p));
         // WHEN we look at the ALB's group
         let (alb_id, sg) = resources_of_type(&t, "AWS::EC2::SecurityGroup")
             .into_iter()
             .find(|(id, _)| id.starts_with("ServiceLoadBalancerSecurityGroup"))
             .expect("ALB security group");
-        // THEN ingress is 443 and 80 from each address family, nothing else
+        // THEN ingress is 443 only, from each address family or from the prefix list alone
         let ingress = sg["Properties"]["SecurityGroupIngress"]
             .as_array()
             .expect("ingress");
-        assert_eq!(ingress.len(), 2 * cidrs);
+        assert_eq!(ingress.len(), rules);
         for rule in ingress {
             assert_eq!(rule["IpProtocol"], "tcp");
-            assert!(rule["FromPort"] == 443 || rule["FromPort"] == 80, "{rule}");
+            assert_eq!(rule["FromPort"], 443, "{rule}");
             assert_eq!(rule["FromPort"], rule["ToPort"]);
         }
+        assert!(ingress[0].get(source).is_some(), "{ingress:?}");
         assert!(
             resources_of_type(&t, "AWS::EC2::SecurityGroupIngress")
                 .iter()
@@ -264,7 +273,7 @@ fn iam_never_allows_star_actions_and_star_resources_only_where_aws_has_nothing_n
 }
 
 #[test]
-fn the_task_role_reaches_the_static_bucket_and_the_user_pool_only() {
+fn the_task_role_reads_the_static_bucket_writes_uploads_and_its_log_group_only() {
     // GIVEN the prod service
     let t = template(&synth(prod_props()));
     // WHEN we read the task role's statements
@@ -275,18 +284,33 @@ fn the_task_role_reaches_the_static_bucket_and_the_user_pool_only() {
     let st = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array()
         .expect("statements");
-    // THEN objects, listing and the pool, each on its own ARN
+    // THEN reading objects, writing uploads only, listing, the pool and (for the log router)
+    // the app's log group, each on its own ARN
     let resources: Vec<Value> = st.iter().flat_map(|s| as_list(&s["Resource"])).collect();
+    let app_logs = resources_of_type(&t, "AWS::Logs::LogGroup")
+        .into_iter()
+        .find(|(_, g)| g["Properties"]["LogGroupName"] == "/aws/ecs/pantri-prod")
+        .map(|(id, _)| id.clone())
+        .expect("app log group");
     assert_eq!(
         resources,
         vec![
             json!({"Fn::Join": ["", ["arn:aws:s3:::pantri-prod-static", "/*"]]}),
+            json!({"Fn::Join": ["", ["arn:aws:s3:::pantri-prod-static", "/uploads/*"]]}),
             json!("arn:aws:s3:::pantri-prod-static"),
             json!(format!(
                 "arn:aws:cognito-idp:{REGION}:123456789012:userpool/{REGION}_AbCdEf"
             )),
+            json!({"Fn::GetAtt": [app_logs, "Arn"]}),
         ]
     );
+    // AND nothing the task role may write is a path CloudFront serves
+    let writes: Vec<&Value> = st
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("s3:PutObject"))
+        .collect();
+    assert_eq!(writes.len(), 1);
+    assert!(!writes[0]["Action"].to_string().contains("s3:GetObject"));
 }
 
 #[test]
@@ -350,21 +374,16 @@ fn requests_without_the_origin_header_are_refused() {
         .iter()
         .find(|(_, l)| l["Properties"]["Port"] == 443)
         .expect("https");
-    let http = listeners
-        .iter()
-        .find(|(_, l)| l["Properties"]["Port"] == 80)
-        .expect("http");
-    // THEN HTTPS answers 403 by default with a current TLS policy, HTTP redirects with 301
+    // THEN HTTPS alone (CloudFront reaches the origin over HTTPS only) answers 403 by default,
+    // with the restricted TLS policy
+    assert_eq!(listeners.len(), 1);
     let default = &https.1["Properties"]["DefaultActions"][0];
     assert_eq!(default["Type"], "fixed-response");
     assert_eq!(default["FixedResponseConfig"]["StatusCode"], "403");
     assert_eq!(
         https.1["Properties"]["SslPolicy"],
-        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
     );
-    let redirect = &http.1["Properties"]["DefaultActions"][0];
-    assert_eq!(redirect["RedirectConfig"]["StatusCode"], "HTTP_301");
-    assert_eq!(redirect["RedirectConfig"]["Protocol"], "HTTPS");
 }
 
 #[test]
@@ -450,6 +469,7 @@ fn every_bad_prop_is_reported_together() {
             site: "https://datadoghq.com".into(),
             ..prod_props().datadog
         },
+        uploads_prefix: "_next/".into(),
         ..prod_props()
     });
     // THEN each is an error at the construct path
@@ -460,6 +480,7 @@ fn every_bad_prop_is_reported_together() {
         "log_retention_days 10 is not a CloudWatch Logs retention",
         "container_port 8126 is not usable",
         "datadog.site \"https://datadoghq.com\" is not a Datadog site",
+        "uploads_prefix \"_next/\" overlaps what CloudFront serves",
     ] {
         assert!(
             errs.iter()
@@ -467,7 +488,7 @@ fn every_bad_prop_is_reported_together() {
             "{needle} not in {errs:?}"
         );
     }
-    assert_eq!(errs.len(), 6, "{errs:?}");
+    assert_eq!(errs.len(), 7, "{errs:?}");
 }
 
 #[test]

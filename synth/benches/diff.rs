@@ -16,6 +16,7 @@ static SPECS: &[TypeSpec] = &[
         conditional_create_only: &[],
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],
@@ -30,6 +31,7 @@ static SPECS: &[TypeSpec] = &[
         conditional_create_only: &[],
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],
@@ -40,6 +42,7 @@ static SPECS: &[TypeSpec] = &[
         conditional_create_only: &[],
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],
@@ -114,7 +117,72 @@ fn synthetic(version: u32) -> Value {
     json!({"Resources": resources})
 }
 
+/// The committed templates of the reference app (the git baseline of a pull request), and the
+/// same app after a realistic change: a bigger task, a new ingress rule, a managed policy on a
+/// role, a renamed bucket, a tag on every resource of the service stack.
+fn reference_app() -> Vec<(String, Value, Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cdk.out");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the committed cdk.out")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".template.json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("template");
+            let old: Value = serde_json::from_str(&text).expect("template JSON");
+            let mut new = old.clone();
+            if let Some(resources) = new["Resources"].as_object_mut() {
+                for (_, r) in resources.iter_mut() {
+                    let ty = r["Type"].as_str().unwrap_or_default().to_string();
+                    let props = &mut r["Properties"];
+                    match Some(ty.as_str()) {
+                        Some("AWS::ECS::TaskDefinition") => props["Cpu"] = json!("2048"),
+                        Some("AWS::EC2::SecurityGroup") => {
+                            props["SecurityGroupIngress"] = json!([{"CidrIp": "0.0.0.0/0",
+                                "FromPort": 22, "IpProtocol": "tcp", "ToPort": 22}])
+                        }
+                        Some("AWS::IAM::Role") => {
+                            props["ManagedPolicyArns"] =
+                                json!(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
+                        }
+                        Some("AWS::S3::Bucket") => props["BucketName"] = json!("renamed"),
+                        _ => {}
+                    }
+                }
+            }
+            (path.display().to_string(), old, new)
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
+    let app = reference_app();
+    c.bench_function(
+        "diff reference app (every stack, schema specs) + text",
+        |b| {
+            b.iter(|| {
+                let inputs: Vec<StackInput> = app
+                    .iter()
+                    .map(|(name, old, new)| StackInput {
+                        name,
+                        old: Some(old),
+                        new: Some(new),
+                        old_stack: StackSettings::default(),
+                        new_stack: StackSettings::default(),
+                    })
+                    .collect();
+                let d = diff::diff_stacks(black_box(&inputs), &diff::SchemaSpecs);
+                black_box(diff::render::text(
+                    &d,
+                    &diff::render::TextOptions::default(),
+                ))
+            })
+        },
+    );
     let settings = StackSettings::default;
     let (old, new) = prod_pair();
     c.bench_function("diff prod realistic change", |b| {

@@ -199,6 +199,17 @@ impl CloudAssembly {
         Ok(CloudAssembly { manifest, files })
     }
 
+    /// The display names (`stage/stack`) of the stack artifacts, in manifest order, from the
+    /// manifest alone: no template is parsed, unlike [`CloudAssembly::stacks`].
+    pub fn stack_names(&self) -> Vec<&str> {
+        self.manifest
+            .artifacts
+            .iter()
+            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
+            .map(|(id, a)| a.display_name.as_deref().unwrap_or(id))
+            .collect()
+    }
+
     /// The stack artifacts, in manifest order.
     pub fn stacks(&self) -> Result<Vec<StackArtifact>> {
         let mut out = Vec::new();
@@ -290,7 +301,10 @@ impl CloudAssembly {
     }
 
     /// Writes the assembly to `dir`, replacing what was there only once everything is written.
+    /// Refuses ([`SynthError::NotAnAssembly`]) a `dir` that is a file, or a non-empty directory
+    /// without a cloud assembly's `manifest.json`: only an assembly is ever replaced.
     pub fn write(&self, dir: &Path) -> Result<()> {
+        check_replaceable(dir)?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -338,6 +352,56 @@ impl CloudAssembly {
         Ok(())
     }
 
+    /// Compares a subset of an app's stages with the whole assembly in `dir`: files only `dir`
+    /// has are other stages' (not differences), and `manifest.json` differs only when one of
+    /// this assembly's own entries (or the schema version) does.
+    pub fn compare_subset_with_dir(&self, dir: &Path) -> Vec<FileDifference> {
+        let mut differences = self.compare_with_dir(dir);
+        differences.retain(|d| d.kind != DifferenceKind::Extra);
+        let on_disk = fs::read_to_string(dir.join("manifest.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<Manifest>(&text).ok());
+        if let Some(on_disk) = on_disk {
+            let mut own = on_disk.clone();
+            own.artifacts
+                .retain(|id, _| self.manifest.artifacts.contains_key(id));
+            let same = own.version == self.manifest.version
+                && own.artifacts.len() == self.manifest.artifacts.len()
+                && self
+                    .manifest
+                    .artifacts
+                    .iter()
+                    .all(|(id, a)| own.artifacts.get(id) == Some(a));
+            if same {
+                differences.retain(|d| d.file != "manifest.json");
+            } else if let Some(d) = differences.iter_mut().find(|d| d.file == "manifest.json") {
+                // Only this subset's entries: the other stages' are not the subset's business.
+                let (old, new) = (to_json_string(&own), to_json_string(&self.manifest));
+                d.diff = similar::TextDiff::from_lines(old.as_str(), new.as_str())
+                    .unified_diff()
+                    .context_radius(2)
+                    .header("committed/manifest.json", "synthesized/manifest.json")
+                    .to_string();
+            }
+        }
+        // tree.json likewise: only this subset's stages under the root.
+        let tree = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+        let on_disk_tree = fs::read_to_string(dir.join("tree.json"))
+            .ok()
+            .and_then(|t| tree(&t));
+        let own_tree = self.files.get("tree.json").and_then(|t| tree(t));
+        if let (Some(mut on_disk), Some(own)) = (on_disk_tree, own_tree) {
+            if let Some(children) = on_disk["tree"]["children"].as_object_mut() {
+                let keep = own["tree"]["children"].as_object();
+                children.retain(|k, _| keep.is_some_and(|c| c.contains_key(k)));
+            }
+            if on_disk == own {
+                differences.retain(|d| d.file != "tree.json");
+            }
+        }
+        differences
+    }
+
     /// Compares with the assembly in `dir`: the files that differ, are missing or are extra,
     /// each with a short unified diff. Empty when `dir` holds exactly this assembly.
     pub fn compare_with_dir(&self, dir: &Path) -> Vec<FileDifference> {
@@ -383,6 +447,38 @@ impl CloudAssembly {
             }
         }
         out
+    }
+}
+
+/// Whether `dir` may be replaced by a new assembly: it does not exist, is an empty directory, or
+/// holds a cloud assembly (a `manifest.json` that reads as one).
+fn check_replaceable(dir: &Path) -> Result<()> {
+    let meta = match fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("cannot read", dir)(e)),
+        Ok(meta) => meta,
+    };
+    let refuse = |reason| {
+        Err(SynthError::NotAnAssembly {
+            path: dir.to_path_buf(),
+            reason,
+        })
+    };
+    if !meta.is_dir() {
+        return refuse("is a file, not a directory");
+    }
+    let empty = fs::read_dir(dir)
+        .map_err(io_err("cannot read", dir))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(());
+    }
+    let manifest = fs::read_to_string(dir.join("manifest.json"));
+    match manifest.map(|text| serde_json::from_str::<Manifest>(&text)) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(_)) => refuse("has a manifest.json that is not a cloud assembly's"),
+        Err(_) => refuse("is a directory that holds no cloud assembly (no manifest.json)"),
     }
 }
 

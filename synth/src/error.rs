@@ -70,6 +70,14 @@ pub enum SynthError {
         #[source]
         source: std::io::Error,
     },
+    /// The output path holds something other than a cloud assembly, which synth never replaces.
+    #[error("{} {reason}: pantri synth replaces only a cloud assembly (a directory with its manifest.json); choose another output directory, or move it away yourself", path.display())]
+    NotAnAssembly {
+        /// The output path.
+        path: PathBuf,
+        /// What is there instead.
+        reason: &'static str,
+    },
     /// A file of the assembly could not be parsed.
     #[error("{}: {message}", path.display())]
     Parse {

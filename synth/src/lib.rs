@@ -23,6 +23,7 @@ pub mod tags;
 pub mod tree;
 pub mod validate;
 pub mod value;
+pub mod yaml;
 
 pub use assembly::CloudAssembly;
 pub use error::{Problem, Result, Severity, SynthError};

@@ -10,17 +10,18 @@ use crate::assembly::{
     Artifact, EnvParameter, MetadataEntry, StackProperties, CROSS_REGION_METADATA,
     ENV_PARAMETER_METADATA, LOGICAL_ID_METADATA,
 };
-use crate::resolve::Resolver;
+use crate::resolve::{Effects, Facts};
 use crate::synthesize::RenderedStack;
 use crate::tree::{App, NodeId, NodeKind, Parameter};
 
 pub(crate) fn stack_artifact(
     app: &App,
-    r: &Resolver<'_>,
+    facts: &Facts,
+    fx: &Effects,
     stack: &RenderedStack,
     template_file: String,
 ) -> Artifact {
-    let info = &r.stacks[&stack.node];
+    let info = &facts.stacks[&stack.node];
     let NodeKind::Stack(data) = &app.node(stack.node).kind else {
         crate::synthesize::unreachable_stack()
     };
@@ -44,7 +45,7 @@ pub(crate) fn stack_artifact(
     let mut metadata: IndexMap<String, Vec<MetadataEntry>> = IndexMap::new();
     let stack_path = format!("/{}", app.path(stack.node));
     let mut stack_entries: Vec<MetadataEntry> = Vec::new();
-    if let Some(params) = r.cross_region_params.get(&stack.node) {
+    if let Some(params) = fx.cross_region_params.get(&stack.node) {
         stack_entries.extend(params.values().map(|link| MetadataEntry {
             kind: CROSS_REGION_METADATA.to_owned(),
             data: json!(link),
@@ -57,7 +58,7 @@ pub(crate) fn stack_artifact(
         }) = &app.node(*element).kind
         {
             let data = EnvParameter {
-                parameter: r.logical_ids[element].clone(),
+                parameter: facts.logical_ids[element].clone(),
                 variable: variable.clone(),
             };
             stack_entries.push(MetadataEntry {
@@ -66,7 +67,7 @@ pub(crate) fn stack_artifact(
             });
         }
     }
-    stack_entries.extend(crate::asset::stack_metadata(app, r, stack.node));
+    stack_entries.extend(crate::asset::stack_metadata(app, facts, stack.node));
     if !stack_entries.is_empty() {
         metadata.insert(stack_path, stack_entries);
     }
@@ -75,16 +76,16 @@ pub(crate) fn stack_artifact(
             format!("/{}", app.path(*element)),
             vec![MetadataEntry {
                 kind: LOGICAL_ID_METADATA.to_owned(),
-                data: json!(r.logical_ids[element]),
+                data: json!(facts.logical_ids[element]),
             }],
         );
     }
-    let dependencies = r
+    let dependencies = fx
         .stack_dependencies
         .get(&stack.node)
         .map(|deps| {
             deps.iter()
-                .filter_map(|d| r.stacks.get(d))
+                .filter_map(|d| facts.stacks.get(d))
                 .map(|i| i.artifact_id.clone())
                 .collect()
         })
@@ -95,13 +96,21 @@ pub(crate) fn stack_artifact(
         properties: serde_json::to_value(properties).ok(),
         dependencies,
         metadata,
-        display_name: Some(app.path(stack.node)),
+        display_name: Some(app.path(stack.node).to_owned()),
     }
 }
 
 pub(crate) fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
     let included: BTreeSet<NodeId> = stacks.iter().flat_map(|s| app.ancestors(*s)).collect();
-    fn node_json(app: &App, n: NodeId, included: &BTreeSet<NodeId>, stacks: &[NodeId]) -> Json {
+    let selected: BTreeSet<NodeId> = stacks.iter().copied().collect();
+    /// `inside`: whether the nearest stack above `n` is selected (then its whole subtree is in).
+    fn node_json(
+        app: &App,
+        n: NodeId,
+        included: &BTreeSet<NodeId>,
+        selected: &BTreeSet<NodeId>,
+        inside: bool,
+    ) -> Json {
         let node = app.node(n);
         let mut out = JsonMap::new();
         out.insert(
@@ -113,12 +122,18 @@ pub(crate) fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
             }),
         );
         out.insert("path".into(), json!(app.path(n)));
-        let inside_stack = app.stack_of(n).is_some_and(|s| stacks.contains(&s));
+        let inside = match node.kind {
+            NodeKind::Stack(_) => selected.contains(&n),
+            _ => inside,
+        };
         let children: JsonMap<String, Json> = node
             .children
             .iter()
-            .filter(|c| included.contains(c) || inside_stack)
-            .map(|c| (app.id(*c).to_owned(), node_json(app, *c, included, stacks)))
+            .filter(|c| included.contains(c) || inside)
+            .map(|c| {
+                let child = node_json(app, *c, included, selected, inside);
+                (app.id(*c).to_owned(), child)
+            })
             .collect();
         if !children.is_empty() {
             out.insert("children".into(), Json::Object(children));
@@ -148,5 +163,5 @@ pub(crate) fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
         }
         Json::Object(out)
     }
-    json!({ "version": "tree-0.1", "tree": node_json(app, app.root_id(), &included, stacks) })
+    json!({ "version": "tree-0.1", "tree": node_json(app, app.root_id(), &included, &selected, false) })
 }

@@ -48,11 +48,20 @@ impl GeneratedOutput {
     }
 }
 
-/// Shared state of a synthesis: logical IDs, stack facts, and what cross-stack references added.
-pub(crate) struct Resolver<'a> {
-    pub app: &'a App,
+/// What is known of every stack before any is rendered: logical IDs and stack facts. Rendering
+/// reads it from every thread.
+#[derive(Default)]
+pub(crate) struct Facts {
     pub logical_ids: HashMap<NodeId, String>,
     pub stacks: HashMap<NodeId, StackInfo>,
+}
+
+/// What rendering stacks adds beyond their own templates: problems, the outputs producers get
+/// because consumers refer to them, cross-region parameters and stack dependencies. Each stack
+/// collects its own; they are merged in stack order, and every map is ordered, so the result is
+/// the same whatever order the stacks were rendered in.
+#[derive(Default)]
+pub(crate) struct Effects {
     pub problems: Vec<Problem>,
     /// Producer stack → output logical ID → output.
     pub generated_outputs: BTreeMap<NodeId, BTreeMap<String, GeneratedOutput>>,
@@ -60,6 +69,45 @@ pub(crate) struct Resolver<'a> {
     pub cross_region_params: BTreeMap<NodeId, BTreeMap<String, CrossRegionLink>>,
     /// Consumer stack → producer stacks.
     pub stack_dependencies: BTreeMap<NodeId, BTreeSet<NodeId>>,
+}
+
+impl Effects {
+    /// Adds what another stack's rendering found.
+    pub fn merge(&mut self, other: Effects) {
+        self.problems.extend(other.problems);
+        for (producer, outputs) in other.generated_outputs {
+            let mine = self.generated_outputs.entry(producer).or_default();
+            for (id, output) in outputs {
+                match mine.entry(id) {
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(output);
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut o) => {
+                        o.get_mut().consumers.extend(output.consumers);
+                    }
+                }
+            }
+        }
+        for (consumer, params) in other.cross_region_params {
+            self.cross_region_params
+                .entry(consumer)
+                .or_default()
+                .extend(params);
+        }
+        for (consumer, producers) in other.stack_dependencies {
+            self.stack_dependencies
+                .entry(consumer)
+                .or_default()
+                .extend(producers);
+        }
+    }
+}
+
+/// Resolves the values of one stack: reads the shared facts, records its effects.
+pub(crate) struct Resolver<'a> {
+    pub app: &'a App,
+    pub facts: &'a Facts,
+    pub fx: Effects,
 }
 
 /// Where a value is being resolved: the stack and the element (for error paths), and the
@@ -71,21 +119,17 @@ pub(crate) struct Site {
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(app: &'a App) -> Self {
+    pub fn new(app: &'a App, facts: &'a Facts) -> Self {
         Resolver {
             app,
-            logical_ids: HashMap::new(),
-            stacks: HashMap::new(),
-            problems: Vec::new(),
-            generated_outputs: BTreeMap::new(),
-            cross_region_params: BTreeMap::new(),
-            stack_dependencies: BTreeMap::new(),
+            facts,
+            fx: Effects::default(),
         }
     }
 
     fn error(&mut self, site: &Site, message: String) {
         let path = self.app.path(site.element);
-        self.problems.push(Problem::error(path, message));
+        self.fx.problems.push(Problem::error(path, message));
     }
 
     /// The value as template JSON. `AWS::NoValue` stays a `Ref`, as CloudFormation expects.
@@ -176,7 +220,13 @@ impl<'a> Resolver<'a> {
             return Json::Null;
         }
         site.refs.push(node);
-        Json::String(self.logical_ids.get(&node).cloned().unwrap_or_default())
+        Json::String(
+            self.facts
+                .logical_ids
+                .get(&node)
+                .cloned()
+                .unwrap_or_default(),
+        )
     }
 
     /// `Ref` (attr None) or `Fn::GetAtt` of a resource or parameter, across stacks if need be.
@@ -212,7 +262,12 @@ impl<'a> Resolver<'a> {
             self.error(site, format!("refers to {target}, which is not in a stack"));
             return Json::Null;
         };
-        let lid = self.logical_ids.get(&node).cloned().unwrap_or_default();
+        let lid = self
+            .facts
+            .logical_ids
+            .get(&node)
+            .cloned()
+            .unwrap_or_default();
         let local = match attr {
             None => json!({ "Ref": lid }),
             Some(a) => json!({ "Fn::GetAtt": [lid, a] }),
@@ -246,8 +301,8 @@ impl<'a> Resolver<'a> {
             return Json::Null;
         }
         let (Some(p), Some(c)) = (
-            self.stacks.get(&producer).cloned(),
-            self.stacks.get(&consumer).cloned(),
+            self.facts.stacks.get(&producer),
+            self.facts.stacks.get(&consumer),
         ) else {
             return Json::Null;
         };
@@ -259,7 +314,8 @@ impl<'a> Resolver<'a> {
             ));
             return Json::Null;
         }
-        self.stack_dependencies
+        self.fx
+            .stack_dependencies
             .entry(consumer)
             .or_default()
             .insert(producer);
@@ -270,7 +326,8 @@ impl<'a> Resolver<'a> {
         if p.region == c.region {
             let output_id = truncate(format!("ExportsOutput{suffix}"));
             let export_name = format!("{}:{output_id}", p.stack_name);
-            self.generated_outputs
+            self.fx
+                .generated_outputs
                 .entry(producer)
                 .or_default()
                 .entry(output_id)
@@ -284,7 +341,8 @@ impl<'a> Resolver<'a> {
             json!({ "Fn::ImportValue": export_name })
         } else {
             let output_id = truncate(format!("CrossRegion{suffix}"));
-            self.generated_outputs
+            self.fx
+                .generated_outputs
                 .entry(producer)
                 .or_default()
                 .entry(output_id.clone())
@@ -295,7 +353,8 @@ impl<'a> Resolver<'a> {
                 })
                 .consumers
                 .insert((c.stack_name.clone(), c.region.clone()));
-            self.cross_region_params
+            self.fx
+                .cross_region_params
                 .entry(consumer)
                 .or_default()
                 .insert(

@@ -13,13 +13,13 @@ use crate::value::{Str, ToValue, Typed, Value};
 
 /// A CloudFormation resource type with typed properties. Implemented by the generated structs in
 /// [`crate::cfn`]; [`RawResource`] covers any other type.
-pub trait CfnResource: ToValue + Any + Debug {
+pub trait CfnResource: ToValue + Any + Debug + Send + Sync {
     /// The CloudFormation type name, for example `AWS::S3::Bucket`.
     const TYPE_NAME: &'static str;
 }
 
 /// The object-safe face of a resource, as the tree stores it.
-pub trait ResourceBody: Any + Debug {
+pub trait ResourceBody: Any + Debug + Send + Sync {
     /// The CloudFormation type name.
     fn type_name(&self) -> &str;
     /// The properties as a map value (before references are resolved).
@@ -52,6 +52,22 @@ pub struct RawResource {
     pub type_name: String,
     /// The properties.
     pub properties: IndexMap<String, Value>,
+}
+
+impl RawResource {
+    /// A resource of `type_name` without properties; add them with [`RawResource::prop`].
+    pub fn new(type_name: impl Into<String>) -> Self {
+        RawResource {
+            type_name: type_name.into(),
+            properties: IndexMap::new(),
+        }
+    }
+
+    /// Sets a property, by its CloudFormation name.
+    pub fn prop(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.properties.insert(name.to_owned(), value.into());
+        self
+    }
 }
 
 impl ResourceBody for RawResource {

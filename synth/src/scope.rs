@@ -40,7 +40,7 @@ impl<'a> Scope<'a> {
 
     /// The node's path.
     pub fn path(&self) -> String {
-        self.app.path(self.node)
+        self.app.path(self.node).to_owned()
     }
 
     /// The environment of the enclosing stack or stage.
@@ -156,7 +156,35 @@ impl<'a> Scope<'a> {
         Res::new(self.element(id, kind))
     }
 
-    /// Adds a resource of any type (no generated struct): type name and free-form properties.
+    /// Adds a resource of a type without a generated struct: its type name and free-form
+    /// properties ([`RawResource`]).
+    ///
+    /// Every AWS type of the CloudFormation registry has its schema vendored, and synth checks a
+    /// raw resource against it as it checks the typed ones: an unknown type, an unknown or
+    /// misspelled property (the error names the closest one), a missing required property, a
+    /// literal value that breaks a constraint of the schema (pattern, length, enum, range, list
+    /// size, the properties of nested objects) and a `get_att` of an attribute the type does
+    /// not have are each an error with the construct path. Tags applied above it reach it when
+    /// its schema says the type takes tags. Custom resources (`Custom::*`) are not checked:
+    /// their properties are the provider's own.
+    ///
+    /// ```
+    /// use pantri_synth::{synthesize, App, Environment, RawResource, StackProps, SynthOptions, Str};
+    ///
+    /// let mut app = App::new();
+    /// let mut root = app.root();
+    /// let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+    /// let mut stack = stage.stack("Data", StackProps::default());
+    /// let stream = stack.raw_resource(
+    ///     "Events",
+    ///     RawResource::new("AWS::Kinesis::Stream").prop("ShardCount", 2).prop("RetentionPeriodHours", 48),
+    /// );
+    /// let _arn: Str = stream.get_att("Arn");
+    /// stack.raw_resource("Typo", RawResource::new("AWS::Kinesis::Stream").prop("ShardCont", 0));
+    /// let problems = synthesize(&app, &SynthOptions::default()).unwrap_err().to_string();
+    /// assert!(problems.contains(r#"[dev/Data/Typo] AWS::Kinesis::Stream ShardCont: unknown property; did you mean "ShardCount"?"#), "{problems}");
+    /// assert!(!problems.contains("dev/Data/Events"), "{problems}");
+    /// ```
     pub fn raw_resource(
         &mut self,
         id: &str,

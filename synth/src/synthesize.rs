@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION};
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
-use crate::resolve::{resolve_map, Resolver, Site, StackInfo};
+use crate::resolve::{resolve_map, Effects, Facts, Resolver, Site, StackInfo};
 use crate::tree::{App, NodeId, NodeKind, Parameter};
 use crate::validate;
 use crate::value::Value;
@@ -49,13 +50,33 @@ pub struct Synthesis {
 
 /// Synthesizes the app's stacks (those of the selected stages) into a cloud assembly.
 pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
-    let mut r = Resolver::new(app);
-    r.problems.extend(app.problems.iter().cloned());
+    resolve(app, options).render()
+}
+
+/// An app resolved into templates (logical IDs, references, cross-stack exports, validation),
+/// with every problem found so far; [`Resolved::render`] turns it into a cloud assembly. The two
+/// phases are apart so that each can be measured (`bin/benches/scale.rs`).
+pub struct Resolved<'a> {
+    app: &'a App,
+    facts: Facts,
+    fx: Effects,
+    stacks: Vec<NodeId>,
+    rendered: Vec<RenderedStack>,
+    format: Format,
+    assembly_dir: std::path::PathBuf,
+}
+
+/// The first phase of [`synthesize`]: every selected stack's template as JSON, and the problems.
+pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
+    let mut facts = Facts::default();
+    let mut fx = Effects::default();
+    let problems = &mut fx.problems;
+    problems.extend(app.problems.iter().cloned());
 
     let known_stages: Vec<String> = app.stages().iter().map(|s| app.id(*s).to_owned()).collect();
     for wanted in &options.stages {
         if !known_stages.contains(wanted) {
-            r.problems.push(Problem::error(
+            problems.push(Problem::error(
                 wanted.clone(),
                 format!(
                     "no stage named {wanted:?}; the app has: {}",
@@ -76,109 +97,163 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
         .collect();
 
     for &stack in &stacks {
-        let info = stack_info(app, stack, &mut r.problems);
-        r.stacks.insert(stack, info);
+        let info = stack_info(app, stack, problems);
+        facts.stacks.insert(stack, info);
     }
-    validate::unique_stack_names(app, &r.stacks, &mut r.problems);
+    validate::unique_stack_names(app, &facts.stacks, problems);
     let elements: Vec<(NodeId, Vec<NodeId>)> = stacks
         .iter()
         .map(|s| (*s, stack_elements(app, *s)))
         .collect();
     for (stack, elems) in &elements {
-        assign_logical_ids(app, *stack, elems, &mut r);
+        assign_logical_ids(app, *stack, elems, &mut facts.logical_ids, problems);
     }
 
-    let mut rendered: Vec<RenderedStack> = Vec::new();
-    for (stack, elems) in &elements {
-        rendered.push(render_stack(&mut r, *stack, elems));
+    // Stacks render on every core: each reads the shared facts and keeps its own effects, merged
+    // below in stack order (see `Effects`), so the result does not depend on the threads.
+    let facts_ref = &facts;
+    let per_stack: Vec<(RenderedStack, Effects)> = elements
+        .par_iter()
+        .map(|(stack, elems)| {
+            let mut r = Resolver::new(app, facts_ref);
+            let rendered = render_stack(&mut r, *stack, elems);
+            (rendered, r.fx)
+        })
+        .collect();
+    let mut rendered: Vec<RenderedStack> = Vec::with_capacity(per_stack.len());
+    for (stack, effects) in per_stack {
+        rendered.push(stack);
+        fx.merge(effects);
     }
     for stack in &mut rendered {
-        add_generated_elements(&r, stack);
+        add_generated_elements(&fx, stack);
     }
-    crate::asset::add_stack_dependencies(app, &mut r);
-    validate::stack_dependency_cycles(app, &r.stack_dependencies, &mut r.problems);
-    validate::duplicate_exports(app, &rendered_exports(&rendered), &mut r.problems);
+    crate::asset::add_stack_dependencies(app, &mut fx);
+    validate::stack_dependency_cycles(app, &fx.stack_dependencies, &mut fx.problems);
+    validate::duplicate_exports(app, &rendered_exports(&rendered), &mut fx.problems);
+    Resolved {
+        app,
+        facts,
+        fx,
+        stacks,
+        rendered,
+        format: options.format,
+        assembly_dir: options.assembly_dir.clone(),
+    }
+}
 
-    let mut files = BTreeMap::new();
-    let mut manifest = Manifest {
-        version: SCHEMA_VERSION.to_owned(),
-        artifacts: IndexMap::new(),
-    };
-    let assembly_dir = if options.assembly_dir.as_os_str().is_empty() {
-        std::path::Path::new("cdk.out")
-    } else {
-        options.assembly_dir.as_path()
-    };
-    let mut hashes = crate::asset::HashCache::new();
-    let mut asset_problems = Vec::new();
-    for stack in &rendered {
-        let info = &r.stacks[&stack.node];
-        let assets = crate::asset::stack_assets(
+impl Resolved<'_> {
+    /// The number of stacks resolved.
+    pub fn stack_count(&self) -> usize {
+        self.rendered.len()
+    }
+
+    /// The second phase of [`synthesize`]: templates, manifest and tree as text, the template
+    /// size limits checked. Fails with every problem of both phases if any is an error.
+    pub fn render(self) -> Result<Synthesis> {
+        let Resolved {
             app,
-            &r,
-            stack.node,
+            facts,
+            mut fx,
+            stacks,
+            mut rendered,
+            format,
             assembly_dir,
-            &mut hashes,
-            &mut asset_problems,
-        );
-        manifest.artifacts.extend(assets.artifacts);
-        files.extend(assets.files);
-        let ext = match options.format {
+        } = self;
+        let ext = match format {
             Format::Json => "json",
             Format::Yaml => "yaml",
         };
-        let file = format!("{}.template.{ext}", info.artifact_id);
-        let text = match options.format {
-            Format::Json => to_json_string(&stack.template),
-            Format::Yaml => serde_yaml::to_string(&stack.template).unwrap_or_default(),
+        // Serializing is most of this phase and every template is independent: the templates
+        // are written on every core, each dropped as soon as it is text, and collected in stack
+        // order, so the output is the same bytes whatever the threads do.
+        let texts: Vec<(String, Vec<Problem>)> = rendered
+            .par_iter_mut()
+            .map(|stack| {
+                let template = std::mem::take(&mut stack.template);
+                let text = match format {
+                    Format::Json => to_json_string(&template),
+                    Format::Yaml => crate::yaml::to_string(&template),
+                };
+                let mut problems = Vec::new();
+                validate::template_limits(
+                    app.path(stack.node),
+                    &template,
+                    text.len(),
+                    &mut problems,
+                );
+                (text, problems)
+            })
+            .collect();
+        let mut files = BTreeMap::new();
+        let mut manifest = Manifest {
+            version: SCHEMA_VERSION.to_owned(),
+            artifacts: IndexMap::new(),
         };
-        validate::template_limits(
-            &app.path(stack.node),
-            &stack.template,
-            text.len(),
-            &mut r.problems,
-        );
-        let mut artifact = crate::manifest::stack_artifact(app, &r, stack, file.clone());
-        if let Some(dep) = assets.dependency {
-            artifact.dependencies.insert(0, dep);
+        let assembly_dir = if assembly_dir.as_os_str().is_empty() {
+            std::path::Path::new("cdk.out")
+        } else {
+            assembly_dir.as_path()
+        };
+        let mut hashes = crate::asset::HashCache::new();
+        let mut asset_problems = Vec::new();
+        for (stack, (text, problems)) in rendered.iter().zip(texts) {
+            let info = &facts.stacks[&stack.node];
+            let assets = crate::asset::stack_assets(
+                app,
+                &facts,
+                stack.node,
+                assembly_dir,
+                &mut hashes,
+                &mut asset_problems,
+            );
+            manifest.artifacts.extend(assets.artifacts);
+            files.extend(assets.files);
+            let file = format!("{}.template.{ext}", info.artifact_id);
+            fx.problems.extend(problems);
+            let mut artifact =
+                crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
+            if let Some(dep) = assets.dependency {
+                artifact.dependencies.insert(0, dep);
+            }
+            manifest
+                .artifacts
+                .insert(info.artifact_id.clone(), artifact);
+            files.insert(file, text);
         }
-        manifest
-            .artifacts
-            .insert(info.artifact_id.clone(), artifact);
-        files.insert(file, text);
-    }
-    r.problems.extend(asset_problems);
-    manifest.artifacts.insert(
-        "Tree".to_owned(),
-        Artifact {
-            kind: "cdk:tree".to_owned(),
-            environment: None,
-            properties: Some(json!({ "file": "tree.json" })),
-            dependencies: Vec::new(),
-            metadata: IndexMap::new(),
-            display_name: None,
-        },
-    );
-    files.insert(
-        "tree.json".to_owned(),
-        to_json_string(&crate::manifest::tree_json(app, &stacks)),
-    );
-    files.insert("manifest.json".to_owned(), to_json_string(&manifest));
-    files.insert(
-        "cdk.out".to_owned(),
-        to_json_string(&json!({ "version": SCHEMA_VERSION })),
-    );
+        fx.problems.extend(asset_problems);
+        manifest.artifacts.insert(
+            "Tree".to_owned(),
+            Artifact {
+                kind: "cdk:tree".to_owned(),
+                environment: None,
+                properties: Some(json!({ "file": "tree.json" })),
+                dependencies: Vec::new(),
+                metadata: IndexMap::new(),
+                display_name: None,
+            },
+        );
+        files.insert(
+            "tree.json".to_owned(),
+            to_json_string(&crate::manifest::tree_json(app, &stacks)),
+        );
+        files.insert("manifest.json".to_owned(), to_json_string(&manifest));
+        files.insert(
+            "cdk.out".to_owned(),
+            to_json_string(&json!({ "version": SCHEMA_VERSION })),
+        );
 
-    let mut problems = r.problems;
-    problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
-    problems.dedup();
-    if problems.iter().any(|p| p.severity == Severity::Error) {
-        return Err(SynthError::Invalid(problems));
+        let mut problems = fx.problems;
+        problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
+        problems.dedup();
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return Err(SynthError::Invalid(problems));
+        }
+        Ok(Synthesis {
+            assembly: CloudAssembly { manifest, files },
+            warnings: problems,
+        })
     }
-    Ok(Synthesis {
-        assembly: CloudAssembly { manifest, files },
-        warnings: problems,
-    })
 }
 
 fn sanitize_name(s: &str) -> String {
@@ -209,10 +284,10 @@ fn stack_info(app: &App, stack: NodeId, problems: &mut Vec<Problem>) -> StackInf
         .stack_name
         .clone()
         .unwrap_or_else(|| artifact_id.clone());
-    validate::stack_name(&path, &stack_name, problems);
+    validate::stack_name(path, &stack_name, problems);
     let (account, region) = match app.env_of(stack) {
         Some(env) => {
-            validate::environment(&path, env, problems);
+            validate::environment(path, env, problems);
             (env.account.clone(), env.region.clone())
         }
         None => {
@@ -256,7 +331,13 @@ fn stack_elements(app: &App, stack: NodeId) -> Vec<NodeId> {
     out
 }
 
-fn assign_logical_ids(app: &App, stack: NodeId, elements: &[NodeId], r: &mut Resolver<'_>) {
+fn assign_logical_ids(
+    app: &App,
+    stack: NodeId,
+    elements: &[NodeId],
+    logical_ids: &mut HashMap<NodeId, String>,
+    problems: &mut Vec<Problem>,
+) {
     let stack_path = app.path(stack);
     let NodeKind::Stack(data) = &app.node(stack).kind else {
         return;
@@ -281,35 +362,54 @@ fn assign_logical_ids(app: &App, stack: NodeId, elements: &[NodeId], r: &mut Res
         }
         let path = app.path(element);
         if !logical_id::is_valid(&lid) {
-            r.problems.push(Problem::error(
-                path.clone(),
+            problems.push(Problem::error(
+                path,
                 format!("logical ID {lid:?} is invalid: it must be 1 to 255 letters and digits"),
             ));
         }
-        if let Some(other) = seen.insert(lid.clone(), element) {
-            r.problems.push(Problem::error(
+        // Two elements on one path come from a duplicate construct id, reported once where
+        // the id was added; repeating it for every resource below would bury it.
+        if let Some(other) = seen
+            .insert(lid.clone(), element)
+            .filter(|o| app.path(*o) != path)
+        {
+            problems.push(Problem::error(
                 path,
                 format!("logical ID {lid} is also used by {}: rename one of them or override its logical ID", app.path(other)),
             ));
         }
-        r.logical_ids.insert(element, lid);
+        logical_ids.insert(element, lid);
     }
     for (old, new, used) in renames {
         if !used {
-            r.problems.push(Problem::error(
-                stack_path.clone(),
+            problems.push(Problem::error(
+                stack_path,
                 format!("rename of logical ID {old} to {new} matches no element of the stack: remove the rename"),
             ));
         }
     }
     for node in app.descendants(stack) {
         if app.node(node).logical_id_override.is_some() && !elements.contains(&node) {
-            r.problems.push(Problem::error(
+            problems.push(Problem::error(
                 app.path(node),
                 "a logical ID override on a node that is not a CloudFormation element has no effect: put it on the resource",
             ));
         }
     }
+}
+
+/// True when a construct between `element` and its stack reported an error (through
+/// [`crate::Scope::error`]).
+fn below_rejected_construct(app: &App, element: NodeId) -> bool {
+    let paths: Vec<&str> = app
+        .ancestors(element)
+        .skip(1)
+        .take_while(|n| !app.is_stack_or_above(*n))
+        .map(|n| app.path(n))
+        .collect();
+    app.problems
+        .iter()
+        .any(|p| p.severity == Severity::Error && paths.contains(&p.path.as_str()))
 }
 
 pub(crate) struct RenderedStack {
@@ -326,7 +426,12 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
     let mut edges: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
     stack_level_dependencies(r, stack);
     for &element in elements {
-        let lid = r.logical_ids.get(&element).cloned().unwrap_or_default();
+        let lid = r
+            .facts
+            .logical_ids
+            .get(&element)
+            .cloned()
+            .unwrap_or_default();
         let mut site = Site {
             stack,
             element,
@@ -339,12 +444,12 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 let mut res = JsonMap::new();
                 res.insert("Type".into(), Json::String(body.type_name().to_owned()));
                 let resolved = r.resolve(&props, &mut site);
-                if let Some(spec) = crate::spec::lookup(body.type_name()) {
-                    for v in crate::spec::check_constraints(spec, &resolved) {
-                        r.problems.push(Problem::error(
-                            app.path(element),
-                            format!("{} {}: {}", body.type_name(), v.property, v.message),
-                        ));
+                // A construct that rejected its props has said what is wrong; the schema
+                // errors of the resources it built from them repeat the same mistake.
+                if !below_rejected_construct(app, element) {
+                    for message in crate::spec::check::check_element(body.type_name(), &resolved) {
+                        r.fx.problems
+                            .push(Problem::error(app.path(element), message));
                     }
                 }
                 if resolved.as_object().is_some_and(|o| !o.is_empty()) {
@@ -354,7 +459,7 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 if !depends_on.is_empty() {
                     let ids: BTreeSet<String> = depends_on
                         .iter()
-                        .map(|n| r.logical_ids[n].clone())
+                        .map(|n| r.facts.logical_ids[n].clone())
                         .collect();
                     res.insert(
                         "DependsOn".into(),
@@ -379,7 +484,10 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                     res.insert("DeletionPolicy".into(), json!(p.name()));
                 }
                 let mut metadata = JsonMap::new();
-                metadata.insert("aws:cdk:path".into(), Json::String(app.path(element)));
+                metadata.insert(
+                    "aws:cdk:path".into(),
+                    Json::String(app.path(element).to_owned()),
+                );
                 if let Json::Object(m) = resolve_map(r, &options.metadata, &mut site) {
                     metadata.extend(m);
                 }
@@ -453,7 +561,7 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
             template.insert((*name).to_owned(), Json::Object(section));
         }
     }
-    validate::depends_on_cycles(app, &edges, &mut r.problems);
+    validate::depends_on_cycles(app, &edges, &mut r.fx.problems);
     RenderedStack {
         node: stack,
         template: Json::Object(template),
@@ -517,7 +625,7 @@ fn depends_on(
                     out.insert(dep);
                 }
                 Some(s) => {
-                    r.stack_dependencies.entry(stack).or_default().insert(s);
+                    r.fx.stack_dependencies.entry(stack).or_default().insert(s);
                 }
                 None => {}
             }
@@ -541,13 +649,13 @@ fn stack_level_dependencies(r: &mut Resolver<'_>, stack: NodeId) {
                     .collect(),
             };
             for s in stacks.into_iter().filter(|s| *s != stack) {
-                r.stack_dependencies.entry(stack).or_default().insert(s);
+                r.fx.stack_dependencies.entry(stack).or_default().insert(s);
             }
         }
     }
 }
 
-fn add_generated_elements(r: &Resolver<'_>, stack: &mut RenderedStack) {
+fn add_generated_elements(r: &Effects, stack: &mut RenderedStack) {
     let Json::Object(template) = &mut stack.template else {
         return;
     };

@@ -237,6 +237,9 @@ pub(crate) struct StackData {
 #[derive(Debug)]
 pub(crate) struct Node {
     pub id: String,
+    /// The path from the root, built once when the node is added: synthesis names every
+    /// resource, metadata entry and problem by it.
+    pub path: String,
     pub parent: Option<NodeId>,
     pub children: Vec<NodeId>,
     pub kind: NodeKind,
@@ -270,6 +273,7 @@ impl App {
         App {
             nodes: vec![Node {
                 id: String::new(),
+                path: String::new(),
                 parent: None,
                 children: Vec::new(),
                 kind: NodeKind::App,
@@ -307,18 +311,8 @@ impl App {
     }
 
     /// The node's path from the root, ids joined with `/` (the root's path is empty).
-    pub fn path(&self, id: NodeId) -> String {
-        let mut parts = Vec::new();
-        let mut cur = Some(id);
-        while let Some(n) = cur {
-            let node = self.node(n);
-            if node.parent.is_some() {
-                parts.push(node.id.as_str());
-            }
-            cur = node.parent;
-        }
-        parts.reverse();
-        parts.join("/")
+    pub fn path(&self, id: NodeId) -> &str {
+        &self.node(id).path
     }
 
     /// The node's id (its last path component).
@@ -451,7 +445,7 @@ impl App {
     /// Renames a logical ID of a stack (after it is computed): keeps an old ID through a refactor.
     /// A rename whose old ID no element of the stack has is an error.
     pub fn rename_logical_id(&mut self, stack: NodeId, old: &str, new: &str) {
-        let path = self.path(stack);
+        let path = self.path(stack).to_owned();
         match &mut self.node_mut(stack).kind {
             NodeKind::Stack(s) => s.renames.push((old.to_owned(), new.to_owned())),
             _ => self
@@ -482,7 +476,7 @@ impl App {
 
     /// Records a problem at a node's path.
     pub fn report(&mut self, node: NodeId, severity: Severity, message: impl Into<String>) {
-        let path = self.path(node);
+        let path = self.path(node).to_owned();
         self.problems.push(Problem {
             severity,
             path,
@@ -491,7 +485,7 @@ impl App {
     }
 
     pub(crate) fn add_node(&mut self, parent: NodeId, id: &str, kind: NodeKind) -> NodeId {
-        let parent_path = self.path(parent);
+        let parent_path = self.path(parent).to_owned();
         let shown = if parent_path.is_empty() {
             id.to_owned()
         } else {
@@ -499,7 +493,7 @@ impl App {
         };
         if id.is_empty() {
             self.problems.push(Problem::error(
-                parent_path.clone(),
+                parent_path,
                 "a construct id is empty: give every construct a non-empty id",
             ));
         } else if id.contains('/') {
@@ -516,13 +510,14 @@ impl App {
             .any(|c| self.node(*c).id == id)
         {
             self.problems.push(Problem::error(
-                shown,
+                shown.clone(),
                 format!("duplicate construct id {id:?}: siblings need distinct ids"),
             ));
         }
         let node = NodeId(self.nodes.len() as u32);
         self.nodes.push(Node {
             id: id.to_owned(),
+            path: shown,
             parent: Some(parent),
             children: Vec::new(),
             kind,

@@ -140,7 +140,7 @@ fn report_cycle(
     problems: &mut Vec<Problem>,
 ) {
     if let Some(cycle) = find_cycle(edges) {
-        let names: Vec<String> = cycle
+        let names: Vec<&str> = cycle
             .iter()
             .chain(cycle.first())
             .map(|n| app.path(*n))

@@ -24,6 +24,7 @@ const fn spec(
         conditional_create_only,
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],
@@ -285,7 +286,7 @@ fn classifications() {
                 {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}]))})),
             vec![
                 "Modified Role Update",
-                "  Policies[0].PolicyDocument.Statement Update",
+                "  Policies[0].PolicyDocument.Statement[0] Update",
                 "iam Added Allow s3:DeleteObject,s3:PutObject",
             ],
         ),
@@ -299,7 +300,7 @@ fn classifications() {
             ),
             vec![
                 "Modified Role Update",
-                "  Policies[0].PolicyDocument.Statement[0].Action Update",
+                "  Policies[0].PolicyDocument.Statement[0].Action[1] Update",
                 "iam Added Allow s3:GetObject",
                 "iam Removed Allow s3:GetObject,s3:PutObject",
             ],
@@ -314,7 +315,7 @@ fn classifications() {
                 {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv6": "::/0"}]))})),
             vec![
                 "Modified Sg Update",
-                "  SecurityGroupIngress Update",
+                "  SecurityGroupIngress[1] Update",
                 "sg Added Ingress tcp 22 ::/0",
             ],
         ),

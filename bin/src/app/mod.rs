@@ -13,6 +13,7 @@
 //! | `Monitoring` | CloudWatch alarms, Datadog monitors and dashboard | switched per stage without touching the service |
 //! | `DatadogIntegration` | the Datadog AWS integration and its role | once per account: only in the stage that owns it |
 
+pub mod scale;
 pub mod settings;
 
 use anyhow::Context;
@@ -24,8 +25,9 @@ use pantri_constructs::edge::{
 };
 use pantri_constructs::logs::LogsKey;
 use pantri_constructs::monitoring::{
-    DatadogDashboard, DatadogDashboardProps, DatadogIntegration, DatadogIntegrationProps,
-    DatadogMonitors, DatadogMonitorsProps, ServiceAlarms, ServiceAlarmsProps, Workload,
+    AlarmsToDatadog, DatadogDashboard, DatadogDashboardProps, DatadogIntegration,
+    DatadogIntegrationProps, DatadogMonitors, DatadogMonitorsProps, ServiceAlarms,
+    ServiceAlarmsProps, Workload,
 };
 use pantri_constructs::network::{
     InterfaceEndpoint, NatGateways, SecureNetwork, SecureNetworkProps,
@@ -81,6 +83,12 @@ fn app_environment(s: &StageSettings, user_pool: &UserPool) -> Vec<(String, Str)
         ("COGNITO_CLIENT_ID".to_owned(), user_pool.client_id()),
         ("COGNITO_ISSUER".to_owned(), user_pool.issuer_url()),
     ]);
+    if let Some(kib) = s.edge.max_body_kib {
+        env.push((
+            "MAX_BODY_BYTES".to_owned(),
+            Str::from((u64::from(kib) * 1024).to_string()),
+        ));
+    }
     env
 }
 
@@ -275,6 +283,11 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             EdgeWebAclProps {
                 app_name: app_name.to_owned(),
                 stage: stage_name.to_owned(),
+                common_rules_to_count: if s.edge.max_body_kib.is_some_and(|k| k > 8) {
+                    vec!["SizeRestrictions_BODY".to_owned()]
+                } else {
+                    Vec::new()
+                },
                 ..EdgeWebAclProps::default()
             },
         );
@@ -331,11 +344,12 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 health_check_path: s.service.health_check_path.clone(),
                 log_retention_days: s.service.log_retention_days,
                 app_logs: match s.service.app_logs {
-                    AppLogsSetting::Datadog => AppLogs::Datadog,
+                    AppLogsSetting::CloudwatchAndDatadog => AppLogs::CloudWatchAndDatadog,
                     AppLogsSetting::Cloudwatch => AppLogs::CloudWatch,
                 },
                 removal,
                 deletion_protection: s.retain_data,
+                cloudfront_prefix_list_id: s.edge.origin_prefix_list_id.as_deref().map(Str::from),
                 environment: app_environment(s, &user_pool),
                 ..NextJsServiceProps::default()
             },
@@ -369,7 +383,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                     PriceClassSetting::Class200 => PriceClass::Class200,
                     PriceClassSetting::Class100 => PriceClass::Class100,
                 },
-                ..EdgeProps::default()
+                content_security_policy: s.edge.content_security_policy.clone(),
+                public_paths: s.edge.public_paths.clone(),
             },
         );
         output(
@@ -396,6 +411,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 "CloudWatch alarms, Datadog monitors and dashboard",
             ),
         );
+        // The alarm topic's Datadog subscription reads the API key secret by name.
+        stack.add_dependency(data_node);
         let workload = Workload {
             app_name: app_name.to_owned(),
             stage: stage_name.to_owned(),
@@ -415,6 +432,10 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             ServiceAlarmsProps {
                 workload: workload.clone(),
                 alarm_emails: s.alarms.emails.clone(),
+                datadog: Some(AlarmsToDatadog {
+                    site: s.datadog.site.clone(),
+                    api_key_secret: secrets.datadog_api_key(),
+                }),
                 removal,
                 ..ServiceAlarmsProps::default()
             },

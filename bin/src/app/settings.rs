@@ -140,14 +140,15 @@ pub struct ServiceSettings {
     pub app_logs: AppLogsSetting,
 }
 
-/// Where the application's logs go.
+/// Where the application's logs go; always to `/aws/ecs/<app>-<stage>` in CloudWatch Logs
+/// (`aws logs tail` works).
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AppLogsSetting {
-    /// Through FireLens to Datadog Logs (search them next to the traces).
+    /// Through FireLens to the log group and to Datadog Logs (next to the traces).
     #[default]
-    Datadog,
-    /// To `/aws/ecs/<app>-<stage>` in CloudWatch Logs (`aws logs tail` works).
+    CloudwatchAndDatadog,
+    /// To the log group only.
     Cloudwatch,
 }
 
@@ -251,6 +252,21 @@ pub struct EdgeSettings {
     /// Price class.
     #[serde(default)]
     pub price_class: PriceClassSetting,
+    /// The id of CloudFront's origin-facing managed prefix list in the stage's region: the ALB
+    /// then admits only CloudFront.
+    #[serde(default)]
+    pub origin_prefix_list_id: Option<String>,
+    /// The Content-Security-Policy header CloudFront adds to every response.
+    #[serde(default)]
+    pub content_security_policy: Option<String>,
+    /// Path patterns of the app's `public/` files, cached at the edge.
+    #[serde(default)]
+    pub public_paths: Vec<String>,
+    /// The largest request body the app accepts (uploads), in KiB. Above the web ACL's 8 KiB
+    /// body rule, that rule counts instead of blocking, and the app gets the limit as
+    /// `MAX_BODY_BYTES` to enforce itself (CloudFront's WAF inspects only the first 16 KiB).
+    #[serde(default)]
+    pub max_body_kib: Option<u32>,
 }
 
 /// Datadog settings.

@@ -48,11 +48,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Runs `pantri deploy`.
+/// Runs `pantri deploy`; the preview is colored and fits the terminal when stdout is one.
 pub fn deploy<F>(
     args: &DeployArgs,
     ctx: &AppContext,
     build: &F,
+    no_color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8>
@@ -60,7 +61,10 @@ where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
-    let exit = runtime()?.block_on(run_deploy(args, Path::new(&dir), out, err));
+    let mut args = args.clone();
+    args.color = super::use_color(no_color);
+    args.width = super::terminal_width();
+    let exit = runtime()?.block_on(run_deploy(&args, Path::new(&dir), out, err));
     Ok(code(exit))
 }
 

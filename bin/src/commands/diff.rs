@@ -2,7 +2,7 @@
 //! directory, or the committed `cdk.out` of a git revision) or against the deployed stacks.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -114,10 +114,7 @@ where
         new_stack: StackSettings::default(),
     }));
     let result = diff::diff_stacks(&inputs, &SchemaSpecs);
-    let color = args.format == DiffFormat::Text
-        && !no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
+    let color = args.format == DiffFormat::Text && super::use_color(no_color);
     let options = render::TextOptions {
         color,
         context: args.context,

@@ -32,13 +32,14 @@ where
                 .assembly
         }
     };
-    let stacks = assembly.stacks()?;
     if !args.long {
-        for s in &stacks {
-            writeln!(out, "{}", s.display_name)?;
+        // The names are in the manifest; only --long needs the templates parsed.
+        for name in assembly.stack_names() {
+            writeln!(out, "{name}")?;
         }
         return Ok(exit::OK);
     }
+    let stacks = assembly.stacks()?;
     let rows: Vec<[String; 6]> = stacks
         .iter()
         .map(|s| {

@@ -5,11 +5,25 @@ pub mod diff;
 pub mod ls;
 pub mod synth;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use pantri_synth::{App, Severity, SynthError, SynthOptions, Synthesis};
 
 use crate::cli::AppContext;
+
+/// Whether standard output gets colors: a terminal, without `--no-color` or `NO_COLOR`.
+pub(crate) fn use_color(no_color: bool) -> bool {
+    !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// The width of the terminal standard output goes to; `None` when it is not a terminal.
+pub(crate) fn terminal_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    if !term.is_term() {
+        return None;
+    }
+    term.size_checked().map(|(_rows, cols)| usize::from(cols))
+}
 
 /// Builds the app and synthesizes it; problems are printed, and an invalid tree is an error.
 pub(crate) fn build_and_synthesize<F>(

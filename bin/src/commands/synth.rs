@@ -65,12 +65,15 @@ where
     };
     let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
     let assembly = &synthesis.assembly;
-    let stacks = assembly.stacks()?.len();
+    // Counted from the manifest: parsing every template back only to count them cost as much as
+    // writing them.
+    let stacks = assembly.stack_names().len();
     if args.check {
-        let mut differences = assembly.compare_with_dir(&args.output);
-        if !args.stages.is_empty() {
-            differences.retain(|d| d.kind != DifferenceKind::Extra);
-        }
+        let differences = if args.stages.is_empty() {
+            assembly.compare_with_dir(&args.output)
+        } else {
+            assembly.compare_subset_with_dir(&args.output)
+        };
         if differences.is_empty() {
             if !args.quiet {
                 writeln!(

@@ -215,6 +215,15 @@ pub trait CloudFormation {
 
 /// The S3 calls that stage a template too large to send inline. Implemented over `aws-sdk-s3` by
 /// the same per-region client as [`CloudFormation`] ([`super::sdk`]) and by the fake in tests;
+/// Emptying a bucket before its stack deletes it: CloudFormation cannot delete a bucket that
+/// still holds objects, and a versioned bucket holds every old version and delete marker too.
+#[allow(async_fn_in_trait)]
+pub trait Buckets {
+    /// Deletes every object version and delete marker of `bucket`, owned by `owner`; returns how
+    /// many were deleted. A bucket that no longer exists is empty.
+    async fn empty_bucket(&self, bucket: &str, owner: &str) -> ApiResult<usize>;
+}
+
 /// the engine decides the bucket, the key and whether to upload. `owner` is the account that
 /// must own the bucket (the stack's): every call checks it.
 #[allow(async_fn_in_trait)]

@@ -40,8 +40,9 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// Renders the preview as a table: Action, LogicalResourceId, ResourceType, Replacement, Scope.
-    pub fn render(&self) -> String {
+    /// Renders the preview as a table: Action, LogicalResourceId, ResourceType, Replacement, Scope,
+    /// cut to fit `width` columns when given (a terminal's width).
+    pub fn render(&self, width: Option<usize>) -> String {
         let mut s = String::new();
         let verb = match self.kind {
             ChangeSetType::Create => "create",
@@ -86,7 +87,7 @@ impl Preview {
             "Replacement",
             "Scope",
         ];
-        s.push_str(&crate::table::render(header, &rows, "  ", " "));
+        s.push_str(&crate::table::render_fit(header, &rows, "  ", " ", width));
         s
     }
 }

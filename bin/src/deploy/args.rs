@@ -134,6 +134,13 @@ pub struct DeployArgs {
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Not an argument: whether the preview is colored (the CLI sets it from the terminal,
+    /// `--no-color` and `NO_COLOR`).
+    #[arg(skip)]
+    pub color: bool,
+    /// Not an argument: the terminal's width, which the preview's tables fit.
+    #[arg(skip)]
+    pub width: Option<usize>,
 }
 
 /// `pantri status STAGE [STACK...]`.
@@ -271,7 +278,7 @@ pub async fn run_deploy(
         &stacks,
         &clients,
         Some(&publisher),
-        &TtyConfirm,
+        &TtyConfirm::new(),
         out,
         err,
     )
@@ -331,6 +338,9 @@ pub async fn deploy_with_hooks<A: DeployApi>(
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
         staging_bucket: args.staging_bucket.clone(),
+        interrupt: confirm.interrupt(),
+        color: args.color,
+        width: args.width,
         role_arn: args.role_arn.clone(),
         ..DeployOptions::default()
     };
@@ -429,11 +439,11 @@ pub async fn run_destroy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    destroy_with(args, &stacks, &clients, &TtyConfirm, out, err).await
+    destroy_with(args, &stacks, &clients, &TtyConfirm::new(), out, err).await
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation>(
+pub async fn destroy_with<A: CloudFormation + super::api::Buckets>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -448,6 +458,7 @@ pub async fn destroy_with<A: CloudFormation>(
     let options = DestroyOptions {
         yes: args.yes,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        interrupt: confirm.interrupt(),
     };
     let result = {
         let ui = Ui::new(out, err, confirm, ProgressMode::Events);
@@ -455,6 +466,8 @@ pub async fn destroy_with<A: CloudFormation>(
     };
     match result {
         Ok(_) => Exit::Success,
+        // What was stopped is already said, with the command to follow it.
+        Err(DeployError::Interrupted) => Exit::Interrupted,
         Err(e) => report(err, &e),
     }
 }

@@ -1,14 +1,16 @@
 //! `pantri destroy`: deletes the selected stacks in reverse dependency order after confirmation,
 //! and lists the resources CloudFormation keeps (`DeletionPolicy: Retain`).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use pantri_synth::assembly::{parse_template, StackArtifact};
 
-use super::api::{CloudFormation, StackEvent};
+use super::api::{Buckets, CloudFormation, StackEvent};
 use super::engine::first_failure;
 use super::error::DeployError;
+use super::interrupt::Interrupt;
 use super::progress::Ui;
 
 /// What destroy needs besides the stacks.
@@ -18,6 +20,8 @@ pub struct DestroyOptions {
     pub yes: bool,
     /// Pause between two polls.
     pub poll_interval: Duration,
+    /// Stops the run when it fires (Ctrl-C): watching detaches, no further stack is deleted.
+    pub interrupt: Interrupt,
 }
 
 impl Default for DestroyOptions {
@@ -25,6 +29,7 @@ impl Default for DestroyOptions {
         DestroyOptions {
             yes: false,
             poll_interval: Duration::from_secs(2),
+            interrupt: Interrupt::never(),
         }
     }
 }
@@ -61,9 +66,32 @@ pub fn retained_resources(template: &serde_json::Value) -> Vec<(String, String)>
         .unwrap_or_default()
 }
 
+/// The buckets of `template` the stack deletion deletes (`DeletionPolicy` `Delete` or unset),
+/// with their names, as `(logical ID, bucket name)`.
+pub fn deleted_buckets(
+    template: &serde_json::Value,
+    physical: &BTreeMap<String, Option<String>>,
+) -> Vec<(String, String)> {
+    template["Resources"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .filter(|(_, v)| {
+                    v["Type"] == "AWS::S3::Bucket"
+                        && matches!(v["DeletionPolicy"].as_str(), None | Some("Delete"))
+                })
+                .filter_map(|(k, _)| {
+                    let name = physical.get(k).cloned().flatten()?;
+                    Some((k.clone(), name))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time. Returns the
 /// retained resources of the deleted stacks.
-pub async fn destroy<A: CloudFormation>(
+pub async fn destroy<A: CloudFormation + Buckets>(
     clients: &BTreeMap<String, A>,
     stacks: &[&StackArtifact],
     options: &DestroyOptions,
@@ -75,7 +103,11 @@ pub async fn destroy<A: CloudFormation>(
         .map(|s| s.display_name.as_str())
         .collect();
     if !options.yes {
-        match ui.ask(&format!("Delete {} (in that order)?", names.join(", "))) {
+        let answer = ui.ask(&format!("Delete {} (in that order)?", names.join(", ")));
+        if options.interrupt.is_set() {
+            return Err(DeployError::Interrupted);
+        }
+        match answer {
             Some(true) => {}
             Some(false) => return Err(DeployError::ApprovalNeeded("not confirmed; nothing was deleted".into())),
             None => {
@@ -88,7 +120,23 @@ pub async fn destroy<A: CloudFormation>(
     }
     let mut retained = Vec::new();
     for stack in stacks.iter().rev() {
-        retained.extend(destroy_one(clients, stack, options, ui).await?);
+        let deleting = RefCell::new(false);
+        tokio::select! {
+            biased;
+            () = options.interrupt.fired() => {
+                let dn = &stack.display_name;
+                if *deleting.borrow() {
+                    ui.warn(format_args!(
+                        "{dn}: stopped watching; the deletion goes on in CloudFormation. Follow it with: aws cloudformation describe-stack-events --stack-name {} --region {}",
+                        stack.properties.stack_name, stack.env.region
+                    ));
+                } else {
+                    ui.warn(format_args!("{dn}: stopped before deleting it; nothing was deleted"));
+                }
+                return Err(DeployError::Interrupted);
+            }
+            r = destroy_one(clients, stack, options, ui, &deleting) => retained.extend(r?),
+        }
     }
     if !retained.is_empty() {
         ui.say(format_args!(
@@ -107,11 +155,12 @@ pub async fn destroy<A: CloudFormation>(
     Ok(retained)
 }
 
-async fn destroy_one<A: CloudFormation>(
+async fn destroy_one<A: CloudFormation + Buckets>(
     clients: &BTreeMap<String, A>,
     stack: &StackArtifact,
     options: &DestroyOptions,
     ui: &Ui<'_>,
+    deleting: &RefCell<bool>,
 ) -> Result<Vec<Retained>, DeployError> {
     let dn = stack.display_name.as_str();
     let name = stack.properties.stack_name.as_str();
@@ -167,7 +216,19 @@ async fn destroy_one<A: CloudFormation>(
         .into_iter()
         .map(|e| e.id)
         .collect();
+    // Buckets the stack deletes must be empty first, every version of every object included;
+    // a retained bucket (a stage that keeps its data) is never touched.
+    for (logical_id, bucket) in deleted_buckets(&template, &physical) {
+        let emptied = api
+            .empty_bucket(&bucket, &stack.env.account)
+            .await
+            .map_err(fail)?;
+        ui.say(format_args!(
+            "{dn}: emptied {logical_id} (s3://{bucket}): {emptied} object versions and delete markers"
+        ));
+    }
     ui.say(format_args!("{dn}: deleting {name}"));
+    *deleting.borrow_mut() = true;
     api.delete_stack(name).await.map_err(fail)?;
     loop {
         match api.describe_stack(name).await.map_err(fail)? {

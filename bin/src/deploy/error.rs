@@ -110,6 +110,9 @@ pub enum DeployError {
         /// The S3 call's error (boxed: it keeps the error type small).
         source: Box<ApiError>,
     },
+    /// The user pressed Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
     /// A CloudFormation call failed.
     #[error("[{stack}] {source}")]
     Api {
@@ -126,6 +129,7 @@ impl DeployError {
         match self {
             DeployError::Usage(_) | DeployError::Assembly(_) => Exit::Usage,
             DeployError::ApprovalNeeded(_) => Exit::ApprovalNeeded,
+            DeployError::Interrupted => Exit::Interrupted,
             DeployError::Api { source, .. } if source.is_access() => Exit::AccessProblem,
             DeployError::Staging { source, .. } if source.is_access() => Exit::AccessProblem,
             DeployError::Staging { .. }

@@ -364,6 +364,16 @@ fn fake_url(bucket: &str, key: &str) -> String {
     format!("https://{bucket}.s3.us-east-1.amazonaws.com/{key}")
 }
 
+impl super::api::Buckets for Fake {
+    async fn empty_bucket(&self, bucket: &str, owner: &str) -> ApiResult<usize> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("EmptyBucket {bucket} owner {owner}"));
+        let before = s.objects.len();
+        s.objects.retain(|(b, _), _| b != bucket);
+        Ok(before - s.objects.len())
+    }
+}
+
 impl TemplateStaging for Fake {
     async fn ensure_staging_bucket(&self, bucket: &str, owner: &str) -> ApiResult<Vec<String>> {
         let mut s = self.0.borrow_mut();

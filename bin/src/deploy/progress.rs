@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::api::StackEvent;
+use super::interrupt::Interrupt;
 
 /// How progress is shown (`--progress`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -23,15 +24,41 @@ pub enum ProgressMode {
     Events,
 }
 
-/// Asks a yes/no question; `None` when nobody can answer (no terminal).
+/// The person running the command: answers yes/no questions (`None` when nobody can answer,
+/// with no terminal) and may press Ctrl-C.
 pub trait Confirm {
-    /// Asks `question`.
+    /// Asks `question`. An interrupted question answers `Some(false)`.
     fn ask(&self, question: &str) -> Option<bool>;
+
+    /// What fires when the person asks to stop; by default nothing does.
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::never()
+    }
 }
 
-/// Asks on the terminal when stdin and stderr are both terminals.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TtyConfirm;
+/// Asks on the terminal when stdin and stderr are both terminals; Ctrl-C interrupts.
+#[derive(Clone, Debug)]
+pub struct TtyConfirm {
+    interrupt: Interrupt,
+}
+
+impl TtyConfirm {
+    /// The terminal's user; installs the Ctrl-C handler (see [`Interrupt::ctrl_c`]).
+    pub fn new() -> Self {
+        TtyConfirm {
+            interrupt: Interrupt::ctrl_c(),
+        }
+    }
+}
+
+impl Default for TtyConfirm {
+    fn default() -> Self {
+        TtyConfirm::new()
+    }
+}
+
+/// How often a waiting prompt checks for Ctrl-C.
+const PROMPT_TICK: Duration = Duration::from_millis(50);
 
 impl Confirm for TtyConfirm {
     fn ask(&self, question: &str) -> Option<bool> {
@@ -41,9 +68,32 @@ impl Confirm for TtyConfirm {
         let mut err = std::io::stderr();
         let _ = write!(err, "{question} [y/N] ");
         let _ = err.flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).ok()?;
-        Some(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+        // The line is read on its own thread so that Ctrl-C (whose handler only sets a flag)
+        // ends the wait: a read on this thread would be restarted after the signal. The reader
+        // thread stays blocked on stdin until the process ends, which is harmless.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+            let _ = tx.send(read);
+        });
+        loop {
+            if self.interrupt.is_set() {
+                let _ = writeln!(err);
+                return Some(false);
+            }
+            match rx.recv_timeout(PROMPT_TICK) {
+                Ok(Ok(line)) => {
+                    return Some(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+                }
+                Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 }
 

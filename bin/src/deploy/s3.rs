@@ -12,13 +12,13 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, ChecksumMode,
-    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, ObjectIdentifier, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 
-use super::api::{ApiResult, TemplateStaging};
+use super::api::{ApiResult, Buckets, TemplateStaging};
 use super::error::ApiError;
 use super::sdk::SdkCloudFormation;
 
@@ -408,6 +408,78 @@ impl TemplateStaging for SdkCloudFormation {
         match &self.endpoint_url {
             Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
             None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+        }
+    }
+}
+
+impl Buckets for SdkCloudFormation {
+    async fn empty_bucket(&self, bucket: &str, owner: &str) -> ApiResult<usize> {
+        let mut deleted = 0;
+        // Each round lists up to 1,000 versions and markers and deletes them; the listing
+        // starts over until nothing is left, so no continuation token goes stale.
+        loop {
+            let page = match self
+                .s3
+                .list_object_versions()
+                .bucket(bucket)
+                .expected_bucket_owner(owner)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if status(&e) == Some(404) => return Ok(deleted),
+                Err(e) => return Err(self.classify(e)),
+            };
+            let mut ids = Vec::new();
+            let versions = page
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    page.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                );
+            for (key, version) in versions {
+                let Some(key) = key else { continue };
+                let id = ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.map(str::to_owned))
+                    .build()
+                    .map_err(|e| {
+                        ApiError::service("InvalidObject", format!("s3://{bucket}/{key}: {e}"))
+                    })?;
+                ids.push(id);
+            }
+            if ids.is_empty() {
+                return Ok(deleted);
+            }
+            let count = ids.len();
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| ApiError::service("InvalidRequest", format!("s3://{bucket}: {e}")))?;
+            let out = self
+                .s3
+                .delete_objects()
+                .bucket(bucket)
+                .expected_bucket_owner(owner)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| self.classify(e))?;
+            if let Some(e) = out.errors().first() {
+                return Err(ApiError::service(
+                    e.code().unwrap_or("DeleteObjectsFailed"),
+                    format!(
+                        "s3://{bucket}: cannot delete {}: {}",
+                        e.key().unwrap_or("?"),
+                        e.message().unwrap_or("no reason given")
+                    ),
+                ));
+            }
+            deleted += count;
         }
     }
 }

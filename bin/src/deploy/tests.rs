@@ -743,6 +743,70 @@ async fn destroy_deletes_in_reverse_order_and_lists_retained() {
 }
 
 #[tokio::test]
+async fn destroy_empties_the_buckets_it_deletes_and_never_a_retained_one() {
+    // GIVEN a dev Data stack with a deleted and a retained bucket, both holding objects
+    let template = json!({"Resources": {
+        "Scratch": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Delete"},
+        "Kept": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate"}
+    }});
+    let fake = Fake::default().with_stack("dev-Data", "CREATE_COMPLETE", &template.to_string());
+    fake.state().resources.insert(
+        "dev-Data".into(),
+        ["Scratch", "Kept"]
+            .iter()
+            .map(|id| StackResource {
+                logical_id: (*id).into(),
+                physical_id: Some(format!("bucket-{}", id.to_lowercase())),
+                resource_type: "AWS::S3::Bucket".into(),
+                status: "CREATE_COMPLETE".into(),
+            })
+            .collect(),
+    );
+    for bucket in ["bucket-scratch", "bucket-kept"] {
+        for key in ["a", "b"] {
+            fake.state()
+                .objects
+                .insert((bucket.into(), key.into()), "x".into());
+        }
+    }
+    let stacks = [stack("Data", "us-east-1", template, &[])];
+    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    // WHEN it is destroyed
+    let exit = destroy_with(
+        &destroy_args("dev --yes"),
+        &stacks,
+        &clients,
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    // THEN the deleted bucket is emptied before the stack goes, the retained one is untouched
+    assert_eq!(exit, Exit::Success, "{}", String::from_utf8_lossy(&err));
+    let calls = fake.calls();
+    let empty = calls
+        .iter()
+        .position(|c| c == "EmptyBucket bucket-scratch owner 123456789012");
+    let delete = calls.iter().position(|c| c == "DeleteStack dev-Data");
+    assert!(empty.is_some() && empty < delete, "{calls:?}");
+    assert!(
+        !calls.iter().any(|c| c.contains("EmptyBucket bucket-kept")),
+        "{calls:?}"
+    );
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.contains("emptied Scratch (s3://bucket-scratch): 2 object versions"),
+        "{out}"
+    );
+    assert_eq!(
+        fake.state().objects.len(),
+        2,
+        "the retained bucket keeps its objects"
+    );
+}
+
+#[tokio::test]
 async fn env_filled_parameters_come_from_the_environment_or_stop_with_how_to_set_them() {
     let template = json!({"Parameters": {"ApiKey": {"Type": "String", "NoEcho": true}},
                           "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}});

@@ -8,6 +8,10 @@ mod waf;
 pub use certificate::{GlobalCertificate, GlobalCertificateProps, CLOUDFRONT_REGION};
 pub use waf::{EdgeWebAcl, EdgeWebAclProps};
 
+use pantri_synth::cfn::cloudfront::cache_policy::{
+    CachePolicyConfig, CookiesConfig, HeadersConfig, ParametersInCacheKeyAndForwardedToOrigin,
+    QueryStringsConfig,
+};
 use pantri_synth::cfn::cloudfront::distribution::{
     CacheBehavior, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Logging, Origin,
     OriginCustomHeader, S3OriginConfig, ViewerCertificate,
@@ -18,7 +22,7 @@ use pantri_synth::cfn::cloudfront::response_headers_policy::{
     ResponseHeadersPolicyConfig, SecurityHeadersConfig, StrictTransportSecurity, XSSProtection,
 };
 use pantri_synth::cfn::cloudfront::{
-    CfnDistribution, CfnOriginAccessControl, CfnResponseHeadersPolicy,
+    CfnCachePolicy, CfnDistribution, CfnOriginAccessControl, CfnResponseHeadersPolicy,
 };
 use pantri_synth::cfn::route53::record_set::AliasTarget;
 use pantri_synth::cfn::route53::CfnRecordSet;
@@ -48,6 +52,9 @@ pub const ORIGIN_VERIFY_HEADER: &str = "X-Origin-Verify";
 /// name viewers used, overwriting whatever a viewer sent: the app builds redirect and OAuth URLs
 /// from it (Next.js and Auth.js read `X-Forwarded-Host` behind a proxy).
 pub const FORWARDED_HOST_HEADER: &str = "X-Forwarded-Host";
+/// Next.js's image optimizer: answered by the app, cached per URL (the query string names the
+/// image, width and quality) and per `Accept` (WebP or AVIF).
+pub const IMAGE_PATH: &str = "/_next/image*";
 /// The path patterns served from the static-files bucket.
 pub const STATIC_PATHS: [&str; 2] = ["/_next/static/*", "/static/*"];
 
@@ -107,6 +114,10 @@ pub struct EdgeProps {
     /// policy depends on its inline scripts (nonces or hashes), so the app sets it itself; give
     /// one here when the app's policy is static.
     pub content_security_policy: Option<String>,
+    /// Path patterns of the app's `public/` files (`/favicon.ico`, `/images/*`): answered by the
+    /// app, cached like static files, without cookies or the query string in the key. Default
+    /// none.
+    pub public_paths: Vec<String>,
 }
 
 impl Default for EdgeProps {
@@ -124,6 +135,7 @@ impl Default for EdgeProps {
             web_acl_arn: None,
             price_class: PriceClass::default(),
             content_security_policy: None,
+            public_paths: Vec::new(),
         }
     }
 }
@@ -211,7 +223,9 @@ impl Edge {
             .content_type_options(ContentTypeOptions::new(true))
             .frame_options(FrameOptions::new("DENY", true))
             .referrer_policy(ReferrerPolicy::new(true, "strict-origin-when-cross-origin"))
-            .xss_protection(XSSProtection::new(true, true).mode_block(true));
+            // `0`: the legacy XSS auditor is off. Browsers that still have it can be made to
+            // leak data through it; the Content-Security-Policy is the protection.
+            .xss_protection(XSSProtection::new(true, false));
         if let Some(csp) = &props.content_security_policy {
             security_headers = security_headers
                 .content_security_policy(ContentSecurityPolicy::new(csp.as_str(), true));
@@ -249,6 +263,40 @@ impl Edge {
             // Empty: access goes through the Origin Access Control, not a legacy identity.
             .s3_origin_config(S3OriginConfig::new().origin_access_identity(""));
 
+        let image_cache = s.resource(
+            "ImageCachePolicy",
+            CfnCachePolicy::new(
+                CachePolicyConfig::new(
+                    86_400,
+                    31_536_000,
+                    0,
+                    format!("{name}-next-image"),
+                    ParametersInCacheKeyAndForwardedToOrigin::new(
+                        CookiesConfig::new("none"),
+                        true,
+                        HeadersConfig::new("whitelist").headers(["Accept"]),
+                        QueryStringsConfig::new("whitelist").query_strings(["url", "w", "q"]),
+                    )
+                    .enable_accept_encoding_brotli(true),
+                )
+                .comment(format!("Next.js optimized images of {name}")),
+            ),
+        );
+        let mut app_behaviors: Vec<CacheBehavior> =
+            vec![CacheBehavior::new(IMAGE_PATH, "App", "redirect-to-https")
+                .allowed_methods(["GET", "HEAD"])
+                .cached_methods(["GET", "HEAD"])
+                .cache_policy_id(image_cache.attr_id())
+                .response_headers_policy_id(headers.attr_id())
+                .compress(true)];
+        app_behaviors.extend(props.public_paths.iter().map(|path| {
+            CacheBehavior::new(path.as_str(), "App", "redirect-to-https")
+                .allowed_methods(["GET", "HEAD"])
+                .cached_methods(["GET", "HEAD"])
+                .cache_policy_id(CACHING_OPTIMIZED)
+                .response_headers_policy_id(headers.attr_id())
+                .compress(true)
+        }));
         let static_behaviors: Vec<CacheBehavior> = STATIC_PATHS
             .iter()
             .map(|path| {
@@ -273,7 +321,12 @@ impl Edge {
         .comment(name.as_str())
         .aliases([props.domain_name.as_str()])
         .origins([app_origin, static_origin])
-        .cache_behaviors(static_behaviors)
+        .cache_behaviors(
+            app_behaviors
+                .into_iter()
+                .chain(static_behaviors)
+                .collect::<Vec<_>>(),
+        )
         .viewer_certificate(
             ViewerCertificate::new()
                 .acm_certificate_arn(certificate_arn)

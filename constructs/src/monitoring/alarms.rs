@@ -6,19 +6,44 @@
 //! on-call routing of the organization already owns one; otherwise the construct creates
 //! `<app>-<stage>-alarms`, encrypted with a key of its own (checkov wants SNS encrypted, and the
 //! AWS-managed `alias/aws/sns` key cannot be used by CloudWatch alarms, whose service principal
-//! must be allowed to encrypt), with email subscriptions from `alarm_emails`. The Datadog
-//! integration also imports the alarms as events (`collect_cloudwatch_alarms`).
+//! must be allowed to encrypt), with email subscriptions from `alarm_emails` and, with
+//! `datadog`, an HTTPS subscription to Datadog's SNS intake (each alarm becomes a Datadog event
+//! that monitors and on-call routing see). The API key reaches the endpoint as a Secrets Manager
+//! dynamic reference, never in the template. A topic with no subscriber is a synth warning: its
+//! alarms would notify nobody.
 
 use pantri_synth::cfn::cloudwatch::alarm::{ComparisonOperator, Dimension, TreatMissingData};
 use pantri_synth::cfn::cloudwatch::CfnAlarm;
 use pantri_synth::cfn::kms::CfnKey;
 use pantri_synth::cfn::sns::topic::Subscription;
 use pantri_synth::cfn::sns::CfnTopic;
+use pantri_synth::fns::{self, dynamic};
 use pantri_synth::{Output, Res, Scope, Str};
 
 use super::{render, Workload};
 use crate::policy::{document, key_administration, Principal, Statement};
-use crate::Removal;
+use crate::{Removal, SecretRef};
+
+/// Where Datadog's SNS intake is: alarms published to the topic arrive in Datadog as events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmsToDatadog {
+    /// The Datadog site (`datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`, ...).
+    pub site: String,
+    /// The secret holding the API key (the whole secret string).
+    pub api_key_secret: SecretRef,
+}
+
+impl AlarmsToDatadog {
+    /// The intake host of the site: `app.<site>` for the two-label sites, the site itself for
+    /// the regional ones (`us5.datadoghq.com`, `ap1.datadoghq.com`).
+    pub fn intake_host(&self) -> String {
+        if self.site.split('.').count() == 2 {
+            format!("app.{}", self.site)
+        } else {
+            self.site.clone()
+        }
+    }
+}
 
 /// The thresholds of the alarms.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -58,6 +83,8 @@ pub struct ServiceAlarmsProps {
     /// Email addresses subscribed to the created topic (each confirms by mail). Default none.
     /// Only with the created topic: an existing topic's subscriptions belong to its owner.
     pub alarm_emails: Vec<String>,
+    /// Datadog's SNS intake, subscribed to the created topic. Default none.
+    pub datadog: Option<AlarmsToDatadog>,
     /// What happens to the created topic's key when the stack goes. Default `Retain`.
     pub removal: Removal,
     /// Minutes (one-minute periods) an alarm looks at. Default 5.
@@ -73,6 +100,7 @@ impl Default for ServiceAlarmsProps {
             thresholds: AlarmThresholds::default(),
             alarm_topic_arn: None,
             alarm_emails: Vec::new(),
+            datadog: None,
             removal: Removal::Retain,
             evaluation_minutes: 5,
             datapoints_to_alarm: 3,
@@ -166,10 +194,30 @@ impl ServiceAlarms {
             ));
             ok = false;
         }
-        if props.alarm_topic_arn.is_some() && !props.alarm_emails.is_empty() {
+        if props.alarm_topic_arn.is_none()
+            && props.alarm_emails.is_empty()
+            && props.datadog.is_none()
+        {
+            s.warning(
+                "the alarm topic has no subscriber, so its alarms notify nobody: give alarm_emails \
+                 or datadog (the stage's alarms.emails), or an alarm_topic_arn that is routed",
+            );
+        }
+        if let Some(dd) = &props.datadog {
+            if dd.api_key_secret.name.is_empty() || dd.site.is_empty() {
+                s.error(
+                    "datadog needs the site and the API key secret's name: pass the secret that \
+                     holds the Datadog API key",
+                );
+                ok = false;
+            }
+        }
+        if props.alarm_topic_arn.is_some()
+            && !(props.alarm_emails.is_empty() && props.datadog.is_none())
+        {
             s.error(
-                "alarm_emails are given with alarm_topic_arn: subscribe them to that topic where it \
-                 is owned, or drop alarm_topic_arn to let this construct create a topic",
+                "alarm_emails or datadog are given with alarm_topic_arn: subscribe them to that \
+                 topic where it is owned, or drop alarm_topic_arn to let this construct create a topic",
             );
             ok = false;
         }
@@ -196,7 +244,7 @@ impl ServiceAlarms {
         let (topic, topic_arn) = match &props.alarm_topic_arn {
             Some(arn) => (None, arn.clone()),
             None => {
-                let t = alarm_topic(&mut s, w, &props.alarm_emails, props.removal);
+                let t = alarm_topic(&mut s, w, &props);
                 (Some(t), t.attr_topic_arn())
             }
         };
@@ -341,21 +389,25 @@ impl ServiceAlarms {
 
 /// The alarm topic and its key: the account administers the key, CloudWatch may encrypt with
 /// it (to publish alarms), and SNS decrypts through the grants it makes as the topic's service.
-fn alarm_topic(
-    s: &mut Scope<'_>,
-    w: &Workload,
-    emails: &[String],
-    removal: Removal,
-) -> Res<CfnTopic> {
+fn alarm_topic(s: &mut Scope<'_>, w: &Workload, props: &ServiceAlarmsProps) -> Res<CfnTopic> {
+    let removal = props.removal;
     let policy = document([
         key_administration(),
         Statement::allow()
             .sid("CloudWatchAlarmsPublish")
             .principal(Principal::service("cloudwatch.amazonaws.com"))
             .actions(["kms:Decrypt", "kms:GenerateDataKey*"])
-            // "*" is this key. The statement is the one AWS documents for alarm topics; the
-            // service can only use the key through a topic that lets it publish.
-            .resources(["*"]),
+            // "*" is this key. The statement is the one AWS documents for alarm topics, narrowed
+            // to this account's alarms (no confused deputy).
+            .resources(["*"])
+            .condition("StringEquals", "aws:SourceAccount", fns::aws::account_id())
+            .condition(
+                "ArnLike",
+                "aws:SourceArn",
+                fns::sub(
+                    "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*",
+                ),
+            ),
     ]);
     let key = s.resource(
         "TopicKey",
@@ -371,13 +423,26 @@ fn alarm_topic(
         .topic_name(format!("{}-alarms", w.prefix()))
         .display_name(format!("{} alarms", w.prefix()))
         .kms_master_key_id(key.attr_arn());
-    if !emails.is_empty() {
-        topic = topic.subscription(
-            emails
-                .iter()
-                .map(|e| Subscription::new(e.as_str(), "email"))
-                .collect::<Vec<_>>(),
+    let mut subscriptions: Vec<Subscription> = props
+        .alarm_emails
+        .iter()
+        .map(|e| Subscription::new(e.as_str(), "email"))
+        .collect();
+    if let Some(dd) = &props.datadog {
+        let endpoint = fns::join(
+            "",
+            [
+                Str::from(format!(
+                    "https://{}/intake/webhook/sns?api_key=",
+                    dd.intake_host()
+                )),
+                dynamic::secretsmanager(&dd.api_key_secret.name, ""),
+            ],
         );
+        subscriptions.push(Subscription::new(endpoint, "https"));
+    }
+    if !subscriptions.is_empty() {
+        topic = topic.subscription(subscriptions);
     }
     let topic = s.resource("Topic", topic);
     s.output(

@@ -120,11 +120,15 @@ fn permissions() -> Vec<Statement> {
             .sid("LoadBalancerInventory")
             .actions(["elasticloadbalancing:Describe*"])
             .resources(["*"]),
-        Statement::allow()
-            .sid("CloudFrontInventory")
+        // A distribution's configuration carries its origin custom headers, the origin-verify
+        // secret among them: Datadog gets CloudFront metrics from CloudWatch and tags from
+        // tag:GetResources, and may not read distributions, even if a policy added later would.
+        Statement::deny()
+            .sid("NoDistributionConfigs")
             .actions([
+                "cloudfront:GetDistribution",
                 "cloudfront:GetDistributionConfig",
-                "cloudfront:ListDistributions",
+                "cloudfront:ListDistributions*",
             ])
             .resources(["*"]),
         Statement::allow()
@@ -210,9 +214,11 @@ impl DatadogIntegration {
             if let Some(env) = s.env() {
                 regions.push(env.region.clone());
             }
-            if !regions.iter().any(|r| r == "us-east-1") {
-                regions.push("us-east-1".to_owned());
-            }
+        }
+        // CloudFront, Route 53 and the CloudFront web ACL report their metrics in us-east-1,
+        // whatever region the app runs in.
+        if !regions.iter().any(|r| r == "us-east-1") {
+            regions.push("us-east-1".to_owned());
         }
         let mut account_tags = props.account_tags.clone();
         if account_tags.is_empty() {

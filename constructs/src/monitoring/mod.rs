@@ -22,7 +22,7 @@ pub mod datadog_dashboard;
 pub mod datadog_integration;
 pub mod datadog_monitors;
 
-pub use alarms::{ServiceAlarms, ServiceAlarmsProps};
+pub use alarms::{AlarmsToDatadog, ServiceAlarms, ServiceAlarmsProps};
 pub use datadog_dashboard::{DatadogDashboard, DatadogDashboardProps};
 pub use datadog_integration::{DatadogIntegration, DatadogIntegrationProps};
 pub use datadog_monitors::{DatadogMonitors, DatadogMonitorsProps, MonitorThresholds};

@@ -1,17 +1,19 @@
-//! The internet-facing ALB CloudFront reaches: security groups, ACM certificate, HTTPS
-//! listener that refuses (403) every request without CloudFront's secret header, HTTP
-//! listener that redirects, target group, and alias records.
+//! The internet-facing ALB CloudFront reaches: security groups, ACM certificate, the HTTPS
+//! listener that refuses (403) every request without CloudFront's secret header, target group,
+//! and alias records. There is no port 80: CloudFront reaches the origin over HTTPS only, and
+//! viewers' plain HTTP is redirected by CloudFront itself.
 //!
-//! The ALB accepts 443 and 80 from any address: CloudFront's origin-facing managed prefix list
-//! would be narrower, but its id differs per region and cannot be looked up at synth time
-//! without AWS credentials. The secret header is what keeps direct requests out.
+//! Who may connect: CloudFront's origin-facing managed prefix list
+//! (`com.amazonaws.global.cloudfront.origin-facing`) when its id is given (it differs per region
+//! and cannot be looked up at synth time without credentials), else any address; the secret
+//! header keeps direct requests out either way.
 
 use pantri_synth::cfn::certificatemanager::certificate::DomainValidationOption;
 use pantri_synth::cfn::certificatemanager::CfnCertificate;
 use pantri_synth::cfn::ec2::security_group::{Egress, Ingress};
 use pantri_synth::cfn::ec2::CfnSecurityGroup;
 use pantri_synth::cfn::elasticloadbalancingv2::listener::{
-    Action, ActionType, Certificate, FixedResponseConfig, RedirectConfig, RedirectConfigStatusCode,
+    Action, ActionType, Certificate, FixedResponseConfig,
 };
 use pantri_synth::cfn::elasticloadbalancingv2::listener_rule::{
     self, HttpHeaderConfig, RuleCondition,
@@ -29,8 +31,8 @@ use pantri_synth::{Res, Scope, Str};
 use super::{NextJsServiceProps, ORIGIN_VERIFY_HEADER};
 use crate::connections::{allow, Port};
 
-/// A TLS 1.3 / 1.2 policy with forward-secret ciphers only.
-pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/// The restricted TLS 1.3 / 1.2 policy: forward-secret AEAD ciphers only (no CBC).
+pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 /// The ALB and what hangs off it.
 #[derive(Clone, Copy, Debug)]
@@ -61,44 +63,39 @@ fn no_egress() -> Egress {
 }
 
 fn alb_security_group(s: &mut Scope<'_>, p: &NextJsServiceProps) -> Res<CfnSecurityGroup> {
-    let mut ingress = Vec::new();
-    let mut sources = vec![("0.0.0.0/0", false)];
-    if p.ipv6 {
-        sources.push(("::/0", true));
-    }
-    for (cidr, v6) in sources {
-        for (port, why) in [
-            (443, "HTTPS from CloudFront"),
-            (80, "HTTP, redirected to HTTPS"),
-        ] {
-            let rule = Ingress::new("tcp")
-                .from_port(port)
-                .to_port(port)
-                .description(why);
-            ingress.push(if v6 {
-                rule.cidr_ipv6(cidr)
-            } else {
-                rule.cidr_ip(cidr)
-            });
+    let https = || Ingress::new("tcp").from_port(443).to_port(443);
+    let (ingress, from) = match &p.cloudfront_prefix_list_id {
+        // The managed list holds both address families; one rule covers them.
+        Some(list) => (
+            vec![https()
+                .source_prefix_list_id(list.clone())
+                .description("HTTPS from CloudFront's origin-facing servers")],
+            "CloudFront",
+        ),
+        None => {
+            let mut rules = vec![https()
+                .cidr_ip("0.0.0.0/0")
+                .description("HTTPS from CloudFront (any address: no prefix list given)")];
+            if p.ipv6 {
+                rules.push(
+                    https()
+                        .cidr_ipv6("::/0")
+                        .description("HTTPS from CloudFront over IPv6"),
+                );
+            }
+            (rules, "the internet")
         }
-    }
-    let sg = s.resource(
+    };
+    s.resource(
         "LoadBalancerSecurityGroup",
         CfnSecurityGroup::new(format!(
-            "{}-{} ALB: 443 and 80 from the internet, out to the tasks only",
+            "{}-{} ALB: 443 from {from}, out to the tasks only",
             p.app_name, p.stage
         ))
         .vpc_id(p.vpc.vpc_id.clone())
         .security_group_ingress(ingress)
         .security_group_egress([no_egress()]),
-    );
-    if let Some(o) = s.app().options_mut(sg) {
-        o.suppress_checkov(
-            "CKV_AWS_260",
-            "Port 80 only answers a 301 redirect to HTTPS; it forwards nothing to the tasks",
-        );
-    }
-    sg
+    )
 }
 
 pub(super) fn alb(s: &mut Scope<'_>, p: &NextJsServiceProps) -> Alb {
@@ -120,6 +117,8 @@ pub(super) fn alb(s: &mut Scope<'_>, p: &NextJsServiceProps) -> Alb {
                 attribute("access_logs.s3.bucket", p.log_bucket.name.clone()),
                 attribute("access_logs.s3.prefix", p.access_log_prefix.as_str()),
                 attribute("routing.http.drop_invalid_header_fields.enabled", "true"),
+                // Requests that could smuggle a second request are refused, not just flagged.
+                attribute("routing.http.desync_mitigation_mode", "strictest"),
             ]),
     );
     let certificate = s.resource(
@@ -170,19 +169,6 @@ pub(super) fn alb(s: &mut Scope<'_>, p: &NextJsServiceProps) -> Alb {
         .protocol("HTTPS")
         .ssl_policy(SSL_POLICY)
         .certificates([Certificate::new().certificate_arn(certificate.ref_())]),
-    );
-    s.resource(
-        "HttpListener",
-        CfnListener::new(
-            [Action::new(ActionType::Redirect).redirect_config(
-                RedirectConfig::new(RedirectConfigStatusCode::Http301)
-                    .protocol("HTTPS")
-                    .port("443"),
-            )],
-            load_balancer.ref_(),
-        )
-        .port(80)
-        .protocol("HTTP"),
     );
     // The secret is resolved by CloudFormation at deploy time: it never lands in the template.
     let origin_value = dynamic::secretsmanager(&p.origin_secret.name, "");

@@ -37,6 +37,18 @@ use pantri_synth::{Output, ParamRef, Parameter, Res, Scope, Str};
 use crate::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
 
 pub use cluster::CapacityStrategy;
+
+/// The sidecar images, pinned to exact releases in this one place: a task started tomorrow runs
+/// what was reviewed today, and an upgrade is a reviewed change here (or a prop).
+pub mod images {
+    /// The Datadog agent.
+    pub const DATADOG_AGENT: &str = "public.ecr.aws/datadog/agent:7.59.0";
+    /// AWS for Fluent Bit, the FireLens log router.
+    pub const LOG_ROUTER: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4";
+    /// busybox from the ECR Public mirror of Docker official images (no Docker Hub rate limit),
+    /// for the init container.
+    pub const INIT: &str = "public.ecr.aws/docker/library/busybox:1.37.0";
+}
 pub use ecr::{ImageRepository, ImageRepositoryProps};
 
 /// The name of the app container in the task definition (and of the Cloud Map service).
@@ -64,10 +76,9 @@ pub struct DatadogAgentProps {
     /// The `version` unified service tag. Default: the deployed image tag (the `ImageTag`
     /// parameter), so every deploy is a version in APM.
     pub version: Option<String>,
-    /// The agent image. Default `public.ecr.aws/datadog/agent:7` (major version pinned, minor
-    /// updates on each new task).
+    /// The agent image. Default [`images::DATADOG_AGENT`].
     pub agent_image: String,
-    /// The log router image. Default `public.ecr.aws/aws-observability/aws-for-fluent-bit:stable`.
+    /// The log router image. Default [`images::LOG_ROUTER`].
     pub log_router_image: String,
 }
 
@@ -82,22 +93,24 @@ impl Default for DatadogAgentProps {
             env: None,
             service: None,
             version: None,
-            agent_image: "public.ecr.aws/datadog/agent:7".to_owned(),
-            log_router_image: "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
-                .to_owned(),
+            agent_image: images::DATADOG_AGENT.to_owned(),
+            log_router_image: images::LOG_ROUTER.to_owned(),
         }
     }
 }
 
-/// Where the app container's stdout/stderr goes.
+/// Where the app container's stdout/stderr goes. Either way it is in the CloudWatch log group
+/// `/aws/ecs/<app>-<stage>`, where `aws logs tail` finds it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AppLogs {
-    /// Through the FireLens log router to Datadog Logs (default): one place to search logs
-    /// next to traces. The router's own logs go to `/ecs/datadog-agent-<stage>`.
+    /// Through the FireLens log router (Fluent Bit) to both the log group and Datadog Logs
+    /// (default): Datadog puts logs next to traces, CloudWatch keeps them when Datadog cannot
+    /// take them and for `aws logs tail`. The Datadog output is FireLens's own; the CloudWatch
+    /// output is a Fluent Bit config file the init container writes into a task volume. The
+    /// router's own logs go to `/ecs/datadog-agent-<stage>`.
     #[default]
-    Datadog,
-    /// To the CloudWatch log group `/aws/ecs/<app>-<stage>` (no log router): for a stage
-    /// without Datadog log ingestion, and what the seed's `aws logs tail` expects.
+    CloudWatchAndDatadog,
+    /// To the log group only, with the `awslogs` driver (no log router).
     CloudWatch,
 }
 
@@ -131,8 +144,13 @@ pub struct NextJsServiceProps {
     pub log_bucket: BucketRef,
     /// The key prefix of the ALB's access logs in the log bucket. Default `alb`.
     pub access_log_prefix: String,
-    /// The bucket of user files the app reads and writes.
+    /// The static-files bucket: the app reads all of it, and writes and deletes only under
+    /// `uploads_prefix`.
     pub static_bucket: BucketRef,
+    /// The key prefix of the static bucket the app may write and delete (user uploads). What
+    /// CloudFront serves (`_next/static/`, `static/`) is published by deploy, never by the app,
+    /// so a compromised task cannot replace the site's scripts. Default `uploads/`.
+    pub uploads_prefix: String,
     /// The Cognito user pool the app administers.
     pub user_pool: UserPoolRef,
     /// The ARN of the KMS key (`LogsKey`) that encrypts the log groups.
@@ -182,10 +200,17 @@ pub struct NextJsServiceProps {
     pub removal: Removal,
     /// ALB deletion protection. Default true.
     pub deletion_protection: bool,
+    /// The id of CloudFront's origin-facing managed prefix list in the stack's region
+    /// (`aws ec2 describe-managed-prefix-lists --filters
+    /// Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing`): the ALB
+    /// then admits only CloudFront. Default none: any address may connect, and only the
+    /// origin-verify header keeps others out. The list counts as about 55 rules against the
+    /// group's quota of 60.
+    pub cloudfront_prefix_list_id: Option<Str>,
     /// Whether the ALB also serves IPv6 (`dualstack`, an AAAA record, `::/0` ingress); the
     /// public subnets need IPv6 CIDRs. Default false.
     pub ipv6: bool,
-    /// Where the app's stdout goes. Default [`AppLogs::Datadog`].
+    /// Where the app's stdout goes. Default [`AppLogs::CloudWatchAndDatadog`].
     pub app_logs: AppLogs,
     /// The Container Insights level. Default [`ContainerInsights::Enhanced`].
     pub container_insights: ContainerInsights,
@@ -235,6 +260,7 @@ impl Default for NextJsServiceProps {
                 id: empty(),
                 arn: empty(),
             },
+            uploads_prefix: "uploads/".to_owned(),
             logs_key_arn: empty(),
             datadog: DatadogAgentProps::default(),
             origin_secret: SecretRef {
@@ -260,8 +286,9 @@ impl Default for NextJsServiceProps {
             repository: None,
             removal: Removal::Retain,
             deletion_protection: true,
+            cloudfront_prefix_list_id: None,
             ipv6: false,
-            app_logs: AppLogs::Datadog,
+            app_logs: AppLogs::CloudWatchAndDatadog,
             container_insights: ContainerInsights::Enhanced,
             user: Some("1001:1001".to_owned()),
             enable_exec: false,
@@ -312,6 +339,8 @@ pub struct NextJsService {
     alb: alb::Alb,
     cluster_name: String,
     service_name: String,
+    app_log_group_name: String,
+    agent_log_group_name: String,
 }
 
 impl NextJsService {
@@ -340,6 +369,10 @@ impl NextJsService {
                         props.app_name
                     ))
                     .from_env("PANTRI_IMAGE_TAG")
+                    // Deploy fills only NoEcho parameters from the environment (so a secret
+                    // never lands in a readable parameter); the tag itself stays visible in
+                    // the task definition's image.
+                    .no_echo()
             },
         );
 
@@ -393,6 +426,8 @@ impl NextJsService {
             alb,
             cluster_name: names.base.clone(),
             service_name: names.service.clone(),
+            app_log_group_name: names.app_log_group.clone(),
+            agent_log_group_name: names.agent_log_group.clone(),
         };
         outputs(&mut s, &svc, props.repository.is_none());
         svc
@@ -465,6 +500,16 @@ impl NextJsService {
     /// The service name as a literal, for monitors and runbooks.
     pub fn service_name_literal(&self) -> &str {
         &self.service_name
+    }
+
+    /// The application log group's name (`/aws/ecs/<app>-<stage>`), for runbooks.
+    pub fn app_log_group_name(&self) -> &str {
+        &self.app_log_group_name
+    }
+
+    /// The log group of the Datadog agent and the log router (`/ecs/datadog-agent-<stage>`).
+    pub fn agent_log_group_name(&self) -> &str {
+        &self.agent_log_group_name
     }
 
     /// The repository URI to push images to.

@@ -9,7 +9,7 @@ use pantri_synth::fns::{self, aws};
 use pantri_synth::{Res, Scope, Str, Value};
 
 use super::task::LogGroups;
-use super::NextJsServiceProps;
+use super::{AppLogs, NextJsServiceProps};
 use crate::policy::{document, Principal, Statement};
 
 /// The Cognito actions the app may call on its own pool: reading and updating users. Sign-in is
@@ -59,10 +59,7 @@ pub(super) fn roles(
     repository: Res<CfnRepository>,
     logs: &LogGroups,
 ) -> Roles {
-    let mut log_arns = vec![logs.agent.attr_arn()];
-    if let Some(app) = logs.app {
-        log_arns.push(app.attr_arn());
-    }
+    let log_arns = vec![logs.agent.attr_arn(), logs.app.attr_arn()];
     let execution_policy = document([
         Statement::allow()
             .sid("PullAppImage")
@@ -101,9 +98,19 @@ pub(super) fn roles(
     let bucket = props.static_bucket.arn.clone();
     let mut task_statements = vec![
         Statement::allow()
-            .sid("StaticObjects")
-            .actions(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+            .sid("StaticObjectsRead")
+            .actions(["s3:GetObject"])
             .resources([fns::join("", [bucket.clone(), Str::from("/*")])]),
+        Statement::allow()
+            .sid("UploadsWrite")
+            .actions(["s3:PutObject", "s3:DeleteObject"])
+            .resources([fns::join(
+                "",
+                [
+                    bucket.clone(),
+                    Str::from(format!("/{}*", props.uploads_prefix)),
+                ],
+            )]),
         Statement::allow()
             .sid("StaticListing")
             .actions(["s3:ListBucket"])
@@ -113,6 +120,15 @@ pub(super) fn roles(
             .actions(COGNITO_ACTIONS.iter().copied())
             .resources([props.user_pool.arn.clone()]),
     ];
+    if props.app_logs == AppLogs::CloudWatchAndDatadog {
+        // FireLens's Fluent Bit runs with the task role: it writes the app's log group.
+        task_statements.push(
+            Statement::allow()
+                .sid("AppLogsThroughLogRouter")
+                .actions(["logs:CreateLogStream", "logs:PutLogEvents"])
+                .resources([logs.app.attr_arn()]),
+        );
+    }
     if props.enable_exec {
         // The Session Manager channel of ECS Exec has no resource-level permissions.
         task_statements.push(

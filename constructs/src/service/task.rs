@@ -29,9 +29,6 @@ const WRITABLE_PATHS: &[(&str, &str)] = &[("next-cache", "/app/.next/cache"), ("
 /// A short-lived container that makes the writable volumes writable for a non-root app user
 /// (mode 1777, like `/tmp`: the volumes are private to the task) and exits.
 pub const VOLUME_INIT_CONTAINER: &str = "volume-init";
-/// Its image: busybox from the ECR Public mirror of Docker official images (no Docker Hub
-/// rate limit), pinned to a release line.
-const VOLUME_INIT_IMAGE: &str = "public.ecr.aws/docker/library/busybox:1.37";
 
 /// Memory the sidecars reserve (MiB); the app gets the rest of the task.
 const AGENT_MEMORY: u32 = 256;
@@ -57,11 +54,18 @@ pub const RESERVED_ENV: &[&str] = &[
 /// The log groups of the task.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LogGroups {
-    /// `/ecs/datadog-agent-<stage>`: the agent and the log router.
+    /// `/ecs/datadog-agent-<stage>`: the agent, the log router and the init container.
     pub agent: Res<CfnLogGroup>,
-    /// `/aws/ecs/<app>-<stage>`: the app, when [`AppLogs::CloudWatch`].
-    pub app: Option<Res<CfnLogGroup>>,
+    /// `/aws/ecs/<app>-<stage>`: the app.
+    pub app: Res<CfnLogGroup>,
 }
+
+/// The task volume the log router reads its extra Fluent Bit config from.
+const LOG_CONFIG_VOLUME: &str = "log-router-config";
+/// Where the init container writes that config, and where the log router finds it.
+const LOG_CONFIG_INIT_DIR: &str = "/mnt/log-router-config";
+const LOG_CONFIG_DIR: &str = "/fluent-bit/etc/extra";
+const LOG_CONFIG_FILE: &str = "cloudwatch.conf";
 
 pub(super) fn log_groups(s: &mut Scope<'_>, names: &Names, p: &NextJsServiceProps) -> LogGroups {
     let agent = encrypted_log_group(
@@ -72,16 +76,14 @@ pub(super) fn log_groups(s: &mut Scope<'_>, names: &Names, p: &NextJsServiceProp
         p.logs_key_arn.clone(),
         p.removal,
     );
-    let app = (p.app_logs == AppLogs::CloudWatch).then(|| {
-        encrypted_log_group(
-            s,
-            "AppLogs",
-            names.app_log_group.clone(),
-            p.log_retention_days,
-            p.logs_key_arn.clone(),
-            p.removal,
-        )
-    });
+    let app = encrypted_log_group(
+        s,
+        "AppLogs",
+        names.app_log_group.clone(),
+        p.log_retention_days,
+        p.logs_key_arn.clone(),
+        p.removal,
+    );
     LogGroups { agent, app }
 }
 
@@ -141,17 +143,21 @@ pub(super) fn task_definition(s: &mut Scope<'_>, i: &TaskInputs<'_>) -> Res<CfnT
             .clone()
             .map_or_else(|| i.image_tag.clone(), Str::from),
     };
+    let firelens = p.app_logs == AppLogs::CloudWatchAndDatadog;
     let mut containers = vec![app_container(i, &dd), agent_container(i, &dd)];
-    if p.app_logs == AppLogs::Datadog {
+    if firelens {
         containers.push(log_router_container(i));
     }
-    if p.user.is_some() {
-        containers.push(volume_init_container(i));
+    if p.user.is_some() || firelens {
+        containers.push(init_container(i));
     }
-    let volumes: Vec<Volume> = WRITABLE_PATHS
+    let mut volumes: Vec<Volume> = WRITABLE_PATHS
         .iter()
         .map(|(name, _)| Volume::new().name(*name))
         .collect();
+    if firelens {
+        volumes.push(Volume::new().name(LOG_CONFIG_VOLUME));
+    }
     s.resource(
         "TaskDefinition",
         CfnTaskDefinition::new()
@@ -216,9 +222,9 @@ fn app_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
                 .condition(ContainerDependencyCondition::Success),
         );
     }
-    let logging = match (p.app_logs, i.logs.app) {
-        (AppLogs::CloudWatch, Some(group)) => awslogs(group, APP_CONTAINER),
-        _ => {
+    let logging = match p.app_logs {
+        AppLogs::CloudWatch => awslogs(i.logs.app, APP_CONTAINER),
+        AppLogs::CloudWatchAndDatadog => {
             depends.push(
                 ContainerDependency::new()
                     .container_name(LOG_ROUTER_CONTAINER)
@@ -341,6 +347,11 @@ fn agent_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
                 .retries(3)
                 .start_period(15),
         )
+        // The agent runs as root in its image; it needs no capability for APM, DogStatsD and
+        // the ECS metadata endpoint on Fargate.
+        .linux_parameters(
+            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
+        )
         .log_configuration(awslogs(i.logs.agent, AGENT_CONTAINER))
 }
 
@@ -348,6 +359,12 @@ fn log_router_container(i: &TaskInputs<'_>) -> ContainerDefinition {
     let p = i.props;
     let mut firelens_options: IndexMap<String, Str> = IndexMap::new();
     firelens_options.insert("enable-ecs-log-metadata".into(), "true".into());
+    // The second output (CloudWatch) is a config file ECS includes after its generated one.
+    firelens_options.insert("config-file-type".into(), "file".into());
+    firelens_options.insert(
+        "config-file-value".into(),
+        format!("{LOG_CONFIG_DIR}/{LOG_CONFIG_FILE}").into(),
+    );
     ContainerDefinition::new(p.datadog.log_router_image.as_str(), LOG_ROUTER_CONTAINER)
         // The app's log driver writes to this container: without it the app's logs are lost.
         .essential(true)
@@ -357,14 +374,77 @@ fn log_router_container(i: &TaskInputs<'_>) -> ContainerDefinition {
                 .type_("fluentbit")
                 .options(firelens_options),
         )
+        .mount_points([MountPoint::new()
+            .source_volume(LOG_CONFIG_VOLUME)
+            .container_path(LOG_CONFIG_DIR)
+            .read_only(true)])
+        .linux_parameters(
+            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
+        )
+        // Its config must be written before it starts.
+        .depends_on([ContainerDependency::new()
+            .container_name(VOLUME_INIT_CONTAINER)
+            .condition(ContainerDependencyCondition::Success)])
         .log_configuration(awslogs(i.logs.agent, LOG_ROUTER_CONTAINER))
 }
 
-fn volume_init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
+/// The Fluent Bit output that copies the app's FireLens stream (tagged `<container>-firelens-*`)
+/// to its CloudWatch log group, as `Fn::Sub` text (`${AppLogGroup}`, `${AWS::Region}`); the group
+/// exists (the template makes it), so the router never creates one.
+fn cloudwatch_output() -> [String; 7] {
+    [
+        "[OUTPUT]".to_owned(),
+        "    Name cloudwatch_logs".to_owned(),
+        format!("    Match {APP_CONTAINER}-firelens*"),
+        "    region ${AWS::Region}".to_owned(),
+        "    log_group_name ${AppLogGroup}".to_owned(),
+        format!("    log_stream_prefix {APP_CONTAINER}/"),
+        "    auto_create_group false".to_owned(),
+    ]
+}
+
+/// A short-lived container that prepares the task's volumes and exits: it opens the writable
+/// paths to the non-root app user and writes the log router's CloudWatch output.
+fn init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
+    let p = i.props;
     let mount = |name: &str| format!("/mnt/{name}");
-    let mut command = vec!["chmod".to_owned(), "1777".to_owned()];
-    command.extend(WRITABLE_PATHS.iter().map(|(name, _)| mount(name)));
-    ContainerDefinition::new(VOLUME_INIT_IMAGE, VOLUME_INIT_CONTAINER)
+    let mut mounts: Vec<MountPoint> = Vec::new();
+    let mut steps: Vec<String> = Vec::new();
+    if p.user.is_some() {
+        let paths: Vec<String> = WRITABLE_PATHS.iter().map(|(name, _)| mount(name)).collect();
+        steps.push(format!("chmod 1777 {}", paths.join(" ")));
+        mounts.extend(WRITABLE_PATHS.iter().map(|(name, _)| {
+            MountPoint::new()
+                .source_volume(*name)
+                .container_path(mount(name))
+                .read_only(false)
+        }));
+    }
+    let firelens = p.app_logs == AppLogs::CloudWatchAndDatadog;
+    if firelens {
+        // printf '%s\n' 'line' ...: one config line per argument, nothing expanded by the shell.
+        let lines: Vec<String> = cloudwatch_output()
+            .iter()
+            .map(|l| format!("'{l}'"))
+            .collect();
+        steps.push(format!(
+            "printf '%s\\n' {} > {LOG_CONFIG_INIT_DIR}/{LOG_CONFIG_FILE}",
+            lines.join(" ")
+        ));
+        mounts.push(
+            MountPoint::new()
+                .source_volume(LOG_CONFIG_VOLUME)
+                .container_path(LOG_CONFIG_INIT_DIR)
+                .read_only(false),
+        );
+    }
+    let steps = steps.join(" && ");
+    let script = if firelens {
+        fns::sub_with(&steps, [("AppLogGroup", i.logs.app.ref_())])
+    } else {
+        Str::from(steps)
+    };
+    ContainerDefinition::new(super::images::INIT, VOLUME_INIT_CONTAINER)
         // It exits once done; the app waits for its success.
         .essential(false)
         .memory_reservation(VOLUME_INIT_MEMORY)
@@ -375,17 +455,7 @@ fn volume_init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
         .linux_parameters(
             LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
         )
-        .command(command)
-        .mount_points(
-            WRITABLE_PATHS
-                .iter()
-                .map(|(name, _)| {
-                    MountPoint::new()
-                        .source_volume(*name)
-                        .container_path(mount(name))
-                        .read_only(false)
-                })
-                .collect::<Vec<_>>(),
-        )
+        .command([Str::from("sh"), Str::from("-c"), script])
+        .mount_points(mounts)
         .log_configuration(awslogs(i.logs.agent, VOLUME_INIT_CONTAINER))
 }

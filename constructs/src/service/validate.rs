@@ -57,6 +57,7 @@ pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     network(p, &mut errors);
     references(p, &mut errors);
     environment(p, &mut errors);
+    uploads_prefix(p, &mut errors);
     for e in errors {
         s.error(e);
     }
@@ -251,6 +252,31 @@ fn references(p: &NextJsServiceProps, errors: &mut Vec<String>) {
         errors.push(format!(
             "datadog.site {:?} is not a Datadog site: use one of {DATADOG_SITES:?}",
             p.datadog.site
+        ));
+    }
+}
+
+/// The prefix the app writes must be a folder CloudFront does not serve.
+fn uploads_prefix(p: &NextJsServiceProps, errors: &mut Vec<String>) {
+    let prefix = p.uploads_prefix.as_str();
+    let served = crate::edge::STATIC_PATHS
+        .iter()
+        .map(|path| path.trim_start_matches('/').trim_end_matches('*'))
+        .any(|served| prefix.starts_with(served) || served.starts_with(prefix));
+    if prefix.is_empty()
+        || !prefix.ends_with('/')
+        || prefix.starts_with('/')
+        || prefix.contains('*')
+    {
+        errors.push(format!(
+            "uploads_prefix {prefix:?} is not a folder: write it as \"uploads/\" (no leading '/', \
+             a trailing '/', no '*')"
+        ));
+    } else if served {
+        errors.push(format!(
+            "uploads_prefix {prefix:?} overlaps what CloudFront serves ({}): the app could replace \
+             the site's files; use a folder of its own such as \"uploads/\"",
+            crate::edge::STATIC_PATHS.join(", ")
         ));
     }
 }

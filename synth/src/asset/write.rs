@@ -19,7 +19,7 @@ use super::{
 };
 use crate::assembly::{to_json_string, Artifact, MetadataEntry, SCHEMA_VERSION};
 use crate::error::Problem;
-use crate::resolve::Resolver;
+use crate::resolve::{Effects, Facts};
 use crate::tree::{App, NodeId};
 
 /// What a stack's assets add to the assembly.
@@ -90,11 +90,11 @@ fn cached(
 }
 
 /// The metadata entries of a stack's asset parameters (on the stack's path).
-pub(crate) fn stack_metadata(app: &App, r: &Resolver<'_>, stack: NodeId) -> Vec<MetadataEntry> {
+pub(crate) fn stack_metadata(app: &App, facts: &Facts, stack: NodeId) -> Vec<MetadataEntry> {
     decls_of(app, stack)
         .into_iter()
         .filter_map(|d| {
-            let parameter = r.logical_ids.get(&d.parameter?)?.clone();
+            let parameter = facts.logical_ids.get(&d.parameter?)?.clone();
             let attribute = match d.kind {
                 AssetKind::File(_) => AssetAttribute::ObjectKey,
                 AssetKind::Image(_) => AssetAttribute::ImageTag,
@@ -115,7 +115,7 @@ pub(crate) fn stack_metadata(app: &App, r: &Resolver<'_>, stack: NodeId) -> Vec<
 
 /// Stack dependencies the assets add: a tree published to a bucket named by another stack's
 /// output, or invalidated in a distribution another stack holds, waits for that stack.
-pub(crate) fn add_stack_dependencies(app: &App, r: &mut Resolver<'_>) {
+pub(crate) fn add_stack_dependencies(app: &App, fx: &mut Effects) {
     for d in &app.assets {
         let AssetKind::Tree(t) = &d.kind else {
             continue;
@@ -132,7 +132,7 @@ pub(crate) fn add_stack_dependencies(app: &App, r: &mut Resolver<'_>) {
         ];
         for o in outputs.into_iter().flatten() {
             if let Some(producer) = app.stack_of(o.node()).filter(|s| *s != own) {
-                r.stack_dependencies
+                fx.stack_dependencies
                     .entry(own)
                     .or_default()
                     .insert(producer);
@@ -144,14 +144,14 @@ pub(crate) fn add_stack_dependencies(app: &App, r: &mut Resolver<'_>) {
 /// The asset manifest and tree manifest of one stack, with every source hashed.
 pub(crate) fn stack_assets(
     app: &App,
-    r: &Resolver<'_>,
+    facts: &Facts,
     stack: NodeId,
     assembly_dir: &Path,
     cache: &mut HashCache,
     problems: &mut Vec<Problem>,
 ) -> StackAssets {
     let decls = decls_of(app, stack);
-    let Some(info) = r.stacks.get(&stack) else {
+    let Some(info) = facts.stacks.get(&stack) else {
         return StackAssets::default();
     };
     if decls.is_empty() {
@@ -167,8 +167,8 @@ pub(crate) fn stack_assets(
         ..FileTreeManifest::default()
     };
     let link = |o: crate::tree::OutputRef, what: &str, problems: &mut Vec<Problem>| {
-        let producer = app.stack_of(o.node()).and_then(|s| r.stacks.get(&s));
-        match (producer, r.logical_ids.get(&o.node())) {
+        let producer = app.stack_of(o.node()).and_then(|s| facts.stacks.get(&s));
+        match (producer, facts.logical_ids.get(&o.node())) {
             (Some(p), Some(output)) => Some(OutputLink {
                 stack: p.artifact_id.clone(),
                 output: output.clone(),
@@ -184,7 +184,7 @@ pub(crate) fn stack_assets(
     };
     for d in decls {
         let id = asset_id(app, stack, d.node);
-        let path = app.path(d.node);
+        let path = app.path(d.node).to_owned();
         let mut fail = |e: String| {
             problems.push(Problem::error(
                 path.clone(),

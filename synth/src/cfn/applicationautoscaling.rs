@@ -12,7 +12,7 @@ pub use scaling_policy::CfnScalingPolicy;
 /// `AWS::ApplicationAutoScaling::ScalableTarget`: the resource struct, its property types and enums.
 pub mod scalable_target {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
@@ -176,7 +176,7 @@ pub mod scalable_target {
     impl ScalableTargetAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxCapacity`.
@@ -215,7 +215,7 @@ pub mod scalable_target {
     impl SuspendedState {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DynamicScalingInSuspended`.
@@ -275,7 +275,7 @@ pub mod scalable_target {
         }
     }
 
-    impl CfnResource for CfnScalableTarget {
+    impl crate::resource::CfnResource for CfnScalableTarget {
         const TYPE_NAME: &'static str = "AWS::ApplicationAutoScaling::ScalableTarget";
     }
 
@@ -451,13 +451,20 @@ pub mod scalable_target {
         conditional_create_only: &[],
         primary_identifier: &["/properties/ResourceId", "/properties/ScalableDimension", "/properties/ServiceNamespace"],
         attributes: &["Id"],
+        properties: &["MaxCapacity", "MinCapacity", "ResourceId", "RoleARN", "ScalableDimension", "ScheduledActions", "ServiceNamespace", "SuspendedState", "Tags"],
         required: &["ResourceId", "ServiceNamespace", "ScalableDimension", "MinCapacity", "MaxCapacity"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["ResourceId"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
             Constraint { path: &["RoleARN"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
             Constraint { path: &["ScalableDimension"], kind: ConstraintKind::Enum(&["appstream:fleet:DesiredCapacity", "cassandra:table:ReadCapacityUnits", "cassandra:table:WriteCapacityUnits", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "custom-resource:ResourceType:Property", "dynamodb:index:ReadCapacityUnits", "dynamodb:index:WriteCapacityUnits", "dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits", "ec2:capacity-reservation:AvailableInstances", "ec2:spot-fleet-request:TargetCapacity", "ecs:service:DesiredCount", "elasticache:cache-cluster:Nodes", "elasticache:replication-group:NodeGroups", "elasticache:replication-group:Replicas", "elasticmapreduce:instancegroup:InstanceCount", "kafka:broker-storage:VolumeSize", "lambda:function:ProvisionedConcurrency", "neptune:cluster:ReadReplicaCount", "rds:cluster:ReadReplicaCount", "sagemaker:inference-component:DesiredCopyCount", "sagemaker:variant:DesiredInstanceCount", "sagemaker:variant:DesiredProvisionedConcurrency", "workspaces:workspacespool:DesiredUserSessions"]) },
+            Constraint { path: &["ScheduledActions", "*"], kind: ConstraintKind::Required(&["ScheduledActionName", "Schedule"]) },
+            Constraint { path: &["ScheduledActions", "*"], kind: ConstraintKind::Properties(&["EndTime", "ScalableTargetAction", "Schedule", "ScheduledActionName", "StartTime", "Timezone"]) },
+            Constraint { path: &["ScheduledActions", "*", "ScalableTargetAction"], kind: ConstraintKind::Properties(&["MaxCapacity", "MinCapacity"]) },
             Constraint { path: &["ServiceNamespace"], kind: ConstraintKind::Enum(&["appstream", "cassandra", "comprehend", "custom-resource", "dynamodb", "ec2", "ecs", "elasticache", "elasticmapreduce", "kafka", "lambda", "neptune", "rds", "sagemaker", "workspaces"]) },
+            Constraint { path: &["SuspendedState"], kind: ConstraintKind::Properties(&["DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
         ],
@@ -467,7 +474,7 @@ pub mod scalable_target {
 /// `AWS::ApplicationAutoScaling::ScalingPolicy`: the resource struct, its property types and enums.
 pub mod scaling_policy {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Num, Str, ToValue, Value};
 
@@ -759,7 +766,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetricDataQuery {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Expression`.
@@ -819,7 +826,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetricStat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Metric`.
@@ -865,7 +872,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetric {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -909,7 +916,7 @@ pub mod scaling_policy {
     impl PredictiveScalingMetricDimension {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -1102,7 +1109,7 @@ pub mod scaling_policy {
     impl StepScalingPolicyConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdjustmentType`.
@@ -1286,7 +1293,7 @@ pub mod scaling_policy {
     impl CustomizedMetricSpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -1385,7 +1392,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetricDataQuery {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Expression`.
@@ -1445,7 +1452,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetricStat {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Metric`.
@@ -1491,7 +1498,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetric {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -1535,7 +1542,7 @@ pub mod scaling_policy {
     impl TargetTrackingMetricDimension {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -1594,7 +1601,7 @@ pub mod scaling_policy {
         }
     }
 
-    impl CfnResource for CfnScalingPolicy {
+    impl crate::resource::CfnResource for CfnScalingPolicy {
         const TYPE_NAME: &'static str = "AWS::ApplicationAutoScaling::ScalingPolicy";
     }
 
@@ -2185,40 +2192,72 @@ pub mod scaling_policy {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Arn", "/properties/ScalableDimension"],
         attributes: &["Arn"],
+        properties: &["PolicyName", "PolicyType", "PredictiveScalingPolicyConfiguration", "ResourceId", "ScalableDimension", "ScalingTargetId", "ServiceNamespace", "StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration"],
         required: &["PolicyName", "PolicyType"],
         tagging: None,
         constraints: &[
             Constraint { path: &["PolicyName"], kind: ConstraintKind::Pattern("^\\p{Print}+$") },
             Constraint { path: &["PolicyName"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
             Constraint { path: &["PolicyType"], kind: ConstraintKind::Enum(&["PredictiveScaling", "StepScaling", "TargetTrackingScaling"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration"], kind: ConstraintKind::Required(&["MetricSpecifications"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration"], kind: ConstraintKind::Properties(&["MaxCapacityBreachBehavior", "MaxCapacityBuffer", "MetricSpecifications", "Mode", "SchedulingBufferTime"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MaxCapacityBreachBehavior"], kind: ConstraintKind::Enum(&["HonorMaxCapacity", "IncreaseMaxCapacity"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MaxCapacityBuffer"], kind: ConstraintKind::Range { min: Some(0), max: Some(100) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MaxCapacityBuffer"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100.0) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*"], kind: ConstraintKind::Required(&["TargetValue"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*"], kind: ConstraintKind::Properties(&["CustomizedCapacityMetricSpecification", "CustomizedLoadMetricSpecification", "CustomizedScalingMetricSpecification", "PredefinedLoadMetricSpecification", "PredefinedMetricPairSpecification", "PredefinedScalingMetricSpecification", "TargetValue"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification"], kind: ConstraintKind::Required(&["MetricDataQueries"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification"], kind: ConstraintKind::Properties(&["MetricDataQueries"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification", "MetricDataQueries", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification", "MetricDataQueries", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification", "MetricDataQueries", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification"], kind: ConstraintKind::Required(&["MetricDataQueries"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification"], kind: ConstraintKind::Properties(&["MetricDataQueries"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification", "MetricDataQueries", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification", "MetricDataQueries", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification", "MetricDataQueries", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification"], kind: ConstraintKind::Required(&["MetricDataQueries"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification"], kind: ConstraintKind::Properties(&["MetricDataQueries"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification", "MetricDataQueries", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification", "MetricDataQueries", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification", "MetricDataQueries", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCount", "ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "TotalALBRequestCount"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification", "PredefinedMetricType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCount", "ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "TotalALBRequestCount"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCount", "ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "TotalALBRequestCount"]) },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
             Constraint { path: &["PredictiveScalingPolicyConfiguration", "Mode"], kind: ConstraintKind::Enum(&["ForecastAndScale", "ForecastOnly"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "SchedulingBufferTime"], kind: ConstraintKind::Range { min: Some(0), max: Some(3600) } },
+            Constraint { path: &["PredictiveScalingPolicyConfiguration", "SchedulingBufferTime"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(3600.0) } },
             Constraint { path: &["ResourceId"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
             Constraint { path: &["ScalableDimension"], kind: ConstraintKind::Enum(&["appstream:fleet:DesiredCapacity", "cassandra:table:ReadCapacityUnits", "cassandra:table:WriteCapacityUnits", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "custom-resource:ResourceType:Property", "dynamodb:index:ReadCapacityUnits", "dynamodb:index:WriteCapacityUnits", "dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits", "ec2:spot-fleet-request:TargetCapacity", "ecs:service:DesiredCount", "elasticache:cache-cluster:Nodes", "elasticache:replication-group:NodeGroups", "elasticache:replication-group:Replicas", "elasticmapreduce:instancegroup:InstanceCount", "kafka:broker-storage:VolumeSize", "lambda:function:ProvisionedConcurrency", "neptune:cluster:ReadReplicaCount", "rds:cluster:ReadReplicaCount", "sagemaker:inference-component:DesiredCopyCount", "sagemaker:variant:DesiredInstanceCount", "sagemaker:variant:DesiredProvisionedConcurrency", "workspaces:workspacespool:DesiredUserSessions"]) },
             Constraint { path: &["ServiceNamespace"], kind: ConstraintKind::Enum(&["appstream", "cassandra", "comprehend", "custom-resource", "dynamodb", "ec2", "ecs", "elasticache", "elasticmapreduce", "kafka", "lambda", "neptune", "rds", "sagemaker", "workspaces"]) },
+            Constraint { path: &["StepScalingPolicyConfiguration"], kind: ConstraintKind::Properties(&["AdjustmentType", "Cooldown", "MetricAggregationType", "MinAdjustmentMagnitude", "StepAdjustments"]) },
             Constraint { path: &["StepScalingPolicyConfiguration", "AdjustmentType"], kind: ConstraintKind::Enum(&["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]) },
             Constraint { path: &["StepScalingPolicyConfiguration", "MetricAggregationType"], kind: ConstraintKind::Enum(&["Average", "Maximum", "Minimum"]) },
+            Constraint { path: &["StepScalingPolicyConfiguration", "StepAdjustments", "*"], kind: ConstraintKind::Required(&["ScalingAdjustment"]) },
+            Constraint { path: &["StepScalingPolicyConfiguration", "StepAdjustments", "*"], kind: ConstraintKind::Properties(&["MetricIntervalLowerBound", "MetricIntervalUpperBound", "ScalingAdjustment"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration"], kind: ConstraintKind::Required(&["TargetValue"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration"], kind: ConstraintKind::Properties(&["CustomizedMetricSpecification", "DisableScaleIn", "PredefinedMetricSpecification", "ScaleInCooldown", "ScaleOutCooldown", "TargetValue"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification"], kind: ConstraintKind::Properties(&["Dimensions", "MetricName", "Metrics", "Namespace", "Statistic", "Unit"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Dimensions", "*"], kind: ConstraintKind::Required(&["Value", "Name"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Dimensions", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
             Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "MetricStat"], kind: ConstraintKind::Properties(&["Metric", "Stat", "Unit"]) },
             Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "MetricStat", "Unit"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
             Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Statistic"], kind: ConstraintKind::Enum(&["Average", "Maximum", "Minimum", "SampleCount", "Sum"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
+            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
             Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCountPerTarget", "AppStreamAverageCapacityUtilization", "CassandraReadCapacityUtilization", "CassandraWriteCapacityUtilization", "ComprehendInferenceUtilization", "DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization", "EC2SpotFleetRequestAverageCPUUtilization", "EC2SpotFleetRequestAverageNetworkIn", "EC2SpotFleetRequestAverageNetworkOut", "ECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilizationHighResolution", "ECSServiceAverageMemoryUtilization", "ECSServiceAverageMemoryUtilizationHighResolution", "ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage", "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage", "ElastiCacheDatabaseMemoryUsagePercentage", "ElastiCacheEngineCPUUtilization", "ElastiCachePrimaryEngineCPUUtilization", "ElastiCacheReplicaEngineCPUUtilization", "KafkaBrokerStorageUtilization", "LambdaProvisionedConcurrencyUtilization", "NeptuneReaderAverageCPUUtilization", "RDSReaderAverageCPUUtilization", "RDSReaderAverageDatabaseConnections", "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution", "SageMakerInferenceComponentInvocationsPerCopy", "SageMakerVariantConcurrentRequestsPerModelHighResolution", "SageMakerVariantInvocationsPerInstance", "SageMakerVariantProvisionedConcurrencyUtilization", "WorkSpacesAverageUserSessionsCapacityUtilization"]) },
             Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
         ],

@@ -11,7 +11,7 @@ pub use certificate::CfnCertificate;
 /// `AWS::CertificateManager::Certificate`: the resource struct, its property types and enums.
 pub mod certificate {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
@@ -143,7 +143,7 @@ pub mod certificate {
     impl DomainValidationOption {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DomainName`.
@@ -203,7 +203,7 @@ pub mod certificate {
         }
     }
 
-    impl CfnResource for CfnCertificate {
+    impl crate::resource::CfnResource for CfnCertificate {
         const TYPE_NAME: &'static str = "AWS::CertificateManager::Certificate";
     }
 
@@ -271,11 +271,16 @@ pub mod certificate {
         conditional_create_only: &[],
         primary_identifier: &["/properties/CertificateArn"],
         attributes: &["CertificateArn"],
+        properties: &["CertificateAuthorityArn", "CertificateExport", "CertificateTransparencyLoggingPreference", "DomainName", "DomainValidationOptions", "Id", "KeyAlgorithm", "SubjectAlternativeNames", "Tags", "ValidationMethod"],
         required: &["DomainName"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["CertificateExport"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
             Constraint { path: &["CertificateTransparencyLoggingPreference"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
+            Constraint { path: &["DomainValidationOptions", "*"], kind: ConstraintKind::Properties(&["DomainName", "HostedZoneId", "ValidationDomain"]) },
+            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(1), max: Some(50) } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },

@@ -11,7 +11,7 @@ pub use alarm::CfnAlarm;
 /// `AWS::CloudWatch::Alarm`: the resource struct, its property types and enums.
 pub mod alarm {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Num, Str, ToValue, Value};
 
@@ -77,7 +77,7 @@ pub mod alarm {
     impl CfnAlarm {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ActionConfiguration`.
@@ -287,7 +287,7 @@ pub mod alarm {
     impl ActionConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AlarmTagsPropagation`.
@@ -387,7 +387,7 @@ pub mod alarm {
     impl EvaluationCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PromQLCriteria`.
@@ -419,7 +419,7 @@ pub mod alarm {
     impl AlarmPromQLCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PendingPeriod`.
@@ -463,7 +463,7 @@ pub mod alarm {
     impl EvaluationWindow {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `SlidingWindow`.
@@ -498,7 +498,7 @@ pub mod alarm {
     impl WallClockWindow {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Timezone`.
@@ -656,7 +656,7 @@ pub mod alarm {
     impl Metric {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Dimensions`.
@@ -728,7 +728,7 @@ pub mod alarm {
     impl WarmUpConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `OnlyStartEvaluatingAfterWarmUpPeriodEnds`.
@@ -753,7 +753,7 @@ pub mod alarm {
         }
     }
 
-    impl CfnResource for CfnAlarm {
+    impl crate::resource::CfnResource for CfnAlarm {
         const TYPE_NAME: &'static str = "AWS::CloudWatch::Alarm";
     }
 
@@ -1076,47 +1076,74 @@ pub mod alarm {
         conditional_create_only: &[],
         primary_identifier: &["/properties/AlarmName"],
         attributes: &["Arn"],
+        properties: &["ActionConfiguration", "ActionsEnabled", "AlarmActions", "AlarmDescription", "AlarmName", "ComparisonOperator", "DatapointsToAlarm", "Dimensions", "EvaluateLowSampleCountPercentile", "EvaluationCriteria", "EvaluationInterval", "EvaluationPeriods", "EvaluationWindow", "ExtendedStatistic", "InsufficientDataActions", "MetricName", "Metrics", "Namespace", "OKActions", "Period", "Statistic", "Tags", "Threshold", "ThresholdMetricId", "TreatMissingData", "Unit", "WarmUpConfiguration"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
+            Constraint { path: &["ActionConfiguration"], kind: ConstraintKind::Properties(&["AlarmTagsPropagation"]) },
+            Constraint { path: &["ActionConfiguration", "AlarmTagsPropagation"], kind: ConstraintKind::Required(&["Enabled"]) },
+            Constraint { path: &["ActionConfiguration", "AlarmTagsPropagation"], kind: ConstraintKind::Properties(&["Enabled", "ExcludedTagKeys", "IncludedTagKeys"]) },
+            Constraint { path: &["ActionConfiguration", "AlarmTagsPropagation", "ExcludedTagKeys"], kind: ConstraintKind::Items { min: Some(1), max: Some(50) } },
             Constraint { path: &["ActionConfiguration", "AlarmTagsPropagation", "ExcludedTagKeys", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
+            Constraint { path: &["ActionConfiguration", "AlarmTagsPropagation", "IncludedTagKeys"], kind: ConstraintKind::Items { min: Some(1), max: Some(50) } },
             Constraint { path: &["ActionConfiguration", "AlarmTagsPropagation", "IncludedTagKeys", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
+            Constraint { path: &["AlarmActions"], kind: ConstraintKind::Items { min: Some(0), max: None } },
             Constraint { path: &["AlarmActions", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["AlarmDescription"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
             Constraint { path: &["AlarmName"], kind: ConstraintKind::Length { min: Some(0), max: Some(255) } },
             Constraint { path: &["ComparisonOperator"], kind: ConstraintKind::Enum(&["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "GreaterThanUpperThreshold", "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "LessThanOrEqualToThreshold", "LessThanThreshold"]) },
-            Constraint { path: &["DatapointsToAlarm"], kind: ConstraintKind::Range { min: Some(1), max: None } },
+            Constraint { path: &["DatapointsToAlarm"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
+            Constraint { path: &["Dimensions"], kind: ConstraintKind::Items { min: Some(0), max: Some(30) } },
+            Constraint { path: &["Dimensions", "*"], kind: ConstraintKind::Required(&["Value", "Name"]) },
+            Constraint { path: &["Dimensions", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
             Constraint { path: &["Dimensions", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["Dimensions", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["EvaluateLowSampleCountPercentile"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["EvaluationInterval"], kind: ConstraintKind::Range { min: Some(10), max: Some(3600) } },
-            Constraint { path: &["EvaluationPeriods"], kind: ConstraintKind::Range { min: Some(1), max: None } },
+            Constraint { path: &["EvaluationCriteria"], kind: ConstraintKind::Properties(&["PromQLCriteria"]) },
+            Constraint { path: &["EvaluationCriteria", "PromQLCriteria"], kind: ConstraintKind::Properties(&["PendingPeriod", "Query", "RecoveryPeriod"]) },
+            Constraint { path: &["EvaluationInterval"], kind: ConstraintKind::Range { min: Some(10.0), max: Some(3600.0) } },
+            Constraint { path: &["EvaluationPeriods"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
+            Constraint { path: &["EvaluationWindow", "WallClockWindow"], kind: ConstraintKind::Properties(&["Timezone"]) },
+            Constraint { path: &["InsufficientDataActions"], kind: ConstraintKind::Items { min: Some(0), max: None } },
             Constraint { path: &["InsufficientDataActions", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["MetricName"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["Metrics", "*"], kind: ConstraintKind::Required(&["Id"]) },
+            Constraint { path: &["Metrics", "*"], kind: ConstraintKind::Properties(&["AccountId", "Expression", "Id", "Label", "MetricStat", "Period", "ReturnData"]) },
             Constraint { path: &["Metrics", "*", "AccountId"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["Metrics", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["Metrics", "*", "Id"], kind: ConstraintKind::Pattern("^([a-z])([A-Za-z0-9\\_]*)$") },
             Constraint { path: &["Metrics", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["Metrics", "*", "MetricStat"], kind: ConstraintKind::Required(&["Stat", "Period", "Metric"]) },
+            Constraint { path: &["Metrics", "*", "MetricStat"], kind: ConstraintKind::Properties(&["Metric", "Period", "Stat", "Unit"]) },
+            Constraint { path: &["Metrics", "*", "MetricStat", "Metric"], kind: ConstraintKind::Properties(&["Dimensions", "MetricName", "Namespace"]) },
+            Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Dimensions"], kind: ConstraintKind::Items { min: Some(0), max: Some(30) } },
+            Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Dimensions", "*"], kind: ConstraintKind::Required(&["Value", "Name"]) },
+            Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Dimensions", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
             Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Dimensions", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Dimensions", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "MetricName"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Namespace"], kind: ConstraintKind::Pattern("^[^:]") },
             Constraint { path: &["Metrics", "*", "MetricStat", "Metric", "Namespace"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["Metrics", "*", "MetricStat", "Period"], kind: ConstraintKind::Range { min: Some(1), max: None } },
+            Constraint { path: &["Metrics", "*", "MetricStat", "Period"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
             Constraint { path: &["Metrics", "*", "MetricStat", "Unit"], kind: ConstraintKind::Enum(&["Bits", "Bits/Second", "Bytes", "Bytes/Second", "Count", "Count/Second", "Gigabits", "Gigabits/Second", "Gigabytes", "Gigabytes/Second", "Kilobits", "Kilobits/Second", "Kilobytes", "Kilobytes/Second", "Megabits", "Megabits/Second", "Megabytes", "Megabytes/Second", "Microseconds", "Milliseconds", "None", "Percent", "Seconds", "Terabits", "Terabits/Second", "Terabytes", "Terabytes/Second"]) },
-            Constraint { path: &["Metrics", "*", "Period"], kind: ConstraintKind::Range { min: Some(1), max: None } },
+            Constraint { path: &["Metrics", "*", "Period"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
             Constraint { path: &["Namespace"], kind: ConstraintKind::Pattern("^[^:]") },
             Constraint { path: &["Namespace"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
+            Constraint { path: &["OKActions"], kind: ConstraintKind::Items { min: Some(0), max: None } },
             Constraint { path: &["OKActions", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Period"], kind: ConstraintKind::Range { min: Some(1), max: None } },
+            Constraint { path: &["Period"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
             Constraint { path: &["Statistic"], kind: ConstraintKind::Enum(&["Average", "Maximum", "Minimum", "SampleCount", "Sum"]) },
+            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
             Constraint { path: &["ThresholdMetricId"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["TreatMissingData"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["TreatMissingData"], kind: ConstraintKind::Enum(&["breaching", "ignore", "missing", "notBreaching"]) },
             Constraint { path: &["Unit"], kind: ConstraintKind::Enum(&["Bits", "Bits/Second", "Bytes", "Bytes/Second", "Count", "Count/Second", "Gigabits", "Gigabits/Second", "Gigabytes", "Gigabytes/Second", "Kilobits", "Kilobits/Second", "Kilobytes", "Kilobytes/Second", "Megabits", "Megabits/Second", "Megabytes", "Megabytes/Second", "Microseconds", "Milliseconds", "None", "Percent", "Seconds", "Terabits", "Terabits/Second", "Terabytes", "Terabytes/Second"]) },
-            Constraint { path: &["WarmUpConfiguration", "WarmUpPeriodDurationInMinutes"], kind: ConstraintKind::Range { min: Some(1), max: Some(2880) } },
+            Constraint { path: &["WarmUpConfiguration"], kind: ConstraintKind::Properties(&["OnlyStartEvaluatingAfterWarmUpPeriodEnds", "WarmUpPeriodDurationInMinutes"]) },
+            Constraint { path: &["WarmUpConfiguration", "WarmUpPeriodDurationInMinutes"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(2880.0) } },
         ],
     };
 }

@@ -13,7 +13,7 @@ pub use user_pool_domain::CfnUserPoolDomain;
 /// `AWS::Cognito::UserPool`: the resource struct, its property types and enums.
 pub mod user_pool {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Map, Str, ToValue, Value};
 
@@ -89,7 +89,7 @@ pub mod user_pool {
     impl CfnUserPool {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccountRecoverySetting`.
@@ -334,7 +334,7 @@ pub mod user_pool {
     impl AccountRecoverySetting {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RecoveryMechanisms`.
@@ -364,7 +364,7 @@ pub mod user_pool {
     impl RecoveryOption {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Name`.
@@ -403,7 +403,7 @@ pub mod user_pool {
     impl AdminCreateUserConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllowAdminCreateUserOnly`.
@@ -449,7 +449,7 @@ pub mod user_pool {
     impl InviteMessageTemplate {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EmailMessage`.
@@ -493,7 +493,7 @@ pub mod user_pool {
     impl DeviceConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ChallengeRequiredOnNewDevice`.
@@ -536,7 +536,7 @@ pub mod user_pool {
     impl EmailConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ConfigurationSet`.
@@ -592,7 +592,7 @@ pub mod user_pool {
     impl IssuerConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Type`.
@@ -622,7 +622,7 @@ pub mod user_pool {
     impl KeyConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `KeyType`.
@@ -685,7 +685,7 @@ pub mod user_pool {
     impl LambdaConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CreateAuthChallenge`.
@@ -813,7 +813,7 @@ pub mod user_pool {
     impl CustomEmailSender {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -850,7 +850,7 @@ pub mod user_pool {
     impl CustomSMSSender {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -887,7 +887,7 @@ pub mod user_pool {
     impl InboundFederation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -924,7 +924,7 @@ pub mod user_pool {
     impl PreTokenGenerationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaArn`.
@@ -961,7 +961,7 @@ pub mod user_pool {
     impl Policies {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PasswordPolicy`.
@@ -1008,7 +1008,7 @@ pub mod user_pool {
     impl PasswordPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MinimumLength`.
@@ -1078,7 +1078,7 @@ pub mod user_pool {
     impl SignInPolicy {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllowedFirstAuthFactors`.
@@ -1118,7 +1118,7 @@ pub mod user_pool {
     impl SchemaAttribute {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AttributeDataType`.
@@ -1190,7 +1190,7 @@ pub mod user_pool {
     impl NumberAttributeConstraints {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxValue`.
@@ -1227,7 +1227,7 @@ pub mod user_pool {
     impl StringAttributeConstraints {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `MaxLength`.
@@ -1268,7 +1268,7 @@ pub mod user_pool {
     impl SmsConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EumsSms`.
@@ -1427,7 +1427,7 @@ pub mod user_pool {
     impl UserPoolAddOns {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AdvancedSecurityAdditionalFlows`.
@@ -1462,7 +1462,7 @@ pub mod user_pool {
     impl AdvancedSecurityAdditionalFlows {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomAuthMode`.
@@ -1490,7 +1490,7 @@ pub mod user_pool {
     impl UsernameConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CaseSensitive`.
@@ -1528,7 +1528,7 @@ pub mod user_pool {
     impl VerificationMessageTemplate {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DefaultEmailOption`.
@@ -1581,7 +1581,7 @@ pub mod user_pool {
         }
     }
 
-    impl CfnResource for CfnUserPool {
+    impl crate::resource::CfnResource for CfnUserPool {
         const TYPE_NAME: &'static str = "AWS::Cognito::UserPool";
     }
 
@@ -2163,23 +2163,31 @@ pub mod user_pool {
         conditional_create_only: &[],
         primary_identifier: &["/properties/UserPoolId"],
         attributes: &["ProviderName", "UserPoolId", "ProviderURL", "Arn"],
+        properties: &["AccountRecoverySetting", "AdminCreateUserConfig", "AliasAttributes", "AutoVerifiedAttributes", "DeletionProtection", "DeviceConfiguration", "EmailAuthenticationMessage", "EmailAuthenticationSubject", "EmailConfiguration", "EmailVerificationMessage", "EmailVerificationSubject", "EnabledMfas", "IssuerConfiguration", "KeyConfiguration", "LambdaConfig", "MfaConfiguration", "Policies", "Schema", "SmsAuthenticationMessage", "SmsConfiguration", "SmsVerificationMessage", "UserAttributeUpdateSettings", "UserPoolAddOns", "UserPoolName", "UserPoolTags", "UserPoolTier", "UsernameAttributes", "UsernameConfiguration", "VerificationMessageTemplate", "WebAuthnFactorConfiguration", "WebAuthnRelyingPartyID", "WebAuthnUserVerification"],
         required: &[],
         tagging: Some(Tagging { property: "UserPoolTags", form: TagForm::Map }),
         constraints: &[
+            Constraint { path: &["AccountRecoverySetting"], kind: ConstraintKind::Properties(&["RecoveryMechanisms"]) },
+            Constraint { path: &["AccountRecoverySetting", "RecoveryMechanisms"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
+            Constraint { path: &["AccountRecoverySetting", "RecoveryMechanisms", "*"], kind: ConstraintKind::Properties(&["Name", "Priority"]) },
             Constraint { path: &["AccountRecoverySetting", "RecoveryMechanisms", "*", "Name"], kind: ConstraintKind::Enum(&["admin_only", "verified_email", "verified_phone_number"]) },
-            Constraint { path: &["AccountRecoverySetting", "RecoveryMechanisms", "*", "Priority"], kind: ConstraintKind::Range { min: Some(1), max: Some(2) } },
+            Constraint { path: &["AccountRecoverySetting", "RecoveryMechanisms", "*", "Priority"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(2.0) } },
+            Constraint { path: &["AdminCreateUserConfig"], kind: ConstraintKind::Properties(&["AllowAdminCreateUserOnly", "InviteMessageTemplate", "UnusedAccountValidityDays"]) },
+            Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate"], kind: ConstraintKind::Properties(&["EmailMessage", "EmailSubject", "SMSMessage"]) },
             Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate", "EmailMessage"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s*]*$") },
             Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate", "EmailMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(20000) } },
             Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate", "EmailSubject"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s]+$") },
             Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate", "EmailSubject"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
             Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate", "SMSMessage"], kind: ConstraintKind::Pattern("^(?s)") },
             Constraint { path: &["AdminCreateUserConfig", "InviteMessageTemplate", "SMSMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(140) } },
-            Constraint { path: &["AdminCreateUserConfig", "UnusedAccountValidityDays"], kind: ConstraintKind::Range { min: Some(0), max: Some(365) } },
+            Constraint { path: &["AdminCreateUserConfig", "UnusedAccountValidityDays"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(365.0) } },
             Constraint { path: &["AliasAttributes", "*"], kind: ConstraintKind::Enum(&["email", "phone_number", "preferred_username"]) },
             Constraint { path: &["AutoVerifiedAttributes", "*"], kind: ConstraintKind::Enum(&["email", "phone_number"]) },
             Constraint { path: &["DeletionProtection"], kind: ConstraintKind::Enum(&["ACTIVE", "INACTIVE"]) },
+            Constraint { path: &["DeviceConfiguration"], kind: ConstraintKind::Properties(&["ChallengeRequiredOnNewDevice", "DeviceOnlyRememberedOnUserPrompt"]) },
             Constraint { path: &["EmailAuthenticationMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(20000) } },
             Constraint { path: &["EmailAuthenticationSubject"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
+            Constraint { path: &["EmailConfiguration"], kind: ConstraintKind::Properties(&["ConfigurationSet", "EmailSendingAccount", "From", "ReplyToEmailAddress", "SourceArn"]) },
             Constraint { path: &["EmailConfiguration", "ConfigurationSet"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9_-]+$") },
             Constraint { path: &["EmailConfiguration", "ConfigurationSet"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
             Constraint { path: &["EmailConfiguration", "EmailSendingAccount"], kind: ConstraintKind::Enum(&["COGNITO_DEFAULT", "DEVELOPER"]) },
@@ -2191,22 +2199,28 @@ pub mod user_pool {
             Constraint { path: &["EmailVerificationMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(20000) } },
             Constraint { path: &["EmailVerificationSubject"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s]+$") },
             Constraint { path: &["EmailVerificationSubject"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
+            Constraint { path: &["IssuerConfiguration"], kind: ConstraintKind::Properties(&["Type"]) },
             Constraint { path: &["IssuerConfiguration", "Type"], kind: ConstraintKind::Enum(&["ORIGINAL", "UPDATED"]) },
+            Constraint { path: &["KeyConfiguration"], kind: ConstraintKind::Properties(&["KeyType", "KmsKeyArn"]) },
             Constraint { path: &["KeyConfiguration", "KeyType"], kind: ConstraintKind::Enum(&["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"]) },
             Constraint { path: &["KeyConfiguration", "KmsKeyArn"], kind: ConstraintKind::Pattern("arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?") },
             Constraint { path: &["KeyConfiguration", "KmsKeyArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["LambdaConfig"], kind: ConstraintKind::Properties(&["CreateAuthChallenge", "CustomEmailSender", "CustomMessage", "CustomSMSSender", "DefineAuthChallenge", "InboundFederation", "KMSKeyID", "PostAuthentication", "PostConfirmation", "PreAuthentication", "PreSignUp", "PreTokenGeneration", "PreTokenGenerationConfig", "UserMigration", "VerifyAuthChallengeResponse"]) },
             Constraint { path: &["LambdaConfig", "CreateAuthChallenge"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "CreateAuthChallenge"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["LambdaConfig", "CustomEmailSender"], kind: ConstraintKind::Properties(&["LambdaArn", "LambdaVersion"]) },
             Constraint { path: &["LambdaConfig", "CustomEmailSender", "LambdaArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "CustomEmailSender", "LambdaArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["LambdaConfig", "CustomEmailSender", "LambdaVersion"], kind: ConstraintKind::Enum(&["V1_0"]) },
             Constraint { path: &["LambdaConfig", "CustomMessage"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "CustomMessage"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["LambdaConfig", "CustomSMSSender"], kind: ConstraintKind::Properties(&["LambdaArn", "LambdaVersion"]) },
             Constraint { path: &["LambdaConfig", "CustomSMSSender", "LambdaArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "CustomSMSSender", "LambdaArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["LambdaConfig", "CustomSMSSender", "LambdaVersion"], kind: ConstraintKind::Enum(&["V1_0"]) },
             Constraint { path: &["LambdaConfig", "DefineAuthChallenge"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "DefineAuthChallenge"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["LambdaConfig", "InboundFederation"], kind: ConstraintKind::Properties(&["LambdaArn", "LambdaVersion"]) },
             Constraint { path: &["LambdaConfig", "InboundFederation", "LambdaArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "InboundFederation", "LambdaArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["LambdaConfig", "InboundFederation", "LambdaVersion"], kind: ConstraintKind::Enum(&["V1_0"]) },
@@ -2222,6 +2236,7 @@ pub mod user_pool {
             Constraint { path: &["LambdaConfig", "PreSignUp"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["LambdaConfig", "PreTokenGeneration"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "PreTokenGeneration"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["LambdaConfig", "PreTokenGenerationConfig"], kind: ConstraintKind::Properties(&["LambdaArn", "LambdaVersion"]) },
             Constraint { path: &["LambdaConfig", "PreTokenGenerationConfig", "LambdaArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "PreTokenGenerationConfig", "LambdaArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["LambdaConfig", "PreTokenGenerationConfig", "LambdaVersion"], kind: ConstraintKind::Enum(&["V1_0", "V2_0", "V3_0"]) },
@@ -2230,19 +2245,30 @@ pub mod user_pool {
             Constraint { path: &["LambdaConfig", "VerifyAuthChallengeResponse"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["LambdaConfig", "VerifyAuthChallengeResponse"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["MfaConfiguration"], kind: ConstraintKind::Enum(&["OFF", "ON", "OPTIONAL"]) },
-            Constraint { path: &["Policies", "PasswordPolicy", "MinimumLength"], kind: ConstraintKind::Range { min: Some(6), max: Some(99) } },
-            Constraint { path: &["Policies", "PasswordPolicy", "PasswordHistorySize"], kind: ConstraintKind::Range { min: Some(0), max: Some(24) } },
-            Constraint { path: &["Policies", "PasswordPolicy", "TemporaryPasswordValidityDays"], kind: ConstraintKind::Range { min: Some(0), max: Some(365) } },
+            Constraint { path: &["Policies"], kind: ConstraintKind::Properties(&["PasswordPolicy", "SignInPolicy"]) },
+            Constraint { path: &["Policies", "PasswordPolicy"], kind: ConstraintKind::Properties(&["MinimumLength", "PasswordHistorySize", "RequireLowercase", "RequireNumbers", "RequireSymbols", "RequireUppercase", "TemporaryPasswordValidityDays"]) },
+            Constraint { path: &["Policies", "PasswordPolicy", "MinimumLength"], kind: ConstraintKind::Range { min: Some(6.0), max: Some(99.0) } },
+            Constraint { path: &["Policies", "PasswordPolicy", "PasswordHistorySize"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(24.0) } },
+            Constraint { path: &["Policies", "PasswordPolicy", "TemporaryPasswordValidityDays"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(365.0) } },
+            Constraint { path: &["Policies", "SignInPolicy"], kind: ConstraintKind::Properties(&["AllowedFirstAuthFactors"]) },
+            Constraint { path: &["Policies", "SignInPolicy", "AllowedFirstAuthFactors"], kind: ConstraintKind::Items { min: Some(1), max: Some(5) } },
             Constraint { path: &["Policies", "SignInPolicy", "AllowedFirstAuthFactors", "*"], kind: ConstraintKind::Enum(&["EMAIL_OTP", "PASSWORD", "SMS_OTP", "SOFTWARE_TOKEN", "WEB_AUTHN"]) },
+            Constraint { path: &["Schema"], kind: ConstraintKind::Items { min: Some(1), max: Some(50) } },
+            Constraint { path: &["Schema", "*"], kind: ConstraintKind::Properties(&["AttributeDataType", "DeveloperOnlyAttribute", "Mutable", "Name", "NumberAttributeConstraints", "Required", "StringAttributeConstraints"]) },
             Constraint { path: &["Schema", "*", "AttributeDataType"], kind: ConstraintKind::Enum(&["Boolean", "DateTime", "Number", "String"]) },
             Constraint { path: &["Schema", "*", "Name"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+$") },
             Constraint { path: &["Schema", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(20) } },
+            Constraint { path: &["Schema", "*", "NumberAttributeConstraints"], kind: ConstraintKind::Properties(&["MaxValue", "MinValue"]) },
             Constraint { path: &["Schema", "*", "NumberAttributeConstraints", "MaxValue"], kind: ConstraintKind::Length { min: Some(0), max: Some(131072) } },
             Constraint { path: &["Schema", "*", "NumberAttributeConstraints", "MinValue"], kind: ConstraintKind::Length { min: Some(0), max: Some(131072) } },
+            Constraint { path: &["Schema", "*", "StringAttributeConstraints"], kind: ConstraintKind::Properties(&["MaxLength", "MinLength"]) },
             Constraint { path: &["Schema", "*", "StringAttributeConstraints", "MaxLength"], kind: ConstraintKind::Length { min: Some(0), max: Some(131072) } },
             Constraint { path: &["Schema", "*", "StringAttributeConstraints", "MinLength"], kind: ConstraintKind::Length { min: Some(0), max: Some(131072) } },
             Constraint { path: &["SmsAuthenticationMessage"], kind: ConstraintKind::Pattern("\\{####\\}") },
             Constraint { path: &["SmsAuthenticationMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(140) } },
+            Constraint { path: &["SmsConfiguration"], kind: ConstraintKind::Properties(&["EumsSms", "ExternalId", "SnsCallerArn", "SnsRegion"]) },
+            Constraint { path: &["SmsConfiguration", "EumsSms"], kind: ConstraintKind::Required(&["CallerArn"]) },
+            Constraint { path: &["SmsConfiguration", "EumsSms"], kind: ConstraintKind::Properties(&["CallerArn", "ConfigurationSetName", "ExternalId", "InEntityId", "InTemplateId", "OriginationIdentity", "Region"]) },
             Constraint { path: &["SmsConfiguration", "EumsSms", "CallerArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["SmsConfiguration", "EumsSms", "CallerArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["SmsConfiguration", "EumsSms", "ConfigurationSetName"], kind: ConstraintKind::Length { min: Some(0), max: Some(131072) } },
@@ -2257,12 +2283,18 @@ pub mod user_pool {
             Constraint { path: &["SmsConfiguration", "SnsRegion"], kind: ConstraintKind::Length { min: Some(5), max: Some(32) } },
             Constraint { path: &["SmsVerificationMessage"], kind: ConstraintKind::Pattern("\\{####\\}") },
             Constraint { path: &["SmsVerificationMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(140) } },
+            Constraint { path: &["UserAttributeUpdateSettings"], kind: ConstraintKind::Required(&["AttributesRequireVerificationBeforeUpdate"]) },
+            Constraint { path: &["UserAttributeUpdateSettings"], kind: ConstraintKind::Properties(&["AttributesRequireVerificationBeforeUpdate"]) },
             Constraint { path: &["UserAttributeUpdateSettings", "AttributesRequireVerificationBeforeUpdate", "*"], kind: ConstraintKind::Enum(&["email", "phone_number"]) },
+            Constraint { path: &["UserPoolAddOns"], kind: ConstraintKind::Properties(&["AdvancedSecurityAdditionalFlows", "AdvancedSecurityMode"]) },
+            Constraint { path: &["UserPoolAddOns", "AdvancedSecurityAdditionalFlows"], kind: ConstraintKind::Properties(&["CustomAuthMode"]) },
             Constraint { path: &["UserPoolAddOns", "AdvancedSecurityAdditionalFlows", "CustomAuthMode"], kind: ConstraintKind::Enum(&["AUDIT", "ENFORCED"]) },
             Constraint { path: &["UserPoolAddOns", "AdvancedSecurityMode"], kind: ConstraintKind::Enum(&["AUDIT", "ENFORCED", "OFF"]) },
             Constraint { path: &["UserPoolName"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["UserPoolTier"], kind: ConstraintKind::Enum(&["LITE", "ESSENTIALS", "PLUS"]) },
             Constraint { path: &["UsernameAttributes", "*"], kind: ConstraintKind::Enum(&["email", "phone_number"]) },
+            Constraint { path: &["UsernameConfiguration"], kind: ConstraintKind::Properties(&["CaseSensitive"]) },
+            Constraint { path: &["VerificationMessageTemplate"], kind: ConstraintKind::Properties(&["DefaultEmailOption", "EmailMessage", "EmailMessageByLink", "EmailSubject", "EmailSubjectByLink", "SmsMessage"]) },
             Constraint { path: &["VerificationMessageTemplate", "DefaultEmailOption"], kind: ConstraintKind::Enum(&["CONFIRM_WITH_CODE", "CONFIRM_WITH_LINK"]) },
             Constraint { path: &["VerificationMessageTemplate", "EmailMessage"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s*]*\\{####\\}[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\s*]*$") },
             Constraint { path: &["VerificationMessageTemplate", "EmailMessage"], kind: ConstraintKind::Length { min: Some(6), max: Some(20000) } },
@@ -2284,7 +2316,7 @@ pub mod user_pool {
 /// `AWS::Cognito::UserPoolClient`: the resource struct, its property types and enums.
 pub mod user_pool_client {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
@@ -2550,7 +2582,7 @@ pub mod user_pool_client {
     impl AnalyticsConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ApplicationArn`.
@@ -2608,7 +2640,7 @@ pub mod user_pool_client {
     impl RefreshTokenRotation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Feature`.
@@ -2647,7 +2679,7 @@ pub mod user_pool_client {
     impl TokenValidityUnits {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccessToken`.
@@ -2679,7 +2711,7 @@ pub mod user_pool_client {
         }
     }
 
-    impl CfnResource for CfnUserPoolClient {
+    impl crate::resource::CfnResource for CfnUserPoolClient {
         const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolClient";
     }
 
@@ -2924,20 +2956,25 @@ pub mod user_pool_client {
         conditional_create_only: &[],
         primary_identifier: &["/properties/UserPoolId", "/properties/ClientId"],
         attributes: &["ClientSecret", "Name", "ClientId"],
+        properties: &["AccessTokenValidity", "AllowedOAuthFlows", "AllowedOAuthFlowsUserPoolClient", "AllowedOAuthScopes", "AnalyticsConfiguration", "AuthSessionValidity", "CallbackURLs", "ClientName", "DefaultRedirectURI", "EnablePropagateAdditionalUserContextData", "EnableTokenRevocation", "ExplicitAuthFlows", "GenerateSecret", "IdTokenValidity", "LogoutURLs", "PreventUserExistenceErrors", "ReadAttributes", "RefreshTokenRotation", "RefreshTokenValidity", "SupportedIdentityProviders", "TokenValidityUnits", "UserPoolId", "WriteAttributes"],
         required: &["UserPoolId"],
         tagging: None,
         constraints: &[
-            Constraint { path: &["AccessTokenValidity"], kind: ConstraintKind::Range { min: Some(1), max: Some(86400) } },
+            Constraint { path: &["AccessTokenValidity"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(86400.0) } },
+            Constraint { path: &["AllowedOAuthFlows"], kind: ConstraintKind::Items { min: Some(0), max: Some(3) } },
             Constraint { path: &["AllowedOAuthFlows", "*"], kind: ConstraintKind::Enum(&["client_credentials", "code", "implicit"]) },
+            Constraint { path: &["AllowedOAuthScopes"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
             Constraint { path: &["AllowedOAuthScopes", "*"], kind: ConstraintKind::Pattern("^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$") },
             Constraint { path: &["AllowedOAuthScopes", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
+            Constraint { path: &["AnalyticsConfiguration"], kind: ConstraintKind::Properties(&["ApplicationArn", "ApplicationId", "ExternalId", "RoleArn", "UserDataShared"]) },
             Constraint { path: &["AnalyticsConfiguration", "ApplicationArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["AnalyticsConfiguration", "ApplicationArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["AnalyticsConfiguration", "ApplicationId"], kind: ConstraintKind::Pattern("^[0-9a-fA-F]+$") },
             Constraint { path: &["AnalyticsConfiguration", "ExternalId"], kind: ConstraintKind::Length { min: Some(0), max: Some(131072) } },
             Constraint { path: &["AnalyticsConfiguration", "RoleArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["AnalyticsConfiguration", "RoleArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
-            Constraint { path: &["AuthSessionValidity"], kind: ConstraintKind::Range { min: Some(3), max: Some(15) } },
+            Constraint { path: &["AuthSessionValidity"], kind: ConstraintKind::Range { min: Some(3.0), max: Some(15.0) } },
+            Constraint { path: &["CallbackURLs"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
             Constraint { path: &["CallbackURLs", "*"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+$") },
             Constraint { path: &["CallbackURLs", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["ClientName"], kind: ConstraintKind::Pattern("^[\\w\\s+=,.@-]+$") },
@@ -2945,16 +2982,18 @@ pub mod user_pool_client {
             Constraint { path: &["DefaultRedirectURI"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+$") },
             Constraint { path: &["DefaultRedirectURI"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["ExplicitAuthFlows", "*"], kind: ConstraintKind::Enum(&["ADMIN_NO_SRP_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"]) },
-            Constraint { path: &["IdTokenValidity"], kind: ConstraintKind::Range { min: Some(1), max: Some(86400) } },
+            Constraint { path: &["IdTokenValidity"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(86400.0) } },
+            Constraint { path: &["LogoutURLs"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
             Constraint { path: &["LogoutURLs", "*"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+$") },
             Constraint { path: &["LogoutURLs", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
             Constraint { path: &["PreventUserExistenceErrors"], kind: ConstraintKind::Enum(&["ENABLED", "LEGACY"]) },
             Constraint { path: &["ReadAttributes", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["RefreshTokenRotation", "Feature"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["RefreshTokenRotation", "RetryGracePeriodSeconds"], kind: ConstraintKind::Range { min: Some(0), max: Some(60) } },
-            Constraint { path: &["RefreshTokenValidity"], kind: ConstraintKind::Range { min: Some(1), max: Some(315360000) } },
+            Constraint { path: &["RefreshTokenRotation", "RetryGracePeriodSeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(60.0) } },
+            Constraint { path: &["RefreshTokenValidity"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(315360000.0) } },
             Constraint { path: &["SupportedIdentityProviders", "*"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}\\p{Z}]+$") },
             Constraint { path: &["SupportedIdentityProviders", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(32) } },
+            Constraint { path: &["TokenValidityUnits"], kind: ConstraintKind::Properties(&["AccessToken", "IdToken", "RefreshToken"]) },
             Constraint { path: &["TokenValidityUnits", "AccessToken"], kind: ConstraintKind::Enum(&["days", "hours", "minutes", "seconds"]) },
             Constraint { path: &["TokenValidityUnits", "IdToken"], kind: ConstraintKind::Enum(&["days", "hours", "minutes", "seconds"]) },
             Constraint { path: &["TokenValidityUnits", "RefreshToken"], kind: ConstraintKind::Enum(&["days", "hours", "minutes", "seconds"]) },
@@ -2968,7 +3007,7 @@ pub mod user_pool_client {
 /// `AWS::Cognito::UserPoolDomain`: the resource struct, its property types and enums.
 pub mod user_pool_domain {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, Str, ToValue, Value};
 
@@ -3042,7 +3081,7 @@ pub mod user_pool_domain {
     impl CustomDomainConfigType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CertificateArn`.
@@ -3077,7 +3116,7 @@ pub mod user_pool_domain {
     impl RoutingType {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Failover`.
@@ -3123,7 +3162,7 @@ pub mod user_pool_domain {
         }
     }
 
-    impl CfnResource for CfnUserPoolDomain {
+    impl crate::resource::CfnResource for CfnUserPoolDomain {
         const TYPE_NAME: &'static str = "AWS::Cognito::UserPoolDomain";
     }
 
@@ -3169,13 +3208,18 @@ pub mod user_pool_domain {
         conditional_create_only: &[],
         primary_identifier: &["/properties/UserPoolId", "/properties/Domain"],
         attributes: &["CloudFrontDistribution"],
+        properties: &["CustomDomainConfig", "Domain", "ManagedLoginVersion", "Routing", "UserPoolId"],
         required: &["UserPoolId", "Domain"],
         tagging: None,
         constraints: &[
+            Constraint { path: &["CustomDomainConfig"], kind: ConstraintKind::Properties(&["CertificateArn", "SecurityPolicy"]) },
             Constraint { path: &["CustomDomainConfig", "CertificateArn"], kind: ConstraintKind::Pattern("^arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?$") },
             Constraint { path: &["CustomDomainConfig", "CertificateArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
             Constraint { path: &["CustomDomainConfig", "SecurityPolicy"], kind: ConstraintKind::Enum(&["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"]) },
             Constraint { path: &["Domain"], kind: ConstraintKind::Length { min: Some(1), max: Some(63) } },
+            Constraint { path: &["Routing"], kind: ConstraintKind::Properties(&["Failover"]) },
+            Constraint { path: &["Routing", "Failover"], kind: ConstraintKind::Required(&["SecondaryRegion", "PrimaryRoute53HealthCheckId"]) },
+            Constraint { path: &["Routing", "Failover"], kind: ConstraintKind::Properties(&["PrimaryRoute53HealthCheckId", "SecondaryRegion"]) },
             Constraint { path: &["Routing", "Failover", "PrimaryRoute53HealthCheckId"], kind: ConstraintKind::Length { min: Some(0), max: Some(64) } },
             Constraint { path: &["Routing", "Failover", "SecondaryRegion"], kind: ConstraintKind::Length { min: Some(5), max: Some(32) } },
             Constraint { path: &["UserPoolId"], kind: ConstraintKind::Pattern("^[\\w-]+_[0-9a-zA-Z]+$") },

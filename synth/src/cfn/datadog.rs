@@ -13,7 +13,7 @@ pub use monitor::CfnMonitor;
 /// `Datadog::Dashboards::Dashboard`: the resource struct, its property types and enums.
 pub mod dashboard {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
@@ -41,7 +41,7 @@ pub mod dashboard {
         }
     }
 
-    impl CfnResource for CfnDashboard {
+    impl crate::resource::CfnResource for CfnDashboard {
         const TYPE_NAME: &'static str = "Datadog::Dashboards::Dashboard";
     }
 
@@ -64,6 +64,7 @@ pub mod dashboard {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id", "Url"],
+        properties: &["DashboardDefinition"],
         required: &["DashboardDefinition"],
         tagging: None,
         constraints: &[],
@@ -73,7 +74,7 @@ pub mod dashboard {
 /// `Datadog::Integrations::AWSAccount`: the resource struct, its property types and enums.
 pub mod aws_account {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, List, Str, ToValue, Value};
 
@@ -105,7 +106,7 @@ pub mod aws_account {
     impl CfnAWSAccount {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AccountID`.
@@ -196,7 +197,7 @@ pub mod aws_account {
     impl AuthConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RoleName`.
@@ -226,7 +227,7 @@ pub mod aws_account {
     impl AWSRegions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeOnly`.
@@ -271,7 +272,7 @@ pub mod aws_account {
     impl MetricsConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Enabled`.
@@ -336,7 +337,7 @@ pub mod aws_account {
     impl TagFilters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Namespace`.
@@ -373,7 +374,7 @@ pub mod aws_account {
     impl NamespaceFilters {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeOnly`.
@@ -410,7 +411,7 @@ pub mod aws_account {
     impl ResourcesConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CSPMResourceCollection`.
@@ -445,7 +446,7 @@ pub mod aws_account {
     impl LogsConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LambdaForwarder`.
@@ -475,7 +476,7 @@ pub mod aws_account {
     impl LambdaForwarder {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Lambdas`.
@@ -510,7 +511,7 @@ pub mod aws_account {
     impl TracesConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `XRayServices`.
@@ -540,7 +541,7 @@ pub mod aws_account {
     impl XRayServices {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `IncludeOnly`.
@@ -565,7 +566,7 @@ pub mod aws_account {
         }
     }
 
-    impl CfnResource for CfnAWSAccount {
+    impl crate::resource::CfnResource for CfnAWSAccount {
         const TYPE_NAME: &'static str = "Datadog::Integrations::AWSAccount";
     }
 
@@ -611,10 +612,21 @@ pub mod aws_account {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id"],
+        properties: &["AccountID", "AWSPartition", "AuthConfig", "AWSRegions", "MetricsConfig", "AccountTags", "ResourcesConfig", "LogsConfig", "TracesConfig", "ExternalIDSecretName"],
         required: &[],
         tagging: None,
         constraints: &[
             Constraint { path: &["AWSPartition"], kind: ConstraintKind::Enum(&["aws", "aws-us-gov", "aws-cn"]) },
+            Constraint { path: &["AuthConfig"], kind: ConstraintKind::Properties(&["RoleName"]) },
+            Constraint { path: &["AWSRegions"], kind: ConstraintKind::Properties(&["IncludeOnly", "IncludeAll"]) },
+            Constraint { path: &["MetricsConfig"], kind: ConstraintKind::Properties(&["Enabled", "AutomuteEnabled", "CollectCloudwatchAlarms", "CollectCustomMetrics", "TagFilters", "NamespaceFilters"]) },
+            Constraint { path: &["MetricsConfig", "TagFilters", "*"], kind: ConstraintKind::Properties(&["Namespace", "Tags"]) },
+            Constraint { path: &["MetricsConfig", "NamespaceFilters"], kind: ConstraintKind::Properties(&["IncludeOnly", "ExcludeOnly"]) },
+            Constraint { path: &["ResourcesConfig"], kind: ConstraintKind::Properties(&["CSPMResourceCollection", "ExtendedResourceCollection"]) },
+            Constraint { path: &["LogsConfig"], kind: ConstraintKind::Properties(&["LambdaForwarder"]) },
+            Constraint { path: &["LogsConfig", "LambdaForwarder"], kind: ConstraintKind::Properties(&["Lambdas", "Sources"]) },
+            Constraint { path: &["TracesConfig"], kind: ConstraintKind::Properties(&["XRayServices"]) },
+            Constraint { path: &["TracesConfig", "XRayServices"], kind: ConstraintKind::Properties(&["IncludeOnly", "IncludeAll"]) },
         ],
     };
 }
@@ -622,7 +634,7 @@ pub mod aws_account {
 /// `Datadog::Monitors::Monitor`: the resource struct, its property types and enums.
 pub mod monitor {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Num, Str, ToValue, Value};
 
@@ -796,7 +808,7 @@ pub mod monitor {
     impl MonitorOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableLogsSample`.
@@ -1006,7 +1018,7 @@ pub mod monitor {
     impl MonitorSchedulingOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EvaluationWindow`.
@@ -1038,7 +1050,7 @@ pub mod monitor {
     impl MonitorSchedulingOptionsEvaluationWindow {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DayStarts`.
@@ -1088,7 +1100,7 @@ pub mod monitor {
     impl MonitorThresholds {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Critical`.
@@ -1146,7 +1158,7 @@ pub mod monitor {
     impl MonitorThresholdWindows {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `TriggerWindow`.
@@ -1181,7 +1193,7 @@ pub mod monitor {
     impl CloudformationOptions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `LowercaseQuery`.
@@ -1199,7 +1211,7 @@ pub mod monitor {
         }
     }
 
-    impl CfnResource for CfnMonitor {
+    impl crate::resource::CfnResource for CfnMonitor {
         const TYPE_NAME: &'static str = "Datadog::Monitors::Monitor";
     }
 
@@ -1411,17 +1423,24 @@ pub mod monitor {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Modified", "Id", "Deleted", "State", "OverallState", "Creator", "Created"],
+        properties: &["Message", "Name", "Tags", "Priority", "Options", "Query", "Type", "Multi", "RestrictedRoles", "CloudformationOptions"],
         required: &["Query", "Type"],
         tagging: None,
         constraints: &[
+            Constraint { path: &["Options"], kind: ConstraintKind::Properties(&["EnableLogsSample", "EnableSamples", "EscalationMessage", "EvaluationDelay", "GroupRetentionDuration", "IncludeTags", "Locked", "MinLocationFailed", "NewHostDelay", "NoDataTimeframe", "NotifyAudit", "NotifyBy", "NotifyNoData", "NotificationPresetName", "OnMissingData", "RenotifyInterval", "RequireFullWindow", "SchedulingOptions", "SyntheticsCheckID", "Thresholds", "ThresholdWindows", "TimeoutH", "RenotifyOccurrences", "RenotifyStatuses", "MinFailureDuration", "NewGroupDelay", "Variables"]) },
             Constraint { path: &["Options", "NotificationPresetName"], kind: ConstraintKind::Enum(&["show_all", "hide_query", "hide_handles", "hide_all"]) },
             Constraint { path: &["Options", "OnMissingData"], kind: ConstraintKind::Enum(&["default", "show_no_data", "show_and_notify_no_data", "resolve"]) },
-            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow", "MonthStarts"], kind: ConstraintKind::Range { min: Some(1), max: Some(1) } },
-            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow", "HourStarts"], kind: ConstraintKind::Range { min: Some(0), max: Some(59) } },
+            Constraint { path: &["Options", "SchedulingOptions"], kind: ConstraintKind::Properties(&["EvaluationWindow"]) },
+            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow"], kind: ConstraintKind::Properties(&["DayStarts", "MonthStarts", "HourStarts"]) },
+            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow", "MonthStarts"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(1.0) } },
+            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow", "HourStarts"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(59.0) } },
+            Constraint { path: &["Options", "Thresholds"], kind: ConstraintKind::Properties(&["Critical", "CriticalRecovery", "OK", "Warning", "WarningRecovery"]) },
+            Constraint { path: &["Options", "ThresholdWindows"], kind: ConstraintKind::Properties(&["TriggerWindow", "RecoveryWindow"]) },
             Constraint { path: &["Options", "RenotifyStatuses", "*"], kind: ConstraintKind::Enum(&["alert", "no data", "warn"]) },
-            Constraint { path: &["Options", "MinFailureDuration"], kind: ConstraintKind::Range { min: Some(0), max: Some(7200) } },
-            Constraint { path: &["Options", "NewGroupDelay"], kind: ConstraintKind::Range { min: Some(0), max: None } },
+            Constraint { path: &["Options", "MinFailureDuration"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(7200.0) } },
+            Constraint { path: &["Options", "NewGroupDelay"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
             Constraint { path: &["Type"], kind: ConstraintKind::Enum(&["audit alert", "composite", "event alert", "event-v2 alert", "log alert", "metric alert", "process alert", "query alert", "service check", "synthetics alert", "trace-analytics alert", "slo alert", "rum alert", "ci-pipelines alert", "error-tracking alert", "ci-tests alert", "database-monitoring alert", "network-performance alert", "cost alert", "data-quality alert"]) },
+            Constraint { path: &["CloudformationOptions"], kind: ConstraintKind::Properties(&["LowercaseQuery"]) },
         ],
     };
 }

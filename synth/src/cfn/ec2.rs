@@ -24,8 +24,8 @@ pub use vpc_gateway_attachment::CfnVPCGatewayAttachment;
 /// `AWS::EC2::EIP`: the resource struct, its property types and enums.
 pub mod eip {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
-    use crate::spec::{TagForm, Tagging, TypeSpec};
+    use crate::resource::Res;
+    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Specifies an Elastic IP (EIP) address and can, optionally, associate it with an Amazon EC2 instance.
@@ -52,7 +52,7 @@ pub mod eip {
     impl CfnEIP {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Address`.
@@ -147,7 +147,7 @@ pub mod eip {
         }
     }
 
-    impl CfnResource for CfnEIP {
+    impl crate::resource::CfnResource for CfnEIP {
         const TYPE_NAME: &'static str = "AWS::EC2::EIP";
     }
 
@@ -170,16 +170,20 @@ pub mod eip {
         conditional_create_only: &[],
         primary_identifier: &["/properties/PublicIp", "/properties/AllocationId"],
         attributes: &["PublicIp", "AllocationId"],
+        properties: &["Address", "Domain", "InstanceId", "IpamPoolId", "NetworkBorderGroup", "PublicIpv4Pool", "Tags", "TransferAddress"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[],
+        constraints: &[
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+        ],
     };
 }
 
 /// `AWS::EC2::FlowLog`: the resource struct, its property types and enums.
 pub mod flow_log {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
@@ -409,7 +413,7 @@ pub mod flow_log {
         }
     }
 
-    impl CfnResource for CfnFlowLog {
+    impl crate::resource::CfnResource for CfnFlowLog {
         const TYPE_NAME: &'static str = "AWS::EC2::FlowLog";
     }
 
@@ -573,14 +577,23 @@ pub mod flow_log {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id"],
+        properties: &["DeliverCrossAccountRole", "DeliverLogsPermissionArn", "DestinationOptions", "LogDestination", "LogDestinationType", "LogFormat", "LogGroupName", "MaxAggregationInterval", "ResourceId", "ResourceType", "TagFieldSpecifications", "Tags", "TrafficType"],
         required: &["ResourceType", "ResourceId"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
+            Constraint { path: &["DestinationOptions"], kind: ConstraintKind::Required(&["FileFormat", "HiveCompatiblePartitions", "PerHourPartition"]) },
+            Constraint { path: &["DestinationOptions"], kind: ConstraintKind::Properties(&["FileFormat", "HiveCompatiblePartitions", "PerHourPartition"]) },
             Constraint { path: &["DestinationOptions", "FileFormat"], kind: ConstraintKind::Enum(&["plain-text", "parquet"]) },
             Constraint { path: &["LogDestinationType"], kind: ConstraintKind::Enum(&["cloud-watch-logs", "s3", "kinesis-data-firehose"]) },
             Constraint { path: &["ResourceType"], kind: ConstraintKind::Enum(&["NetworkInterface", "Subnet", "VPC", "TransitGateway", "TransitGatewayAttachment", "RegionalNatGateway"]) },
+            Constraint { path: &["TagFieldSpecifications"], kind: ConstraintKind::Items { min: Some(1), max: Some(3) } },
+            Constraint { path: &["TagFieldSpecifications", "*"], kind: ConstraintKind::Required(&["ResourceType", "TagKeys"]) },
+            Constraint { path: &["TagFieldSpecifications", "*"], kind: ConstraintKind::Properties(&["ResourceType", "TagKeys"]) },
             Constraint { path: &["TagFieldSpecifications", "*", "ResourceType"], kind: ConstraintKind::Enum(&["auto-scaling-group", "instance", "network-interface"]) },
+            Constraint { path: &["TagFieldSpecifications", "*", "TagKeys"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
             Constraint { path: &["TagFieldSpecifications", "*", "TagKeys", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["TrafficType"], kind: ConstraintKind::Enum(&["ACCEPT", "ALL", "REJECT"]) },
         ],
     };
@@ -589,7 +602,7 @@ pub mod flow_log {
 /// `AWS::EC2::InternetGateway`: the resource struct, its property types and enums.
 pub mod internet_gateway {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
@@ -603,7 +616,7 @@ pub mod internet_gateway {
     impl CfnInternetGateway {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Tags`.
@@ -649,7 +662,7 @@ pub mod internet_gateway {
         }
     }
 
-    impl CfnResource for CfnInternetGateway {
+    impl crate::resource::CfnResource for CfnInternetGateway {
         const TYPE_NAME: &'static str = "AWS::EC2::InternetGateway";
     }
 
@@ -667,9 +680,12 @@ pub mod internet_gateway {
         conditional_create_only: &[],
         primary_identifier: &["/properties/InternetGatewayId"],
         attributes: &["InternetGatewayId"],
+        properties: &["Tags"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
         ],
@@ -679,7 +695,7 @@ pub mod internet_gateway {
 /// `AWS::EC2::NatGateway`: the resource struct, its property types and enums.
 pub mod nat_gateway {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
@@ -715,7 +731,7 @@ pub mod nat_gateway {
     impl CfnNatGateway {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllocationId`.
@@ -882,7 +898,7 @@ pub mod nat_gateway {
         }
     }
 
-    impl CfnResource for CfnNatGateway {
+    impl crate::resource::CfnResource for CfnNatGateway {
         const TYPE_NAME: &'static str = "AWS::EC2::NatGateway";
     }
 
@@ -970,12 +986,17 @@ pub mod nat_gateway {
         conditional_create_only: &[],
         primary_identifier: &["/properties/NatGatewayId"],
         attributes: &["NatGatewayId", "EniId", "AutoProvisionZones", "AutoScalingIps", "RouteTableId"],
+        properties: &["AllocationId", "AvailabilityMode", "AvailabilityZoneAddresses", "ConnectivityType", "MaxDrainDurationSeconds", "PrivateIpAddress", "SecondaryAllocationIds", "SecondaryPrivateIpAddressCount", "SecondaryPrivateIpAddresses", "SubnetId", "Tags", "VpcId"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["AvailabilityMode"], kind: ConstraintKind::Enum(&["regional", "zonal"]) },
+            Constraint { path: &["AvailabilityZoneAddresses", "*"], kind: ConstraintKind::Required(&["AllocationIds"]) },
+            Constraint { path: &["AvailabilityZoneAddresses", "*"], kind: ConstraintKind::Properties(&["AllocationIds", "AvailabilityZone", "AvailabilityZoneId"]) },
             Constraint { path: &["ConnectivityType"], kind: ConstraintKind::Enum(&["private", "public"]) },
-            Constraint { path: &["SecondaryPrivateIpAddressCount"], kind: ConstraintKind::Range { min: Some(1), max: Some(31) } },
+            Constraint { path: &["SecondaryPrivateIpAddressCount"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(31.0) } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
         ],
     };
 }
@@ -983,7 +1004,7 @@ pub mod nat_gateway {
 /// `AWS::EC2::Route`: the resource struct, its property types and enums.
 pub mod route {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
@@ -1161,7 +1182,7 @@ pub mod route {
         }
     }
 
-    impl CfnResource for CfnRoute {
+    impl crate::resource::CfnResource for CfnRoute {
         const TYPE_NAME: &'static str = "AWS::EC2::Route";
     }
 
@@ -1179,6 +1200,7 @@ pub mod route {
         conditional_create_only: &[],
         primary_identifier: &["/properties/RouteTableId", "/properties/CidrBlock"],
         attributes: &["CidrBlock"],
+        properties: &["CarrierGatewayId", "CoreNetworkArn", "DestinationCidrBlock", "DestinationIpv6CidrBlock", "DestinationPrefixListId", "EgressOnlyInternetGatewayId", "GatewayId", "InstanceId", "LocalGatewayId", "NatGatewayId", "NetworkInterfaceId", "OdbNetworkArn", "RouteTableId", "TransitGatewayId", "VpcEndpointId", "VpcPeeringConnectionId"],
         required: &["RouteTableId"],
         tagging: None,
         constraints: &[],
@@ -1188,8 +1210,8 @@ pub mod route {
 /// `AWS::EC2::RouteTable`: the resource struct, its property types and enums.
 pub mod route_table {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
-    use crate::spec::{TagForm, Tagging, TypeSpec};
+    use crate::resource::Res;
+    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Specifies a route table for the specified VPC. After you create a route table, you can add routes and associate the table with a subnet.
@@ -1254,7 +1276,7 @@ pub mod route_table {
         }
     }
 
-    impl CfnResource for CfnRouteTable {
+    impl crate::resource::CfnResource for CfnRouteTable {
         const TYPE_NAME: &'static str = "AWS::EC2::RouteTable";
     }
 
@@ -1272,16 +1294,20 @@ pub mod route_table {
         conditional_create_only: &[],
         primary_identifier: &["/properties/RouteTableId"],
         attributes: &["RouteTableId"],
+        properties: &["Tags", "VpcId"],
         required: &["VpcId"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[],
+        constraints: &[
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+        ],
     };
 }
 
 /// `AWS::EC2::SecurityGroup`: the resource struct, its property types and enums.
 pub mod security_group {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
@@ -1595,7 +1621,7 @@ pub mod security_group {
         }
     }
 
-    impl CfnResource for CfnSecurityGroup {
+    impl crate::resource::CfnResource for CfnSecurityGroup {
         const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroup";
     }
 
@@ -1618,15 +1644,22 @@ pub mod security_group {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id", "GroupId"],
+        properties: &["GroupDescription", "GroupName", "SecurityGroupEgress", "SecurityGroupIngress", "Tags", "VpcId"],
         required: &["GroupDescription"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["GroupDescription"], kind: ConstraintKind::Pattern("^([a-z,A-Z,0-9,. _\\-:/()#,@[\\]+=&;\\{\\}!$*])*$") },
             Constraint { path: &["GroupDescription"], kind: ConstraintKind::Length { min: Some(0), max: Some(255) } },
-            Constraint { path: &["SecurityGroupEgress", "*", "FromPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
-            Constraint { path: &["SecurityGroupEgress", "*", "ToPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
-            Constraint { path: &["SecurityGroupIngress", "*", "FromPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
-            Constraint { path: &["SecurityGroupIngress", "*", "ToPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
+            Constraint { path: &["SecurityGroupEgress", "*"], kind: ConstraintKind::Required(&["IpProtocol"]) },
+            Constraint { path: &["SecurityGroupEgress", "*"], kind: ConstraintKind::Properties(&["CidrIp", "CidrIpv6", "Description", "DestinationPrefixListId", "DestinationSecurityGroupId", "FromPort", "IpProtocol", "ToPort"]) },
+            Constraint { path: &["SecurityGroupEgress", "*", "FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
+            Constraint { path: &["SecurityGroupEgress", "*", "ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
+            Constraint { path: &["SecurityGroupIngress", "*"], kind: ConstraintKind::Required(&["IpProtocol"]) },
+            Constraint { path: &["SecurityGroupIngress", "*"], kind: ConstraintKind::Properties(&["CidrIp", "CidrIpv6", "Description", "FromPort", "IpProtocol", "SourcePrefixListId", "SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId", "ToPort"]) },
+            Constraint { path: &["SecurityGroupIngress", "*", "FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
+            Constraint { path: &["SecurityGroupIngress", "*", "ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
         ],
     };
 }
@@ -1634,7 +1667,7 @@ pub mod security_group {
 /// `AWS::EC2::SecurityGroupEgress`: the resource struct, its property types and enums.
 pub mod security_group_egress {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, Str, ToValue, Value};
 
@@ -1736,7 +1769,7 @@ pub mod security_group_egress {
         }
     }
 
-    impl CfnResource for CfnSecurityGroupEgress {
+    impl crate::resource::CfnResource for CfnSecurityGroupEgress {
         const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroupEgress";
     }
 
@@ -1754,11 +1787,12 @@ pub mod security_group_egress {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id"],
+        properties: &["CidrIp", "CidrIpv6", "Description", "DestinationPrefixListId", "DestinationSecurityGroupId", "FromPort", "GroupId", "IpProtocol", "ToPort"],
         required: &["IpProtocol", "GroupId"],
         tagging: None,
         constraints: &[
-            Constraint { path: &["FromPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
-            Constraint { path: &["ToPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
+            Constraint { path: &["FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
+            Constraint { path: &["ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
         ],
     };
 }
@@ -1766,7 +1800,7 @@ pub mod security_group_egress {
 /// `AWS::EC2::SecurityGroupIngress`: the resource struct, its property types and enums.
 pub mod security_group_ingress {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, Str, ToValue, Value};
 
@@ -1904,7 +1938,7 @@ pub mod security_group_ingress {
         }
     }
 
-    impl CfnResource for CfnSecurityGroupIngress {
+    impl crate::resource::CfnResource for CfnSecurityGroupIngress {
         const TYPE_NAME: &'static str = "AWS::EC2::SecurityGroupIngress";
     }
 
@@ -1922,11 +1956,12 @@ pub mod security_group_ingress {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id"],
+        properties: &["CidrIp", "CidrIpv6", "Description", "FromPort", "GroupId", "GroupName", "IpProtocol", "SourcePrefixListId", "SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId", "ToPort"],
         required: &["IpProtocol"],
         tagging: None,
         constraints: &[
-            Constraint { path: &["FromPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
-            Constraint { path: &["ToPort"], kind: ConstraintKind::Range { min: Some(-1), max: None } },
+            Constraint { path: &["FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
+            Constraint { path: &["ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
         ],
     };
 }
@@ -1934,8 +1969,8 @@ pub mod security_group_ingress {
 /// `AWS::EC2::Subnet`: the resource struct, its property types and enums.
 pub mod subnet {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
-    use crate::spec::{TagForm, Tagging, TypeSpec};
+    use crate::resource::Res;
+    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Specifies a subnet for the specified VPC. For an IPv4 only subnet, specify an IPv4 CIDR block. If the VPC has an IPv6 CIDR block, you can create an IPv6 only subnet or a dual stack subnet instead.
@@ -2136,7 +2171,7 @@ pub mod subnet {
     impl PrivateDnsNameOptionsOnLaunch {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableResourceNameDnsAAAARecord`.
@@ -2196,7 +2231,7 @@ pub mod subnet {
         }
     }
 
-    impl CfnResource for CfnSubnet {
+    impl crate::resource::CfnResource for CfnSubnet {
         const TYPE_NAME: &'static str = "AWS::EC2::Subnet";
     }
 
@@ -2224,16 +2259,21 @@ pub mod subnet {
         conditional_create_only: &["/properties/Ipv6CidrBlock"],
         primary_identifier: &["/properties/SubnetId"],
         attributes: &["NetworkAclAssociationId", "SubnetId", "Ipv6CidrBlocks", "BlockPublicAccessStates"],
+        properties: &["AssignIpv6AddressOnCreation", "AvailabilityZone", "AvailabilityZoneId", "CidrBlock", "EnableDns64", "EnableLniAtDeviceIndex", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "Ipv6CidrBlock", "Ipv6IpamPoolId", "Ipv6Native", "Ipv6NetmaskLength", "MapPublicIpOnLaunch", "OutpostArn", "PrivateDnsNameOptionsOnLaunch", "Tags", "VpcId"],
         required: &["VpcId"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[],
+        constraints: &[
+            Constraint { path: &["PrivateDnsNameOptionsOnLaunch"], kind: ConstraintKind::Properties(&["EnableResourceNameDnsAAAARecord", "EnableResourceNameDnsARecord", "HostnameType"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+        ],
     };
 }
 
 /// `AWS::EC2::SubnetRouteTableAssociation`: the resource struct, its property types and enums.
 pub mod subnet_route_table_association {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
@@ -2265,7 +2305,7 @@ pub mod subnet_route_table_association {
         }
     }
 
-    impl CfnResource for CfnSubnetRouteTableAssociation {
+    impl crate::resource::CfnResource for CfnSubnetRouteTableAssociation {
         const TYPE_NAME: &'static str = "AWS::EC2::SubnetRouteTableAssociation";
     }
 
@@ -2283,6 +2323,7 @@ pub mod subnet_route_table_association {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id"],
+        properties: &["RouteTableId", "SubnetId"],
         required: &["RouteTableId", "SubnetId"],
         tagging: None,
         constraints: &[],
@@ -2292,7 +2333,7 @@ pub mod subnet_route_table_association {
 /// `AWS::EC2::VPC`: the resource struct, its property types and enums.
 pub mod vpc {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
@@ -2320,7 +2361,7 @@ pub mod vpc {
     impl CfnVPC {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CidrBlock`.
@@ -2451,7 +2492,7 @@ pub mod vpc {
     impl VpcEncryptionControl {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EgressOnlyInternetGatewayExclusion`.
@@ -2584,7 +2625,7 @@ pub mod vpc {
     impl VpcEncryptionControlExclusions {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EgressOnlyInternetGateway`.
@@ -2663,7 +2704,7 @@ pub mod vpc {
     impl VpcEncryptionControlExclusion {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `State`.
@@ -2688,7 +2729,7 @@ pub mod vpc {
         }
     }
 
-    impl CfnResource for CfnVPC {
+    impl crate::resource::CfnResource for CfnVPC {
         const TYPE_NAME: &'static str = "AWS::EC2::VPC";
     }
 
@@ -3079,16 +3120,29 @@ pub mod vpc {
         conditional_create_only: &["/properties/InstanceTenancy"],
         primary_identifier: &["/properties/VpcId"],
         attributes: &["CidrBlockAssociations", "DefaultNetworkAcl", "DefaultSecurityGroup", "Ipv6CidrBlocks", "VpcId", "VpcEncryptionControl.VpcId", "VpcEncryptionControl.VpcEncryptionControlId", "VpcEncryptionControl.State", "VpcEncryptionControl.StateMessage", "VpcEncryptionControl.ResourceExclusions", "VpcEncryptionControl.ResourceExclusions.InternetGateway", "VpcEncryptionControl.ResourceExclusions.InternetGateway.State", "VpcEncryptionControl.ResourceExclusions.InternetGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.State", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.NatGateway", "VpcEncryptionControl.ResourceExclusions.NatGateway.State", "VpcEncryptionControl.ResourceExclusions.NatGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.State", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.VpcPeering", "VpcEncryptionControl.ResourceExclusions.VpcPeering.State", "VpcEncryptionControl.ResourceExclusions.VpcPeering.StateMessage", "VpcEncryptionControl.ResourceExclusions.Lambda", "VpcEncryptionControl.ResourceExclusions.Lambda.State", "VpcEncryptionControl.ResourceExclusions.Lambda.StateMessage", "VpcEncryptionControl.ResourceExclusions.VpcLattice", "VpcEncryptionControl.ResourceExclusions.VpcLattice.State", "VpcEncryptionControl.ResourceExclusions.VpcLattice.StateMessage", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.State", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.StateMessage"],
+        properties: &["CidrBlock", "EnableDnsHostnames", "EnableDnsSupport", "InstanceTenancy", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "Tags", "VpcEncryptionControl"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["InstanceTenancy"], kind: ConstraintKind::Enum(&["dedicated", "default", "host"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+            Constraint { path: &["VpcEncryptionControl"], kind: ConstraintKind::Properties(&["EgressOnlyInternetGatewayExclusion", "ElasticFileSystemExclusion", "InternetGatewayExclusion", "LambdaExclusion", "Mode", "NatGatewayExclusion", "ResourceExclusions", "State", "StateMessage", "VirtualPrivateGatewayExclusion", "VpcEncryptionControlId", "VpcId", "VpcLatticeExclusion", "VpcPeeringExclusion"]) },
             Constraint { path: &["VpcEncryptionControl", "EgressOnlyInternetGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
             Constraint { path: &["VpcEncryptionControl", "ElasticFileSystemExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
             Constraint { path: &["VpcEncryptionControl", "InternetGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
             Constraint { path: &["VpcEncryptionControl", "LambdaExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
             Constraint { path: &["VpcEncryptionControl", "Mode"], kind: ConstraintKind::Enum(&["monitor", "enforce"]) },
             Constraint { path: &["VpcEncryptionControl", "NatGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions"], kind: ConstraintKind::Properties(&["EgressOnlyInternetGateway", "ElasticFileSystem", "InternetGateway", "Lambda", "NatGateway", "VirtualPrivateGateway", "VpcLattice", "VpcPeering"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "EgressOnlyInternetGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "ElasticFileSystem"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "InternetGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "Lambda"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "NatGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "VirtualPrivateGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "VpcLattice"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
+            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "VpcPeering"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
             Constraint { path: &["VpcEncryptionControl", "VirtualPrivateGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
             Constraint { path: &["VpcEncryptionControl", "VpcLatticeExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
             Constraint { path: &["VpcEncryptionControl", "VpcPeeringExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
@@ -3099,7 +3153,7 @@ pub mod vpc {
 /// `AWS::EC2::VPCEndpoint`: the resource struct, its property types and enums.
 pub mod vpc_endpoint {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Json, List, Str, ToValue, Value};
 
@@ -3273,7 +3327,7 @@ pub mod vpc_endpoint {
     impl DnsOptionsSpecification {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DnsRecordIpType`.
@@ -3340,7 +3394,7 @@ pub mod vpc_endpoint {
         }
     }
 
-    impl CfnResource for CfnVPCEndpoint {
+    impl crate::resource::CfnResource for CfnVPCEndpoint {
         const TYPE_NAME: &'static str = "AWS::EC2::VPCEndpoint";
     }
 
@@ -3534,14 +3588,19 @@ pub mod vpc_endpoint {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["NetworkInterfaceIds", "CreationTimestamp", "DnsEntries", "Id"],
+        properties: &["DnsOptions", "IpAddressType", "PolicyDocument", "PrivateDnsEnabled", "ResourceConfigurationArn", "RouteTableIds", "SecurityGroupIds", "ServiceName", "ServiceNetworkArn", "ServiceRegion", "SubnetIds", "Tags", "VpcEndpointType", "VpcId"],
         required: &["VpcId"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
+            Constraint { path: &["DnsOptions"], kind: ConstraintKind::Properties(&["DnsRecordIpType", "PrivateDnsOnlyForInboundResolverEndpoint", "PrivateDnsPreference", "PrivateDnsSpecifiedDomains"]) },
             Constraint { path: &["DnsOptions", "DnsRecordIpType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6", "dualstack", "service-defined", "not-specified"]) },
             Constraint { path: &["DnsOptions", "PrivateDnsOnlyForInboundResolverEndpoint"], kind: ConstraintKind::Enum(&["OnlyInboundResolver", "AllResolvers", "NotSpecified"]) },
             Constraint { path: &["DnsOptions", "PrivateDnsPreference"], kind: ConstraintKind::Enum(&["VERIFIED_DOMAINS_ONLY", "ALL_DOMAINS", "VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS", "SPECIFIED_DOMAINS_ONLY"]) },
+            Constraint { path: &["DnsOptions", "PrivateDnsSpecifiedDomains"], kind: ConstraintKind::Items { min: Some(1), max: Some(10) } },
             Constraint { path: &["DnsOptions", "PrivateDnsSpecifiedDomains", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
             Constraint { path: &["IpAddressType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6", "dualstack", "not-specified"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["VpcEndpointType"], kind: ConstraintKind::Enum(&["Interface", "Gateway", "GatewayLoadBalancer", "ServiceNetwork", "Resource", "Tunnel"]) },
         ],
     };
@@ -3550,7 +3609,7 @@ pub mod vpc_endpoint {
 /// `AWS::EC2::VPCGatewayAttachment`: the resource struct, its property types and enums.
 pub mod vpc_gateway_attachment {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
@@ -3598,7 +3657,7 @@ pub mod vpc_gateway_attachment {
         }
     }
 
-    impl CfnResource for CfnVPCGatewayAttachment {
+    impl crate::resource::CfnResource for CfnVPCGatewayAttachment {
         const TYPE_NAME: &'static str = "AWS::EC2::VPCGatewayAttachment";
     }
 
@@ -3616,6 +3675,7 @@ pub mod vpc_gateway_attachment {
         conditional_create_only: &[],
         primary_identifier: &["/properties/AttachmentType", "/properties/VpcId"],
         attributes: &["AttachmentType"],
+        properties: &["InternetGatewayId", "VpcId", "VpnGatewayId"],
         required: &["VpcId"],
         tagging: None,
         constraints: &[],

@@ -13,7 +13,7 @@ pub use role::CfnRole;
 /// `AWS::IAM::ManagedPolicy`: the resource struct, its property types and enums.
 pub mod managed_policy {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
@@ -101,7 +101,7 @@ pub mod managed_policy {
         }
     }
 
-    impl CfnResource for CfnManagedPolicy {
+    impl crate::resource::CfnResource for CfnManagedPolicy {
         const TYPE_NAME: &'static str = "AWS::IAM::ManagedPolicy";
     }
 
@@ -154,12 +154,15 @@ pub mod managed_policy {
         conditional_create_only: &[],
         primary_identifier: &["/properties/PolicyArn"],
         attributes: &["PolicyArn", "AttachmentCount", "CreateDate", "DefaultVersionId", "IsAttachable", "PermissionsBoundaryUsageCount", "PolicyId", "UpdateDate"],
+        properties: &["Description", "Groups", "ManagedPolicyName", "Path", "PolicyDocument", "Roles", "Users"],
         required: &["PolicyDocument"],
         tagging: None,
         constraints: &[
             Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1000) } },
             Constraint { path: &["Path"], kind: ConstraintKind::Pattern("^((/[A-Za-z0-9\\.,\\+@=_-]+)*)/$") },
             Constraint { path: &["Path"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
+            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$") },
+            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Length { min: Some(1), max: Some(131072) } },
         ],
     };
 }
@@ -167,7 +170,7 @@ pub mod managed_policy {
 /// `AWS::IAM::Policy`: the resource struct, its property types and enums.
 pub mod policy {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
@@ -229,7 +232,7 @@ pub mod policy {
         }
     }
 
-    impl CfnResource for CfnPolicy {
+    impl crate::resource::CfnResource for CfnPolicy {
         const TYPE_NAME: &'static str = "AWS::IAM::Policy";
     }
 
@@ -247,9 +250,12 @@ pub mod policy {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id"],
+        properties: &["Groups", "PolicyDocument", "PolicyName", "Roles", "Users"],
         required: &["PolicyDocument", "PolicyName"],
         tagging: None,
         constraints: &[
+            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$") },
+            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Length { min: Some(1), max: Some(131072) } },
             Constraint { path: &["PolicyName"], kind: ConstraintKind::Pattern("^[\\w+=,.@-]+$") },
             Constraint { path: &["PolicyName"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
         ],
@@ -259,7 +265,7 @@ pub mod policy {
 /// `AWS::IAM::Role`: the resource struct, its property types and enums.
 pub mod role {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, Json, List, Str, ToValue, Value};
 
@@ -423,7 +429,7 @@ pub mod role {
         }
     }
 
-    impl CfnResource for CfnRole {
+    impl crate::resource::CfnResource for CfnRole {
         const TYPE_NAME: &'static str = "AWS::IAM::Role";
     }
 
@@ -446,18 +452,27 @@ pub mod role {
         conditional_create_only: &[],
         primary_identifier: &["/properties/RoleName"],
         attributes: &["Arn", "RoleId"],
+        properties: &["AssumeRolePolicyDocument", "Description", "ManagedPolicyArns", "MaxSessionDuration", "Path", "PermissionsBoundary", "Policies", "RoleName", "Tags"],
         required: &["AssumeRolePolicyDocument"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
+            Constraint { path: &["AssumeRolePolicyDocument"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$") },
+            Constraint { path: &["AssumeRolePolicyDocument"], kind: ConstraintKind::Length { min: Some(1), max: Some(131072) } },
             Constraint { path: &["Description"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*$") },
             Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1000) } },
+            Constraint { path: &["ManagedPolicyArns"], kind: ConstraintKind::Items { min: Some(0), max: None } },
             Constraint { path: &["ManagedPolicyArns", "*"], kind: ConstraintKind::Pattern("arn:(aws[a-zA-Z-]*)?:iam::(\\d{12}|aws):policy/[a-zA-Z_0-9+=,.@\\-_/]+") },
-            Constraint { path: &["MaxSessionDuration"], kind: ConstraintKind::Range { min: Some(3600), max: Some(43200) } },
+            Constraint { path: &["MaxSessionDuration"], kind: ConstraintKind::Range { min: Some(3600.0), max: Some(43200.0) } },
             Constraint { path: &["Path"], kind: ConstraintKind::Pattern("^(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)$") },
             Constraint { path: &["Path"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
             Constraint { path: &["PermissionsBoundary"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["Policies", "*"], kind: ConstraintKind::Required(&["PolicyName", "PolicyDocument"]) },
+            Constraint { path: &["Policies", "*"], kind: ConstraintKind::Properties(&["PolicyDocument", "PolicyName"]) },
             Constraint { path: &["RoleName"], kind: ConstraintKind::Pattern("^[\\w+=,.@-]+$") },
             Constraint { path: &["RoleName"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$") },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$") },

@@ -11,7 +11,7 @@ pub use key::CfnKey;
 /// `AWS::KMS::Key`: the resource struct, its property types and enums.
 pub mod key {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
@@ -47,7 +47,7 @@ pub mod key {
     impl CfnKey {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BypassPolicyLockoutSafetyCheck`.
@@ -170,7 +170,7 @@ pub mod key {
         }
     }
 
-    impl CfnResource for CfnKey {
+    impl crate::resource::CfnResource for CfnKey {
         const TYPE_NAME: &'static str = "AWS::KMS::Key";
     }
 
@@ -319,6 +319,7 @@ pub mod key {
         conditional_create_only: &[],
         primary_identifier: &["/properties/KeyId"],
         attributes: &["Arn", "KeyId"],
+        properties: &["BypassPolicyLockoutSafetyCheck", "Description", "EnableKeyRotation", "Enabled", "KeyPolicy", "KeySpec", "KeyUsage", "MultiRegion", "Origin", "PendingWindowInDays", "RotationPeriodInDays", "Tags"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
@@ -326,8 +327,10 @@ pub mod key {
             Constraint { path: &["KeySpec"], kind: ConstraintKind::Enum(&["SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ECC_NIST_EDWARDS25519"]) },
             Constraint { path: &["KeyUsage"], kind: ConstraintKind::Enum(&["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"]) },
             Constraint { path: &["Origin"], kind: ConstraintKind::Enum(&["AWS_KMS", "EXTERNAL"]) },
-            Constraint { path: &["PendingWindowInDays"], kind: ConstraintKind::Range { min: Some(7), max: Some(30) } },
-            Constraint { path: &["RotationPeriodInDays"], kind: ConstraintKind::Range { min: Some(90), max: Some(2560) } },
+            Constraint { path: &["PendingWindowInDays"], kind: ConstraintKind::Range { min: Some(7.0), max: Some(30.0) } },
+            Constraint { path: &["RotationPeriodInDays"], kind: ConstraintKind::Range { min: Some(90.0), max: Some(2560.0) } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
         ],

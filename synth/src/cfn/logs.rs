@@ -11,7 +11,7 @@ pub use log_group::CfnLogGroup;
 /// `AWS::Logs::LogGroup`: the resource struct, its property types and enums.
 pub mod log_group {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
@@ -43,7 +43,7 @@ pub mod log_group {
     impl CfnLogGroup {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BearerTokenAuthenticationEnabled`.
@@ -152,7 +152,7 @@ pub mod log_group {
         }
     }
 
-    impl CfnResource for CfnLogGroup {
+    impl crate::resource::CfnResource for CfnLogGroup {
         const TYPE_NAME: &'static str = "AWS::Logs::LogGroup";
     }
 
@@ -198,6 +198,7 @@ pub mod log_group {
         conditional_create_only: &[],
         primary_identifier: &["/properties/LogGroupName"],
         attributes: &["Arn"],
+        properties: &["BearerTokenAuthenticationEnabled", "DataProtectionPolicy", "DeletionProtectionEnabled", "FieldIndexPolicies", "KmsKeyId", "LogGroupClass", "LogGroupName", "ResourcePolicyDocument", "RetentionInDays", "Tags"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
@@ -206,6 +207,9 @@ pub mod log_group {
             Constraint { path: &["LogGroupClass"], kind: ConstraintKind::Enum(&["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"]) },
             Constraint { path: &["LogGroupName"], kind: ConstraintKind::Pattern("^[.\\-_/#A-Za-z0-9]{1,512}\\Z") },
             Constraint { path: &["LogGroupName"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
+            Constraint { path: &["RetentionInDays"], kind: ConstraintKind::NumEnum(&[1.0, 3.0, 5.0, 7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 365.0, 400.0, 545.0, 731.0, 1096.0, 1827.0, 2192.0, 2557.0, 2922.0, 3288.0, 3653.0]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
         ],

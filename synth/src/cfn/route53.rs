@@ -12,7 +12,7 @@ pub use record_set::CfnRecordSet;
 /// `AWS::Route53::HostedZone`: the resource struct, its property types and enums.
 pub mod hosted_zone {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, List, Str, ToValue, Value};
 
@@ -38,7 +38,7 @@ pub mod hosted_zone {
     impl CfnHostedZone {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DelegationSetId`.
@@ -108,7 +108,7 @@ pub mod hosted_zone {
     impl HostedZoneConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Comment`.
@@ -136,7 +136,7 @@ pub mod hosted_zone {
     impl HostedZoneFeatures {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EnableAcceleratedRecovery`.
@@ -234,7 +234,7 @@ pub mod hosted_zone {
         }
     }
 
-    impl CfnResource for CfnHostedZone {
+    impl crate::resource::CfnResource for CfnHostedZone {
         const TYPE_NAME: &'static str = "AWS::Route53::HostedZone";
     }
 
@@ -257,14 +257,23 @@ pub mod hosted_zone {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Id"],
         attributes: &["Id", "NameServers"],
+        properties: &["DelegationSetId", "HostedZoneConfig", "HostedZoneFeatures", "HostedZoneTags", "Name", "QueryLoggingConfig", "VPCs"],
         required: &[],
         tagging: Some(Tagging { property: "HostedZoneTags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["DelegationSetId"], kind: ConstraintKind::Length { min: Some(0), max: Some(32) } },
+            Constraint { path: &["HostedZoneConfig"], kind: ConstraintKind::Properties(&["Comment"]) },
             Constraint { path: &["HostedZoneConfig", "Comment"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
+            Constraint { path: &["HostedZoneFeatures"], kind: ConstraintKind::Properties(&["EnableAcceleratedRecovery"]) },
+            Constraint { path: &["HostedZoneTags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["HostedZoneTags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["HostedZoneTags", "*", "Key"], kind: ConstraintKind::Length { min: None, max: Some(128) } },
             Constraint { path: &["HostedZoneTags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
             Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
+            Constraint { path: &["QueryLoggingConfig"], kind: ConstraintKind::Required(&["CloudWatchLogsLogGroupArn"]) },
+            Constraint { path: &["QueryLoggingConfig"], kind: ConstraintKind::Properties(&["CloudWatchLogsLogGroupArn"]) },
+            Constraint { path: &["VPCs", "*"], kind: ConstraintKind::Required(&["VPCId", "VPCRegion"]) },
+            Constraint { path: &["VPCs", "*"], kind: ConstraintKind::Properties(&["VPCId", "VPCRegion"]) },
         ],
     };
 }
@@ -272,7 +281,6 @@ pub mod hosted_zone {
 /// `AWS::Route53::RecordSet`: the resource struct, its property types and enums.
 pub mod record_set {
     use crate::cfn::Props;
-    use crate::resource::CfnResource;
     use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
@@ -534,7 +542,7 @@ pub mod record_set {
     impl GeoLocation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ContinentCode`.
@@ -582,7 +590,7 @@ pub mod record_set {
     impl GeoProximityLocation {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AWSRegion`.
@@ -649,7 +657,7 @@ pub mod record_set {
         }
     }
 
-    impl CfnResource for CfnRecordSet {
+    impl crate::resource::CfnResource for CfnRecordSet {
         const TYPE_NAME: &'static str = "AWS::Route53::RecordSet";
     }
 
@@ -685,11 +693,16 @@ pub mod record_set {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Name", "/properties/HostedZoneId", "/properties/Type", "/properties/SetIdentifier"],
         attributes: &[],
+        properties: &["AliasTarget", "CidrRoutingConfig", "Comment", "Failover", "GeoLocation", "GeoProximityLocation", "HealthCheckId", "HostedZoneId", "HostedZoneName", "MultiValueAnswer", "Name", "Region", "ResourceRecords", "SetIdentifier", "TTL", "Type", "Weight"],
         required: &["Type", "Name"],
         tagging: None,
         constraints: &[
+            Constraint { path: &["AliasTarget"], kind: ConstraintKind::Required(&["HostedZoneId", "DNSName"]) },
+            Constraint { path: &["AliasTarget"], kind: ConstraintKind::Properties(&["DNSName", "EvaluateTargetHealth", "HostedZoneId"]) },
             Constraint { path: &["AliasTarget", "DNSName"], kind: ConstraintKind::Length { min: None, max: Some(1024) } },
             Constraint { path: &["AliasTarget", "HostedZoneId"], kind: ConstraintKind::Length { min: None, max: Some(44) } },
+            Constraint { path: &["CidrRoutingConfig"], kind: ConstraintKind::Required(&["CollectionId", "LocationName"]) },
+            Constraint { path: &["CidrRoutingConfig"], kind: ConstraintKind::Properties(&["CollectionId", "LocationName"]) },
             Constraint { path: &["CidrRoutingConfig", "CollectionId"], kind: ConstraintKind::Pattern("^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$") },
             Constraint { path: &["CidrRoutingConfig", "LocationName"], kind: ConstraintKind::Pattern("[0-9A-Za-z_\\-\\*]+") },
             Constraint { path: &["CidrRoutingConfig", "LocationName"], kind: ConstraintKind::Length { min: Some(1), max: Some(16) } },
@@ -699,7 +712,9 @@ pub mod record_set {
             Constraint { path: &["GeoLocation", "CountryCode"], kind: ConstraintKind::Length { min: Some(1), max: Some(2) } },
             Constraint { path: &["GeoLocation", "SubdivisionCode"], kind: ConstraintKind::Length { min: Some(1), max: Some(3) } },
             Constraint { path: &["GeoProximityLocation", "AWSRegion"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["GeoProximityLocation", "Bias"], kind: ConstraintKind::Range { min: Some(-99), max: Some(99) } },
+            Constraint { path: &["GeoProximityLocation", "Bias"], kind: ConstraintKind::Range { min: Some(-99.0), max: Some(99.0) } },
+            Constraint { path: &["GeoProximityLocation", "Coordinates"], kind: ConstraintKind::Required(&["Longitude", "Latitude"]) },
+            Constraint { path: &["GeoProximityLocation", "Coordinates"], kind: ConstraintKind::Properties(&["Latitude", "Longitude"]) },
             Constraint { path: &["GeoProximityLocation", "Coordinates", "Latitude"], kind: ConstraintKind::Pattern("[-+]?[0-9]{1,2}(\\.[0-9]{0,2})?") },
             Constraint { path: &["GeoProximityLocation", "Coordinates", "Longitude"], kind: ConstraintKind::Pattern("[-+]?[0-9]{1,3}(\\.[0-9]{0,2})?") },
             Constraint { path: &["GeoProximityLocation", "LocalZoneGroup"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },

@@ -12,7 +12,7 @@ pub use bucket_policy::CfnBucketPolicy;
 /// `AWS::S3::Bucket`: the resource struct, its property types and enums.
 pub mod bucket {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
@@ -74,7 +74,7 @@ pub mod bucket {
     impl CfnBucket {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AbacStatus`.
@@ -342,7 +342,7 @@ pub mod bucket {
     impl StorageClassAnalysis {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DataExport`.
@@ -502,7 +502,7 @@ pub mod bucket {
     impl ServerSideEncryptionRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BlockedEncryptionTypes`.
@@ -544,7 +544,7 @@ pub mod bucket {
     impl BlockedEncryptionTypes {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EncryptionType`.
@@ -1190,7 +1190,7 @@ pub mod bucket {
     impl LoggingConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DestinationBucketName`.
@@ -1702,7 +1702,7 @@ pub mod bucket {
     impl NotificationConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `EventBridgeConfiguration`.
@@ -1967,7 +1967,7 @@ pub mod bucket {
     impl ObjectLockConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ObjectLockEnabled`.
@@ -2002,7 +2002,7 @@ pub mod bucket {
     impl ObjectLockRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `DefaultRetention`.
@@ -2036,7 +2036,7 @@ pub mod bucket {
     impl DefaultRetention {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Days`.
@@ -2087,7 +2087,7 @@ pub mod bucket {
     impl DefaultEventHold {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Days`.
@@ -2146,7 +2146,7 @@ pub mod bucket {
     impl OwnershipControlsRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ObjectOwnership`.
@@ -2180,7 +2180,7 @@ pub mod bucket {
     impl PublicAccessBlockConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BlockPublicAcls`.
@@ -2345,7 +2345,7 @@ pub mod bucket {
     impl DeleteMarkerReplication {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Status`.
@@ -2595,7 +2595,7 @@ pub mod bucket {
     impl ReplicationRuleFilter {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `And`.
@@ -2639,7 +2639,7 @@ pub mod bucket {
     impl ReplicationRuleAndOperator {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Prefix`.
@@ -2676,7 +2676,7 @@ pub mod bucket {
     impl SourceSelectionCriteria {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ReplicaModifications`.
@@ -2817,7 +2817,7 @@ pub mod bucket {
     impl WebsiteConfiguration {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ErrorDocument`.
@@ -2942,7 +2942,7 @@ pub mod bucket {
     impl RedirectRule {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HostName`.
@@ -3000,7 +3000,7 @@ pub mod bucket {
     impl RoutingRuleCondition {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `HttpErrorCodeReturnedEquals`.
@@ -3025,7 +3025,7 @@ pub mod bucket {
         }
     }
 
-    impl CfnResource for CfnBucket {
+    impl crate::resource::CfnResource for CfnBucket {
         const TYPE_NAME: &'static str = "AWS::S3::Bucket";
     }
 
@@ -4132,66 +4132,206 @@ pub mod bucket {
         conditional_create_only: &[],
         primary_identifier: &["/properties/BucketName"],
         attributes: &["Arn", "DomainName", "DualStackDomainName", "RegionalDomainName", "MetadataTableConfiguration.S3TablesDestination.TableNamespace", "MetadataTableConfiguration.S3TablesDestination.TableArn", "MetadataConfiguration.Destination", "MetadataConfiguration.JournalTableConfiguration.TableName", "MetadataConfiguration.JournalTableConfiguration.TableArn", "MetadataConfiguration.InventoryTableConfiguration.TableName", "MetadataConfiguration.InventoryTableConfiguration.TableArn", "MetadataConfiguration.AnnotationTableConfiguration.TableName", "MetadataConfiguration.AnnotationTableConfiguration.TableArn", "WebsiteURL"],
+        properties: &["AbacStatus", "AccelerateConfiguration", "AccessControl", "AnalyticsConfigurations", "BucketEncryption", "BucketName", "BucketNamePrefix", "BucketNamespace", "CorsConfiguration", "IntelligentTieringConfigurations", "InventoryConfigurations", "LifecycleConfiguration", "LoggingConfiguration", "MetadataConfiguration", "MetadataTableConfiguration", "MetricsConfigurations", "NotificationConfiguration", "ObjectLockConfiguration", "ObjectLockEnabled", "OwnershipControls", "PublicAccessBlockConfiguration", "ReplicationConfiguration", "Tags", "VersioningConfiguration", "WebsiteConfiguration"],
         required: &[],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
             Constraint { path: &["AbacStatus"], kind: ConstraintKind::Enum(&["Enabled", "Disabled"]) },
+            Constraint { path: &["AccelerateConfiguration"], kind: ConstraintKind::Required(&["AccelerationStatus"]) },
+            Constraint { path: &["AccelerateConfiguration"], kind: ConstraintKind::Properties(&["AccelerationStatus"]) },
             Constraint { path: &["AccelerateConfiguration", "AccelerationStatus"], kind: ConstraintKind::Enum(&["Enabled", "Suspended"]) },
             Constraint { path: &["AccessControl"], kind: ConstraintKind::Enum(&["AuthenticatedRead", "AwsExecRead", "BucketOwnerFullControl", "BucketOwnerRead", "LogDeliveryWrite", "Private", "PublicRead", "PublicReadWrite"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*"], kind: ConstraintKind::Required(&["StorageClassAnalysis", "Id"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*"], kind: ConstraintKind::Properties(&["Id", "Prefix", "StorageClassAnalysis", "TagFilters"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "StorageClassAnalysis"], kind: ConstraintKind::Properties(&["DataExport"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "StorageClassAnalysis", "DataExport"], kind: ConstraintKind::Required(&["Destination", "OutputSchemaVersion"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "StorageClassAnalysis", "DataExport"], kind: ConstraintKind::Properties(&["Destination", "OutputSchemaVersion"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "StorageClassAnalysis", "DataExport", "Destination"], kind: ConstraintKind::Required(&["BucketArn", "Format"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "StorageClassAnalysis", "DataExport", "Destination"], kind: ConstraintKind::Properties(&["BucketAccountId", "BucketArn", "Format", "Prefix"]) },
             Constraint { path: &["AnalyticsConfigurations", "*", "StorageClassAnalysis", "DataExport", "Destination", "Format"], kind: ConstraintKind::Enum(&["CSV", "ORC", "Parquet"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "TagFilters", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["AnalyticsConfigurations", "*", "TagFilters", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+            Constraint { path: &["BucketEncryption"], kind: ConstraintKind::Required(&["ServerSideEncryptionConfiguration"]) },
+            Constraint { path: &["BucketEncryption"], kind: ConstraintKind::Properties(&["ServerSideEncryptionConfiguration"]) },
+            Constraint { path: &["BucketEncryption", "ServerSideEncryptionConfiguration", "*"], kind: ConstraintKind::Properties(&["BlockedEncryptionTypes", "BucketKeyEnabled", "ServerSideEncryptionByDefault"]) },
+            Constraint { path: &["BucketEncryption", "ServerSideEncryptionConfiguration", "*", "BlockedEncryptionTypes"], kind: ConstraintKind::Properties(&["EncryptionType"]) },
             Constraint { path: &["BucketEncryption", "ServerSideEncryptionConfiguration", "*", "BlockedEncryptionTypes", "EncryptionType", "*"], kind: ConstraintKind::Enum(&["NONE", "SSE-C"]) },
+            Constraint { path: &["BucketEncryption", "ServerSideEncryptionConfiguration", "*", "ServerSideEncryptionByDefault"], kind: ConstraintKind::Required(&["SSEAlgorithm"]) },
+            Constraint { path: &["BucketEncryption", "ServerSideEncryptionConfiguration", "*", "ServerSideEncryptionByDefault"], kind: ConstraintKind::Properties(&["KMSMasterKeyID", "SSEAlgorithm"]) },
             Constraint { path: &["BucketEncryption", "ServerSideEncryptionConfiguration", "*", "ServerSideEncryptionByDefault", "SSEAlgorithm"], kind: ConstraintKind::Enum(&["aws:kms", "AES256", "aws:kms:dsse"]) },
             Constraint { path: &["BucketName"], kind: ConstraintKind::Pattern("^([a-z0-9][a-z0-9.-]*[a-z0-9])?$") },
             Constraint { path: &["BucketName"], kind: ConstraintKind::Length { min: None, max: Some(63) } },
             Constraint { path: &["BucketNamespace"], kind: ConstraintKind::Enum(&["global", "account-regional"]) },
+            Constraint { path: &["CorsConfiguration"], kind: ConstraintKind::Required(&["CorsRules"]) },
+            Constraint { path: &["CorsConfiguration"], kind: ConstraintKind::Properties(&["CorsRules"]) },
+            Constraint { path: &["CorsConfiguration", "CorsRules", "*"], kind: ConstraintKind::Required(&["AllowedMethods", "AllowedOrigins"]) },
+            Constraint { path: &["CorsConfiguration", "CorsRules", "*"], kind: ConstraintKind::Properties(&["AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposedHeaders", "Id", "MaxAge"]) },
             Constraint { path: &["CorsConfiguration", "CorsRules", "*", "AllowedMethods", "*"], kind: ConstraintKind::Enum(&["GET", "PUT", "HEAD", "POST", "DELETE"]) },
             Constraint { path: &["CorsConfiguration", "CorsRules", "*", "Id"], kind: ConstraintKind::Length { min: None, max: Some(255) } },
-            Constraint { path: &["CorsConfiguration", "CorsRules", "*", "MaxAge"], kind: ConstraintKind::Range { min: Some(0), max: None } },
+            Constraint { path: &["CorsConfiguration", "CorsRules", "*", "MaxAge"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
+            Constraint { path: &["IntelligentTieringConfigurations", "*"], kind: ConstraintKind::Required(&["Id", "Status", "Tierings"]) },
+            Constraint { path: &["IntelligentTieringConfigurations", "*"], kind: ConstraintKind::Properties(&["Id", "Prefix", "Status", "TagFilters", "Tierings"]) },
             Constraint { path: &["IntelligentTieringConfigurations", "*", "Status"], kind: ConstraintKind::Enum(&["Disabled", "Enabled"]) },
+            Constraint { path: &["IntelligentTieringConfigurations", "*", "TagFilters", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["IntelligentTieringConfigurations", "*", "TagFilters", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+            Constraint { path: &["IntelligentTieringConfigurations", "*", "Tierings", "*"], kind: ConstraintKind::Required(&["AccessTier", "Days"]) },
+            Constraint { path: &["IntelligentTieringConfigurations", "*", "Tierings", "*"], kind: ConstraintKind::Properties(&["AccessTier", "Days"]) },
             Constraint { path: &["IntelligentTieringConfigurations", "*", "Tierings", "*", "AccessTier"], kind: ConstraintKind::Enum(&["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"]) },
+            Constraint { path: &["InventoryConfigurations", "*"], kind: ConstraintKind::Required(&["Destination", "Enabled", "Id", "IncludedObjectVersions", "ScheduleFrequency"]) },
+            Constraint { path: &["InventoryConfigurations", "*"], kind: ConstraintKind::Properties(&["Destination", "Enabled", "Id", "IncludedObjectVersions", "OptionalFields", "Prefix", "ScheduleFrequency"]) },
+            Constraint { path: &["InventoryConfigurations", "*", "Destination"], kind: ConstraintKind::Required(&["BucketArn", "Format"]) },
+            Constraint { path: &["InventoryConfigurations", "*", "Destination"], kind: ConstraintKind::Properties(&["BucketAccountId", "BucketArn", "Format", "Prefix"]) },
             Constraint { path: &["InventoryConfigurations", "*", "Destination", "Format"], kind: ConstraintKind::Enum(&["CSV", "ORC", "Parquet"]) },
             Constraint { path: &["InventoryConfigurations", "*", "IncludedObjectVersions"], kind: ConstraintKind::Enum(&["All", "Current"]) },
             Constraint { path: &["InventoryConfigurations", "*", "OptionalFields", "*"], kind: ConstraintKind::Enum(&["Size", "LastModifiedDate", "StorageClass", "ETag", "IsMultipartUploaded", "ReplicationStatus", "EncryptionStatus", "ObjectLockRetainUntilDate", "ObjectLockMode", "ObjectLockLegalHoldStatus", "ObjectLockEventHoldStatus", "ObjectLockEventHoldDuration", "IntelligentTieringAccessTier", "BucketKeyStatus", "ChecksumAlgorithm", "ObjectAccessControlList", "ObjectOwner", "LifecycleExpirationDate", "IntelligentTieringReferenceDate"]) },
             Constraint { path: &["InventoryConfigurations", "*", "ScheduleFrequency"], kind: ConstraintKind::Enum(&["Daily", "Weekly"]) },
-            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "AbortIncompleteMultipartUpload", "DaysAfterInitiation"], kind: ConstraintKind::Range { min: Some(0), max: None } },
+            Constraint { path: &["LifecycleConfiguration"], kind: ConstraintKind::Required(&["Rules"]) },
+            Constraint { path: &["LifecycleConfiguration"], kind: ConstraintKind::Properties(&["Rules", "TransitionDefaultMinimumObjectSize"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*"], kind: ConstraintKind::Required(&["Status"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*"], kind: ConstraintKind::Properties(&["AbortIncompleteMultipartUpload", "ExpirationDate", "ExpirationInDays", "ExpiredObjectDeleteMarker", "Id", "NoncurrentVersionExpiration", "NoncurrentVersionExpirationInDays", "NoncurrentVersionTransition", "NoncurrentVersionTransitions", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "Prefix", "Status", "TagFilters", "Transition", "Transitions"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "AbortIncompleteMultipartUpload"], kind: ConstraintKind::Required(&["DaysAfterInitiation"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "AbortIncompleteMultipartUpload"], kind: ConstraintKind::Properties(&["DaysAfterInitiation"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "AbortIncompleteMultipartUpload", "DaysAfterInitiation"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "ExpirationDate"], kind: ConstraintKind::Pattern("^(\\d{4})-(0[0-9]|1[0-2])-([0-2]\\d|3[01])T([01]\\d|2[0-4]):([0-5]\\d):([0-6]\\d)((\\.\\d{3})?)Z$") },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Id"], kind: ConstraintKind::Length { min: None, max: Some(255) } },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionExpiration"], kind: ConstraintKind::Required(&["NoncurrentDays"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionExpiration"], kind: ConstraintKind::Properties(&["NewerNoncurrentVersions", "NoncurrentDays"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionTransition"], kind: ConstraintKind::Required(&["StorageClass", "TransitionInDays"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionTransition"], kind: ConstraintKind::Properties(&["NewerNoncurrentVersions", "StorageClass", "TransitionInDays"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionTransition", "StorageClass"], kind: ConstraintKind::Enum(&["DEEP_ARCHIVE", "GLACIER", "Glacier", "GLACIER_IR", "INTELLIGENT_TIERING", "ONEZONE_IA", "STANDARD_IA"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionTransitions", "*"], kind: ConstraintKind::Required(&["StorageClass", "TransitionInDays"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionTransitions", "*"], kind: ConstraintKind::Properties(&["NewerNoncurrentVersions", "StorageClass", "TransitionInDays"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "NoncurrentVersionTransitions", "*", "StorageClass"], kind: ConstraintKind::Enum(&["DEEP_ARCHIVE", "GLACIER", "Glacier", "GLACIER_IR", "INTELLIGENT_TIERING", "ONEZONE_IA", "STANDARD_IA"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "ObjectSizeGreaterThan"], kind: ConstraintKind::Pattern("[0-9]+") },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "ObjectSizeGreaterThan"], kind: ConstraintKind::Length { min: None, max: Some(20) } },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "ObjectSizeLessThan"], kind: ConstraintKind::Pattern("[0-9]+") },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "ObjectSizeLessThan"], kind: ConstraintKind::Length { min: None, max: Some(20) } },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Status"], kind: ConstraintKind::Enum(&["Enabled", "Disabled"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "TagFilters", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "TagFilters", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transition"], kind: ConstraintKind::Required(&["StorageClass"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transition"], kind: ConstraintKind::Properties(&["StorageClass", "TransitionDate", "TransitionInDays"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transition", "StorageClass"], kind: ConstraintKind::Enum(&["DEEP_ARCHIVE", "GLACIER", "Glacier", "GLACIER_IR", "INTELLIGENT_TIERING", "ONEZONE_IA", "STANDARD_IA"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transition", "TransitionDate"], kind: ConstraintKind::Pattern("^(\\d{4})-(0[0-9]|1[0-2])-([0-2]\\d|3[01])T([01]\\d|2[0-4]):([0-5]\\d):([0-6]\\d)((\\.\\d{3})?)Z$") },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transitions", "*"], kind: ConstraintKind::Required(&["StorageClass"]) },
+            Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transitions", "*"], kind: ConstraintKind::Properties(&["StorageClass", "TransitionDate", "TransitionInDays"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transitions", "*", "StorageClass"], kind: ConstraintKind::Enum(&["DEEP_ARCHIVE", "GLACIER", "Glacier", "GLACIER_IR", "INTELLIGENT_TIERING", "ONEZONE_IA", "STANDARD_IA"]) },
             Constraint { path: &["LifecycleConfiguration", "Rules", "*", "Transitions", "*", "TransitionDate"], kind: ConstraintKind::Pattern("^(\\d{4})-(0[0-9]|1[0-2])-([0-2]\\d|3[01])T([01]\\d|2[0-4]):([0-5]\\d):([0-6]\\d)((\\.\\d{3})?)Z$") },
             Constraint { path: &["LifecycleConfiguration", "TransitionDefaultMinimumObjectSize"], kind: ConstraintKind::Enum(&["varies_by_storage_class", "all_storage_classes_128K"]) },
+            Constraint { path: &["LoggingConfiguration"], kind: ConstraintKind::Properties(&["DestinationBucketName", "LogFilePrefix", "TargetObjectKeyFormat"]) },
+            Constraint { path: &["MetadataConfiguration"], kind: ConstraintKind::Required(&["JournalTableConfiguration"]) },
+            Constraint { path: &["MetadataConfiguration"], kind: ConstraintKind::Properties(&["AnnotationTableConfiguration", "Destination", "InventoryTableConfiguration", "JournalTableConfiguration"]) },
+            Constraint { path: &["MetadataConfiguration", "AnnotationTableConfiguration"], kind: ConstraintKind::Required(&["ConfigurationState"]) },
+            Constraint { path: &["MetadataConfiguration", "AnnotationTableConfiguration"], kind: ConstraintKind::Properties(&["ConfigurationState", "EncryptionConfiguration", "Role", "TableArn", "TableName"]) },
             Constraint { path: &["MetadataConfiguration", "AnnotationTableConfiguration", "ConfigurationState"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
+            Constraint { path: &["MetadataConfiguration", "AnnotationTableConfiguration", "EncryptionConfiguration"], kind: ConstraintKind::Required(&["SseAlgorithm"]) },
+            Constraint { path: &["MetadataConfiguration", "AnnotationTableConfiguration", "EncryptionConfiguration"], kind: ConstraintKind::Properties(&["KmsKeyArn", "SseAlgorithm"]) },
             Constraint { path: &["MetadataConfiguration", "AnnotationTableConfiguration", "EncryptionConfiguration", "SseAlgorithm"], kind: ConstraintKind::Enum(&["aws:kms", "AES256"]) },
+            Constraint { path: &["MetadataConfiguration", "Destination"], kind: ConstraintKind::Required(&["TableBucketType"]) },
+            Constraint { path: &["MetadataConfiguration", "Destination"], kind: ConstraintKind::Properties(&["TableBucketArn", "TableBucketType", "TableNamespace"]) },
             Constraint { path: &["MetadataConfiguration", "Destination", "TableBucketType"], kind: ConstraintKind::Enum(&["aws", "customer"]) },
+            Constraint { path: &["MetadataConfiguration", "InventoryTableConfiguration"], kind: ConstraintKind::Required(&["ConfigurationState"]) },
+            Constraint { path: &["MetadataConfiguration", "InventoryTableConfiguration"], kind: ConstraintKind::Properties(&["ConfigurationState", "EncryptionConfiguration", "TableArn", "TableName"]) },
             Constraint { path: &["MetadataConfiguration", "InventoryTableConfiguration", "ConfigurationState"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
+            Constraint { path: &["MetadataConfiguration", "InventoryTableConfiguration", "EncryptionConfiguration"], kind: ConstraintKind::Required(&["SseAlgorithm"]) },
+            Constraint { path: &["MetadataConfiguration", "InventoryTableConfiguration", "EncryptionConfiguration"], kind: ConstraintKind::Properties(&["KmsKeyArn", "SseAlgorithm"]) },
             Constraint { path: &["MetadataConfiguration", "InventoryTableConfiguration", "EncryptionConfiguration", "SseAlgorithm"], kind: ConstraintKind::Enum(&["aws:kms", "AES256"]) },
+            Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration"], kind: ConstraintKind::Required(&["RecordExpiration"]) },
+            Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration"], kind: ConstraintKind::Properties(&["EncryptionConfiguration", "RecordExpiration", "TableArn", "TableName"]) },
+            Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration", "EncryptionConfiguration"], kind: ConstraintKind::Required(&["SseAlgorithm"]) },
+            Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration", "EncryptionConfiguration"], kind: ConstraintKind::Properties(&["KmsKeyArn", "SseAlgorithm"]) },
             Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration", "EncryptionConfiguration", "SseAlgorithm"], kind: ConstraintKind::Enum(&["aws:kms", "AES256"]) },
+            Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration", "RecordExpiration"], kind: ConstraintKind::Required(&["Expiration"]) },
+            Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration", "RecordExpiration"], kind: ConstraintKind::Properties(&["Days", "Expiration"]) },
             Constraint { path: &["MetadataConfiguration", "JournalTableConfiguration", "RecordExpiration", "Expiration"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
+            Constraint { path: &["MetadataTableConfiguration"], kind: ConstraintKind::Required(&["S3TablesDestination"]) },
+            Constraint { path: &["MetadataTableConfiguration"], kind: ConstraintKind::Properties(&["S3TablesDestination"]) },
+            Constraint { path: &["MetadataTableConfiguration", "S3TablesDestination"], kind: ConstraintKind::Required(&["TableBucketArn", "TableName"]) },
+            Constraint { path: &["MetadataTableConfiguration", "S3TablesDestination"], kind: ConstraintKind::Properties(&["TableArn", "TableBucketArn", "TableName", "TableNamespace"]) },
+            Constraint { path: &["MetricsConfigurations", "*"], kind: ConstraintKind::Required(&["Id"]) },
+            Constraint { path: &["MetricsConfigurations", "*"], kind: ConstraintKind::Properties(&["AccessPointArn", "Id", "Prefix", "TagFilters"]) },
+            Constraint { path: &["MetricsConfigurations", "*", "TagFilters", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["MetricsConfigurations", "*", "TagFilters", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
+            Constraint { path: &["NotificationConfiguration"], kind: ConstraintKind::Properties(&["EventBridgeConfiguration", "LambdaConfigurations", "QueueConfigurations", "TopicConfigurations"]) },
+            Constraint { path: &["NotificationConfiguration", "EventBridgeConfiguration"], kind: ConstraintKind::Required(&["EventBridgeEnabled"]) },
+            Constraint { path: &["NotificationConfiguration", "EventBridgeConfiguration"], kind: ConstraintKind::Properties(&["EventBridgeEnabled"]) },
+            Constraint { path: &["NotificationConfiguration", "LambdaConfigurations", "*"], kind: ConstraintKind::Required(&["Function", "Event"]) },
+            Constraint { path: &["NotificationConfiguration", "LambdaConfigurations", "*"], kind: ConstraintKind::Properties(&["Event", "Filter", "Function"]) },
+            Constraint { path: &["NotificationConfiguration", "LambdaConfigurations", "*", "Filter"], kind: ConstraintKind::Required(&["S3Key"]) },
+            Constraint { path: &["NotificationConfiguration", "LambdaConfigurations", "*", "Filter"], kind: ConstraintKind::Properties(&["S3Key"]) },
+            Constraint { path: &["NotificationConfiguration", "LambdaConfigurations", "*", "Filter", "S3Key"], kind: ConstraintKind::Required(&["Rules"]) },
+            Constraint { path: &["NotificationConfiguration", "LambdaConfigurations", "*", "Filter", "S3Key"], kind: ConstraintKind::Properties(&["Rules"]) },
+            Constraint { path: &["NotificationConfiguration", "QueueConfigurations", "*"], kind: ConstraintKind::Required(&["Event", "Queue"]) },
+            Constraint { path: &["NotificationConfiguration", "QueueConfigurations", "*"], kind: ConstraintKind::Properties(&["Event", "Filter", "Queue"]) },
+            Constraint { path: &["NotificationConfiguration", "QueueConfigurations", "*", "Filter"], kind: ConstraintKind::Required(&["S3Key"]) },
+            Constraint { path: &["NotificationConfiguration", "QueueConfigurations", "*", "Filter"], kind: ConstraintKind::Properties(&["S3Key"]) },
+            Constraint { path: &["NotificationConfiguration", "QueueConfigurations", "*", "Filter", "S3Key"], kind: ConstraintKind::Required(&["Rules"]) },
+            Constraint { path: &["NotificationConfiguration", "QueueConfigurations", "*", "Filter", "S3Key"], kind: ConstraintKind::Properties(&["Rules"]) },
+            Constraint { path: &["NotificationConfiguration", "TopicConfigurations", "*"], kind: ConstraintKind::Required(&["Event", "Topic"]) },
+            Constraint { path: &["NotificationConfiguration", "TopicConfigurations", "*"], kind: ConstraintKind::Properties(&["Event", "Filter", "Topic"]) },
+            Constraint { path: &["NotificationConfiguration", "TopicConfigurations", "*", "Filter"], kind: ConstraintKind::Required(&["S3Key"]) },
+            Constraint { path: &["NotificationConfiguration", "TopicConfigurations", "*", "Filter"], kind: ConstraintKind::Properties(&["S3Key"]) },
+            Constraint { path: &["NotificationConfiguration", "TopicConfigurations", "*", "Filter", "S3Key"], kind: ConstraintKind::Required(&["Rules"]) },
+            Constraint { path: &["NotificationConfiguration", "TopicConfigurations", "*", "Filter", "S3Key"], kind: ConstraintKind::Properties(&["Rules"]) },
+            Constraint { path: &["ObjectLockConfiguration"], kind: ConstraintKind::Properties(&["ObjectLockEnabled", "Rule"]) },
             Constraint { path: &["ObjectLockConfiguration", "ObjectLockEnabled"], kind: ConstraintKind::Enum(&["Enabled"]) },
+            Constraint { path: &["ObjectLockConfiguration", "Rule"], kind: ConstraintKind::Properties(&["DefaultRetention"]) },
+            Constraint { path: &["ObjectLockConfiguration", "Rule", "DefaultRetention"], kind: ConstraintKind::Properties(&["Days", "DefaultEventHold", "Mode", "Years"]) },
+            Constraint { path: &["ObjectLockConfiguration", "Rule", "DefaultRetention", "DefaultEventHold"], kind: ConstraintKind::Properties(&["Days", "Years"]) },
             Constraint { path: &["ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode"], kind: ConstraintKind::Enum(&["COMPLIANCE", "GOVERNANCE"]) },
+            Constraint { path: &["OwnershipControls"], kind: ConstraintKind::Required(&["Rules"]) },
+            Constraint { path: &["OwnershipControls"], kind: ConstraintKind::Properties(&["Rules"]) },
+            Constraint { path: &["OwnershipControls", "Rules", "*"], kind: ConstraintKind::Properties(&["ObjectOwnership"]) },
             Constraint { path: &["OwnershipControls", "Rules", "*", "ObjectOwnership"], kind: ConstraintKind::Enum(&["ObjectWriter", "BucketOwnerPreferred", "BucketOwnerEnforced"]) },
+            Constraint { path: &["PublicAccessBlockConfiguration"], kind: ConstraintKind::Properties(&["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"]) },
+            Constraint { path: &["ReplicationConfiguration"], kind: ConstraintKind::Required(&["Role", "Rules"]) },
+            Constraint { path: &["ReplicationConfiguration"], kind: ConstraintKind::Properties(&["Role", "Rules"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*"], kind: ConstraintKind::Required(&["Destination", "Status"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*"], kind: ConstraintKind::Properties(&["DeleteMarkerReplication", "Destination", "Filter", "Id", "Prefix", "Priority", "SourceSelectionCriteria", "Status"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "DeleteMarkerReplication"], kind: ConstraintKind::Properties(&["Status"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "DeleteMarkerReplication", "Status"], kind: ConstraintKind::Enum(&["Disabled", "Enabled"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination"], kind: ConstraintKind::Required(&["Bucket"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination"], kind: ConstraintKind::Properties(&["AccessControlTranslation", "Account", "Bucket", "EncryptionConfiguration", "Metrics", "ReplicationTime", "StorageClass"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "AccessControlTranslation"], kind: ConstraintKind::Required(&["Owner"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "AccessControlTranslation"], kind: ConstraintKind::Properties(&["Owner"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "AccessControlTranslation", "Owner"], kind: ConstraintKind::Enum(&["Destination"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "EncryptionConfiguration"], kind: ConstraintKind::Required(&["ReplicaKmsKeyID"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "EncryptionConfiguration"], kind: ConstraintKind::Properties(&["ReplicaKmsKeyID"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "Metrics"], kind: ConstraintKind::Required(&["Status"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "Metrics"], kind: ConstraintKind::Properties(&["EventThreshold", "Status"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "Metrics", "Status"], kind: ConstraintKind::Enum(&["Disabled", "Enabled"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "ReplicationTime"], kind: ConstraintKind::Required(&["Status", "Time"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "ReplicationTime"], kind: ConstraintKind::Properties(&["Status", "Time"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "ReplicationTime", "Status"], kind: ConstraintKind::Enum(&["Disabled", "Enabled"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Destination", "StorageClass"], kind: ConstraintKind::Enum(&["DEEP_ARCHIVE", "GLACIER", "GLACIER_IR", "INTELLIGENT_TIERING", "ONEZONE_IA", "REDUCED_REDUNDANCY", "STANDARD", "STANDARD_IA"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Filter"], kind: ConstraintKind::Properties(&["And", "Prefix", "TagFilter"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Filter", "And"], kind: ConstraintKind::Properties(&["Prefix", "TagFilters"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Filter", "TagFilter"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Filter", "TagFilter"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Id"], kind: ConstraintKind::Length { min: None, max: Some(255) } },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Prefix"], kind: ConstraintKind::Length { min: None, max: Some(1024) } },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria"], kind: ConstraintKind::Properties(&["ReplicaModifications", "SseKmsEncryptedObjects"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria", "ReplicaModifications"], kind: ConstraintKind::Required(&["Status"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria", "ReplicaModifications"], kind: ConstraintKind::Properties(&["Status"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria", "ReplicaModifications", "Status"], kind: ConstraintKind::Enum(&["Enabled", "Disabled"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria", "SseKmsEncryptedObjects"], kind: ConstraintKind::Required(&["Status"]) },
+            Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria", "SseKmsEncryptedObjects"], kind: ConstraintKind::Properties(&["Status"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "SourceSelectionCriteria", "SseKmsEncryptedObjects", "Status"], kind: ConstraintKind::Enum(&["Disabled", "Enabled"]) },
             Constraint { path: &["ReplicationConfiguration", "Rules", "*", "Status"], kind: ConstraintKind::Enum(&["Disabled", "Enabled"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
+            Constraint { path: &["VersioningConfiguration"], kind: ConstraintKind::Required(&["Status"]) },
+            Constraint { path: &["VersioningConfiguration"], kind: ConstraintKind::Properties(&["Status"]) },
             Constraint { path: &["VersioningConfiguration", "Status"], kind: ConstraintKind::Enum(&["Enabled", "Suspended"]) },
+            Constraint { path: &["WebsiteConfiguration"], kind: ConstraintKind::Properties(&["ErrorDocument", "IndexDocument", "RedirectAllRequestsTo", "RoutingRules"]) },
+            Constraint { path: &["WebsiteConfiguration", "RedirectAllRequestsTo"], kind: ConstraintKind::Required(&["HostName"]) },
+            Constraint { path: &["WebsiteConfiguration", "RedirectAllRequestsTo"], kind: ConstraintKind::Properties(&["HostName", "Protocol"]) },
             Constraint { path: &["WebsiteConfiguration", "RedirectAllRequestsTo", "Protocol"], kind: ConstraintKind::Enum(&["http", "https"]) },
+            Constraint { path: &["WebsiteConfiguration", "RoutingRules", "*"], kind: ConstraintKind::Required(&["RedirectRule"]) },
+            Constraint { path: &["WebsiteConfiguration", "RoutingRules", "*"], kind: ConstraintKind::Properties(&["RedirectRule", "RoutingRuleCondition"]) },
+            Constraint { path: &["WebsiteConfiguration", "RoutingRules", "*", "RedirectRule"], kind: ConstraintKind::Properties(&["HostName", "HttpRedirectCode", "Protocol", "ReplaceKeyPrefixWith", "ReplaceKeyWith"]) },
             Constraint { path: &["WebsiteConfiguration", "RoutingRules", "*", "RedirectRule", "Protocol"], kind: ConstraintKind::Enum(&["http", "https"]) },
         ],
     };
@@ -4200,7 +4340,6 @@ pub mod bucket {
 /// `AWS::S3::BucketPolicy`: the resource struct, its property types and enums.
 pub mod bucket_policy {
     use crate::cfn::Props;
-    use crate::resource::CfnResource;
     use crate::spec::{TypeSpec};
     use crate::value::{Json, Str, ToValue, Value};
 
@@ -4232,7 +4371,7 @@ pub mod bucket_policy {
         }
     }
 
-    impl CfnResource for CfnBucketPolicy {
+    impl crate::resource::CfnResource for CfnBucketPolicy {
         const TYPE_NAME: &'static str = "AWS::S3::BucketPolicy";
     }
 
@@ -4243,6 +4382,7 @@ pub mod bucket_policy {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Bucket"],
         attributes: &[],
+        properties: &["Bucket", "PolicyDocument"],
         required: &["Bucket", "PolicyDocument"],
         tagging: None,
         constraints: &[],

@@ -11,7 +11,7 @@ pub use parameter::CfnParameter;
 /// `AWS::SSM::Parameter`: the resource struct, its property types and enums.
 pub mod parameter {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Map, Str, ToValue, Value};
 
@@ -113,7 +113,7 @@ pub mod parameter {
         }
     }
 
-    impl CfnResource for CfnParameter {
+    impl crate::resource::CfnResource for CfnParameter {
         const TYPE_NAME: &'static str = "AWS::SSM::Parameter";
     }
 
@@ -209,6 +209,7 @@ pub mod parameter {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Name"],
         attributes: &["Arn"],
+        properties: &["AllowedPattern", "DataType", "Description", "Name", "Policies", "Tags", "Tier", "Type", "Value"],
         required: &["Value", "Type"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::Map }),
         constraints: &[
@@ -218,6 +219,7 @@ pub mod parameter {
             Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
             Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
             Constraint { path: &["Policies"], kind: ConstraintKind::Length { min: Some(1), max: Some(4096) } },
+            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(1000) } },
             Constraint { path: &["Tier"], kind: ConstraintKind::Enum(&["Standard", "Advanced", "Intelligent-Tiering"]) },
             Constraint { path: &["Type"], kind: ConstraintKind::Enum(&["String", "StringList"]) },
         ],

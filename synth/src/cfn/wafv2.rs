@@ -11,7 +11,7 @@ pub use web_acl::CfnWebACL;
 /// `AWS::WAFv2::WebACL`: the resource struct, its property types and enums.
 pub mod web_acl {
     use crate::cfn::Props;
-    use crate::resource::{CfnResource, Res};
+    use crate::resource::Res;
     use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Map, Num, Str, ToValue, Value};
 
@@ -239,7 +239,7 @@ pub mod web_acl {
     impl AssociationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RequestBody`.
@@ -291,7 +291,7 @@ pub mod web_acl {
     impl CaptchaConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ImmunityTimeProperty`.
@@ -343,7 +343,7 @@ pub mod web_acl {
     impl ChallengeConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ImmunityTimeProperty`.
@@ -507,7 +507,7 @@ pub mod web_acl {
     impl DefaultAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Allow`.
@@ -542,7 +542,7 @@ pub mod web_acl {
     impl AllowAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -622,7 +622,7 @@ pub mod web_acl {
     impl BlockAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomResponse`.
@@ -696,7 +696,7 @@ pub mod web_acl {
     impl MonetizationConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CryptoConfig`.
@@ -935,7 +935,7 @@ pub mod web_acl {
     impl RuleAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Allow`.
@@ -998,7 +998,7 @@ pub mod web_acl {
     impl CaptchaAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -1026,7 +1026,7 @@ pub mod web_acl {
     impl ChallengeAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -1054,7 +1054,7 @@ pub mod web_acl {
     impl CountAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CustomRequestHandling`.
@@ -1082,7 +1082,7 @@ pub mod web_acl {
     impl MonetizeAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `PriceMultiplier`.
@@ -1112,7 +1112,7 @@ pub mod web_acl {
     impl OverrideAction {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Count`.
@@ -1201,7 +1201,7 @@ pub mod web_acl {
     impl Statement {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AndStatement`.
@@ -1360,7 +1360,7 @@ pub mod web_acl {
     impl AsnMatchStatement {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AsnList`.
@@ -1511,7 +1511,7 @@ pub mod web_acl {
     impl FieldToMatch {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AllQueryArguments`.
@@ -1630,7 +1630,7 @@ pub mod web_acl {
     impl Body {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `OversizeHandling`.
@@ -1694,7 +1694,7 @@ pub mod web_acl {
     impl CookieMatchPattern {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `All`.
@@ -1796,7 +1796,7 @@ pub mod web_acl {
     impl HeaderMatchPattern {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `All`.
@@ -1936,7 +1936,7 @@ pub mod web_acl {
     impl JsonMatchPattern {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `All`.
@@ -2019,7 +2019,7 @@ pub mod web_acl {
     impl UriFragment {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `FallbackBehavior`.
@@ -2105,7 +2105,7 @@ pub mod web_acl {
     impl GeoMatchStatement {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `CountryCodes`.
@@ -2350,7 +2350,7 @@ pub mod web_acl {
     impl ManagedRuleGroupConfig {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `AWSManagedRulesACFPRuleSet`.
@@ -2583,7 +2583,7 @@ pub mod web_acl {
     impl ResponseInspection {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `BodyContains`.
@@ -2940,7 +2940,7 @@ pub mod web_acl {
     impl Regex {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `RegexString`.
@@ -3168,7 +3168,7 @@ pub mod web_acl {
     impl RateBasedStatementCustomKey {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `ASN`.
@@ -3771,7 +3771,7 @@ pub mod web_acl {
     impl Tag {
         /// A value with the required properties set and every optional one unset.
         pub fn new() -> Self {
-            Self::default()
+            <Self as Default>::default()
         }
 
         /// Sets `Key`.
@@ -3796,7 +3796,7 @@ pub mod web_acl {
         }
     }
 
-    impl CfnResource for CfnWebACL {
+    impl crate::resource::CfnResource for CfnWebACL {
         const TYPE_NAME: &'static str = "AWS::WAFv2::WebACL";
     }
 
@@ -5778,102 +5778,305 @@ pub mod web_acl {
         conditional_create_only: &[],
         primary_identifier: &["/properties/Name", "/properties/Id", "/properties/Scope"],
         attributes: &["Arn", "Capacity", "Id", "LabelNamespace"],
+        properties: &["ApplicationConfig", "AssociationConfig", "CaptchaConfig", "ChallengeConfig", "CustomResponseBodies", "DataProtectionConfig", "DefaultAction", "Description", "MonetizationConfig", "Name", "OnSourceDDoSProtectionConfig", "Rules", "Scope", "Tags", "TokenDomains", "VisibilityConfig"],
         required: &["DefaultAction", "Scope", "VisibilityConfig"],
         tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
         constraints: &[
+            Constraint { path: &["ApplicationConfig"], kind: ConstraintKind::Required(&["Attributes"]) },
+            Constraint { path: &["ApplicationConfig"], kind: ConstraintKind::Properties(&["Attributes"]) },
+            Constraint { path: &["ApplicationConfig", "Attributes"], kind: ConstraintKind::Items { min: Some(1), max: Some(10) } },
+            Constraint { path: &["ApplicationConfig", "Attributes", "*"], kind: ConstraintKind::Required(&["Name", "Values"]) },
+            Constraint { path: &["ApplicationConfig", "Attributes", "*"], kind: ConstraintKind::Properties(&["Name", "Values"]) },
             Constraint { path: &["ApplicationConfig", "Attributes", "*", "Name"], kind: ConstraintKind::Pattern("^[\\w\\-]+$") },
             Constraint { path: &["ApplicationConfig", "Attributes", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["ApplicationConfig", "Attributes", "*", "Values"], kind: ConstraintKind::Items { min: Some(1), max: Some(10) } },
+            Constraint { path: &["AssociationConfig"], kind: ConstraintKind::Properties(&["RequestBody"]) },
+            Constraint { path: &["AssociationConfig", "RequestBody", "*"], kind: ConstraintKind::Required(&["DefaultSizeInspectionLimit"]) },
+            Constraint { path: &["AssociationConfig", "RequestBody", "*"], kind: ConstraintKind::Properties(&["DefaultSizeInspectionLimit"]) },
             Constraint { path: &["AssociationConfig", "RequestBody", "*", "DefaultSizeInspectionLimit"], kind: ConstraintKind::Enum(&["KB_16", "KB_32", "KB_48", "KB_64"]) },
-            Constraint { path: &["CaptchaConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60), max: Some(259200) } },
-            Constraint { path: &["ChallengeConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60), max: Some(259200) } },
+            Constraint { path: &["CaptchaConfig"], kind: ConstraintKind::Properties(&["ImmunityTimeProperty"]) },
+            Constraint { path: &["CaptchaConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Required(&["ImmunityTime"]) },
+            Constraint { path: &["CaptchaConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Properties(&["ImmunityTime"]) },
+            Constraint { path: &["CaptchaConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(259200.0) } },
+            Constraint { path: &["ChallengeConfig"], kind: ConstraintKind::Properties(&["ImmunityTimeProperty"]) },
+            Constraint { path: &["ChallengeConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Required(&["ImmunityTime"]) },
+            Constraint { path: &["ChallengeConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Properties(&["ImmunityTime"]) },
+            Constraint { path: &["ChallengeConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(259200.0) } },
+            Constraint { path: &["CustomResponseBodies", "*"], kind: ConstraintKind::Required(&["ContentType", "Content"]) },
+            Constraint { path: &["CustomResponseBodies", "*"], kind: ConstraintKind::Properties(&["Content", "ContentType"]) },
             Constraint { path: &["CustomResponseBodies", "*", "Content"], kind: ConstraintKind::Length { min: Some(1), max: Some(10240) } },
             Constraint { path: &["CustomResponseBodies", "*", "ContentType"], kind: ConstraintKind::Enum(&["TEXT_PLAIN", "TEXT_HTML", "APPLICATION_JSON"]) },
+            Constraint { path: &["DataProtectionConfig"], kind: ConstraintKind::Required(&["DataProtections"]) },
+            Constraint { path: &["DataProtectionConfig"], kind: ConstraintKind::Properties(&["DataProtections"]) },
+            Constraint { path: &["DataProtectionConfig", "DataProtections"], kind: ConstraintKind::Items { min: Some(1), max: Some(26) } },
+            Constraint { path: &["DataProtectionConfig", "DataProtections", "*"], kind: ConstraintKind::Required(&["Field", "Action"]) },
+            Constraint { path: &["DataProtectionConfig", "DataProtections", "*"], kind: ConstraintKind::Properties(&["Action", "ExcludeRateBasedDetails", "ExcludeRuleMatchDetails", "Field"]) },
             Constraint { path: &["DataProtectionConfig", "DataProtections", "*", "Action"], kind: ConstraintKind::Enum(&["SUBSTITUTION", "HASH"]) },
+            Constraint { path: &["DataProtectionConfig", "DataProtections", "*", "Field"], kind: ConstraintKind::Required(&["FieldType"]) },
+            Constraint { path: &["DataProtectionConfig", "DataProtections", "*", "Field"], kind: ConstraintKind::Properties(&["FieldKeys", "FieldType"]) },
+            Constraint { path: &["DataProtectionConfig", "DataProtections", "*", "Field", "FieldKeys"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
             Constraint { path: &["DataProtectionConfig", "DataProtections", "*", "Field", "FieldType"], kind: ConstraintKind::Enum(&["SINGLE_HEADER", "SINGLE_COOKIE", "SINGLE_QUERY_ARGUMENT", "QUERY_STRING", "BODY"]) },
+            Constraint { path: &["DefaultAction"], kind: ConstraintKind::Properties(&["Allow", "Block"]) },
+            Constraint { path: &["DefaultAction", "Allow"], kind: ConstraintKind::Properties(&["CustomRequestHandling"]) },
+            Constraint { path: &["DefaultAction", "Allow", "CustomRequestHandling"], kind: ConstraintKind::Required(&["InsertHeaders"]) },
+            Constraint { path: &["DefaultAction", "Allow", "CustomRequestHandling"], kind: ConstraintKind::Properties(&["InsertHeaders"]) },
+            Constraint { path: &["DefaultAction", "Allow", "CustomRequestHandling", "InsertHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["DefaultAction", "Allow", "CustomRequestHandling", "InsertHeaders", "*"], kind: ConstraintKind::Required(&["Name", "Value"]) },
+            Constraint { path: &["DefaultAction", "Allow", "CustomRequestHandling", "InsertHeaders", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
+            Constraint { path: &["DefaultAction", "Block"], kind: ConstraintKind::Properties(&["CustomResponse"]) },
+            Constraint { path: &["DefaultAction", "Block", "CustomResponse"], kind: ConstraintKind::Required(&["ResponseCode"]) },
+            Constraint { path: &["DefaultAction", "Block", "CustomResponse"], kind: ConstraintKind::Properties(&["CustomResponseBodyKey", "ResponseCode", "ResponseHeaders"]) },
             Constraint { path: &["DefaultAction", "Block", "CustomResponse", "CustomResponseBodyKey"], kind: ConstraintKind::Pattern("^[\\w\\-]+$") },
             Constraint { path: &["DefaultAction", "Block", "CustomResponse", "CustomResponseBodyKey"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["DefaultAction", "Block", "CustomResponse", "ResponseCode"], kind: ConstraintKind::Range { min: Some(200), max: Some(599) } },
+            Constraint { path: &["DefaultAction", "Block", "CustomResponse", "ResponseCode"], kind: ConstraintKind::Range { min: Some(200.0), max: Some(599.0) } },
+            Constraint { path: &["DefaultAction", "Block", "CustomResponse", "ResponseHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["DefaultAction", "Block", "CustomResponse", "ResponseHeaders", "*"], kind: ConstraintKind::Required(&["Name", "Value"]) },
+            Constraint { path: &["DefaultAction", "Block", "CustomResponse", "ResponseHeaders", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
             Constraint { path: &["Description"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9=:#@/\\-,.][a-zA-Z0-9+=:#@/\\-,.\\s]+[a-zA-Z0-9+=:#@/\\-,.]{1,256}$") },
+            Constraint { path: &["MonetizationConfig"], kind: ConstraintKind::Properties(&["CryptoConfig", "CurrencyMode"]) },
+            Constraint { path: &["MonetizationConfig", "CryptoConfig"], kind: ConstraintKind::Required(&["PaymentNetworks"]) },
+            Constraint { path: &["MonetizationConfig", "CryptoConfig"], kind: ConstraintKind::Properties(&["PaymentNetworks"]) },
+            Constraint { path: &["MonetizationConfig", "CryptoConfig", "PaymentNetworks"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
+            Constraint { path: &["MonetizationConfig", "CryptoConfig", "PaymentNetworks", "*"], kind: ConstraintKind::Required(&["Chain", "WalletAddress", "Prices"]) },
+            Constraint { path: &["MonetizationConfig", "CryptoConfig", "PaymentNetworks", "*"], kind: ConstraintKind::Properties(&["Chain", "Prices", "WalletAddress"]) },
             Constraint { path: &["MonetizationConfig", "CurrencyMode"], kind: ConstraintKind::Enum(&["REAL", "TEST"]) },
             Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^[0-9A-Za-z_-]{1,128}$") },
+            Constraint { path: &["OnSourceDDoSProtectionConfig"], kind: ConstraintKind::Required(&["ALBLowReputationMode"]) },
+            Constraint { path: &["OnSourceDDoSProtectionConfig"], kind: ConstraintKind::Properties(&["ALBLowReputationMode"]) },
             Constraint { path: &["OnSourceDDoSProtectionConfig", "ALBLowReputationMode"], kind: ConstraintKind::Enum(&["ACTIVE_UNDER_DDOS", "ALWAYS_ON"]) },
+            Constraint { path: &["Rules", "*"], kind: ConstraintKind::Required(&["Name", "Priority", "Statement", "VisibilityConfig"]) },
+            Constraint { path: &["Rules", "*"], kind: ConstraintKind::Properties(&["Action", "CaptchaConfig", "ChallengeConfig", "Name", "OverrideAction", "Priority", "RuleLabels", "Statement", "VisibilityConfig"]) },
+            Constraint { path: &["Rules", "*", "Action"], kind: ConstraintKind::Properties(&["Allow", "Block", "Captcha", "Challenge", "Count", "Monetize"]) },
+            Constraint { path: &["Rules", "*", "Action", "Allow"], kind: ConstraintKind::Properties(&["CustomRequestHandling"]) },
+            Constraint { path: &["Rules", "*", "Action", "Allow", "CustomRequestHandling"], kind: ConstraintKind::Required(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Allow", "CustomRequestHandling"], kind: ConstraintKind::Properties(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Allow", "CustomRequestHandling", "InsertHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Action", "Block"], kind: ConstraintKind::Properties(&["CustomResponse"]) },
+            Constraint { path: &["Rules", "*", "Action", "Block", "CustomResponse"], kind: ConstraintKind::Required(&["ResponseCode"]) },
+            Constraint { path: &["Rules", "*", "Action", "Block", "CustomResponse"], kind: ConstraintKind::Properties(&["CustomResponseBodyKey", "ResponseCode", "ResponseHeaders"]) },
             Constraint { path: &["Rules", "*", "Action", "Block", "CustomResponse", "CustomResponseBodyKey"], kind: ConstraintKind::Pattern("^[\\w\\-]+$") },
             Constraint { path: &["Rules", "*", "Action", "Block", "CustomResponse", "CustomResponseBodyKey"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
+            Constraint { path: &["Rules", "*", "Action", "Block", "CustomResponse", "ResponseHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Action", "Captcha"], kind: ConstraintKind::Properties(&["CustomRequestHandling"]) },
+            Constraint { path: &["Rules", "*", "Action", "Captcha", "CustomRequestHandling"], kind: ConstraintKind::Required(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Captcha", "CustomRequestHandling"], kind: ConstraintKind::Properties(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Captcha", "CustomRequestHandling", "InsertHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Action", "Challenge"], kind: ConstraintKind::Properties(&["CustomRequestHandling"]) },
+            Constraint { path: &["Rules", "*", "Action", "Challenge", "CustomRequestHandling"], kind: ConstraintKind::Required(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Challenge", "CustomRequestHandling"], kind: ConstraintKind::Properties(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Challenge", "CustomRequestHandling", "InsertHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Action", "Count"], kind: ConstraintKind::Properties(&["CustomRequestHandling"]) },
+            Constraint { path: &["Rules", "*", "Action", "Count", "CustomRequestHandling"], kind: ConstraintKind::Required(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Count", "CustomRequestHandling"], kind: ConstraintKind::Properties(&["InsertHeaders"]) },
+            Constraint { path: &["Rules", "*", "Action", "Count", "CustomRequestHandling", "InsertHeaders"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Action", "Monetize"], kind: ConstraintKind::Properties(&["PriceMultiplier"]) },
             Constraint { path: &["Rules", "*", "Action", "Monetize", "PriceMultiplier"], kind: ConstraintKind::Pattern("^([1-9][0-9]?|100)$") },
             Constraint { path: &["Rules", "*", "Action", "Monetize", "PriceMultiplier"], kind: ConstraintKind::Length { min: Some(1), max: Some(3) } },
-            Constraint { path: &["Rules", "*", "CaptchaConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60), max: Some(259200) } },
-            Constraint { path: &["Rules", "*", "ChallengeConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60), max: Some(259200) } },
+            Constraint { path: &["Rules", "*", "CaptchaConfig"], kind: ConstraintKind::Properties(&["ImmunityTimeProperty"]) },
+            Constraint { path: &["Rules", "*", "CaptchaConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Required(&["ImmunityTime"]) },
+            Constraint { path: &["Rules", "*", "CaptchaConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Properties(&["ImmunityTime"]) },
+            Constraint { path: &["Rules", "*", "CaptchaConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(259200.0) } },
+            Constraint { path: &["Rules", "*", "ChallengeConfig"], kind: ConstraintKind::Properties(&["ImmunityTimeProperty"]) },
+            Constraint { path: &["Rules", "*", "ChallengeConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Required(&["ImmunityTime"]) },
+            Constraint { path: &["Rules", "*", "ChallengeConfig", "ImmunityTimeProperty"], kind: ConstraintKind::Properties(&["ImmunityTime"]) },
+            Constraint { path: &["Rules", "*", "ChallengeConfig", "ImmunityTimeProperty", "ImmunityTime"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(259200.0) } },
             Constraint { path: &["Rules", "*", "Name"], kind: ConstraintKind::Pattern("^[0-9A-Za-z_-]{1,128}$") },
-            Constraint { path: &["Rules", "*", "Priority"], kind: ConstraintKind::Range { min: Some(0), max: None } },
+            Constraint { path: &["Rules", "*", "OverrideAction"], kind: ConstraintKind::Properties(&["Count", "None"]) },
+            Constraint { path: &["Rules", "*", "Priority"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
+            Constraint { path: &["Rules", "*", "RuleLabels", "*"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "RuleLabels", "*"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "RuleLabels", "*", "Name"], kind: ConstraintKind::Pattern("^[0-9A-Za-z_:-]{1,1024}$") },
-            Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "AsnList", "*"], kind: ConstraintKind::Range { min: Some(0), max: Some(4294967295) } },
+            Constraint { path: &["Rules", "*", "Statement"], kind: ConstraintKind::Properties(&["AndStatement", "AsnMatchStatement", "ByteMatchStatement", "GeoMatchStatement", "IPSetReferenceStatement", "LabelMatchStatement", "ManagedRuleGroupStatement", "NotStatement", "OrStatement", "RateBasedStatement", "RegexMatchStatement", "RegexPatternSetReferenceStatement", "RuleGroupReferenceStatement", "SizeConstraintStatement", "SqliMatchStatement", "XssMatchStatement"]) },
+            Constraint { path: &["Rules", "*", "Statement", "AndStatement"], kind: ConstraintKind::Required(&["Statements"]) },
+            Constraint { path: &["Rules", "*", "Statement", "AndStatement"], kind: ConstraintKind::Properties(&["Statements"]) },
+            Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement"], kind: ConstraintKind::Properties(&["AsnList", "ForwardedIPConfig"]) },
+            Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "AsnList"], kind: ConstraintKind::Items { min: Some(1), max: Some(100) } },
+            Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "AsnList", "*"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(4294967295.0) } },
+            Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "ForwardedIPConfig"], kind: ConstraintKind::Required(&["HeaderName", "FallbackBehavior"]) },
+            Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "ForwardedIPConfig"], kind: ConstraintKind::Properties(&["FallbackBehavior", "HeaderName"]) },
             Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "ForwardedIPConfig", "FallbackBehavior"], kind: ConstraintKind::Enum(&["MATCH", "NO_MATCH"]) },
             Constraint { path: &["Rules", "*", "Statement", "AsnMatchStatement", "ForwardedIPConfig", "HeaderName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9-]{1,255}$") },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement"], kind: ConstraintKind::Required(&["FieldToMatch", "PositionalConstraint", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement"], kind: ConstraintKind::Properties(&["FieldToMatch", "PositionalConstraint", "PreParseTextTransformations", "SearchString", "SearchStringBase64", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch"], kind: ConstraintKind::Properties(&["AllQueryArguments", "Body", "Cookies", "HeaderOrder", "Headers", "JA3Fingerprint", "JA4Fingerprint", "JsonBody", "Method", "QueryString", "SingleHeader", "SingleQueryArgument", "UriFragment", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
             Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "PositionalConstraint"], kind: ConstraintKind::Enum(&["EXACTLY", "STARTS_WITH", "ENDS_WITH", "CONTAINS", "CONTAINS_WORD"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "TextTransformations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ByteMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement"], kind: ConstraintKind::Properties(&["CountryCodes", "ForwardedIPConfig"]) },
+            Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "CountryCodes"], kind: ConstraintKind::Items { min: Some(1), max: None } },
             Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "CountryCodes", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(2) } },
             Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "CountryCodes", "*"], kind: ConstraintKind::Enum(&["AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW"]) },
+            Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "ForwardedIPConfig"], kind: ConstraintKind::Required(&["HeaderName", "FallbackBehavior"]) },
+            Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "ForwardedIPConfig"], kind: ConstraintKind::Properties(&["FallbackBehavior", "HeaderName"]) },
             Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "ForwardedIPConfig", "FallbackBehavior"], kind: ConstraintKind::Enum(&["MATCH", "NO_MATCH"]) },
             Constraint { path: &["Rules", "*", "Statement", "GeoMatchStatement", "ForwardedIPConfig", "HeaderName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9-]{1,255}$") },
+            Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement"], kind: ConstraintKind::Required(&["Arn"]) },
+            Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement"], kind: ConstraintKind::Properties(&["Arn", "IPSetForwardedIPConfig"]) },
             Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "Arn"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "Arn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "IPSetForwardedIPConfig"], kind: ConstraintKind::Required(&["HeaderName", "FallbackBehavior", "Position"]) },
+            Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "IPSetForwardedIPConfig"], kind: ConstraintKind::Properties(&["FallbackBehavior", "HeaderName", "Position"]) },
             Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "IPSetForwardedIPConfig", "FallbackBehavior"], kind: ConstraintKind::Enum(&["MATCH", "NO_MATCH"]) },
             Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "IPSetForwardedIPConfig", "HeaderName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9-]{1,255}$") },
             Constraint { path: &["Rules", "*", "Statement", "IPSetReferenceStatement", "IPSetForwardedIPConfig", "Position"], kind: ConstraintKind::Enum(&["FIRST", "LAST", "ANY"]) },
+            Constraint { path: &["Rules", "*", "Statement", "LabelMatchStatement"], kind: ConstraintKind::Required(&["Scope", "Key"]) },
+            Constraint { path: &["Rules", "*", "Statement", "LabelMatchStatement"], kind: ConstraintKind::Properties(&["Key", "Scope"]) },
             Constraint { path: &["Rules", "*", "Statement", "LabelMatchStatement", "Key"], kind: ConstraintKind::Pattern("^[0-9A-Za-z_:-]{1,1024}$") },
             Constraint { path: &["Rules", "*", "Statement", "LabelMatchStatement", "Scope"], kind: ConstraintKind::Enum(&["LABEL", "NAMESPACE"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement"], kind: ConstraintKind::Required(&["VendorName", "Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement"], kind: ConstraintKind::Properties(&["ExcludedRules", "ManagedRuleGroupConfigs", "Name", "RuleActionOverrides", "ScopeDownStatement", "VendorName", "Version"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ExcludedRules"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ExcludedRules", "*"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ExcludedRules", "*"], kind: ConstraintKind::Properties(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ManagedRuleGroupConfigs", "*"], kind: ConstraintKind::Properties(&["AWSManagedRulesACFPRuleSet", "AWSManagedRulesATPRuleSet", "AWSManagedRulesAntiDDoSRuleSet", "AWSManagedRulesBotControlRuleSet", "LoginPath", "PasswordField", "PayloadType", "UsernameField"]) },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ManagedRuleGroupConfigs", "*", "LoginPath"], kind: ConstraintKind::Pattern(".*\\S.*") },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ManagedRuleGroupConfigs", "*", "LoginPath"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "ManagedRuleGroupConfigs", "*", "PayloadType"], kind: ConstraintKind::Enum(&["JSON", "FORM_ENCODED"]) },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "Name"], kind: ConstraintKind::Pattern("^[0-9A-Za-z_-]{1,128}$") },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "RuleActionOverrides"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "RuleActionOverrides", "*"], kind: ConstraintKind::Required(&["Name", "ActionToUse"]) },
+            Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "RuleActionOverrides", "*"], kind: ConstraintKind::Properties(&["ActionToUse", "Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "VendorName"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "VendorName"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "Version"], kind: ConstraintKind::Pattern("^[\\w#:\\.\\-/]+$") },
             Constraint { path: &["Rules", "*", "Statement", "ManagedRuleGroupStatement", "Version"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "NotStatement"], kind: ConstraintKind::Required(&["Statement"]) },
+            Constraint { path: &["Rules", "*", "Statement", "NotStatement"], kind: ConstraintKind::Properties(&["Statement"]) },
+            Constraint { path: &["Rules", "*", "Statement", "OrStatement"], kind: ConstraintKind::Required(&["Statements"]) },
+            Constraint { path: &["Rules", "*", "Statement", "OrStatement"], kind: ConstraintKind::Properties(&["Statements"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement"], kind: ConstraintKind::Required(&["Limit", "AggregateKeyType"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement"], kind: ConstraintKind::Properties(&["AggregateKeyType", "CustomKeys", "EvaluationWindowSec", "ForwardedIPConfig", "Limit", "ScopeDownStatement"]) },
             Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "AggregateKeyType"], kind: ConstraintKind::Enum(&["CONSTANT", "IP", "FORWARDED_IP", "CUSTOM_KEYS"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "CustomKeys"], kind: ConstraintKind::Items { min: Some(0), max: Some(5) } },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "CustomKeys", "*"], kind: ConstraintKind::Properties(&["ASN", "Cookie", "ForwardedIP", "HTTPMethod", "Header", "IP", "JA3Fingerprint", "JA4Fingerprint", "LabelNamespace", "QueryArgument", "QueryString", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "EvaluationWindowSec"], kind: ConstraintKind::NumEnum(&[60.0, 120.0, 300.0, 600.0]) },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "ForwardedIPConfig"], kind: ConstraintKind::Required(&["HeaderName", "FallbackBehavior"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "ForwardedIPConfig"], kind: ConstraintKind::Properties(&["FallbackBehavior", "HeaderName"]) },
             Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "ForwardedIPConfig", "FallbackBehavior"], kind: ConstraintKind::Enum(&["MATCH", "NO_MATCH"]) },
             Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "ForwardedIPConfig", "HeaderName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9-]{1,255}$") },
-            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "Limit"], kind: ConstraintKind::Range { min: Some(10), max: Some(2000000000) } },
+            Constraint { path: &["Rules", "*", "Statement", "RateBasedStatement", "Limit"], kind: ConstraintKind::Range { min: Some(10.0), max: Some(2000000000.0) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement"], kind: ConstraintKind::Required(&["RegexString", "FieldToMatch", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement"], kind: ConstraintKind::Properties(&["FieldToMatch", "PreParseTextTransformations", "RegexString", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch"], kind: ConstraintKind::Properties(&["AllQueryArguments", "Body", "Cookies", "HeaderOrder", "Headers", "JA3Fingerprint", "JA4Fingerprint", "JsonBody", "Method", "QueryString", "SingleHeader", "SingleQueryArgument", "UriFragment", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
             Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "RegexString"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "TextTransformations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement"], kind: ConstraintKind::Required(&["Arn", "FieldToMatch", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement"], kind: ConstraintKind::Properties(&["Arn", "FieldToMatch", "PreParseTextTransformations", "TextTransformations"]) },
             Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "Arn"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "Arn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch"], kind: ConstraintKind::Properties(&["AllQueryArguments", "Body", "Cookies", "HeaderOrder", "Headers", "JA3Fingerprint", "JA4Fingerprint", "JsonBody", "Method", "QueryString", "SingleHeader", "SingleQueryArgument", "UriFragment", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "TextTransformations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "TextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RegexPatternSetReferenceStatement", "TextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement"], kind: ConstraintKind::Required(&["Arn"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement"], kind: ConstraintKind::Properties(&["Arn", "ExcludedRules", "RuleActionOverrides"]) },
             Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "Arn"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "Arn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "ExcludedRules"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "ExcludedRules", "*"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "ExcludedRules", "*"], kind: ConstraintKind::Properties(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "RuleActionOverrides"], kind: ConstraintKind::Items { min: Some(0), max: Some(100) } },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "RuleActionOverrides", "*"], kind: ConstraintKind::Required(&["Name", "ActionToUse"]) },
+            Constraint { path: &["Rules", "*", "Statement", "RuleGroupReferenceStatement", "RuleActionOverrides", "*"], kind: ConstraintKind::Properties(&["ActionToUse", "Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement"], kind: ConstraintKind::Required(&["FieldToMatch", "ComparisonOperator", "Size", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement"], kind: ConstraintKind::Properties(&["ComparisonOperator", "FieldToMatch", "PreParseTextTransformations", "Size", "TextTransformations"]) },
             Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "ComparisonOperator"], kind: ConstraintKind::Enum(&["EQ", "NE", "LE", "LT", "GE", "GT"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch"], kind: ConstraintKind::Properties(&["AllQueryArguments", "Body", "Cookies", "HeaderOrder", "Headers", "JA3Fingerprint", "JA4Fingerprint", "JsonBody", "Method", "QueryString", "SingleHeader", "SingleQueryArgument", "UriFragment", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "Size"], kind: ConstraintKind::Range { min: Some(0), max: Some(21474836480) } },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "Size"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(21474836480.0) } },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "TextTransformations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "TextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SizeConstraintStatement", "TextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement"], kind: ConstraintKind::Required(&["FieldToMatch", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement"], kind: ConstraintKind::Properties(&["FieldToMatch", "PreParseTextTransformations", "SensitivityLevel", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch"], kind: ConstraintKind::Properties(&["AllQueryArguments", "Body", "Cookies", "HeaderOrder", "Headers", "JA3Fingerprint", "JA4Fingerprint", "JsonBody", "Method", "QueryString", "SingleHeader", "SingleQueryArgument", "UriFragment", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
             Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "SensitivityLevel"], kind: ConstraintKind::Enum(&["LOW", "HIGH"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "TextTransformations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "SqliMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement"], kind: ConstraintKind::Required(&["FieldToMatch", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement"], kind: ConstraintKind::Properties(&["FieldToMatch", "PreParseTextTransformations", "TextTransformations"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch"], kind: ConstraintKind::Properties(&["AllQueryArguments", "Body", "Cookies", "HeaderOrder", "Headers", "JA3Fingerprint", "JA4Fingerprint", "JsonBody", "Method", "QueryString", "SingleHeader", "SingleQueryArgument", "UriFragment", "UriPath"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleHeader"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleHeader", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Required(&["Name"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleQueryArgument"], kind: ConstraintKind::Properties(&["Name"]) },
             Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Pattern("\\S") },
             Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "FieldToMatch", "SingleQueryArgument", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "PreParseTextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "TextTransformations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Required(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "Statement", "XssMatchStatement", "TextTransformations", "*"], kind: ConstraintKind::Properties(&["Priority", "Type"]) },
+            Constraint { path: &["Rules", "*", "VisibilityConfig"], kind: ConstraintKind::Required(&["SampledRequestsEnabled", "CloudWatchMetricsEnabled", "MetricName"]) },
+            Constraint { path: &["Rules", "*", "VisibilityConfig"], kind: ConstraintKind::Properties(&["CloudWatchMetricsEnabled", "MetricName", "SampledRequestsEnabled"]) },
             Constraint { path: &["Rules", "*", "VisibilityConfig", "MetricName"], kind: ConstraintKind::Pattern("^[\\w#:\\.\\-/]+$") },
             Constraint { path: &["Rules", "*", "VisibilityConfig", "MetricName"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Scope"], kind: ConstraintKind::Enum(&["CLOUDFRONT", "REGIONAL"]) },
+            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(1), max: None } },
+            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
             Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
             Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
             Constraint { path: &["TokenDomains", "*"], kind: ConstraintKind::Pattern("^[\\w\\.\\-/]+$") },
             Constraint { path: &["TokenDomains", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(253) } },
+            Constraint { path: &["VisibilityConfig"], kind: ConstraintKind::Required(&["SampledRequestsEnabled", "CloudWatchMetricsEnabled", "MetricName"]) },
+            Constraint { path: &["VisibilityConfig"], kind: ConstraintKind::Properties(&["CloudWatchMetricsEnabled", "MetricName", "SampledRequestsEnabled"]) },
             Constraint { path: &["VisibilityConfig", "MetricName"], kind: ConstraintKind::Pattern("^[\\w#:\\.\\-/]+$") },
             Constraint { path: &["VisibilityConfig", "MetricName"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
         ],

@@ -7,6 +7,7 @@
 //! listener rule rewritten), it counts as broadening: a human looks.
 
 use super::model::AccessChange;
+use super::normalize::same;
 use super::security::display;
 use serde_json::{Map, Value};
 
@@ -26,7 +27,7 @@ pub(crate) fn diff(old: &Value, new: &Value) -> Vec<AccessChange> {
         .chain(new.keys().filter(|k| !old.contains_key(*k)));
     for id in ids {
         let (o, n) = (old.get(id), new.get(id));
-        if o == n {
+        if same(o, n) {
             continue;
         }
         let ty = n.or(o).and_then(|r| r.get("Type")).and_then(Value::as_str);
@@ -42,7 +43,7 @@ pub(crate) fn diff(old: &Value, new: &Value) -> Vec<AccessChange> {
         let prop = |r: Option<&Value>, key: &str| -> Option<Value> {
             r?.get("Properties")?.get(key).cloned()
         };
-        let changed = |key: &str| prop(o, key) != prop(n, key);
+        let changed = |key: &str| !same(prop(o, key).as_ref(), prop(n, key).as_ref());
         match ty {
             "AWS::IAM::Role" | "AWS::IAM::User" => {
                 let (a, b) = (
@@ -56,7 +57,7 @@ pub(crate) fn diff(old: &Value, new: &Value) -> Vec<AccessChange> {
                     (None, Some(b)) => {
                         found(false, format!("permissions boundary {} set", display(b)))
                     }
-                    (Some(a), Some(b)) if a != b => found(
+                    (Some(a), Some(b)) if !same(Some(a), Some(b)) => found(
                         true,
                         format!(
                             "permissions boundary changes from {} to {}",
@@ -118,7 +119,7 @@ pub(crate) fn diff(old: &Value, new: &Value) -> Vec<AccessChange> {
                     (Some(a), None) if n.is_some() => {
                         found(true, format!("web ACL {} removed", display(&a)))
                     }
-                    (Some(a), Some(b)) if a != b => found(
+                    (Some(a), Some(b)) if !same(Some(&a), Some(&b)) => found(
                         true,
                         format!("web ACL changes from {} to {}", display(&a), display(&b)),
                     ),

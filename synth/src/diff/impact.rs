@@ -35,14 +35,36 @@ pub(crate) fn format_path(path: &[Seg]) -> String {
     out
 }
 
-/// The impact of changing the value at `path` from `old` to `new`, for a resource of `spec`.
-/// Without a spec (a type pantri has no schema for) a change counts as an update.
+/// Replacements the registry schemas do not record: (type, property pointer, why).
+///
+/// Checked systematically: the only types of `SPECS` whose primary identifier has a property that
+/// is neither create-only nor an attribute is `AWS::Route53::RecordSet` (`Name`, `Type`,
+/// `SetIdentifier`). CloudFormation's older resource specification gives `Name` the update type
+/// Immutable (replacement) and `Type` and `SetIdentifier` Mutable, so only `Name` is here.
+pub(crate) const REPLACE_OVERRIDES: &[(&str, &str, &str)] = &[(
+    "AWS::Route53::RecordSet",
+    "/properties/Name",
+    "a record's name is its identity in the zone: CloudFormation creates the record under the \
+     new name and deletes the old one (update type Immutable in CloudFormation's resource \
+     specification; the registry schema lists only the hosted zone as create-only)",
+)];
+
+/// The impact of changing the value at `path` from `old` to `new`, for a resource of type
+/// `type_name` described by `spec`. Without a spec (a type pantri has no schema for) a change
+/// counts as an update unless [`REPLACE_OVERRIDES`] says otherwise.
 pub(crate) fn property_impact(
+    type_name: &str,
     spec: Option<&TypeSpec>,
     path: &[Seg],
     old: Option<&Value>,
     new: Option<&Value>,
 ) -> Impact {
+    let overridden = REPLACE_OVERRIDES
+        .iter()
+        .any(|(t, p, _)| *t == type_name && pointer_hits(p, path, old, new));
+    if overridden {
+        return Impact::Replace;
+    }
     let Some(spec) = spec else {
         return Impact::Update;
     };
@@ -91,7 +113,10 @@ fn pointer_hits(pointer: &str, path: &[Seg], old: Option<&Value>, new: Option<&V
     if let Some(v) = new {
         collect(v, below, &mut b);
     }
-    a != b
+    a.len() != b.len()
+        || a.iter()
+            .zip(&b)
+            .any(|(x, y)| !super::normalize::equivalent(x, y))
 }
 
 fn collect<'a>(v: &'a Value, ptr: &[&str], out: &mut Vec<&'a Value>) {
@@ -231,6 +256,7 @@ mod tests {
         conditional_create_only: &["/properties/Engine"],
         primary_identifier: &[],
         attributes: &[],
+        properties: &[],
         required: &[],
         tagging: None,
         constraints: &[],
@@ -284,7 +310,7 @@ mod tests {
             ),
         ];
         for (path, old, new, want) in cases {
-            let got = property_impact(Some(&SPEC), &path, Some(&old), Some(&new));
+            let got = property_impact(SPEC.type_name, Some(&SPEC), &path, Some(&old), Some(&new));
             assert_eq!(got, want, "{}", format_path(&path));
         }
     }

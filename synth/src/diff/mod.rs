@@ -13,6 +13,7 @@
 
 mod exposure;
 mod impact;
+pub mod links;
 pub mod model;
 mod normalize;
 mod policy;
@@ -94,11 +95,18 @@ pub fn is_stateful(resource_type: &str, deletion_policy: Option<&str>) -> bool {
     })
 }
 
-/// Diffs every stack.
+/// Diffs every stack, and flags what a change does to the stacks that import its values.
 pub fn diff_stacks(inputs: &[StackInput], specs: &dyn SpecSource) -> AssemblyDiff {
-    AssemblyDiff {
+    let mut diff = AssemblyDiff {
         stacks: inputs.iter().map(|i| diff_stack(i, specs)).collect(),
+    };
+    links::flag(&mut diff, inputs);
+    for s in &mut diff.stacks {
+        if s.status == StackStatus::Unchanged && !s.is_empty() {
+            s.status = StackStatus::Updated;
+        }
     }
+    diff
 }
 
 /// Diffs one stack.
@@ -142,6 +150,7 @@ pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
         iam,
         security_groups,
         access,
+        cross_stack: Vec::new(),
         tags,
         termination_protection: (otp != ntp).then_some((otp, ntp)),
         counts,
@@ -171,7 +180,7 @@ fn entry_changes(old: Option<&Value>, new: Option<&Value>) -> Vec<EntryChange> {
     names
         .filter_map(|name| {
             let (a, b) = (old.get(name), new.get(name));
-            (a != b).then(|| EntryChange {
+            (!normalize::same(a, b)).then(|| EntryChange {
                 name: name.clone(),
                 old: a.cloned(),
                 new: b.cloned(),
@@ -312,7 +321,7 @@ fn diff_resource(
     let properties: Vec<PropertyChange> = leaves
         .into_iter()
         .map(|(path, o, n)| PropertyChange {
-            impact: property_impact(spec, &path, o, n),
+            impact: property_impact(new_type, spec, &path, o, n),
             path: format_path(&path),
             old: o.cloned(),
             new: n.cloned(),
@@ -327,7 +336,7 @@ fn diff_resource(
             continue;
         }
         let (a, b) = (attribute(old, key), attribute(new, key));
-        if a != b {
+        if !normalize::same(a.as_ref(), b.as_ref()) {
             attributes.push(AttributeChange {
                 name: key.clone(),
                 old: a,
@@ -338,7 +347,7 @@ fn diff_resource(
     let type_changed = old_type != new_type;
     let only_forms_differ = properties.is_empty()
         && attributes.is_empty()
-        && old.get("Metadata") == new.get("Metadata");
+        && normalize::same(old.get("Metadata"), new.get("Metadata"));
     if !type_changed && only_forms_differ {
         return None;
     }
@@ -384,10 +393,10 @@ fn attribute(resource: &Value, key: &str) -> Option<Value> {
 
 type Leaf<'a> = (Vec<Seg>, Option<&'a Value>, Option<&'a Value>);
 
-/// Structural diff: descend maps and equal-length lists (not intrinsics) to the deepest values
-/// that differ.
+/// Structural diff: descend maps and lists (not intrinsics) to the deepest values that differ.
+/// Values CloudFormation reads as equal (`"512"` and `512`) do not differ.
 fn diff_values<'a>(path: &mut Vec<Seg>, old: &'a Value, new: &'a Value, out: &mut Vec<Leaf<'a>>) {
-    if old == new {
+    if normalize::equivalent(old, new) {
         return;
     }
     match (old, new) {
@@ -410,7 +419,40 @@ fn diff_values<'a>(path: &mut Vec<Seg>, old: &'a Value, new: &'a Value, out: &mu
                 path.pop();
             }
         }
+        (Value::Array(a), Value::Array(b)) => diff_lists(path, a, b, out),
         _ => out.push((path.clone(), Some(old), Some(new))),
+    }
+}
+
+/// A list whose length changes: the items removed (at their old index) and added (at their new
+/// index), matched by a longest common subsequence; an item rewritten in place is descended.
+fn diff_lists<'a>(path: &mut Vec<Seg>, a: &'a [Value], b: &'a [Value], out: &mut Vec<Leaf<'a>>) {
+    let keys = |l: &[Value]| -> Vec<String> { l.iter().map(normalize::canonical).collect() };
+    let (ka, kb) = (keys(a), keys(b));
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &ka, &kb) {
+        let (tag, old, new) = op.as_tag_tuple();
+        let paired = match tag {
+            similar::DiffTag::Replace => old.len().min(new.len()),
+            _ => 0,
+        };
+        if tag == similar::DiffTag::Equal {
+            continue;
+        }
+        for k in 0..paired {
+            path.push(Seg::Index(new.start + k));
+            diff_values(path, &a[old.start + k], &b[new.start + k], out);
+            path.pop();
+        }
+        for i in old.clone().skip(paired) {
+            path.push(Seg::Index(i));
+            out.push((path.clone(), Some(&a[i]), None));
+            path.pop();
+        }
+        for j in new.clone().skip(paired) {
+            path.push(Seg::Index(j));
+            out.push((path.clone(), None, Some(&b[j])));
+            path.pop();
+        }
     }
 }
 
@@ -482,7 +524,7 @@ fn propagate(
                     .and_then(|o| o.get("Properties"))
                     .and_then(|p| value_at(p, path))
                     .cloned();
-                let impact = forced_impact(spec, path);
+                let impact = forced_impact(type_of(r), spec, path);
                 entry.properties.push(PropertyChange {
                     path: text,
                     old: old_value,
@@ -501,11 +543,12 @@ fn propagate(
 }
 
 /// The impact of a value at `path` that is certain to change (its content is not known yet).
-fn forced_impact(spec: Option<&TypeSpec>, path: &[Seg]) -> Impact {
+fn forced_impact(type_name: &str, spec: Option<&TypeSpec>, path: &[Seg]) -> Impact {
     // A marker that differs from anything at any depth below `path`.
     let marker = Value::String("\u{0}changed".into());
     let nothing = Value::Null;
-    property_impact(spec, path, Some(&nothing), Some(&marker)).max(property_impact(
+    property_impact(type_name, spec, path, Some(&nothing), Some(&marker)).max(property_impact(
+        type_name,
         spec,
         path,
         None,

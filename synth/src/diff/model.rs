@@ -259,6 +259,30 @@ impl SecurityGroupRuleChange {
     }
 }
 
+/// Which side of a cross-stack use a [`CrossStackChange`] is shown on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CrossStackRole {
+    /// This stack exports the value: the change fails while another stack imports it.
+    Producer,
+    /// This stack imports the value that changes in another stack.
+    Consumer,
+}
+
+/// A value another stack uses, removed or changed by this change.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossStackChange {
+    /// Producer (the update fails) or consumer (what it imports changes).
+    pub role: CrossStackRole,
+    /// `export NAME`, or `output NAME (parameter P)`.
+    pub value: String,
+    /// The importing stack (producer side) or the exporting stack (consumer side).
+    pub other_stack: String,
+    /// What happens and what to do, in words.
+    pub reason: String,
+}
+
 /// Whether the stack itself appears, disappears or stays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -335,6 +359,9 @@ pub struct StackDiff {
     /// Other changes of who may reach what (boundaries, identities, public access, web ACLs,
     /// listener rules, MFA).
     pub access: Vec<AccessChange>,
+    /// Values other stacks import that this change removes or changes, and imported values that
+    /// change in other stacks.
+    pub cross_stack: Vec<CrossStackChange>,
     /// Stack tag changes (name → (old, new)).
     pub tags: BTreeMap<String, (Option<String>, Option<String>)>,
     /// Termination protection (old, new), when it changes.
@@ -355,6 +382,7 @@ impl StackDiff {
                 .iter()
                 .all(|r| r.kind == ResourceChangeKind::MetadataOnly)
             && self.tags.is_empty()
+            && self.cross_stack.is_empty()
             && self.termination_protection.is_none()
             && matches!(self.status, StackStatus::Updated | StackStatus::Unchanged)
     }

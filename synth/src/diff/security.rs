@@ -56,7 +56,7 @@ pub(crate) fn diff(
 pub(crate) fn display(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => super::normalize::number_text(n),
         Value::Bool(b) => b.to_string(),
         Value::Object(m) if m.len() == 1 => {
             let (k, x) = m

@@ -19,6 +19,7 @@ use super::api::{
 use super::approval::{assess, Preview, RequireApproval};
 use super::error::{ApiError, DeployError};
 use super::hooks::StackHooks;
+use super::interrupt::Interrupt;
 use super::plan::{explicit_value, ParameterArg};
 use super::progress::Ui;
 
@@ -65,8 +66,12 @@ pub struct DeployOptions {
     pub in_progress_timeout: Duration,
     /// Pause between two polls of CloudFormation.
     pub poll_interval: Duration,
-    /// Stop watching on Ctrl-C (off in unit tests, which have no signal handler).
-    pub handle_ctrl_c: bool,
+    /// Stops the run when it fires (Ctrl-C): watching detaches, nothing new starts.
+    pub interrupt: Interrupt,
+    /// Color the template diff of the preview (a terminal, without `--no-color` or `NO_COLOR`).
+    pub color: bool,
+    /// The terminal's width, which the preview's table is cut to fit; `None`: no limit.
+    pub width: Option<usize>,
     /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
     /// [`default_staging_bucket`] of the stack's account and region.
     pub staging_bucket: Option<String>,
@@ -87,7 +92,9 @@ impl Default for DeployOptions {
             wait_in_progress: true,
             in_progress_timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(2),
-            handle_ctrl_c: true,
+            interrupt: Interrupt::never(),
+            color: false,
+            width: None,
             staging_bucket: None,
             role_arn: None,
         }
@@ -156,6 +163,8 @@ pub struct Engine<'a, A: CloudFormation + TemplateStaging> {
     staging_ready: RefCell<HashSet<(String, String)>>,
     /// Work around each stack (asset publishing), if any.
     hooks: Option<&'a dyn StackHooks>,
+    /// Ids of the stacks whose change set was executed in this run.
+    executing: RefCell<HashSet<String>>,
 }
 
 type StackFuture<'f> = Pin<Box<dyn Future<Output = (usize, StackResult)> + 'f>>;
@@ -175,6 +184,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             ui,
             staging_ready: RefCell::new(HashSet::new()),
             hooks: None,
+            executing: RefCell::new(HashSet::new()),
         }
     }
 
@@ -230,7 +240,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             };
             match &result.outcome {
                 Outcome::Failed(_) => stop = Some(format!("{} failed", result.display_name)),
-                Outcome::Detached => stop = Some("watching stopped".into()),
+                Outcome::Detached => stop = Some("stopped on Ctrl-C".into()),
                 _ => {}
             }
             results[i] = Some(result);
@@ -251,9 +261,20 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     }
 
     async fn deploy_one(&self, stack: &StackArtifact) -> StackResult {
-        let (outcome, outputs) = match self.deploy_stack_with_hooks(stack).await {
-            Ok(done) => done,
-            Err(e) => (Outcome::Failed(e), IndexMap::new()),
+        // Ctrl-C drops the stack's future wherever it waits: CloudFormation goes on with what it
+        // was given, and the next run settles whatever state that leaves.
+        let interrupted = tokio::select! {
+            biased;
+            () = self.options.interrupt.fired() => None,
+            r = self.deploy_stack_with_hooks(stack) => Some(r),
+        };
+        let (outcome, outputs) = match interrupted {
+            Some(Ok(done)) => done,
+            Some(Err(DeployError::Interrupted)) | None => {
+                self.detach(stack);
+                (Outcome::Detached, IndexMap::new())
+            }
+            Some(Err(e)) => (Outcome::Failed(e), IndexMap::new()),
         };
         match &outcome {
             Outcome::Deployed => self
@@ -268,11 +289,33 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             self.ui
                 .say(format_args!("{}.{k} = {v}", stack.properties.stack_name));
         }
+        if matches!(outcome, Outcome::Deployed | Outcome::NoChanges) {
+            for note in
+                super::delegation::name_server_notes(&stack.display_name, &stack.template, &outputs)
+            {
+                self.ui.say(format_args!("{note}"));
+            }
+        }
         StackResult {
             display_name: stack.display_name.clone(),
             stack_name: stack.properties.stack_name.clone(),
             outcome,
             outputs,
+        }
+    }
+
+    /// Says what a Ctrl-C left behind for `stack`, and how to follow it.
+    fn detach(&self, stack: &StackArtifact) {
+        let dn = stack.display_name.as_str();
+        if self.executing.borrow().contains(&stack.id) {
+            self.ui.warn(format_args!(
+                "{dn}: stopped watching; the deployment goes on in CloudFormation. Follow it with: aws cloudformation describe-stack-events --stack-name {} --region {}",
+                stack.properties.stack_name, stack.env.region
+            ));
+        } else {
+            self.ui.warn(format_args!(
+                "{dn}: stopped before executing the change set; the stack was not changed"
+            ));
         }
     }
 
@@ -365,7 +408,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 stacks: vec![d.clone()],
             };
             let options = pantri_synth::diff::render::TextOptions {
-                color: false,
+                color: self.options.color,
                 context: 2,
                 security_only: false,
             };
@@ -379,7 +422,10 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             summary,
             diff,
         };
-        self.ui.say(format_args!("{}", preview.render().trim_end()));
+        self.ui.say(format_args!(
+            "{}",
+            preview.render(self.options.width).trim_end()
+        ));
         if self.options.method == Method::PrepareChangeSet {
             self.ui.say(format_args!(
                 "{dn}: change set {cs_name} is ready; execute it with --method execute-change-set --change-set-name {cs_name}"
@@ -412,6 +458,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .map(|r| r.len())
             .unwrap_or(0);
         let mut progress = self.ui.start(dn, total);
+        self.executing.borrow_mut().insert(stack.id.clone());
         let executed = api.execute_change_set(name, cs_name).await;
         if let Err(e) = executed {
             if e.is_access() {
@@ -428,16 +475,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 message: first.unwrap_or_else(|| format!("execution failed: {}", e.message())),
             });
         }
-        let end = self.watch(api, stack, seen, &mut progress).await?;
-        let Some(end) = end else {
-            self.ui.finish(progress, "watching stopped");
-            self.ui.warn(format_args!(
-                "{dn}: stopped watching; the deployment goes on. Watch it with: aws cloudformation describe-stack-events --stack-name {name} --region {}",
-                stack.env.region
-            ));
-            return Ok((Outcome::Detached, IndexMap::new()));
-        };
-        let (status, first_failure, info) = end;
+        let (status, first_failure, info) = self.watch(api, stack, seen, &mut progress).await?;
         self.protect_after(api, stack, protection.as_ref()).await;
         if !is_success_status(&status) {
             self.ui.finish(progress, &status);
@@ -716,10 +754,11 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         for r in &a.reasons {
             self.ui.say(format_args!("{dn}: needs approval: {r}"));
         }
-        match self
-            .ui
-            .ask(&format!("{dn}: deploy these changes?"))
-        {
+        let answer = self.ui.ask(&format!("{dn}: deploy these changes?"));
+        if self.options.interrupt.is_set() {
+            return Err(DeployError::Interrupted);
+        }
+        match answer {
             Some(true) => Ok(()),
             Some(false) => Err(DeployError::ApprovalNeeded(format!(
                 "[{dn}] not approved; nothing was changed"

@@ -20,13 +20,18 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         events.reverse();
         for e in &events {
             self.ui.event(progress, e);
+            if let Some(note) =
+                crate::deploy::delegation::validation_waiting_note(&stack.display_name, e)
+            {
+                self.ui.say(format_args!("{note}"));
+            }
         }
         let first = first_failure(&events);
         (events, first)
     }
 
-    /// Follows the stack until its status is terminal: `Some((status, first failure, info))`,
-    /// or `None` when watching stopped on Ctrl-C.
+    /// Follows the stack until its status is terminal: `(status, first failure, info)`.
+    /// (Ctrl-C drops this future: see `deploy_one`.)
     #[allow(clippy::type_complexity)]
     pub(super) async fn watch(
         &self,
@@ -34,7 +39,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         stack: &StackArtifact,
         mut seen: HashSet<String>,
         progress: &mut crate::deploy::progress::StackProgress,
-    ) -> Result<Option<(String, Option<String>, Option<StackInfo>)>, DeployError> {
+    ) -> Result<(String, Option<String>, Option<StackInfo>), DeployError> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
         let mut first: Option<String> = None;
@@ -54,16 +59,9 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 .unwrap_or_else(|| "DELETE_COMPLETE".into());
             if is_terminal_status(&status) && status != "REVIEW_IN_PROGRESS" {
                 let (_, f) = self.poll_events(api, stack, &seen, progress).await;
-                return Ok(Some((status, first.or(f), info)));
+                return Ok((status, first.or(f), info));
             }
-            if self.options.handle_ctrl_c {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => return Ok(None),
-                    _ = tokio::time::sleep(self.options.poll_interval) => {}
-                }
-            } else {
-                tokio::time::sleep(self.options.poll_interval).await;
-            }
+            tokio::time::sleep(self.options.poll_interval).await;
         }
     }
 }

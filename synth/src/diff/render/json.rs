@@ -39,6 +39,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 ///     "securityGroups": [{"change", "source", "group", "direction": "ingress" | "egress",
 ///                         "protocol", "ports", "peer"}],
 ///     "access": [{"source", "resourceType", "what", "broadening": bool}],
+///     "crossStack": [{"role": "producer" | "consumer", "value", "otherStack", "reason"}],
 ///     "tags": {"key": [old | null, new | null]},
 ///     "terminationProtection": null | [old, new],
 ///     "counts": {...as in summary...}

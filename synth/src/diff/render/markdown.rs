@@ -4,7 +4,9 @@ use super::{
     access_cells, describe, iam_cells, is_long, line_diff, property_note, sg_cells, short,
     summary_line, TextOptions, ACCESS_HEADERS, IAM_HEADERS, SG_HEADERS,
 };
-use crate::diff::model::{AssemblyDiff, EntryChange, ResourceChange, StackDiff, StatefulRisk};
+use crate::diff::model::{
+    AssemblyDiff, CrossStackRole, EntryChange, ResourceChange, StackDiff, StatefulRisk,
+};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -93,6 +95,20 @@ fn render_stack(out: &mut String, s: &StackDiff, opts: &TextOptions) {
             );
         }
         out.push('\n');
+    }
+    for c in &s.cross_stack {
+        let _ = match c.role {
+            CrossStackRole::Producer => writeln!(
+                out,
+                "> [!CAUTION]\n> **{}** is used by `{}`: {}\n",
+                c.value, c.other_stack, c.reason
+            ),
+            CrossStackRole::Consumer => writeln!(
+                out,
+                "> [!WARNING]\n> Imported **{}** from `{}`: {}\n",
+                c.value, c.other_stack, c.reason
+            ),
+        };
     }
     if !s.iam.is_empty() {
         out.push_str("#### IAM statement changes\n\n");

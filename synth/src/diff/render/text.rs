@@ -5,8 +5,8 @@ use super::{
     summary_line, TextOptions, ACCESS_HEADERS, IAM_HEADERS, SG_HEADERS,
 };
 use crate::diff::model::{
-    AssemblyDiff, EntryChange, Impact, ResourceChange, ResourceChangeKind, StackDiff, StackStatus,
-    StatefulRisk,
+    AssemblyDiff, CrossStackRole, EntryChange, Impact, ResourceChange, ResourceChangeKind,
+    StackDiff, StackStatus, StatefulRisk,
 };
 use std::fmt::Write as _;
 
@@ -99,6 +99,7 @@ fn render_stack(out: &mut String, s: &StackDiff, opts: &TextOptions, p: Paint) {
         }
         out.push('\n');
     }
+    render_cross_stack(out, s, p);
     if !s.iam.is_empty() {
         let rows: Vec<Vec<String>> = s.iam.iter().map(|x| iam_cells(x).to_vec()).collect();
         let _ = writeln!(out, "{}", p.bold("IAM Statement Changes"));
@@ -169,6 +170,45 @@ fn render_stack(out: &mut String, s: &StackDiff, opts: &TextOptions, p: Paint) {
         out.push('\n');
     }
     render_entries(out, "Outputs", &s.outputs, opts, p);
+}
+
+fn render_cross_stack(out: &mut String, s: &StackDiff, p: Paint) {
+    let (fails, imports): (Vec<_>, Vec<_>) = s
+        .cross_stack
+        .iter()
+        .partition(|c| c.role == CrossStackRole::Producer);
+    if !fails.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.loud("!!! Other stacks import values this change removes or changes: CloudFormation will fail !!!")
+        );
+        for c in fails {
+            let _ = writeln!(
+                out,
+                "{}",
+                p.red(&format!(
+                    "  {} used by {}: {}",
+                    c.value, c.other_stack, c.reason
+                ))
+            );
+        }
+        out.push('\n');
+    }
+    if !imports.is_empty() {
+        let _ = writeln!(out, "{}", p.bold("Imported values that change"));
+        for c in imports {
+            let _ = writeln!(
+                out,
+                "{}",
+                p.yellow(&format!(
+                    "  {} from {}: {}",
+                    c.value, c.other_stack, c.reason
+                ))
+            );
+        }
+        out.push('\n');
+    }
 }
 
 fn symbol(p: Paint, sym: &str) -> String {

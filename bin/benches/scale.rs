@@ -1,0 +1,49 @@
+//! Synthesis at scale, phase by phase: N generated stages (copies of the reference stages,
+//! `pantri::app::scale`) through building the construct tree, resolving and validating it,
+//! rendering the templates, manifest and tree to text, and writing the cloud assembly.
+//! `PANTRI_BENCH_STAGES` sets N (default 100: ~9,100 resources in 601 stacks).
+//! `scripts/bench-scale` measures the same as whole processes.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use pantri::cli::AppContext;
+use pantri_synth::synthesize::resolve;
+use pantri_synth::SynthOptions;
+
+fn scale(c: &mut Criterion) {
+    let stages: usize = std::env::var("PANTRI_BENCH_STAGES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ctx = AppContext {
+        stages_dir: dir.path().join("stages"),
+    };
+    pantri::app::scale::write_stage_files(&ctx.stages_dir, stages).expect("stage files");
+    let options = SynthOptions::default();
+    let app = pantri::app::build(&ctx).expect("the generated stages build");
+
+    let mut group = c.benchmark_group(format!("{stages} stages"));
+    group.sample_size(10);
+    group.bench_function("build the tree", |b| {
+        b.iter(|| pantri::app::build(&ctx).map(|app| app.stages().len()))
+    });
+    group.bench_function("resolve and validate", |b| {
+        b.iter(|| resolve(&app, &options).stack_count())
+    });
+    group.bench_function("render", |b| {
+        b.iter_batched(
+            || resolve(&app, &options),
+            |resolved| resolved.render().map(|s| s.assembly.files.len()),
+            BatchSize::PerIteration,
+        )
+    });
+    let synthesis = pantri_synth::synthesize(&app, &options).expect("synthesizes");
+    let out = dir.path().join("cdk.out");
+    group.bench_function("write", |b| {
+        b.iter(|| synthesis.assembly.write(&out).is_ok())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scale);
+criterion_main!(benches);

@@ -1,0 +1,310 @@
+//! Synth-time checks of a resource's properties against its [`TypeSpec`]: unknown and missing
+//! properties (with a "did you mean"), and every constraint of the schema on literal values.
+
+use super::{ConstraintKind, TypeSpec};
+
+/// A literal property value that breaks a constraint of its type's schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstraintViolation {
+    /// Where, as a dotted path with list indexes: `LifecycleConfiguration.Rules[0].Status`.
+    pub property: String,
+    /// What is wrong, naming the value and the constraint.
+    pub message: String,
+}
+
+/// Checks a resource of the template against the schema of its type: one message per problem,
+/// each naming the type, the property path and what to do. A type without a schema is an error
+/// (except custom resources, `Custom::*`, whose properties are the provider's own).
+pub fn check_element(type_name: &str, properties: &serde_json::Value) -> Vec<String> {
+    if type_name.starts_with("Custom::") {
+        return Vec::new();
+    }
+    let Some(spec) = super::lookup(type_name) else {
+        let hint = match did_you_mean(type_name, crate::cfn::SPECS.iter().map(|s| s.type_name)) {
+            Some(m) => format!("did you mean {m}?"),
+            None => "check the spelling, or vendor its schema (scripts/refresh-schemas)".to_owned(),
+        };
+        return vec![format!(
+            "unknown resource type {type_name:?}: no CloudFormation registry schema has it; {hint}"
+        )];
+    };
+    check_resource(spec, properties)
+        .into_iter()
+        .map(|v| format!("{type_name} {}: {}", v.property, v.message))
+        .collect()
+}
+
+/// Checks a resource's `Properties` (as JSON) against its schema: every top-level property is
+/// one the type has (an unknown one names the closest known one), every required top-level
+/// property is there, and every literal value meets the constraints ([`check_constraints`]).
+pub fn check_resource(spec: &TypeSpec, properties: &serde_json::Value) -> Vec<ConstraintViolation> {
+    let mut out = Vec::new();
+    let empty = serde_json::Map::new();
+    let map = match properties {
+        serde_json::Value::Object(m) => m,
+        _ => &empty,
+    };
+    if !is_intrinsic(properties) {
+        out.extend(unknown_keys(map, spec.properties, ""));
+        out.extend(missing_keys(map, spec.required, ""));
+    }
+    out.extend(check_constraints(spec, properties));
+    out
+}
+
+/// The closest of `candidates` to `name`, when one is close enough to be a likely typo (a
+/// different case, or a few letters off).
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        if c.to_lowercase() == lower {
+            return Some(c);
+        }
+        let score = strsim::jaro_winkler(&lower, &c.to_lowercase());
+        if score >= 0.85 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn at_key(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{at}.{key}")
+    }
+}
+
+fn unknown_keys(
+    map: &serde_json::Map<String, serde_json::Value>,
+    known: &'static [&'static str],
+    at: &str,
+) -> Vec<ConstraintViolation> {
+    map.keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .map(|k| {
+            let hint = match did_you_mean(k, known.iter().copied()) {
+                Some(m) => format!("did you mean {m:?}?"),
+                None if known.is_empty() => "the type has no properties".to_owned(),
+                None => format!("it has: {}", known.join(", ")),
+            };
+            ConstraintViolation {
+                property: at_key(at, k),
+                message: format!("unknown property; {hint}"),
+            }
+        })
+        .collect()
+}
+
+fn missing_keys(
+    map: &serde_json::Map<String, serde_json::Value>,
+    required: &'static [&'static str],
+    at: &str,
+) -> Vec<ConstraintViolation> {
+    required
+        .iter()
+        .filter(|r| !map.contains_key(**r))
+        .map(|r| ConstraintViolation {
+            property: at_key(at, r),
+            message: "required property is missing".to_owned(),
+        })
+        .collect()
+}
+
+/// Checks the literal values of `properties` (a resource's `Properties`, as JSON) against the
+/// constraints of `spec`.
+///
+/// Intrinsics (an object with a single `Ref` or `Fn::*` key) and dynamic references
+/// (`{{resolve:...}}`) are skipped: their values are only known at deploy time. Patterns are
+/// ECMAScript regular expressions, searched unanchored as JSON Schema does; the few that the
+/// `regex` crate cannot compile (look-around, for instance) are skipped.
+pub fn check_constraints(
+    spec: &TypeSpec,
+    properties: &serde_json::Value,
+) -> Vec<ConstraintViolation> {
+    let mut out = Vec::new();
+    for c in spec.constraints {
+        let mut found = Vec::new();
+        values_at(properties, c.path, String::new(), &mut found);
+        for (property, value) in found {
+            match (c.kind, value) {
+                (ConstraintKind::Properties(known), serde_json::Value::Object(map)) => {
+                    out.extend(unknown_keys(map, known, &property));
+                }
+                (ConstraintKind::Required(required), serde_json::Value::Object(map)) => {
+                    out.extend(missing_keys(map, required, &property));
+                }
+                _ => {
+                    if let Some(message) = violation(&c.kind, value) {
+                        out.push(ConstraintViolation { property, message });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// True for `{"Ref": ...}` and `{"Fn::...": ...}`.
+fn is_intrinsic(v: &serde_json::Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        o.len() == 1
+            && o.keys()
+                .next()
+                .is_some_and(|k| k == "Ref" || k.starts_with("Fn::") || k == "Condition")
+    })
+}
+
+fn values_at<'a>(
+    v: &'a serde_json::Value,
+    path: &[&str],
+    at: String,
+    out: &mut Vec<(String, &'a serde_json::Value)>,
+) {
+    if is_intrinsic(v) {
+        return;
+    }
+    let Some((first, rest)) = path.split_first() else {
+        out.push((at, v));
+        return;
+    };
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match (*first, v) {
+        ("*", serde_json::Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                values_at(item, rest, format!("{at}[{i}]"), out);
+            }
+        }
+        ("*", serde_json::Value::Object(map)) => {
+            for (k, item) in map {
+                values_at(item, rest, join(k), out);
+            }
+        }
+        (key, serde_json::Value::Object(map)) => {
+            if let Some(item) = map.get(key) {
+                values_at(item, rest, join(key), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+thread_local! {
+    static REGEX_CACHE: std::cell::RefCell<std::collections::HashMap<&'static str, Option<regex::Regex>>> =
+        std::cell::RefCell::default();
+}
+
+/// The compiled pattern, or `None` when the `regex` crate does not support it.
+pub fn compile_pattern(pattern: &'static str) -> Option<regex::Regex> {
+    REGEX_CACHE.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(pattern)
+            .or_insert_with(|| regex::Regex::new(pattern).ok())
+            .clone()
+    })
+}
+
+fn number_of(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn bound(n: f64) -> String {
+    // Integral bounds print as integers (365, not 365.0).
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+fn violation(kind: &ConstraintKind, v: &serde_json::Value) -> Option<String> {
+    if let serde_json::Value::String(s) = v {
+        if s.contains("{{resolve:") {
+            return None;
+        }
+    }
+    match *kind {
+        ConstraintKind::Pattern(p) => {
+            let s = v.as_str()?;
+            let re = compile_pattern(p)?;
+            (!re.is_match(s)).then(|| format!("{s:?} does not match the pattern {p}"))
+        }
+        ConstraintKind::Length { min, max } => {
+            let s = v.as_str()?;
+            let len = s.chars().count() as u64;
+            match (min, max) {
+                (Some(min), _) if len < min => Some(format!(
+                    "{s:?} is {len} characters long, shorter than the minimum {min}"
+                )),
+                (_, Some(max)) if len > max => Some(format!(
+                    "{s:?} is {len} characters long, longer than the maximum {max}"
+                )),
+                _ => None,
+            }
+        }
+        ConstraintKind::Enum(values) => {
+            let s = v.as_str()?;
+            (!values.contains(&s)).then(|| format!("{s:?} is not one of {}", values.join(", ")))
+        }
+        ConstraintKind::NumEnum(values) => {
+            let n = number_of(v)?;
+            (!values.contains(&n)).then(|| {
+                let list: Vec<String> = values.iter().map(|x| bound(*x)).collect();
+                format!("{} is not one of {}", bound(n), list.join(", "))
+            })
+        }
+        ConstraintKind::Range { min, max } => {
+            let n = number_of(v)?;
+            match (min, max) {
+                (Some(min), _) if n < min => {
+                    Some(format!("{} is below the minimum {}", bound(n), bound(min)))
+                }
+                (_, Some(max)) if n > max => {
+                    Some(format!("{} is above the maximum {}", bound(n), bound(max)))
+                }
+                _ => None,
+            }
+        }
+        ConstraintKind::ExclusiveRange { min, max } => {
+            let n = number_of(v)?;
+            match (min, max) {
+                (Some(min), _) if n <= min => {
+                    Some(format!("{} is not above {}", bound(n), bound(min)))
+                }
+                (_, Some(max)) if n >= max => {
+                    Some(format!("{} is not below {}", bound(n), bound(max)))
+                }
+                _ => None,
+            }
+        }
+        ConstraintKind::Items { min, max } => {
+            let len = v.as_array()?.len() as u64;
+            match (min, max) {
+                (Some(min), _) if len < min => {
+                    Some(format!("{len} items, fewer than the minimum {min}"))
+                }
+                (_, Some(max)) if len > max => {
+                    Some(format!("{len} items, more than the maximum {max}"))
+                }
+                _ => None,
+            }
+        }
+        ConstraintKind::Required(_) | ConstraintKind::Properties(_) => None,
+    }
+}
