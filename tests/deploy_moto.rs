@@ -75,7 +75,10 @@ async fn destroy(moto: &Moto, dir: &Path, line: &str) -> Run {
     run
 }
 
-use pantri_tests::write_assembly as assembly;
+/// Writes a cloud assembly of stage `dev` in moto's account with the given stacks.
+fn assembly(dir: &Path, stacks: &[(&str, &Value, &[&str])]) {
+    pantri_tests::write_assembly(dir, pantri_tests::moto::ACCOUNT, stacks);
+}
 
 fn network(bucket: &str) -> Value {
     json!({
@@ -257,37 +260,6 @@ async fn a_failing_deployment_shows_the_error() {
     assert_eq!(run.exit, Exit::Failed, "{}", run.err);
     assert!(run.err.starts_with("error: [dev/Broken]"), "{}", run.err);
     assert!(run.err.contains("192.168.0.0/24"), "{}", run.err);
-}
-
-#[tokio::test]
-async fn prepare_then_execute_a_change_set() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let t = app(true);
-    assembly(dir.path(), &[("App", &t, &[])]);
-    let run = deploy(
-        &moto,
-        dir.path(),
-        "dev --method prepare-change-set --change-set-name review-1",
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(
-        run.out.contains("change set review-1 is ready"),
-        "{}",
-        run.out
-    );
-    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
-    assert!(!queues.contains("dev-jobs"), "not executed yet: {queues}");
-    let run = deploy(
-        &moto,
-        dir.path(),
-        "dev --method execute-change-set --change-set-name review-1",
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
-    assert!(queues.contains("dev-jobs"), "{queues}");
 }
 
 #[tokio::test]

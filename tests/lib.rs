@@ -4,6 +4,8 @@ pub mod moto;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -92,28 +94,56 @@ pub fn copy_stages(dir: &Path) -> PathBuf {
     stages
 }
 
-/// Writes a cloud assembly of stage `dev` with the given stacks `(id, template, deps)`.
-pub fn write_assembly(dir: &Path, stacks: &[(&str, &serde_json::Value, &[&str])]) {
+/// Writes a cloud assembly of stage `dev` into `dir`: stacks `(id, template, dependencies)` in
+/// `account` and us-east-1, each named `dev-<id>`.
+pub fn write_assembly(dir: &Path, account: &str, stacks: &[(&str, &Value, &[&str])]) {
     let mut artifacts = serde_json::Map::new();
     for (id, template, deps) in stacks {
         let file = format!("dev-{id}.template.json");
-        std::fs::write(
-            dir.join(&file),
-            serde_json::to_string_pretty(template).unwrap_or_default(),
-        )
-        .unwrap_or_else(|e| panic!("write {}: {e}", dir.display()));
+        let text = serde_json::to_string_pretty(template).unwrap_or_default();
+        std::fs::write(dir.join(&file), text).unwrap_or_else(|e| panic!("write {file}: {e}"));
         artifacts.insert(
             format!("dev-{id}"),
-            serde_json::json!({
+            json!({
                 "type": "aws:cloudformation:stack",
-                "environment": "aws://123456789012/us-east-1",
+                "environment": format!("aws://{account}/us-east-1"),
                 "properties": {"templateFile": file, "stackName": format!("dev-{id}"), "tags": {"project": "pantri-e2e"}},
                 "dependencies": deps.iter().map(|d| format!("dev-{d}")).collect::<Vec<_>>(),
                 "displayName": format!("dev/{id}"),
             }),
         );
     }
-    let manifest = serde_json::json!({"version": "48.0.0", "artifacts": artifacts});
+    let manifest = json!({"version": "48.0.0", "artifacts": artifacts});
     std::fs::write(dir.join("manifest.json"), manifest.to_string())
-        .unwrap_or_else(|e| panic!("write {}: {e}", dir.display()));
+        .unwrap_or_else(|e| panic!("write manifest.json: {e}"));
+}
+
+/// Runs `pantri ARGS --endpoint-url <moto>` in `dir` with moto's default credentials in the
+/// environment and the AWS config and credentials files `dir/aws-config` and
+/// `dir/aws-credentials` (so a deployer's real ~/.aws is never read).
+pub fn pantri_on_moto(dir: &Path, moto: &moto::Moto, args: &[&str]) -> Output {
+    let out = Command::new(pantri_bin())
+        .args(args)
+        .args(["--endpoint-url", &moto.endpoint()])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pantri: {e}"));
+    eprintln!(
+        "--- pantri {}: {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
 }

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The account moto answers for any credentials it did not issue itself (STS
+/// `GetCallerIdentity` says so): the account of the tests' assemblies.
+pub const ACCOUNT: &str = "123456789012";
+
 /// A running moto server.
 pub struct Moto {
     child: Child,
@@ -136,6 +140,28 @@ impl Moto {
 }
 
 impl Moto {
+    /// Credentials of another account, as moto issues them: `AssumeRole` into a role of
+    /// `account` returns keys that moto attributes to that account. `(key id, secret, token)`.
+    pub fn credentials_of(&self, account: &str) -> (String, String, String) {
+        let form = format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::{account}:role/deployer&RoleSessionName=pantri-test"
+        );
+        let (status, text) = self.query("sts", &form);
+        assert_eq!(status, 200, "AssumeRole on moto: {text}");
+        let field = |tag: &str| {
+            text.split(&format!("<{tag}>"))
+                .nth(1)
+                .and_then(|s| s.split(&format!("</{tag}>")).next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        (
+            field("AccessKeyId"),
+            field("SecretAccessKey"),
+            field("SessionToken"),
+        )
+    }
+
     /// An S3 path-style PUT (a bucket, or an object with `body`) made by another account.
     pub fn s3_put_as(&self, account: &str, path: &str, body: &str) -> (u16, String) {
         self.raw_as("PUT", path, "s3", body, account)

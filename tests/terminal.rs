@@ -104,7 +104,11 @@ fn role() -> Value {
 
 fn app_dir(template: &Value) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    write_assembly(dir.path(), &[("App", template, &[])]);
+    write_assembly(
+        dir.path(),
+        pantri_tests::moto::ACCOUNT,
+        &[("App", template, &[])],
+    );
     dir
 }
 

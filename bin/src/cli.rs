@@ -95,7 +95,10 @@ where
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");
             // AWS access problems (credentials, region, endpoint) have their own code.
-            if e.downcast_ref::<crate::deploy::error::ApiError>().is_some() {
+            let access = e
+                .downcast_ref::<crate::deploy::error::DeployError>()
+                .is_some_and(|d| d.exit() == crate::deploy::Exit::AccessProblem);
+            if access || e.downcast_ref::<crate::deploy::error::ApiError>().is_some() {
                 exit::AWS_ACCESS
             } else {
                 exit::BAD_INPUT

@@ -8,8 +8,8 @@ use pantri_synth::{App, SynthOptions};
 
 use crate::cli::AppContext;
 use crate::deploy::args::{
-    run_deploy, run_destroy, run_drift, run_status, DeployArgs, DestroyArgs, DriftArgs, Exit,
-    StatusArgs,
+    run_deploy, run_destroy, run_drift, run_plan, run_status, DeployArgs, DestroyArgs, DriftArgs,
+    Exit, StatusArgs,
 };
 
 /// The assembly to deploy: `--app DIR` as it is, or a fresh synth of the stage in a temporary
@@ -60,10 +60,16 @@ pub fn deploy<F>(
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
-    let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
     let mut args = args.clone();
     args.color = super::use_color(no_color);
     args.width = super::terminal_width();
+    if let Some(plan) = &args.plan {
+        // A plan names its change sets: nothing is synthesized.
+        let exit = runtime()?.block_on(run_plan(&args, plan, out, err));
+        return Ok(code(exit));
+    }
+    let stage = args.stage.as_deref().unwrap_or_default();
+    let (dir, _guard) = assembly_dir(args.app.as_ref(), stage, ctx, build, err)?;
     let exit = runtime()?.block_on(run_deploy(&args, Path::new(&dir), out, err));
     Ok(code(exit))
 }

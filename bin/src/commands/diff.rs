@@ -172,6 +172,9 @@ fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<Ve
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // Comparing against another account's stacks would show a false picture.
+        let selected: Vec<&StackArtifact> = stacks.iter().collect();
+        crate::deploy::account::verify_caller(&selected, &connection).await?;
         let mut out = Vec::new();
         for stack in stacks {
             let name = &stack.properties.stack_name;

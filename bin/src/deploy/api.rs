@@ -29,6 +29,18 @@ pub struct StackInfo {
     pub termination_protection: bool,
     /// Stack tags.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// When the stack was last updated (its creation time before any update), RFC 3339.
+    pub last_updated: Option<String>,
+}
+
+impl StackInfo {
+    /// ` (status reason)` when CloudFormation gave one, for a line that names the status.
+    pub fn reason_suffix(&self) -> String {
+        self.status_reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    }
 }
 
 /// CREATE for a new stack, UPDATE for an existing one.
@@ -124,6 +136,8 @@ pub struct ChangeSetInfo {
     pub execution_status: String,
     /// The resource changes.
     pub changes: Vec<ResourceChange>,
+    /// The parameters as the service describes them: `(key, value)`, NoEcho values masked.
+    pub parameters: Vec<(String, String)>,
 }
 
 /// One stack event.
@@ -199,6 +213,13 @@ pub trait CloudFormation {
     async fn describe_stack_events(&self, stack: &str) -> ApiResult<Vec<StackEvent>>;
     /// `GetTemplate` (the deployed template body); `None` when the stack does not exist.
     async fn get_template(&self, stack: &str) -> ApiResult<Option<String>>;
+    /// `GetTemplate` with `ChangeSetName` (the original template of a change set); `None` when
+    /// the stack does not exist.
+    async fn get_change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<String>>;
     /// `ListStackResources` (all pages).
     async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>>;
     /// `DeleteStack`.

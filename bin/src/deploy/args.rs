@@ -20,14 +20,16 @@ use indexmap::IndexMap;
 use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
-use super::api::CloudFormation;
+use super::account::{verify_caller, CallerIdentity};
+use super::api::{CloudFormation, TemplateStaging};
 use super::approval::RequireApproval;
 use super::checks::{before_deploy, service_check, DeployApi};
 use super::destroy::{destroy, DestroyOptions};
-use super::engine::{DeployOptions, Engine, Method, Outcome};
+use super::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
 use super::error::DeployError;
 use super::hooks::StackHooks;
 use super::plan::{check_parameters, select, ParameterArg};
+use super::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use super::sdk::{Connection, SdkCloudFormation};
 use super::service_status::WaitOptions;
@@ -35,9 +37,10 @@ use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
 use crate::assets::{AssemblyAssets, PublishMode, Publisher};
 
 /// The documented exit codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Exit {
     /// 0: done.
+    #[default]
     Success = 0,
     /// 1: a deployment or deletion failed.
     Failed = 1,
@@ -78,10 +81,19 @@ pub struct AwsArgs {
 /// `pantri deploy STAGE [STACK...]`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DeployArgs {
-    /// The stage to deploy.
-    pub stage: String,
+    /// The stage to deploy (not with --plan, which names its stacks).
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    pub stage: Option<String>,
     /// Stacks of the stage to deploy (default: all), by name or `stage/stack`.
+    #[arg(conflicts_with = "plan")]
     pub stacks: Vec<String>,
+    /// Execute exactly the change sets of a plan file that --method prepare-change-set wrote,
+    /// after checking each against CloudFormation.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["app", "method", "parameters", "exclusively", "staging_bucket"])]
+    pub plan: Option<PathBuf>,
+    /// Where --method prepare-change-set writes the plan file.
+    #[arg(long, value_name = "FILE", default_value = "pantri-plan.json")]
+    pub plan_out: PathBuf,
     /// Deploy only the named stacks, not the stacks they depend on.
     #[arg(long)]
     pub exclusively: bool,
@@ -104,9 +116,6 @@ pub struct DeployArgs {
     /// How the change set is used.
     #[arg(long, value_enum, default_value_t)]
     pub method: Method,
-    /// The change set name (required with --method execute-change-set).
-    #[arg(long)]
-    pub change_set_name: Option<String>,
     /// How progress is shown.
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
@@ -214,27 +223,48 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
     Ok(stacks)
 }
 
-/// The assembly's stacks and one client per region they deploy to.
-///
-/// An endpoint override is printed to `out` (a note, not an error: scripts reading stderr for
-/// errors see none); plain HTTP to anything but loopback is refused before any call is made.
-async fn connect(
-    assembly_dir: &Path,
-    aws: &AwsArgs,
-    out: &mut dyn Write,
-) -> Result<(Vec<StackArtifact>, BTreeMap<String, SdkCloudFormation>), DeployError> {
+/// Prints an endpoint override as a note, and refuses plain HTTP to anything but loopback.
+fn check_endpoints(aws: &AwsArgs, out: &mut dyn Write) -> Result<(), DeployError> {
     let notes =
         super::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| std::env::var(v).ok())
             .map_err(DeployError::Usage)?;
     for n in notes {
         let _ = writeln!(out, "{n}");
     }
-    let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
-    let connection = Connection {
+    Ok(())
+}
+
+fn connection(aws: &AwsArgs) -> Connection {
+    Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         max_attempts: 0,
-    };
+    }
+}
+
+/// The assembly's stacks, one client per region they deploy to, and who the caller is (STS),
+/// after checking that the stage's stacks belong to the caller's account.
+///
+/// An endpoint override is printed to `out` (a note, not an error: scripts reading stderr for
+/// errors see none); plain HTTP to anything but loopback is refused before any call is made.
+async fn connect(
+    assembly_dir: &Path,
+    stage: &str,
+    aws: &AwsArgs,
+    out: &mut dyn Write,
+) -> Result<
+    (
+        Vec<StackArtifact>,
+        BTreeMap<String, SdkCloudFormation>,
+        CallerIdentity,
+    ),
+    DeployError,
+> {
+    check_endpoints(aws, out)?;
+    let stacks = read_stacks(assembly_dir, aws.region.as_deref())?;
+    let connection = connection(aws);
+    let in_stage: Vec<&StackArtifact> = stacks.iter().filter(|s| s.stage == stage).collect();
+    let caller = verify_caller(&in_stage, &connection).await?;
     let regions: std::collections::BTreeSet<&str> =
         stacks.iter().map(|s| s.env.region.as_str()).collect();
     let mut clients = BTreeMap::new();
@@ -244,7 +274,7 @@ async fn connect(
             SdkCloudFormation::connect(r, &connection).await,
         );
     }
-    Ok((stacks, clients))
+    Ok((stacks, clients, caller))
 }
 
 /// Deploys through the AWS SDK, asking on the terminal when there is one. Reports to `out`
@@ -255,7 +285,8 @@ pub async fn run_deploy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
+    let stage = args.stage.as_deref().unwrap_or_default();
+    let (stacks, clients, caller) = match connect(assembly_dir, stage, &args.aws, out).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -277,6 +308,7 @@ pub async fn run_deploy(
         args,
         &stacks,
         &clients,
+        Some(&caller),
         Some(&publisher),
         &TtyConfirm::new(),
         out,
@@ -291,141 +323,340 @@ pub async fn deploy_with<A: DeployApi>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
     confirm: &dyn Confirm,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    deploy_with_hooks(args, stacks, clients, None, confirm, out, err).await
+    deploy_with_hooks(args, stacks, clients, caller, None, confirm, out, err).await
 }
 
 /// [`deploy_with`] with work around each stack (asset publishing, [`StackHooks`]); the hooks'
 /// parameter values (asset image tags, object keys) are added after `--parameters`, which win.
+#[allow(clippy::too_many_arguments)]
 pub async fn deploy_with_hooks<A: DeployApi>(
     args: &DeployArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
     hooks: Option<&dyn StackHooks>,
     confirm: &dyn Confirm,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let change_set_name = match (args.method, &args.change_set_name) {
-        (Method::ExecuteChangeSet, None) => {
-            return report(
-                err,
-                &DeployError::Usage(
-                    "--method execute-change-set needs --change-set-name NAME".into(),
-                ),
-            )
-        }
-        (_, Some(n)) => n.clone(),
-        (_, None) => "pantri-deploy".into(),
-    };
-    let selected = match select(stacks, &args.stage, &args.stacks, args.exclusively)
+    let stage = args.stage.as_deref().unwrap_or_default();
+    let selected = match select(stacks, stage, &args.stacks, args.exclusively)
         .and_then(|s| check_parameters(&args.parameters, &s).map(|()| s))
     {
         Ok(s) => s,
         Err(e) => return report(err, &e),
     };
+    let names: Vec<&str> = selected.iter().map(|s| s.display_name.as_str()).collect();
+    let plan_id = new_plan_id(&names);
     let options = DeployOptions {
+        method: args.method,
+        // This run's own name: a change set of another run or plan is never touched.
+        change_set_name: change_set_name(&plan_id),
+        parameters: with_hook_parameters(&args.parameters, &selected, hooks),
+        ..deploy_options(args, caller, confirm)
+    };
+    let mut problems = writable_files(args);
+    let mut run = RunResults::default();
+    let mut planned = Vec::new();
+    let mut unchanged = Vec::new();
+    {
+        let ui = Ui::new(out, err, confirm, args.progress);
+        let access = match engine_precheck(clients, stacks, &selected, &options, &ui).await {
+            Ok(found) => {
+                problems.extend(found);
+                false
+            }
+            Err(e) => {
+                problems = vec![e];
+                true
+            }
+        };
+        // The deploy-path checks (environment parameters, exports in use, stack policies) and
+        // the assembly they prepare; read-only, so their problems join the same report.
+        let prepared = if access {
+            Vec::new()
+        } else {
+            match before_deploy(clients, stacks, &selected, &ui).await {
+                Ok(p) => p,
+                Err(e) => {
+                    problems.push(e);
+                    Vec::new()
+                }
+            }
+        };
+        if problems.is_empty() {
+            let selected: Vec<&StackArtifact> = selected
+                .iter()
+                .filter_map(|s| prepared.iter().find(|p| p.id == s.id))
+                .collect();
+            let engine = Engine::new(clients, &prepared, &options, &ui).with_hooks(hooks);
+            let wait = WaitOptions {
+                timeout: Duration::from_secs(args.service_timeout),
+                poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
+                ..WaitOptions::default()
+            };
+            for r in engine.deploy(&selected).await {
+                if matches!(r.outcome, Outcome::Deployed) && args.service_timeout > 0 {
+                    // CloudFormation's UPDATE_COMPLETE does not say the tasks run: ECS does.
+                    if let Some(s) = selected.iter().find(|s| s.display_name == r.display_name) {
+                        let checked = match clients.get(&s.env.region) {
+                            Some(api) => service_check(api, s, &wait, &ui).await,
+                            None => Ok(Vec::new()),
+                        };
+                        run.services(&r.display_name, checked, &ui);
+                    }
+                }
+                if args.method == Method::PrepareChangeSet
+                    && matches!(r.outcome, Outcome::NoChanges)
+                {
+                    unchanged.push(r.display_name.clone());
+                }
+                if let Outcome::Prepared(p) = r.outcome {
+                    planned.push(*p);
+                } else {
+                    run.add(r, &ui);
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return report(err, &DeployError::precheck(problems));
+    }
+    if args.method == Method::PrepareChangeSet && run.exit == Exit::Success {
+        let mut plan = Plan {
+            schema_version: SCHEMA_VERSION,
+            id: plan_id,
+            account: caller.map(|c| c.account.clone()),
+            stages: vec![stage.to_owned()],
+            stacks: planned,
+            unchanged,
+            markdown: String::new(),
+        };
+        plan.markdown = plan.markdown(&args.plan_out.to_string_lossy());
+        if let Err(e) = plan.write(&args.plan_out) {
+            let _ = writeln!(
+                err,
+                "error: cannot write the plan {}: {e}",
+                args.plan_out.display()
+            );
+            return Exit::Failed;
+        }
+        let _ = writeln!(out, "{}", plan.markdown.trim_end());
+        let _ = writeln!(err, "plan written to {}", args.plan_out.display());
+    }
+    run.finish(args, err)
+}
+
+/// The engine's checks of every selected stack before anything is touched.
+async fn engine_precheck<'a, A: DeployApi>(
+    clients: &'a BTreeMap<String, A>,
+    stacks: &'a [StackArtifact],
+    selected: &[&'a StackArtifact],
+    options: &'a DeployOptions,
+    ui: &'a Ui<'a>,
+) -> Result<Vec<DeployError>, DeployError> {
+    Engine::new(clients, stacks, options, ui)
+        .precheck(selected)
+        .await
+}
+
+/// The options every deploy takes from its arguments.
+fn deploy_options(
+    args: &DeployArgs,
+    caller: Option<&CallerIdentity>,
+    confirm: &dyn Confirm,
+) -> DeployOptions {
+    DeployOptions {
         require_approval: args.require_approval,
         yes: args.yes,
         allow_replace: args.allow_replace.clone(),
-        method: args.method,
-        change_set_name,
-        parameters: with_hook_parameters(&args.parameters, &selected, hooks),
         concurrency: args.concurrency.max(1),
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        caller_account: caller.map(|c| c.account.clone()),
         staging_bucket: args.staging_bucket.clone(),
         interrupt: confirm.interrupt(),
         color: args.color,
         width: args.width,
         role_arn: args.role_arn.clone(),
         ..DeployOptions::default()
-    };
-    let mut outputs: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
-    let mut exit = Exit::Success;
-    let mut errors: Vec<DeployError> = Vec::new();
-    {
-        let ui = Ui::new(out, err, confirm, args.progress);
-        let prepared = match before_deploy(clients, stacks, &selected, &ui).await {
-            Ok(p) => p,
-            Err(e) => {
-                drop(ui);
-                return report(err, &e);
+    }
+}
+
+/// Problems with the files the run will write, found before anything is touched.
+fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
+    let mut files: Vec<(&str, &Path)> = Vec::new();
+    if let Some(path) = &args.outputs_file {
+        files.push(("--outputs-file", path));
+    }
+    if args.method == Method::PrepareChangeSet && args.plan.is_none() {
+        files.push(("--plan-out", &args.plan_out));
+    }
+    files
+        .into_iter()
+        .filter_map(|(flag, path)| {
+            super::files::check_writable(path).err().map(|why| {
+                DeployError::Usage(format!(
+                    "{flag} {}: {why}: name a file in an existing, writable directory",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What the stacks of a run came to: the exit code, the failures, the outputs.
+#[derive(Default)]
+struct RunResults {
+    exit: Exit,
+    errors: Vec<DeployError>,
+    outputs: IndexMap<String, IndexMap<String, String>>,
+}
+
+impl RunResults {
+    fn add(&mut self, r: StackResult, ui: &Ui<'_>) {
+        match r.outcome {
+            Outcome::Deployed | Outcome::NoChanges => {
+                self.outputs.insert(r.stack_name, r.outputs);
             }
-        };
-        let selected: Vec<&StackArtifact> = selected
-            .iter()
-            .filter_map(|s| prepared.iter().find(|p| p.id == s.id))
-            .collect();
-        let engine = Engine::new(clients, &prepared, &options, &ui).with_hooks(hooks);
-        let wait = WaitOptions {
-            timeout: Duration::from_secs(args.service_timeout),
-            poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
-            ..WaitOptions::default()
-        };
-        for r in engine.deploy(&selected).await {
-            if matches!(r.outcome, Outcome::Deployed) && args.service_timeout > 0 {
-                // CloudFormation's UPDATE_COMPLETE does not say the tasks run: ECS does.
-                if let Some(s) = selected.iter().find(|s| s.display_name == r.display_name) {
-                    let checked = match clients.get(&s.env.region) {
-                        Some(api) => service_check(api, s, &wait, &ui).await,
-                        None => Ok(Vec::new()),
-                    };
-                    match checked {
-                        Ok(reports) => {
-                            for rep in reports {
-                                if rep.ok() {
-                                    ui.say(format_args!("{}", rep.render().trim_end()));
-                                } else {
-                                    ui.warn(format_args!("{}", rep.render().trim_end()));
-                                    errors.push(DeployError::Failed {
-                                        stack: r.display_name.clone(),
-                                        message: format!(
-                                            "service {} did not come up (see above): the stack is deployed, but ECS does not run its new task definition with every desired task",
-                                            rep.service.service
-                                        ),
-                                    });
-                                    exit = worse(exit, Exit::Failed);
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            exit = worse(exit, e.exit());
-                            errors.push(e);
-                        }
+            Outcome::Prepared(_) => {}
+            Outcome::Detached => self.exit = worse(self.exit, Exit::Interrupted),
+            Outcome::Skipped(reason) => {
+                ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
+            }
+            Outcome::Failed(e) => {
+                self.exit = worse(self.exit, e.exit());
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// Records the service check of a deployed stack: a service that did not come up fails it.
+    fn services(
+        &mut self,
+        stack: &str,
+        checked: Result<Vec<super::service_status::ServiceReport>, DeployError>,
+        ui: &Ui<'_>,
+    ) {
+        match checked {
+            Ok(reports) => {
+                for rep in reports {
+                    if rep.ok() {
+                        ui.say(format_args!("{}", rep.render().trim_end()));
+                    } else {
+                        ui.warn(format_args!("{}", rep.render().trim_end()));
+                        self.errors.push(DeployError::Failed {
+                            stack: stack.to_owned(),
+                            message: format!(
+                                "service {} did not come up (see above): the stack is deployed, but ECS does not run its new task definition with every desired task",
+                                rep.service.service
+                            ),
+                        });
+                        self.exit = worse(self.exit, Exit::Failed);
                     }
                 }
             }
-            match r.outcome {
-                Outcome::Deployed | Outcome::NoChanges => {
-                    outputs.insert(r.stack_name, r.outputs);
-                }
-                Outcome::Prepared => {}
-                Outcome::Detached => exit = worse(exit, Exit::Interrupted),
-                Outcome::Skipped(reason) => {
-                    ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
-                }
-                Outcome::Failed(e) => {
-                    exit = worse(exit, e.exit());
-                    errors.push(e);
-                }
+            Err(e) => {
+                self.exit = worse(self.exit, e.exit());
+                self.errors.push(e);
             }
         }
     }
-    for e in &errors {
-        let _ = writeln!(err, "error: {e}");
-    }
-    if let Some(path) = &args.outputs_file {
-        let text = pantri_synth::assembly::to_json_string(&outputs);
-        if let Err(e) = std::fs::write(path, text) {
-            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-            exit = worse(exit, Exit::Failed);
+
+    /// Reports the failures and writes the outputs file; the exit code.
+    fn finish(self, args: &DeployArgs, err: &mut dyn Write) -> Exit {
+        let mut exit = self.exit;
+        for e in &self.errors {
+            let _ = writeln!(err, "error: {e}");
         }
+        if let Some(path) = &args.outputs_file {
+            let text = pantri_synth::assembly::to_json_string(&self.outputs);
+            if let Err(e) = super::files::write_private(path, &text) {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                exit = worse(exit, Exit::Failed);
+            }
+        }
+        exit
     }
-    exit
+}
+
+/// Executes a plan file through the AWS SDK (`pantri deploy --plan FILE`): the caller's account
+/// is checked against the plan's stacks first, as for every deploy.
+pub async fn run_plan(
+    args: &DeployArgs,
+    path: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let plan = match Plan::read(path) {
+        Ok(p) => p,
+        Err(e) => return report(err, &e),
+    };
+    let stacks = plan_artifacts(&plan);
+    let connection = connection(&args.aws);
+    let refs: Vec<&StackArtifact> = stacks.iter().collect();
+    let caller = match verify_caller(&refs, &connection).await {
+        Ok(c) => c,
+        Err(e) => return report(err, &e),
+    };
+    let mut clients = BTreeMap::new();
+    for r in plan.regions() {
+        let client = SdkCloudFormation::connect(&r, &connection).await;
+        clients.insert(r, client);
+    }
+    plan_with(
+        args,
+        &plan,
+        &stacks,
+        &clients,
+        Some(&caller),
+        &TtyConfirm::new(),
+        out,
+        err,
+    )
+    .await
+}
+
+/// What [`run_plan`] does after connecting, open to tests with a fake API.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_with<A: CloudFormation + TemplateStaging>(
+    args: &DeployArgs,
+    plan: &Plan,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let problems = writable_files(args);
+    if !problems.is_empty() {
+        return report(err, &DeployError::precheck(problems));
+    }
+    let options = deploy_options(args, caller, confirm);
+    let mut run = RunResults::default();
+    let refused = {
+        let ui = Ui::new(out, err, confirm, args.progress);
+        let engine = Engine::new(clients, stacks, &options, &ui);
+        match engine.run_plan(plan, stacks).await {
+            Ok(results) => {
+                for r in results {
+                    run.add(r, &ui);
+                }
+                None
+            }
+            Err(e) => Some(e),
+        }
+    };
+    if let Some(e) = refused {
+        return report(err, &e);
+    }
+    run.finish(args, err)
 }
 
 /// Destroys through the AWS SDK, asking on the terminal when there is one.
@@ -435,7 +666,8 @@ pub async fn run_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws, out).await
+    {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -504,7 +736,8 @@ pub async fn run_status(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws, out).await
+    {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
@@ -546,7 +779,8 @@ pub async fn run_drift(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
-    let (stacks, clients) = match connect(assembly_dir, &args.aws, out).await {
+    let (stacks, clients, _caller) = match connect(assembly_dir, &args.stage, &args.aws, out).await
+    {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pantri_synth::assembly::{parse_template, StackArtifact};
 
-use super::api::{Buckets, CloudFormation, StackEvent};
+use super::api::{is_terminal_status, Buckets, CloudFormation, StackEvent};
 use super::engine::first_failure;
 use super::error::DeployError;
 use super::interrupt::Interrupt;
@@ -66,6 +66,53 @@ pub fn retained_resources(template: &serde_json::Value) -> Vec<(String, String)>
         .unwrap_or_default()
 }
 
+fn protected(stack: &StackArtifact) -> DeployError {
+    let name = stack.properties.stack_name.as_str();
+    DeployError::StackState {
+        stack: stack.display_name.clone(),
+        message: format!(
+            "stack {name} has termination protection: turn it off with `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name} --region {}` and destroy again",
+            stack.env.region
+        ),
+    }
+}
+
+/// Checks every stack before any is deleted: termination protection and running operations
+/// would stop the deletion half-way, after the stacks before them are gone.
+async fn precheck<A: CloudFormation>(
+    clients: &BTreeMap<String, A>,
+    stacks: &[&StackArtifact],
+) -> Result<(), DeployError> {
+    let mut problems = Vec::new();
+    for stack in stacks {
+        let dn = stack.display_name.as_str();
+        let Some(api) = clients.get(&stack.env.region) else {
+            continue;
+        };
+        let info = api
+            .describe_stack(&stack.properties.stack_name)
+            .await
+            .map_err(|e| DeployError::api(dn, e))?;
+        let Some(info) = info else { continue };
+        if info.termination_protection {
+            problems.push(protected(stack));
+        } else if !is_terminal_status(&info.status) {
+            problems.push(DeployError::StackState {
+                stack: dn.into(),
+                message: format!(
+                    "stack {} is {}: wait for that operation to end and destroy again",
+                    stack.properties.stack_name, info.status
+                ),
+            });
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.remove(0)),
+        _ => Err(DeployError::Precheck(problems)),
+    }
+}
+
 /// The buckets of `template` the stack deletion deletes (`DeletionPolicy` `Delete` or unset),
 /// with their names, as `(logical ID, bucket name)`.
 pub fn deleted_buckets(
@@ -89,8 +136,8 @@ pub fn deleted_buckets(
         .unwrap_or_default()
 }
 
-/// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time. Returns the
-/// retained resources of the deleted stacks.
+/// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time, after
+/// checking all of them ([`precheck`]). Returns the retained resources of the deleted stacks.
 pub async fn destroy<A: CloudFormation + Buckets>(
     clients: &BTreeMap<String, A>,
     stacks: &[&StackArtifact],
@@ -102,6 +149,7 @@ pub async fn destroy<A: CloudFormation + Buckets>(
         .rev()
         .map(|s| s.display_name.as_str())
         .collect();
+    precheck(clients, stacks).await?;
     if !options.yes {
         let answer = ui.ask(&format!("Delete {} (in that order)?", names.join(", ")));
         if options.interrupt.is_set() {
@@ -178,13 +226,7 @@ async fn destroy_one<A: CloudFormation + Buckets>(
         return Ok(Vec::new());
     };
     if info.termination_protection {
-        return Err(DeployError::StackState {
-            stack: dn.into(),
-            message: format!(
-                "stack {name} has termination protection: turn it off with `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name} --region {}` and destroy again",
-                stack.env.region
-            ),
-        });
+        return Err(protected(stack));
     }
     // The deployed template says what will be retained; the assembly's is the fallback.
     let template = api

@@ -110,6 +110,21 @@ pub enum DeployError {
         /// The S3 call's error (boxed: it keeps the error type small).
         source: Box<ApiError>,
     },
+    /// The credentials belong to another account than the stack's environment.
+    #[error("[{stack}] wrong AWS account: the stack deploys to account {expected}, but these credentials are account {actual} ({arn}); use credentials of account {expected} (--profile NAME) or fix the stage's account")]
+    WrongAccount {
+        /// The stack's display name.
+        stack: String,
+        /// The account of the stack's environment.
+        expected: String,
+        /// The caller's account (STS).
+        actual: String,
+        /// The caller's ARN.
+        arn: String,
+    },
+    /// Problems found before anything was touched, each a whole line; all are reported at once.
+    #[error("{} problem(s) found before changing anything; nothing was changed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Precheck(Vec<DeployError>),
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -129,6 +144,15 @@ impl DeployError {
         match self {
             DeployError::Usage(_) | DeployError::Assembly(_) => Exit::Usage,
             DeployError::ApprovalNeeded(_) => Exit::ApprovalNeeded,
+            DeployError::WrongAccount { .. } => Exit::AccessProblem,
+            // Bad input outranks a stack state: fixing the input is the first thing to do.
+            DeployError::Precheck(problems) => {
+                if problems.iter().any(|p| p.exit() == Exit::Usage) {
+                    Exit::Usage
+                } else {
+                    Exit::Failed
+                }
+            }
             DeployError::Interrupted => Exit::Interrupted,
             DeployError::Api { source, .. } if source.is_access() => Exit::AccessProblem,
             DeployError::Staging { source, .. } if source.is_access() => Exit::AccessProblem,
@@ -136,6 +160,15 @@ impl DeployError {
             | DeployError::StackState { .. }
             | DeployError::Failed { .. }
             | DeployError::Api { .. } => Exit::Failed,
+        }
+    }
+
+    /// One problem as it is, several as one report.
+    pub fn precheck(mut problems: Vec<DeployError>) -> Self {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            DeployError::Precheck(problems)
         }
     }
 

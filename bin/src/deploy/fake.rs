@@ -8,8 +8,8 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 use super::api::{
-    ApiResult, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, ResourceChange,
-    StackEvent, StackInfo, StackResource, TemplateStaging, TypeStatus,
+    ApiResult, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, ParameterValue,
+    ResourceChange, StackEvent, StackInfo, StackResource, TemplateStaging, TypeStatus,
 };
 use super::error::ApiError;
 
@@ -186,6 +186,14 @@ impl CloudFormation for Fake {
             name: r.change_set_name.clone(),
             status: "CREATE_COMPLETE".into(),
             execution_status: "AVAILABLE".into(),
+            parameters: r
+                .parameters
+                .iter()
+                .map(|p| match p {
+                    ParameterValue::Value { key, value } => (key.clone(), value.clone()),
+                    ParameterValue::UsePrevious { key } => (key.clone(), "****".into()),
+                })
+                .collect(),
             ..ChangeSetInfo::default()
         };
         if let Some(changes) = s.changes.get(&r.stack_name) {
@@ -306,6 +314,17 @@ impl CloudFormation for Fake {
             .contains_key(stack)
             .then(|| s.templates.get(stack).cloned())
             .flatten())
+    }
+
+    async fn get_change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<String>> {
+        let s = self.0.borrow();
+        Ok(s.change_sets
+            .get(&(stack.to_owned(), change_set.to_owned()))
+            .map(|(r, _)| r.template_body.clone()))
     }
 
     async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>> {

@@ -13,6 +13,7 @@
 //! bucket-owner-enforced ownership, a TLS-only policy and a 30-day expiry), skipping the upload
 //! when that key exists, and passes the object's URL as `TemplateURL`. Smaller bodies go inline.
 
+pub mod account;
 pub mod api;
 pub mod approval;
 pub mod args;
@@ -23,10 +24,12 @@ pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod exports;
+pub mod files;
 pub mod hardening;
 pub mod hooks;
 pub mod interrupt;
 pub mod plan;
+pub mod planfile;
 pub mod progress;
 pub mod s3;
 pub mod sdk;
@@ -40,6 +43,8 @@ mod fake;
 mod tests;
 #[cfg(test)]
 mod tests_guard;
+#[cfg(test)]
+mod tests_trust;
 
 pub use args::{
     deploy_with, destroy_with, run_deploy, run_destroy, run_drift, run_status, AwsArgs, DeployArgs,

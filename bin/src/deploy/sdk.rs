@@ -53,34 +53,52 @@ pub struct SdkCloudFormation {
     pub(super) elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
+/// The SDK configuration for `region`: one rustls (ring) HTTPS client, standard retries, and the
+/// credentials of `--profile` when one is named. A named profile wins over credentials in the
+/// environment, as it does for the AWS CLI; the SDK's default chain would take
+/// `AWS_ACCESS_KEY_ID` first and ignore the profile silently.
+pub async fn load_config(region: &str, connection: &Connection) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let attempts = if connection.max_attempts == 0 {
+        5
+    } else {
+        connection.max_attempts
+    };
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .http_client(http.clone())
+        .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    if let Some(p) = &connection.profile {
+        // The profile provider may call STS or SSO itself (role_arn, sso_session): it needs
+        // the same HTTPS client and region as the clients.
+        let provider_config = aws_config::provider_config::ProviderConfig::without_region()
+            .with_region(Some(Region::new(region.to_owned())))
+            .with_http_client(http);
+        loader = loader.profile_name(p).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&provider_config)
+                .profile_name(p)
+                .build(),
+        );
+    }
+    if let Some(url) = &connection.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
 impl SdkCloudFormation {
-    /// Builds the clients for `region` with one rustls (ring) HTTPS client.
+    /// Builds the clients for `region` from [`load_config`].
     pub async fn connect(region: &str, connection: &Connection) -> Self {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let attempts = if connection.max_attempts == 0 {
-            5
-        } else {
-            connection.max_attempts
-        };
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .http_client(http)
-            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .operation_attempt_timeout(Duration::from_secs(60))
-                    .build(),
-            );
-        if let Some(p) = &connection.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(url) = &connection.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
+        let config = load_config(region, connection).await;
         let endpoint_url = config.endpoint_url().map(str::to_owned);
         // An emulator answers on one host: S3 must address buckets in the path there.
         let s3 = aws_sdk_s3::config::Builder::from(&config)
@@ -103,66 +121,101 @@ impl SdkCloudFormation {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let text = DisplayErrorContext(&error).to_string();
-        match &error {
-            SdkError::ServiceError(e)
-                if e.err().code().is_none() && e.err().message().is_none() =>
-            {
-                // No AWS error at all (an emulator's HTML error page for a call it lacks): the
-                // SDK's context is a debug dump, which says nothing to a person.
-                ApiError::Unsupported(
-                    "the endpoint answered with an error that is not an AWS error (it may not implement this call)".into(),
-                )
-            }
-            SdkError::ServiceError(e) => {
-                let err = e.err();
-                let code = err.code().unwrap_or("Unknown").to_owned();
-                // An emulator (or a proxy) may answer with no AWS error body at all: keep the
-                // raw context, so the line still says what happened.
-                let message = match err.message() {
-                    Some(m) if !m.is_empty() => m.to_owned(),
-                    _ => short(&text),
-                };
-                match code.as_str() {
-                    "ExpiredToken"
-                    | "ExpiredTokenException"
-                    | "InvalidClientTokenId"
-                    | "UnrecognizedClientException"
-                    | "SignatureDoesNotMatch"
-                    | "InvalidSignatureException"
-                    | "AuthFailure" => ApiError::BadCredentials(format!("{code}: {message}")),
-                    "AccessDenied" | "AccessDeniedException" => ApiError::AccessDenied(message),
-                    "InvalidAction"
-                    | "UnknownOperation"
-                    | "UnknownOperationException"
-                    | "NotImplemented" => ApiError::Unsupported(format!("{code}: {message}")),
-                    _ => ApiError::Service { code, message },
+        classify_error(&self.region, error)
+    }
+}
+
+impl SdkCloudFormation {
+    /// `GetTemplate`: the deployed template, or a change set's original template.
+    async fn template(&self, stack: &str, change_set: Option<&str>) -> ApiResult<Option<String>> {
+        let mut call = self.client.get_template().stack_name(stack);
+        if let Some(cs) = change_set {
+            call = call
+                .change_set_name(cs)
+                .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original);
+        }
+        match call.send().await {
+            Ok(out) => Ok(out.template_body().map(str::to_owned)),
+            Err(e) => {
+                let e = self.classify(e);
+                if is_missing_stack(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
                 }
             }
-            SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ApiError::Unreachable {
-                region: self.region.clone(),
-                message: d
-                    .as_connector_error()
-                    .map_or_else(|| short(&text), |c| root_cause(c)),
-            },
-            SdkError::TimeoutError(_) => ApiError::Unreachable {
-                region: self.region.clone(),
-                message: "timed out".into(),
-            },
-            _ if text.contains("credential") || text.contains("Credential") => {
-                // The chain's message ends its first line with "Attempted:" and lists the
-                // providers below: keep the one line, without the dangling colon.
-                let line = short(&text);
-                let line = line.trim_end_matches("Attempted:").trim_end();
-                ApiError::NoCredentials(line.trim_end_matches('.').to_owned())
-            }
-            _ if text.contains("region") && text.contains("not") => ApiError::NoRegion,
-            SdkError::ResponseError(_) => ApiError::Unsupported(short(&text)),
-            _ => ApiError::Unreachable {
-                region: self.region.clone(),
-                message: short(&text),
-            },
         }
+    }
+}
+
+/// Classifies an SDK error of a call to `region` into one clear [`ApiError`].
+pub(super) fn classify_error<E, R>(region: &str, error: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = DisplayErrorContext(&error).to_string();
+    match &error {
+        SdkError::ServiceError(e) if e.err().code().is_none() && e.err().message().is_none() => {
+            // No AWS error at all (an emulator's HTML error page for a call it lacks): the
+            // SDK's context is a debug dump, which says nothing to a person.
+            ApiError::Unsupported(
+                "the endpoint answered with an error that is not an AWS error (it may not implement this call)".into(),
+            )
+        }
+        SdkError::ServiceError(e) => {
+            let err = e.err();
+            let code = err.code().unwrap_or("Unknown").to_owned();
+            // An emulator (or a proxy) may answer with no AWS error body at all: keep the
+            // raw context, so the line still says what happened.
+            let message = match err.message() {
+                Some(m) if !m.is_empty() => m.to_owned(),
+                _ => short(&text),
+            };
+            match code.as_str() {
+                "ExpiredToken"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "UnrecognizedClientException"
+                | "SignatureDoesNotMatch"
+                | "InvalidSignatureException"
+                | "AuthFailure" => ApiError::BadCredentials(format!("{code}: {message}")),
+                "AccessDenied" | "AccessDeniedException" => ApiError::AccessDenied(message),
+                "InvalidAction"
+                | "UnknownOperation"
+                | "UnknownOperationException"
+                | "NotImplemented" => ApiError::Unsupported(format!("{code}: {message}")),
+                _ => ApiError::Service { code, message },
+            }
+        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ApiError::Unreachable {
+            region: region.to_owned(),
+            message: d
+                .as_connector_error()
+                .map_or_else(|| short(&text), |c| root_cause(c)),
+        },
+        SdkError::TimeoutError(_) => ApiError::Unreachable {
+            region: region.to_owned(),
+            message: "timed out".into(),
+        },
+        _ if text.contains("credential") || text.contains("Credential") => {
+            // The chain's message ends its first line with "Attempted:" and lists the
+            // providers below: keep the one line, without the dangling colon.
+            // Past " (" comes the SDK's debug rendering of the same error: never show that.
+            let plain = match text.find(" (") {
+                Some(i) if text[i..].contains('{') => &text[..i],
+                _ => text.as_str(),
+            };
+            let line = short(plain);
+            let line = line.trim_end_matches("Attempted:").trim_end();
+            ApiError::NoCredentials(line.trim_end_matches('.').to_owned())
+        }
+        _ if text.contains("region") && text.contains("not") => ApiError::NoRegion,
+        SdkError::ResponseError(_) => ApiError::Unsupported(short(&text)),
+        _ => ApiError::Unreachable {
+            region: region.to_owned(),
+            message: short(&text),
+        },
     }
 }
 
@@ -229,6 +282,10 @@ impl CloudFormation for SdkCloudFormation {
                 .filter_map(|p| p.parameter_key().map(str::to_owned))
                 .collect(),
             termination_protection: s.enable_termination_protection().unwrap_or(false),
+            last_updated: s
+                .last_updated_time()
+                .or(s.creation_time())
+                .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
             tags: s
                 .tags()
                 .iter()
@@ -323,6 +380,18 @@ impl CloudFormation for SdkCloudFormation {
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
                 changes: Vec::new(),
+                parameters: out
+                    .parameters()
+                    .iter()
+                    .map(|p| {
+                        let value = match (p.parameter_value(), p.use_previous_value()) {
+                            (Some(v), _) => v.to_owned(),
+                            (None, Some(true)) => "(previous value)".to_owned(),
+                            (None, _) => String::new(),
+                        };
+                        (p.parameter_key().unwrap_or_default().to_owned(), value)
+                    })
+                    .collect(),
             });
             for c in out.changes() {
                 let Some(rc) = c.resource_change() else {
@@ -410,17 +479,15 @@ impl CloudFormation for SdkCloudFormation {
     }
 
     async fn get_template(&self, stack: &str) -> ApiResult<Option<String>> {
-        match self.client.get_template().stack_name(stack).send().await {
-            Ok(out) => Ok(out.template_body().map(str::to_owned)),
-            Err(e) => {
-                let e = self.classify(e);
-                if is_missing_stack(&e) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        self.template(stack, None).await
+    }
+
+    async fn get_change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> ApiResult<Option<String>> {
+        self.template(stack, Some(change_set)).await
     }
 
     async fn list_stack_resources(&self, stack: &str) -> ApiResult<Vec<StackResource>> {

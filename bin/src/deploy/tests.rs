@@ -27,7 +27,7 @@ enum Cmd {
     Destroy(DestroyArgs),
 }
 
-fn deploy_args(line: &str) -> DeployArgs {
+pub(super) fn deploy_args(line: &str) -> DeployArgs {
     let argv = format!("pantri deploy --progress events --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
         Cmd::Deploy(a) => a,
@@ -35,7 +35,7 @@ fn deploy_args(line: &str) -> DeployArgs {
     }
 }
 
-fn destroy_args(line: &str) -> DestroyArgs {
+pub(super) fn destroy_args(line: &str) -> DestroyArgs {
     let argv = format!("pantri destroy --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
         Cmd::Destroy(a) => a,
@@ -73,14 +73,14 @@ pub(super) fn bucket_template() -> serde_json::Value {
     json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}}})
 }
 
-fn role_template() -> serde_json::Value {
+pub(super) fn role_template() -> serde_json::Value {
     json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     }}}}})
 }
 
-struct Yes;
+pub(super) struct Yes;
 impl Confirm for Yes {
     fn ask(&self, _q: &str) -> Option<bool> {
         Some(true)
@@ -109,11 +109,22 @@ async fn deploy_multi(
     line: &str,
     confirm: &dyn Confirm,
 ) -> Run {
+    deploy_as(clients, stacks, line, None, confirm).await
+}
+
+/// Deploys as `caller` (what STS said), or without an identity check.
+pub(super) async fn deploy_as(
+    clients: &BTreeMap<String, Fake>,
+    stacks: &[StackArtifact],
+    line: &str,
+    caller: Option<&super::account::CallerIdentity>,
+    confirm: &dyn Confirm,
+) -> Run {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut args = deploy_args(line);
     args.progress = super::progress::ProgressMode::Events;
-    let exit = deploy_with(&args, stacks, clients, confirm, &mut out, &mut err).await;
+    let exit = deploy_with(&args, stacks, clients, caller, confirm, &mut out, &mut err).await;
     Run {
         exit,
         out: String::from_utf8_lossy(&out).into_owned(),
@@ -206,7 +217,11 @@ async fn an_operation_in_progress_is_waited_for_or_refused() {
     let fake = Fake::default().with_stack("dev-Data", "UPDATE_IN_PROGRESS", "{}");
     fake.state().status_queue.insert(
         "dev-Data".into(),
+        // The checks before anything is touched read the stack too.
         [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
             "UPDATE_IN_PROGRESS",
             "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
             "UPDATE_COMPLETE",
@@ -554,47 +569,11 @@ async fn a_failure_stops_dependents() {
         "{}",
         run.err
     );
-    // Only the read-only checks before the first change set looked at dev-App.
+    // Only the checks before anything is touched read it.
     assert!(!fake
         .calls()
         .iter()
         .any(|c| c.contains("dev-App") && !c.starts_with("DescribeStacks")));
-}
-
-#[tokio::test]
-async fn prepare_then_execute_a_change_set() {
-    let fake = Fake::default();
-    let stacks = [stack("Data", "us-east-1", bucket_template(), &[])];
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method prepare-change-set --change-set-name review-1",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(run.out.contains("change set review-1 is ready"));
-    assert!(!fake
-        .calls()
-        .iter()
-        .any(|c| c.starts_with("ExecuteChangeSet")));
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method execute-change-set",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Usage);
-    let run = deploy(
-        &fake,
-        &stacks,
-        "dev --method execute-change-set --change-set-name review-1",
-        &NoConfirm,
-    )
-    .await;
-    assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    assert!(run.out.contains("dev/Data: deployed"));
 }
 
 #[tokio::test]
@@ -880,7 +859,7 @@ async fn the_preview_carries_the_template_diff_and_a_narrowing_change_does_not_a
 }
 
 /// A template over the inline limit: SSM parameters with long descriptions.
-fn large_template(value: &str) -> serde_json::Value {
+pub(super) fn large_template(value: &str) -> serde_json::Value {
     let mut resources = serde_json::Map::new();
     for i in 0..60 {
         resources.insert(

@@ -21,12 +21,18 @@ use super::error::{ApiError, DeployError};
 use super::hooks::StackHooks;
 use super::interrupt::Interrupt;
 use super::plan::{explicit_value, ParameterArg};
+use super::planfile::{planned_stack, Findings, PlannedStack};
 use super::progress::Ui;
 
 mod hooks;
 mod policy;
+mod precheck;
+mod prepared;
 mod request;
 mod watch;
+
+pub use precheck::{busy_state, failed_state};
+pub use prepared::plan_artifacts;
 
 /// The largest template CloudFormation accepts inline (`TemplateBody`).
 pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
@@ -37,10 +43,9 @@ pub enum Method {
     /// Create, preview, approve and execute a change set.
     #[default]
     ChangeSet,
-    /// Create and preview a change set, and leave it for later execution.
+    /// Create and preview the change sets and write them into a plan file for review;
+    /// `pantri deploy --plan FILE` executes exactly them.
     PrepareChangeSet,
-    /// Execute a change set prepared before (`--change-set-name`).
-    ExecuteChangeSet,
 }
 
 /// What the engine needs to know besides the stacks.
@@ -75,6 +80,9 @@ pub struct DeployOptions {
     /// The S3 bucket for templates over [`INLINE_TEMPLATE_LIMIT`] (`--staging-bucket`); `None`:
     /// [`default_staging_bucket`] of the stack's account and region.
     pub staging_bucket: Option<String>,
+    /// The caller's account as STS reported it: the default staging bucket is named after it,
+    /// so that it is the account that really owns the bucket.
+    pub caller_account: Option<String>,
     /// The CloudFormation service role change sets run as (`--role-arn`).
     pub role_arn: Option<String>,
 }
@@ -96,6 +104,7 @@ impl Default for DeployOptions {
             color: false,
             width: None,
             staging_bucket: None,
+            caller_account: None,
             role_arn: None,
         }
     }
@@ -108,8 +117,8 @@ pub enum Outcome {
     Deployed,
     /// Nothing to change.
     NoChanges,
-    /// The change set was created and left for `--method execute-change-set`.
-    Prepared,
+    /// The change set was created and recorded for the plan file (`--method prepare-change-set`).
+    Prepared(Box<PlannedStack>),
     /// Watching stopped (Ctrl-C); the operation goes on in CloudFormation.
     Detached,
     /// Not started because a stack it depends on did not deploy.
@@ -225,8 +234,15 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                             .iter()
                             .all(|d| match index.get(d.as_str()) {
                                 None => true,
+                                // A prepared stack's dependents are prepared against what is
+                                // deployed now, as they will be when the plan runs in order.
                                 Some(&j) => results[j].as_ref().is_some_and(|r| {
-                                    matches!(r.outcome, Outcome::Deployed | Outcome::NoChanges)
+                                    matches!(
+                                        r.outcome,
+                                        Outcome::Deployed
+                                            | Outcome::NoChanges
+                                            | Outcome::Prepared(_)
+                                    )
                                 }),
                             })
                 });
@@ -261,20 +277,45 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     }
 
     async fn deploy_one(&self, stack: &StackArtifact) -> StackResult {
-        // Ctrl-C drops the stack's future wherever it waits: CloudFormation goes on with what it
-        // was given, and the next run settles whatever state that leaves.
+        let done = self
+            .interruptible(stack, self.deploy_stack_with_hooks(stack))
+            .await;
+        self.finish_stack(stack, done)
+    }
+
+    /// Races `work` on `stack` against Ctrl-C. Ctrl-C drops the stack's future wherever it
+    /// waits: CloudFormation goes on with what it was given, and the next run settles whatever
+    /// state that leaves.
+    async fn interruptible(
+        &self,
+        stack: &StackArtifact,
+        work: impl std::future::Future<
+            Output = Result<(Outcome, IndexMap<String, String>), DeployError>,
+        >,
+    ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
         let interrupted = tokio::select! {
             biased;
             () = self.options.interrupt.fired() => None,
-            r = self.deploy_stack_with_hooks(stack) => Some(r),
+            r = work => Some(r),
         };
-        let (outcome, outputs) = match interrupted {
-            Some(Ok(done)) => done,
+        match interrupted {
             Some(Err(DeployError::Interrupted)) | None => {
                 self.detach(stack);
-                (Outcome::Detached, IndexMap::new())
+                Ok((Outcome::Detached, IndexMap::new()))
             }
-            Some(Err(e)) => (Outcome::Failed(e), IndexMap::new()),
+            Some(r) => r,
+        }
+    }
+
+    /// Says how a stack ended (and its outputs) and makes its result.
+    fn finish_stack(
+        &self,
+        stack: &StackArtifact,
+        done: Result<(Outcome, IndexMap<String, String>), DeployError>,
+    ) -> StackResult {
+        let (outcome, outputs) = match done {
+            Ok(done) => done,
+            Err(e) => (Outcome::Failed(e), IndexMap::new()),
         };
         match &outcome {
             Outcome::Deployed => self
@@ -328,34 +369,8 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let name = stack.properties.stack_name.as_str();
         let cs_name = self.options.change_set_name.as_str();
         let fail = |e: ApiError| DeployError::api(dn, e);
-        self.check_registry_types(api, stack).await?;
 
-        let (kind, info) = if self.options.method == Method::ExecuteChangeSet {
-            let existing = api.describe_stack(name).await.map_err(fail)?;
-            let info = api
-                .describe_change_set(name, cs_name)
-                .await
-                .map_err(fail)?
-                .ok_or_else(|| {
-                    DeployError::Usage(format!(
-                        "[{dn}] no change set {cs_name} on stack {name}: prepare one with --method prepare-change-set --change-set-name {cs_name}"
-                    ))
-                })?;
-            let kind = match existing.as_ref().map(|s| s.status.as_str()) {
-                None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
-                _ => ChangeSetType::Update,
-            };
-            if info.status == "FAILED" {
-                return Err(DeployError::Failed {
-                    stack: dn.into(),
-                    message: format!(
-                        "change set {cs_name} failed: {}",
-                        info.status_reason.unwrap_or_default()
-                    ),
-                });
-            }
-            (kind, info)
-        } else {
+        let (kind, info) = {
             let existing = self.settle(api, stack).await?;
             let kind = match existing.as_ref().map(|s| s.status.as_str()) {
                 None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
@@ -364,17 +379,8 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             let request = self
                 .change_set_request(stack, kind, existing.as_ref())
                 .await?;
-            if existing.is_some() {
-                // A change set left by an earlier run would make the name clash.
-                if api
-                    .describe_change_set(name, cs_name)
-                    .await
-                    .map_err(fail)?
-                    .is_some()
-                {
-                    api.delete_change_set(name, cs_name).await.map_err(fail)?;
-                }
-            }
+            // The name is this run's own (unique per run or plan): a change set of another run
+            // or plan is never deleted or replaced.
             match api.create_change_set(&request).await {
                 Ok(_) => {}
                 // An emulator (moto, once a stack has parameters) refuses an unchanged
@@ -427,21 +433,51 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             preview.render(self.options.width).trim_end()
         ));
         if self.options.method == Method::PrepareChangeSet {
+            // The findings are facts of the change, whatever this run's approval policy: the
+            // plan's execution asks from them under its own.
+            let all = assess(&preview, &stack.template, RequireApproval::Broadening, &[]);
+            let findings = Findings {
+                broadening: all.reasons,
+                replacements: all.refused_replacements,
+            };
+            let planned = planned_stack(api, stack, kind, &info, findings)
+                .await
+                .map_err(fail)?;
             self.ui.say(format_args!(
-                "{dn}: change set {cs_name} is ready; execute it with --method execute-change-set --change-set-name {cs_name}"
+                "{dn}: change set {cs_name} is ready ({} change(s))",
+                info.changes.len()
             ));
-            return Ok((Outcome::Prepared, IndexMap::new()));
+            return Ok((Outcome::Prepared(Box::new(planned)), IndexMap::new()));
         }
         if let Err(e) = self.approve(stack, &preview) {
-            if self.options.method == Method::ChangeSet {
-                let _ = api.delete_change_set(name, cs_name).await;
-                if kind == ChangeSetType::Create {
-                    // The stack exists only for the change set (REVIEW_IN_PROGRESS).
-                    let _ = api.delete_stack(name).await;
-                }
+            let _ = api.delete_change_set(name, cs_name).await;
+            if kind == ChangeSetType::Create {
+                // The stack exists only for the change set (REVIEW_IN_PROGRESS).
+                let _ = api.delete_stack(name).await;
             }
             return Err(e);
         }
+        let total = stack.template["Resources"]
+            .as_object()
+            .map(|r| r.len())
+            .unwrap_or(0);
+        self.execute_and_watch(api, stack, kind, cs_name, total)
+            .await
+    }
+
+    /// Executes change set `cs_name` of `stack`, follows its events to the end, sets
+    /// termination protection as the stack wants it, and returns the outputs.
+    pub(crate) async fn execute_and_watch(
+        &self,
+        api: &A,
+        stack: &StackArtifact,
+        kind: ChangeSetType,
+        cs_name: &str,
+        total: usize,
+    ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
+        let dn = stack.display_name.as_str();
+        let name = stack.properties.stack_name.as_str();
+        let fail = |e: ApiError| DeployError::api(dn, e);
 
         let protection = self.protection(stack);
         self.protect_before(api, stack, kind, protection.as_ref())
@@ -453,10 +489,6 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .into_iter()
             .map(|e| e.id)
             .collect();
-        let total = stack.template["Resources"]
-            .as_object()
-            .map(|r| r.len())
-            .unwrap_or(0);
         let mut progress = self.ui.start(dn, total);
         self.executing.borrow_mut().insert(stack.id.clone());
         let executed = api.execute_change_set(name, cs_name).await;
@@ -520,7 +552,6 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     ) -> Result<Option<StackInfo>, DeployError> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
-        let region = stack.env.region.as_str();
         let fail = |e: ApiError| DeployError::api(dn, e);
         let started = Instant::now();
         let mut announced = false;
@@ -529,11 +560,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 return Ok(None);
             };
             let status = info.status.as_str();
-            let reason = info
-                .status_reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
+            let reason = info.reason_suffix();
             match status {
                 "DELETE_COMPLETE" => return Ok(None),
                 "REVIEW_IN_PROGRESS" => {
@@ -563,30 +590,17 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                     self.wait_gone(api, stack).await?;
                     return Ok(None);
                 }
-                "UPDATE_ROLLBACK_FAILED" => {
-                    return Err(DeployError::StackState {
-                        stack: dn.into(),
-                        message: format!(
-                            "stack {name} is UPDATE_ROLLBACK_FAILED{reason}: CloudFormation could not roll back the last update, often because a resource was changed or deleted outside CloudFormation. Fix the cause, then run `aws cloudformation continue-update-rollback --stack-name {name} --region {region}` (add --resources-to-skip LOGICAL_ID for resources that cannot be rolled back) and deploy again"
-                        ),
-                    });
-                }
                 s if s.ends_with("_FAILED") => {
-                    return Err(DeployError::StackState {
-                        stack: dn.into(),
-                        message: format!(
-                            "stack {name} is {s}{reason}: pantri does not deploy over a failed stack; inspect it with `aws cloudformation describe-stack-events --stack-name {name} --region {region}`, repair or delete it, and deploy again"
-                        ),
-                    });
+                    return Err(failed_state(stack, &info).unwrap_or_else(|| {
+                        DeployError::StackState {
+                            stack: dn.into(),
+                            message: format!("stack {name} is {s}{reason}"),
+                        }
+                    }));
                 }
                 s if s.ends_with("_IN_PROGRESS") => {
                     if !self.options.wait_in_progress {
-                        return Err(DeployError::StackState {
-                            stack: dn.into(),
-                            message: format!(
-                                "stack {name} is {s}: another operation is running on it; wait for it to end, or deploy without --no-wait to wait for it"
-                            ),
-                        });
+                        return Err(busy_state(stack, s));
                     }
                     if started.elapsed() > self.options.in_progress_timeout {
                         return Err(DeployError::StackState {

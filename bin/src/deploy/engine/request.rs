@@ -5,6 +5,20 @@ use pantri_synth::assembly::StackArtifact;
 
 use super::*;
 
+/// Where a parameter's value comes from ([`Engine::fill`]).
+pub(super) enum Fill<'s> {
+    /// A value known now (`--parameters`, the environment).
+    Value(String),
+    /// An output of a stack in another region, read when the change set is created.
+    CrossRegion(&'s pantri_synth::assembly::CrossRegionLink),
+    /// The value the stack has (`UsePreviousValue`).
+    Previous,
+    /// The template's default: nothing is passed.
+    Default,
+    /// No value anywhere: what to do about it.
+    Missing(DeployError),
+}
+
 impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     pub(super) async fn change_set_request(
         &self,
@@ -23,45 +37,25 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let mut parameters = Vec::new();
         if let Some(declared) = stack.template["Parameters"].as_object() {
             for (key, decl) in declared {
-                if let Some(value) = explicit_value(&self.options.parameters, stack, key) {
-                    parameters.push(ParameterValue::Value {
-                        key: key.clone(),
-                        value: value.to_owned(),
-                    });
-                } else if let Some(link) = stack.cross_region.iter().find(|l| &l.parameter == key) {
-                    let value = self
-                        .producer_output(stack, &link.producer, &link.output)
-                        .await?;
-                    parameters.push(ParameterValue::Value {
+                match self.fill(stack, key, decl, kind, existing) {
+                    Fill::Value(value) => parameters.push(ParameterValue::Value {
                         key: key.clone(),
                         value,
-                    });
-                } else if let Some(value) = stack
-                    .env_parameters
-                    .iter()
-                    .find(|p| &p.parameter == key)
-                    .and_then(|p| std::env::var(&p.variable).ok())
-                    .filter(|v| !v.is_empty())
-                {
-                    // Secrets (an API key) come from the deployer's environment, never from cdk.out.
-                    parameters.push(ParameterValue::Value {
-                        key: key.clone(),
-                        value,
-                    });
-                } else if existing.is_some_and(|s| {
-                    kind == ChangeSetType::Update && s.parameters.iter().any(|p| p == key)
-                }) {
-                    parameters.push(ParameterValue::UsePrevious { key: key.clone() });
-                } else if let Some(p) = stack.env_parameters.iter().find(|p| &p.parameter == key) {
-                    return Err(DeployError::Usage(format!(
-                        "[{dn}] parameter {key} is filled from the environment variable {}, which is not set: export it (or pass --parameters {}:{key}=VALUE)",
-                        p.variable, stack.properties.stack_name
-                    )));
-                } else if decl.get("Default").is_none() {
-                    return Err(DeployError::Usage(format!(
-                        "[{dn}] parameter {key} has no value and no default: pass --parameters {}:{key}=VALUE",
-                        stack.properties.stack_name
-                    )));
+                    }),
+                    Fill::CrossRegion(link) => {
+                        let value = self
+                            .producer_output(stack, &link.producer, &link.output)
+                            .await?;
+                        parameters.push(ParameterValue::Value {
+                            key: key.clone(),
+                            value,
+                        });
+                    }
+                    Fill::Previous => {
+                        parameters.push(ParameterValue::UsePrevious { key: key.clone() })
+                    }
+                    Fill::Default => {}
+                    Fill::Missing(e) => return Err(e),
                 }
             }
         }
@@ -83,6 +77,53 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         })
     }
 
+    /// Where the value of parameter `key` of `stack` comes from, in this order: `--parameters`,
+    /// another region's output, the deployer's environment, the stack's previous value, the
+    /// template's default. Decided without any call, so that [`Engine::precheck`] can find every
+    /// missing value before anything is touched.
+    pub(super) fn fill<'s>(
+        &self,
+        stack: &'s StackArtifact,
+        key: &str,
+        decl: &serde_json::Value,
+        kind: ChangeSetType,
+        existing: Option<&StackInfo>,
+    ) -> Fill<'s> {
+        let dn = stack.display_name.as_str();
+        if let Some(value) = explicit_value(&self.options.parameters, stack, key) {
+            return Fill::Value(value.to_owned());
+        }
+        if let Some(link) = stack.cross_region.iter().find(|l| l.parameter == key) {
+            return Fill::CrossRegion(link);
+        }
+        let from_env = stack.env_parameters.iter().find(|p| p.parameter == key);
+        // Secrets (an API key) come from the deployer's environment, never from cdk.out.
+        if let Some(value) = from_env
+            .and_then(|p| std::env::var(&p.variable).ok())
+            .filter(|v| !v.is_empty())
+        {
+            return Fill::Value(value);
+        }
+        if existing
+            .is_some_and(|s| kind == ChangeSetType::Update && s.parameters.iter().any(|p| p == key))
+        {
+            return Fill::Previous;
+        }
+        if let Some(p) = from_env {
+            return Fill::Missing(DeployError::Usage(format!(
+                "[{dn}] parameter {key} is filled from the environment variable {}, which is not set: export it (or pass --parameters {}:{key}=VALUE)",
+                p.variable, stack.properties.stack_name
+            )));
+        }
+        if decl.get("Default").is_none() {
+            return Fill::Missing(DeployError::Usage(format!(
+                "[{dn}] parameter {key} has no value and no default: pass --parameters {}:{key}=VALUE",
+                stack.properties.stack_name
+            )));
+        }
+        Fill::Default
+    }
+
     /// Uploads a body too large to send inline to the staging bucket (created on first use)
     /// unless it is there already, and returns the URL CloudFormation reads it from.
     pub(super) async fn stage_template(
@@ -93,10 +134,15 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
         let region = stack.env.region.as_str();
-        let account = stack.env.account.as_str();
-        // The bucket is trusted only if the stack's account owns it: that account is the
-        // expected owner of every S3 call.
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        // The deploying account (STS's, which the stack's account was checked against) owns the
+        // bucket: the bucket is trusted only if it does, so it is the expected owner of every
+        // S3 call.
+        let account = self
+            .options
+            .caller_account
+            .as_deref()
+            .unwrap_or(stack.env.account.as_str());
+        if !crate::deploy::account::is_concrete_account(account) {
             return Err(DeployError::Usage(format!(
                 "[{dn}] the template of stack {name} is {} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}, and goes through an S3 staging bucket, which must be owned by the stack's account, but that account is not known ({account}): set the stage's account",
                 body.len()
