@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Once;
 
 use clap::Parser;
-use pantri::deploy::{run_deploy, run_destroy, DeployArgs, DestroyArgs, Exit};
+use pantri::commands::deploy::{run_deploy, run_destroy, DeployArgs, DestroyArgs};
+use pantri::exit::Exit;
 use pantri_tests::moto::Moto;
 use serde_json::{json, Value};
 
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 enum Cli {
     Deploy(DeployArgs),
     Destroy(DestroyArgs),
-    Status(pantri::deploy::StatusArgs),
+    Status(pantri::commands::deploy::StatusArgs),
 }
 
 fn credentials() {
@@ -635,7 +636,7 @@ async fn a_service_whose_tasks_do_not_start_fails_the_deploy_and_the_status() {
         unreachable!()
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let exit = pantri::deploy::run_status(&args, dir.path(), &mut out, &mut err).await;
+    let exit = pantri::commands::deploy::run_status(&args, dir.path(), &mut out, &mut err).await;
     let err = String::from_utf8_lossy(&err);
     assert_eq!(exit, Exit::Failed, "{err}");
     assert!(err.contains("service pantri-service (Service, cluster pantri-dev) is still deploying: 0/2 tasks running"), "{err}");

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use pantri_synth::App;
 
 use crate::commands;
-use crate::exit;
+use crate::exit::{self, Exit};
 
 /// What an app's build function gets: where the stage settings are.
 #[derive(Clone, Debug)]
@@ -20,7 +20,7 @@ pub struct AppContext {
 
 /// pantri: infrastructure as Rust constructs, synthesized to CloudFormation.
 #[derive(Debug, Parser)]
-#[command(name = "pantri", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(name = "pantri", version, about, long_about = None, after_help = exit::HELP)]
 pub struct Cli {
     /// The stage settings directory.
     #[arg(long, global = true, default_value = "stages", value_name = "DIR")]
@@ -33,9 +33,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success, 1 difference found or deployment failed, \
-2 bad input (usage, settings, invalid constructs), 3 approval needed, 4 AWS access failed.";
-
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -46,13 +43,13 @@ pub enum Command {
     /// Explain what a change does: replacements, stateful risks, security changes.
     Diff(commands::diff::DiffArgs),
     /// Deploy a stage's stacks through CloudFormation change sets.
-    Deploy(crate::deploy::args::DeployArgs),
+    Deploy(crate::commands::deploy::DeployArgs),
     /// Delete a stage's stacks, in reverse dependency order.
-    Destroy(crate::deploy::args::DestroyArgs),
+    Destroy(crate::commands::deploy::DestroyArgs),
     /// Say whether the ECS services of a stage's stacks came up (exit 1 when one did not).
-    Status(crate::deploy::args::StatusArgs),
+    Status(crate::commands::deploy::StatusArgs),
     /// Detect drift of a stage's stacks from their templates (exit 1 when drifted).
-    Drift(crate::deploy::args::DriftArgs),
+    Drift(crate::commands::deploy::DriftArgs),
 }
 
 /// Runs the CLI for an app: parses the arguments, builds the app and runs the command.
@@ -68,11 +65,11 @@ where
     let mut err = std::io::stderr();
     let code = run(cli, &build, &mut out, &mut err);
     let _ = out.flush();
-    exit::code(code)
+    ExitCode::from(code)
 }
 
 /// Runs a parsed command with injected writers; returns the exit code.
-pub fn run<F>(cli: Cli, build: &F, out: &mut dyn Write, err: &mut dyn Write) -> u8
+pub fn run<F>(cli: Cli, build: &F, out: &mut dyn Write, err: &mut dyn Write) -> Exit
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
@@ -95,14 +92,7 @@ where
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");
             // AWS access problems (credentials, region, endpoint) have their own code.
-            let access = e
-                .downcast_ref::<crate::deploy::error::DeployError>()
-                .is_some_and(|d| d.exit() == crate::deploy::Exit::AccessProblem);
-            if access || e.downcast_ref::<crate::deploy::error::ApiError>().is_some() {
-                exit::AWS_ACCESS
-            } else {
-                exit::BAD_INPUT
-            }
+            Exit::of_error(&e)
         }
     }
 }

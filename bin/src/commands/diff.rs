@@ -13,11 +13,11 @@ use pantri_synth::diff::{self, render, SchemaSpecs, StackInput, StackSettings};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
 use crate::cli::AppContext;
+use crate::commands::deploy::AwsArgs;
 use crate::deploy::api::CloudFormation;
-use crate::deploy::args::AwsArgs;
 use crate::deploy::plan::matches_name;
 use crate::deploy::sdk::{Connection, SdkCloudFormation};
-use crate::exit;
+use crate::exit::Exit;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -69,7 +69,7 @@ pub fn run<F>(
     no_color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
@@ -130,9 +130,9 @@ where
         )?,
     }
     Ok(if args.fail && !result.is_empty() {
-        exit::DIFFERENCE_OR_FAILURE
+        Exit::Failed
     } else {
-        exit::OK
+        Exit::Success
     })
 }
 

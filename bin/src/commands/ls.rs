@@ -7,7 +7,7 @@ use clap::Args;
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
 use crate::cli::AppContext;
-use crate::exit;
+use crate::exit::Exit;
 
 /// Arguments of `pantri ls`.
 #[derive(Debug, Args)]
@@ -21,7 +21,12 @@ pub struct LsArgs {
 }
 
 /// Runs `pantri ls`.
-pub fn run<F>(args: &LsArgs, ctx: &AppContext, build: &F, out: &mut dyn Write) -> anyhow::Result<u8>
+pub fn run<F>(
+    args: &LsArgs,
+    ctx: &AppContext,
+    build: &F,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
@@ -37,7 +42,7 @@ where
         for name in assembly.stack_names() {
             writeln!(out, "{name}")?;
         }
-        return Ok(exit::OK);
+        return Ok(Exit::Success);
     }
     let stacks = assembly.stacks()?;
     let rows: Vec<[String; 6]> = stacks
@@ -67,5 +72,5 @@ where
         "TEMPLATE",
     ];
     write!(out, "{}", crate::table::render(header, &rows, "", "  "))?;
-    Ok(exit::OK)
+    Ok(Exit::Success)
 }

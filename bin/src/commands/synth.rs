@@ -9,7 +9,7 @@ use pantri_synth::assembly::DifferenceKind;
 use pantri_synth::{App, Format, SynthOptions};
 
 use crate::cli::AppContext;
-use crate::exit;
+use crate::exit::Exit;
 
 /// Template format.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -49,7 +49,7 @@ pub fn run<F>(
     build: &F,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
@@ -82,7 +82,7 @@ where
                     args.output.display()
                 )?;
             }
-            return Ok(exit::OK);
+            return Ok(Exit::Success);
         }
         writeln!(
             err,
@@ -110,7 +110,7 @@ where
             "run `pantri synth` and commit {} with the code that changes it",
             args.output.display()
         )?;
-        return Ok(exit::DIFFERENCE_OR_FAILURE);
+        return Ok(Exit::Failed);
     }
     assembly.write(&args.output)?;
     if !args.quiet {
@@ -121,5 +121,5 @@ where
             started.elapsed().as_millis()
         )?;
     }
-    Ok(exit::OK)
+    Ok(Exit::Success)
 }

@@ -124,7 +124,7 @@ mod tests {
             line.contains("210987654321") && line.contains("123456789012"),
             "{line}"
         );
-        assert_eq!(e.exit(), super::super::args::Exit::AccessProblem);
+        assert!(e.is_access(), "{e}");
         assert!(check_account(&[&stack("123456789012")], &caller).is_ok());
         assert!(check_account(&[&stack("unknown-account")], &caller).is_ok());
         assert!(check_account(&[&stack("")], &caller).is_ok());

@@ -8,7 +8,7 @@ use pantri_synth::diff::Impact;
 use super::api::{ChangeSetType, ResourceChange};
 
 /// When a deployment asks before executing (`--require-approval`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RequireApproval {
     /// Never ask.
     Never,

@@ -1,8 +1,6 @@
 //! The deploy errors, each rendered as one line that says what to do, and the exit code each
 //! maps to (see [`crate::deploy::args`] for the table).
 
-use super::args::Exit;
-
 /// A failure of one CloudFormation call, already classified for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -139,27 +137,14 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    /// The documented exit code for this error.
-    pub fn exit(&self) -> Exit {
+    /// Whether AWS refused or could not be reached (credentials missing, expired or of another
+    /// account, endpoint, region): nothing else can be checked then.
+    pub fn is_access(&self) -> bool {
         match self {
-            DeployError::Usage(_) | DeployError::Assembly(_) => Exit::Usage,
-            DeployError::ApprovalNeeded(_) => Exit::ApprovalNeeded,
-            DeployError::WrongAccount { .. } => Exit::AccessProblem,
-            // Bad input outranks a stack state: fixing the input is the first thing to do.
-            DeployError::Precheck(problems) => {
-                if problems.iter().any(|p| p.exit() == Exit::Usage) {
-                    Exit::Usage
-                } else {
-                    Exit::Failed
-                }
-            }
-            DeployError::Interrupted => Exit::Interrupted,
-            DeployError::Api { source, .. } if source.is_access() => Exit::AccessProblem,
-            DeployError::Staging { source, .. } if source.is_access() => Exit::AccessProblem,
-            DeployError::Staging { .. }
-            | DeployError::StackState { .. }
-            | DeployError::Failed { .. }
-            | DeployError::Api { .. } => Exit::Failed,
+            DeployError::WrongAccount { .. } => true,
+            DeployError::Api { source, .. } => source.is_access(),
+            DeployError::Staging { source, .. } => source.is_access(),
+            _ => false,
         }
     }
 

@@ -137,7 +137,7 @@ async fn an_export_whose_resource_is_replaced_while_imported_is_refused_with_the
         text.contains("Deploy in this order: 1) dev-Service without the Fn::ImportValue"),
         "{text}"
     );
-    assert_eq!(e.exit(), crate::deploy::Exit::Failed);
+    assert_eq!(crate::exit::Exit::from(&e), crate::exit::Exit::Failed);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `pantri deploy` and `pantri destroy` through CloudFormation change sets.
 //!
-//! The layers, one way: [`args`] maps command arguments to options and picks the exit code;
-//! [`plan`] selects and orders stacks; [`engine`] is the per-stack state machine and the
+//! The layers, one way (the command line and exit codes live in `crate::commands::deploy`, above
+//! this module, which knows nothing of them): [`plan`] selects and orders stacks; [`engine`] is the per-stack state machine and the
 //! concurrent scheduler; [`approval`] decides what needs a human; [`progress`] shows it;
 //! [`destroy`] deletes. All of them talk to CloudFormation through the [`api::CloudFormation`]
 //! trait, implemented over the AWS SDK in [`sdk`] and by a scripted fake in the unit tests.
@@ -16,7 +16,6 @@
 pub mod account;
 pub mod api;
 pub mod approval;
-pub mod args;
 pub mod checks;
 pub mod delegation;
 pub mod destroy;
@@ -38,15 +37,4 @@ pub mod sdk_stacks;
 pub mod service_status;
 
 #[cfg(test)]
-mod fake;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_guard;
-#[cfg(test)]
-mod tests_trust;
-
-pub use args::{
-    deploy_with, destroy_with, run_deploy, run_destroy, run_drift, run_status, AwsArgs, DeployArgs,
-    DestroyArgs, DriftArgs, Exit, StatusArgs,
-};
+pub(crate) mod fake;

@@ -13,7 +13,7 @@ use super::api::StackEvent;
 use super::interrupt::Interrupt;
 
 /// How progress is shown (`--progress`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ProgressMode {
     /// A live view on a terminal, event lines otherwise.
     #[default]

@@ -38,7 +38,7 @@ pub use prepared::plan_artifacts;
 pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
 
 /// How the change set is used (`--method`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Method {
     /// Create, preview, approve and execute a change set.
     #[default]

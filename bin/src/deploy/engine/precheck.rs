@@ -9,7 +9,6 @@ use pantri_synth::assembly::StackArtifact;
 
 use super::request::Fill;
 use super::*;
-use crate::deploy::args::Exit;
 
 /// The refusal for a stack in a `*_FAILED` state, with the way out; `None` for other states.
 pub fn failed_state(stack: &StackArtifact, info: &StackInfo) -> Option<DeployError> {
@@ -55,7 +54,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let selected: HashSet<&str> = stacks.iter().map(|s| s.id.as_str()).collect();
         let mut problems = Vec::new();
         let access = |e: DeployError, problems: &mut Vec<DeployError>| {
-            if e.exit() == Exit::AccessProblem {
+            if e.is_access() {
                 Err(e)
             } else {
                 problems.push(e);

@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 use pantri_synth::assembly::{EnvParameter, StackArtifact};
 use serde_json::json;
 
-use super::account::CallerIdentity;
-use super::api::TypeStatus;
-use super::args::{destroy_with, plan_with, Exit};
-use super::engine::plan_artifacts;
-use super::fake::Fake;
-use super::planfile::Plan;
-use super::progress::NoConfirm;
+use super::run::{destroy_with, plan_with};
 use super::tests::{
     bucket_template, deploy_args, deploy_as, destroy_args, large_template, role_template, stack,
 };
+use crate::deploy::account::CallerIdentity;
+use crate::deploy::api::TypeStatus;
+use crate::deploy::engine::plan_artifacts;
+use crate::deploy::fake::Fake;
+use crate::deploy::planfile::Plan;
+use crate::deploy::progress::NoConfirm;
+use crate::exit::Exit;
 
 fn one_region(fake: &Fake) -> BTreeMap<String, Fake> {
     [("us-east-1".to_owned(), fake.clone())].into()

@@ -7,9 +7,21 @@ use std::path::{Path, PathBuf};
 use pantri_synth::{App, SynthOptions};
 
 use crate::cli::AppContext;
-use crate::deploy::args::{
-    run_deploy, run_destroy, run_drift, run_plan, run_status, DeployArgs, DestroyArgs, DriftArgs,
-    Exit, StatusArgs,
+use crate::exit::Exit;
+
+pub mod args;
+pub mod run;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_guard;
+#[cfg(test)]
+mod tests_trust;
+
+pub use args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};
+pub use run::{
+    deploy_with, destroy_with, drift_with, plan_with, run_deploy, run_destroy, run_drift, run_plan,
+    run_status, status_with,
 };
 
 /// The assembly to deploy: `--app DIR` as it is, or a fresh synth of the stage in a temporary
@@ -56,7 +68,7 @@ pub fn deploy<F>(
     no_color: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
@@ -66,12 +78,12 @@ where
     if let Some(plan) = &args.plan {
         // A plan names its change sets: nothing is synthesized.
         let exit = runtime()?.block_on(run_plan(&args, plan, out, err));
-        return Ok(code(exit));
+        return Ok(exit);
     }
     let stage = args.stage.as_deref().unwrap_or_default();
     let (dir, _guard) = assembly_dir(args.app.as_ref(), stage, ctx, build, err)?;
     let exit = runtime()?.block_on(run_deploy(&args, Path::new(&dir), out, err));
-    Ok(code(exit))
+    Ok(exit)
 }
 
 /// Runs `pantri destroy`.
@@ -81,13 +93,13 @@ pub fn destroy<F>(
     build: &F,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
     let exit = runtime()?.block_on(run_destroy(args, Path::new(&dir), out, err));
-    Ok(code(exit))
+    Ok(exit)
 }
 
 /// Runs `pantri status`.
@@ -97,13 +109,13 @@ pub fn status<F>(
     build: &F,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
     let exit = runtime()?.block_on(run_status(args, Path::new(&dir), out, err));
-    Ok(code(exit))
+    Ok(exit)
 }
 
 /// Runs `pantri drift`.
@@ -113,15 +125,11 @@ pub fn drift<F>(
     build: &F,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> anyhow::Result<u8>
+) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     let (dir, _guard) = assembly_dir(args.app.as_ref(), &args.stage, ctx, build, err)?;
     let exit = runtime()?.block_on(run_drift(args, Path::new(&dir), out, err));
-    Ok(code(exit))
-}
-
-fn code(exit: Exit) -> u8 {
-    exit as u8
+    Ok(exit)
 }

@@ -7,14 +7,16 @@ use std::collections::{BTreeMap, VecDeque};
 use clap::Parser;
 use serde_json::json;
 
-use super::api::StackResource;
-use super::args::{drift_with, status_with, DriftArgs, Exit, StatusArgs};
-use super::drift::{LastDrift, PropertyDifference, ResourceDrift};
-use super::exports::Export;
-use super::fake::Fake;
-use super::progress::NoConfirm;
-use super::service_status::{Deployment, ServiceInfo, StoppedTask, TargetHealth};
+use super::args::{DriftArgs, StatusArgs};
+use super::run::{drift_with, status_with};
 use super::tests::{bucket_template, deploy, stack};
+use crate::deploy::api::StackResource;
+use crate::deploy::drift::{LastDrift, PropertyDifference, ResourceDrift};
+use crate::deploy::exports::Export;
+use crate::deploy::fake::Fake;
+use crate::deploy::progress::NoConfirm;
+use crate::deploy::service_status::{Deployment, ServiceInfo, StoppedTask, TargetHealth};
+use crate::exit::Exit;
 
 const TD_OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/pantri-dev:7";
 const TD_NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/pantri-dev:8";

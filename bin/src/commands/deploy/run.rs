@@ -1,210 +1,32 @@
-//! The `deploy` and `destroy` command arguments and the functions a CLI subcommand calls.
-//!
-//! # Exit codes
-//!
-//! | code | meaning |
-//! |------|---------|
-//! | 0    | every stack deployed (or had no changes, or its change set was prepared); destroy done |
-//! | 1    | a deployment or deletion failed, or a stack is in a state pantri will not touch |
-//! | 2    | usage or bad input: arguments, unknown stage or stack, unreadable cloud assembly |
-//! | 3    | approval was needed and not given (`--yes`, a terminal answer, or `--allow-replace`) |
-//! | 4    | AWS could not be reached: credentials missing or expired, endpoint unreachable, no region |
-//! | 130  | watching stopped on Ctrl-C; the deployment goes on in CloudFormation |
+//! What the `deploy`, `destroy`, `status` and `drift` commands do with their arguments: read the
+//! assembly, check the caller, turn arguments into the engine's options, run the engine, and
+//! report its outcomes as one exit code ([`Exit`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use indexmap::IndexMap;
 use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
-use super::account::{verify_caller, CallerIdentity};
-use super::api::{CloudFormation, TemplateStaging};
-use super::approval::RequireApproval;
-use super::checks::{before_deploy, service_check, DeployApi};
-use super::destroy::{destroy, DestroyOptions};
-use super::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
-use super::error::DeployError;
-use super::hooks::StackHooks;
-use super::plan::{check_parameters, select, ParameterArg};
-use super::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
-use super::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
-use super::sdk::{Connection, SdkCloudFormation};
-use super::service_status::WaitOptions;
+use super::args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};
 use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
 use crate::assets::{AssemblyAssets, PublishMode, Publisher};
-
-/// The documented exit codes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Exit {
-    /// 0: done.
-    #[default]
-    Success = 0,
-    /// 1: a deployment or deletion failed.
-    Failed = 1,
-    /// 2: bad arguments or input.
-    Usage = 2,
-    /// 3: approval needed but not given.
-    ApprovalNeeded = 3,
-    /// 4: AWS access problem.
-    AccessProblem = 4,
-    /// 130: stopped watching on Ctrl-C.
-    Interrupted = 130,
-}
-
-impl From<Exit> for std::process::ExitCode {
-    fn from(e: Exit) -> Self {
-        std::process::ExitCode::from(e as u8)
-    }
-}
-
-/// How to reach AWS, shared by `deploy` and `destroy`.
-#[derive(clap::Args, Clone, Debug, Default)]
-pub struct AwsArgs {
-    /// Send CloudFormation and S3 (template staging) calls to this endpoint (also read from
-    /// AWS_ENDPOINT_URL).
-    #[arg(long)]
-    pub endpoint_url: Option<String>,
-    /// Region for stacks whose environment does not fix one (`unknown-region`).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// The AWS profile to use instead of the default credential chain's choice.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Milliseconds between two polls of CloudFormation.
-    #[arg(long, default_value_t = 2000, hide = true)]
-    pub poll_interval_ms: u64,
-}
-
-/// `pantri deploy STAGE [STACK...]`.
-#[derive(clap::Args, Clone, Debug)]
-pub struct DeployArgs {
-    /// The stage to deploy (not with --plan, which names its stacks).
-    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
-    pub stage: Option<String>,
-    /// Stacks of the stage to deploy (default: all), by name or `stage/stack`.
-    #[arg(conflicts_with = "plan")]
-    pub stacks: Vec<String>,
-    /// Execute exactly the change sets of a plan file that --method prepare-change-set wrote,
-    /// after checking each against CloudFormation.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["app", "method", "parameters", "exclusively", "staging_bucket"])]
-    pub plan: Option<PathBuf>,
-    /// Where --method prepare-change-set writes the plan file.
-    #[arg(long, value_name = "FILE", default_value = "pantri-plan.json")]
-    pub plan_out: PathBuf,
-    /// Deploy only the named stacks, not the stacks they depend on.
-    #[arg(long)]
-    pub exclusively: bool,
-    /// Deploy an existing cloud assembly (as CI does after a reviewed synth) instead of
-    /// synthesizing the app.
-    #[arg(long, value_name = "DIR")]
-    pub app: Option<PathBuf>,
-    /// How many independent stacks deploy at once.
-    #[arg(long, default_value_t = 1)]
-    pub concurrency: usize,
-    /// When to ask before executing a change set.
-    #[arg(long, value_enum, default_value_t)]
-    pub require_approval: RequireApproval,
-    /// Approve every change that would be asked about.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Allow replacing this stateful resource (logical ID); repeatable.
-    #[arg(long, value_name = "LOGICAL_ID")]
-    pub allow_replace: Vec<String>,
-    /// How the change set is used.
-    #[arg(long, value_enum, default_value_t)]
-    pub method: Method,
-    /// How progress is shown.
-    #[arg(long, value_enum, default_value_t)]
-    pub progress: ProgressMode,
-    /// A parameter value, `KEY=VALUE` or `STACK:KEY=VALUE`; repeatable.
-    #[arg(long = "parameters", value_name = "KEY=VALUE")]
-    pub parameters: Vec<ParameterArg>,
-    /// Write the stacks' outputs as JSON `{stackName: {key: value}}` to this file.
-    #[arg(long)]
-    pub outputs_file: Option<PathBuf>,
-    /// Refuse instead of waiting when a stack has an operation in progress.
-    #[arg(long)]
-    pub no_wait: bool,
-    /// S3 bucket (in the stacks' region) for templates over 51,200 bytes; default
-    /// `pantri-staging-<account>-<region>`, created on first use.
-    #[arg(long)]
-    pub staging_bucket: Option<String>,
-    /// Run the change sets as this CloudFormation service role (deployers then need only
-    /// CloudFormation, S3 staging and iam:PassRole on it).
-    #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// How long to wait for the ECS services of a deployed stack to reach a steady state
-    /// (seconds); 0 skips the check.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
-    pub service_timeout: u64,
-    /// How to reach AWS.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// Not an argument: whether the preview is colored (the CLI sets it from the terminal,
-    /// `--no-color` and `NO_COLOR`).
-    #[arg(skip)]
-    pub color: bool,
-    /// Not an argument: the terminal's width, which the preview's tables fit.
-    #[arg(skip)]
-    pub width: Option<usize>,
-}
-
-/// `pantri status STAGE [STACK...]`.
-#[derive(clap::Args, Clone, Debug)]
-pub struct StatusArgs {
-    /// The stage.
-    pub stage: String,
-    /// Stacks of the stage to check (default: all).
-    pub stacks: Vec<String>,
-    /// Read an existing cloud assembly instead of synthesizing the app.
-    #[arg(long, value_name = "DIR")]
-    pub app: Option<PathBuf>,
-    /// Wait up to this long for services still deploying (seconds); 0 looks once.
-    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
-    pub wait: u64,
-    /// How to reach AWS.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
-
-/// `pantri drift STAGE [STACK...]`.
-#[derive(clap::Args, Clone, Debug)]
-pub struct DriftArgs {
-    /// The stage.
-    pub stage: String,
-    /// Stacks of the stage to check (default: all).
-    pub stacks: Vec<String>,
-    /// Read an existing cloud assembly instead of synthesizing the app.
-    #[arg(long, value_name = "DIR")]
-    pub app: Option<PathBuf>,
-    /// Give up on a detection after this long (seconds).
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
-    pub timeout: u64,
-    /// How to reach AWS.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
-
-/// `pantri destroy STAGE [STACK...]`.
-#[derive(clap::Args, Clone, Debug)]
-pub struct DestroyArgs {
-    /// The stage to destroy.
-    pub stage: String,
-    /// Stacks of the stage to destroy (default: all).
-    pub stacks: Vec<String>,
-    /// Destroy the stacks of an existing cloud assembly instead of synthesizing the app.
-    #[arg(long, value_name = "DIR")]
-    pub app: Option<PathBuf>,
-    /// Delete without asking.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// How to reach AWS.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-}
+use crate::deploy::account::{verify_caller, CallerIdentity};
+use crate::deploy::api::{CloudFormation, TemplateStaging};
+use crate::deploy::checks::{before_deploy, service_check, DeployApi};
+use crate::deploy::destroy::{destroy, DestroyOptions};
+use crate::deploy::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
+use crate::deploy::error::DeployError;
+use crate::deploy::hooks::StackHooks;
+use crate::deploy::plan::{check_parameters, select, ParameterArg};
+use crate::deploy::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
+use crate::deploy::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
+use crate::deploy::sdk::{Connection, SdkCloudFormation};
+use crate::deploy::service_status::WaitOptions;
+use crate::exit::Exit;
 
 fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, DeployError> {
     let mut stacks = CloudAssembly::read(dir)?.stacks()?;
@@ -225,9 +47,10 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
 
 /// Prints an endpoint override as a note, and refuses plain HTTP to anything but loopback.
 fn check_endpoints(aws: &AwsArgs, out: &mut dyn Write) -> Result<(), DeployError> {
-    let notes =
-        super::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| std::env::var(v).ok())
-            .map_err(DeployError::Usage)?;
+    let notes = crate::deploy::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| {
+        std::env::var(v).ok()
+    })
+    .map_err(DeployError::Usage)?;
     for n in notes {
         let _ = writeln!(out, "{n}");
     }
@@ -500,7 +323,7 @@ fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
     files
         .into_iter()
         .filter_map(|(flag, path)| {
-            super::files::check_writable(path).err().map(|why| {
+            crate::deploy::files::check_writable(path).err().map(|why| {
                 DeployError::Usage(format!(
                     "{flag} {}: {why}: name a file in an existing, writable directory",
                     path.display()
@@ -525,12 +348,12 @@ impl RunResults {
                 self.outputs.insert(r.stack_name, r.outputs);
             }
             Outcome::Prepared(_) => {}
-            Outcome::Detached => self.exit = worse(self.exit, Exit::Interrupted),
+            Outcome::Detached => self.exit = self.exit.worse(Exit::Interrupted),
             Outcome::Skipped(reason) => {
                 ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
             }
             Outcome::Failed(e) => {
-                self.exit = worse(self.exit, e.exit());
+                self.exit = self.exit.worse(Exit::from(&e));
                 self.errors.push(e);
             }
         }
@@ -540,7 +363,7 @@ impl RunResults {
     fn services(
         &mut self,
         stack: &str,
-        checked: Result<Vec<super::service_status::ServiceReport>, DeployError>,
+        checked: Result<Vec<crate::deploy::service_status::ServiceReport>, DeployError>,
         ui: &Ui<'_>,
     ) {
         match checked {
@@ -557,12 +380,12 @@ impl RunResults {
                                 rep.service.service
                             ),
                         });
-                        self.exit = worse(self.exit, Exit::Failed);
+                        self.exit = self.exit.worse(Exit::Failed);
                     }
                 }
             }
             Err(e) => {
-                self.exit = worse(self.exit, e.exit());
+                self.exit = self.exit.worse(Exit::from(&e));
                 self.errors.push(e);
             }
         }
@@ -576,9 +399,9 @@ impl RunResults {
         }
         if let Some(path) = &args.outputs_file {
             let text = pantri_synth::assembly::to_json_string(&self.outputs);
-            if let Err(e) = super::files::write_private(path, &text) {
+            if let Err(e) = crate::deploy::files::write_private(path, &text) {
                 let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-                exit = worse(exit, Exit::Failed);
+                exit = exit.worse(Exit::Failed);
             }
         }
         exit
@@ -675,7 +498,7 @@ pub async fn run_destroy(
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation + super::api::Buckets>(
+pub async fn destroy_with<A: CloudFormation + crate::deploy::api::Buckets>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -745,7 +568,7 @@ pub async fn run_status(
 }
 
 /// What [`run_status`] does after connecting, open to tests with a fake API.
-pub async fn status_with<A: CloudFormation + super::service_status::Services>(
+pub async fn status_with<A: CloudFormation + crate::deploy::service_status::Services>(
     args: &StatusArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -762,8 +585,13 @@ pub async fn status_with<A: CloudFormation + super::service_status::Services>(
         ..WaitOptions::default()
     };
     let result = {
-        let ui = Ui::new(out, err, &super::progress::NoConfirm, ProgressMode::Events);
-        super::checks::status(clients, &selected, &wait, &ui).await
+        let ui = Ui::new(
+            out,
+            err,
+            &crate::deploy::progress::NoConfirm,
+            ProgressMode::Events,
+        );
+        crate::deploy::checks::status(clients, &selected, &wait, &ui).await
     };
     match result {
         Ok(true) => Exit::Success,
@@ -788,7 +616,7 @@ pub async fn run_drift(
 }
 
 /// What [`run_drift`] does after connecting, open to tests with a fake API.
-pub async fn drift_with<A: super::drift::Drift>(
+pub async fn drift_with<A: crate::deploy::drift::Drift>(
     args: &DriftArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -800,8 +628,13 @@ pub async fn drift_with<A: super::drift::Drift>(
         Err(e) => return report(err, &e),
     };
     let result = {
-        let ui = Ui::new(out, err, &super::progress::NoConfirm, ProgressMode::Events);
-        super::checks::drift(
+        let ui = Ui::new(
+            out,
+            err,
+            &crate::deploy::progress::NoConfirm,
+            ProgressMode::Events,
+        );
+        crate::deploy::checks::drift(
             clients,
             &selected,
             Duration::from_secs(args.timeout),
@@ -816,7 +649,7 @@ pub async fn drift_with<A: super::drift::Drift>(
         // Exit 1 means drifted: an endpoint that cannot detect drift is an access problem.
         Err(
             e @ DeployError::Api {
-                source: super::error::ApiError::Unsupported(_),
+                source: crate::deploy::error::ApiError::Unsupported(_),
                 ..
             },
         ) => {
@@ -829,22 +662,5 @@ pub async fn drift_with<A: super::drift::Drift>(
 
 fn report(err: &mut dyn Write, e: &DeployError) -> Exit {
     let _ = writeln!(err, "error: {e}");
-    e.exit()
-}
-
-/// The exit code that says more: access problems over approval over usage over failure.
-fn worse(a: Exit, b: Exit) -> Exit {
-    let rank = |e: Exit| match e {
-        Exit::Success => 0,
-        Exit::Interrupted => 1,
-        Exit::Failed => 2,
-        Exit::Usage => 3,
-        Exit::ApprovalNeeded => 4,
-        Exit::AccessProblem => 5,
-    };
-    if rank(b) > rank(a) {
-        b
-    } else {
-        a
-    }
+    Exit::from(e)
 }

@@ -8,12 +8,14 @@ use pantri_synth::assembly::{CrossRegionLink, StackArtifact, StackProperties};
 use pantri_synth::Environment;
 use serde_json::json;
 
-use super::api::{ResourceChange, StackResource, TypeStatus};
-use super::args::{deploy_with, destroy_with, DeployArgs, DestroyArgs, Exit};
-use super::engine::first_failure;
-use super::error::ApiError;
-use super::fake::{Execution, Fake};
-use super::progress::{Confirm, NoConfirm};
+use super::args::{DeployArgs, DestroyArgs};
+use super::run::{deploy_with, destroy_with};
+use crate::deploy::api::{ResourceChange, StackResource, TypeStatus};
+use crate::deploy::engine::first_failure;
+use crate::deploy::error::ApiError;
+use crate::deploy::fake::{Execution, Fake};
+use crate::deploy::progress::{Confirm, NoConfirm};
+use crate::exit::Exit;
 
 #[derive(Parser)]
 struct Cli {
@@ -117,13 +119,13 @@ pub(super) async fn deploy_as(
     clients: &BTreeMap<String, Fake>,
     stacks: &[StackArtifact],
     line: &str,
-    caller: Option<&super::account::CallerIdentity>,
+    caller: Option<&crate::deploy::account::CallerIdentity>,
     confirm: &dyn Confirm,
 ) -> Run {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut args = deploy_args(line);
-    args.progress = super::progress::ProgressMode::Events;
+    args.progress = crate::deploy::progress::ProgressMode::Events;
     let exit = deploy_with(&args, stacks, clients, caller, confirm, &mut out, &mut err).await;
     Run {
         exit,
@@ -333,7 +335,7 @@ async fn an_execute_error_is_the_failure_as_moto_reports_it() {
 
 #[test]
 fn first_failure_skips_cancellations_and_stack_events() {
-    let events: Vec<super::api::StackEvent> = [
+    let events: Vec<crate::deploy::api::StackEvent> = [
         (
             "dev-Data",
             "AWS::CloudFormation::Stack",
@@ -360,7 +362,7 @@ fn first_failure_skips_cancellations_and_stack_events() {
         ),
     ]
     .into_iter()
-    .map(|(l, t, s, r)| super::api::StackEvent {
+    .map(|(l, t, s, r)| crate::deploy::api::StackEvent {
         stack_name: "dev-Data".into(),
         logical_id: l.into(),
         resource_type: t.into(),
@@ -879,7 +881,7 @@ async fn a_large_template_is_staged_in_s3_and_passed_by_url() {
     // GIVEN a new stack whose template is over 51,200 bytes
     let template = large_template("v1");
     let body = template.to_string();
-    assert!(body.len() > super::engine::INLINE_TEMPLATE_LIMIT);
+    assert!(body.len() > crate::deploy::engine::INLINE_TEMPLATE_LIMIT);
     let fake = Fake::default();
     // WHEN it is deployed
     let run = deploy(
@@ -892,7 +894,7 @@ async fn a_large_template_is_staged_in_s3_and_passed_by_url() {
     // THEN the default bucket is ensured, the body uploaded under its hash, and the change set
     // names it by URL
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
-    let key = super::engine::staged_template_key("dev-Big", &body);
+    let key = crate::deploy::engine::staged_template_key("dev-Big", &body);
     assert!(key.starts_with("dev-Big/") && key.ends_with(".json") && key.len() == 8 + 64 + 5);
     let bucket = "pantri-staging-123456789012-us-east-1";
     let calls = fake.calls();
@@ -989,7 +991,7 @@ async fn a_substituted_staged_object_is_replaced_by_the_body_and_lost_hardening_
     // and the bucket had lost part of its hardening
     let template = large_template("v1");
     let body = serde_json::to_string(&template).unwrap();
-    let key = super::engine::staged_template_key("dev-Big", &body);
+    let key = crate::deploy::engine::staged_template_key("dev-Big", &body);
     let bucket = "pantri-staging-123456789012-us-east-1";
     let fake = Fake::default();
     {
