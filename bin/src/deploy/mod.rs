@@ -18,6 +18,7 @@ pub mod api;
 pub mod approval;
 pub mod checks;
 pub mod delegation;
+pub mod deployed;
 pub mod destroy;
 pub mod drift;
 pub mod engine;

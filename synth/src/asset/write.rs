@@ -320,8 +320,10 @@ pub(crate) fn stack_assets(
         }
     }
     let mut out = StackAssets::default();
-    let mut add = |suffix: &str, kind: &str, content: String| {
+    let stack_path = app.path(stack).to_owned();
+    let mut add = |suffix: &str, kind: &str, content: Result<String, serde_json::Error>| {
         let artifact_id = format!("{}.{suffix}", info.artifact_id);
+        let content = crate::synthesize::written(&stack_path, &artifact_id, content, problems);
         let file = format!("{artifact_id}.json");
         out.files.push((file.clone(), content));
         out.artifacts.push((

@@ -398,8 +398,10 @@ impl RunResults {
             let _ = writeln!(err, "error: {e}");
         }
         if let Some(path) = &args.outputs_file {
-            let text = pantri_synth::assembly::to_json_string(&self.outputs);
-            if let Err(e) = crate::deploy::files::write_private(path, &text) {
+            let written = pantri_synth::assembly::to_json_string(&self.outputs)
+                .map_err(std::io::Error::other)
+                .and_then(|text| crate::deploy::files::write_private(path, &text));
+            if let Err(e) = written {
                 let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
                 exit = exit.worse(Exit::Failed);
             }
