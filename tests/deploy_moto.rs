@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 #[derive(Parser)]
 enum Cli {
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     Destroy(DestroyArgs),
     Status(pantri::commands::deploy::StatusArgs),
 }

@@ -26,6 +26,7 @@ pub mod exports;
 pub mod files;
 pub mod hardening;
 pub mod interrupt;
+pub mod pace;
 pub mod plan;
 pub mod planfile;
 pub mod progress;
