@@ -188,3 +188,85 @@ fn against_the_committed_cdk_out_of_a_git_revision() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_replaced_certificate_another_region_reads_is_flagged_on_both_sides() {
+    // dev in eu-west-1: its Global stack stays in us-east-1 (CloudFront's certificate), and
+    // Edge reads the certificate's ARN through a parameter pantri deploy fills.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    let dev = stages.join("dev.yaml");
+    let text = std::fs::read_to_string(&dev)
+        .expect("dev.yaml")
+        .replace("region: us-east-1", "region: eu-west-1")
+        .replace("[us-east-1a, us-east-1b]", "[eu-west-1a, eu-west-1b]");
+    std::fs::write(&dev, text).expect("write");
+    let out = pantri(dir.path(), &["synth", "--quiet", "-o", "before"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The certificate of the new side covers another name: CloudFormation replaces it.
+    let after = dir.path().join("after");
+    std::fs::create_dir(&after).expect("mkdir");
+    for entry in std::fs::read_dir(dir.path().join("before")).expect("before") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), after.join(entry.file_name())).expect("copy");
+    }
+    let global = after.join("dev-Global.template.json");
+    let mut t: Value =
+        serde_json::from_str(&std::fs::read_to_string(&global).expect("template")).expect("json");
+    let certs: Vec<&mut Value> = t["Resources"]
+        .as_object_mut()
+        .expect("resources")
+        .values_mut()
+        .filter(|r| r["Type"] == "AWS::CertificateManager::Certificate")
+        .collect();
+    assert_eq!(certs.len(), 1, "one certificate in Global");
+    for c in certs {
+        c["Properties"]["DomainName"] = json!("www.dev.pantri.example.com");
+    }
+    std::fs::write(&global, serde_json::to_string_pretty(&t).expect("json")).expect("write");
+
+    let out = pantri(
+        dir.path(),
+        &[
+            "diff",
+            "dev",
+            "--baseline",
+            "before",
+            "--app",
+            "after",
+            "--format",
+            "json",
+            "--fail",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("JSON output");
+    let stack = |name: &str| {
+        json["stacks"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+            .clone()
+    };
+    let (global, edge) = (stack("dev/Global"), stack("dev/Edge"));
+    let producer = &global["crossStack"][0];
+    assert_eq!(producer["role"], "producer", "{global}");
+    assert_eq!(producer["otherStack"], "dev/Edge", "{global}");
+    let value = producer["value"].as_str().expect("value");
+    assert!(value.contains("(parameter "), "{value}");
+    let reason = producer["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("is replaced while dev/Edge reads it through parameter"),
+        "{reason}"
+    );
+    let consumer = &edge["crossStack"][0];
+    assert_eq!(
+        (&consumer["role"], &consumer["otherStack"]),
+        (&json!("consumer"), &json!("dev/Global")),
+        "{edge}"
+    );
+    assert_eq!(
+        edge["status"], "updated",
+        "the reader shows as changed: {edge}"
+    );
+}

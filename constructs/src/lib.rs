@@ -8,6 +8,7 @@ pub mod auth;
 pub mod connections;
 pub mod dns;
 pub mod edge;
+pub mod grants;
 pub mod logs;
 pub mod monitoring;
 pub mod network;

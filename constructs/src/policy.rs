@@ -76,6 +76,16 @@ impl Statement {
         self
     }
 
+    /// The actions, in order.
+    pub fn action_list(&self) -> &[String] {
+        &self.actions
+    }
+
+    /// The resources, in order.
+    pub fn resource_list(&self) -> &[Str] {
+        &self.resources
+    }
+
     /// Adds resources.
     pub fn resources<S: Into<Str>>(mut self, resources: impl IntoIterator<Item = S>) -> Self {
         self.resources.extend(resources.into_iter().map(Into::into));

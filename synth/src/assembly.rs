@@ -144,18 +144,17 @@ pub struct CloudAssembly {
 }
 
 /// Renders JSON the way pantri writes every file: one-space indentation (as the CDK does), keys
-/// in the order they were built, and a final newline.
-pub fn to_json_string<T: Serialize>(value: &T) -> String {
+/// in the order they were built, and a final newline. A value serde cannot write (a map with
+/// non-string keys, a failing `Serialize`) is an error, never an empty file.
+pub fn to_json_string<T: Serialize>(value: &T) -> std::result::Result<String, serde_json::Error> {
     let mut buf = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    // Serializing plain data into a Vec cannot fail.
-    if value.serialize(&mut ser).is_err() {
-        return String::new();
-    }
-    let mut s = String::from_utf8(buf).unwrap_or_default();
+    value.serialize(&mut ser)?;
+    // serde_json writes UTF-8 only.
+    let mut s = String::from_utf8_lossy(&buf).into_owned();
     s.push('\n');
-    s
+    Ok(s)
 }
 
 fn io_err<'a>(
@@ -355,8 +354,8 @@ impl CloudAssembly {
     /// Compares a subset of an app's stages with the whole assembly in `dir`: files only `dir`
     /// has are other stages' (not differences), and `manifest.json` differs only when one of
     /// this assembly's own entries (or the schema version) does.
-    pub fn compare_subset_with_dir(&self, dir: &Path) -> Vec<FileDifference> {
-        let mut differences = self.compare_with_dir(dir);
+    pub fn compare_subset_with_dir(&self, dir: &Path) -> Result<Vec<FileDifference>> {
+        let mut differences = self.compare_with_dir(dir)?;
         differences.retain(|d| d.kind != DifferenceKind::Extra);
         let on_disk = fs::read_to_string(dir.join("manifest.json"))
             .ok()
@@ -376,7 +375,13 @@ impl CloudAssembly {
                 differences.retain(|d| d.file != "manifest.json");
             } else if let Some(d) = differences.iter_mut().find(|d| d.file == "manifest.json") {
                 // Only this subset's entries: the other stages' are not the subset's business.
-                let (old, new) = (to_json_string(&own), to_json_string(&self.manifest));
+                let render = |m: &Manifest| {
+                    to_json_string(m).map_err(|e| SynthError::Parse {
+                        path: dir.join("manifest.json"),
+                        message: format!("cannot render the manifest: {e}"),
+                    })
+                };
+                let (old, new) = (render(&own)?, render(&self.manifest)?);
                 d.diff = similar::TextDiff::from_lines(old.as_str(), new.as_str())
                     .unified_diff()
                     .context_radius(2)
@@ -399,19 +404,27 @@ impl CloudAssembly {
                 differences.retain(|d| d.file != "tree.json");
             }
         }
-        differences
+        Ok(differences)
     }
 
     /// Compares with the assembly in `dir`: the files that differ, are missing or are extra,
-    /// each with a short unified diff. Empty when `dir` holds exactly this assembly.
-    pub fn compare_with_dir(&self, dir: &Path) -> Vec<FileDifference> {
+    /// each with a short unified diff. Empty when `dir` holds exactly this assembly. A missing
+    /// `dir` is every file missing; a directory or file that cannot be read is an error, never
+    /// compared as empty.
+    pub fn compare_with_dir(&self, dir: &Path) -> Result<Vec<FileDifference>> {
         let mut on_disk: BTreeMap<String, String> = BTreeMap::new();
-        if let Ok(entries) = fs::read_dir(dir) {
-            for entry in entries.flatten() {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => Some(entries),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err("cannot read", dir)(e)),
+        };
+        for entry in entries.into_iter().flatten() {
+            let entry = entry.map_err(io_err("cannot read", dir))?;
+            let path = entry.path();
+            if path.is_file() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if entry.path().is_file() {
-                    on_disk.insert(name, fs::read_to_string(entry.path()).unwrap_or_default());
-                }
+                let text = fs::read_to_string(&path).map_err(io_err("cannot read", &path))?;
+                on_disk.insert(name, text);
             }
         }
         let mut out = Vec::new();
@@ -446,7 +459,7 @@ impl CloudAssembly {
                 });
             }
         }
-        out
+        Ok(out)
     }
 }
 

@@ -171,11 +171,16 @@ impl Resolved<'_> {
             .par_iter_mut()
             .map(|stack| {
                 let template = std::mem::take(&mut stack.template);
+                let mut problems = Vec::new();
                 let text = match format {
-                    Format::Json => to_json_string(&template),
+                    Format::Json => written(
+                        app.path(stack.node),
+                        "template",
+                        to_json_string(&template),
+                        &mut problems,
+                    ),
                     Format::Yaml => crate::yaml::to_string(&template),
                 };
-                let mut problems = Vec::new();
                 validate::template_limits(
                     app.path(stack.node),
                     &template,
@@ -233,14 +238,20 @@ impl Resolved<'_> {
                 display_name: None,
             },
         );
-        files.insert(
-            "tree.json".to_owned(),
-            to_json_string(&crate::manifest::tree_json(app, &stacks)),
+        let tree = to_json_string(&crate::manifest::tree_json(app, &stacks));
+        let tree = written("", "tree.json", tree, &mut fx.problems);
+        files.insert("tree.json".to_owned(), tree);
+        let text = written(
+            "",
+            "manifest.json",
+            to_json_string(&manifest),
+            &mut fx.problems,
         );
-        files.insert("manifest.json".to_owned(), to_json_string(&manifest));
+        files.insert("manifest.json".to_owned(), text);
+        let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
         files.insert(
             "cdk.out".to_owned(),
-            to_json_string(&json!({ "version": SCHEMA_VERSION })),
+            written("", "cdk.out", text, &mut fx.problems),
         );
 
         let mut problems = fx.problems;
@@ -709,4 +720,21 @@ fn rendered_exports(stacks: &[RenderedStack]) -> Vec<(NodeId, String, Json)> {
         }
     }
     out
+}
+
+/// The text of a file of the assembly, or a problem at `path` when serde could not write it (the
+/// synthesis then fails: nothing is written, rather than an empty file).
+pub(crate) fn written(
+    path: &str,
+    what: &str,
+    text: std::result::Result<String, serde_json::Error>,
+    problems: &mut Vec<Problem>,
+) -> String {
+    text.unwrap_or_else(|e| {
+        problems.push(Problem::error(
+            path,
+            format!("cannot write the {what} as JSON: {e}; this is a bug in pantri or in a construct's values, please report it"),
+        ));
+        String::new()
+    })
 }

@@ -421,6 +421,18 @@ impl App {
         }
     }
 
+    /// The child `id` of `parent` when it is a resource of type `T`: how a construct finds what
+    /// an earlier call added (a role's default policy, for grants).
+    pub fn child_resource<T: CfnResource>(&self, parent: NodeId, id: &str) -> Option<Res<T>> {
+        let child = self
+            .children(parent)
+            .iter()
+            .copied()
+            .find(|c| self.id(*c) == id)?;
+        let res = Res::new(child);
+        self.get(res).map(|_| res)
+    }
+
     /// The template attributes (DependsOn, policies, ...) of a resource.
     pub fn options_mut(&mut self, resource: impl Into<NodeId>) -> Option<&mut ResourceOptions> {
         match &mut self.nodes.get_mut(resource.into().index())?.kind {

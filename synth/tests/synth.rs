@@ -633,7 +633,10 @@ fn writing_is_atomic_and_check_reports_differences() {
         .expect("synth")
         .assembly;
     assembly.write(&out).expect("write");
-    assert!(assembly.compare_with_dir(&out).is_empty());
+    assert!(assembly
+        .compare_with_dir(&out)
+        .expect("readable")
+        .is_empty());
     assert_eq!(
         CloudAssembly::read(&out).expect("read back").files,
         assembly.files
@@ -662,7 +665,7 @@ fn writing_is_atomic_and_check_reports_differences() {
 
     std::fs::write(out.join("dev-Storage.template.json"), "{}\n").expect("write");
     std::fs::write(out.join("stale.template.json"), "{}\n").expect("write");
-    let diffs = assembly.compare_with_dir(&out);
+    let diffs = assembly.compare_with_dir(&out).expect("readable");
     let files: Vec<&str> = diffs.iter().map(|d| d.file.as_str()).collect();
     assert_eq!(files, ["dev-Storage.template.json", "stale.template.json"]);
     assert!(
@@ -742,5 +745,45 @@ fn typed_resources_tags_attributes_and_schema_constraints() {
             |e| e.starts_with("[dev/S/Bucket]") && e.contains("VersioningConfiguration.Status")
         ),
         "{errs:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_committed_file_is_an_error_not_an_empty_file() {
+    // GIVEN a committed assembly one of whose files is not text
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("cdk.out");
+    let assembly = synthesize(&small_app(), &SynthOptions::default())
+        .expect("synth")
+        .assembly;
+    assembly.write(&out).expect("write");
+    let file = out.join("dev-Storage.template.json");
+    std::fs::write(&file, [0xff, 0xfe, 0x00]).expect("write");
+    // WHEN it is compared
+    let err = assembly
+        .compare_with_dir(&out)
+        .expect_err("an unreadable file is an error");
+    // THEN the error names the file
+    assert!(
+        err.to_string().contains("dev-Storage.template.json"),
+        "{err}"
+    );
+    // AND a directory that does not exist is every file missing, not an error
+    let missing = assembly
+        .compare_with_dir(&dir.path().join("nothing-here"))
+        .expect("missing dir");
+    assert_eq!(missing.len(), assembly.files.len());
+}
+
+#[test]
+fn a_value_serde_cannot_write_is_an_error_not_an_empty_string() {
+    // GIVEN a map whose keys JSON cannot hold
+    let mut bad = std::collections::BTreeMap::new();
+    bad.insert((1, 2), "pair key");
+    // THEN rendering it fails instead of yielding ""
+    assert!(pantri_synth::assembly::to_json_string(&bad).is_err());
+    assert_eq!(
+        pantri_synth::assembly::to_json_string(&serde_json::json!({"a": 1})).expect("json"),
+        "{\n \"a\": 1\n}\n"
     );
 }

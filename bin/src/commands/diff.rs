@@ -3,20 +3,21 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
-use pantri_synth::assembly::{parse_template, StackArtifact};
+use pantri_synth::assembly::StackArtifact;
+use pantri_synth::diff::links::LinkStack;
 use pantri_synth::diff::{self, render, SchemaSpecs, StackInput, StackSettings};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
+use crate::baseline;
 use crate::cli::AppContext;
 use crate::commands::deploy::AwsArgs;
-use crate::deploy::api::CloudFormation;
+use crate::deploy::deployed;
 use crate::deploy::plan::matches_name;
-use crate::deploy::sdk::{Connection, SdkCloudFormation};
+use crate::deploy::sdk::Connection;
 use crate::exit::Exit;
 
 /// Output format.
@@ -79,7 +80,7 @@ where
     };
     let new_stacks = select(new.stacks()?, args)?;
     let old_stacks: Vec<StackArtifact> = match args.baseline.as_deref() {
-        Some(spec) => read_baseline(spec)?.stacks()?,
+        Some(spec) => baseline::read(spec)?.stacks()?,
         None => deployed_stacks(&new_stacks, &args.aws)?,
     };
     let old_by_id: BTreeMap<&str, &StackArtifact> =
@@ -113,7 +114,10 @@ where
         old_stack: settings(o),
         new_stack: StackSettings::default(),
     }));
-    let result = diff::diff_stacks(&inputs, &SchemaSpecs);
+    // Who uses whose values is read from the old side, with the baseline's stack names and
+    // cross-region links (a parameter pantri fills, like the us-east-1 certificate's ARN).
+    let links: Vec<LinkStack> = old_stacks.iter().map(LinkStack::from).collect();
+    let result = diff::diff_stacks_linked(&inputs, &links, &SchemaSpecs);
     let color = args.format == DiffFormat::Text && super::use_color(no_color);
     let options = render::TextOptions {
         color,
@@ -160,97 +164,13 @@ fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<Sta
     Ok(selected.into_iter().cloned().collect())
 }
 
-/// The deployed side of each stack, read through the CloudFormation API (`GetTemplate`); a stack
-/// that does not exist yet is left out, so it shows as added.
+/// The deployed side of each stack (`GetTemplate`), after checking that the caller is in the
+/// stacks' account; a stack that does not exist yet is left out, so it shows as added.
 fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackArtifact>> {
     let connection = Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
         max_attempts: 0,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        // Comparing against another account's stacks would show a false picture.
-        let selected: Vec<&StackArtifact> = stacks.iter().collect();
-        crate::deploy::account::verify_caller(&selected, &connection).await?;
-        let mut out = Vec::new();
-        for stack in stacks {
-            let name = &stack.properties.stack_name;
-            let client = SdkCloudFormation::connect(&stack.env.region, &connection).await;
-            let Some(info) = client
-                .describe_stack(name)
-                .await
-                .with_context(|| format!("[{}]", stack.display_name))?
-            else {
-                continue;
-            };
-            let Some(body) = client
-                .get_template(name)
-                .await
-                .with_context(|| format!("[{}]", stack.display_name))?
-            else {
-                continue;
-            };
-            // CloudFormation returns the body as it was sent: JSON from pantri, maybe YAML from elsewhere.
-            let template = parse_template("deployed.template.json", &body)
-                .or_else(|_| parse_template("deployed.template.yaml", &body))
-                .with_context(|| {
-                    format!(
-                        "[{}] the deployed template of {name} does not parse",
-                        stack.display_name
-                    )
-                })?;
-            let mut deployed = stack.clone();
-            deployed.template = template;
-            deployed.properties.tags = info.tags.clone();
-            deployed.properties.termination_protection = info.termination_protection;
-            out.push(deployed);
-        }
-        Ok(out)
-    })
-}
-
-/// Reads a baseline: a directory, or `git:REF` (the `cdk.out` committed at REF).
-fn read_baseline(spec: &str) -> anyhow::Result<CloudAssembly> {
-    match spec.strip_prefix("git:") {
-        None => CloudAssembly::read(Path::new(spec)).with_context(|| format!("baseline {spec}")),
-        Some(rev) => read_git_assembly(rev),
-    }
-}
-
-fn git_show(rev: &str, file: &str) -> anyhow::Result<String> {
-    let output = Command::new("git")
-        .args(["show", &format!("{rev}:./cdk.out/{file}")])
-        .output()
-        .context("cannot run git")?;
-    if !output.status.success() {
-        bail!(
-            "git show {rev}:./cdk.out/{file} failed: {} (is {rev} a revision with a committed cdk.out?)",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8(output.stdout)?)
-}
-
-fn read_git_assembly(rev: &str) -> anyhow::Result<CloudAssembly> {
-    let manifest_text = git_show(rev, "manifest.json")?;
-    let manifest: pantri_synth::assembly::Manifest = serde_json::from_str(&manifest_text)
-        .with_context(|| format!("{rev}:cdk.out/manifest.json"))?;
-    let mut files = BTreeMap::new();
-    for artifact in manifest.artifacts.values() {
-        let file = artifact
-            .properties
-            .as_ref()
-            .and_then(|p| p.get("templateFile"))
-            .and_then(|f| f.as_str());
-        if let Some(file) = file {
-            let text = git_show(rev, file)?;
-            parse_template(file, &text)?;
-            files.insert(file.to_owned(), text);
-        }
-    }
-    files.insert("manifest.json".to_owned(), manifest_text);
-    Ok(CloudAssembly { manifest, files })
+    Ok(deployed::stacks(stacks, &connection)?)
 }

@@ -70,9 +70,9 @@ where
     let stacks = assembly.stack_names().len();
     if args.check {
         let differences = if args.stages.is_empty() {
-            assembly.compare_with_dir(&args.output)
+            assembly.compare_with_dir(&args.output)?
         } else {
-            assembly.compare_subset_with_dir(&args.output)
+            assembly.compare_subset_with_dir(&args.output)?
         };
         if differences.is_empty() {
             if !args.quiet {

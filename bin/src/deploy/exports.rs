@@ -11,13 +11,19 @@
 //! - an export whose value changes (its expression changes, or the resource it names is
 //!   replaced) while a stack imports it cannot be kept (one name, two values): the deploy is
 //!   refused with the order of deploys that works.
+//!
+//! The reading of templates (which exports a change drops or changes, who imports what) is
+//! the diff's, `pantri_synth::diff::links`, so `pantri diff` and deploy agree.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use pantri_synth::assembly::StackArtifact;
+use pantri_synth::diff::links::{self, ExportFate};
+use pantri_synth::diff::{self, SchemaSpecs, StackInput};
 use serde_json::Value;
 
 use super::api::{ApiResult, CloudFormation};
+use super::deployed;
 use super::error::{ApiError, DeployError};
 
 /// One export of the region (`ListExports`).
@@ -97,83 +103,6 @@ impl ExportPlan {
     }
 }
 
-/// Output key → (export name, value expression) of a template's literal-named exports.
-fn template_exports(template: &Value) -> BTreeMap<String, (String, Value)> {
-    template["Outputs"]
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| {
-                    let name = v["Export"]["Name"].as_str()?;
-                    Some((k.clone(), (name.to_owned(), v["Value"].clone())))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Every literal `Fn::ImportValue` name in a template.
-pub fn imported_names(template: &Value) -> BTreeSet<String> {
-    fn walk(v: &Value, out: &mut BTreeSet<String>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::String(name)) = m.get("Fn::ImportValue") {
-                    out.insert(name.clone());
-                }
-                m.values().for_each(|x| walk(x, out));
-            }
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(template, &mut out);
-    out
-}
-
-/// The logical IDs a value expression reads (`Ref`, `Fn::GetAtt`).
-fn referenced(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get("Ref") {
-                out.insert(r.clone());
-            }
-            match m.get("Fn::GetAtt") {
-                Some(Value::Array(a)) => {
-                    if let Some(Value::String(r)) = a.first() {
-                        out.insert(r.clone());
-                    }
-                }
-                Some(Value::String(s)) => {
-                    out.insert(s.split('.').next().unwrap_or(s).to_owned());
-                }
-                _ => {}
-            }
-            m.values().for_each(|x| referenced(x, out));
-        }
-        Value::Array(a) => a.iter().for_each(|x| referenced(x, out)),
-        _ => {}
-    }
-}
-
-/// The logical IDs the diff from `old` to `new` replaces.
-fn replaced(name: &str, old: &Value, new: &Value) -> BTreeSet<String> {
-    use pantri_synth::diff::{Impact, ResourceChangeKind};
-    let input = pantri_synth::diff::StackInput {
-        name,
-        old: Some(old),
-        new: Some(new),
-        old_stack: Default::default(),
-        new_stack: Default::default(),
-    };
-    pantri_synth::diff::diff_stack(&input, &pantri_synth::diff::SchemaSpecs)
-        .resources
-        .into_iter()
-        .filter(|r| r.impact == Some(Impact::Replace) || r.kind == ResourceChangeKind::TypeChanged)
-        .map(|r| r.logical_id)
-        .collect()
-}
-
 /// Decides, for the `selected` stacks about to deploy, which exports in use are kept and which
 /// changes are refused. `assembly` holds every stack (importers outside the selection count).
 pub async fn plan<A: CloudFormation + Exports>(
@@ -192,19 +121,13 @@ pub async fn plan<A: CloudFormation + Exports>(
         let Some(api) = clients.get(region) else {
             continue;
         };
-        let Some(info) = api.describe_stack(name).await.map_err(fail)? else {
+        let Some(deployed) = deployed::read(api, name).await.map_err(fail)? else {
             continue;
         };
-        let Some(body) = api.get_template(name).await.map_err(fail)? else {
-            continue;
-        };
-        let deployed = pantri_synth::assembly::parse_template("deployed.template.json", &body)
-            .or_else(|_| pantri_synth::assembly::parse_template("deployed.template.yaml", &body))
-            .map_err(|e| {
-                DeployError::Usage(format!("[{dn}] cannot read the deployed template: {e}"))
-            })?;
-        let old = template_exports(&deployed);
-        if old.is_empty() {
+        let template = deployed.template().map_err(|e| {
+            DeployError::Usage(format!("[{dn}] cannot read the deployed template: {e}"))
+        })?;
+        if links::template_exports(&template, name).is_empty() {
             continue;
         }
         if !exports_by_region.contains_key(region) {
@@ -213,38 +136,26 @@ pub async fn plan<A: CloudFormation + Exports>(
         }
         let live: BTreeMap<&str, &str> = exports_by_region[region]
             .iter()
-            .filter(|e| e.exporting_stack_id == info.id || e.exporting_stack_id == name)
+            .filter(|e| e.exporting_stack_id == deployed.info.id || e.exporting_stack_id == name)
             .map(|e| (e.name.as_str(), e.value.as_str()))
             .collect();
-        let new = template_exports(&stack.template);
-        let new_by_name: BTreeMap<&str, &Value> =
-            new.values().map(|(n, v)| (n.as_str(), v)).collect();
-        let replaced_ids = replaced(dn, &deployed, &stack.template);
-        for (key, (export, old_value)) in &old {
-            let dropped = !new_by_name.contains_key(export.as_str());
-            let changes = match new_by_name.get(export.as_str()) {
-                None => None,
-                Some(new_value) if *new_value != old_value => {
-                    Some("its value expression changes".to_owned())
-                }
-                Some(_) => {
-                    let mut refs = BTreeSet::new();
-                    referenced(old_value, &mut refs);
-                    refs.intersection(&replaced_ids)
-                        .next()
-                        .map(|r| format!("resource {r} is replaced"))
-                }
-            };
-            if !dropped && changes.is_none() {
-                continue;
-            }
+        let input = StackInput {
+            name: dn,
+            old: Some(&template),
+            new: Some(&stack.template),
+            old_stack: Default::default(),
+            new_stack: Default::default(),
+        };
+        let diff = diff::diff_stack(&input, &SchemaSpecs);
+        for change in links::export_changes(&template, Some(&stack.template), name, &diff) {
+            let export = &change.export.name;
             let importers = importers(api, assembly, stack, export, &mut result.warnings)
                 .await
                 .map_err(fail)?;
             if importers.is_empty() {
                 continue;
             }
-            if let Some(why) = changes {
+            if let ExportFate::Changes(why) = change.fate {
                 refused.push(format!(
                     "[{dn}] export {export} changes value ({why}) while {} import(s) it, which CloudFormation refuses mid-update. Deploy in this order: 1) {} without the Fn::ImportValue of {export} (for example a literal or a parameter), 2) {dn}, 3) the importers again with the import",
                     importers.join(", "),
@@ -255,10 +166,12 @@ pub async fn plan<A: CloudFormation + Exports>(
             let Some(value) = live.get(export.as_str()) else {
                 continue;
             };
-            let output_key = if new.contains_key(key) {
+            // Under its old key, unless the new template uses that key for another output.
+            let key = change.export.output;
+            let output_key = if stack.template["Outputs"].get(key).is_some() {
                 format!("{key}Kept")
             } else {
-                key.clone()
+                key.to_owned()
             };
             result.kept.push(KeptExport {
                 stack_id: stack.id.clone(),
@@ -315,7 +228,7 @@ async fn importers<A: CloudFormation + Exports>(
         let Ok(t) = serde_json::from_str::<Value>(&body) else {
             continue;
         };
-        if imported_names(&t).contains(export) {
+        if links::imported_names(&t, &s.properties.stack_name).contains(export) {
             found.push(s.properties.stack_name.clone());
         }
     }

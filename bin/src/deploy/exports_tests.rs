@@ -168,12 +168,3 @@ async fn without_list_imports_the_deployed_templates_of_the_assembly_tell_the_im
     assert_eq!(plan.warnings.len(), 1);
     assert!(plan.warnings[0].contains("this endpoint has no ListImports"));
 }
-
-#[test]
-fn imported_names_are_found_anywhere_in_a_template() {
-    let t = json!({"Resources": {"A": {"Properties": {"X": [{"Fn::Join": ["", [{"Fn::ImportValue": "a"}]]}], "Y": {"Fn::ImportValue": "b"}}}}});
-    assert_eq!(
-        imported_names(&t).into_iter().collect::<Vec<_>>(),
-        ["a", "b"]
-    );
-}

@@ -376,7 +376,8 @@ impl Plan {
 
     /// Writes the plan file (0600, atomically, never through a symlink).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        super::files::write_private(path, &pantri_synth::assembly::to_json_string(self))
+        let text = pantri_synth::assembly::to_json_string(self).map_err(std::io::Error::other)?;
+        super::files::write_private(path, &text)
     }
 
     /// The plan as a pull request shows it: one table of change sets, then each stack's

@@ -1,27 +1,34 @@
-//! Cloud Map service discovery: a private DNS namespace `<app>.<stage>.internal` in the VPC
+//! Cloud Map service discovery: a private DNS namespace (`<app>.<stage>.internal`) in the VPC
 //! and an A-record service the ECS service registers its tasks in, so other workloads of the
-//! VPC reach the app at `web.<app>.<stage>.internal` without the public ALB.
+//! VPC reach the app at `<container>.<namespace>` without the public ALB.
 
 use pantri_synth::cfn::servicediscovery::service::{DnsConfig, DnsRecord, HealthCheckCustomConfig};
 use pantri_synth::cfn::servicediscovery::{CfnPrivateDnsNamespace, CfnService};
 use pantri_synth::{Scope, Str};
 
-use super::{Names, NextJsServiceProps, APP_CONTAINER};
+use crate::VpcRef;
 
-/// Adds the namespace and the service; returns the service's ARN for `ServiceRegistries`.
-pub(super) fn discovery(s: &mut Scope<'_>, names: &Names, p: &NextJsServiceProps) -> Str {
+/// Adds the namespace `namespace` and the service `name` in it; returns the service's ARN for
+/// `ServiceRegistries`. `label` names them in descriptions.
+pub(super) fn discovery(
+    s: &mut Scope<'_>,
+    vpc: &VpcRef,
+    namespace: &str,
+    name: &str,
+    label: &str,
+) -> Str {
     let namespace = s.resource(
         "Namespace",
-        CfnPrivateDnsNamespace::new(names.namespace.as_str())
-            .vpc(p.vpc.vpc_id.clone())
-            .description(format!("Service discovery of {}", names.base)),
+        CfnPrivateDnsNamespace::new(namespace)
+            .vpc(vpc.vpc_id.clone())
+            .description(format!("Service discovery of {label}")),
     );
     let service = s.resource(
         "DiscoveryService",
         CfnService::new()
-            .name(APP_CONTAINER)
+            .name(name)
             .namespace_id(namespace.attr_id())
-            .description(format!("The {} tasks", names.base))
+            .description(format!("The {label} tasks"))
             .dns_config(
                 // A short TTL: tasks come and go with deploys and scaling.
                 DnsConfig::new([DnsRecord::new(10, "A")]).routing_policy("MULTIVALUE"),

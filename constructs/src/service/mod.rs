@@ -1,29 +1,34 @@
-//! `NextJsService`: the Next.js app on ECS Fargate behind an internet-facing ALB that only
-//! CloudFront may use.
+//! ECS on Fargate, as parts that compose:
 //!
-//! What it adds, one file per part:
-//! - [`ecr`]: the image repository (scan on push, immutable tags, KMS, lifecycle).
-//! - [`cluster`]: the cluster (Container Insights) and its FARGATE / FARGATE_SPOT strategy.
-//! - [`roles`]: the execution role (this repository, these log groups, these secrets) and the
-//!   task role (the static bucket and the user pool, nothing else).
-//! - [`task`]: the task definition: the app, a Datadog agent sidecar, a FireLens log router.
-//! - [`alb`]: security groups, certificate, ALB, listeners (403 unless CloudFront's secret
-//!   header is present), target group, alias records.
-//! - [`discovery`]: a Cloud Map private DNS namespace and service.
-//! - [`scaling`]: the scalable target and its target-tracking policies.
-//! - [`validate`]: the checks on props, reported at the construct's path.
+//! - [`Cluster`]: the cluster (Container Insights) and its FARGATE / FARGATE_SPOT strategy.
+//! - [`FargateTask`]: a task definition with its app container, execution and task roles and
+//!   log groups; [`DatadogAgent`] is its optional add-on (agent sidecar, FireLens log router).
+//! - [`WebService`]: the task behind an internet-facing ALB with TLS, public
+//!   ([`WebIngress::PublicTls`]) or reachable only through CloudFront
+//!   ([`WebIngress::BehindCloudFront`]), autoscaled on CPU, memory and requests.
+//! - [`QueueWorkerService`]: the task with no load balancer, consuming an SQS queue, autoscaled
+//!   on the queue's backlog per task.
+//! - [`ImageRepository`]: an ECR repository (scan on push, immutable tags, KMS, lifecycle).
 //!
-//! The construct lives in its own stack: every other stack's value arrives as a `Str` in the
-//! props, and synthesis turns it into an import.
+//! What a part cannot work without is an argument of its `new`; its props are tuning with
+//! secure defaults. Each part also has `in_scope`, which adds its resources to the given scope
+//! without a node of its own: [`NextJsService`], the reference app's Next.js service, is such a
+//! composition and keeps the paths (and so the logical IDs) it had before it was made of parts.
+//!
+//! A service lives in its own stack: every other stack's value arrives as a `Str`, and synthesis
+//! turns it into an import.
 
 mod alb;
 mod cluster;
+mod datadog;
 mod discovery;
 mod ecr;
 mod roles;
 mod scaling;
 mod task;
 mod validate;
+mod web;
+mod worker;
 
 use pantri_synth::cfn::ec2::CfnSecurityGroup;
 use pantri_synth::cfn::ecr::CfnRepository;
@@ -32,11 +37,18 @@ use pantri_synth::cfn::elasticloadbalancingv2::{
     CfnListener, CfnListenerRule, CfnLoadBalancer, CfnTargetGroup,
 };
 use pantri_synth::cfn::iam::CfnRole;
-use pantri_synth::{Output, ParamRef, Parameter, Res, Scope, Str};
+use pantri_synth::{fns, Output, ParamRef, Parameter, Res, Scope, Str};
 
+use crate::policy::Statement;
 use crate::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
 
-pub use cluster::CapacityStrategy;
+pub use cluster::{CapacityStrategy, Cluster, ClusterProps};
+pub use datadog::DatadogAgent;
+pub use roles::COGNITO_ACTIONS;
+pub use scaling::Scaling;
+pub use task::{ContainerImage, FargateTask, FargateTaskProps, VOLUME_INIT_CONTAINER};
+pub use web::{AccessLogs, WebIngress, WebService, WebServiceProps};
+pub use worker::{QueueWorkerService, QueueWorkerServiceProps};
 
 /// The sidecar images, pinned to exact releases in this one place: a task started tomorrow runs
 /// what was reviewed today, and an upgrade is a reviewed change here (or a prop).
@@ -60,7 +72,7 @@ pub const LOG_ROUTER_CONTAINER: &str = "log-router";
 /// The header CloudFront sends with the origin secret; requests without it get a 403.
 pub const ORIGIN_VERIFY_HEADER: &str = "X-Origin-Verify";
 
-/// The Datadog agent sidecar and log shipping.
+/// The Datadog agent of a [`NextJsService`] (its [`DatadogAgent`] add-on).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatadogAgentProps {
     /// The Datadog site (`datadoghq.com`, `datadoghq.eu`, `ap1.datadoghq.com`, ...).
@@ -325,7 +337,40 @@ impl Names {
     }
 }
 
-/// A Next.js service on ECS Fargate behind an ALB: its typed outputs and escape hatches.
+/// Writable paths of a Next.js app on a read-only root filesystem: the ISR/image cache and the
+/// temp dir. Fargate has no tmpfs, so these are task-local bind volumes on ephemeral storage,
+/// opened to the non-root app user by [`VOLUME_INIT_CONTAINER`].
+const WRITABLE_PATHS: &[(&str, &str)] = &[("next-cache", "/app/.next/cache"), ("tmp", "/tmp")];
+
+/// Environment variables the construct sets on the app container itself.
+pub const RESERVED_ENV: &[&str] = &[
+    "NODE_ENV",
+    "PORT",
+    "HOSTNAME",
+    "DD_AGENT_HOST",
+    "DD_ENV",
+    "DD_SERVICE",
+    "DD_VERSION",
+    "DD_LOGS_INJECTION",
+    "STATIC_BUCKET",
+    "COGNITO_USER_POOL_ID",
+];
+
+/// The reference app's Next.js service on ECS Fargate behind an ALB only CloudFront may use: a
+/// composition of [`FargateTask`] (with the [`DatadogAgent`] add-on), [`Cluster`] and
+/// [`WebService`] with [`WebIngress::BehindCloudFront`], plus its image repository, its
+/// `ImageTag` parameter, a task role for the static bucket and the user pool, and outputs.
+///
+/// ```
+/// use pantri_constructs::service::{NextJsService, NextJsServiceProps};
+/// use pantri_constructs::testing::app_with_stack;
+///
+/// // The defaults leave every reference to other stacks empty: synth reports each one.
+/// let app = app_with_stack("eu-west-1", |stack| {
+///     NextJsService::new(stack, "Web", NextJsServiceProps::default());
+/// });
+/// assert!(!pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct NextJsService {
     repository: Res<CfnRepository>,
@@ -336,7 +381,7 @@ pub struct NextJsService {
     task_role: Res<CfnRole>,
     service: Res<CfnService>,
     service_security_group: Res<CfnSecurityGroup>,
-    alb: alb::Alb,
+    web: WebService,
     cluster_name: String,
     service_name: String,
     app_log_group_name: String,
@@ -376,54 +421,62 @@ impl NextJsService {
             },
         );
 
-        let logs = task::log_groups(&mut s, &names, &props);
-        let roles = roles::roles(&mut s, &props, repository, &logs);
-        let task_definition = task::task_definition(
+        let image = ContainerImage::ecr(repository, image_tag.value::<Str>());
+        let task = FargateTask::in_scope(&mut s, image, task_props(&names, &props, &image_tag));
+        let cluster = Cluster::in_scope(
             &mut s,
-            &task::TaskInputs {
-                names: &names,
-                props: &props,
-                repository,
-                image_tag: image_tag.value(),
-                roles: &roles,
-                logs: &logs,
+            ClusterProps {
+                cluster_name: Some(names.base.clone()),
+                capacity: props.capacity,
+                container_insights: props.container_insights,
             },
         );
-        let (cluster, associations) = cluster::cluster(&mut s, &names, &props);
-        let alb = alb::alb(&mut s, &props);
-        let service_security_group = alb::service_security_group(&mut s, &props, &alb);
-        let registry = discovery::discovery(&mut s, &names, &props);
-
-        let service = cluster::service(
+        let web = WebService::in_scope(
             &mut s,
-            &cluster::ServiceInputs {
-                names: &names,
-                props: &props,
-                cluster,
-                task_definition,
-                target_group: alb.target_group,
-                security_group: service_security_group,
-                registry_arn: registry,
+            &props.vpc,
+            &cluster,
+            &task,
+            WebIngress::BehindCloudFront {
+                domain_name: props.domain_name.clone(),
+                hosted_zone: props.hosted_zone.clone(),
+                origin_secret: props.origin_secret.clone(),
+                prefix_list_id: props.cloudfront_prefix_list_id.clone(),
+            },
+            WebServiceProps {
+                service_name: Some(names.service.clone()),
+                label: Some(names.base.clone()),
+                desired_count: props.desired_count,
+                scaling: Scaling {
+                    min_capacity: props.min_capacity,
+                    max_capacity: props.max_capacity,
+                    cpu_target_percent: props.cpu_target_percent,
+                    memory_target_percent: Some(props.memory_target_percent),
+                    scale_in_cooldown_seconds: props.scale_in_cooldown_seconds,
+                    scale_out_cooldown_seconds: props.scale_out_cooldown_seconds,
+                },
+                requests_per_target: props.requests_per_target,
+                health_check_path: props.health_check_path.clone(),
+                health_check_grace_period_seconds: props.health_check_grace_period_seconds,
+                access_logs: Some(AccessLogs {
+                    bucket: props.log_bucket.clone(),
+                    prefix: props.access_log_prefix.clone(),
+                }),
+                deletion_protection: props.deletion_protection,
+                ipv6: props.ipv6,
+                discovery_namespace: Some(names.namespace.clone()),
             },
         );
-        if let Some(o) = s.app().options_mut(service) {
-            // The target group must be attached to the ALB (through the rule) before ECS
-            // registers tasks in it, and the cluster must know its capacity providers.
-            o.depends_on.push(alb.forward_rule.node());
-            o.depends_on.push(associations.node());
-        }
-        scaling::scaling(&mut s, &props, cluster, service, &alb);
 
         let svc = NextJsService {
             repository,
             image_tag,
-            cluster,
-            task_definition,
-            execution_role: roles.execution,
-            task_role: roles.task,
-            service,
-            service_security_group,
-            alb,
+            cluster: cluster.resource(),
+            task_definition: task.task_definition(),
+            execution_role: task.execution_role(),
+            task_role: task.task_role(),
+            service: web.service(),
+            service_security_group: web.service_security_group(),
+            web,
             cluster_name: names.base.clone(),
             service_name: names.service.clone(),
             app_log_group_name: names.app_log_group.clone(),
@@ -432,6 +485,115 @@ impl NextJsService {
         outputs(&mut s, &svc, props.repository.is_none());
         svc
     }
+}
+
+/// The task of the Next.js app: its container as the Next.js standalone server wants it, the
+/// Datadog add-on, and a task role for the static bucket and the user pool.
+fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -> FargateTaskProps {
+    let dd = &props.datadog;
+    let agent = DatadogAgent {
+        api_key_secret: dd.api_key_secret.clone(),
+        env: dd.env.clone().unwrap_or_else(|| props.stage.clone()),
+        service: dd.service.clone().unwrap_or_else(|| props.app_name.clone()),
+        version: dd.version.clone().map(Str::from),
+        site: dd.site.clone(),
+        agent_image: dd.agent_image.clone(),
+        log_router_image: dd.log_router_image.clone(),
+        app_logs: props.app_logs,
+        log_group_name: Some(names.agent_log_group.clone()),
+        log_source: Some("nodejs".to_owned()),
+    };
+    let version = agent.version_or(Some(&image_tag.value::<Str>()));
+    let mut environment = vec![
+        ("NODE_ENV".to_owned(), Str::from("production")),
+        (
+            "PORT".to_owned(),
+            Str::from(props.container_port.to_string()),
+        ),
+        // Next.js standalone binds to HOSTNAME; the ALB reaches the task's ENI, not loopback.
+        ("HOSTNAME".to_owned(), Str::from("0.0.0.0")),
+    ];
+    environment.extend(agent.app_environment(version.as_ref()));
+    environment.push(("STATIC_BUCKET".to_owned(), props.static_bucket.name.clone()));
+    environment.push((
+        "COGNITO_USER_POOL_ID".to_owned(),
+        props.user_pool.id.clone(),
+    ));
+    // A reserved name is an error of the composition (validate::props): leaving it out here
+    // keeps it from being reported again as set twice.
+    environment.extend(
+        props
+            .environment
+            .iter()
+            .filter(|(n, _)| !RESERVED_ENV.contains(&n.as_str()))
+            .cloned(),
+    );
+    // `node` is in every Next.js image; curl and wget are not (slim and distroless images).
+    let probe = format!(
+        "fetch('http://127.0.0.1:{}{}').then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))",
+        props.container_port, props.health_check_path
+    );
+    FargateTaskProps {
+        family: Some(names.base.clone()),
+        cpu: props.cpu,
+        memory: props.memory,
+        container_name: APP_CONTAINER.to_owned(),
+        container_port: Some(props.container_port),
+        health_check: Some(vec![
+            "CMD".to_owned(),
+            "node".to_owned(),
+            "-e".to_owned(),
+            probe,
+        ]),
+        environment,
+        secrets: props.secrets.clone(),
+        user: props.user.clone(),
+        writable_paths: WRITABLE_PATHS
+            .iter()
+            .map(|(n, p)| ((*n).to_owned(), (*p).to_owned()))
+            .collect(),
+        enable_exec: props.enable_exec,
+        log_group_name: Some(names.app_log_group.clone()),
+        log_retention_days: props.log_retention_days,
+        logs_key_arn: Some(props.logs_key_arn.clone()),
+        removal: props.removal,
+        task_role_statements: app_statements(props),
+        task_role_description: Some(format!(
+            "The {} app runs with it: static bucket and user pool only",
+            names.base
+        )),
+        datadog: Some(agent),
+    }
+}
+
+/// What the Next.js app may call: read the static bucket, write and delete only under the
+/// uploads prefix, administer users of its pool.
+fn app_statements(props: &NextJsServiceProps) -> Vec<Statement> {
+    let bucket = props.static_bucket.arn.clone();
+    vec![
+        Statement::allow()
+            .sid("StaticObjectsRead")
+            .actions(["s3:GetObject"])
+            .resources([fns::join("", [bucket.clone(), Str::from("/*")])]),
+        Statement::allow()
+            .sid("UploadsWrite")
+            .actions(["s3:PutObject", "s3:DeleteObject"])
+            .resources([fns::join(
+                "",
+                [
+                    bucket.clone(),
+                    Str::from(format!("/{}*", props.uploads_prefix)),
+                ],
+            )]),
+        Statement::allow()
+            .sid("StaticListing")
+            .actions(["s3:ListBucket"])
+            .resources([bucket]),
+        Statement::allow()
+            .sid("UserPool")
+            .actions(COGNITO_ACTIONS.iter().copied())
+            .resources([props.user_pool.arn.clone()]),
+    ]
 }
 
 fn outputs(s: &mut Scope<'_>, svc: &NextJsService, own_repository: bool) {
@@ -469,17 +631,17 @@ fn outputs(s: &mut Scope<'_>, svc: &NextJsService, own_repository: bool) {
 impl NextJsService {
     /// The ALB's DNS name.
     pub fn load_balancer_dns_name(&self) -> Str {
-        self.alb.load_balancer.attr_dns_name()
+        self.web.load_balancer_dns_name()
     }
 
     /// The ALB's full name (`app/<name>/<id>`), the `LoadBalancer` dimension of its metrics.
     pub fn load_balancer_full_name(&self) -> Str {
-        self.alb.load_balancer.attr_load_balancer_full_name()
+        self.web.load_balancer_full_name()
     }
 
     /// The target group's full name (`targetgroup/<name>/<id>`), the `TargetGroup` dimension.
     pub fn target_group_full_name(&self) -> Str {
-        self.alb.target_group.attr_target_group_full_name()
+        self.web.target_group_full_name()
     }
 
     /// The cluster name (`<app>-<stage>`).
@@ -529,7 +691,7 @@ impl NextJsService {
 
     /// The ALB's security group.
     pub fn load_balancer_security_group(&self) -> Res<CfnSecurityGroup> {
-        self.alb.security_group
+        self.web.load_balancer_security_group()
     }
 
     /// Escape hatch: the repository.
@@ -564,21 +726,21 @@ impl NextJsService {
 
     /// Escape hatch: the load balancer.
     pub fn load_balancer(&self) -> Res<CfnLoadBalancer> {
-        self.alb.load_balancer
+        self.web.load_balancer()
     }
 
     /// Escape hatch: the HTTPS listener (default action 403).
     pub fn https_listener(&self) -> Res<CfnListener> {
-        self.alb.https_listener
+        self.web.https_listener()
     }
 
     /// Escape hatch: the rule forwarding requests that carry the origin secret.
-    pub fn forward_rule(&self) -> Res<CfnListenerRule> {
-        self.alb.forward_rule
+    pub fn forward_rule(&self) -> Option<Res<CfnListenerRule>> {
+        self.web.forward_rule()
     }
 
     /// Escape hatch: the target group.
     pub fn target_group(&self) -> Res<CfnTargetGroup> {
-        self.alb.target_group
+        self.web.target_group()
     }
 }

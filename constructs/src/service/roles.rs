@@ -1,15 +1,13 @@
-//! The two roles of the task: the execution role ECS uses to start it (pull this image, write
-//! these log groups, read these secrets) and the task role the app runs with (the static
-//! bucket and the user pool, nothing else).
+//! The two roles of a task: the execution role ECS uses to start it (pull this image, write
+//! these log groups, read these secrets) and the task role the app runs with (what the
+//! composition or grants give it, nothing else).
 
-use pantri_synth::cfn::ecr::CfnRepository;
 use pantri_synth::cfn::iam::role::Policy;
 use pantri_synth::cfn::iam::CfnRole;
 use pantri_synth::fns::{self, aws};
 use pantri_synth::{Res, Scope, Str, Value};
 
-use super::task::LogGroups;
-use super::{AppLogs, NextJsServiceProps};
+use super::task::{FargateTaskProps, LogGroups};
 use crate::policy::{document, Principal, Statement};
 
 /// The Cognito actions the app may call on its own pool: reading and updating users. Sign-in is
@@ -43,8 +41,11 @@ fn ecs_tasks_trust() -> Value {
 }
 
 /// Every secret the task reads at start: the Datadog API key and the app's own.
-pub(super) fn secret_arns(props: &NextJsServiceProps) -> Vec<Str> {
-    let mut arns = vec![props.datadog.api_key_secret.arn.clone()];
+pub(super) fn secret_arns(props: &FargateTaskProps) -> Vec<Str> {
+    let mut arns = Vec::new();
+    if let Some(dd) = &props.datadog {
+        arns.push(dd.api_key_secret.arn.clone());
+    }
     for (_, secret, _) in &props.secrets {
         if !arns.contains(&secret.arn) {
             arns.push(secret.arn.clone());
@@ -53,80 +54,81 @@ pub(super) fn secret_arns(props: &NextJsServiceProps) -> Vec<Str> {
     arns
 }
 
-pub(super) fn roles(
-    s: &mut Scope<'_>,
-    props: &NextJsServiceProps,
-    repository: Res<CfnRepository>,
-    logs: &LogGroups,
-) -> Roles {
-    let log_arns = vec![logs.agent.attr_arn(), logs.app.attr_arn()];
-    let execution_policy = document([
-        Statement::allow()
-            .sid("PullAppImage")
-            .actions([
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-            ])
-            .resources([repository.attr_arn()]),
+/// What the roles are made for.
+pub(super) struct RoleInputs<'a> {
+    pub props: &'a FargateTaskProps,
+    /// The ECR repository the image comes from, if any.
+    pub repository_arn: Option<Str>,
+    pub logs: &'a LogGroups,
+}
+
+pub(super) fn roles(s: &mut Scope<'_>, i: &RoleInputs<'_>) -> Roles {
+    let props = i.props;
+    let log_arns: Vec<Str> = i
+        .logs
+        .agent
+        .iter()
+        .chain([&i.logs.app])
+        .map(|g| g.attr_arn())
+        .collect();
+    let mut execution_statements = Vec::new();
+    if let Some(repository_arn) = &i.repository_arn {
+        execution_statements.push(
+            Statement::allow()
+                .sid("PullAppImage")
+                .actions([
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ])
+                .resources([repository_arn.clone()]),
+        );
         // GetAuthorizationToken has no resource-level permissions: the registry token it
         // returns is scoped by the repository statement above.
-        Statement::allow()
-            .sid("RegistryLogin")
-            .actions(["ecr:GetAuthorizationToken"])
-            .resources(["*"]),
-        // The log group ARN attribute ends in `:*`, which covers the group's streams.
+        execution_statements.push(
+            Statement::allow()
+                .sid("RegistryLogin")
+                .actions(["ecr:GetAuthorizationToken"])
+                .resources(["*"]),
+        );
+    }
+    // The log group ARN attribute ends in `:*`, which covers the group's streams.
+    execution_statements.push(
         Statement::allow()
             .sid("WriteTaskLogs")
             .actions(["logs:CreateLogStream", "logs:PutLogEvents"])
             .resources(log_arns),
-        Statement::allow()
-            .sid("ReadTaskSecrets")
-            .actions(["secretsmanager:GetSecretValue"])
-            .resources(secret_arns(props)),
-    ]);
+    );
+    let secrets = secret_arns(props);
+    if !secrets.is_empty() {
+        execution_statements.push(
+            Statement::allow()
+                .sid("ReadTaskSecrets")
+                .actions(["secretsmanager:GetSecretValue"])
+                .resources(secrets),
+        );
+    }
+    let which = props
+        .family
+        .as_deref()
+        .map_or_else(|| "these".to_owned(), |f| format!("the {f}"));
     let execution = s.resource(
         "ExecutionRole",
         CfnRole::new(ecs_tasks_trust())
             .description(format!(
-                "ECS starts the {}-{} tasks with it: image pull, log groups, secrets",
-                props.app_name, props.stage
+                "ECS starts {which} tasks with it: image pull, log groups, secrets"
             ))
-            .policies([Policy::new(execution_policy, "TaskStart")]),
+            .policies([Policy::new(document(execution_statements), "TaskStart")]),
     );
 
-    let bucket = props.static_bucket.arn.clone();
-    let mut task_statements = vec![
-        Statement::allow()
-            .sid("StaticObjectsRead")
-            .actions(["s3:GetObject"])
-            .resources([fns::join("", [bucket.clone(), Str::from("/*")])]),
-        Statement::allow()
-            .sid("UploadsWrite")
-            .actions(["s3:PutObject", "s3:DeleteObject"])
-            .resources([fns::join(
-                "",
-                [
-                    bucket.clone(),
-                    Str::from(format!("/{}*", props.uploads_prefix)),
-                ],
-            )]),
-        Statement::allow()
-            .sid("StaticListing")
-            .actions(["s3:ListBucket"])
-            .resources([bucket]),
-        Statement::allow()
-            .sid("UserPool")
-            .actions(COGNITO_ACTIONS.iter().copied())
-            .resources([props.user_pool.arn.clone()]),
-    ];
-    if props.app_logs == AppLogs::CloudWatchAndDatadog {
+    let mut task_statements = props.task_role_statements.clone();
+    if props.datadog.as_ref().is_some_and(|dd| dd.firelens()) {
         // FireLens's Fluent Bit runs with the task role: it writes the app's log group.
         task_statements.push(
             Statement::allow()
                 .sid("AppLogsThroughLogRouter")
                 .actions(["logs:CreateLogStream", "logs:PutLogEvents"])
-                .resources([logs.app.attr_arn()]),
+                .resources([i.logs.app.attr_arn()]),
         );
     }
     if props.enable_exec {
@@ -143,14 +145,14 @@ pub(super) fn roles(
                 .resources(["*"]),
         );
     }
-    let task = s.resource(
-        "TaskRole",
-        CfnRole::new(ecs_tasks_trust())
-            .description(format!(
-                "The {}-{} app runs with it: static bucket and user pool only",
-                props.app_name, props.stage
-            ))
-            .policies([Policy::new(document(task_statements), "App")]),
-    );
+    let description = props
+        .task_role_description
+        .clone()
+        .unwrap_or_else(|| format!("The app of {which} tasks runs with it"));
+    let mut task = CfnRole::new(ecs_tasks_trust()).description(description);
+    if !task_statements.is_empty() {
+        task = task.policies([Policy::new(document(task_statements), "App")]);
+    }
+    let task = s.resource("TaskRole", task);
     Roles { execution, task }
 }

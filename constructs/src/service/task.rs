@@ -1,116 +1,372 @@
-//! The task definition: the Next.js container, a Datadog agent sidecar (APM and DogStatsD on
-//! localhost) and a FireLens log router shipping the app's stdout to Datadog Logs; and the
-//! log groups of the sidecars (and of the app, when its logs go to CloudWatch).
+//! [`FargateTask`]: a Fargate task definition with its app container, its two roles and its log
+//! groups, and optionally the [`DatadogAgent`] add-on.
 
 use indexmap::IndexMap;
 use pantri_synth::cfn::ecr::CfnRepository;
 use pantri_synth::cfn::ecs::task_definition::{
-    ContainerDefinition, ContainerDependency, ContainerDependencyCondition, FirelensConfiguration,
-    HealthCheck, KernelCapabilities, KeyValuePair, LinuxParameters, LogConfiguration, MountPoint,
-    PortMapping, Secret, Volume,
+    ContainerDefinition, ContainerDependency, ContainerDependencyCondition, HealthCheck,
+    KernelCapabilities, KeyValuePair, LinuxParameters, LogConfiguration, MountPoint, PortMapping,
+    Secret, Volume,
 };
 use pantri_synth::cfn::ecs::CfnTaskDefinition;
+use pantri_synth::cfn::iam::CfnRole;
 use pantri_synth::cfn::logs::CfnLogGroup;
 use pantri_synth::fns::{self, aws};
 use pantri_synth::{Res, Scope, Str};
 
-use super::roles::Roles;
-use super::{
-    AppLogs, Names, NextJsServiceProps, AGENT_CONTAINER, APP_CONTAINER, LOG_ROUTER_CONTAINER,
+use super::datadog::{
+    cloudwatch_output, DatadogAgent, AGENT_MEMORY, DATADOG_SITES, LOG_CONFIG_FILE,
+    LOG_CONFIG_INIT_DIR, LOG_CONFIG_VOLUME, LOG_ROUTER_MEMORY,
 };
-use crate::logs::encrypted_log_group;
-
-/// Writable paths of the app on a read-only root filesystem: Next.js's ISR/image cache and the
-/// temp dir. Fargate has no tmpfs, so these are task-local bind volumes on ephemeral storage.
-/// Fargate creates them root-owned (0755); [`VOLUME_INIT_CONTAINER`] opens them to the
-/// non-root app user, whatever the image declares.
-const WRITABLE_PATHS: &[(&str, &str)] = &[("next-cache", "/app/.next/cache"), ("tmp", "/tmp")];
+use super::roles::{self, RoleInputs};
+use super::{validate, AGENT_CONTAINER, LOG_ROUTER_CONTAINER};
+use crate::policy::Statement;
+use crate::{Removal, SecretRef};
 
 /// A short-lived container that makes the writable volumes writable for a non-root app user
-/// (mode 1777, like `/tmp`: the volumes are private to the task) and exits.
+/// (mode 1777, like `/tmp`: the volumes are private to the task) and writes the log router's
+/// CloudWatch output, then exits.
 pub const VOLUME_INIT_CONTAINER: &str = "volume-init";
 
-/// Memory the sidecars reserve (MiB); the app gets the rest of the task.
-const AGENT_MEMORY: u32 = 256;
-const LOG_ROUTER_MEMORY: u32 = 64;
 const VOLUME_INIT_MEMORY: u32 = 16;
-/// What the sidecars reserve at most; the app cannot use it.
-pub(super) const SIDECAR_MEMORY: u32 = AGENT_MEMORY + LOG_ROUTER_MEMORY + VOLUME_INIT_MEMORY;
 
-/// Environment variables the construct sets on the app container itself.
-pub const RESERVED_ENV: &[&str] = &[
-    "NODE_ENV",
-    "PORT",
-    "HOSTNAME",
-    "DD_AGENT_HOST",
-    "DD_ENV",
-    "DD_SERVICE",
-    "DD_VERSION",
-    "DD_LOGS_INJECTION",
-    "STATIC_BUCKET",
-    "COGNITO_USER_POOL_ID",
-];
+/// A container image and the ECR repository ECS pulls it from, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerImage {
+    image: Str,
+    repository_arn: Option<Str>,
+    tag: Option<Str>,
+}
+
+impl ContainerImage {
+    /// `tag` of an ECR repository made by this app (in any stack): the execution role may pull
+    /// from that repository and no other.
+    pub fn ecr(repository: Res<CfnRepository>, tag: impl Into<Str>) -> ContainerImage {
+        ContainerImage::ecr_arn(repository.attr_arn(), repository.attr_repository_uri(), tag)
+    }
+
+    /// `tag` of an ECR repository given by ARN and URI (one this app does not make).
+    pub fn ecr_arn(
+        repository_arn: Str,
+        repository_uri: Str,
+        tag: impl Into<Str>,
+    ) -> ContainerImage {
+        let tag = tag.into();
+        ContainerImage {
+            image: fns::join(":", [repository_uri, tag.clone()]),
+            repository_arn: Some(repository_arn),
+            tag: Some(tag),
+        }
+    }
+
+    /// An image of a public registry (`public.ecr.aws/nginx/nginx:1.27`): nothing to grant.
+    pub fn public(image: &str) -> ContainerImage {
+        ContainerImage {
+            image: Str::from(image),
+            repository_arn: None,
+            tag: image
+                .rsplit_once(':')
+                .filter(|(_, t)| !t.contains('/'))
+                .map(|(_, t)| Str::from(t)),
+        }
+    }
+
+    /// The image reference ECS pulls.
+    pub fn image(&self) -> &Str {
+        &self.image
+    }
+
+    /// The image's tag, when known.
+    pub fn tag(&self) -> Option<&Str> {
+        self.tag.as_ref()
+    }
+}
+
+/// The tuning of a [`FargateTask`]. Every default is the secure choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FargateTaskProps {
+    /// The task definition family (and the name in the roles' descriptions). Default: named by
+    /// CloudFormation.
+    pub family: Option<String>,
+    /// Task CPU units (a legal Fargate combination with `memory`). Default 512.
+    pub cpu: u32,
+    /// Task memory in MiB. Default 1024.
+    pub memory: u32,
+    /// The app container's name. Default `app`.
+    pub container_name: String,
+    /// The port the app listens on, if it serves. Default none (a worker).
+    pub container_port: Option<u16>,
+    /// The container health check command (`["CMD", "/healthcheck"]`). Default none.
+    pub health_check: Option<Vec<String>>,
+    /// Plain environment variables (never secrets: names that look like one are errors).
+    pub environment: Vec<(String, Str)>,
+    /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
+    /// injected by ECS from Secrets Manager; the execution role may read exactly these.
+    pub secrets: Vec<(String, SecretRef, String)>,
+    /// The user the app runs as. Default `1000:1000`: never root, whatever the image says.
+    /// `None` runs the image's own user.
+    pub user: Option<String>,
+    /// Writable (volume name, path) pairs on the read-only root filesystem. Default
+    /// `("tmp", "/tmp")`.
+    pub writable_paths: Vec<(String, String)>,
+    /// ECS Exec into the app container: adds the ssmmessages actions and makes the root
+    /// filesystem writable (the exec agent writes there). Default false.
+    pub enable_exec: bool,
+    /// The app's log group name. Default: named by CloudFormation.
+    pub log_group_name: Option<String>,
+    /// Retention of the log groups, in days (a CloudWatch Logs value). Default 365.
+    pub log_retention_days: u32,
+    /// The KMS key that encrypts the log groups (its policy must let CloudWatch Logs use it, as
+    /// [`LogsKey`](crate::logs::LogsKey)'s does). Default none: CloudWatch Logs' own encryption.
+    pub logs_key_arn: Option<Str>,
+    /// What happens to the log groups when the stack deletes them. Default Retain.
+    pub removal: Removal,
+    /// What the app may call, in the task role's inline policy `App`. Default nothing; grants
+    /// (`crate::grants`) add to the role's `DefaultPolicy` instead.
+    pub task_role_statements: Vec<Statement>,
+    /// The task role's description. Default: says which tasks use it.
+    pub task_role_description: Option<String>,
+    /// The Datadog agent add-on. Default none.
+    pub datadog: Option<DatadogAgent>,
+}
+
+impl Default for FargateTaskProps {
+    fn default() -> Self {
+        FargateTaskProps {
+            family: None,
+            cpu: 512,
+            memory: 1024,
+            container_name: "app".to_owned(),
+            container_port: None,
+            health_check: None,
+            environment: Vec::new(),
+            secrets: Vec::new(),
+            user: Some("1000:1000".to_owned()),
+            writable_paths: vec![("tmp".to_owned(), "/tmp".to_owned())],
+            enable_exec: false,
+            log_group_name: None,
+            log_retention_days: 365,
+            logs_key_arn: None,
+            removal: Removal::Retain,
+            task_role_statements: Vec::new(),
+            task_role_description: None,
+            datadog: None,
+        }
+    }
+}
+
+/// A Fargate task definition: the app container (read-only root, capabilities dropped, a
+/// non-root user, writable volumes), its log group, an execution role that may pull this image,
+/// write these log groups and read these secrets, and a task role with what the app may call.
+///
+/// ```
+/// use pantri_constructs::service::{ContainerImage, FargateTask, FargateTaskProps};
+/// use pantri_synth::{App, Environment, StackProps};
+///
+/// let mut app = App::new();
+/// let mut root = app.root();
+/// let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// let mut stack = stage.stack("Worker", StackProps::default());
+/// let task = FargateTask::new(
+///     &mut stack,
+///     "Task",
+///     ContainerImage::public("public.ecr.aws/docker/library/busybox:1.37.0"),
+///     FargateTaskProps { cpu: 256, memory: 512, ..FargateTaskProps::default() },
+/// );
+/// assert_eq!(task.container_name(), "app");
+/// ```
+///
+/// The image is an argument: a task without one does not compile.
+///
+/// ```compile_fail
+/// use pantri_constructs::service::{FargateTask, FargateTaskProps};
+/// # let mut app = pantri_synth::App::new();
+/// # let mut root = app.root();
+/// let task = FargateTask::new(&mut root, "Task", FargateTaskProps::default());
+/// ```
+#[derive(Clone, Debug)]
+pub struct FargateTask {
+    task_definition: Res<CfnTaskDefinition>,
+    execution_role: Res<CfnRole>,
+    task_role: Res<CfnRole>,
+    app_log_group: Res<CfnLogGroup>,
+    agent_log_group: Option<Res<CfnLogGroup>>,
+    container_name: String,
+    container_port: Option<u16>,
+    enable_exec: bool,
+}
 
 /// The log groups of the task.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LogGroups {
-    /// `/ecs/datadog-agent-<stage>`: the agent, the log router and the init container.
-    pub agent: Res<CfnLogGroup>,
-    /// `/aws/ecs/<app>-<stage>`: the app.
+    /// The agent, the log router and the init container (with the Datadog add-on).
+    pub agent: Option<Res<CfnLogGroup>>,
+    /// The app.
     pub app: Res<CfnLogGroup>,
 }
 
-/// The task volume the log router reads its extra Fluent Bit config from.
-const LOG_CONFIG_VOLUME: &str = "log-router-config";
-/// Where the init container writes that config, and where the log router finds it.
-const LOG_CONFIG_INIT_DIR: &str = "/mnt/log-router-config";
-const LOG_CONFIG_DIR: &str = "/fluent-bit/etc/extra";
-const LOG_CONFIG_FILE: &str = "cloudwatch.conf";
+impl FargateTask {
+    /// Adds the task under `scope` at `id`. Bad props are synth errors at the construct's path.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        image: ContainerImage,
+        props: FargateTaskProps,
+    ) -> FargateTask {
+        let mut s = scope.construct(id, "pantri.FargateTask");
+        FargateTask::in_scope(&mut s, image, props)
+    }
 
-pub(super) fn log_groups(s: &mut Scope<'_>, names: &Names, p: &NextJsServiceProps) -> LogGroups {
-    let agent = encrypted_log_group(
-        s,
-        "AgentLogs",
-        names.agent_log_group.clone(),
-        p.log_retention_days,
-        p.logs_key_arn.clone(),
-        p.removal,
-    );
-    let app = encrypted_log_group(
-        s,
-        "AppLogs",
-        names.app_log_group.clone(),
-        p.log_retention_days,
-        p.logs_key_arn.clone(),
-        p.removal,
-    );
-    LogGroups { agent, app }
+    /// Adds the same resources directly to `scope`, with no construct node of its own: for a
+    /// composition whose resources keep the paths (so the logical IDs) they had before it was
+    /// composed of parts. Ids: `AgentLogs`, `AppLogs`, `ExecutionRole`, `TaskRole`,
+    /// `TaskDefinition`.
+    pub fn in_scope(s: &mut Scope<'_>, image: ContainerImage, p: FargateTaskProps) -> FargateTask {
+        check(s, &p);
+        let agent = p
+            .datadog
+            .as_ref()
+            .map(|dd| log_group(s, "AgentLogs", dd.log_group_name.clone(), &p));
+        let app = log_group(s, "AppLogs", p.log_group_name.clone(), &p);
+        let logs = LogGroups { agent, app };
+        let roles = roles::roles(
+            s,
+            &RoleInputs {
+                props: &p,
+                repository_arn: image.repository_arn.clone(),
+                logs: &logs,
+            },
+        );
+        let task_definition = task_definition(s, &image, &p, &roles, &logs);
+        FargateTask {
+            task_definition,
+            execution_role: roles.execution,
+            task_role: roles.task,
+            app_log_group: app,
+            agent_log_group: agent,
+            container_name: p.container_name.clone(),
+            container_port: p.container_port,
+            enable_exec: p.enable_exec,
+        }
+    }
+
+    /// The app container's name.
+    pub fn container_name(&self) -> &str {
+        &self.container_name
+    }
+
+    /// The port the app listens on, if any.
+    pub fn container_port(&self) -> Option<u16> {
+        self.container_port
+    }
+
+    /// Whether ECS Exec is enabled (the service must say so too).
+    pub fn enable_exec(&self) -> bool {
+        self.enable_exec
+    }
+
+    /// Escape hatch: the task definition.
+    pub fn task_definition(&self) -> Res<CfnTaskDefinition> {
+        self.task_definition
+    }
+
+    /// The execution role (image pull, log groups, secrets).
+    pub fn execution_role(&self) -> Res<CfnRole> {
+        self.execution_role
+    }
+
+    /// The task role (what the app may call): the role grants go to.
+    pub fn task_role(&self) -> Res<CfnRole> {
+        self.task_role
+    }
+
+    /// The app's log group.
+    pub fn app_log_group(&self) -> Res<CfnLogGroup> {
+        self.app_log_group
+    }
+
+    /// The log group of the Datadog agent and the log router, with the add-on.
+    pub fn agent_log_group(&self) -> Option<Res<CfnLogGroup>> {
+        self.agent_log_group
+    }
 }
 
-/// What the task definition is made of.
-pub(super) struct TaskInputs<'a> {
-    pub names: &'a Names,
-    pub props: &'a NextJsServiceProps,
-    pub repository: Res<CfnRepository>,
-    pub image_tag: Str,
-    pub roles: &'a Roles,
-    pub logs: &'a LogGroups,
+fn log_group(
+    s: &mut Scope<'_>,
+    id: &str,
+    name: Option<String>,
+    p: &FargateTaskProps,
+) -> Res<CfnLogGroup> {
+    let mut group = CfnLogGroup::new().retention_in_days(p.log_retention_days);
+    if let Some(name) = name {
+        group = group.log_group_name(name);
+    }
+    if let Some(key) = &p.logs_key_arn {
+        group = group.kms_key_id(key.clone());
+    }
+    let group = s.resource(id, group);
+    if let Some(o) = s.app().options_mut(group) {
+        p.removal.apply(o);
+    }
+    group
 }
 
-/// The unified service tags (env, service, version).
-struct DdTags {
-    env: String,
-    service: String,
-    version: Str,
+/// The sidecars' reserved memory (MiB); the app gets the rest of the task.
+pub(super) fn sidecar_memory(p: &FargateTaskProps) -> u32 {
+    let init = if needs_init(p) { VOLUME_INIT_MEMORY } else { 0 };
+    match &p.datadog {
+        Some(dd) if dd.firelens() => AGENT_MEMORY + LOG_ROUTER_MEMORY + init,
+        Some(_) => AGENT_MEMORY + init,
+        None => init,
+    }
 }
 
-fn kv(name: &str, value: impl Into<Str>) -> KeyValuePair {
+fn firelens(p: &FargateTaskProps) -> bool {
+    p.datadog.as_ref().is_some_and(DatadogAgent::firelens)
+}
+
+fn chmods(p: &FargateTaskProps) -> bool {
+    p.user.is_some() && !p.writable_paths.is_empty()
+}
+
+fn needs_init(p: &FargateTaskProps) -> bool {
+    chmods(p) || firelens(p)
+}
+
+fn check(s: &mut Scope<'_>, p: &FargateTaskProps) {
+    let mut errors = Vec::new();
+    validate::fargate_size(p.cpu, p.memory, sidecar_memory(p), &mut errors);
+    validate::retention(p.log_retention_days, &mut errors);
+    validate::environment(&p.environment, &p.secrets, &mut errors);
+    if let Some(port) = p.container_port {
+        validate::container_port(port, p.datadog.is_some(), &mut errors);
+    }
+    if let Some(dd) = &p.datadog {
+        if !DATADOG_SITES.contains(&dd.site.as_str()) {
+            errors.push(format!(
+                "datadog.site {:?} is not a Datadog site: use one of {DATADOG_SITES:?}",
+                dd.site
+            ));
+        }
+        if dd.api_key_secret.arn.as_literal() == Some("") {
+            errors.push(
+                "datadog.api_key_secret.arn is empty: pass the reference from the stack that owns it"
+                    .to_owned(),
+            );
+        }
+    }
+    for e in errors {
+        s.error(e);
+    }
+}
+
+pub(super) fn kv(name: &str, value: impl Into<Str>) -> KeyValuePair {
     KeyValuePair::new().name(name).value(value)
 }
 
-fn awslogs(group: Res<CfnLogGroup>, prefix: &str) -> LogConfiguration {
+pub(super) fn awslogs(group: Str, prefix: &str) -> LogConfiguration {
     let mut options: IndexMap<String, Str> = IndexMap::new();
-    options.insert("awslogs-group".into(), group.ref_());
+    options.insert("awslogs-group".into(), group);
     options.insert("awslogs-region".into(), aws::region());
     options.insert("awslogs-stream-prefix".into(), prefix.into());
     // A slow CloudWatch never blocks the process writing to stdout.
@@ -128,149 +384,154 @@ fn value_from(arn: &Str, json_key: &str) -> Str {
     }
 }
 
-pub(super) fn task_definition(s: &mut Scope<'_>, i: &TaskInputs<'_>) -> Res<CfnTaskDefinition> {
-    let p = i.props;
-    let dd = DdTags {
-        env: p.datadog.env.clone().unwrap_or_else(|| p.stage.clone()),
-        service: p
-            .datadog
-            .service
-            .clone()
-            .unwrap_or_else(|| p.app_name.clone()),
-        version: p
-            .datadog
-            .version
-            .clone()
-            .map_or_else(|| i.image_tag.clone(), Str::from),
-    };
-    let firelens = p.app_logs == AppLogs::CloudWatchAndDatadog;
-    let mut containers = vec![app_container(i, &dd), agent_container(i, &dd)];
-    if firelens {
-        containers.push(log_router_container(i));
+fn task_definition(
+    s: &mut Scope<'_>,
+    image: &ContainerImage,
+    p: &FargateTaskProps,
+    roles: &roles::Roles,
+    logs: &LogGroups,
+) -> Res<CfnTaskDefinition> {
+    let version = p.datadog.as_ref().and_then(|dd| dd.version_or(image.tag()));
+    let sidecar_logs = logs.agent.unwrap_or(logs.app).ref_();
+    let mut containers = vec![app_container(image, p, logs, version.as_ref())];
+    if let Some(dd) = &p.datadog {
+        containers.push(dd.agent_container(version.as_ref(), sidecar_logs.clone()));
+        if dd.firelens() {
+            containers.push(dd.log_router_container(sidecar_logs.clone()));
+        }
     }
-    if p.user.is_some() || firelens {
-        containers.push(init_container(i));
+    if needs_init(p) {
+        containers.push(init_container(p, logs, sidecar_logs));
     }
-    let mut volumes: Vec<Volume> = WRITABLE_PATHS
+    let mut volumes: Vec<Volume> = p
+        .writable_paths
         .iter()
-        .map(|(name, _)| Volume::new().name(*name))
+        .map(|(name, _)| Volume::new().name(name.as_str()))
         .collect();
-    if firelens {
+    if firelens(p) {
         volumes.push(Volume::new().name(LOG_CONFIG_VOLUME));
     }
-    s.resource(
-        "TaskDefinition",
-        CfnTaskDefinition::new()
-            .family(i.names.base.clone())
-            .cpu(p.cpu.to_string())
-            .memory(p.memory.to_string())
-            .network_mode("awsvpc")
-            .requires_compatibilities(["FARGATE"])
-            .execution_role_arn(i.roles.execution.attr_arn())
-            .task_role_arn(i.roles.task.attr_arn())
-            .volumes(volumes)
-            .container_definitions(containers),
-    )
+    let mut task = CfnTaskDefinition::new()
+        .cpu(p.cpu.to_string())
+        .memory(p.memory.to_string())
+        .network_mode("awsvpc")
+        .requires_compatibilities(["FARGATE"])
+        .execution_role_arn(roles.execution.attr_arn())
+        .task_role_arn(roles.task.attr_arn())
+        .container_definitions(containers);
+    if let Some(family) = &p.family {
+        task = task.family(family.as_str());
+    }
+    if !volumes.is_empty() {
+        task = task.volumes(volumes);
+    }
+    s.resource("TaskDefinition", task)
 }
 
-fn app_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
-    let p = i.props;
-    let image = fns::join(
-        ":",
-        [i.repository.attr_repository_uri(), i.image_tag.clone()],
-    );
-    let mut env = vec![
-        kv("NODE_ENV", "production"),
-        kv("PORT", p.container_port.to_string()),
-        // Next.js standalone binds to HOSTNAME; the ALB reaches the task's ENI, not loopback.
-        kv("HOSTNAME", "0.0.0.0"),
-        // The agent shares the task's network namespace.
-        kv("DD_AGENT_HOST", "127.0.0.1"),
-        kv("DD_ENV", dd.env.as_str()),
-        kv("DD_SERVICE", dd.service.as_str()),
-        kv("DD_VERSION", dd.version.clone()),
-        kv("DD_LOGS_INJECTION", "true"),
-        kv("STATIC_BUCKET", p.static_bucket.name.clone()),
-        kv("COGNITO_USER_POOL_ID", p.user_pool.id.clone()),
-    ];
-    env.extend(p.environment.iter().map(|(k, v)| kv(k, v.clone())));
-    let secrets: Vec<Secret> = p
-        .secrets
+fn app_container(
+    image: &ContainerImage,
+    p: &FargateTaskProps,
+    logs: &LogGroups,
+    version: Option<&Str>,
+) -> ContainerDefinition {
+    let name = p.container_name.as_str();
+    let mut env: Vec<KeyValuePair> = p
+        .environment
         .iter()
-        .map(|(name, secret, key)| Secret::new(name.as_str(), value_from(&secret.arn, key)))
+        .map(|(k, v)| kv(k, v.clone()))
         .collect();
-    let mut labels: IndexMap<String, Str> = IndexMap::new();
-    labels.insert("com.datadoghq.tags.env".into(), dd.env.as_str().into());
-    labels.insert(
-        "com.datadoghq.tags.service".into(),
-        dd.service.as_str().into(),
-    );
-    labels.insert("com.datadoghq.tags.version".into(), dd.version.clone());
-
-    // `node` is in every Next.js image; curl and wget are not (slim and distroless images).
-    let probe = format!(
-        "fetch('http://127.0.0.1:{}{}').then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))",
-        p.container_port, p.health_check_path
-    );
-    let mut depends = vec![ContainerDependency::new()
-        .container_name(AGENT_CONTAINER)
-        .condition(ContainerDependencyCondition::Start)];
-    if p.user.is_some() {
+    let mut depends = Vec::new();
+    let mut labels = IndexMap::new();
+    if let Some(dd) = &p.datadog {
+        // The agent's variables, unless the app sets its own (a composition may place them).
+        for (k, v) in dd.app_environment(version) {
+            if !p.environment.iter().any(|(n, _)| *n == k) {
+                env.push(kv(&k, v));
+            }
+        }
+        labels = dd.labels(version);
+        depends.push(
+            ContainerDependency::new()
+                .container_name(AGENT_CONTAINER)
+                .condition(ContainerDependencyCondition::Start),
+        );
+    }
+    if chmods(p) {
         depends.push(
             ContainerDependency::new()
                 .container_name(VOLUME_INIT_CONTAINER)
                 .condition(ContainerDependencyCondition::Success),
         );
     }
-    let logging = match p.app_logs {
-        AppLogs::CloudWatch => awslogs(i.logs.app, APP_CONTAINER),
-        AppLogs::CloudWatchAndDatadog => {
+    let logging = match &p.datadog {
+        Some(dd) if dd.firelens() => {
             depends.push(
                 ContainerDependency::new()
                     .container_name(LOG_ROUTER_CONTAINER)
                     .condition(ContainerDependencyCondition::Start),
             );
-            firelens_to_datadog(p, dd)
+            dd.firelens_to_datadog(version)
         }
+        _ => awslogs(logs.app.ref_(), name),
     };
-    let mut c = ContainerDefinition::new(image, APP_CONTAINER)
+    let secrets: Vec<Secret> = p
+        .secrets
+        .iter()
+        .map(|(name, secret, key)| Secret::new(name.as_str(), value_from(&secret.arn, key)))
+        .collect();
+    let mut c = ContainerDefinition::new(image.image.clone(), name)
         .essential(true)
-        .port_mappings([PortMapping::new()
-            .name("http")
-            .container_port(p.container_port)
-            .protocol("tcp")
-            .app_protocol("http")])
         .environment(env)
-        .docker_labels(labels)
-        .health_check(
-            HealthCheck::new()
-                .command(["CMD", "node", "-e", probe.as_str()])
-                .interval(30)
-                .timeout(5)
-                .retries(3)
-                .start_period(30),
-        )
         // ECS Exec's agent writes into the container: it cannot run on a read-only root.
         .readonly_root_filesystem(!p.enable_exec)
-        .mount_points(
-            WRITABLE_PATHS
-                .iter()
-                .map(|(name, path)| {
-                    MountPoint::new()
-                        .source_volume(*name)
-                        .container_path(*path)
-                        .read_only(false)
-                })
-                .collect::<Vec<_>>(),
-        )
         .linux_parameters(
             LinuxParameters::new()
                 .init_process_enabled(true)
                 .capabilities(KernelCapabilities::new().drop(["ALL"])),
         )
-        .depends_on(depends)
         .stop_timeout(30)
         .log_configuration(logging);
+    if let Some(port) = p.container_port {
+        c = c.port_mappings([PortMapping::new()
+            .name("http")
+            .container_port(port)
+            .protocol("tcp")
+            .app_protocol("http")]);
+    }
+    if !labels.is_empty() {
+        c = c.docker_labels(labels);
+    }
+    if let Some(command) = &p.health_check {
+        c = c.health_check(
+            HealthCheck::new()
+                .command(
+                    command
+                        .iter()
+                        .map(|c| Str::from(c.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .interval(30)
+                .timeout(5)
+                .retries(3)
+                .start_period(30),
+        );
+    }
+    if !p.writable_paths.is_empty() {
+        c = c.mount_points(
+            p.writable_paths
+                .iter()
+                .map(|(name, path)| {
+                    MountPoint::new()
+                        .source_volume(name.as_str())
+                        .container_path(path.as_str())
+                        .read_only(false)
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    if !depends.is_empty() {
+        c = c.depends_on(depends);
+    }
     if !secrets.is_empty() {
         c = c.secrets(secrets);
     }
@@ -280,150 +541,30 @@ fn app_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
     c
 }
 
-/// The app's stdout through FireLens to Datadog Logs; the API key comes from the secret.
-fn firelens_to_datadog(p: &NextJsServiceProps, dd: &DdTags) -> LogConfiguration {
-    let mut options: IndexMap<String, Str> = IndexMap::new();
-    options.insert("Name".into(), "datadog".into());
-    options.insert(
-        "Host".into(),
-        format!("http-intake.logs.{}", p.datadog.site).into(),
-    );
-    options.insert("TLS".into(), "on".into());
-    options.insert("compress".into(), "gzip".into());
-    options.insert("provider".into(), "ecs".into());
-    options.insert("dd_service".into(), dd.service.as_str().into());
-    options.insert("dd_source".into(), "nodejs".into());
-    options.insert(
-        "dd_tags".into(),
-        fns::join(
-            "",
-            [
-                Str::from(format!("env:{},version:", dd.env)),
-                dd.version.clone(),
-            ],
-        ),
-    );
-    LogConfiguration::new("awsfirelens")
-        .options(options)
-        .secret_options([Secret::new("apikey", p.datadog.api_key_secret.arn.clone())])
-}
-
-fn agent_container(i: &TaskInputs<'_>, dd: &DdTags) -> ContainerDefinition {
-    let p = i.props;
-    ContainerDefinition::new(p.datadog.agent_image.as_str(), AGENT_CONTAINER)
-        // Monitoring must not take the app down: if the agent dies the task keeps serving
-        // (Datadog's no-data monitors notice), and the app starts without waiting for it.
-        .essential(false)
-        .memory_reservation(AGENT_MEMORY)
-        .environment([
-            kv("ECS_FARGATE", "true"),
-            kv("DD_SITE", p.datadog.site.as_str()),
-            kv("DD_APM_ENABLED", "true"),
-            kv("DD_APM_NON_LOCAL_TRAFFIC", "true"),
-            kv("DD_DOGSTATSD_NON_LOCAL_TRAFFIC", "true"),
-            kv("DD_ENV", dd.env.as_str()),
-            kv("DD_SERVICE", dd.service.as_str()),
-            kv("DD_VERSION", dd.version.clone()),
-        ])
-        .secrets([Secret::new(
-            "DD_API_KEY",
-            p.datadog.api_key_secret.arn.clone(),
-        )])
-        .port_mappings([
-            PortMapping::new()
-                .name("apm")
-                .container_port(8126)
-                .protocol("tcp"),
-            PortMapping::new()
-                .name("dogstatsd")
-                .container_port(8125)
-                .protocol("udp"),
-        ])
-        .health_check(
-            HealthCheck::new()
-                .command(["CMD-SHELL", "agent health"])
-                .interval(30)
-                .timeout(5)
-                .retries(3)
-                .start_period(15),
-        )
-        // The agent runs as root in its image; it needs no capability for APM, DogStatsD and
-        // the ECS metadata endpoint on Fargate.
-        .linux_parameters(
-            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
-        )
-        .log_configuration(awslogs(i.logs.agent, AGENT_CONTAINER))
-}
-
-fn log_router_container(i: &TaskInputs<'_>) -> ContainerDefinition {
-    let p = i.props;
-    let mut firelens_options: IndexMap<String, Str> = IndexMap::new();
-    firelens_options.insert("enable-ecs-log-metadata".into(), "true".into());
-    // The second output (CloudWatch) is a config file ECS includes after its generated one.
-    firelens_options.insert("config-file-type".into(), "file".into());
-    firelens_options.insert(
-        "config-file-value".into(),
-        format!("{LOG_CONFIG_DIR}/{LOG_CONFIG_FILE}").into(),
-    );
-    ContainerDefinition::new(p.datadog.log_router_image.as_str(), LOG_ROUTER_CONTAINER)
-        // The app's log driver writes to this container: without it the app's logs are lost.
-        .essential(true)
-        .memory_reservation(LOG_ROUTER_MEMORY)
-        .firelens_configuration(
-            FirelensConfiguration::new()
-                .type_("fluentbit")
-                .options(firelens_options),
-        )
-        .mount_points([MountPoint::new()
-            .source_volume(LOG_CONFIG_VOLUME)
-            .container_path(LOG_CONFIG_DIR)
-            .read_only(true)])
-        .linux_parameters(
-            LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
-        )
-        // Its config must be written before it starts.
-        .depends_on([ContainerDependency::new()
-            .container_name(VOLUME_INIT_CONTAINER)
-            .condition(ContainerDependencyCondition::Success)])
-        .log_configuration(awslogs(i.logs.agent, LOG_ROUTER_CONTAINER))
-}
-
-/// The Fluent Bit output that copies the app's FireLens stream (tagged `<container>-firelens-*`)
-/// to its CloudWatch log group, as `Fn::Sub` text (`${AppLogGroup}`, `${AWS::Region}`); the group
-/// exists (the template makes it), so the router never creates one.
-fn cloudwatch_output() -> [String; 7] {
-    [
-        "[OUTPUT]".to_owned(),
-        "    Name cloudwatch_logs".to_owned(),
-        format!("    Match {APP_CONTAINER}-firelens*"),
-        "    region ${AWS::Region}".to_owned(),
-        "    log_group_name ${AppLogGroup}".to_owned(),
-        format!("    log_stream_prefix {APP_CONTAINER}/"),
-        "    auto_create_group false".to_owned(),
-    ]
-}
-
 /// A short-lived container that prepares the task's volumes and exits: it opens the writable
 /// paths to the non-root app user and writes the log router's CloudWatch output.
-fn init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
-    let p = i.props;
+fn init_container(p: &FargateTaskProps, logs: &LogGroups, own_logs: Str) -> ContainerDefinition {
     let mount = |name: &str| format!("/mnt/{name}");
     let mut mounts: Vec<MountPoint> = Vec::new();
     let mut steps: Vec<String> = Vec::new();
-    if p.user.is_some() {
-        let paths: Vec<String> = WRITABLE_PATHS.iter().map(|(name, _)| mount(name)).collect();
+    if chmods(p) {
+        let paths: Vec<String> = p
+            .writable_paths
+            .iter()
+            .map(|(name, _)| mount(name))
+            .collect();
         steps.push(format!("chmod 1777 {}", paths.join(" ")));
-        mounts.extend(WRITABLE_PATHS.iter().map(|(name, _)| {
+        mounts.extend(p.writable_paths.iter().map(|(name, _)| {
             MountPoint::new()
-                .source_volume(*name)
+                .source_volume(name.as_str())
                 .container_path(mount(name))
                 .read_only(false)
         }));
     }
-    let firelens = p.app_logs == AppLogs::CloudWatchAndDatadog;
+    let firelens = firelens(p);
     if firelens {
         // printf '%s\n' 'line' ...: one config line per argument, nothing expanded by the shell.
-        let lines: Vec<String> = cloudwatch_output()
+        let lines: Vec<String> = cloudwatch_output(&p.container_name)
             .iter()
             .map(|l| format!("'{l}'"))
             .collect();
@@ -440,7 +581,7 @@ fn init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
     }
     let steps = steps.join(" && ");
     let script = if firelens {
-        fns::sub_with(&steps, [("AppLogGroup", i.logs.app.ref_())])
+        fns::sub_with(&steps, [("AppLogGroup", logs.app.ref_())])
     } else {
         Str::from(steps)
     };
@@ -457,5 +598,5 @@ fn init_container(i: &TaskInputs<'_>) -> ContainerDefinition {
         )
         .command([Str::from("sh"), Str::from("-c"), script])
         .mount_points(mounts)
-        .log_configuration(awslogs(i.logs.agent, VOLUME_INIT_CONTAINER))
+        .log_configuration(awslogs(own_logs, VOLUME_INIT_CONTAINER))
 }

@@ -1,10 +1,13 @@
-//! Checks on [`NextJsServiceProps`]: every problem becomes a synth error at the construct's
-//! path that says what to do, and all of them are reported together.
+//! Checks on props: every problem becomes a synth error at the construct's path that says what
+//! to do, and all of them are reported together. Each part checks its own props; a composition
+//! ([`NextJsService`](super::NextJsService)) checks only what is its own, so one mistake is one
+//! error.
 
 use pantri_synth::Scope;
 
-use super::task::{RESERVED_ENV, SIDECAR_MEMORY};
-use super::NextJsServiceProps;
+use super::web::{WebIngress, WebServiceProps};
+use super::{NextJsServiceProps, RESERVED_ENV};
+use crate::VpcRef;
 
 /// Fargate (Linux) task sizes: CPU units → (lowest memory, highest memory, step), in MiB.
 const FARGATE_SIZES: &[(u32, u32, u32, u32)] = &[
@@ -23,17 +26,6 @@ const RETENTION_DAYS: &[u32] = &[
     3288, 3653,
 ];
 
-/// Datadog sites (the agent's `DD_SITE`).
-const DATADOG_SITES: &[&str] = &[
-    "datadoghq.com",
-    "us3.datadoghq.com",
-    "us5.datadoghq.com",
-    "datadoghq.eu",
-    "ap1.datadoghq.com",
-    "ap2.datadoghq.com",
-    "ddog-gov.com",
-];
-
 /// Environment variable names that hold secrets; these belong in `secrets`.
 const SECRET_LOOKING: &[&str] = &[
     "SECRET",
@@ -49,15 +41,16 @@ const SECRET_LOOKING: &[&str] = &[
 /// Ports the Datadog agent sidecar listens on in the shared network namespace.
 const AGENT_PORTS: &[u16] = &[8125, 8126];
 
-/// Records an error for each problem of `props`.
+/// Records an error for each problem of the Next.js composition's own props.
 pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     let mut errors = Vec::new();
     names(p, &mut errors);
-    sizes(p, &mut errors);
-    network(p, &mut errors);
     references(p, &mut errors);
-    environment(p, &mut errors);
+    reserved(p, &mut errors);
     uploads_prefix(p, &mut errors);
+    if p.keep_images == 0 {
+        errors.push("keep_images is 0: the running image would expire; keep at least 1 (10 or more leaves room to roll back)".to_owned());
+    }
     for e in errors {
         s.error(e);
     }
@@ -86,97 +79,59 @@ fn names(p: &NextJsServiceProps, errors: &mut Vec<String>) {
     }
 }
 
-fn sizes(p: &NextJsServiceProps, errors: &mut Vec<String>) {
-    match FARGATE_SIZES.iter().find(|(cpu, ..)| *cpu == p.cpu) {
+/// A legal Fargate CPU/memory pair that leaves the app at least 128 MiB beside the sidecars.
+pub(super) fn fargate_size(cpu: u32, memory: u32, sidecars: u32, errors: &mut Vec<String>) {
+    match FARGATE_SIZES.iter().find(|(c, ..)| *c == cpu) {
         None => errors.push(format!(
-            "cpu {} is not a Fargate size: use 256, 512, 1024, 2048, 4096, 8192 or 16384",
-            p.cpu
+            "cpu {cpu} is not a Fargate size: use 256, 512, 1024, 2048, 4096, 8192 or 16384"
         )),
         Some(&(cpu, lo, hi, step)) => {
-            if p.memory < lo || p.memory > hi || !(p.memory - lo).is_multiple_of(step) {
+            if memory < lo || memory > hi || !(memory - lo).is_multiple_of(step) {
                 errors.push(format!(
-                    "memory {} MiB is not legal with cpu {cpu} on Fargate: use {lo} to {hi} MiB in steps of {step}",
-                    p.memory
+                    "memory {memory} MiB is not legal with cpu {cpu} on Fargate: use {lo} to {hi} MiB in steps of {step}"
                 ));
-            } else if p.memory <= SIDECAR_MEMORY + 128 {
+            } else if memory <= sidecars + 128 {
                 errors.push(format!(
-                    "memory {} MiB leaves the app less than 128 MiB beside the sidecars ({SIDECAR_MEMORY} MiB): raise memory",
-                    p.memory
+                    "memory {memory} MiB leaves the app less than 128 MiB beside the sidecars ({sidecars} MiB): raise memory"
                 ));
             }
         }
     }
-    if p.min_capacity > p.max_capacity {
+}
+
+/// A retention CloudWatch Logs accepts.
+pub(super) fn retention(days: u32, errors: &mut Vec<String>) {
+    if !RETENTION_DAYS.contains(&days) {
         errors.push(format!(
-            "min_capacity {} is above max_capacity {}: lower min_capacity or raise max_capacity",
-            p.min_capacity, p.max_capacity
+            "log_retention_days {days} is not a CloudWatch Logs retention: use one of {RETENTION_DAYS:?}"
         ));
-    }
-    if p.desired_count < p.min_capacity {
-        errors.push(format!(
-            "desired_count {} is below min_capacity {}: raise desired_count or lower min_capacity",
-            p.desired_count, p.min_capacity
-        ));
-    }
-    if p.desired_count > p.max_capacity {
-        errors.push(format!(
-            "desired_count {} is above max_capacity {}: lower desired_count or raise max_capacity",
-            p.desired_count, p.max_capacity
-        ));
-    }
-    if p.max_capacity == 0 {
-        errors.push(
-            "max_capacity is 0: the service could never run a task; use at least 1".to_owned(),
-        );
-    }
-    for (what, v) in [
-        ("cpu_target_percent", p.cpu_target_percent),
-        ("memory_target_percent", p.memory_target_percent),
-    ] {
-        if !(10..=95).contains(&v) {
-            errors.push(format!(
-                "{what} {v} is out of range: use 10 to 95 (percent utilization to hold)"
-            ));
-        }
-    }
-    if p.requests_per_target == Some(0) {
-        errors.push(
-            "requests_per_target is 0: use a positive number of requests per task, or None"
-                .to_owned(),
-        );
-    }
-    if let Err(e) = p.capacity.check() {
-        errors.push(e);
-    }
-    if !RETENTION_DAYS.contains(&p.log_retention_days) {
-        errors.push(format!(
-            "log_retention_days {} is not a CloudWatch Logs retention: use one of {RETENTION_DAYS:?}",
-            p.log_retention_days
-        ));
-    }
-    if p.keep_images == 0 {
-        errors.push("keep_images is 0: the running image would expire; keep at least 1 (10 or more leaves room to roll back)".to_owned());
-    }
-    if p.health_check_grace_period_seconds > 2_147_483_647 {
-        errors.push("health_check_grace_period_seconds is too large".to_owned());
     }
 }
 
-fn network(p: &NextJsServiceProps, errors: &mut Vec<String>) {
-    if p.vpc.public_subnet_ids.len() < 2 {
+/// An unprivileged port the Datadog agent does not use.
+pub(super) fn container_port(port: u16, agent: bool, errors: &mut Vec<String>) {
+    if port < 1024 || (agent && AGENT_PORTS.contains(&port)) {
+        errors.push(format!(
+            "container_port {port} is not usable: use an unprivileged port (1024 or more) other than the Datadog agent's 8125 and 8126"
+        ));
+    }
+}
+
+/// The network, names and paths of a web service.
+pub(super) fn web(
+    vpc: &VpcRef,
+    ingress: &WebIngress,
+    p: &WebServiceProps,
+    errors: &mut Vec<String>,
+) {
+    if vpc.public_subnet_ids.len() < 2 {
         errors.push(format!(
             "the vpc has {} public subnets: an ALB needs subnets in at least 2 availability zones",
-            p.vpc.public_subnet_ids.len()
+            vpc.public_subnet_ids.len()
         ));
     }
-    if p.vpc.private_subnet_ids.is_empty() {
+    if vpc.private_subnet_ids.is_empty() {
         errors.push("the vpc has no private subnets: the tasks run in private subnets; pass the network's VpcRef".to_owned());
-    }
-    if p.container_port == 0 || p.container_port < 1024 || AGENT_PORTS.contains(&p.container_port) {
-        errors.push(format!(
-            "container_port {} is not usable: use an unprivileged port (1024 or more) other than the Datadog agent's 8125 and 8126",
-            p.container_port
-        ));
     }
     if !p.health_check_path.starts_with('/')
         || p.health_check_path.len() > 1024
@@ -187,29 +142,44 @@ fn network(p: &NextJsServiceProps, errors: &mut Vec<String>) {
             p.health_check_path
         ));
     }
-    let zone = p.hosted_zone.zone_name.trim_end_matches('.');
-    if !is_domain(&p.domain_name) {
+    if p.health_check_grace_period_seconds > 2_147_483_647 {
+        errors.push("health_check_grace_period_seconds is too large".to_owned());
+    }
+    if p.requests_per_target == Some(0) {
+        errors.push(
+            "requests_per_target is 0: use a positive number of requests per task, or None"
+                .to_owned(),
+        );
+    }
+    let (domain_name, hosted_zone) = ingress.domain();
+    let zone = hosted_zone.zone_name.trim_end_matches('.');
+    if !is_domain(domain_name) {
         errors.push(format!(
-            "domain_name {:?} is not a domain name: use lowercase labels separated by dots, such as origin.example.com",
-            p.domain_name
+            "domain_name {domain_name:?} is not a domain name: use lowercase labels separated by dots, such as origin.example.com"
         ));
     } else if zone.is_empty()
-        || !(p.domain_name == zone || p.domain_name.ends_with(&format!(".{zone}")))
+        || !(domain_name == zone || domain_name.ends_with(&format!(".{zone}")))
     {
         errors.push(format!(
-            "domain_name {:?} is not in the hosted zone {zone:?}: the certificate is validated and the alias created there; use a name under the zone",
-            p.domain_name
+            "domain_name {domain_name:?} is not in the hosted zone {zone:?}: the certificate is validated and the alias created there; use a name under the zone"
         ));
     }
-    if p.access_log_prefix.is_empty()
-        || p.access_log_prefix.starts_with('/')
-        || p.access_log_prefix.ends_with('/')
-        || p.access_log_prefix.contains("AWSLogs")
-    {
-        errors.push(format!(
-            "access_log_prefix {:?} is not accepted by ELB: use a non-empty prefix without leading or trailing '/' and without 'AWSLogs'",
-            p.access_log_prefix
-        ));
+    if let WebIngress::BehindCloudFront { origin_secret, .. } = ingress {
+        if origin_secret.name.is_empty() {
+            errors.push("origin_secret.name is empty: the listener rule reads the secret by name through a dynamic reference".to_owned());
+        }
+    }
+    if let Some(logs) = &p.access_logs {
+        let prefix = &logs.prefix;
+        if prefix.is_empty()
+            || prefix.starts_with('/')
+            || prefix.ends_with('/')
+            || prefix.contains("AWSLogs")
+        {
+            errors.push(format!(
+                "access_log_prefix {prefix:?} is not accepted by ELB: use a non-empty prefix without leading or trailing '/' and without 'AWSLogs'"
+            ));
+        }
     }
 }
 
@@ -236,7 +206,6 @@ fn references(p: &NextJsServiceProps, errors: &mut Vec<String>) {
         ("user_pool.arn", &p.user_pool.arn),
         ("logs_key_arn", &p.logs_key_arn),
         ("hosted_zone.zone_id", &p.hosted_zone.zone_id),
-        ("datadog.api_key_secret.arn", &p.datadog.api_key_secret.arn),
         ("origin_secret.arn", &p.origin_secret.arn),
     ] {
         if missing(v) {
@@ -244,15 +213,6 @@ fn references(p: &NextJsServiceProps, errors: &mut Vec<String>) {
                 "{what} is empty: pass the reference from the stack that owns it"
             ));
         }
-    }
-    if p.origin_secret.name.is_empty() {
-        errors.push("origin_secret.name is empty: the listener rule reads the secret by name through a dynamic reference".to_owned());
-    }
-    if !DATADOG_SITES.contains(&p.datadog.site.as_str()) {
-        errors.push(format!(
-            "datadog.site {:?} is not a Datadog site: use one of {DATADOG_SITES:?}",
-            p.datadog.site
-        ));
     }
 }
 
@@ -281,13 +241,17 @@ fn uploads_prefix(p: &NextJsServiceProps, errors: &mut Vec<String>) {
     }
 }
 
-fn environment(p: &NextJsServiceProps, errors: &mut Vec<String>) {
+/// Names of variables: valid, each once, none that looks like a secret in plain text.
+pub(super) fn environment(
+    environment: &[(String, pantri_synth::Str)],
+    secrets: &[(String, crate::SecretRef, String)],
+    errors: &mut Vec<String>,
+) {
     let mut seen = std::collections::BTreeSet::new();
-    let names = p
-        .environment
+    let names = environment
         .iter()
         .map(|(n, _)| n)
-        .chain(p.secrets.iter().map(|(n, ..)| n));
+        .chain(secrets.iter().map(|(n, ..)| n));
     for name in names {
         if name.is_empty()
             || name.starts_with(|c: char| c.is_ascii_digit())
@@ -303,6 +267,25 @@ fn environment(p: &NextJsServiceProps, errors: &mut Vec<String>) {
             ));
         }
     }
+    for (name, _) in environment {
+        let upper = name.to_ascii_uppercase();
+        if SECRET_LOOKING.iter().any(|w| upper.contains(w)) {
+            errors.push(format!(
+                "environment variable {name} looks like a secret: move it to secrets (a Secrets Manager reference), never a plaintext value in the template"
+            ));
+        }
+    }
+    for (name, secret, _) in secrets {
+        if secret.arn.as_literal() == Some("") {
+            errors.push(format!(
+                "secret environment variable {name} has an empty secret ARN: pass the secret's reference"
+            ));
+        }
+    }
+}
+
+/// The names the Next.js composition sets itself.
+fn reserved(p: &NextJsServiceProps, errors: &mut Vec<String>) {
     for name in p
         .environment
         .iter()
@@ -315,21 +298,6 @@ fn environment(p: &NextJsServiceProps, errors: &mut Vec<String>) {
             ));
         }
     }
-    for (name, _) in &p.environment {
-        let upper = name.to_ascii_uppercase();
-        if SECRET_LOOKING.iter().any(|w| upper.contains(w)) {
-            errors.push(format!(
-                "environment variable {name} looks like a secret: move it to secrets (a Secrets Manager reference), never a plaintext value in the template"
-            ));
-        }
-    }
-    for (name, secret, _) in &p.secrets {
-        if secret.arn.as_literal() == Some("") {
-            errors.push(format!(
-                "secret environment variable {name} has an empty secret ARN: pass the secret's reference"
-            ));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -337,13 +305,8 @@ mod tests {
     use super::*;
 
     fn size_errors(cpu: u32, memory: u32) -> Vec<String> {
-        let p = NextJsServiceProps {
-            cpu,
-            memory,
-            ..NextJsServiceProps::default()
-        };
         let mut errors = Vec::new();
-        sizes(&p, &mut errors);
+        fargate_size(cpu, memory, 336, &mut errors);
         errors
     }
 
@@ -380,19 +343,17 @@ mod tests {
 
     #[test]
     fn capacity_needs_a_weight() {
-        let p = NextJsServiceProps {
-            capacity: crate::service::CapacityStrategy {
-                fargate_base: 1,
-                fargate_weight: 0,
-                spot_weight: 0,
-            },
-            ..NextJsServiceProps::default()
+        let capacity = crate::service::CapacityStrategy {
+            fargate_base: 1,
+            fargate_weight: 0,
+            spot_weight: 0,
         };
-        let mut errors = Vec::new();
-        sizes(&p, &mut errors);
         assert_eq!(
-            errors,
-            vec!["capacity has no weight: give fargate_weight or spot_weight a positive weight"]
+            capacity.check(),
+            Err(
+                "capacity has no weight: give fargate_weight or spot_weight a positive weight"
+                    .to_owned()
+            )
         );
     }
 }

@@ -2,8 +2,10 @@
 //! (`Fn::ImportValue`), or an output that pantri fills into another region's parameter.
 //!
 //! CloudFormation refuses to delete or change an export while a stack imports it, and fails the
-//! producer's update mid-way. [`cross_stack_uses`] is the pure reading of who uses what, over
-//! the templates of an assembly (or of the deployed stacks); deploy and diff share it.
+//! producer's update mid-way. This module is the one reading of it, over templates, that the
+//! diff and deploy share: [`cross_stack_uses`] (who uses what), [`template_exports`] and
+//! [`imported_names`] (one template's exports and imports), [`export_changes`] (which exports a
+//! change drops or changes, given its diff).
 
 use super::impact::references;
 use super::model::{
@@ -14,7 +16,8 @@ use super::{Impact, StackInput};
 use crate::assembly::{CrossRegionLink, StackArtifact};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// One stack as the cross-stack reading sees it.
 #[derive(Clone, Copy, Debug)]
@@ -67,31 +70,56 @@ pub struct CrossStackUse {
     pub via: Via,
 }
 
+/// One export of a template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateExport<'a> {
+    /// The output's logical name.
+    pub output: &'a str,
+    /// The export name (`${AWS::StackName}` resolved).
+    pub name: String,
+    /// The output's value expression (`Null` when it has none).
+    pub value: &'a Value,
+}
+
+/// The exports of a template whose names are literal, or a `Fn::Sub` of `${AWS::StackName}`
+/// and text (`stack_name` fills it), in template order.
+pub fn template_exports<'a>(template: &'a Value, stack_name: &str) -> Vec<TemplateExport<'a>> {
+    outputs(template)
+        .filter_map(|(output, o)| {
+            let name = export_name(o.pointer("/Export/Name")?, stack_name)?;
+            Some(TemplateExport {
+                output,
+                name,
+                value: o.get("Value").unwrap_or(&Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// Every export name a template imports (`Fn::ImportValue` of a literal, or of a `Fn::Sub` of
+/// `${AWS::StackName}`, which is the importing stack's `stack_name`).
+pub fn imported_names(template: &Value, stack_name: &str) -> BTreeSet<String> {
+    let mut out = Vec::new();
+    imports(template, stack_name, &mut out);
+    out.into_iter().collect()
+}
+
 /// Every use of one stack's output by another, from the templates (exports and imports) and the
 /// cross-region links. An import of an export no stack of `stacks` has is left out.
 pub fn cross_stack_uses(stacks: &[LinkStack]) -> Vec<CrossStackUse> {
-    let mut exports: BTreeMap<String, (&str, String)> = BTreeMap::new();
+    let mut exports: BTreeMap<String, (&str, &str)> = BTreeMap::new();
     for s in stacks {
-        for (output, o) in outputs(s.template) {
-            if let Some(name) = o
-                .pointer("/Export/Name")
-                .and_then(|n| export_name(n, s.stack_name))
-            {
-                exports.insert(name, (s.name, output.clone()));
-            }
+        for e in template_exports(s.template, s.stack_name) {
+            exports.insert(e.name, (s.name, e.output));
         }
     }
     let mut out = Vec::new();
     for s in stacks {
-        let mut names = Vec::new();
-        imports(s.template, s.stack_name, &mut names);
-        names.sort();
-        names.dedup();
-        for name in names {
+        for name in imported_names(s.template, s.stack_name) {
             if let Some((producer, output)) = exports.get(&name) {
                 out.push(CrossStackUse {
                     producer: producer.to_string(),
-                    output: output.clone(),
+                    output: output.to_string(),
                     consumer: s.name.to_string(),
                     via: Via::Import(name),
                 });
@@ -111,12 +139,13 @@ pub fn cross_stack_uses(stacks: &[LinkStack]) -> Vec<CrossStackUse> {
     out
 }
 
-fn outputs(template: &Value) -> impl Iterator<Item = (&String, &Value)> {
+fn outputs(template: &Value) -> impl Iterator<Item = (&str, &Value)> {
     template
         .get("Outputs")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
+        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// A literal export name, or a `Fn::Sub` of `${AWS::StackName}` and text.
@@ -148,23 +177,80 @@ fn imports(v: &Value, stack_name: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Why the value of `output` of the producer changes, `None` when it stays.
-fn value_change<'a>(producer: &StackDiff, input: &StackInput<'a>, output: &str) -> Option<String> {
-    if producer.status == StackStatus::Deleted {
-        return Some("the stack is deleted".into());
+/// Why an output's value is not the same after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueChange {
+    /// The value expression itself changes (compared as CloudFormation reads values).
+    Expression,
+    /// The expression is the same, but a resource it reads (this logical ID) is replaced,
+    /// removed, moved or changes type, so its physical value changes.
+    Replaced(String),
+}
+
+impl fmt::Display for ValueChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueChange::Expression => f.write_str("its value expression changes"),
+            ValueChange::Replaced(id) => write!(f, "resource {id} is replaced"),
+        }
     }
-    let get = |t: Option<&'a Value>| t.and_then(|t| t.get("Outputs")?.get(output));
-    let (old, new) = (get(input.old)?, get(input.new));
-    let Some(new) = new else {
-        return Some(format!("output {output} is removed"));
-    };
+}
+
+/// What a change does to one export of the old template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportFate {
+    /// No output of the new template (or no new template) exports the name any more.
+    Dropped,
+    /// Still exported, with another value.
+    Changes(ValueChange),
+}
+
+/// An export of the old template that the change drops or changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportChange<'a> {
+    /// The export, as the old template has it.
+    pub export: TemplateExport<'a>,
+    /// Dropped, or changed and why.
+    pub fate: ExportFate,
+}
+
+/// Every export of `old` that the change to `new` (`None`: the stack is deleted) drops or
+/// changes; `diff` is the diff of the two templates (which resources are replaced). Exports
+/// are matched by name, so an export moved to another output key with the same value is kept.
+pub fn export_changes<'a>(
+    old: &'a Value,
+    new: Option<&Value>,
+    stack_name: &str,
+    diff: &StackDiff,
+) -> Vec<ExportChange<'a>> {
+    let new_exports: BTreeMap<String, &Value> = new
+        .map(|n| template_exports(n, stack_name))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.name, e.value))
+        .collect();
+    template_exports(old, stack_name)
+        .into_iter()
+        .filter_map(|export| {
+            let fate = match new_exports.get(&export.name) {
+                None => ExportFate::Dropped,
+                Some(new_value) => {
+                    ExportFate::Changes(value_change(export.value, new_value, diff)?)
+                }
+            };
+            Some(ExportChange { export, fate })
+        })
+        .collect()
+}
+
+/// How the value `old` → `new` of an output changes, `None` when it stays.
+pub fn value_change(old: &Value, new: &Value, diff: &StackDiff) -> Option<ValueChange> {
     let (old, new) = (normalize(old), normalize(new));
     if !equivalent(&old, &new) {
-        return Some(format!("output {output} changes"));
+        return Some(ValueChange::Expression);
     }
-    let refs = old.get("Value").map(references).unwrap_or_default();
-    producer
-        .resources
+    let refs = references(&old);
+    diff.resources
         .iter()
         .find(|r| {
             refs.iter()
@@ -176,72 +262,127 @@ fn value_change<'a>(producer: &StackDiff, input: &StackInput<'a>, output: &str) 
                         | ResourceChangeKind::TypeChanged
                 ) || r.impact == Some(Impact::Replace))
         })
-        .map(|r| {
-            format!(
-                "{} is replaced",
-                r.moved_from.as_deref().unwrap_or(&r.logical_id)
-            )
-        })
+        .map(|r| ValueChange::Replaced(r.moved_from.as_deref().unwrap_or(&r.logical_id).into()))
+}
+
+/// Why the value the consumer of `u` reads from the producer changes; `None` when it stays.
+/// The second item is true when the value is gone (rather than changed).
+fn use_change(
+    producer: &StackDiff,
+    input: &StackInput,
+    exports: &[ExportChange],
+    u: &CrossStackUse,
+) -> Option<(String, bool)> {
+    if producer.status == StackStatus::Deleted {
+        return Some(("the stack is deleted".into(), true));
+    }
+    let old = input.old?;
+    let output = &u.output;
+    let removed = || {
+        let still_there = input
+            .new
+            .and_then(|n| n.get("Outputs")?.get(output))
+            .is_some();
+        let why = if still_there {
+            format!("output {output} no longer exports it")
+        } else {
+            format!("output {output} is removed")
+        };
+        Some((why, true))
+    };
+    match &u.via {
+        Via::Import(name) => {
+            let change = exports.iter().find(|c| &c.export.name == name)?;
+            match &change.fate {
+                ExportFate::Dropped => removed(),
+                ExportFate::Changes(why) => Some((why.to_string(), false)),
+            }
+        }
+        Via::Parameter(_) => {
+            let value = |t: &Value| t.get("Outputs")?.get(output)?.get("Value").cloned();
+            let old_value = value(old)?;
+            let Some(new_value) = input.new.and_then(value) else {
+                return Some((format!("output {output} is removed"), true));
+            };
+            let why = value_change(&old_value, &new_value, producer)?;
+            Some((why.to_string(), false))
+        }
+    }
 }
 
 /// Flags, in the producers' and the consumers' diffs, every value another stack uses that the
-/// change removes or changes. The uses are read from the old (deployed) templates: those are the
-/// imports CloudFormation checks when the producer deploys first.
-pub(crate) fn flag(diff: &mut AssemblyDiff, inputs: &[StackInput]) {
-    let link_stacks: Vec<LinkStack> = inputs
-        .iter()
-        .filter_map(|i| {
-            Some(LinkStack {
-                name: i.name,
-                id: i.name,
-                stack_name: "",
-                template: i.old?,
-                cross_region: &[],
-            })
-        })
-        .collect();
-    let uses = cross_stack_uses(&link_stacks);
+/// change removes or changes. The uses are read from `deployed`, the old side's stacks (their
+/// deployed templates, stack names and cross-region links): those are the imports
+/// CloudFormation checks when the producer deploys first. A producer must be one of `inputs`;
+/// a consumer outside them is still named on the producer's side.
+pub(crate) fn flag(diff: &mut AssemblyDiff, inputs: &[StackInput], deployed: &[LinkStack]) {
+    let uses = cross_stack_uses(deployed);
     let index: BTreeMap<&str, usize> = inputs
         .iter()
         .enumerate()
         .map(|(n, i)| (i.name, n))
         .collect();
+    let stack_names: BTreeMap<&str, &str> =
+        deployed.iter().map(|s| (s.name, s.stack_name)).collect();
+    // Each producer's export changes, computed once however many stacks import from it.
+    let mut exports: BTreeMap<usize, Vec<ExportChange>> = BTreeMap::new();
     let mut found: Vec<(usize, CrossStackChange)> = Vec::new();
     for u in &uses {
-        let (Some(&p), Some(&c)) = (
-            index.get(u.producer.as_str()),
-            index.get(u.consumer.as_str()),
-        ) else {
+        let Some(&p) = index.get(u.producer.as_str()) else {
             continue;
         };
-        let Some(why) = value_change(&diff.stacks[p], &inputs[p], &u.output) else {
+        let (producer, input) = (&diff.stacks[p], &inputs[p]);
+        let changes = exports.entry(p).or_insert_with(|| {
+            let stack_name = stack_names.get(u.producer.as_str()).copied().unwrap_or("");
+            input
+                .old
+                .map(|old| export_changes(old, input.new, stack_name, producer))
+                .unwrap_or_default()
+        });
+        let Some((why, gone)) = use_change(producer, input, changes, u) else {
             continue;
         };
-        let what = match &u.via {
-            Via::Import(name) => format!("export {name}"),
-            Via::Parameter(param) => format!("output {} (parameter {param})", u.output),
+        let consumer = &u.consumer;
+        let (what, reason) = match &u.via {
+            Via::Import(name) => (
+                format!("export {name}"),
+                format!(
+                    "{why} while {consumer} imports it: CloudFormation fails this update; deploy {consumer} without the import first (or keep the export one more deploy)"
+                ),
+            ),
+            Via::Parameter(param) if gone => (
+                format!("output {} (parameter {param})", u.output),
+                format!(
+                    "{why} while {consumer} reads it through parameter {param}, which pantri deploy fills from it: deploying {consumer} fails until it no longer has the parameter; deploy {consumer} without it first"
+                ),
+            ),
+            Via::Parameter(param) => (
+                format!("output {} (parameter {param})", u.output),
+                format!(
+                    "{why} while {consumer} reads it through parameter {param}, which pantri deploy fills from it: {consumer} keeps using the old value until it deploys again, and CloudFormation cannot delete a replaced resource still in use; deploy {consumer} right after this stack (pantri deploy of the stage orders them)"
+                ),
+            ),
         };
         found.push((
             p,
             CrossStackChange {
                 role: CrossStackRole::Producer,
                 value: what.clone(),
-                other_stack: u.consumer.clone(),
-                reason: format!(
-                    "{why} while {} imports it: CloudFormation fails this update; deploy {} without the import first (or keep the export one more deploy)",
-                    u.consumer, u.consumer
-                ),
+                other_stack: consumer.clone(),
+                reason,
             },
         ));
-        found.push((
-            c,
-            CrossStackChange {
-                role: CrossStackRole::Consumer,
-                value: what,
-                other_stack: u.producer.clone(),
-                reason: format!("{why} in {}", u.producer),
-            },
-        ));
+        if let Some(&c) = index.get(consumer.as_str()) {
+            found.push((
+                c,
+                CrossStackChange {
+                    role: CrossStackRole::Consumer,
+                    value: what,
+                    other_stack: u.producer.clone(),
+                    reason: format!("{why} in {}", u.producer),
+                },
+            ));
+        }
     }
     for (n, change) in found {
         diff.stacks[n].cross_stack.push(change);

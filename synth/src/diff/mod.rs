@@ -95,12 +95,38 @@ pub fn is_stateful(resource_type: &str, deletion_policy: Option<&str>) -> bool {
     })
 }
 
-/// Diffs every stack, and flags what a change does to the stacks that import its values.
+/// Diffs every stack, and flags what a change does to the stacks that import its values (read
+/// from the old templates of `inputs`, by display name; for stack names and cross-region
+/// parameters, see [`diff_stacks_linked`]).
 pub fn diff_stacks(inputs: &[StackInput], specs: &dyn SpecSource) -> AssemblyDiff {
+    let deployed: Vec<links::LinkStack> = inputs
+        .iter()
+        .filter_map(|i| {
+            Some(links::LinkStack {
+                name: i.name,
+                id: i.name,
+                stack_name: "",
+                template: i.old?,
+                cross_region: &[],
+            })
+        })
+        .collect();
+    diff_stacks_linked(inputs, &deployed, specs)
+}
+
+/// Diffs every stack, and flags what a change does to the stacks that use its values: exports
+/// and the cross-region parameters pantri fills, read from `deployed`, the old side's stacks
+/// (every stack of the baseline, not only those compared: an importer outside the selection
+/// still makes its producer's update fail). They are matched to `inputs` by display name.
+pub fn diff_stacks_linked(
+    inputs: &[StackInput],
+    deployed: &[links::LinkStack],
+    specs: &dyn SpecSource,
+) -> AssemblyDiff {
     let mut diff = AssemblyDiff {
         stacks: inputs.iter().map(|i| diff_stack(i, specs)).collect(),
     };
-    links::flag(&mut diff, inputs);
+    links::flag(&mut diff, inputs, deployed);
     for s in &mut diff.stacks {
         if s.status == StackStatus::Unchanged && !s.is_empty() {
             s.status = StackStatus::Updated;

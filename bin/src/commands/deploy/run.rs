@@ -12,13 +12,16 @@ use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
 use super::args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};
+use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
+use crate::assets::{AssemblyAssets, PublishMode, Publisher};
 use crate::deploy::account::{verify_caller, CallerIdentity};
 use crate::deploy::api::{CloudFormation, TemplateStaging};
 use crate::deploy::checks::{before_deploy, service_check, DeployApi};
 use crate::deploy::destroy::{destroy, DestroyOptions};
 use crate::deploy::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
 use crate::deploy::error::DeployError;
-use crate::deploy::plan::{check_parameters, select};
+use crate::deploy::hooks::StackHooks;
+use crate::deploy::plan::{check_parameters, select, ParameterArg};
 use crate::deploy::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use crate::deploy::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use crate::deploy::sdk::{Connection, SdkCloudFormation};
@@ -110,11 +113,30 @@ pub async fn run_deploy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    deploy_with(
+    let assets = match AssemblyAssets::read(assembly_dir) {
+        Ok(a) => a,
+        Err(e) => return report(err, &DeployError::from(e)),
+    };
+    let tool = ProcessTool::from_env();
+    let plain = std::env::var(REGISTRY_VARIABLE)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|host| PlainRegistry {
+            host,
+            tool: tool.clone(),
+        });
+    let mode = if args.no_publish {
+        PublishMode::ParametersOnly
+    } else {
+        PublishMode::Publish
+    };
+    let publisher = Publisher::new(&clients, tool, &assets, mode).with_plain_registry(plain);
+    deploy_with_hooks(
         args,
         &stacks,
         &clients,
         Some(&caller),
+        Some(&publisher),
         &TtyConfirm::new(),
         out,
         err,
@@ -133,6 +155,22 @@ pub async fn deploy_with<A: DeployApi>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
+    deploy_with_hooks(args, stacks, clients, caller, None, confirm, out, err).await
+}
+
+/// [`deploy_with`] with work around each stack (asset publishing, [`StackHooks`]); the hooks'
+/// parameter values (asset image tags, object keys) are added after `--parameters`, which win.
+#[allow(clippy::too_many_arguments)]
+pub async fn deploy_with_hooks<A: DeployApi>(
+    args: &DeployArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
+    hooks: Option<&dyn StackHooks>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
     let stage = args.stage.as_deref().unwrap_or_default();
     let selected = match select(stacks, stage, &args.stacks, args.exclusively)
         .and_then(|s| check_parameters(&args.parameters, &s).map(|()| s))
@@ -146,9 +184,15 @@ pub async fn deploy_with<A: DeployApi>(
         method: args.method,
         // This run's own name: a change set of another run or plan is never touched.
         change_set_name: change_set_name(&plan_id),
-        parameters: args.parameters.clone(),
+        parameters: with_hook_parameters(&args.parameters, &selected, hooks),
         ..deploy_options(args, caller, confirm)
     };
+    if args.publish_only {
+        return publish_only(
+            clients, stacks, &selected, &options, hooks, confirm, args, out, err,
+        )
+        .await;
+    }
     let mut problems = writable_files(args);
     let mut run = RunResults::new();
     let mut planned = Vec::new();
@@ -183,7 +227,7 @@ pub async fn deploy_with<A: DeployApi>(
                 .iter()
                 .filter_map(|s| prepared.iter().find(|p| p.id == s.id))
                 .collect();
-            let engine = Engine::new(clients, &prepared, &options, &ui);
+            let engine = Engine::new(clients, &prepared, &options, &ui).with_hooks(hooks);
             let wait = WaitOptions {
                 timeout: Duration::from_secs(args.service_timeout),
                 poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
@@ -239,6 +283,34 @@ pub async fn deploy_with<A: DeployApi>(
         let _ = writeln!(err, "plan written to {}", args.plan_out.display());
     }
     run.finish(args, err)
+}
+
+/// `--publish-only`: each selected stack's assets, in dependency order, and nothing else (no
+/// change set, no environment parameters needed): CI that publishes apart from the deploy.
+#[allow(clippy::too_many_arguments)]
+async fn publish_only<A: DeployApi>(
+    clients: &BTreeMap<String, A>,
+    stacks: &[StackArtifact],
+    selected: &[&StackArtifact],
+    options: &DeployOptions,
+    hooks: Option<&dyn StackHooks>,
+    confirm: &dyn Confirm,
+    args: &DeployArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let published = {
+        let ui = Ui::new(out, err, confirm, args.progress);
+        let engine = Engine::new(clients, stacks, options, &ui).with_hooks(hooks);
+        engine.run_before_hooks(selected).await
+    };
+    match published {
+        Ok(()) => {
+            let _ = writeln!(out, "published; no stack was deployed (--publish-only)");
+            Exit::Success
+        }
+        Err(e) => report(err, &e),
+    }
 }
 
 /// The engine's checks of every selected stack before anything is touched.
@@ -445,8 +517,10 @@ impl RunResults {
             let _ = write!(err, "{}", self.summary());
         }
         if let Some(path) = &args.outputs_file {
-            let text = pantri_synth::assembly::to_json_string(&self.outputs);
-            if let Err(e) = crate::deploy::files::write_private(path, &text) {
+            let written = pantri_synth::assembly::to_json_string(&self.outputs)
+                .map_err(std::io::Error::other)
+                .and_then(|text| crate::deploy::files::write_private(path, &text));
+            if let Err(e) = written {
                 let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
                 exit = exit.worse(Exit::Failed);
             }
@@ -572,6 +646,30 @@ pub async fn destroy_with<A: CloudFormation + crate::deploy::api::Buckets>(
         Err(DeployError::Interrupted) => Exit::Interrupted,
         Err(e) => report(err, &e),
     }
+}
+
+/// `--parameters` followed by the hooks' values for each selected stack (stack-specific, so an
+/// explicit `--parameters STACK:KEY=VALUE` given first still wins).
+fn with_hook_parameters(
+    explicit: &[ParameterArg],
+    selected: &[&StackArtifact],
+    hooks: Option<&dyn StackHooks>,
+) -> Vec<ParameterArg> {
+    let mut all = explicit.to_vec();
+    if let Some(h) = hooks {
+        for s in selected {
+            all.extend(
+                h.parameters(s)
+                    .into_iter()
+                    .map(|(key, value)| ParameterArg {
+                        stack: Some(s.id.clone()),
+                        key,
+                        value,
+                    }),
+            );
+        }
+    }
+    all
 }
 
 /// `pantri status`: whether the ECS services of the stage's stacks came up. Exit 0 when every

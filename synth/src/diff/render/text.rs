@@ -181,7 +181,7 @@ fn render_cross_stack(out: &mut String, s: &StackDiff, p: Paint) {
         let _ = writeln!(
             out,
             "{}",
-            p.loud("!!! Other stacks import values this change removes or changes: CloudFormation will fail !!!")
+            p.loud("!!! Other stacks use values this change removes or changes !!!")
         );
         for c in fails {
             let _ = writeln!(
