@@ -70,30 +70,39 @@ impl Moto {
         body: &str,
         account: &str,
     ) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        // moto routes by the service of the credential scope; it does not check signatures.
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
         // REST-XML services (Route 53) route a request only when its body says what it is: XML,
         // or nothing at all for a GET.
-        let content_type = if body.is_empty() && method == "GET" {
+        let mut headers = if body.is_empty() && method == "GET" {
             String::new()
         } else if body.starts_with('<') {
             "Content-Type: text/xml\r\n".to_owned()
         } else {
             "Content-Type: application/x-www-form-urlencoded\r\n".to_owned()
         };
+        if !account.is_empty() {
+            headers.push_str(&format!("x-moto-account-id: {account}\r\n"));
+        }
+        self.send(method, path, service, &headers, body)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        service: &str,
+        headers: &str,
+        body: &str,
+    ) -> Option<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        // moto routes by the service of the credential scope; it does not check signatures.
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {auth}\r\n{content_type}Content-Length: {}\r\n{}Connection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {auth}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.port,
             body.len(),
-            if account.is_empty() {
-                String::new()
-            } else {
-                format!("x-moto-account-id: {account}\r\n")
-            }
         );
         s.write_all(req.as_bytes()).ok()?;
         let mut buf = Vec::new();
@@ -112,6 +121,14 @@ impl Moto {
     /// An AWS Query API call (EC2, IAM) read back from moto: status and response text.
     pub fn query(&self, service: &str, form: &str) -> (u16, String) {
         self.raw("POST", "/", service, form)
+            .unwrap_or((0, String::new()))
+    }
+
+    /// An AWS JSON-protocol call (ECR, ...): `target` is the `X-Amz-Target` header.
+    pub fn json(&self, service: &str, target: &str, body: &str) -> (u16, String) {
+        let headers =
+            format!("Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: {target}\r\n");
+        self.send("POST", "/", service, &headers, body)
             .unwrap_or((0, String::new()))
     }
 

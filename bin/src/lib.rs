@@ -20,6 +20,7 @@
 //! ```
 
 pub mod app;
+pub mod assets;
 pub mod baseline;
 pub mod cli;
 pub mod commands;

@@ -26,6 +26,7 @@ pub mod error;
 pub mod exports;
 pub mod files;
 pub mod hardening;
+pub mod hooks;
 pub mod interrupt;
 pub mod plan;
 pub mod planfile;

@@ -39,7 +39,11 @@ pub struct Connection {
 #[derive(Clone, Debug)]
 pub struct SdkCloudFormation {
     pub(super) client: Client,
-    pub(super) s3: aws_sdk_s3::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    /// ECR, for image assets ([`crate::assets::sdk`]).
+    pub(crate) ecr: aws_sdk_ecr::Client,
+    /// CloudFront, for invalidations after a deploy ([`crate::assets::sdk`]).
+    pub(crate) cloudfront: aws_sdk_cloudfront::Client,
     pub(super) region: String,
     /// The endpoint override in use (`--endpoint-url` or `AWS_ENDPOINT_URL`), if any.
     pub(super) endpoint_url: Option<String>,
@@ -103,6 +107,8 @@ impl SdkCloudFormation {
         SdkCloudFormation {
             client: Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            cloudfront: aws_sdk_cloudfront::Client::new(&config),
             region: region.to_owned(),
             endpoint_url,
             ecs: aws_sdk_ecs::Client::new(&config),
@@ -110,7 +116,7 @@ impl SdkCloudFormation {
         }
     }
 
-    pub(super) fn classify<E, R>(&self, error: SdkError<E, R>) -> ApiError
+    pub(crate) fn classify<E, R>(&self, error: SdkError<E, R>) -> ApiError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,

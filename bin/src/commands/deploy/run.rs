@@ -12,13 +12,16 @@ use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
 use super::args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};
+use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
+use crate::assets::{AssemblyAssets, PublishMode, Publisher};
 use crate::deploy::account::{verify_caller, CallerIdentity};
 use crate::deploy::api::{CloudFormation, TemplateStaging};
 use crate::deploy::checks::{before_deploy, service_check, DeployApi};
 use crate::deploy::destroy::{destroy, DestroyOptions};
 use crate::deploy::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
 use crate::deploy::error::DeployError;
-use crate::deploy::plan::{check_parameters, select};
+use crate::deploy::hooks::StackHooks;
+use crate::deploy::plan::{check_parameters, select, ParameterArg};
 use crate::deploy::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use crate::deploy::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
 use crate::deploy::sdk::{Connection, SdkCloudFormation};
@@ -110,11 +113,26 @@ pub async fn run_deploy(
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
-    deploy_with(
+    let assets = match AssemblyAssets::read(assembly_dir) {
+        Ok(a) => a,
+        Err(e) => return report(err, &DeployError::from(e)),
+    };
+    let tool = ProcessTool::from_env();
+    let plain = std::env::var(REGISTRY_VARIABLE)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|host| PlainRegistry {
+            host,
+            tool: tool.clone(),
+        });
+    let publisher =
+        Publisher::new(&clients, tool, &assets, PublishMode::Publish).with_plain_registry(plain);
+    deploy_with_hooks(
         args,
         &stacks,
         &clients,
         Some(&caller),
+        Some(&publisher),
         &TtyConfirm::new(),
         out,
         err,
@@ -133,6 +151,22 @@ pub async fn deploy_with<A: DeployApi>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
+    deploy_with_hooks(args, stacks, clients, caller, None, confirm, out, err).await
+}
+
+/// [`deploy_with`] with work around each stack (asset publishing, [`StackHooks`]); the hooks'
+/// parameter values (asset image tags, object keys) are added after `--parameters`, which win.
+#[allow(clippy::too_many_arguments)]
+pub async fn deploy_with_hooks<A: DeployApi>(
+    args: &DeployArgs,
+    stacks: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
+    hooks: Option<&dyn StackHooks>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
     let stage = args.stage.as_deref().unwrap_or_default();
     let selected = match select(stacks, stage, &args.stacks, args.exclusively)
         .and_then(|s| check_parameters(&args.parameters, &s).map(|()| s))
@@ -146,7 +180,7 @@ pub async fn deploy_with<A: DeployApi>(
         method: args.method,
         // This run's own name: a change set of another run or plan is never touched.
         change_set_name: change_set_name(&plan_id),
-        parameters: args.parameters.clone(),
+        parameters: with_hook_parameters(&args.parameters, &selected, hooks),
         ..deploy_options(args, caller, confirm)
     };
     let mut problems = writable_files(args);
@@ -183,7 +217,7 @@ pub async fn deploy_with<A: DeployApi>(
                 .iter()
                 .filter_map(|s| prepared.iter().find(|p| p.id == s.id))
                 .collect();
-            let engine = Engine::new(clients, &prepared, &options, &ui);
+            let engine = Engine::new(clients, &prepared, &options, &ui).with_hooks(hooks);
             let wait = WaitOptions {
                 timeout: Duration::from_secs(args.service_timeout),
                 poll_interval: Duration::from_millis(args.aws.poll_interval_ms.max(1)),
@@ -493,6 +527,30 @@ pub async fn destroy_with<A: CloudFormation + crate::deploy::api::Buckets>(
         Err(DeployError::Interrupted) => Exit::Interrupted,
         Err(e) => report(err, &e),
     }
+}
+
+/// `--parameters` followed by the hooks' values for each selected stack (stack-specific, so an
+/// explicit `--parameters STACK:KEY=VALUE` given first still wins).
+fn with_hook_parameters(
+    explicit: &[ParameterArg],
+    selected: &[&StackArtifact],
+    hooks: Option<&dyn StackHooks>,
+) -> Vec<ParameterArg> {
+    let mut all = explicit.to_vec();
+    if let Some(h) = hooks {
+        for s in selected {
+            all.extend(
+                h.parameters(s)
+                    .into_iter()
+                    .map(|(key, value)| ParameterArg {
+                        stack: Some(s.id.clone()),
+                        key,
+                        value,
+                    }),
+            );
+        }
+    }
+    all
 }
 
 /// `pantri status`: whether the ECS services of the stage's stacks came up. Exit 0 when every

@@ -1,0 +1,86 @@
+//! Publishing a container image: skip when the repository has the tag, else build, log in and
+//! push.
+
+use std::path::Path;
+
+use pantri_synth::asset::schema::{ImageAssetEntry, ImageDestination};
+use pantri_synth::asset::{hash_directory, DockerIgnore};
+
+use super::api::{BuildRequest, ContainerTool, ImageRegistry};
+use super::PublishError;
+
+/// What publishing an image did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageOutcome {
+    /// The tag was in the repository already: nothing built or pushed.
+    Present(String),
+    /// Built and pushed to this reference.
+    Pushed(String),
+}
+
+/// Publishes one image: `DescribeImages` (or the registry's equivalent) first; only a missing
+/// tag is built (after checking the context still has the hash the assembly recorded), the
+/// CLI logged in with the registry's token, and pushed.
+pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
+    registry: &R,
+    tool: &T,
+    entry: &ImageAssetEntry,
+    dest: &ImageDestination,
+    account: &str,
+    context: &Path,
+) -> Result<ImageOutcome, PublishError> {
+    let region = dest.region.as_deref().unwrap_or_default();
+    let host = registry.host(account, region);
+    let image = format!("{host}/{}:{}", dest.repository_name, dest.image_tag);
+    let present = registry
+        .has_tag(&dest.repository_name, &dest.image_tag)
+        .await
+        .map_err(|e| PublishError::api(&dest.repository_name, e))?;
+    if present {
+        return Ok(ImageOutcome::Present(image));
+    }
+    let source = &entry.source;
+    let dockerfile = source.docker_file.as_deref().unwrap_or("Dockerfile");
+    let target = source.docker_build_target.clone().unwrap_or_default();
+    let platform = source.platform.clone().unwrap_or_default();
+    let mut extra: Vec<(&str, &str)> = vec![
+        ("dockerfile", dockerfile),
+        ("target", target.as_str()),
+        ("platform", platform.as_str()),
+    ];
+    extra.extend(
+        source
+            .docker_build_args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let ignore = DockerIgnore::read(context).map_err(|e| PublishError::Source(e.to_string()))?;
+    let now = hash_directory(context, &ignore, &extra)
+        .map_err(|e| PublishError::Source(e.to_string()))?;
+    if now != dest.image_tag {
+        return Err(PublishError::Source(format!(
+            "the build context {} changed since the assembly was synthesized: synthesize again",
+            context.display()
+        )));
+    }
+    let request = BuildRequest {
+        context,
+        dockerfile,
+        build_args: &source.docker_build_args,
+        target: source.docker_build_target.as_deref(),
+        platform: source.platform.as_deref(),
+        image: &image,
+    };
+    tool.build(&request).await.map_err(PublishError::Tool)?;
+    if let Some(login) = registry
+        .login()
+        .await
+        .map_err(|e| PublishError::api(&dest.repository_name, e))?
+    {
+        tool.login(&host, &login)
+            .await
+            .map_err(PublishError::Tool)?;
+    }
+    tool.push(&image).await.map_err(PublishError::Tool)?;
+    Ok(ImageOutcome::Pushed(image))
+}

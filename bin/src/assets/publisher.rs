@@ -1,0 +1,360 @@
+//! [`Publisher`]: the engine's [`StackHooks`] that publish a stack's assets before its change
+//! set and invalidate the changed tree paths after it.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use pantri_synth::assembly::StackArtifact;
+use pantri_synth::asset::schema::OutputLink;
+
+use super::api::{ContainerTool, ImageRegistry, Invalidations, ObjectStore, RegistryLogin};
+use super::files::{publish_file, publish_tree};
+use super::images::{publish_image, ImageOutcome};
+use super::tool::PlainRegistry;
+use super::{AssemblyAssets, PublishError};
+use crate::deploy::api::ApiResult;
+use crate::deploy::error::DeployError;
+use crate::deploy::hooks::{HookFuture, Outputs, StackHooks};
+use crate::deploy::progress::Ui;
+
+/// Whether deploy publishes (`--no-publish` fills the asset parameters only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PublishMode {
+    /// Publish before each stack (default).
+    #[default]
+    Publish,
+    /// Fill the parameters, publish nothing (CI that publishes separately).
+    ParametersOnly,
+}
+
+/// Counts of one run, for the summary and the tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublishStats {
+    /// Objects and images written.
+    pub uploads: usize,
+    /// Listing calls (tree prefixes) and existence checks (files, images).
+    pub checks: usize,
+    /// Images built.
+    pub builds: usize,
+}
+
+/// The image registry: the region's ECR client, or a plain registry on this machine.
+enum Registry<'a, C> {
+    Ecr(&'a C),
+    Plain(&'a PlainRegistry),
+}
+
+impl<C: ImageRegistry> ImageRegistry for Registry<'_, C> {
+    fn host(&self, account: &str, region: &str) -> String {
+        match self {
+            Registry::Ecr(c) => c.host(account, region),
+            Registry::Plain(p) => p.host(account, region),
+        }
+    }
+
+    async fn has_tag(&self, repository: &str, tag: &str) -> ApiResult<bool> {
+        match self {
+            Registry::Ecr(c) => c.has_tag(repository, tag).await,
+            Registry::Plain(p) => p.has_tag(repository, tag).await,
+        }
+    }
+
+    async fn login(&self) -> ApiResult<Option<RegistryLogin>> {
+        match self {
+            Registry::Ecr(c) => c.login().await,
+            Registry::Plain(p) => p.login().await,
+        }
+    }
+}
+
+/// Changed keys of a tree, to invalidate in the distribution an output names.
+type Pending = (OutputLink, Vec<String>);
+
+/// Publishes assets with one client per region (`C`) and a container CLI (`T`).
+pub struct Publisher<'a, C, T> {
+    clients: &'a BTreeMap<String, C>,
+    tool: T,
+    assets: &'a AssemblyAssets,
+    mode: PublishMode,
+    plain_registry: Option<PlainRegistry>,
+    /// Stack id → (distribution output, changed keys) to invalidate after its deploy.
+    pending: RefCell<BTreeMap<String, Vec<Pending>>>,
+    stats: RefCell<PublishStats>,
+}
+
+impl<'a, C, T> Publisher<'a, C, T>
+where
+    C: ObjectStore + ImageRegistry + Invalidations,
+    T: ContainerTool,
+{
+    /// A publisher of `assets` through `clients` and `tool`.
+    pub fn new(
+        clients: &'a BTreeMap<String, C>,
+        tool: T,
+        assets: &'a AssemblyAssets,
+        mode: PublishMode,
+    ) -> Self {
+        Publisher {
+            clients,
+            tool,
+            assets,
+            mode,
+            plain_registry: None,
+            pending: RefCell::new(BTreeMap::new()),
+            stats: RefCell::new(PublishStats::default()),
+        }
+    }
+
+    /// Pushes images to this registry instead of ECR.
+    pub fn with_plain_registry(mut self, registry: Option<PlainRegistry>) -> Self {
+        self.plain_registry = registry;
+        self
+    }
+
+    /// What this run did so far.
+    pub fn stats(&self) -> PublishStats {
+        self.stats.borrow().clone()
+    }
+
+    fn client(&self, stack: &StackArtifact) -> Result<&'a C, DeployError> {
+        self.clients
+            .get(&stack.env.region)
+            .ok_or_else(|| DeployError::Usage(format!("no client for region {}", stack.env.region)))
+    }
+
+    fn fail(stack: &StackArtifact, asset: &str, e: PublishError) -> DeployError {
+        match e {
+            PublishError::Api { source, .. } if source.is_access() => {
+                DeployError::api(&stack.display_name, source)
+            }
+            other => DeployError::Failed {
+                stack: stack.display_name.clone(),
+                message: format!("asset {asset}: {other}"),
+            },
+        }
+    }
+
+    async fn publish(
+        &self,
+        stack: &StackArtifact,
+        outputs: &Outputs,
+        ui: &Ui<'_>,
+    ) -> Result<(), DeployError> {
+        let Some(assets) = self.assets.of(stack) else {
+            return Ok(());
+        };
+        if self.mode == PublishMode::ParametersOnly || assets.is_empty() {
+            return Ok(());
+        }
+        let dn = stack.display_name.as_str();
+        let client = self.client(stack)?;
+        let dir = &self.assets.dir;
+        let registry = match &self.plain_registry {
+            Some(p) => Registry::Plain(p),
+            None => Registry::Ecr(client),
+        };
+        for (id, entry) in &assets.manifest.docker_images {
+            for dest in entry.destinations.values() {
+                let context = dir.join(&entry.source.directory);
+                let outcome = publish_image(
+                    &registry,
+                    &self.tool,
+                    entry,
+                    dest,
+                    &stack.env.account,
+                    &context,
+                )
+                .await
+                .map_err(|e| Self::fail(stack, id, e))?;
+                let mut stats = self.stats.borrow_mut();
+                stats.checks += 1;
+                match outcome {
+                    ImageOutcome::Present(image) => {
+                        ui.say(format_args!(
+                            "{dn}: image {id}: {image} is in the repository, nothing to build"
+                        ));
+                    }
+                    ImageOutcome::Pushed(image) => {
+                        stats.builds += 1;
+                        stats.uploads += 1;
+                        ui.say(format_args!(
+                            "{dn}: image {id}: built with {} and pushed {image}",
+                            self.tool.name()
+                        ));
+                    }
+                }
+            }
+        }
+        for (id, entry) in &assets.manifest.files {
+            for dest in entry.destinations.values() {
+                let bucket = dest
+                    .bucket_name
+                    .replace("${AWS::AccountId}", &stack.env.account)
+                    .replace("${AWS::Region}", &stack.env.region);
+                let source = dir.join(&entry.source.path);
+                let uploaded = publish_file(client, entry, dest, &bucket, &source)
+                    .await
+                    .map_err(|e| Self::fail(stack, id, e))?;
+                let mut stats = self.stats.borrow_mut();
+                stats.checks += 1;
+                stats.uploads += usize::from(uploaded);
+                let what = if uploaded { "uploaded" } else { "present" };
+                ui.say(format_args!(
+                    "{dn}: file {id}: s3://{bucket}/{} {what}",
+                    dest.object_key
+                ));
+            }
+        }
+        for (id, tree) in &assets.trees.trees {
+            let d = &tree.destination;
+            let bucket = match (&d.bucket_name, &d.bucket_name_output) {
+                (Some(b), _) => b.clone(),
+                (None, Some(link)) => outputs
+                    .get(&(link.stack.clone(), link.output.clone()))
+                    .cloned()
+                    .ok_or_else(|| DeployError::Failed {
+                        stack: dn.into(),
+                        message: format!(
+                            "asset {id}: the bucket is output {} of {}, which is not available: deploy {} first",
+                            link.output, link.stack, link.stack
+                        ),
+                    })?,
+                (None, None) => {
+                    return Err(DeployError::Usage(format!(
+                        "[{dn}] asset {id} names no bucket in its tree manifest"
+                    )))
+                }
+            };
+            let source = dir.join(&tree.path);
+            let report = publish_tree(client, tree, &source, &bucket, SystemTime::now())
+                .await
+                .map_err(|e| Self::fail(stack, id, e))?;
+            {
+                let mut stats = self.stats.borrow_mut();
+                stats.checks += report.listings;
+                stats.uploads += report.uploaded + report.refreshed;
+            }
+            ui.say(format_args!(
+                "{dn}: tree {id}: {} files to s3://{bucket}/{}: {} uploaded, {} refreshed, {} unchanged ({} listing call{})",
+                report.files,
+                d.prefix,
+                report.uploaded,
+                report.refreshed,
+                report.files - report.uploaded - report.refreshed,
+                report.listings,
+                if report.listings == 1 { "" } else { "s" }
+            ));
+            if let (Some(link), false) = (&d.invalidate, report.changed.is_empty()) {
+                self.pending
+                    .borrow_mut()
+                    .entry(stack.id.clone())
+                    .or_default()
+                    .push((link.clone(), report.changed));
+            }
+        }
+        Ok(())
+    }
+
+    async fn invalidate(
+        &self,
+        stack: &StackArtifact,
+        outputs: &Outputs,
+        ui: &Ui<'_>,
+    ) -> Result<(), DeployError> {
+        let Some(pending) = self.pending.borrow_mut().remove(&stack.id) else {
+            return Ok(());
+        };
+        let dn = stack.display_name.as_str();
+        let client = self.client(stack)?;
+        for (link, keys) in pending {
+            let Some(distribution) = outputs.get(&(link.stack.clone(), link.output.clone())) else {
+                ui.warn(format_args!(
+                    "{dn}: {} changed paths not invalidated: output {} of {} is not available",
+                    keys.len(),
+                    link.output,
+                    link.stack
+                ));
+                continue;
+            };
+            let paths: Vec<String> = keys.iter().map(|k| format!("/{k}")).collect();
+            let id = client
+                .invalidate(distribution, &paths)
+                .await
+                .map_err(|e| DeployError::api(dn, e))?;
+            ui.say(format_args!(
+                "{dn}: invalidated {} changed path{} in distribution {distribution} ({id}): {}",
+                paths.len(),
+                if paths.len() == 1 { "" } else { "s" },
+                paths.join(" ")
+            ));
+        }
+        Ok(())
+    }
+
+    fn links(&self, stack: &StackArtifact, invalidate: bool) -> Vec<(String, String)> {
+        let Some(assets) = self.assets.of(stack) else {
+            return Vec::new();
+        };
+        if self.mode == PublishMode::ParametersOnly {
+            return Vec::new();
+        }
+        assets
+            .trees
+            .trees
+            .values()
+            .filter_map(|t| {
+                let d = &t.destination;
+                if invalidate {
+                    d.invalidate.as_ref()
+                } else {
+                    d.bucket_name_output.as_ref()
+                }
+            })
+            .map(|l| (l.stack.clone(), l.output.clone()))
+            .collect()
+    }
+}
+
+impl<C, T> StackHooks for Publisher<'_, C, T>
+where
+    C: ObjectStore + ImageRegistry + Invalidations,
+    T: ContainerTool,
+{
+    fn parameters(&self, stack: &StackArtifact) -> Vec<(String, String)> {
+        self.assets
+            .of(stack)
+            .map(|a| a.parameter_values())
+            .unwrap_or_default()
+    }
+
+    fn outputs_before(&self, stack: &StackArtifact) -> Vec<(String, String)> {
+        self.links(stack, false)
+    }
+
+    fn outputs_after(&self, stack: &StackArtifact) -> Vec<(String, String)> {
+        let pending = self.pending.borrow();
+        if pending.get(&stack.id).is_none_or(Vec::is_empty) {
+            return Vec::new();
+        }
+        self.links(stack, true)
+    }
+
+    fn before<'s, 'u: 's>(
+        &'s self,
+        stack: &'s StackArtifact,
+        outputs: &'s Outputs,
+        ui: &'s Ui<'u>,
+    ) -> HookFuture<'s> {
+        Box::pin(self.publish(stack, outputs, ui))
+    }
+
+    fn after<'s, 'u: 's>(
+        &'s self,
+        stack: &'s StackArtifact,
+        outputs: &'s Outputs,
+        ui: &'s Ui<'u>,
+    ) -> HookFuture<'s> {
+        Box::pin(self.invalidate(stack, outputs, ui))
+    }
+}

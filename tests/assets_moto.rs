@@ -1,0 +1,258 @@
+//! `pantri deploy` publishing assets, end to end with the real binary against a local moto
+//! server (127.0.0.1 only): the fixture app's file trees land in S3 with their content types and
+//! cache headers and a second deploy uploads nothing; the image flow (DescribeImages, the ECR
+//! token, build, login, push) runs through a recording stand-in for the container CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pantri_synth::asset::{FileTreeProps, ImageAssetProps, TreeBucket};
+use pantri_synth::{synthesize, App, Environment, RawResource, StackProps, SynthOptions, Value};
+use pantri_tests::moto::Moto;
+use pantri_tests::{pantri_bin, stderr, stdout, workspace_root};
+
+const BUCKET: &str = "pantri-assets-e2e";
+const REPOSITORY: &str = "pantri-assets-e2e";
+
+fn raw(type_name: &str, props: &[(&str, &str)]) -> RawResource {
+    RawResource {
+        type_name: type_name.into(),
+        properties: props
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect(),
+    }
+}
+
+/// Stage `dev`: `Data` holds the bucket and the repository; `Web` publishes the fixture's
+/// `.next/static` and `public` trees (and, with `image`, its container image) before it deploys.
+fn app(image: bool) -> App {
+    let web = workspace_root().join("fixtures/web");
+    let mut app = App::new();
+    let mut root = app.root();
+    let mut stage = root.stage("dev", Environment::new("123456789012", "us-east-1"));
+    let data = {
+        let mut data = stage.stack("Data", StackProps::default());
+        data.raw_resource("Static", raw("AWS::S3::Bucket", &[("BucketName", BUCKET)]));
+        data.raw_resource(
+            "Repository",
+            raw("AWS::ECR::Repository", &[("RepositoryName", REPOSITORY)]),
+        );
+        data.node()
+    };
+    let mut stack = stage.stack("Web", StackProps::default());
+    stack.add_dependency(data);
+    stack.raw_resource("Marker", raw("AWS::SNS::Topic", &[]));
+    stack.file_tree(
+        "NextStatic",
+        FileTreeProps {
+            directory: web.join(".next/static"),
+            bucket: TreeBucket::Name(BUCKET.into()),
+            prefix: "_next/static/".into(),
+            content_hashed: true,
+            refresh_after_days: Some(15),
+            invalidate: None,
+        },
+    );
+    stack.file_tree(
+        "Public",
+        FileTreeProps {
+            directory: web.join("public"),
+            bucket: TreeBucket::Name(BUCKET.into()),
+            prefix: String::new(),
+            content_hashed: false,
+            refresh_after_days: Some(15),
+            invalidate: None,
+        },
+    );
+    if image {
+        let asset = stack.image_asset("Image", ImageAssetProps::new(&web, REPOSITORY));
+        stack.raw_resource(
+            "Task",
+            RawResource {
+                type_name: "AWS::SSM::Parameter".into(),
+                properties: [
+                    ("Type".to_owned(), Value::from("String")),
+                    ("Value".to_owned(), Value::from(asset.image_tag())),
+                ]
+                .into_iter()
+                .collect(),
+            },
+        );
+    }
+    app
+}
+
+fn assembly(dir: &Path, image: bool) -> PathBuf {
+    let out = dir.join("cdk.out");
+    let options = SynthOptions {
+        assembly_dir: out.clone(),
+        ..SynthOptions::default()
+    };
+    let synthesis = synthesize(&app(image), &options).unwrap_or_else(|e| panic!("{e}"));
+    synthesis.assembly.write(&out).expect("write");
+    out
+}
+
+fn deploy(moto: &Moto, assembly: &Path, env: &[(&str, &str)]) -> Output {
+    let out = Command::new(pantri_bin())
+        .args([
+            "deploy",
+            "dev",
+            "--yes",
+            "--progress",
+            "events",
+            "--poll-interval-ms",
+            "100",
+        ])
+        .arg("--app")
+        .arg(assembly)
+        .args(["--endpoint-url", &moto.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("PANTRI_IMAGE_REGISTRY")
+        .envs(env.iter().copied())
+        .output()
+        .expect("pantri runs");
+    eprintln!("--- deploy\n{}{}", stdout(&out), stderr(&out));
+    out
+}
+
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    response.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[test]
+fn file_trees_are_published_with_types_and_caching_and_a_second_deploy_uploads_nothing() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cdk_out = assembly(dir.path(), false);
+    let first = deploy(&moto, &cdk_out, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let text = stdout(&first);
+    assert!(
+        text.contains(
+            "dev/Web: tree NextStatic: 3 files to s3://pantri-assets-e2e/_next/static/: 3 uploaded"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("tree Public: 2 files"), "{text}");
+
+    let (status, chunk) = moto.s3_get(&format!("/{BUCKET}/_next/static/chunks/main-3f2a9c1b.js"));
+    assert_eq!(status, 200, "{chunk}");
+    assert!(chunk.contains("pantri: hydrated"), "{chunk}");
+    assert_eq!(
+        header(&chunk, "Content-Type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        header(&chunk, "Cache-Control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let (status, robots) = moto.s3_get(&format!("/{BUCKET}/robots.txt"));
+    assert_eq!(status, 200, "{robots}");
+    assert_eq!(
+        header(&robots, "Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        header(&robots, "Cache-Control"),
+        Some("public, max-age=300, must-revalidate")
+    );
+    let (_, svg) = moto.s3_get(&format!("/{BUCKET}/favicon.svg"));
+    assert_eq!(
+        header(&svg, "Content-Type"),
+        Some("image/svg+xml; charset=utf-8")
+    );
+
+    let second = deploy(&moto, &cdk_out, &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let text = stdout(&second);
+    assert!(
+        text.contains("tree NextStatic: 3 files to s3://pantri-assets-e2e/_next/static/: 0 uploaded, 0 refreshed, 3 unchanged (1 listing call)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tree Public: 2 files to s3://pantri-assets-e2e/: 0 uploaded, 0 refreshed, 2 unchanged (1 listing call)"),
+        "{text}"
+    );
+}
+
+/// A stand-in for `docker` that records each command line (and what came on stdin) and
+/// succeeds, so the ECR flow runs against moto's repository and authorization token.
+fn recording_cli(dir: &Path) -> (PathBuf, PathBuf) {
+    let log = dir.join("cli.log");
+    let script = dir.join("fake-docker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{log}'\nif [ \"$1\" = login ]; then echo \"stdin:$(cat)\" >> '{log}'; fi\n",
+            log = log.display()
+        ),
+    )
+    .expect("write");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    (script, log)
+}
+
+#[test]
+fn an_image_is_built_logged_in_with_the_ecr_token_and_pushed_then_skipped_once_present() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cdk_out = assembly(dir.path(), true);
+    let (cli, log) = recording_cli(dir.path());
+    let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    let first = deploy(&moto, &cdk_out, &env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let recorded = std::fs::read_to_string(&log).expect("the CLI ran");
+    let lines: Vec<&str> = recorded.lines().collect();
+    let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    assert!(
+        lines[0].starts_with(&format!("build --tag {host}/{REPOSITORY}:")),
+        "{recorded}"
+    );
+    assert!(lines[0].contains("--platform linux/amd64"), "{recorded}");
+    assert_eq!(
+        lines[1],
+        format!("login --username AWS --password-stdin {host}")
+    );
+    assert!(
+        lines[2].starts_with("stdin:") && lines[2].len() > "stdin:".len(),
+        "the password from moto's token came on stdin: {recorded}"
+    );
+    assert!(
+        lines[3].starts_with(&format!("push {host}/{REPOSITORY}:")),
+        "{recorded}"
+    );
+    let tag = lines[3].rsplit(':').next().expect("tag").to_owned();
+    assert_eq!(tag.len(), 64);
+
+    // The push landed (moto has no registry: put the image through the ECR API).
+    let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;
+    let (status, text) = moto.json(
+        "ecr",
+        "AmazonEC2ContainerRegistry_V20150921.PutImage",
+        &serde_json::json!({"repositoryName": REPOSITORY, "imageTag": tag, "imageManifest": manifest})
+            .to_string(),
+    );
+    assert_eq!(status, 200, "{text}");
+    std::fs::remove_file(&log).expect("rm");
+    let second = deploy(&moto, &cdk_out, &env);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        !log.exists(),
+        "nothing built, logged in or pushed the second time"
+    );
+    assert!(
+        stdout(&second).contains("is in the repository, nothing to build"),
+        "{}",
+        stdout(&second)
+    );
+}
