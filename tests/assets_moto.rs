@@ -95,6 +95,10 @@ fn assembly(dir: &Path, image: bool) -> PathBuf {
 }
 
 fn deploy(moto: &Moto, assembly: &Path, env: &[(&str, &str)]) -> Output {
+    deploy_with(moto, assembly, env, &[])
+}
+
+fn deploy_with(moto: &Moto, assembly: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
     let out = Command::new(pantri_bin())
         .args([
             "deploy",
@@ -107,6 +111,7 @@ fn deploy(moto: &Moto, assembly: &Path, env: &[(&str, &str)]) -> Output {
         ])
         .arg("--app")
         .arg(assembly)
+        .args(extra)
         .args(["--endpoint-url", &moto.endpoint()])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -255,4 +260,93 @@ fn an_image_is_built_logged_in_with_the_ecr_token_and_pushed_then_skipped_once_p
         "{}",
         stdout(&second)
     );
+}
+
+#[test]
+fn ls_assets_lists_what_deploy_would_publish() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cdk_out = assembly(dir.path(), true);
+    let out = Command::new(pantri_bin())
+        .args(["ls", "--assets", "--app"])
+        .arg(&cdk_out)
+        .output()
+        .expect("pantri runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("STACK"), "{text}");
+    assert_eq!(lines.len(), 4, "a header and three assets: {text}");
+    let image = lines
+        .iter()
+        .find(|l| l.contains(" image "))
+        .expect("the image");
+    assert!(image.starts_with("dev/Web"), "{text}");
+    assert!(
+        image.contains(&format!("ecr:{REPOSITORY}:")),
+        "the destination: {text}"
+    );
+    let next = lines
+        .iter()
+        .find(|l| l.contains("NextStatic"))
+        .expect("a tree");
+    assert!(next.contains(" tree "), "{text}");
+    assert!(
+        next.contains("fixtures/web/.next/static")
+            && next.contains("s3://pantri-assets-e2e/_next/static/"),
+        "source and destination: {text}"
+    );
+}
+
+#[test]
+fn publish_only_publishes_without_a_change_set_and_no_publish_only_fills_parameters() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cdk_out = assembly(dir.path(), true);
+    let (cli, log) = recording_cli(dir.path());
+    let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    // The bucket and repository exist (as a first deploy of Data would make them).
+    let (status, text) = moto.rest("PUT", &format!("/{BUCKET}"), "s3", "");
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = moto.json(
+        "ecr",
+        "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+        &serde_json::json!({"repositoryName": REPOSITORY}).to_string(),
+    );
+    assert_eq!(status, 200, "{text}");
+
+    let only = deploy_with(&moto, &cdk_out, &env, &["--publish-only"]);
+    assert!(only.status.success(), "{}", stderr(&only));
+    let text = stdout(&only);
+    assert!(text.contains("tree NextStatic: 3 files"), "{text}");
+    assert!(
+        text.contains("published; no stack was deployed (--publish-only)"),
+        "{text}"
+    );
+    assert!(!text.contains(": deployed"), "{text}");
+    let recorded = std::fs::read_to_string(&log).expect("the CLI ran");
+    assert!(recorded.contains("push "), "{recorded}");
+    let (_, stacks) = moto.query("cloudformation", "Action=DescribeStacks&Version=2010-05-15");
+    assert!(
+        !stacks.contains("<StackName>"),
+        "no stack was made: {stacks}"
+    );
+
+    std::fs::remove_file(&log).expect("rm");
+    let deployed = deploy_with(
+        &moto,
+        &cdk_out,
+        &env,
+        &["Web", "--exclusively", "--no-publish"],
+    );
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let text = stdout(&deployed);
+    assert!(
+        text.contains("dev/Web: deployed"),
+        "the image tag parameter was filled: {text}"
+    );
+    assert!(
+        !text.contains("tree NextStatic"),
+        "nothing published: {text}"
+    );
+    assert!(!log.exists(), "the container CLI never ran");
 }

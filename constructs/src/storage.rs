@@ -83,6 +83,10 @@ pub struct StaticBucketProps {
     pub policy: StaticBucketPolicy,
     /// Retain (prod, the default) or delete the bucket with the stack.
     pub removal: Removal,
+    /// `(key prefix, days)`: objects under the prefix expire that many days after they were
+    /// written (a bundler's content-hashed files of earlier releases; the publisher rewrites
+    /// the current release's files before then). Default none.
+    pub expire: Vec<(String, u32)>,
 }
 
 impl Default for StaticBucketProps {
@@ -94,6 +98,7 @@ impl Default for StaticBucketProps {
             infrequent_access_after_days: 30,
             policy: StaticBucketPolicy::default(),
             removal: Removal::default(),
+            expire: Vec::new(),
         }
     }
 }
@@ -135,6 +140,33 @@ impl StaticBucket {
         if props.noncurrent_version_expiration_days == 0 {
             s.error("noncurrent_version_expiration_days is 0: use 1 or more");
         }
+        let mut rules = vec![
+            Rule::new("Enabled")
+                .id("ExpireNoncurrentVersions")
+                .noncurrent_version_expiration(NoncurrentVersionExpiration::new(
+                    props.noncurrent_version_expiration_days,
+                )),
+            Rule::new("Enabled")
+                .id("AbortIncompleteMultipartUploads")
+                .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7)),
+            Rule::new("Enabled")
+                .id("InfrequentAccess")
+                .transitions([Transition::new("STANDARD_IA")
+                    .transition_in_days(props.infrequent_access_after_days)]),
+        ];
+        for (i, (prefix, days)) in props.expire.iter().enumerate() {
+            if *days == 0 || prefix.is_empty() {
+                s.error(format!(
+                    "expire[{i}]: ({prefix:?}, {days}) needs a key prefix and 1 or more days"
+                ));
+            }
+            rules.push(
+                Rule::new("Enabled")
+                    .id(format!("Expire{i}"))
+                    .prefix(prefix.as_str())
+                    .expiration_in_days(*days),
+            );
+        }
         let mut bucket = CfnBucket::new()
             .bucket_encryption(sse_s3())
             .public_access_block_configuration(block_public_access())
@@ -142,20 +174,7 @@ impl StaticBucket {
                 OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced")
             ]))
             .versioning_configuration(VersioningConfiguration::new("Enabled"))
-            .lifecycle_configuration(LifecycleConfiguration::new([
-                Rule::new("Enabled")
-                    .id("ExpireNoncurrentVersions")
-                    .noncurrent_version_expiration(NoncurrentVersionExpiration::new(
-                        props.noncurrent_version_expiration_days,
-                    )),
-                Rule::new("Enabled")
-                    .id("AbortIncompleteMultipartUploads")
-                    .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7)),
-                Rule::new("Enabled")
-                    .id("InfrequentAccess")
-                    .transitions([Transition::new("STANDARD_IA")
-                        .transition_in_days(props.infrequent_access_after_days)]),
-            ]));
+            .lifecycle_configuration(LifecycleConfiguration::new(rules));
         match &props.log_bucket {
             Some(logs) => {
                 bucket = bucket.logging_configuration(

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use pantri_synth::asset::hash_image;
 use pantri_synth::asset::schema::{ImageAssetEntry, ImageDestination};
-use pantri_synth::asset::{hash_directory, DockerIgnore};
 
 use super::api::{BuildRequest, ContainerTool, ImageRegistry};
 use super::PublishError;
@@ -41,22 +41,7 @@ pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
     }
     let source = &entry.source;
     let dockerfile = source.docker_file.as_deref().unwrap_or("Dockerfile");
-    let target = source.docker_build_target.clone().unwrap_or_default();
-    let platform = source.platform.clone().unwrap_or_default();
-    let mut extra: Vec<(&str, &str)> = vec![
-        ("dockerfile", dockerfile),
-        ("target", target.as_str()),
-        ("platform", platform.as_str()),
-    ];
-    extra.extend(
-        source
-            .docker_build_args
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
-    let ignore = DockerIgnore::read(context).map_err(|e| PublishError::Source(e.to_string()))?;
-    let now = hash_directory(context, &ignore, &extra)
-        .map_err(|e| PublishError::Source(e.to_string()))?;
+    let now = hash_image(context, source).map_err(|e| PublishError::Source(e.to_string()))?;
     if now != dest.image_tag {
         return Err(PublishError::Source(format!(
             "the build context {} changed since the assembly was synthesized: synthesize again",

@@ -15,6 +15,10 @@ pub struct LsArgs {
     /// Also show stage, stack name, environment, resource count and template size.
     #[arg(short, long)]
     pub long: bool,
+    /// List the assets `pantri deploy` would publish (images, files, file trees), per stack,
+    /// with their source and destination.
+    #[arg(long, conflicts_with = "long")]
+    pub assets: bool,
     /// Read an existing cloud assembly instead of synthesizing.
     #[arg(long, value_name = "DIR")]
     pub app: Option<PathBuf>,
@@ -37,6 +41,21 @@ where
                 .assembly
         }
     };
+    if args.assets {
+        let dir = args
+            .app
+            .clone()
+            .unwrap_or_else(|| SynthOptions::default().assembly_dir);
+        let assets = crate::assets::AssemblyAssets::from_assembly(&assembly, &dir)?;
+        let rows = assets.rows(&assembly.stacks()?);
+        if rows.is_empty() {
+            writeln!(out, "no assets")?;
+        } else {
+            let header = ["STACK", "ASSET", "KIND", "SOURCE", "DESTINATION"];
+            write!(out, "{}", crate::table::render(header, &rows, "", "  "))?;
+        }
+        return Ok(Exit::Success);
+    }
     if !args.long {
         // The names are in the manifest; only --long needs the templates parsed.
         for name in assembly.stack_names() {

@@ -148,6 +148,16 @@ pub fn hash_directory(
     Ok(hex(&hasher.finalize()))
 }
 
+/// The tag of an image built from `context` with `source`'s settings: the context's files minus
+/// its `.dockerignore`, and [`ImageSource::hash_settings`](super::schema::ImageSource::hash_settings).
+pub fn hash_image(
+    context: &Path,
+    source: &super::schema::ImageSource,
+) -> Result<String, HashError> {
+    let ignore = DockerIgnore::read(context)?;
+    hash_directory(context, &ignore, &source.hash_settings())
+}
+
 /// The patterns of a `.dockerignore` file, with Docker's meaning: patterns are relative to the
 /// context root (a leading `/` or `./` changes nothing), `*` stays within one path component and
 /// `**` spans any number, a pattern that matches a directory excludes everything in it, `!`

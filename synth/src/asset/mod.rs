@@ -28,7 +28,9 @@ use crate::scope::Scope;
 use crate::tree::{NodeId, OutputRef, ParamRef, Parameter};
 use crate::value::Str;
 
-pub use hash::{hash_directory, hash_file, list_directory, DockerIgnore, HashError, HashedFile};
+pub use hash::{
+    hash_directory, hash_file, hash_image, list_directory, DockerIgnore, HashError, HashedFile,
+};
 pub(crate) use write::{add_stack_dependencies, stack_assets, stack_metadata, HashCache};
 
 /// The artifact type of an asset manifest (the cloud-assembly schema's).

@@ -95,6 +95,28 @@ pub struct ImageSource {
     pub platform: Option<String>,
 }
 
+impl ImageSource {
+    /// The build settings an image's hash covers beside its context's files, in the order they
+    /// are hashed: the Dockerfile, target, platform and build args. Synth hashes with them and
+    /// deploy checks the context against the recorded tag with them: one list for both.
+    pub fn hash_settings(&self) -> Vec<(&str, &str)> {
+        let mut settings = vec![
+            (
+                "dockerfile",
+                self.docker_file.as_deref().unwrap_or("Dockerfile"),
+            ),
+            ("target", self.docker_build_target.as_deref().unwrap_or("")),
+            ("platform", self.platform.as_deref().unwrap_or("")),
+        ];
+        settings.extend(
+            self.docker_build_args
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        settings
+    }
+}
+
 /// Where an image is pushed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -13,8 +13,8 @@ use super::schema::{
     TreeDestination,
 };
 use super::{
-    hash_directory, hash_file, AssetDecl, AssetKind, DockerIgnore, HashError, Packaging,
-    TreeBucket, ASSET_MANIFEST_ARTIFACT, ASSET_PARAMETER_METADATA, FILE_TREES_ARTIFACT,
+    hash_directory, hash_file, hash_image, AssetDecl, AssetKind, DockerIgnore, HashError,
+    Packaging, TreeBucket, ASSET_MANIFEST_ARTIFACT, ASSET_PARAMETER_METADATA, FILE_TREES_ARTIFACT,
     IMMUTABLE_CACHE_CONTROL, SHORT_CACHE_CONTROL,
 };
 use crate::assembly::{to_json_string, Artifact, MetadataEntry, SCHEMA_VERSION};
@@ -236,19 +236,17 @@ pub(crate) fn stack_assets(
                 );
             }
             AssetKind::Image(i) => {
-                let target = i.target.clone().unwrap_or_default();
-                let mut extra: Vec<(&str, &str)> = vec![
-                    ("dockerfile", i.dockerfile.as_str()),
-                    ("target", target.as_str()),
-                    ("platform", i.platform.as_str()),
-                ];
-                extra.extend(i.build_args.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                let key = format!("{extra:?}");
-                let hashed = cached(cache, &i.directory, key, || {
-                    let ignore = DockerIgnore::read(&i.directory)?;
-                    hash_directory(&i.directory, &ignore, &extra)
-                });
-                let hash = match hashed {
+                let source = ImageSource {
+                    directory: relative_to(&i.directory, assembly_dir),
+                    docker_file: Some(i.dockerfile.clone()),
+                    docker_build_args: i.build_args.clone(),
+                    docker_build_target: i.target.clone(),
+                    platform: Some(i.platform.as_str().to_owned()),
+                };
+                let key = format!("{:?}", source.hash_settings());
+                let hash = match cached(cache, &i.directory, key, || {
+                    hash_image(&i.directory, &source)
+                }) {
                     Ok(h) => h,
                     Err(e) => {
                         fail(e);
@@ -268,13 +266,7 @@ pub(crate) fn stack_assets(
                     id,
                     ImageAssetEntry {
                         display_name: Some(path),
-                        source: ImageSource {
-                            directory: relative_to(&i.directory, assembly_dir),
-                            docker_file: Some(i.dockerfile.clone()),
-                            docker_build_args: i.build_args.clone(),
-                            docker_build_target: i.target.clone(),
-                            platform: Some(i.platform.as_str().to_owned()),
-                        },
+                        source,
                         destinations,
                     },
                 );

@@ -126,6 +126,13 @@ pub struct DeployArgs {
     /// (seconds); 0 skips the check.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub service_timeout: u64,
+    /// Publish the stacks' assets (images, files, file trees) and stop: no change set.
+    #[arg(long, conflicts_with_all = ["no_publish", "plan", "method"])]
+    pub publish_only: bool,
+    /// Do not publish assets (CI published them with --publish-only): only fill the asset
+    /// parameters from the assembly.
+    #[arg(long)]
+    pub no_publish: bool,
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -125,8 +125,12 @@ pub async fn run_deploy(
             host,
             tool: tool.clone(),
         });
-    let publisher =
-        Publisher::new(&clients, tool, &assets, PublishMode::Publish).with_plain_registry(plain);
+    let mode = if args.no_publish {
+        PublishMode::ParametersOnly
+    } else {
+        PublishMode::Publish
+    };
+    let publisher = Publisher::new(&clients, tool, &assets, mode).with_plain_registry(plain);
     deploy_with_hooks(
         args,
         &stacks,
@@ -183,6 +187,12 @@ pub async fn deploy_with_hooks<A: DeployApi>(
         parameters: with_hook_parameters(&args.parameters, &selected, hooks),
         ..deploy_options(args, caller, confirm)
     };
+    if args.publish_only {
+        return publish_only(
+            clients, stacks, &selected, &options, hooks, confirm, args, out, err,
+        )
+        .await;
+    }
     let mut problems = writable_files(args);
     let mut run = RunResults::default();
     let mut planned = Vec::new();
@@ -273,6 +283,34 @@ pub async fn deploy_with_hooks<A: DeployApi>(
         let _ = writeln!(err, "plan written to {}", args.plan_out.display());
     }
     run.finish(args, err)
+}
+
+/// `--publish-only`: each selected stack's assets, in dependency order, and nothing else (no
+/// change set, no environment parameters needed): CI that publishes apart from the deploy.
+#[allow(clippy::too_many_arguments)]
+async fn publish_only<A: DeployApi>(
+    clients: &BTreeMap<String, A>,
+    stacks: &[StackArtifact],
+    selected: &[&StackArtifact],
+    options: &DeployOptions,
+    hooks: Option<&dyn StackHooks>,
+    confirm: &dyn Confirm,
+    args: &DeployArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let published = {
+        let ui = Ui::new(out, err, confirm, args.progress);
+        let engine = Engine::new(clients, stacks, options, &ui).with_hooks(hooks);
+        engine.run_before_hooks(selected).await
+    };
+    match published {
+        Ok(()) => {
+            let _ = writeln!(out, "published; no stack was deployed (--publish-only)");
+            Exit::Success
+        }
+        Err(e) => report(err, &e),
+    }
 }
 
 /// The engine's checks of every selected stack before anything is touched.

@@ -25,14 +25,14 @@ struct Cli {
 
 #[derive(clap::Subcommand)]
 enum Cmd {
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     Destroy(DestroyArgs),
 }
 
 pub(super) fn deploy_args(line: &str) -> DeployArgs {
     let argv = format!("pantri deploy --progress events --poll-interval-ms 0 {line}");
     match Cli::parse_from(argv.split_whitespace()).cmd {
-        Cmd::Deploy(a) => a,
+        Cmd::Deploy(a) => *a,
         Cmd::Destroy(_) => unreachable!(),
     }
 }
