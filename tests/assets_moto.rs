@@ -350,3 +350,99 @@ fn publish_only_publishes_without_a_change_set_and_no_publish_only_fills_paramet
     );
     assert!(!log.exists(), "the container CLI never ran");
 }
+
+/// A container CLI stand-in that records, per command, whether its stderr is a terminal and the
+/// progress mode it was given, and prints a line of progress.
+fn tty_recording_cli(dir: &Path) -> (PathBuf, PathBuf) {
+    let log = dir.join("tty.log");
+    let script = dir.join("tty-docker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ -t 2 ]; then t=terminal; else t=pipe; fi\n\
+             echo \"$1 stderr=$t progress=${{BUILDKIT_PROGRESS:-unset}}\" >> '{log}'\n\
+             [ \"$1\" = login ] && cat > /dev/null\n\
+             echo \"#1 step 1/1 of $1\" >&2\n",
+            log = log.display()
+        ),
+    )
+    .expect("write");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    (script, log)
+}
+
+#[test]
+fn the_container_cli_draws_on_a_terminal_and_gives_plain_lines_otherwise() {
+    use expectrl::{Eof, Expect, Session};
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cdk_out = assembly(dir.path(), true);
+    let (cli, log) = tty_recording_cli(dir.path());
+    let (status, text) = moto.rest("PUT", &format!("/{BUCKET}"), "s3", "");
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = moto.json(
+        "ecr",
+        "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+        &serde_json::json!({"repositoryName": REPOSITORY}).to_string(),
+    );
+    assert_eq!(status, 200, "{text}");
+
+    // On a terminal: the CLI inherits it and draws its own progress.
+    let mut cmd = Command::new(pantri_bin());
+    cmd.args([
+        "deploy",
+        "dev",
+        "Web",
+        "--exclusively",
+        "--publish-only",
+        "--app",
+    ])
+    .arg(&cdk_out)
+    .args(["--endpoint-url", &moto.endpoint()])
+    .env("AWS_ACCESS_KEY_ID", "testing")
+    .env("AWS_SECRET_ACCESS_KEY", "testing")
+    .env("AWS_REGION", "us-east-1")
+    .env_remove("AWS_PROFILE")
+    .env_remove("PANTRI_IMAGE_REGISTRY")
+    .env("PANTRI_CONTAINER_CLI", &cli);
+    let mut term = Session::spawn(cmd).expect("pantri on a pseudo-terminal");
+    term.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+    let shown = term
+        .expect(Eof)
+        .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
+        .unwrap_or_default();
+    assert!(shown.contains("#1 step 1/1 of build"), "{shown}");
+    assert!(
+        shown.contains("published; no stack was deployed"),
+        "{shown}"
+    );
+    let recorded = std::fs::read_to_string(&log).expect("the CLI ran");
+    assert!(
+        recorded.contains("build stderr=terminal progress=unset"),
+        "{recorded}"
+    );
+    std::fs::remove_file(&log).expect("rm");
+
+    // Without a terminal (CI): BuildKit's plain progress, forwarded as indented lines.
+    // (The stand-in pushed nothing: the tag is still missing, so the image builds again.)
+    let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    let out = deploy_with(
+        &moto,
+        &cdk_out,
+        &env,
+        &["Web", "--exclusively", "--publish-only"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recorded = std::fs::read_to_string(&log).expect("the CLI ran");
+    assert!(
+        recorded.contains("build stderr=pipe progress=plain"),
+        "{recorded}"
+    );
+    assert!(
+        stderr(&out).contains("  #1 step 1/1 of build"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -147,7 +147,9 @@ fn synth_refuses_to_replace_a_file() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| n == "notes.txt" || n == "stages"),
+        names
+            .iter()
+            .all(|n| n == "notes.txt" || n == "stages" || n == "fixtures"),
         "nothing retired or staged beside it: {names:?}"
     );
 }

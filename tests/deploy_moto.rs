@@ -746,7 +746,13 @@ async fn the_dev_stage_deploys_on_moto_through_global_and_is_destroyed() {
     // (its FakeZone has no CloudFormation attributes) and still reports the stack complete.
     // The Service stack does not deploy here. On moto it would stop on the imports from Data
     // (moto records no exports after a change set executes).
-    let run = deploy(&moto, &assembly, "dev Service --exclusively --yes").await;
+    // --no-publish: the image would go to ECR's real registry host, which no test may reach.
+    let run = deploy(
+        &moto,
+        &assembly,
+        "dev Service --exclusively --yes --no-publish",
+    )
+    .await;
     assert_ne!(run.exit, Exit::Success, "{}", run.out);
     assert!(
         run.err.contains("No export named pantri-dev-data:"),

@@ -91,6 +91,12 @@ pub fn copy_stages(dir: &Path) -> PathBuf {
         std::fs::copy(entry.path(), stages.join(entry.file_name()))
             .unwrap_or_else(|e| panic!("copy: {e}"));
     }
+    // The stages name their web app relative to themselves (`../fixtures/web`).
+    let fixtures = dir.join("fixtures");
+    if !fixtures.exists() {
+        std::os::unix::fs::symlink(workspace_root().join("fixtures"), &fixtures)
+            .unwrap_or_else(|e| panic!("symlink fixtures: {e}"));
+    }
     stages
 }
 

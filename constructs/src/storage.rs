@@ -83,6 +83,10 @@ pub struct StaticBucketProps {
     pub policy: StaticBucketPolicy,
     /// Retain (prod, the default) or delete the bucket with the stack.
     pub removal: Removal,
+    /// `(key prefix, days)`: objects under the prefix expire that many days after they were
+    /// written (a bundler's content-hashed files of earlier releases; the publisher rewrites
+    /// the current release's files before then). Default none.
+    pub expire: Vec<(String, u32)>,
 }
 
 impl Default for StaticBucketProps {
@@ -94,6 +98,7 @@ impl Default for StaticBucketProps {
             infrequent_access_after_days: 30,
             policy: StaticBucketPolicy::default(),
             removal: Removal::default(),
+            expire: Vec::new(),
         }
     }
 }
@@ -104,6 +109,17 @@ impl Default for StaticBucketProps {
 /// them through CloudFront), so a customer key adds no confidentiality, while it would need a key
 /// policy naming the distribution (the same cross-stack cycle as the bucket policy) and cost a KMS
 /// request per cache miss.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::storage::{StaticBucket, StaticBucketProps};
+/// let bucket = StaticBucket::new(&mut stack, "Static", StaticBucketProps::default());
+/// let _for_cloudfront = bucket.bucket_ref();
+/// ```
 #[derive(Clone, Debug)]
 pub struct StaticBucket {
     bucket: Res<CfnBucket>,
@@ -124,6 +140,33 @@ impl StaticBucket {
         if props.noncurrent_version_expiration_days == 0 {
             s.error("noncurrent_version_expiration_days is 0: use 1 or more");
         }
+        let mut rules = vec![
+            Rule::new("Enabled")
+                .id("ExpireNoncurrentVersions")
+                .noncurrent_version_expiration(NoncurrentVersionExpiration::new(
+                    props.noncurrent_version_expiration_days,
+                )),
+            Rule::new("Enabled")
+                .id("AbortIncompleteMultipartUploads")
+                .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7)),
+            Rule::new("Enabled")
+                .id("InfrequentAccess")
+                .transitions([Transition::new("STANDARD_IA")
+                    .transition_in_days(props.infrequent_access_after_days)]),
+        ];
+        for (i, (prefix, days)) in props.expire.iter().enumerate() {
+            if *days == 0 || prefix.is_empty() {
+                s.error(format!(
+                    "expire[{i}]: ({prefix:?}, {days}) needs a key prefix and 1 or more days"
+                ));
+            }
+            rules.push(
+                Rule::new("Enabled")
+                    .id(format!("Expire{i}"))
+                    .prefix(prefix.as_str())
+                    .expiration_in_days(*days),
+            );
+        }
         let mut bucket = CfnBucket::new()
             .bucket_encryption(sse_s3())
             .public_access_block_configuration(block_public_access())
@@ -131,20 +174,7 @@ impl StaticBucket {
                 OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced")
             ]))
             .versioning_configuration(VersioningConfiguration::new("Enabled"))
-            .lifecycle_configuration(LifecycleConfiguration::new([
-                Rule::new("Enabled")
-                    .id("ExpireNoncurrentVersions")
-                    .noncurrent_version_expiration(NoncurrentVersionExpiration::new(
-                        props.noncurrent_version_expiration_days,
-                    )),
-                Rule::new("Enabled")
-                    .id("AbortIncompleteMultipartUploads")
-                    .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::new(7)),
-                Rule::new("Enabled")
-                    .id("InfrequentAccess")
-                    .transitions([Transition::new("STANDARD_IA")
-                        .transition_in_days(props.infrequent_access_after_days)]),
-            ]));
+            .lifecycle_configuration(LifecycleConfiguration::new(rules));
         match &props.log_bucket {
             Some(logs) => {
                 bucket = bucket.logging_configuration(
@@ -227,6 +257,18 @@ impl Default for LogBucketProps {
 /// distribution is created, CloudFront grants its `awslogsdelivery` account FULL_CONTROL in the
 /// bucket ACL (CloudFormation has no property for that grant; the deploying role needs
 /// `s3:GetBucketAcl` and `s3:PutBucketAcl`). Public ACLs stay blocked.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::storage::{LogBucket, LogBucketProps};
+/// let logs = LogBucket::new(&mut stack, "Logs", LogBucketProps::default());
+/// assert_eq!(logs.alb_prefix(), "alb");
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct LogBucket {
     bucket: Res<CfnBucket>,

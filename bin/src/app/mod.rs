@@ -39,7 +39,8 @@ use pantri_constructs::service::{
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
 use pantri_constructs::Removal;
-use pantri_synth::{App, Environment, Output, Scope, StackProps, Str, ToValue};
+use pantri_synth::asset::{FileTreeProps, ImageAssetProps, TreeBucket};
+use pantri_synth::{App, Environment, Output, OutputRef, Scope, StackProps, Str, ToValue};
 
 use crate::cli::AppContext;
 pub use settings::StageSettings;
@@ -55,10 +56,16 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
         ctx.stages_dir.display()
     );
     for (name, file) in files {
-        let settings: StageSettings = crate::settings::load(&file)?;
+        let mut settings: StageSettings = crate::settings::load(&file)?;
         settings
             .validate()
             .with_context(|| format!("{}", file.display()))?;
+        // The web app's directory is relative to its settings file.
+        if let Some(web) = &mut settings.web {
+            if let Some(dir) = file.parent() {
+                web.source = normalize(&dir.join(&web.source));
+            }
+        }
         add_stage(&mut app, &name, &settings);
     }
     Ok(app)
@@ -92,8 +99,68 @@ fn app_environment(s: &StageSettings, user_pool: &UserPool) -> Vec<(String, Str)
     env
 }
 
+/// `a/b/../c` as `a/c`, without touching the file system (a missing directory is synth's to
+/// report, at the asset's construct path).
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if out
+                    .components()
+                    .next_back()
+                    .is_some_and(|l| matches!(l, std::path::Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn output(scope: &mut Scope<'_>, id: &str, value: impl ToValue, description: &str) {
     scope.output(id, Output::new(value).description(description));
+}
+
+/// Where the bundler's content-hashed files go in the static bucket (CloudFront's
+/// `/_next/static/*` behavior).
+const NEXT_STATIC_PREFIX: &str = "_next/static/";
+
+/// The Next.js build output, published to the static bucket by deploy before the Edge stack:
+/// `.next/static/` (content-hashed: cached for a year, never invalidated; earlier releases'
+/// files stay until the bucket's lifecycle expires them) and `public/` at the bucket root
+/// (short caching; what changed is invalidated once Edge is deployed).
+fn publish_static_files(
+    stack: &mut Scope<'_>,
+    web: &settings::WebSettings,
+    bucket: OutputRef,
+    distribution: OutputRef,
+) {
+    let refresh = Some(web.keep_release_files_days / 2);
+    stack.file_tree(
+        "NextStatic",
+        FileTreeProps {
+            directory: web.source.join(".next/static"),
+            bucket: TreeBucket::Output(bucket),
+            prefix: NEXT_STATIC_PREFIX.to_owned(),
+            content_hashed: true,
+            refresh_after_days: refresh,
+            invalidate: None,
+        },
+    );
+    stack.file_tree(
+        "Public",
+        FileTreeProps {
+            directory: web.source.join("public"),
+            bucket: TreeBucket::Output(bucket),
+            prefix: String::new(),
+            content_hashed: false,
+            refresh_after_days: None,
+            invalidate: Some(distribution),
+        },
+    );
 }
 
 /// Adds one stage's stacks.
@@ -168,6 +235,11 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         "StaticFiles",
         StaticBucketProps {
             log_bucket: Some(log_bucket.bucket_ref()),
+            expire: s
+                .web
+                .iter()
+                .map(|w| (NEXT_STATIC_PREFIX.to_owned(), w.keep_release_files_days))
+                .collect(),
             removal,
             ..StaticBucketProps::default()
         },
@@ -233,11 +305,9 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         repository.uri(),
         "Push the app image here before deploying the service",
     );
-    output(
-        &mut data,
+    let static_bucket_name = data.output(
         "StaticBucketName",
-        static_bucket.bucket_ref().name,
-        "The static files bucket",
+        Output::new(static_bucket.bucket_ref().name).description("The static files bucket"),
     );
     output(
         &mut data,
@@ -304,6 +374,17 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         // The ALB and CloudFront read the origin secret by name (a dynamic reference), which
         // CloudFormation does not see as a dependency: make it explicit.
         stack.add_dependency(data_node);
+        // Built from the web app's Dockerfile and pushed under its content hash by deploy; the
+        // tag reaches the template as a parameter deploy fills, so an app change leaves the
+        // template as it is.
+        let image_tag = s.web.as_ref().map(|w| {
+            stack
+                .image_asset(
+                    "Image",
+                    ImageAssetProps::new(&w.source, format!("{app_name}-{stage_name}")),
+                )
+                .image_tag_parameter()
+        });
         let capacity = CapacityStrategy {
             fargate_base: s.service.capacity.fargate_base,
             fargate_weight: s.service.capacity.fargate_weight,
@@ -324,6 +405,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 user_pool: user_pool.pool_ref(),
                 logs_key_arn: logs_key.arn(),
                 repository: Some(repository.resource()),
+                image_tag,
                 datadog: DatadogAgentProps {
                     site: s.datadog.site.clone(),
                     api_key_secret: secrets.datadog_api_key(),
@@ -399,6 +481,14 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             Str::from(edge.url()),
             "The application's URL",
         );
+        if let Some(web) = &s.web {
+            let distribution = stack.output(
+                "DistributionId",
+                Output::new(edge.distribution_id())
+                    .description("The distribution whose changed paths deploy invalidates"),
+            );
+            publish_static_files(&mut stack, web, static_bucket_name, distribution);
+        }
         edge.distribution_id()
     };
 

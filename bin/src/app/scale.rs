@@ -7,6 +7,9 @@ use std::path::Path;
 
 const PROD: &str = include_str!("../../../stages/prod.yaml");
 const DEV: &str = include_str!("../../../stages/dev.yaml");
+/// The web app the reference stages name, wherever the copies are written.
+static FIXTURE: std::sync::LazyLock<std::path::PathBuf> =
+    std::sync::LazyLock::new(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/web"));
 
 /// The settings files of `n` stages, as `(file name, text)`: `s0000.yaml`, `s0001.yaml`, ...
 /// Even stages are prod copies, odd ones dev copies. Only the first keeps the account's Datadog
@@ -33,6 +36,12 @@ pub fn stage_files(n: usize) -> Vec<(String, String)> {
             if i > 0 {
                 text = text.replace("aws_integration: true", "aws_integration: false");
             }
+            // The copies live elsewhere: their web app is the repository's fixture, by its
+            // absolute path (hashed once for all stages: synth caches hashes by path).
+            text = text.replace(
+                "source: ../fixtures/web",
+                &format!("source: {}", FIXTURE.display()),
+            );
             (format!("{name}.yaml"), text)
         })
         .collect()
@@ -84,8 +93,8 @@ mod tests {
         let first = synth();
         assert_eq!(
             first.manifest.artifacts.len(),
-            12 * 6 + 2,
-            "stacks and tree"
+            12 * (6 + 2) + 2,
+            "stacks, each stage's asset manifest and tree manifest, and the tree"
         );
         assert_eq!(synth(), first, "a second parallel run");
         let one_thread = rayon::ThreadPoolBuilder::new()

@@ -52,6 +52,29 @@ pub struct StageSettings {
     /// The stage's DNS zone.
     #[serde(default)]
     pub dns: DnsSettings,
+    /// The web app deploy builds and publishes. Unset: the image is pushed to the stage's
+    /// repository by other means and its tag comes from `PANTRI_IMAGE_TAG`; no static files.
+    #[serde(default)]
+    pub web: Option<WebSettings>,
+}
+
+/// The Next.js app of a stage: deploy builds its image (its `Dockerfile`), pushes it to the
+/// stage's repository under its content hash, and publishes its build output to the static
+/// bucket (`.next/static/` to `_next/static/`, `public/` to the bucket root).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// The app's directory, relative to this settings file (`../fixtures/web`), after `next
+    /// build`.
+    pub source: std::path::PathBuf,
+    /// Days the files of earlier releases stay under `_next/static/` (pages already open keep
+    /// loading their chunks) before the bucket's lifecycle expires them. Default 30.
+    #[serde(default = "default_release_days")]
+    pub keep_release_files_days: u32,
+}
+
+fn default_release_days() -> u32 {
+    30
 }
 
 /// The stage's DNS zone and where it is delegated from.
@@ -319,6 +342,14 @@ impl StageSettings {
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
                 "dns.parent_zone_id: {id:?} is not a Route 53 hosted zone id (upper-case letters \
                  and digits, as `aws route53 list-hosted-zones` shows it without /hostedzone/)"
+            );
+        }
+        if let Some(web) = &self.web {
+            anyhow::ensure!(
+                web.keep_release_files_days >= 2,
+                "web.keep_release_files_days: {} is too short: files of the running release are \
+                 rewritten after half of it; use 2 or more",
+                web.keep_release_files_days
             );
         }
         Ok(())

@@ -1,5 +1,5 @@
-//! The deploy errors, each rendered as one line that says what to do (the exit code each maps
-//! to is the command layer's choice: `crate::exit`).
+//! The deploy errors, each rendered as one line that says what to do (`crate::exit` maps each
+//! to its exit code).
 
 /// A failure of one CloudFormation call, already classified for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -136,7 +136,7 @@ pub enum ContainerInsights {
     Enabled,
 }
 
-/// The props of [`new`]. Every default is the secure (prod-like) choice; references to other
+/// The props of [`NextJsService::new`]. Every default is the secure (prod-like) choice; references to other
 /// stacks default to empty placeholders that validation rejects.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NextJsServiceProps {
@@ -208,6 +208,10 @@ pub struct NextJsServiceProps {
     /// the first image can be pushed before the service starts). Default `None`: the service
     /// makes its own.
     pub repository: Option<Res<CfnRepository>>,
+    /// The parameter holding the tag to run from the repository: an image asset's
+    /// (`ImageAsset::image_tag_parameter`, filled by deploy with the content hash it pushed).
+    /// Default `None`: an `ImageTag` parameter filled from `PANTRI_IMAGE_TAG`.
+    pub image_tag: Option<ParamRef>,
     /// What happens to the repository and log groups when the stack deletes them. Default Retain.
     pub removal: Removal,
     /// ALB deletion protection. Default true.
@@ -296,6 +300,7 @@ impl Default for NextJsServiceProps {
             log_retention_days: 365,
             keep_images: 30,
             repository: None,
+            image_tag: None,
             removal: Removal::Retain,
             deletion_protection: true,
             cloudfront_prefix_list_id: None,
@@ -401,7 +406,8 @@ impl NextJsService {
         };
         // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
         // say exactly which image it runs (a rollback is a redeploy of an older tag).
-        let image_tag = s.parameter(
+        let image_tag = props.image_tag.unwrap_or_else(|| {
+            s.parameter(
             "ImageTag",
             Parameter {
                 allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".to_owned()),
@@ -419,7 +425,8 @@ impl NextJsService {
                     // the task definition's image.
                     .no_echo()
             },
-        );
+        )
+        });
 
         let image = ContainerImage::ecr(repository, image_tag.value::<Str>());
         let task = FargateTask::in_scope(&mut s, image, task_props(&names, &props, &image_tag));
