@@ -129,6 +129,26 @@ fn cases() -> Vec<Case> {
             Some("adds Allow s3:GetObject"),
         ),
         (
+            "SQS queue policy",
+            json!({}),
+            json!({"P": res("AWS::SQS::QueuePolicy", json!({"Queues": [{"Ref": "Q"}],
+                "PolicyDocument": doc("Allow", "sqs:SendMessage", everyone.clone())}))}),
+            Some("adds Allow sqs:SendMessage"),
+        ),
+        (
+            "SNS topic policy",
+            json!({}),
+            json!({"P": res("AWS::SNS::TopicPolicy", json!({"Topics": [{"Ref": "T"}],
+                "PolicyDocument": doc("Allow", "sns:Publish", everyone.clone())}))}),
+            Some("adds Allow sns:Publish"),
+        ),
+        (
+            "KMS key policy",
+            json!({"K": res("AWS::KMS::Key", json!({"KeyPolicy": {"Statement": []}}))}),
+            json!({"K": res("AWS::KMS::Key", json!({"KeyPolicy": doc("Allow", "kms:Decrypt", everyone.clone())}))}),
+            Some("adds Allow kms:Decrypt"),
+        ),
+        (
             "Lambda permission",
             json!({}),
             json!({"P": res("AWS::Lambda::Permission", json!({"Action": "lambda:InvokeFunction",

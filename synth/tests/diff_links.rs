@@ -402,3 +402,79 @@ fn imported_names_are_found_anywhere_in_a_template() {
         ["a", "b", "s-c"]
     );
 }
+
+/// The exported bucket of Data is replaced while Service imports it, and the certificate of
+/// Global is replaced while Edge (another region) reads it through a parameter.
+fn cross_stack_diff() -> diff::AssemblyDiff {
+    let (old_data, new_data) = (data("b1", true), data("b2", true));
+    let old_service = service(true);
+    let (old_global, new_global) = (global("example.com", true), global("www.example.com", true));
+    let old_edge = edge();
+    let links = [CrossRegionLink {
+        parameter: "CertArn".into(),
+        producer: "prod-Global".into(),
+        output: "CertificateArn".into(),
+    }];
+    let deployed = [
+        LinkStack {
+            name: "prod/Data",
+            id: "prod-Data",
+            stack_name: "pantri-prod-data",
+            template: &old_data,
+            cross_region: &[],
+        },
+        LinkStack {
+            name: "prod/Service",
+            id: "prod-Service",
+            stack_name: "pantri-prod-service",
+            template: &old_service,
+            cross_region: &[],
+        },
+        LinkStack {
+            name: "prod/Global",
+            id: "prod-Global",
+            stack_name: "pantri-prod-global",
+            template: &old_global,
+            cross_region: &[],
+        },
+        LinkStack {
+            name: "prod/Edge",
+            id: "prod-Edge",
+            stack_name: "pantri-prod-edge",
+            template: &old_edge,
+            cross_region: &links,
+        },
+    ];
+    let inputs = [
+        stack("prod/Data", Some(&old_data), Some(&new_data)),
+        stack("prod/Service", Some(&old_service), Some(&old_service)),
+        stack("prod/Global", Some(&old_global), Some(&new_global)),
+        stack("prod/Edge", Some(&old_edge), Some(&old_edge)),
+    ];
+    diff::diff_stacks_linked(&inputs, &deployed, &SchemaSpecs)
+}
+
+#[test]
+fn golden_cross_stack_text() {
+    let opts = diff::render::TextOptions {
+        color: false,
+        context: 3,
+        security_only: false,
+    };
+    insta::assert_snapshot!(diff::render::text(&cross_stack_diff(), &opts));
+}
+
+#[test]
+fn golden_cross_stack_markdown() {
+    let opts = diff::render::TextOptions {
+        color: false,
+        context: 3,
+        security_only: false,
+    };
+    insta::assert_snapshot!(diff::render::markdown(&cross_stack_diff(), &opts));
+}
+
+#[test]
+fn golden_cross_stack_json() {
+    insta::assert_json_snapshot!(diff::render::json(&cross_stack_diff()));
+}

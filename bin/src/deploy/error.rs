@@ -1,5 +1,5 @@
-//! The deploy errors, each rendered as one line that says what to do, and the exit code each
-//! maps to (see [`crate::deploy::args`] for the table).
+//! The deploy errors, each rendered as one line that says what to do (`crate::exit` maps each
+//! to its exit code).
 
 /// A failure of one CloudFormation call, already classified for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
