@@ -43,7 +43,7 @@ pub enum Command {
     /// Explain what a change does: replacements, stateful risks, security changes.
     Diff(commands::diff::DiffArgs),
     /// Deploy a stage's stacks through CloudFormation change sets.
-    Deploy(crate::commands::deploy::DeployArgs),
+    Deploy(Box<crate::commands::deploy::DeployArgs>),
     /// Delete a stage's stacks, in reverse dependency order.
     Destroy(crate::commands::deploy::DestroyArgs),
     /// Say whether the ECS services of a stage's stacks came up (exit 1 when one did not).

@@ -16,7 +16,7 @@ pub fn render<const N: usize>(
 }
 
 /// Like [`render`], but when `width` is given, the widest column gives way first (down to
-/// [`MIN_COLUMN`] characters, cells cut with `…`) until each line fits in `width` columns.
+/// `MIN_COLUMN` characters, cells cut with `…`) until each line fits in `width` columns.
 pub fn render_fit<const N: usize>(
     header: [&str; N],
     rows: &[[String; N]],

@@ -129,7 +129,37 @@ pub fn doc_of(node: &J) -> Option<String> {
     if text.matches('`').count() % 2 == 1 {
         text = text.replace('`', "'");
     }
-    Some(text)
+    Some(escape_brackets(&text))
+}
+
+/// `[ALB]` in AWS's prose is not an intra-doc link: brackets outside code spans are escaped, so
+/// rustdoc (`-D warnings`) reads them as text. A markdown link (`[Tag](https://...)`) stays one.
+fn escape_brackets(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    let mut keep_close = 0usize;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '`' {
+            in_code = !in_code;
+        }
+        if !in_code && c == '[' {
+            let close = chars[i..].iter().position(|&x| x == ']').map(|p| i + p);
+            if close.is_some_and(|j| chars.get(j + 1) == Some(&'(')) {
+                keep_close += 1;
+            } else {
+                out.push('\\');
+            }
+        } else if !in_code && c == ']' {
+            if keep_close > 0 {
+                keep_close -= 1;
+            } else {
+                out.push('\\');
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 struct Builder<'a> {
@@ -430,4 +460,21 @@ pub fn build(schema: &J) -> anyhow::Result<Resource> {
         enums: b.enums,
         attributes,
     })
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::escape_brackets;
+
+    #[test]
+    fn brackets_in_prose_are_text_and_code_spans_stay_as_they_are() {
+        assert_eq!(
+            escape_brackets("+ `http-header` – [ALB] Matches `a[0]`"),
+            "+ `http-header` – \\[ALB\\] Matches `a[0]`"
+        );
+        assert_eq!(
+            escape_brackets("see [Tag](https://docs.aws.amazon.com/x.html) and [ALB]"),
+            "see [Tag](https://docs.aws.amazon.com/x.html) and \\[ALB\\]"
+        );
+    }
 }

@@ -123,6 +123,22 @@ impl UserPoolProps {
 }
 
 /// A Cognito user pool with email sign-in, TOTP MFA, a public web client and a hosted domain.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::auth::{UserPool, UserPoolProps};
+/// let pool = UserPool::new(&mut stack, "Users", UserPoolProps {
+///     app_name: "orders".into(),
+///     stage: "dev".into(),
+///     domain_name: "orders.example.com".into(),
+///     ..UserPoolProps::default()
+/// });
+/// let _issuer_pool = pool.pool_ref();
+/// ```
 #[derive(Clone, Debug)]
 pub struct UserPool {
     pool: Res<CfnUserPool>,

@@ -84,6 +84,21 @@ pub const DELEGATION_TTL_SECONDS: u32 = 172_800;
 pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
 
 /// A public Route 53 hosted zone for the stage's domain.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::dns::{HostedZone, HostedZoneProps};
+/// let zone = HostedZone::new(&mut stack, "Zone", HostedZoneProps {
+///     domain_name: "dev.example.com".into(),
+///     ..HostedZoneProps::default()
+/// });
+/// assert_eq!(zone.zone_ref().zone_name, "dev.example.com");
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct HostedZone {
     zone: Res<CfnHostedZone>,

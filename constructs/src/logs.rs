@@ -9,6 +9,19 @@ use crate::policy::{document, key_administration, Principal, Statement};
 use crate::Removal;
 
 /// A KMS key CloudWatch Logs may use for the log groups of this account and region.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::logs::LogsKey;
+/// use pantri_constructs::Removal;
+/// let key = LogsKey::new(&mut stack, "LogsKey", Removal::Retain);
+/// let _for_log_groups = key.arn();
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LogsKey {
     key: Res<CfnKey>,

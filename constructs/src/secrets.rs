@@ -33,6 +33,23 @@ impl Default for AppSecretsProps {
 }
 
 /// The application's secrets.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
+/// let secrets = AppSecrets::new(&mut stack, "Secrets", AppSecretsProps {
+///     app_name: "orders".into(),
+///     stage: "dev".into(),
+///     ..AppSecretsProps::default()
+/// });
+/// // Other constructs take the secrets by reference; their values never reach the template.
+/// let _api_key = secrets.datadog_api_key();
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct AppSecrets {
     datadog_api_key: Res<CfnSecret>,

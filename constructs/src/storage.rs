@@ -109,6 +109,17 @@ impl Default for StaticBucketProps {
 /// them through CloudFront), so a customer key adds no confidentiality, while it would need a key
 /// policy naming the distribution (the same cross-stack cycle as the bucket policy) and cost a KMS
 /// request per cache miss.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::storage::{StaticBucket, StaticBucketProps};
+/// let bucket = StaticBucket::new(&mut stack, "Static", StaticBucketProps::default());
+/// let _for_cloudfront = bucket.bucket_ref();
+/// ```
 #[derive(Clone, Debug)]
 pub struct StaticBucket {
     bucket: Res<CfnBucket>,
@@ -246,6 +257,18 @@ impl Default for LogBucketProps {
 /// distribution is created, CloudFront grants its `awslogsdelivery` account FULL_CONTROL in the
 /// bucket ACL (CloudFormation has no property for that grant; the deploying role needs
 /// `s3:GetBucketAcl` and `s3:PutBucketAcl`). Public ACLs stay blocked.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::storage::{LogBucket, LogBucketProps};
+/// let logs = LogBucket::new(&mut stack, "Logs", LogBucketProps::default());
+/// assert_eq!(logs.alb_prefix(), "alb");
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct LogBucket {
     bucket: Res<CfnBucket>,

@@ -157,7 +157,7 @@ impl<'a> Scope<'a> {
     }
 
     /// Adds a resource of a type without a generated struct: its type name and free-form
-    /// properties ([`RawResource`]).
+    /// properties ([`RawResource`](crate::RawResource)).
     ///
     /// Every AWS type of the CloudFormation registry has its schema vendored, and synth checks a
     /// raw resource against it as it checks the typed ones: an unknown type, an unknown or

@@ -2,7 +2,7 @@
 //! trees to S3, then (after the deploy) CloudFront invalidations of the tree paths that changed.
 //!
 //! [`AssemblyAssets`] reads what synthesis wrote (the asset manifests, the tree manifests and
-//! the `pantri:assetParameter` links); [`Publisher`] is the engine's [`StackHooks`] over the
+//! the `pantri:assetParameter` links); [`Publisher`] is the engine's [`StackHooks`](crate::deploy::hooks::StackHooks) over the
 //! traits of [`api`], so the same code runs over the AWS SDK ([`sdk`], [`tool`]) and over fakes.
 //! Everything is skipped when already published: an unchanged deploy lists each tree's prefix
 //! once, asks ECR once per image and uploads nothing.

@@ -137,7 +137,7 @@ pub fn deleted_buckets(
 }
 
 /// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time, after
-/// checking all of them ([`precheck`]). Returns the retained resources of the deleted stacks.
+/// checking all of them (the precheck). Returns the retained resources of the deleted stacks.
 pub async fn destroy<A: CloudFormation + Buckets>(
     clients: &BTreeMap<String, A>,
     stacks: &[&StackArtifact],

@@ -1,5 +1,5 @@
-//! The deploy errors, each rendered as one line that says what to do, and the exit code each
-//! maps to (see [`crate::deploy::args`] for the table).
+//! The deploy errors, each rendered as one line that says what to do (`crate::exit` maps each
+//! to its exit code).
 
 /// A failure of one CloudFormation call, already classified for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +57,25 @@ impl ApiError {
                 | ApiError::NoRegion
                 | ApiError::AccessDenied(_)
         )
+    }
+
+    /// Whether the service asked the caller to slow down: such a call is retried after a
+    /// backoff, never reported as the deployment's failure.
+    pub fn is_throttling(&self) -> bool {
+        match self {
+            ApiError::Service { code, message } => {
+                matches!(
+                    code.as_str(),
+                    "Throttling"
+                        | "ThrottlingException"
+                        | "ThrottledException"
+                        | "RequestLimitExceeded"
+                        | "TooManyRequestsException"
+                        | "SlowDown"
+                ) || message.contains("Rate exceeded")
+            }
+            _ => false,
+        }
     }
 
     /// The service's message, or the whole rendering for non-service errors.

@@ -34,6 +34,11 @@ pub struct State {
     /// Changes the next change set of a stack reports (default: derived from the templates).
     pub changes: BTreeMap<String, Vec<ResourceChange>>,
     pub execution: BTreeMap<String, Execution>,
+    /// What successive DescribeStacks calls of a stack answer once its change set executed
+    /// (a status in progress, or an error such as throttling), before the real status.
+    pub after_execute: BTreeMap<String, VecDeque<ApiResult<String>>>,
+    /// The answers of `after_execute` not given yet.
+    pending: BTreeMap<String, VecDeque<ApiResult<String>>>,
     /// Statuses successive DescribeStacks calls move the stack through.
     pub status_queue: BTreeMap<String, VecDeque<String>>,
     pub types: BTreeMap<String, ApiResult<TypeStatus>>,
@@ -130,6 +135,13 @@ impl CloudFormation for Fake {
     async fn describe_stack(&self, stack: &str) -> ApiResult<Option<StackInfo>> {
         let mut s = self.0.borrow_mut();
         s.calls.push(format!("DescribeStacks {stack}"));
+        if let Some(next) = s.pending.get_mut(stack).and_then(VecDeque::pop_front) {
+            let status = next?;
+            return Ok(s.stacks.get(stack).cloned().map(|mut info| {
+                info.status = status;
+                info
+            }));
+        }
         if let Some(next) = s.status_queue.get_mut(stack).and_then(VecDeque::pop_front) {
             if next == "GONE" {
                 s.stacks.remove(stack);
@@ -247,6 +259,9 @@ impl CloudFormation for Fake {
             .get(stack)
             .cloned()
             .unwrap_or(Execution::Succeed(IndexMap::new()));
+        if let Some(answers) = s.after_execute.remove(stack) {
+            s.pending.insert(stack.to_owned(), answers);
+        }
         let stack_type = "AWS::CloudFormation::Stack";
         s.event(
             stack,

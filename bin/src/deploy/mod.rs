@@ -28,6 +28,7 @@ pub mod files;
 pub mod hardening;
 pub mod hooks;
 pub mod interrupt;
+pub mod pace;
 pub mod plan;
 pub mod planfile;
 pub mod progress;

@@ -218,12 +218,42 @@ impl<'a> Ui<'a> {
         }
     }
 
+    /// Says what a stack's operation is still doing when no event came for a while: its
+    /// status, for how long, and the resources CloudFormation is working on.
+    pub fn quiet(&self, progress: &StackProgress, status: &str, elapsed: Duration) {
+        let busy: Vec<&str> = progress.in_progress.iter().map(String::as_str).collect();
+        let doing = if busy.is_empty() {
+            "no resource in progress yet".to_owned()
+        } else {
+            format!("in progress: {}", busy.join(", "))
+        };
+        let line = format!(
+            "{}: still {status} after {} ({doing})",
+            progress.stack,
+            duration(elapsed)
+        );
+        match &progress.bar {
+            Some(bar) => bar.println(line),
+            None => self.say(format_args!("{line}")),
+        }
+    }
+
     /// Ends the progress of one stack with a final message.
     pub fn finish(&self, progress: StackProgress, message: &str) {
         match progress.bar {
             Some(bar) => bar.finish_with_message(message.to_owned()),
             None => self.say(format_args!("{}: {message}", progress.stack)),
         }
+    }
+}
+
+/// A duration as a person reads it: `42s`, `3m05s`, `1h02m`.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 

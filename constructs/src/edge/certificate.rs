@@ -27,6 +27,24 @@ pub struct GlobalCertificateProps {
 /// Place it in a us-east-1 stack whatever the stage's region: when the distribution's stack is
 /// elsewhere, pantri synth turns the ARN reference into an output of the certificate's stack and
 /// a parameter of the distribution's.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
+/// # let mut stack = stage.stack("Global", StackProps::default());
+/// # let zone = pantri_constructs::HostedZoneRef { zone_id: "Z0123456789ABC".into(), zone_name: "example.com".into() };
+/// use pantri_constructs::edge::{GlobalCertificate, GlobalCertificateProps};
+/// // In a us-east-1 stack: CloudFront reads certificates from there only.
+/// let certificate = GlobalCertificate::new(&mut stack, "Certificate", GlobalCertificateProps {
+///     domain_name: "example.com".into(),
+///     hosted_zone: Some(zone),
+///     ..GlobalCertificateProps::default()
+/// });
+/// let _arn = certificate.arn();
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct GlobalCertificate {
     certificate: Res<CfnCertificate>,

@@ -141,6 +141,30 @@ impl Default for EdgeProps {
 }
 
 /// The CloudFront distribution of the app, its static bucket's policy and its DNS records.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
+/// # let mut stack = stage.stack("Edge", StackProps::default());
+/// # let zone = pantri_constructs::HostedZoneRef { zone_id: "Z0123456789ABC".into(), zone_name: "example.com".into() };
+/// # let bucket = |n: &str| pantri_constructs::BucketRef { name: n.into(), arn: format!("arn:aws:s3:::{n}").into(), regional_domain_name: format!("{n}.s3.us-east-1.amazonaws.com").into() };
+/// use pantri_constructs::edge::{Edge, EdgeProps};
+/// use pantri_constructs::SecretRef;
+/// let edge = Edge::new(&mut stack, "Cdn", EdgeProps {
+///     domain_name: "example.com".into(),
+///     hosted_zone: Some(zone),
+///     alb_domain_name: Some("origin.example.com".into()),
+///     static_bucket: Some(bucket("static")),
+///     log_bucket: Some(bucket("logs")),
+///     origin_secret: Some(SecretRef { arn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:origin-AbCdEf".into(), name: "origin".into() }),
+///     certificate_arn: Some("arn:aws:acm:us-east-1:111111111111:certificate/abc".into()),
+///     web_acl_arn: Some("arn:aws:wafv2:us-east-1:111111111111:global/webacl/acl/abc".into()),
+///     ..EdgeProps::default()
+/// });
+/// assert_eq!(edge.url(), "https://example.com");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Edge {
     distribution: Res<CfnDistribution>,

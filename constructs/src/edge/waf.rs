@@ -38,6 +38,19 @@ impl Default for EdgeWebAclProps {
 
 /// A WAFv2 web ACL (scope CLOUDFRONT) with AWS managed rule groups (common rules, known bad
 /// inputs such as Log4Shell, IP reputation) and a per-IP rate limit.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
+/// # let mut stack = stage.stack("Global", StackProps::default());
+/// use pantri_constructs::edge::{EdgeWebAcl, EdgeWebAclProps};
+/// // In a us-east-1 stack: a CloudFront web ACL lives there.
+/// let acl = EdgeWebAcl::new(&mut stack, "WebAcl", EdgeWebAclProps::default());
+/// let _arn = acl.arn();
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct EdgeWebAcl {
     acl: Res<CfnWebACL>,

@@ -109,6 +109,27 @@ impl Default for ServiceAlarmsProps {
 }
 
 /// The alarms of one service.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::monitoring::{ServiceAlarms, ServiceAlarmsProps, Workload};
+/// let alarms = ServiceAlarms::new(&mut stack, "Alarms", ServiceAlarmsProps {
+///     workload: Workload {
+///         cluster_name: "orders-dev".into(),
+///         service_name: "orders-api".into(),
+///         alb_full_name: "app/orders/0123456789abcdef".into(),
+///         target_group_full_name: "targetgroup/orders/0123456789abcdef".into(),
+///         ..Workload::default()
+///     },
+///     alarm_emails: vec!["oncall@example.com".into()],
+///     ..ServiceAlarmsProps::default()
+/// });
+/// assert!(!alarms.alarms().is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct ServiceAlarms {
     alarms: Vec<(&'static str, Res<CfnAlarm>)>,

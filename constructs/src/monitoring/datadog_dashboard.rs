@@ -36,6 +36,20 @@ impl Default for DatadogDashboardProps {
 }
 
 /// The dashboard.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::monitoring::{DatadogDashboard, DatadogDashboardProps, Workload};
+/// let dashboard = DatadogDashboard::new(&mut stack, "Dashboard", DatadogDashboardProps {
+///     workload: Workload { cluster_name: "orders-dev".into(), service_name: "orders-api".into(), ..Workload::default() },
+///     ..DatadogDashboardProps::default()
+/// });
+/// let _ = dashboard.dashboard();
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct DatadogDashboard {
     dashboard: Option<Res<CfnDashboard>>,

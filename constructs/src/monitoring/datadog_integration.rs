@@ -71,6 +71,21 @@ impl Default for DatadogIntegrationProps {
 }
 
 /// The integration and its role.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::monitoring::{DatadogIntegration, DatadogIntegrationProps};
+/// let integration = DatadogIntegration::new(&mut stack, "Datadog", DatadogIntegrationProps {
+///     app_name: "orders".into(),
+///     regions: vec!["eu-west-1".into()],
+///     ..DatadogIntegrationProps::default()
+/// });
+/// let _role = integration.role_arn();
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct DatadogIntegration {
     integration: Option<Res<CfnAWSAccount>>,

@@ -99,6 +99,21 @@ impl Default for DatadogMonitorsProps {
 }
 
 /// The monitors of one service.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::monitoring::{DatadogMonitors, DatadogMonitorsProps, Workload};
+/// let monitors = DatadogMonitors::new(&mut stack, "Monitors", DatadogMonitorsProps {
+///     workload: Workload { cluster_name: "orders-dev".into(), service_name: "orders-api".into(), ..Workload::default() },
+///     notify: vec!["@oncall@example.com".into()],
+///     ..DatadogMonitorsProps::default()
+/// });
+/// let _ = monitors.monitors();
+/// ```
 #[derive(Clone, Debug)]
 pub struct DatadogMonitors {
     monitors: IndexMap<&'static str, Res<CfnMonitor>>,

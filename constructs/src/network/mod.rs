@@ -111,6 +111,24 @@ impl Default for SecureNetworkProps {
 }
 
 /// A multi-AZ VPC; see the [module documentation](self).
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::network::{NatGateways, SecureNetwork, SecureNetworkProps};
+/// let network = SecureNetwork::new(&mut stack, "Vpc", SecureNetworkProps {
+///     app_name: "orders".into(),
+///     stage: Some("dev".into()),
+///     availability_zones: vec!["eu-west-1a".into(), "eu-west-1b".into()],
+///     nat_gateways: NatGateways::Single,
+///     ..SecureNetworkProps::default()
+/// });
+/// assert_eq!(network.vpc_ref().private_subnet_ids.len(), 2);
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct SecureNetwork {
     vpc: Res<CfnVPC>,

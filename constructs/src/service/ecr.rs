@@ -111,6 +111,21 @@ impl Default for ImageRepositoryProps {
 /// The service's image repository on its own, for a stack deployed before the service: the
 /// first image must be pushed before the service can start, so the repository belongs with the
 /// stateful resources rather than with the service that pulls from it.
+///
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// use pantri_constructs::service::{ImageRepository, ImageRepositoryProps};
+/// let repository = ImageRepository::new(&mut stack, "Repository", ImageRepositoryProps {
+///     name: "orders-dev".into(),
+///     ..ImageRepositoryProps::default()
+/// });
+/// let _push_to = repository.uri();
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct ImageRepository {
     repo: Res<CfnRepository>,

@@ -136,7 +136,7 @@ pub enum ContainerInsights {
     Enabled,
 }
 
-/// The props of [`new`]. Every default is the secure (prod-like) choice; references to other
+/// The props of [`NextJsService::new`]. Every default is the secure (prod-like) choice; references to other
 /// stacks default to empty placeholders that validation rejects.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NextJsServiceProps {

@@ -164,7 +164,7 @@ pub mod scalable_target {
         }
     }
 
-    /// `ScalableTargetAction` specifies the minimum and maximum capacity for the `ScalableTargetAction` property of the [AWS::ApplicationAutoScaling::ScalableTarget…
+    /// `ScalableTargetAction` specifies the minimum and maximum capacity for the `ScalableTargetAction` property of the \[AWS::ApplicationAutoScaling::ScalableTarget…
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct ScalableTargetAction {
         /// The maximum capacity.
@@ -1155,7 +1155,7 @@ pub mod scaling_policy {
         }
     }
 
-    /// `StepAdjustment` specifies a step adjustment for the `StepAdjustments` property of the [AWS::ApplicationAutoScaling::ScalingPolicy…
+    /// `StepAdjustment` specifies a step adjustment for the `StepAdjustments` property of the \[AWS::ApplicationAutoScaling::ScalingPolicy…
     #[derive(Clone, Debug, PartialEq)]
     pub struct StepAdjustment {
         /// The lower bound for the difference between the alarm threshold and the CloudWatch metric.
@@ -1346,7 +1346,7 @@ pub mod scaling_policy {
         }
     }
 
-    /// `MetricDimension` specifies a name/value pair that is part of the identity of a CloudWatch metric for the `Dimensions` property of the [AWS::ApplicationAutoScaling::ScalingPolicy…
+    /// `MetricDimension` specifies a name/value pair that is part of the identity of a CloudWatch metric for the `Dimensions` property of the \[AWS::ApplicationAutoScaling::ScalingPolicy…
     #[derive(Clone, Debug, PartialEq)]
     pub struct MetricDimension {
         /// The name of the dimension.
@@ -1487,11 +1487,11 @@ pub mod scaling_policy {
     /// Represents a specific metric for a target tracking scaling policy for Application Auto Scaling.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TargetTrackingMetric {
-        /// The dimensions for the metric. For the list of available dimensions, see the AWS documentation available from the table in [services that publish CloudWatch…
+        /// The dimensions for the metric. For the list of available dimensions, see the AWS documentation available from the table in \[services that publish CloudWatch…
         pub dimensions: Option<List<TargetTrackingMetricDimension>>,
         /// The name of the metric.
         pub metric_name: Option<Str>,
-        /// The namespace of the metric. For more information, see the table in [services that publish CloudWatch…
+        /// The namespace of the metric. For more information, see the table in \[services that publish CloudWatch…
         pub namespace: Option<Str>,
     }
 
@@ -1530,7 +1530,7 @@ pub mod scaling_policy {
         }
     }
 
-    /// `TargetTrackingMetricDimension` specifies a name/value pair that is part of the identity of a CloudWatch metric for the `Dimensions` property of the [AWS::ApplicationAutoScaling::ScalingPolicy…
+    /// `TargetTrackingMetricDimension` specifies a name/value pair that is part of the identity of a CloudWatch metric for the `Dimensions` property of the \[AWS::ApplicationAutoScaling::ScalingPolicy…
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TargetTrackingMetricDimension {
         /// The name of the dimension.

@@ -1465,7 +1465,7 @@ pub mod distribution {
         pub id: Str,
         /// A complex type that contains information about the origins in an origin group.
         pub members: OriginGroupMembers,
-        /// The selection criteria for the origin group. For more information, see [Create an origin…
+        /// The selection criteria for the origin group. For more information, see \[Create an origin…
         pub selection_criteria: Option<Str>,
     }
 
@@ -1611,7 +1611,7 @@ pub mod distribution {
         pub connection_timeout: Option<Int>,
         /// Use this type to specify an origin that is not an Amazon S3 bucket, with one exception. If the Amazon S3 bucket is configured with static website hosting, use this type.
         pub custom_origin_config: Option<CustomOriginConfig>,
-        /// The domain name for the origin. For more information, see [Origin Domain…
+        /// The domain name for the origin. For more information, see \[Origin Domain…
         pub domain_name: Str,
         /// A unique identifier for the origin. This value must be unique within the distribution. Use this value to specify the `TargetOriginId` in a `CacheBehavior` or `DefaultCacheBehavior`.
         pub id: Str,

@@ -2058,7 +2058,7 @@ pub mod table {
         pub table_name: Option<Str>,
         /// An array of key-value pairs to apply to this resource. For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html).
         pub tags: Option<List<Tag>>,
-        /// Specifies the Time to Live (TTL) settings for the table. For detailed information about the limits in DynamoDB, see [Limits in Amazon…
+        /// Specifies the Time to Live (TTL) settings for the table. For detailed information about the limits in DynamoDB, see \[Limits in Amazon…
         pub time_to_live_specification: Option<TimeToLiveSpecification>,
         /// `VectorIndexes`.
         pub vector_indexes: Option<List<VectorIndex>>,

@@ -702,7 +702,7 @@ pub mod nat_gateway {
     /// Specifies a network address translation (NAT) gateway in the specified subnet. You can create either a public NAT gateway or a private NAT gateway. The default is a public NAT gateway.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct CfnNatGateway {
-        /// [Public NAT gateway only] The allocation ID of the Elastic IP address that's associated with the NAT gateway.
+        /// \[Public NAT gateway only\] The allocation ID of the Elastic IP address that's associated with the NAT gateway.
         pub allocation_id: Option<Str>,
         /// Indicates whether this is a zonal (single-AZ) or regional (multi-AZ) NAT gateway. A zonal NAT gateway is a NAT Gateway that provides redundancy and scalability within a single availability zone.
         pub availability_mode: Option<Str>,
@@ -716,9 +716,9 @@ pub mod nat_gateway {
         pub private_ip_address: Option<Str>,
         /// Secondary EIP allocation IDs. For more information, see [Create a NAT gateway](https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-working-with.html) in the *Amazon VPC User Guide*.
         pub secondary_allocation_ids: Option<List<Str>>,
-        /// [Private NAT gateway only] The number of secondary private IPv4 addresses you want to assign to the NAT gateway.
+        /// \[Private NAT gateway only\] The number of secondary private IPv4 addresses you want to assign to the NAT gateway.
         pub secondary_private_ip_address_count: Option<Int>,
-        /// Secondary private IPv4 addresses. For more information about secondary addresses, see [Create a NAT…
+        /// Secondary private IPv4 addresses. For more information about secondary addresses, see \[Create a NAT…
         pub secondary_private_ip_addresses: Option<List<Str>>,
         /// The ID of the subnet in which the NAT gateway is located.
         pub subnet_id: Option<Str>,
@@ -1021,7 +1021,7 @@ pub mod route {
         pub destination_ipv6_cidr_block: Option<Str>,
         /// The ID of a prefix list used for the destination match.
         pub destination_prefix_list_id: Option<Str>,
-        /// [IPv6 traffic only] The ID of an egress-only internet gateway.
+        /// \[IPv6 traffic only\] The ID of an egress-only internet gateway.
         pub egress_only_internet_gateway_id: Option<Str>,
         /// The ID of an internet gateway or virtual private gateway attached to your VPC.
         pub gateway_id: Option<Str>,
@@ -1029,7 +1029,7 @@ pub mod route {
         pub instance_id: Option<Str>,
         /// The ID of the local gateway.
         pub local_gateway_id: Option<Str>,
-        /// [IPv4 traffic only] The ID of a NAT gateway.
+        /// \[IPv4 traffic only\] The ID of a NAT gateway.
         pub nat_gateway_id: Option<Str>,
         /// The ID of a network interface.
         pub network_interface_id: Option<Str>,
@@ -1318,7 +1318,7 @@ pub mod security_group {
         pub group_description: Str,
         /// The name of the security group.
         pub group_name: Option<Str>,
-        /// [VPC only] The outbound rules associated with the security group. There is a short interruption during which you cannot connect to the security group.
+        /// \[VPC only\] The outbound rules associated with the security group. There is a short interruption during which you cannot connect to the security group.
         pub security_group_egress: Option<List<Egress>>,
         /// The inbound rules associated with the security group. There is a short interruption during which you cannot connect to the security group.
         pub security_group_ingress: Option<List<Ingress>>,
@@ -1678,7 +1678,7 @@ pub mod security_group_egress {
         pub cidr_ip: Option<Str>,
         /// The IPv6 address range, in CIDR format. You must specify exactly one of the following: `CidrIp`, `CidrIpv6`, `DestinationPrefixListId`, or `DestinationSecurityGroupId`.
         pub cidr_ipv6: Option<Str>,
-        /// The description of an egress (outbound) security group rule. Constraints: Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=;{}!$*
+        /// The description of an egress (outbound) security group rule. Constraints: Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@\[\]+=;{}!$*
         pub description: Option<Str>,
         /// The prefix list IDs for an AWS service. This is the AWS service to access through a VPC endpoint from instances associated with the security group.
         pub destination_prefix_list_id: Option<Str>,
@@ -1809,7 +1809,7 @@ pub mod security_group_ingress {
     pub struct CfnSecurityGroupIngress {
         /// The IPv4 ranges
         pub cidr_ip: Option<Str>,
-        /// [VPC only] The IPv6 ranges
+        /// \[VPC only\] The IPv6 ranges
         pub cidr_ipv6: Option<Str>,
         /// Updates the description of an ingress (inbound) security group rule. You can replace an existing description, or add a description to a rule that did not have one previously
         pub description: Option<Str>,
@@ -1821,13 +1821,13 @@ pub mod security_group_ingress {
         pub group_name: Option<Str>,
         /// The IP protocol name (tcp, udp, icmp, icmpv6) or number (see Protocol Numbers).
         pub ip_protocol: Str,
-        /// [EC2-VPC only] The ID of a prefix list.
+        /// \[EC2-VPC only\] The ID of a prefix list.
         pub source_prefix_list_id: Option<Str>,
         /// The ID of the security group. You must specify either the security group ID or the security group name. For security groups in a nondefault VPC, you must specify the security group ID.
         pub source_security_group_id: Option<Str>,
-        /// [EC2-Classic, default VPC] The name of the source security group.
+        /// \[EC2-Classic, default VPC\] The name of the source security group.
         pub source_security_group_name: Option<Str>,
-        /// [nondefault VPC] The AWS account ID that owns the source security group. You can't specify this property with an IP address range.
+        /// \[nondefault VPC\] The AWS account ID that owns the source security group. You can't specify this property with an IP address range.
         pub source_security_group_owner_id: Option<Str>,
         /// The end of port range for the TCP and UDP protocols, or an ICMP/ICMPv6 code. A value of -1 indicates all ICMP/ICMPv6 codes for the specified ICMP type.
         pub to_port: Option<Int>,

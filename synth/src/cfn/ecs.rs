@@ -1892,7 +1892,7 @@ pub mod service {
         }
     }
 
-    /// An object representing a constraint on task placement. For more information, see [Task placement…
+    /// An object representing a constraint on task placement. For more information, see \[Task placement…
     #[derive(Clone, Debug, PartialEq)]
     pub struct PlacementConstraint {
         /// A cluster query language expression to apply to the constraint. The expression can have a maximum length of 2000 characters.
@@ -3892,7 +3892,7 @@ pub mod task_definition {
         pub stop_timeout: Option<Int>,
         /// A list of namespaced kernel parameters to set in the container. This parameter maps to `Sysctls` in the docker container create command and the `--sysctl` option to docker run.
         pub system_controls: Option<List<SystemControl>>,
-        /// A list of `ulimits` to set in the container. This parameter maps to `Ulimits` in the [Create a…
+        /// A list of `ulimits` to set in the container. This parameter maps to `Ulimits` in the \[Create a…
         pub ulimits: Option<List<Ulimit>>,
         /// The user to use inside the container. This parameter maps to `User` in the docker container create command and the `--user` option to docker run.
         pub user: Option<Str>,
@@ -5239,7 +5239,7 @@ pub mod task_definition {
         }
     }
 
-    /// The constraint on task placement in the task definition. For more information, see [Task placement…
+    /// The constraint on task placement in the task definition. For more information, see \[Task placement…
     #[derive(Clone, Debug, PartialEq)]
     pub struct TaskDefinitionPlacementConstraint {
         /// A cluster query language expression to apply to the constraint.

@@ -21,7 +21,7 @@ pub mod listener {
     /// Specifies a listener for an Application Load Balancer, Network Load Balancer, or Gateway Load Balancer.
     #[derive(Clone, Debug, PartialEq)]
     pub struct CfnListener {
-        /// [TLS listener] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
+        /// \[TLS listener\] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
         pub alpn_policy: Option<List<Str>>,
         /// The default SSL server certificate for a secure listener. You must provide exactly one certificate if the listener protocol is HTTPS or TLS. For an HTTPS listener, update requires some interruptions.
         pub certificates: Option<List<Certificate>>,
@@ -37,7 +37,7 @@ pub mod listener {
         pub port: Option<Int>,
         /// The protocol for connections from clients to the load balancer. For Application Load Balancers, the supported protocols are HTTP and HTTPS.
         pub protocol: Option<Str>,
-        /// [HTTPS and TLS listeners] The security policy that defines which protocols and ciphers are supported.
+        /// \[HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers are supported.
         pub ssl_policy: Option<Str>,
         /// `Tags`.
         pub tags: Option<List<Tag>>,
@@ -157,19 +157,19 @@ pub mod listener {
     /// Specifies an action for a listener rule.
     #[derive(Clone, Debug, PartialEq)]
     pub struct Action {
-        /// [HTTPS listeners] Information for using Amazon Cognito to authenticate users. Specify only when `Type` is `authenticate-cognito`.
+        /// \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users. Specify only when `Type` is `authenticate-cognito`.
         pub authenticate_cognito_config: Option<AuthenticateCognitoConfig>,
-        /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when `Type` is `authenticate-oidc`.
+        /// \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when `Type` is `authenticate-oidc`.
         pub authenticate_oidc_config: Option<AuthenticateOidcConfig>,
-        /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response. Specify only when `Type` is `fixed-response`.
+        /// \[Application Load Balancer\] Information for creating an action that returns a custom HTTP response. Specify only when `Type` is `fixed-response`.
         pub fixed_response_config: Option<FixedResponseConfig>,
         /// Information for creating an action that distributes requests among multiple target groups. Specify only when `Type` is `forward`.
         pub forward_config: Option<ForwardConfig>,
-        /// [HTTPS listeners] Information for validating JWT access tokens in client requests. Specify only when `Type` is `jwt-validation`.
+        /// \[HTTPS listeners\] Information for validating JWT access tokens in client requests. Specify only when `Type` is `jwt-validation`.
         pub jwt_validation_config: Option<JwtValidationConfig>,
         /// The order for the action. This value is required for rules with multiple actions. The action with the lowest value for order is performed first.
         pub order: Option<Int>,
-        /// [Application Load Balancer] Information for creating a redirect action. Specify only when `Type` is `redirect`.
+        /// \[Application Load Balancer\] Information for creating a redirect action. Specify only when `Type` is `redirect`.
         pub redirect_config: Option<RedirectConfig>,
         /// The Amazon Resource Name (ARN) of the target group. Specify only when `Type` is `forward` and you want to route to a single target group.
         pub target_group_arn: Option<Str>,
@@ -534,7 +534,7 @@ pub mod listener {
     /// Information about the target group stickiness for a rule.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TargetGroupStickinessConfig {
-        /// [Application Load Balancers] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days).
+        /// \[Application Load Balancers\] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days).
         pub duration_seconds: Option<Int>,
         /// Indicates whether target group stickiness is enabled.
         pub enabled: Option<Bool>,
@@ -1226,19 +1226,19 @@ pub mod listener_rule {
     /// Specifies an action for a listener rule.
     #[derive(Clone, Debug, PartialEq)]
     pub struct Action {
-        /// [HTTPS listeners] Information for using Amazon Cognito to authenticate users. Specify only when `Type` is `authenticate-cognito`.
+        /// \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users. Specify only when `Type` is `authenticate-cognito`.
         pub authenticate_cognito_config: Option<AuthenticateCognitoConfig>,
-        /// [HTTPS listeners] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when `Type` is `authenticate-oidc`.
+        /// \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID Connect (OIDC). Specify only when `Type` is `authenticate-oidc`.
         pub authenticate_oidc_config: Option<AuthenticateOidcConfig>,
-        /// [Application Load Balancer] Information for creating an action that returns a custom HTTP response. Specify only when `Type` is `fixed-response`.
+        /// \[Application Load Balancer\] Information for creating an action that returns a custom HTTP response. Specify only when `Type` is `fixed-response`.
         pub fixed_response_config: Option<FixedResponseConfig>,
         /// Information for creating an action that distributes requests among multiple target groups. Specify only when `Type` is `forward`.
         pub forward_config: Option<ForwardConfig>,
-        /// [HTTPS listeners] Information for validating JWT access tokens in client requests. Specify only when `Type` is `jwt-validation`.
+        /// \[HTTPS listeners\] Information for validating JWT access tokens in client requests. Specify only when `Type` is `jwt-validation`.
         pub jwt_validation_config: Option<JwtValidationConfig>,
         /// The order for the action. This value is required for rules with multiple actions. The action with the lowest value for order is performed first.
         pub order: Option<Int>,
-        /// [Application Load Balancer] Information for creating a redirect action. Specify only when `Type` is `redirect`.
+        /// \[Application Load Balancer\] Information for creating a redirect action. Specify only when `Type` is `redirect`.
         pub redirect_config: Option<RedirectConfig>,
         /// The Amazon Resource Name (ARN) of the target group. Specify only when `Type` is `forward` and you want to route to a single target group.
         pub target_group_arn: Option<Str>,
@@ -1603,7 +1603,7 @@ pub mod listener_rule {
     /// Information about the target group stickiness for a rule.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TargetGroupStickinessConfig {
-        /// [Application Load Balancers] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days).
+        /// \[Application Load Balancers\] The time period, in seconds, during which requests from a client should be routed to the same target group. The range is 1-604800 seconds (7 days).
         pub duration_seconds: Option<Int>,
         /// Indicates whether target group stickiness is enabled.
         pub enabled: Option<Bool>,
@@ -1821,7 +1821,7 @@ pub mod listener_rule {
     /// Specifies a condition for a listener rule.
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct RuleCondition {
-        /// The name of the field. The possible values are: + `http-header` – [ALB] Matches on an HTTP header field. + `http-request-method` – [ALB] Matches on the HTTP request method.
+        /// The name of the field. The possible values are: + `http-header` – \[ALB\] Matches on an HTTP header field. + `http-request-method` – \[ALB\] Matches on the HTTP request method.
         pub field: Option<Str>,
         /// Information for a host header condition. Specify only when `Field` is `host-header`.
         pub host_header_config: Option<HostHeaderConfig>,
@@ -2588,11 +2588,11 @@ pub mod load_balancer {
     pub struct CfnLoadBalancer {
         /// Indicates whether to enable stabilization when creating or updating an LCU reservation. This ensures that the final stack status reflects the status of the LCU reservation. The default is `false`.
         pub enable_capacity_reservation_provision_stabilize: Option<Bool>,
-        /// [Network Load Balancers with UDP listeners] Indicates whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must be `dualstack`. The default value is `off`.
+        /// \[Network Load Balancers with UDP listeners\] Indicates whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must be `dualstack`. The default value is `off`.
         pub enable_prefix_for_ipv6_source_nat: Option<Str>,
         /// Indicates whether to evaluate inbound security group rules for traffic sent to a Network Load Balancer through privatelink. The default is `on`.
         pub enforce_security_group_inbound_rules_on_private_link_traffic: Option<Str>,
-        /// The IP address type. Internal load balancers must use `ipv4`. [Application Load Balancers] The possible values are `ipv4` (IPv4 addresses), `dualstack` (IPv4 and IPv6 addresses), and…
+        /// The IP address type. Internal load balancers must use `ipv4`. \[Application Load Balancers\] The possible values are `ipv4` (IPv4 addresses), `dualstack` (IPv4 and IPv6 addresses), and…
         pub ip_address_type: Option<Str>,
         /// The ID of the IPv4 IPAM pool.
         pub ipv4_ipam_pool_id: Option<Str>,
@@ -2604,7 +2604,7 @@ pub mod load_balancer {
         pub name: Option<Str>,
         /// The nodes of an Internet-facing load balancer have public IP addresses. The DNS name of an Internet-facing load balancer is publicly resolvable to the public IP addresses of the nodes.
         pub scheme: Option<Str>,
-        /// [Application Load Balancers and Network Load Balancers] The IDs of the security groups for the load balancer.
+        /// \[Application Load Balancers and Network Load Balancers\] The IDs of the security groups for the load balancer.
         pub security_groups: Option<List<Str>>,
         /// The IDs of the subnets. You can specify only one subnet per Availability Zone. You must specify either subnets or subnet mappings, but not both.
         pub subnet_mappings: Option<List<SubnetMapping>>,
@@ -2792,13 +2792,13 @@ pub mod load_balancer {
     /// Specifies a subnet for a load balancer.
     #[derive(Clone, Debug, PartialEq)]
     pub struct SubnetMapping {
-        /// [Network Load Balancers] The allocation ID of the Elastic IP address for an internet-facing load balancer.
+        /// \[Network Load Balancers\] The allocation ID of the Elastic IP address for an internet-facing load balancer.
         pub allocation_id: Option<Str>,
-        /// [Network Load Balancers] The IPv6 address.
+        /// \[Network Load Balancers\] The IPv6 address.
         pub ipv6_address: Option<Str>,
-        /// [Network Load Balancers] The private IPv4 address for an internal load balancer.
+        /// \[Network Load Balancers\] The private IPv4 address for an internal load balancer.
         pub private_ipv4_address: Option<Str>,
-        /// [Network Load Balancers with UDP listeners] The IPv6 prefix to use for source NAT.
+        /// \[Network Load Balancers with UDP listeners\] The IPv6 prefix to use for source NAT.
         pub source_nat_ipv6_prefix: Option<Str>,
         /// The ID of the subnet.
         pub subnet_id: Str,
@@ -3068,7 +3068,7 @@ pub mod target_group {
         pub health_check_enabled: Option<Bool>,
         /// The approximate amount of time, in seconds, between health checks of an individual target.
         pub health_check_interval_seconds: Option<Int>,
-        /// [HTTP/HTTPS health checks] The destination for health checks on the targets. [HTTP1 or HTTP2 protocol version] The ping path. The default is /.
+        /// \[HTTP/HTTPS health checks\] The destination for health checks on the targets. \[HTTP1 or HTTP2 protocol version\] The ping path. The default is /.
         pub health_check_path: Option<Str>,
         /// The port the load balancer uses when performing health checks on targets.
         pub health_check_port: Option<Str>,
@@ -3080,7 +3080,7 @@ pub mod target_group {
         pub healthy_threshold_count: Option<Int>,
         /// The type of IP address used for this target group. The possible values are ipv4 and ipv6.
         pub ip_address_type: Option<Str>,
-        /// [HTTP/HTTPS health checks] The HTTP or gRPC codes to use when checking for a successful response from a target.
+        /// \[HTTP/HTTPS health checks\] The HTTP or gRPC codes to use when checking for a successful response from a target.
         pub matcher: Option<Matcher>,
         /// The name of the target group.
         pub name: Option<Str>,
@@ -3088,7 +3088,7 @@ pub mod target_group {
         pub port: Option<Int>,
         /// The protocol to use for routing traffic to the targets.
         pub protocol: Option<Str>,
-        /// [HTTP/HTTPS protocol] The protocol version. The possible values are GRPC, HTTP1, and HTTP2.
+        /// \[HTTP/HTTPS protocol\] The protocol version. The possible values are GRPC, HTTP1, and HTTP2.
         pub protocol_version: Option<Str>,
         /// The tags.
         pub tags: Option<List<Tag>>,

@@ -376,7 +376,7 @@ pub mod role {
     /// Contains information about an attached policy. An attached policy is a managed policy that has been attached to a user, group, or role.
     #[derive(Clone, Debug, PartialEq)]
     pub struct Policy {
-        /// The entire contents of the policy that defines permissions. For more information, see [Overview of JSON…
+        /// The entire contents of the policy that defines permissions. For more information, see \[Overview of JSON…
         pub policy_document: Json,
         /// The friendly name (not ARN) identifying the policy.
         pub policy_name: Str,

@@ -229,7 +229,7 @@ pub mod event_source_mapping {
         pub function_name: Str,
         /// (Kinesis, DynamoDB Streams, and SQS) A list of current response type enums applied to the event source mapping. Valid Values: `ReportBatchItemFailures`
         pub function_response_types: Option<List<Str>>,
-        /// The ARN of the KMSlong (KMS) customer managed key that Lambda uses to encrypt your function's [filter…
+        /// The ARN of the KMSlong (KMS) customer managed key that Lambda uses to encrypt your function's \[filter…
         pub kms_key_arn: Option<Str>,
         /// (Amazon MSK, and self-managed Apache Kafka only) The logging configuration for your event source.
         pub logging_config: Option<LoggingConfig>,
@@ -239,7 +239,7 @@ pub mod event_source_mapping {
         pub maximum_record_age_in_seconds: Option<Int>,
         /// (Kinesis, DynamoDB Streams, Amazon MSK, and self-managed Apache Kafka) Discard records after the specified number of retries.
         pub maximum_retry_attempts: Option<Int>,
-        /// The metrics configuration for your event source. For more information, see [Event source mapping…
+        /// The metrics configuration for your event source. For more information, see \[Event source mapping…
         pub metrics_config: Option<MetricsConfig>,
         /// (Kinesis and DynamoDB Streams only) The number of batches to process concurrently from each shard. The default value is 1.
         pub parallelization_factor: Option<Int>,
@@ -685,7 +685,7 @@ pub mod event_source_mapping {
         }
     }
 
-    /// A destination for events that failed processing. For more information, see [Adding a…
+    /// A destination for events that failed processing. For more information, see \[Adding a…
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct OnFailure {
         /// The Amazon Resource Name (ARN) of the destination resource. To retain records of failed invocations from [Kinesis](https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html),…
@@ -1555,7 +1555,7 @@ pub mod function {
         pub handler: Option<Str>,
         /// Configuration values that override the container image Dockerfile settings.
         pub image_config: Option<ImageConfig>,
-        /// The ARN of the KMSlong (KMS) customer managed key that's used to encrypt the following resources: + The function's [environment…
+        /// The ARN of the KMSlong (KMS) customer managed key that's used to encrypt the following resources: + The function's \[environment…
         pub kms_key_arn: Option<Str>,
         /// A list of [function layers](https://docs.aws.amazon.com/lambda/latest/dg/configuration-layers.html) to add to the function's execution environment.
         pub layers: Option<List<Str>>,
@@ -1925,7 +1925,7 @@ pub mod function {
         pub s3_object_version: Option<Str>,
         /// The ARN of the KMSlong (KMS) customer managed key that's used to encrypt your function's .zip deployment package.
         pub source_kms_key_arn: Option<Str>,
-        /// (Node.js and Python) The source code of your Lambda function. If you include your function source inline with this parameter, CFN places it in a file named `index` and zips it to create a [deployment…
+        /// (Node.js and Python) The source code of your Lambda function. If you include your function source inline with this parameter, CFN places it in a file named `index` and zips it to create a \[deployment…
         pub zip_file: Option<Str>,
     }
 
@@ -2116,7 +2116,7 @@ pub mod function {
         }
     }
 
-    /// Details about the connection between a Lambda function and an [Amazon EFS file system](https://docs.aws.amazon.com/lambda/latest/dg/configuration-filesystem.html) or an [Amazon S3 file…
+    /// Details about the connection between a Lambda function and an [Amazon EFS file system](https://docs.aws.amazon.com/lambda/latest/dg/configuration-filesystem.html) or an \[Amazon S3 file…
     #[derive(Clone, Debug, PartialEq)]
     pub struct FileSystemConfig {
         /// The Amazon Resource Name (ARN) of the Amazon EFS or Amazon S3 Files access point that provides access to the file system.
@@ -2325,7 +2325,7 @@ pub mod function {
     pub struct RuntimeManagementConfig {
         /// The ARN of the runtime version you want the function to use. This is only required if you're using the *Manual* runtime update mode.
         pub runtime_version_arn: Option<Str>,
-        /// Specify the runtime update mode. + *Auto (default)* - Automatically update to the most recent and secure runtime version using a [Two-phase runtime version…
+        /// Specify the runtime update mode. + *Auto (default)* - Automatically update to the most recent and secure runtime version using a \[Two-phase runtime version…
         pub update_runtime_on: Str,
     }
 

@@ -138,7 +138,7 @@ pub mod db_cluster {
         pub source_region: Option<Str>,
         /// Indicates whether the DB cluster is encrypted. If you specify the `KmsKeyId` property, then you must enable encryption.
         pub storage_encrypted: Option<Bool>,
-        /// The storage type to associate with the DB cluster. For information on storage types for Aurora DB clusters, see [Storage configurations for Amazon Aurora DB…
+        /// The storage type to associate with the DB cluster. For information on storage types for Aurora DB clusters, see \[Storage configurations for Amazon Aurora DB…
         pub storage_type: Option<Str>,
         /// Tags to assign to the DB cluster. Valid for Cluster Type: Aurora DB clusters and Multi-AZ DB clusters
         pub tags: Option<List<Tag>>,
@@ -1125,7 +1125,7 @@ pub mod db_instance {
         pub backup_retention_period: Option<Int>,
         /// The location for storing automated backups and manual snapshots.
         pub backup_target: Option<Str>,
-        /// The identifier of the CA certificate for this DB instance. For more information, see [Using SSL/TLS to encrypt a connection to a DB…
+        /// The identifier of the CA certificate for this DB instance. For more information, see \[Using SSL/TLS to encrypt a connection to a DB…
         pub ca_certificate_identifier: Option<Str>,
         /// Specifies whether the DB instance is restarted when you rotate your SSL/TLS certificate. By default, the DB instance is restarted when you rotate your SSL/TLS certificate.
         pub certificate_rotation_restart: Option<Bool>,
@@ -1259,7 +1259,7 @@ pub mod db_instance {
         pub tde_credential_arn: Option<Str>,
         /// `TdeCredentialPassword`.
         pub tde_credential_password: Option<Str>,
-        /// The time zone of the DB instance. The time zone parameter is currently supported only by [RDS for Db2](https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/db2-time-zone) and [RDS for SQL…
+        /// The time zone of the DB instance. The time zone parameter is currently supported only by [RDS for Db2](https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/db2-time-zone) and \[RDS for SQL…
         pub timezone: Option<Str>,
         /// Specifies whether the DB instance class of the DB instance uses its default processor features. This setting doesn't apply to RDS Custom DB instances.
         pub use_default_processor_features: Option<Bool>,

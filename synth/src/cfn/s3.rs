@@ -743,7 +743,7 @@ pub mod bucket {
     /// The S3 Intelligent-Tiering storage class is designed to optimize storage costs by automatically moving data to the most cost-effective storage access tier, without additional operational overhead.
     #[derive(Clone, Debug, PartialEq)]
     pub struct Tiering {
-        /// S3 Intelligent-Tiering access tier. See [Storage class for automatically optimizing frequently and infrequently accessed…
+        /// S3 Intelligent-Tiering access tier. See \[Storage class for automatically optimizing frequently and infrequently accessed…
         pub access_tier: Str,
         /// The number of consecutive days of no access after which an object will be eligible to be transitioned to the corresponding tier.
         pub days: Int,
@@ -1803,7 +1803,7 @@ pub mod bucket {
         }
     }
 
-    /// Specifies object key name filtering rules. For information about key name filtering, see [Configuring event notifications using object key name…
+    /// Specifies object key name filtering rules. For information about key name filtering, see \[Configuring event notifications using object key name…
     #[derive(Clone, Debug, PartialEq)]
     pub struct NotificationFilter {
         /// A container for object key name prefix and suffix filtering rules.

@@ -437,7 +437,7 @@ pub mod secret {
         pub exclude_lowercase: Option<Bool>,
         /// Specifies whether to exclude numbers from the password. If you don't include this switch, the password can contain numbers.
         pub exclude_numbers: Option<Bool>,
-        /// Specifies whether to exclude the following punctuation characters from the password: '! " # $ % & ' ( ) * + , - . / : ; < = > ? @ [ \ ] ^ _ ' { | } ~'.
+        /// Specifies whether to exclude the following punctuation characters from the password: '! " # $ % & ' ( ) * + , - . / : ; < = > ? @ \[ \ \] ^ _ ' { | } ~'.
         pub exclude_punctuation: Option<Bool>,
         /// Specifies whether to exclude uppercase letters from the password. If you don't include this switch, the password can contain uppercase letters.
         pub exclude_uppercase: Option<Bool>,

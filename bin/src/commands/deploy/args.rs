@@ -126,6 +126,10 @@ pub struct DeployArgs {
     /// (seconds); 0 skips the check.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub service_timeout: u64,
+    /// Seconds without a new stack event after which a line says what CloudFormation is
+    /// still doing.
+    #[arg(long, default_value_t = 30, hide = true)]
+    pub quiet_line_secs: u64,
     /// Publish the stacks' assets (images, files, file trees) and stop: no change set.
     #[arg(long, conflicts_with_all = ["no_publish", "plan", "method"])]
     pub publish_only: bool,

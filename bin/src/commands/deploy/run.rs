@@ -194,7 +194,7 @@ pub async fn deploy_with_hooks<A: DeployApi>(
         .await;
     }
     let mut problems = writable_files(args);
-    let mut run = RunResults::default();
+    let mut run = RunResults::new();
     let mut planned = Vec::new();
     let mut unchanged = Vec::new();
     {
@@ -339,6 +339,10 @@ fn deploy_options(
         concurrency: args.concurrency.max(1),
         wait_in_progress: !args.no_wait,
         poll_interval: Duration::from_millis(args.aws.poll_interval_ms),
+        // Tests poll with no pause: the pace and backoff shrink with the interval.
+        call_spacing: Duration::from_millis(args.aws.poll_interval_ms.min(200)),
+        throttle_backoff: Duration::from_millis(args.aws.poll_interval_ms.clamp(1, 1000)),
+        quiet_line_after: Duration::from_secs(args.quiet_line_secs),
         caller_account: caller.map(|c| c.account.clone()),
         staging_bucket: args.staging_bucket.clone(),
         interrupt: confirm.interrupt(),
@@ -371,16 +375,50 @@ fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
         .collect()
 }
 
-/// What the stacks of a run came to: the exit code, the failures, the outputs.
-#[derive(Default)]
+/// What the stacks of a run came to: the exit code, the failures, the outputs, and a row per
+/// stack for the summary.
 struct RunResults {
     exit: Exit,
     errors: Vec<DeployError>,
     outputs: IndexMap<String, IndexMap<String, String>>,
+    rows: Vec<SummaryRow>,
+    started: tokio::time::Instant,
+}
+
+/// One stack's line of the summary.
+struct SummaryRow {
+    stack: String,
+    state: &'static str,
+    elapsed: Duration,
+    why: Option<String>,
 }
 
 impl RunResults {
+    fn new() -> Self {
+        RunResults {
+            exit: Exit::Success,
+            errors: Vec::new(),
+            outputs: IndexMap::new(),
+            rows: Vec::new(),
+            started: tokio::time::Instant::now(),
+        }
+    }
+
     fn add(&mut self, r: StackResult, ui: &Ui<'_>) {
+        let (state, why) = match &r.outcome {
+            Outcome::Deployed => ("deployed", None),
+            Outcome::NoChanges => ("unchanged", None),
+            Outcome::Prepared(_) => ("prepared", None),
+            Outcome::Detached => ("detached", Some("watching stopped on Ctrl-C".to_owned())),
+            Outcome::Skipped(reason) => ("skipped", Some(reason.clone())),
+            Outcome::Failed(_) => ("failed", None),
+        };
+        self.rows.push(SummaryRow {
+            stack: r.display_name.clone(),
+            state,
+            elapsed: r.elapsed,
+            why,
+        });
         match r.outcome {
             Outcome::Deployed | Outcome::NoChanges => {
                 self.outputs.insert(r.stack_name, r.outputs);
@@ -411,6 +449,13 @@ impl RunResults {
                         ui.say(format_args!("{}", rep.render().trim_end()));
                     } else {
                         ui.warn(format_args!("{}", rep.render().trim_end()));
+                        if let Some(row) = self.rows.iter_mut().find(|r| r.stack == stack) {
+                            row.state = "failed";
+                            row.why = Some(format!(
+                                "deployed, but service {} did not come up",
+                                rep.service.service
+                            ));
+                        }
                         self.errors.push(DeployError::Failed {
                             stack: stack.to_owned(),
                             message: format!(
@@ -429,11 +474,47 @@ impl RunResults {
         }
     }
 
-    /// Reports the failures and writes the outputs file; the exit code.
+    /// The summary: how many stacks ended how, in how long, and a line per stack (skipped
+    /// ones with the reason).
+    fn summary(&self) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for row in &self.rows {
+            match counts.iter_mut().find(|(s, _)| *s == row.state) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((row.state, 1)),
+            }
+        }
+        let counted: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        let mut text = format!(
+            "summary: {} stack(s) in {}: {}\n",
+            self.rows.len(),
+            crate::deploy::progress::duration(self.started.elapsed()),
+            counted.join(", ")
+        );
+        let width = self.rows.iter().map(|r| r.stack.len()).max().unwrap_or(0);
+        for row in &self.rows {
+            let line = match (&row.why, row.elapsed.is_zero()) {
+                (Some(why), _) => format!("{:<9} {why}", row.state),
+                (None, true) => row.state.to_owned(),
+                (None, false) => format!(
+                    "{:<9} {}",
+                    row.state,
+                    crate::deploy::progress::duration(row.elapsed)
+                ),
+            };
+            text.push_str(&format!("  {:<width$}  {line}\n", row.stack));
+        }
+        text
+    }
+
+    /// Reports the failures, the summary, and writes the outputs file; the exit code.
     fn finish(self, args: &DeployArgs, err: &mut dyn Write) -> Exit {
         let mut exit = self.exit;
         for e in &self.errors {
             let _ = writeln!(err, "error: {e}");
+        }
+        if !self.rows.is_empty() {
+            let _ = write!(err, "{}", self.summary());
         }
         if let Some(path) = &args.outputs_file {
             let written = pantri_synth::assembly::to_json_string(&self.outputs)
@@ -502,7 +583,7 @@ pub async fn plan_with<A: CloudFormation + TemplateStaging>(
         return report(err, &DeployError::precheck(problems));
     }
     let options = deploy_options(args, caller, confirm);
-    let mut run = RunResults::default();
+    let mut run = RunResults::new();
     let refused = {
         let ui = Ui::new(out, err, confirm, args.progress);
         let engine = Engine::new(clients, stacks, &options, &ui);

@@ -567,7 +567,7 @@ async fn a_failure_stops_dependents() {
     assert_eq!(run.exit, Exit::Failed);
     assert!(
         run.err
-            .contains("dev/App: not deployed: dev/Network failed"),
+            .contains("dev/App: not deployed: it depends on dev/Network, which failed"),
         "{}",
         run.err
     );
@@ -1154,4 +1154,120 @@ async fn attaching_a_managed_policy_asks_and_names_it() {
     )
     .await;
     assert_eq!(run.exit, Exit::Success, "{}{}", run.out, run.err);
+}
+
+#[tokio::test]
+async fn a_stack_skipped_after_a_failure_is_never_blamed_on_a_stack_it_does_not_depend_on() {
+    let fake = Fake::default();
+    fake.state().execution.insert(
+        "dev-Network".into(),
+        Execution::Fail(failing_events(), "ROLLBACK_COMPLETE".into()),
+    );
+    let stacks = [
+        stack("Network", "us-east-1", bucket_template(), &[]),
+        stack("Data", "us-east-1", bucket_template(), &[]),
+        stack("App", "us-east-1", bucket_template(), &["Network"]),
+    ];
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Failed, "{}", run.err);
+    assert!(
+        run.err.contains(
+            "dev/Data: not deployed: not started: the run stops when a stack fails or is stopped, and dev/Network failed; dev/Data does not depend on it (deploy it alone with `pantri deploy dev Data --exclusively`)"
+        ),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err
+            .contains("dev/App: not deployed: it depends on dev/Network, which failed"),
+        "{}",
+        run.err
+    );
+    // The summary counts every stack and says why each skipped one did not run.
+    assert!(
+        run.err
+            .contains("summary: 3 stack(s) in 0s: 1 failed, 2 skipped"),
+        "{}",
+        run.err
+    );
+    let lines: Vec<&str> = run
+        .err
+        .lines()
+        .filter(|l| l.starts_with("  dev/"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", run.err);
+    assert!(lines[0].starts_with("  dev/Network  failed"), "{lines:?}");
+    assert!(
+        lines[2].ends_with("skipped   it depends on dev/Network, which failed"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_summary_names_each_stack_with_its_time() {
+    let fake = Fake::default();
+    let stacks = [
+        stack("Network", "us-east-1", bucket_template(), &[]),
+        stack("App", "us-east-1", bucket_template(), &["Network"]),
+    ];
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(
+        run.out.contains("dev/Network: deployed in 0s"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.err.contains("summary: 2 stack(s) in 0s: 2 deployed"),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err.contains("  dev/App      deployed  0s"),
+        "{}",
+        run.err
+    );
+}
+
+#[tokio::test]
+async fn a_long_quiet_operation_says_what_cloudformation_is_doing() {
+    let fake = Fake::default();
+    fake.state().after_execute.insert(
+        "dev-App".into(),
+        ["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS"]
+            .map(|s| Ok(s.to_owned()))
+            .into(),
+    );
+    let stacks = [stack("App", "us-east-1", bucket_template(), &[])];
+    let run = deploy(&fake, &stacks, "dev --quiet-line-secs 0", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    let quiet: Vec<&str> = run
+        .out
+        .lines()
+        .filter(|l| l.starts_with("dev/App: still CREATE_IN_PROGRESS after 0s"))
+        .collect();
+    assert_eq!(quiet.len(), 2, "{}", run.out);
+}
+
+#[tokio::test]
+async fn a_throttled_status_read_after_the_deployment_does_not_fail_it() {
+    let fake = Fake::default();
+    let throttled = || Err(ApiError::service("Throttling", "Rate exceeded"));
+    fake.state().after_execute.insert(
+        "dev-App".into(),
+        [throttled(), throttled(), throttled()].into(),
+    );
+    let stacks = [stack("App", "us-east-1", bucket_template(), &[])];
+    let run = deploy(&fake, &stacks, "dev", &NoConfirm).await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
+    assert!(run.out.contains("dev/App: deployed in"), "{}", run.out);
+    let reads = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c == "DescribeStacks dev-App")
+        .count();
+    assert!(
+        reads >= 4,
+        "three throttled reads, then the real one: {reads}"
+    );
 }

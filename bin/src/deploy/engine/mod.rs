@@ -71,6 +71,14 @@ pub struct DeployOptions {
     pub in_progress_timeout: Duration,
     /// Pause between two polls of CloudFormation.
     pub poll_interval: Duration,
+    /// The least time between two polling calls of the whole run (all stacks share it), and
+    /// the first backoff after a throttled one: see [`crate::deploy::pace`].
+    pub call_spacing: Duration,
+    /// The first backoff after a throttled polling call (doubling, jittered, at most 20 s).
+    pub throttle_backoff: Duration,
+    /// While a stack's operation runs with no new event for this long, a line says what
+    /// CloudFormation is still doing.
+    pub quiet_line_after: Duration,
     /// Stops the run when it fires (Ctrl-C): watching detaches, nothing new starts.
     pub interrupt: Interrupt,
     /// Color the template diff of the preview (a terminal, without `--no-color` or `NO_COLOR`).
@@ -100,6 +108,9 @@ impl Default for DeployOptions {
             wait_in_progress: true,
             in_progress_timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(2),
+            call_spacing: Duration::from_millis(200),
+            throttle_backoff: Duration::from_secs(1),
+            quiet_line_after: Duration::from_secs(30),
             interrupt: Interrupt::never(),
             color: false,
             width: None,
@@ -138,6 +149,8 @@ pub struct StackResult {
     pub outcome: Outcome,
     /// Its outputs after the deployment (empty when the service reports none).
     pub outputs: IndexMap<String, String>,
+    /// How long its deployment took (zero when it never started).
+    pub elapsed: Duration,
 }
 
 /// The staging bucket pantri creates when `--staging-bucket` does not name one: one per account
@@ -174,6 +187,8 @@ pub struct Engine<'a, A: CloudFormation + TemplateStaging> {
     hooks: Option<&'a dyn StackHooks>,
     /// Ids of the stacks whose change set was executed in this run.
     executing: RefCell<HashSet<String>>,
+    /// The pace every polling call of the run shares.
+    pacer: crate::deploy::pace::Pacer,
 }
 
 type StackFuture<'f> = Pin<Box<dyn Future<Output = (usize, StackResult)> + 'f>>;
@@ -194,6 +209,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             staging_ready: RefCell::new(HashSet::new()),
             hooks: None,
             executing: RefCell::new(HashSet::new()),
+            pacer: crate::deploy::pace::Pacer::new(options.call_spacing, options.throttle_backoff),
         }
     }
 
@@ -224,7 +240,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .collect();
         let mut started = vec![false; stacks.len()];
         let mut running: FuturesUnordered<StackFuture<'_>> = FuturesUnordered::new();
-        let mut stop: Option<String> = None;
+        let mut stop: Option<usize> = None;
         loop {
             while stop.is_none() && running.len() < self.options.concurrency.max(1) {
                 let ready = (0..stacks.len()).find(|&i| {
@@ -255,32 +271,33 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 break;
             };
             match &result.outcome {
-                Outcome::Failed(_) => stop = Some(format!("{} failed", result.display_name)),
-                Outcome::Detached => stop = Some("stopped on Ctrl-C".into()),
+                Outcome::Failed(_) | Outcome::Detached => stop = Some(i),
                 _ => {}
             }
             results[i] = Some(result);
         }
-        let reason = stop.unwrap_or_else(|| "a stack it depends on did not deploy".into());
-        stacks
-            .iter()
-            .zip(results)
-            .map(|(s, r)| {
-                r.unwrap_or_else(|| StackResult {
-                    display_name: s.display_name.clone(),
-                    stack_name: s.properties.stack_name.clone(),
-                    outcome: Outcome::Skipped(reason.clone()),
-                    outputs: IndexMap::new(),
-                })
-            })
-            .collect()
+        let unfinished: Vec<usize> = (0..stacks.len())
+            .filter(|&i| results[i].is_none())
+            .collect();
+        for i in unfinished {
+            let reason = skip_reason(stacks, &results, i);
+            results[i] = Some(StackResult {
+                display_name: stacks[i].display_name.clone(),
+                stack_name: stacks[i].properties.stack_name.clone(),
+                outcome: Outcome::Skipped(reason),
+                outputs: IndexMap::new(),
+                elapsed: Duration::ZERO,
+            });
+        }
+        results.into_iter().flatten().collect()
     }
 
     async fn deploy_one(&self, stack: &StackArtifact) -> StackResult {
+        let started = tokio::time::Instant::now();
         let done = self
             .interruptible(stack, self.deploy_stack_with_hooks(stack))
             .await;
-        self.finish_stack(stack, done)
+        self.finish_stack(stack, done, started.elapsed())
     }
 
     /// Races `work` on `stack` against Ctrl-C. Ctrl-C drops the stack's future wherever it
@@ -312,15 +329,18 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         &self,
         stack: &StackArtifact,
         done: Result<(Outcome, IndexMap<String, String>), DeployError>,
+        elapsed: Duration,
     ) -> StackResult {
         let (outcome, outputs) = match done {
             Ok(done) => done,
             Err(e) => (Outcome::Failed(e), IndexMap::new()),
         };
         match &outcome {
-            Outcome::Deployed => self
-                .ui
-                .say(format_args!("{}: deployed", stack.display_name)),
+            Outcome::Deployed => self.ui.say(format_args!(
+                "{}: deployed in {}",
+                stack.display_name,
+                crate::deploy::progress::duration(elapsed)
+            )),
             Outcome::NoChanges => self
                 .ui
                 .say(format_args!("{}: no changes", stack.display_name)),
@@ -342,6 +362,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             stack_name: stack.properties.stack_name.clone(),
             outcome,
             outputs,
+            elapsed,
         }
     }
 
@@ -628,8 +649,9 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
         loop {
-            match api
-                .describe_stack(name)
+            match self
+                .pacer
+                .call(|| api.describe_stack(name))
                 .await
                 .map_err(|e| DeployError::api(dn, e))?
             {
@@ -659,8 +681,9 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let name = stack.properties.stack_name.as_str();
         let cs = self.options.change_set_name.as_str();
         loop {
-            let info = api
-                .describe_change_set(name, cs)
+            let info = self
+                .pacer
+                .call(|| api.describe_change_set(name, cs))
                 .await
                 .map_err(|e| DeployError::api(dn, e))?
                 .ok_or_else(|| DeployError::Failed {
@@ -821,6 +844,57 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             }
         }
         Ok(())
+    }
+}
+
+/// Why stack `i` of `stacks` did not start, given the results so far: the stack it depends on
+/// (directly or through others) that failed or was stopped, or, when it depends on none, that
+/// the run stopped at the first failure, which is not this stack's doing.
+pub(crate) fn skip_reason(
+    stacks: &[&StackArtifact],
+    results: &[Option<StackResult>],
+    i: usize,
+) -> String {
+    let index: HashMap<&str, usize> = stacks
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (s.id.as_str(), j))
+        .collect();
+    let ended = |j: usize| match results[j].as_ref().map(|r| &r.outcome) {
+        Some(Outcome::Failed(_)) => Some("failed"),
+        Some(Outcome::Detached) => Some("was stopped on Ctrl-C"),
+        _ => None,
+    };
+    // Depth-first through the selected stacks it depends on.
+    let mut todo: Vec<usize> = vec![i];
+    let mut seen: HashSet<usize> = HashSet::new();
+    while let Some(k) = todo.pop() {
+        for d in &stacks[k].dependencies {
+            let Some(&j) = index.get(d.as_str()) else {
+                continue;
+            };
+            if !seen.insert(j) {
+                continue;
+            }
+            if let Some(why) = ended(j) {
+                return format!("it depends on {}, which {why}", stacks[j].display_name);
+            }
+            todo.push(j);
+        }
+    }
+    let stopper = (0..stacks.len()).find_map(|j| ended(j).map(|why| (j, why)));
+    let stack = stacks[i];
+    let short = stack
+        .display_name
+        .rsplit('/')
+        .next()
+        .unwrap_or(&stack.display_name);
+    match stopper {
+        Some((j, why)) => format!(
+            "not started: the run stops when a stack fails or is stopped, and {} {why}; {} does not depend on it (deploy it alone with `pantri deploy {} {short} --exclusively`)",
+            stacks[j].display_name, stack.display_name, stack.stage
+        ),
+        None => "not started: a stack it depends on did not deploy".into(),
     }
 }
 

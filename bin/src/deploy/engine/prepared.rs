@@ -59,16 +59,11 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             _ => return Err(DeployError::Precheck(problems)),
         }
         self.approve_plan(plan)?;
-        let mut results = Vec::new();
-        let mut stop: Option<String> = None;
-        for (planned, stack) in plan.stacks.iter().zip(stacks) {
-            if let Some(reason) = &stop {
-                results.push(StackResult {
-                    display_name: stack.display_name.clone(),
-                    stack_name: stack.properties.stack_name.clone(),
-                    outcome: Outcome::Skipped(reason.clone()),
-                    outputs: IndexMap::new(),
-                });
+        let order: Vec<&StackArtifact> = stacks.iter().collect();
+        let mut results: Vec<Option<StackResult>> = order.iter().map(|_| None).collect();
+        let mut stopped = false;
+        for (i, (planned, stack)) in plan.stacks.iter().zip(stacks).enumerate() {
+            if stopped {
                 continue;
             }
             let api = self.client(stack)?;
@@ -77,6 +72,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             } else {
                 ChangeSetType::Update
             };
+            let started = tokio::time::Instant::now();
             let watched = self.execute_and_watch(
                 api,
                 stack,
@@ -85,14 +81,22 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 planned.resources,
             );
             let done = self.interruptible(stack, watched).await;
-            let result = self.finish_stack(stack, done);
-            match &result.outcome {
-                Outcome::Failed(_) => stop = Some(format!("{} failed", result.display_name)),
-                Outcome::Detached => stop = Some("watching stopped".into()),
-                _ => {}
-            }
-            results.push(result);
+            let result = self.finish_stack(stack, done, started.elapsed());
+            stopped = matches!(result.outcome, Outcome::Failed(_) | Outcome::Detached);
+            results[i] = Some(result);
         }
+        let unfinished: Vec<usize> = (0..order.len()).filter(|&i| results[i].is_none()).collect();
+        for i in unfinished {
+            let reason = super::skip_reason(&order, &results, i);
+            results[i] = Some(StackResult {
+                display_name: order[i].display_name.clone(),
+                stack_name: order[i].properties.stack_name.clone(),
+                outcome: Outcome::Skipped(reason),
+                outputs: IndexMap::new(),
+                elapsed: std::time::Duration::ZERO,
+            });
+        }
+        let results: Vec<StackResult> = results.into_iter().flatten().collect();
         Ok(results)
     }
 

@@ -12,8 +12,12 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         seen: &HashSet<String>,
         progress: &mut crate::deploy::progress::StackProgress,
     ) -> (Vec<StackEvent>, Option<String>) {
-        let mut events = api
-            .describe_stack_events(&stack.properties.stack_name)
+        // Events only draw the progress: a read that fails (after the pacer's retries of a
+        // throttled one) is made up by the next poll.
+        let name = stack.properties.stack_name.as_str();
+        let mut events = self
+            .pacer
+            .call(|| api.describe_stack_events(name))
             .await
             .unwrap_or_default();
         events.retain(|e| !seen.contains(&e.id));
@@ -43,14 +47,22 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         let dn = stack.display_name.as_str();
         let name = stack.properties.stack_name.as_str();
         let mut first: Option<String> = None;
+        let started = tokio::time::Instant::now();
+        let mut last_news = started;
         loop {
             let (events, f) = self.poll_events(api, stack, &seen, progress).await;
+            if !events.is_empty() {
+                last_news = tokio::time::Instant::now();
+            }
             seen.extend(events.into_iter().map(|e| e.id));
             if first.is_none() {
                 first = f;
             }
-            let info = api
-                .describe_stack(name)
+            // The status read is retried through throttling: a deployment that finished must
+            // never be reported failed because its last poll was told to slow down.
+            let info = self
+                .pacer
+                .call(|| api.describe_stack(name))
                 .await
                 .map_err(|e| DeployError::api(dn, e))?;
             let status = info
@@ -60,6 +72,10 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             if is_terminal_status(&status) && status != "REVIEW_IN_PROGRESS" {
                 let (_, f) = self.poll_events(api, stack, &seen, progress).await;
                 return Ok((status, first.or(f), info));
+            }
+            if last_news.elapsed() >= self.options.quiet_line_after {
+                self.ui.quiet(progress, &status, started.elapsed());
+                last_news = tokio::time::Instant::now();
             }
             tokio::time::sleep(self.options.poll_interval).await;
         }
