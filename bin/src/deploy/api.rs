@@ -25,6 +25,9 @@ pub struct StackInfo {
     pub outputs: IndexMap<String, String>,
     /// The keys of the stack's current parameters.
     pub parameters: Vec<String>,
+    /// The stack's current parameter values as DescribeStacks shows them (a NoEcho value is
+    /// masked as `****`).
+    pub parameter_values: std::collections::BTreeMap<String, String>,
     /// Whether termination protection is on.
     pub termination_protection: bool,
     /// Stack tags.

@@ -290,6 +290,12 @@ impl CloudFormation for Fake {
                             | super::api::ParameterValue::UsePrevious { key } => key.clone(),
                         })
                         .collect();
+                    for p in &req.parameters {
+                        if let super::api::ParameterValue::Value { key, value } = p {
+                            info.parameter_values.insert(key.clone(), value.clone());
+                        }
+                    }
+                    info.tags = req.tags.clone();
                 }
             }
             Execution::Fail(events, end) => {

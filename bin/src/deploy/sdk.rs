@@ -281,6 +281,16 @@ impl CloudFormation for SdkCloudFormation {
                 .iter()
                 .filter_map(|p| p.parameter_key().map(str::to_owned))
                 .collect(),
+            parameter_values: s
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_owned(),
+                        p.parameter_value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
             termination_protection: s.enable_termination_protection().unwrap_or(false),
             last_updated: s
                 .last_updated_time()

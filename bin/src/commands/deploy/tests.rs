@@ -1271,3 +1271,62 @@ async fn a_throttled_status_read_after_the_deployment_does_not_fail_it() {
         "three throttled reads, then the real one: {reads}"
     );
 }
+
+#[tokio::test]
+async fn a_change_of_tags_or_parameter_values_alone_is_a_change() {
+    let t = bucket_template();
+    let fake = Fake::default();
+    let mut data = stack("Data", "us-east-1", t, &[]);
+    let first = deploy(&fake, std::slice::from_ref(&data), "dev", &NoConfirm).await;
+    assert!(first.out.contains("dev/Data: deployed"), "{}", first.out);
+    let again = deploy(&fake, std::slice::from_ref(&data), "dev", &NoConfirm).await;
+    assert!(again.out.contains("dev/Data: no changes"), "{}", again.out);
+
+    // Same template, a new stack tag: CloudFormation's change set lists no resource, but
+    // executing it tags the stack.
+    data.properties
+        .tags
+        .insert("owner".into(), "platform".into());
+    let tagged = deploy(&fake, std::slice::from_ref(&data), "dev", &NoConfirm).await;
+    assert_eq!(tagged.exit, Exit::Success, "{}", tagged.err);
+    assert!(tagged.out.contains("dev/Data: deployed"), "{}", tagged.out);
+    let executions = |f: &Fake| {
+        f.calls()
+            .iter()
+            .filter(|c| c.starts_with("ExecuteChangeSet dev-Data"))
+            .count()
+    };
+    assert_eq!(executions(&fake), 2);
+
+    // A parameter value that changes (it may feed only an output) is a change too; the same
+    // value again is not.
+    let mut t = bucket_template();
+    t["Parameters"] = json!({"Size": {"Type": "String"}});
+    t["Outputs"] = json!({"Size": {"Value": {"Ref": "Size"}}});
+    let sized = stack("Data", "us-east-1", t, &[]);
+    let small = deploy(
+        &fake,
+        std::slice::from_ref(&sized),
+        "dev --parameters Size=1",
+        &NoConfirm,
+    )
+    .await;
+    assert!(small.out.contains("dev/Data: deployed"), "{}", small.out);
+    let same = deploy(
+        &fake,
+        std::slice::from_ref(&sized),
+        "dev --parameters Size=1",
+        &NoConfirm,
+    )
+    .await;
+    assert!(same.out.contains("dev/Data: no changes"), "{}", same.out);
+    let big = deploy(
+        &fake,
+        std::slice::from_ref(&sized),
+        "dev --parameters Size=2",
+        &NoConfirm,
+    )
+    .await;
+    assert!(big.out.contains("dev/Data: deployed"), "{}", big.out);
+    assert_eq!(executions(&fake), 4);
+}

@@ -421,6 +421,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 .is_empty_change_set(api, stack, kind, &info)
                 .await
                 .map_err(fail)?
+                && !settings_change(existing.as_ref(), &request)
             {
                 api.delete_change_set(name, cs_name).await.map_err(fail)?;
                 let outputs = existing.map(|s| s.outputs).unwrap_or_default();
@@ -722,7 +723,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .get_template(&stack.properties.stack_name)
             .await?
             .and_then(|t| pantri_synth::assembly::parse_template("t.json", &t).ok());
-        Ok(deployed.as_ref() == Some(&stack.template) && self.options.parameters.is_empty())
+        Ok(deployed.as_ref() == Some(&stack.template))
     }
 
     /// The template diff of a stack: deployed (GetTemplate; nothing for a new stack) → new.
@@ -845,6 +846,27 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         }
         Ok(())
     }
+}
+
+/// Whether a change set that changes no resource still changes the stack: its tags, or the value
+/// of a parameter (which may feed only outputs or conditions), so that executing it matters and
+/// "no changes" would be wrong. A NoEcho value cannot be compared (DescribeStacks masks it as
+/// `****`); CloudFormation lists the resources such a value reaches, so none listed means none
+/// changes.
+pub(crate) fn settings_change(existing: Option<&StackInfo>, request: &ChangeSetRequest) -> bool {
+    let Some(existing) = existing else {
+        return false;
+    };
+    if existing.tags != request.tags {
+        return true;
+    }
+    request.parameters.iter().any(|p| match p {
+        ParameterValue::Value { key, value } => match existing.parameter_values.get(key) {
+            Some(deployed) => deployed != "****" && deployed != value,
+            None => true,
+        },
+        ParameterValue::UsePrevious { .. } => false,
+    })
 }
 
 /// Why stack `i` of `stacks` did not start, given the results so far: the stack it depends on
