@@ -71,8 +71,8 @@ pub struct DeployOptions {
     pub in_progress_timeout: Duration,
     /// Pause between two polls of CloudFormation.
     pub poll_interval: Duration,
-    /// The least time between two polling calls of the whole run (all stacks share it), and
-    /// the first backoff after a throttled one: see [`crate::deploy::pace`].
+    /// The least time between two polling calls of the whole run (all stacks share it): see
+    /// [`crate::deploy::pace`].
     pub call_spacing: Duration,
     /// The first backoff after a throttled polling call (doubling, jittered, at most 20 s).
     pub throttle_backoff: Duration,
