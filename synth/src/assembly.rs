@@ -151,10 +151,10 @@ pub fn to_json_string<T: Serialize>(value: &T) -> std::result::Result<String, se
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
     value.serialize(&mut ser)?;
-    // serde_json writes UTF-8 only.
-    let mut s = String::from_utf8_lossy(&buf).into_owned();
-    s.push('\n');
-    Ok(s)
+    buf.push(b'\n');
+    // serde_json writes UTF-8 only, so this takes the buffer as it is (a lossy conversion
+    // copied every template once more).
+    String::from_utf8(buf).map_err(serde::ser::Error::custom)
 }
 
 fn io_err<'a>(
