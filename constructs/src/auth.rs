@@ -146,11 +146,13 @@ impl UserPoolProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::auth::{UserPool, UserPoolProps};
+/// # use pantri_constructs::auth::{UserPool, UserPoolProps};
 /// let pool = UserPool::new(&mut stack, "Users", UserPoolProps {
 ///     app_name: "orders".into(),
 ///     ..UserPoolProps::dev()
 /// });
+/// # let _issuer_pool = pool.pool_ref();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct UserPool {

@@ -178,7 +178,8 @@ impl Default for EdgeProps {
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
 /// # let mut stack = stage.stack("Edge", StackProps::default());
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, zone};
-/// use pantri_constructs::edge::{Edge, EdgeInputs, EdgeProps};
+/// # use pantri_constructs::edge::{Edge, EdgeInputs, EdgeProps};
+/// #
 /// # let inputs = EdgeInputs {
 /// #     domain_name: "example.com".into(),
 /// #     hosted_zone: zone("example.com"),
@@ -192,6 +193,8 @@ impl Default for EdgeProps {
 ///     web_acl_arn: Some("arn:aws:wafv2:us-east-1:111111111111:global/webacl/acl/abc".into()),
 ///     ..EdgeProps::default()
 /// });
+/// # assert_eq!(edge.url(), "https://example.com");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct Edge {

@@ -376,8 +376,9 @@ pub const RESERVED_ENV: &[&str] = &[
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Service", StackProps::default());
-/// use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
+/// #
 /// # let inputs = NextJsServiceInputs {
 /// #     vpc: vpc(),
 /// #     domain_name: "origin.example.com".into(),
@@ -389,19 +390,25 @@ pub const RESERVED_ENV: &[&str] = &[
 /// #     datadog_api_key: secret("dd-api-key"),
 /// #     origin_secret: secret("origin-verify"),
 /// # };
-///
 /// let web = NextJsService::new(&mut stack, "Web", NextJsServiceProps {
 ///     stage: "dev".into(),
 ///     ..NextJsServiceProps::default()
 /// });
+/// # assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
 /// and neither do inputs with one left out (here the user pool):
 ///
 /// ```compile_fail,E0063
-/// # use pantri_constructs::testing::fixtures::{bucket, secret, vpc, zone};
-/// use pantri_constructs::service::NextJsServiceInputs;
-///
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Service", StackProps::default());
+/// # use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
+/// #
 /// let inputs = NextJsServiceInputs {
 ///     vpc: vpc(),
 ///     domain_name: "origin.example.com".into(),
@@ -412,6 +419,12 @@ pub const RESERVED_ENV: &[&str] = &[
 ///     datadog_api_key: secret("dd-api-key"),
 ///     origin_secret: secret("origin-verify"),
 /// };
+/// # let web = NextJsService::new(&mut stack, "Web", inputs, NextJsServiceProps {
+/// #     stage: "dev".into(),
+/// #     ..NextJsServiceProps::default()
+/// # });
+/// # assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct NextJsService {

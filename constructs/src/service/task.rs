@@ -193,6 +193,8 @@ impl Default for FargateTaskProps {
 ///     "Task",
 ///     FargateTaskProps { cpu: 256, memory: 512, ..FargateTaskProps::default() },
 /// );
+/// # assert_eq!(task.container_name(), "app");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct FargateTask {

@@ -205,6 +205,8 @@ impl Default for WebServiceProps {
 ///     },
 ///     WebServiceProps::default(),
 /// );
+/// # let _url_target = web.load_balancer_dns_name();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct WebService {

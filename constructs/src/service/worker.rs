@@ -145,6 +145,8 @@ impl Default for QueueWorkerServiceProps {
 ///     &task,
 ///     QueueWorkerServiceProps::default(),
 /// );
+/// # let _ = worker.service_name();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct QueueWorkerService {
