@@ -16,6 +16,8 @@ mod tests;
 #[cfg(test)]
 mod tests_guard;
 #[cfg(test)]
+mod tests_names;
+#[cfg(test)]
 mod tests_trust;
 
 pub use args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};
