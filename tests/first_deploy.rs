@@ -498,6 +498,34 @@ fn point_7_hardening_of_the_templates() {
                 );
             }
         }
+        // Every container has a read-only root filesystem and drops every capability; the
+        // agent writes only to its volumes, whose configuration its init container copied
+        // before it starts.
+        for c in containers(&stacks, stage) {
+            let name = c["Name"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(c["ReadonlyRootFilesystem"], true, "{stage}/{name}");
+            assert_eq!(
+                c["LinuxParameters"]["Capabilities"]["Drop"],
+                json!(["ALL"]),
+                "{stage}/{name}"
+            );
+            if name == "datadog-agent" {
+                let paths: Vec<&str> = as_list(&c["MountPoints"])
+                    .iter()
+                    .filter_map(|m| m["ContainerPath"].as_str())
+                    .collect();
+                assert!(
+                    paths.contains(&"/etc/datadog-agent")
+                        && paths.contains(&"/opt/datadog-agent/run"),
+                    "{stage}: {paths:?}"
+                );
+                assert_eq!(
+                    c["DependsOn"],
+                    json!([{"Condition": "SUCCESS", "ContainerName": "datadog-agent-init"}]),
+                    "{stage}"
+                );
+            }
+        }
         // Security headers: a CSP from the settings, the XSS auditor off.
         let edge = stack(&stacks, &format!("{stage}/Edge"));
         let headers = &resources(edge, "AWS::CloudFront::ResponseHeadersPolicy")[0].1["Properties"]
@@ -520,6 +548,45 @@ fn point_7_hardening_of_the_templates() {
         assert!(
             key.contains("aws:SourceAccount") && key.contains("aws:SourceArn"),
             "{stage}: {key}"
+        );
+    }
+    // The origin-verify value rotates: the secret the ALB's rule and the distribution use has a
+    // schedule whose function may change exactly that rule and that distribution.
+    for stage in ["dev", "prod"] {
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let schedules = resources(edge, "AWS::SecretsManager::RotationSchedule");
+        assert_eq!(schedules.len(), 1, "{stage}: one rotation schedule");
+        let schedule = &schedules[0].1["Properties"];
+        assert!(
+            schedule["SecretId"]
+                .to_string()
+                .contains("SecretsOriginVerify"),
+            "{stage}: {schedule}"
+        );
+        assert!(
+            schedule["RotationRules"]["ScheduleExpression"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("rate(")),
+            "{stage}: {schedule}"
+        );
+        let function = resources(edge, "AWS::Lambda::Function");
+        let vars = &function[0].1["Properties"]["Environment"]["Variables"];
+        assert!(
+            vars["LISTENER_RULE_ARN"]
+                .to_string()
+                .contains("WebForwardFromCloudFront"),
+            "{stage}: the function rotates another rule: {vars}"
+        );
+        assert_eq!(
+            vars["DISTRIBUTION_ID"],
+            json!({"Fn::GetAtt": ["Cdn9963B1AD", "Id"]}),
+            "{stage}"
+        );
+        let service = stack(&stacks, &format!("{stage}/Service"));
+        let rule = resources(service, "AWS::ElasticLoadBalancingV2::ListenerRule");
+        assert!(
+            rule[0].1.to_string().contains("origin-verify"),
+            "{stage}: the rule does not check the rotated secret"
         );
     }
     // The Datadog role may not read distributions (their config holds the origin secret).
