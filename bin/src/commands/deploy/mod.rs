@@ -18,6 +18,8 @@ mod tests_assets;
 #[cfg(test)]
 mod tests_guard;
 #[cfg(test)]
+mod tests_names;
+#[cfg(test)]
 mod tests_trust;
 
 pub use args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};

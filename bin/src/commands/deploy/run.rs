@@ -21,6 +21,7 @@ use crate::deploy::destroy::{destroy, DestroyOptions};
 use crate::deploy::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
 use crate::deploy::error::DeployError;
 use crate::deploy::hooks::StackHooks;
+use crate::deploy::names::leftovers;
 use crate::deploy::plan::{check_parameters, select, ParameterArg};
 use crate::deploy::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use crate::deploy::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
@@ -205,7 +206,8 @@ pub async fn deploy_with_hooks<A: DeployApi>(
     let mut unchanged = Vec::new();
     {
         let ui = Ui::new(out, err, confirm, args.progress);
-        let access = match engine_precheck(clients, stacks, &selected, &options, &ui).await {
+        // An access problem replaces every other: nothing else could be checked.
+        let mut gather = |checked: Result<Vec<DeployError>, DeployError>| match checked {
             Ok(found) => {
                 problems.extend(found);
                 false
@@ -215,6 +217,9 @@ pub async fn deploy_with_hooks<A: DeployApi>(
                 true
             }
         };
+        let access = gather(engine_precheck(clients, stacks, &selected, &options, &ui).await)
+            // Names a new resource would take that a retained one holds already.
+            || gather(leftovers(clients, &selected).await);
         // The deploy-path checks (environment parameters, exports in use, stack policies) and
         // the assembly they prepare; read-only, so their problems join the same report.
         let prepared = if access {
@@ -625,7 +630,9 @@ pub async fn run_destroy(
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation + crate::deploy::api::Buckets>(
+pub async fn destroy_with<
+    A: CloudFormation + crate::deploy::api::Buckets + crate::deploy::zones::Zones,
+>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
