@@ -522,6 +522,45 @@ fn point_7_hardening_of_the_templates() {
             "{stage}: {key}"
         );
     }
+    // The origin-verify value rotates: the secret the ALB's rule and the distribution use has a
+    // schedule whose function may change exactly that rule and that distribution.
+    for stage in ["dev", "prod"] {
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let schedules = resources(edge, "AWS::SecretsManager::RotationSchedule");
+        assert_eq!(schedules.len(), 1, "{stage}: one rotation schedule");
+        let schedule = &schedules[0].1["Properties"];
+        assert!(
+            schedule["SecretId"]
+                .to_string()
+                .contains("SecretsOriginVerify"),
+            "{stage}: {schedule}"
+        );
+        assert!(
+            schedule["RotationRules"]["ScheduleExpression"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("rate(")),
+            "{stage}: {schedule}"
+        );
+        let function = resources(edge, "AWS::Lambda::Function");
+        let vars = &function[0].1["Properties"]["Environment"]["Variables"];
+        assert!(
+            vars["LISTENER_RULE_ARN"]
+                .to_string()
+                .contains("WebForwardFromCloudFront"),
+            "{stage}: the function rotates another rule: {vars}"
+        );
+        assert_eq!(
+            vars["DISTRIBUTION_ID"],
+            json!({"Fn::GetAtt": ["Cdn9963B1AD", "Id"]}),
+            "{stage}"
+        );
+        let service = stack(&stacks, &format!("{stage}/Service"));
+        let rule = resources(service, "AWS::ElasticLoadBalancingV2::ListenerRule");
+        assert!(
+            rule[0].1.to_string().contains("origin-verify"),
+            "{stage}: the rule does not check the rotated secret"
+        );
+    }
     // The Datadog role may not read distributions (their config holds the origin secret).
     let integration = stack(&stacks, "prod/DatadogIntegration")
         .template

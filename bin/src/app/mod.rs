@@ -21,7 +21,7 @@ use pantri_constructs::auth::{Mfa, ThreatProtection, UserPool, UserPoolProps};
 use pantri_constructs::dns::{HostedZone, HostedZoneProps};
 use pantri_constructs::edge::{
     Edge, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate, GlobalCertificateProps,
-    PriceClass, CLOUDFRONT_REGION,
+    OriginSecretRotation, OriginSecretRotationProps, PriceClass, CLOUDFRONT_REGION,
 };
 use pantri_constructs::logs::LogsKey;
 use pantri_constructs::monitoring::{
@@ -469,6 +469,26 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 public_paths: s.edge.public_paths.clone(),
             },
         );
+        // The origin-verify value rotates; the rule keeps the previous value until the next
+        // rotation, so no edge location is refused meanwhile.
+        if let Some(rule) = service.forward_rule() {
+            OriginSecretRotation::new(
+                &mut stack,
+                "OriginRotation",
+                &secrets.origin_verify(),
+                edge.distribution_id(),
+                rule.ref_(),
+                logs_key.arn(),
+                OriginSecretRotationProps {
+                    every_days: s.edge.origin_secret_rotation_days.unwrap_or(30),
+                    log_retention_days: s.service.log_retention_days,
+                    removal,
+                    log_group_name: Some(format!(
+                        "/aws/lambda/{app_name}-{stage_name}-origin-rotation"
+                    )),
+                },
+            );
+        }
         output(
             &mut stack,
             "DistributionDomainName",

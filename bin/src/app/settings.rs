@@ -290,6 +290,9 @@ pub struct EdgeSettings {
     /// `MAX_BODY_BYTES` to enforce itself (CloudFront's WAF inspects only the first 16 KiB).
     #[serde(default)]
     pub max_body_kib: Option<u32>,
+    /// Days between two rotations of the origin-verify value (default 30).
+    #[serde(default)]
+    pub origin_secret_rotation_days: Option<u32>,
 }
 
 /// Datadog settings.

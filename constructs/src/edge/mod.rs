@@ -3,9 +3,11 @@
 //! [`GlobalCertificate`] and [`EdgeWebAcl`].
 
 mod certificate;
+mod rotation;
 mod waf;
 
 pub use certificate::{GlobalCertificate, GlobalCertificateProps, CLOUDFRONT_REGION};
+pub use rotation::{OriginSecretRotation, OriginSecretRotationProps, ROTATION_SOURCE};
 pub use waf::{EdgeWebAcl, EdgeWebAclProps};
 
 use pantri_synth::cfn::cloudfront::cache_policy::{
