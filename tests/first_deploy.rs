@@ -498,6 +498,34 @@ fn point_7_hardening_of_the_templates() {
                 );
             }
         }
+        // Every container has a read-only root filesystem and drops every capability; the
+        // agent writes only to its volumes, whose configuration its init container copied
+        // before it starts.
+        for c in containers(&stacks, stage) {
+            let name = c["Name"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(c["ReadonlyRootFilesystem"], true, "{stage}/{name}");
+            assert_eq!(
+                c["LinuxParameters"]["Capabilities"]["Drop"],
+                json!(["ALL"]),
+                "{stage}/{name}"
+            );
+            if name == "datadog-agent" {
+                let paths: Vec<&str> = as_list(&c["MountPoints"])
+                    .iter()
+                    .filter_map(|m| m["ContainerPath"].as_str())
+                    .collect();
+                assert!(
+                    paths.contains(&"/etc/datadog-agent")
+                        && paths.contains(&"/opt/datadog-agent/run"),
+                    "{stage}: {paths:?}"
+                );
+                assert_eq!(
+                    c["DependsOn"],
+                    json!([{"Condition": "SUCCESS", "ContainerName": "datadog-agent-init"}]),
+                    "{stage}"
+                );
+            }
+        }
         // Security headers: a CSP from the settings, the XSS auditor off.
         let edge = stack(&stacks, &format!("{stage}/Edge"));
         let headers = &resources(edge, "AWS::CloudFront::ResponseHeadersPolicy")[0].1["Properties"]

@@ -15,8 +15,8 @@ use pantri_synth::fns::{self, aws};
 use pantri_synth::{Res, Scope, Str};
 
 use super::datadog::{
-    cloudwatch_output, DatadogAgent, AGENT_MEMORY, DATADOG_SITES, LOG_CONFIG_FILE,
-    LOG_CONFIG_INIT_DIR, LOG_CONFIG_VOLUME, LOG_ROUTER_MEMORY,
+    cloudwatch_output, DatadogAgent, AGENT_INIT_MEMORY, AGENT_MEMORY, AGENT_VOLUMES, DATADOG_SITES,
+    LOG_CONFIG_FILE, LOG_CONFIG_INIT_DIR, LOG_CONFIG_VOLUME, LOG_ROUTER_MEMORY,
 };
 use super::roles::{self, RoleInputs};
 use super::{validate, AGENT_CONTAINER, LOG_ROUTER_CONTAINER};
@@ -315,8 +315,8 @@ fn log_group(
 pub(super) fn sidecar_memory(p: &FargateTaskProps) -> u32 {
     let init = if needs_init(p) { VOLUME_INIT_MEMORY } else { 0 };
     match &p.datadog {
-        Some(dd) if dd.firelens() => AGENT_MEMORY + LOG_ROUTER_MEMORY + init,
-        Some(_) => AGENT_MEMORY + init,
+        Some(dd) if dd.firelens() => AGENT_MEMORY + AGENT_INIT_MEMORY + LOG_ROUTER_MEMORY + init,
+        Some(_) => AGENT_MEMORY + AGENT_INIT_MEMORY + init,
         None => init,
     }
 }
@@ -395,6 +395,7 @@ fn task_definition(
     let sidecar_logs = logs.agent.unwrap_or(logs.app).ref_();
     let mut containers = vec![app_container(image, p, logs, version.as_ref())];
     if let Some(dd) = &p.datadog {
+        containers.push(dd.agent_init_container(sidecar_logs.clone()));
         containers.push(dd.agent_container(version.as_ref(), sidecar_logs.clone()));
         if dd.firelens() {
             containers.push(dd.log_router_container(sidecar_logs.clone()));
@@ -408,6 +409,13 @@ fn task_definition(
         .iter()
         .map(|(name, _)| Volume::new().name(name.as_str()))
         .collect();
+    if p.datadog.is_some() {
+        volumes.extend(
+            AGENT_VOLUMES
+                .iter()
+                .map(|(name, _)| Volume::new().name(*name)),
+        );
+    }
     if firelens(p) {
         volumes.push(Volume::new().name(LOG_CONFIG_VOLUME));
     }
