@@ -252,6 +252,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             domain_name: s.domain_name.clone(),
             removal,
             parent_zone_id: s.dns.parent_zone_id.as_deref().map(Str::from),
+            parent_zone_name: s.dns.parent_zone_name.clone(),
             ..HostedZoneProps::default()
         },
     );

@@ -45,6 +45,9 @@ pub enum PublishError {
         /// The call's error.
         source: ApiError,
     },
+    /// Publishing would send something where it must not go.
+    #[error("{0}")]
+    Refused(String),
     /// The container CLI failed.
     #[error("`{}` failed ({}){}", .0.command, .0.status, render_tail(&.0.tail))]
     Tool(api::ToolFailure),

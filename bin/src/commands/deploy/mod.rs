@@ -14,6 +14,8 @@ pub mod run;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_assets;
+#[cfg(test)]
 mod tests_guard;
 #[cfg(test)]
 mod tests_names;

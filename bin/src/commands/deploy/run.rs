@@ -131,7 +131,13 @@ pub async fn run_deploy(
     } else {
         PublishMode::Publish
     };
-    let publisher = Publisher::new(&clients, tool, &assets, mode).with_plain_registry(plain);
+    let emulator =
+        crate::deploy::hardening::emulator_endpoint(args.aws.endpoint_url.as_deref(), &|v| {
+            std::env::var(v).ok()
+        });
+    let publisher = Publisher::new(&clients, tool, &assets, mode)
+        .with_plain_registry(plain)
+        .with_emulator(emulator);
     deploy_with_hooks(
         args,
         &stacks,
