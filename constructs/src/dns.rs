@@ -55,6 +55,28 @@ pub fn check_domain_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Where a zone's delegation is written.
+enum ParentZone {
+    Id(Str),
+    Name(String),
+}
+
+/// `parent` is a proper parent domain of `domain` (`example.com` of `dev.example.com`).
+fn check_parent(domain: &str, parent: &str) -> Result<(), String> {
+    let parent = parent.trim_end_matches('.');
+    check_domain_name(parent).map_err(|e| format!("parent_zone_name: {e}"))?;
+    if domain
+        .strip_suffix(parent)
+        .is_some_and(|label| label.ends_with('.') && label.len() > 1)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "parent_zone_name {parent:?} is not a parent domain of {domain:?}: the delegation of {domain} belongs in the zone of the domain right above it"
+        ))
+    }
+}
+
 /// Props of [`HostedZone`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostedZoneProps {
@@ -73,6 +95,11 @@ pub struct HostedZoneProps {
     /// anything (a certificate's DNS validation) needs it. Default none: the parent is elsewhere
     /// (a registrar, another DNS provider), and the `NameServers` output says what to set there.
     pub parent_zone_id: Option<Str>,
+    /// The parent zone by its name (`example.com`), for a parent in the same account whose id is
+    /// not known when the stage is written (another stage creates it): CloudFormation finds the
+    /// zone by name when it writes the delegation. The name must be the only zone of that name
+    /// in the account (otherwise give [`parent_zone_id`](Self::parent_zone_id)); not both.
+    pub parent_zone_name: Option<String>,
 }
 
 /// The TTL of a delegating NS record, as at the parent of most zones (and the AWS CDK's
@@ -126,12 +153,33 @@ impl HostedZone {
             props.removal.apply(o);
         }
         let name_servers = fns::join(",", zone.attr_name_servers());
-        let description = match props.parent_zone_id {
+        let parent = match (props.parent_zone_id, &props.parent_zone_name) {
+            (Some(_), Some(_)) => {
+                s.error(
+                    "give parent_zone_id or parent_zone_name, not both: they name the same zone",
+                );
+                None
+            }
+            (Some(id), None) => Some(ParentZone::Id(id)),
+            (None, Some(name)) => match check_parent(&props.domain_name, name) {
+                Ok(()) => Some(ParentZone::Name(format!("{}.", name.trim_end_matches('.')))),
+                Err(e) => {
+                    s.error(e);
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let description = match parent {
             Some(parent) => {
+                let record = CfnRecordSet::new(format!("{}.", props.domain_name), "NS");
+                let record = match parent {
+                    ParentZone::Id(id) => record.hosted_zone_id(id),
+                    ParentZone::Name(name) => record.hosted_zone_name(name),
+                };
                 s.resource(
                     "Delegation",
-                    CfnRecordSet::new(format!("{}.", props.domain_name), "NS")
-                        .hosted_zone_id(parent)
+                    record
                         .ttl(DELEGATION_TTL_SECONDS.to_string())
                         .resource_records(zone.attr_name_servers())
                         .comment(format!("Delegates {} to its own zone", props.domain_name)),
@@ -185,7 +233,8 @@ impl HostedZone {
 
 #[cfg(test)]
 mod tests {
-    use super::check_domain_name;
+    use super::*;
+    use crate::testing::{app_with_stack, errors, resources_of_type, template};
 
     #[test]
     fn domain_names_are_checked_label_by_label() {
@@ -212,5 +261,46 @@ mod tests {
         }
         let long = format!("{}.com", "a".repeat(64));
         assert!(check_domain_name(&long).is_err());
+    }
+
+    fn zone(parent_id: Option<&str>, parent_name: Option<&str>) -> pantri_synth::App {
+        app_with_stack("us-east-1", |s| {
+            HostedZone::new(
+                s,
+                "Zone",
+                HostedZoneProps {
+                    domain_name: "dev.example.com".into(),
+                    parent_zone_id: parent_id.map(Str::from),
+                    parent_zone_name: parent_name.map(str::to_owned),
+                    ..HostedZoneProps::default()
+                },
+            );
+        })
+    }
+
+    #[test]
+    fn a_parent_named_by_name_gets_the_delegation_by_name() {
+        let app = zone(None, Some("example.com"));
+        assert!(errors(&app).is_empty(), "{:?}", errors(&app));
+        let t = template(&app);
+        let records = resources_of_type(&t, "AWS::Route53::RecordSet");
+        assert_eq!(records.len(), 1);
+        let p = &records[0].1["Properties"];
+        assert_eq!(p["HostedZoneName"], "example.com.");
+        assert_eq!(p["Type"], "NS");
+        assert!(p.get("HostedZoneId").is_none(), "{p}");
+    }
+
+    #[test]
+    fn a_parent_by_id_and_by_name_or_a_parent_that_is_not_one_is_an_error() {
+        let both = errors(&zone(Some("Z0PARENT"), Some("example.com")));
+        assert!(both.iter().any(|e| e.contains("not both")), "{both:?}");
+        for wrong in ["other.com", "xample.com", "dev.example.com"] {
+            let errs = errors(&zone(None, Some(wrong)));
+            assert!(
+                errs.iter().any(|e| e.contains("is not a parent domain of")),
+                "{wrong}: {errs:?}"
+            );
+        }
     }
 }

@@ -4,14 +4,15 @@
 
 use pantri_constructs::dns::{HostedZone, HostedZoneProps};
 use pantri_constructs::edge::{
-    Edge, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate, GlobalCertificateProps,
-    PriceClass,
+    Edge, EdgeInputs, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate,
+    GlobalCertificateProps, PriceClass,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
+use pantri_constructs::testing::fixtures::bucket;
 use pantri_constructs::testing::{
     app_with_stack, errors, resources_of_type, template, templates, ACCOUNT,
 };
-use pantri_constructs::{Removal, SecretRef};
+use pantri_constructs::{HostedZoneRef, Removal, SecretRef};
 use pantri_synth::{synthesize, App, Environment, Scope, StackProps, Str};
 use serde_json::{json, Value};
 
@@ -66,14 +67,16 @@ fn buckets_and_edge(
     Edge::new(
         s,
         "Edge",
-        EdgeProps {
+        EdgeInputs {
             domain_name: "example.com".to_owned(),
-            hosted_zone: Some(zone),
-            alb_domain_name: Some(Str::from("origin.example.com")),
-            static_bucket: Some(assets.bucket_ref()),
-            log_bucket: Some(logs.bucket_ref()),
-            origin_secret: Some(origin_secret()),
-            certificate_arn: Some(certificate_arn),
+            hosted_zone: zone,
+            alb_domain_name: Str::from("origin.example.com"),
+            static_bucket: assets.bucket_ref(),
+            log_bucket: logs.bucket_ref(),
+            origin_secret: origin_secret(),
+            certificate_arn,
+        },
+        EdgeProps {
             web_acl_arn: Some(web_acl_arn),
             price_class: PriceClass::Class200,
             ..EdgeProps::default()
@@ -404,21 +407,23 @@ fn edge_with_domain(domain: &str) -> App {
         Edge::new(
             s,
             "Edge",
-            EdgeProps {
-                domain_name: domain.to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                alb_domain_name: Some(Str::from("origin.example.com")),
-                static_bucket: None,
-                log_bucket: None,
-                origin_secret: Some(origin_secret()),
-                certificate_arn: Some(Str::from(
-                    "arn:aws:acm:us-east-1:123456789012:certificate/x",
-                )),
-                web_acl_arn: None,
-                ..EdgeProps::default()
-            },
+            literal_inputs(domain, zone.zone_ref()),
+            EdgeProps::default(),
         );
     })
+}
+
+/// Inputs for a distribution at `domain` in `zone`, the other stacks' values as literals.
+fn literal_inputs(domain: &str, zone: HostedZoneRef) -> EdgeInputs {
+    EdgeInputs {
+        domain_name: domain.to_owned(),
+        hosted_zone: zone,
+        alb_domain_name: Str::from("origin.example.com"),
+        static_bucket: bucket("static"),
+        log_bucket: bucket("logs"),
+        origin_secret: origin_secret(),
+        certificate_arn: Str::from("arn:aws:acm:us-east-1:123456789012:certificate/x"),
+    }
 }
 
 #[test]
@@ -431,11 +436,9 @@ fn malformed_or_foreign_domains_are_errors_naming_the_construct_path() {
             "{bad:?}: {errs:?}"
         );
     }
-    let errs = errors(&edge_with_domain("example.com"));
-    assert!(
-        errs.iter()
-            .any(|e| e.starts_with("[test/Stack/Edge] static_bucket is required")),
-        "{errs:?}"
+    assert_eq!(
+        errors(&edge_with_domain("example.com")),
+        Vec::<String>::new()
     );
 }
 
@@ -489,24 +492,8 @@ fn optional_csp_and_waf_count_overrides_render_as_asked() {
         Edge::new(
             s,
             "Edge",
+            literal_inputs("example.com", zone.zone_ref()),
             EdgeProps {
-                domain_name: "example.com".to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                alb_domain_name: Some(Str::from("origin.example.com")),
-                static_bucket: Some(pantri_constructs::BucketRef {
-                    name: Str::from("static"),
-                    arn: Str::from("arn:aws:s3:::static"),
-                    regional_domain_name: Str::from("static.s3.us-east-1.amazonaws.com"),
-                }),
-                log_bucket: Some(pantri_constructs::BucketRef {
-                    name: Str::from("logs"),
-                    arn: Str::from("arn:aws:s3:::logs"),
-                    regional_domain_name: Str::from("logs.s3.us-east-1.amazonaws.com"),
-                }),
-                origin_secret: Some(origin_secret()),
-                certificate_arn: Some(Str::from(
-                    "arn:aws:acm:us-east-1:123456789012:certificate/x",
-                )),
                 web_acl_arn: Some(acl.arn()),
                 content_security_policy: Some("default-src 'self'".to_owned()),
                 ..EdgeProps::default()

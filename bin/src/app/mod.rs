@@ -20,8 +20,9 @@ use anyhow::Context;
 use pantri_constructs::auth::{Mfa, ThreatProtection, UserPool, UserPoolProps};
 use pantri_constructs::dns::{HostedZone, HostedZoneProps};
 use pantri_constructs::edge::{
-    Edge, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate, GlobalCertificateProps,
-    OriginSecretRotation, OriginSecretRotationProps, PriceClass, CLOUDFRONT_REGION,
+    Edge, EdgeInputs, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate,
+    GlobalCertificateProps, OriginSecretRotation, OriginSecretRotationProps, PriceClass,
+    CLOUDFRONT_REGION,
 };
 use pantri_constructs::logs::LogsKey;
 use pantri_constructs::monitoring::{
@@ -35,7 +36,7 @@ use pantri_constructs::network::{
 use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
 use pantri_constructs::service::{
     AppLogs, CapacityStrategy, DatadogAgentProps, ImageRepository, ImageRepositoryProps,
-    NextJsService, NextJsServiceProps,
+    NextJsService, NextJsServiceInputs, NextJsServiceProps,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
 use pantri_constructs::Removal;
@@ -251,16 +252,17 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             domain_name: s.domain_name.clone(),
             removal,
             parent_zone_id: s.dns.parent_zone_id.as_deref().map(Str::from),
+            parent_zone_name: s.dns.parent_zone_name.clone(),
             ..HostedZoneProps::default()
         },
     );
     let user_pool = UserPool::new(
         &mut data,
         "UserPool",
+        &s.domain_name,
         UserPoolProps {
             app_name: app_name.to_owned(),
             stage: stage_name.to_owned(),
-            domain_name: s.domain_name.clone(),
             mfa: match s.auth.mfa {
                 MfaSetting::Required => Mfa::Required,
                 MfaSetting::Optional => Mfa::Optional,
@@ -393,27 +395,29 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let service = NextJsService::new(
             &mut stack,
             "Web",
-            NextJsServiceProps {
-                app_name: app_name.to_owned(),
-                stage: stage_name.to_owned(),
+            NextJsServiceInputs {
                 vpc: vpc.clone(),
                 domain_name: origin_name.clone(),
                 hosted_zone: zone.zone_ref(),
                 log_bucket: log_bucket.bucket_ref(),
-                access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 static_bucket: static_bucket.bucket_ref(),
                 user_pool: user_pool.pool_ref(),
                 logs_key_arn: logs_key.arn(),
+                datadog_api_key: secrets.datadog_api_key(),
+                origin_secret: secrets.origin_verify(),
+            },
+            NextJsServiceProps {
+                app_name: app_name.to_owned(),
+                stage: stage_name.to_owned(),
+                access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 repository: Some(repository.resource()),
                 image_tag,
                 datadog: DatadogAgentProps {
                     site: s.datadog.site.clone(),
-                    api_key_secret: secrets.datadog_api_key(),
                     env: Some(s.environment.clone()),
                     service: Some(app_name.to_owned()),
                     ..DatadogAgentProps::default()
                 },
-                origin_secret: secrets.origin_verify(),
                 cpu: s.service.cpu,
                 memory: s.service.memory,
                 desired_count: s.service.desired_count,
@@ -449,16 +453,18 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let edge = Edge::new(
             &mut stack,
             "Cdn",
+            EdgeInputs {
+                domain_name: s.domain_name.clone(),
+                hosted_zone: zone.zone_ref(),
+                alb_domain_name: Str::from(origin_name.as_str()),
+                static_bucket: static_bucket.bucket_ref(),
+                log_bucket: log_bucket.bucket_ref(),
+                origin_secret: secrets.origin_verify(),
+                certificate_arn,
+            },
             EdgeProps {
                 app_name: app_name.to_owned(),
                 stage: stage_name.to_owned(),
-                domain_name: s.domain_name.clone(),
-                hosted_zone: Some(zone.zone_ref()),
-                alb_domain_name: Some(Str::from(origin_name.as_str())),
-                static_bucket: Some(static_bucket.bucket_ref()),
-                log_bucket: Some(log_bucket.bucket_ref()),
-                origin_secret: Some(secrets.origin_verify()),
-                certificate_arn: Some(certificate_arn),
                 web_acl_arn: Some(web_acl_arn),
                 price_class: match s.edge.price_class {
                     PriceClassSetting::All => PriceClass::All,

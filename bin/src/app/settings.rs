@@ -86,6 +86,10 @@ pub struct DnsSettings {
     /// and `pantri deploy` prints the name servers to set there.
     #[serde(default)]
     pub parent_zone_id: Option<String>,
+    /// The parent zone by name, when another stage creates it (its id is not known when this
+    /// file is written): CloudFormation finds the zone by name. Not with `parent_zone_id`.
+    #[serde(default)]
+    pub parent_zone_name: Option<String>,
 }
 
 /// NAT gateways per stage.

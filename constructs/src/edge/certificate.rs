@@ -118,7 +118,7 @@ impl GlobalCertificate {
         GlobalCertificate { certificate }
     }
 
-    /// The certificate ARN, for [`crate::edge::EdgeProps::certificate_arn`].
+    /// The certificate ARN, for [`crate::edge::EdgeInputs::certificate_arn`].
     pub fn arn(&self) -> Str {
         self.certificate.ref_()
     }

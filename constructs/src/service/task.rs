@@ -174,15 +174,27 @@ impl Default for FargateTaskProps {
 ///     FargateTaskProps { cpu: 256, memory: 512, ..FargateTaskProps::default() },
 /// );
 /// assert_eq!(task.container_name(), "app");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
-/// The image is an argument: a task without one does not compile.
+/// The image is an argument: a task without one does not compile (the same code as above,
+/// minus the image argument).
 ///
-/// ```compile_fail
-/// use pantri_constructs::service::{FargateTask, FargateTaskProps};
-/// # let mut app = pantri_synth::App::new();
+/// ```compile_fail,E0061
+/// # use pantri_constructs::service::{ContainerImage, FargateTask, FargateTaskProps};
+/// # use pantri_synth::{App, Environment, StackProps};
+/// #
+/// # let mut app = App::new();
 /// # let mut root = app.root();
-/// let task = FargateTask::new(&mut root, "Task", FargateTaskProps::default());
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Worker", StackProps::default());
+/// let task = FargateTask::new(
+///     &mut stack,
+///     "Task",
+///     FargateTaskProps { cpu: 256, memory: 512, ..FargateTaskProps::default() },
+/// );
+/// # assert_eq!(task.container_name(), "app");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct FargateTask {
@@ -347,12 +359,6 @@ fn check(s: &mut Scope<'_>, p: &FargateTaskProps) {
                 "datadog.site {:?} is not a Datadog site: use one of {DATADOG_SITES:?}",
                 dd.site
             ));
-        }
-        if dd.api_key_secret.arn.as_literal() == Some("") {
-            errors.push(
-                "datadog.api_key_secret.arn is empty: pass the reference from the stack that owns it"
-                    .to_owned(),
-            );
         }
     }
     for e in errors {
