@@ -72,7 +72,7 @@ fn app_from(web: &Path, image: bool) -> App {
         },
     );
     if image {
-        let asset = stack.image_asset("Image", ImageAssetProps::new(&web, REPOSITORY));
+        let asset = stack.image_asset("Image", ImageAssetProps::new(web, REPOSITORY));
         stack.raw_resource(
             "Task",
             RawResource {
