@@ -277,6 +277,14 @@ async fn destroy_deletes_in_reverse_order_and_lists_retained() {
         0,
         "no stack was created: {stacks}"
     );
+    // The diff against the deployed stacks says so too, before anyone deploys.
+    let assembly = dir.path().to_string_lossy().into_owned();
+    let out = pantri_tests::pantri_on_moto(dir.path(), &moto, &["diff", "dev", "--app", &assembly]);
+    let err = pantri_tests::stderr(&out);
+    assert!(
+        err.contains("warning: deploy would stop here: [dev/Data] S3 bucket pantri-e2e-kept (Assets) exists already"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

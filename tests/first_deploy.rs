@@ -598,3 +598,51 @@ fn point_7_hardening_of_the_templates() {
     assert!(integration.contains("NoDistributionConfigs"), "no deny");
     assert!(!integration.contains("\"Allow\",\"Action\":[\"cloudfront:GetDistributionConfig\""));
 }
+
+#[test]
+fn point_7_sidecar_images_are_pinned_by_digest_from_the_settings_and_latest_is_refused() {
+    // GIVEN prod's settings pinning the agent by digest
+    let digest = format!(
+        "public.ecr.aws/datadog/agent:7.59.0@sha256:{}",
+        "ab".repeat(32)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = pantri_tests::copy_stages(dir.path());
+    let prod = stages.join("prod.yaml");
+    let text = std::fs::read_to_string(&prod).expect("prod.yaml");
+    let pinned = text.replace(
+        "datadog:\n",
+        &format!("datadog:\n  agent_image: {digest}\n"),
+    );
+    assert_ne!(pinned, text, "prod.yaml has a datadog section");
+    std::fs::write(&prod, &pinned).expect("write");
+    // WHEN synthesized THEN the agent and its init container run exactly that image
+    let out = pantri_tests::pantri(dir.path(), &["synth", "prod", "--quiet"]);
+    assert!(out.status.success(), "{}", pantri_tests::stderr(&out));
+    let service: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("cdk.out/prod-Service.template.json")).expect("template"),
+    )
+    .expect("json");
+    let agents: Vec<String> = service
+        .to_string()
+        .matches(&digest)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(agents.len(), 2, "the agent and its init container");
+
+    // AND an unpinned image is refused, naming the file and the key
+    let latest = text.replace(
+        "datadog:\n",
+        "datadog:\n  log_router_image: public.ecr.aws/aws-observability/aws-for-fluent-bit:latest\n",
+    );
+    std::fs::write(&prod, latest).expect("write");
+    let out = pantri_tests::pantri(dir.path(), &["synth", "prod", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", pantri_tests::stderr(&out));
+    let err = pantri_tests::stderr(&out);
+    assert!(
+        err.contains("prod.yaml")
+            && err.contains("datadog.log_router_image")
+            && err.contains("not pinned"),
+        "{err}"
+    );
+}

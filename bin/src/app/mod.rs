@@ -412,11 +412,24 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 repository: Some(repository.resource()),
                 image_tag,
-                datadog: DatadogAgentProps {
-                    site: s.datadog.site.clone(),
-                    env: Some(s.environment.clone()),
-                    service: Some(app_name.to_owned()),
-                    ..DatadogAgentProps::default()
+                datadog: {
+                    let defaults = DatadogAgentProps::default();
+                    DatadogAgentProps {
+                        site: s.datadog.site.clone(),
+                        env: Some(s.environment.clone()),
+                        service: Some(app_name.to_owned()),
+                        agent_image: s
+                            .datadog
+                            .agent_image
+                            .clone()
+                            .unwrap_or(defaults.agent_image.clone()),
+                        log_router_image: s
+                            .datadog
+                            .log_router_image
+                            .clone()
+                            .unwrap_or(defaults.log_router_image.clone()),
+                        ..defaults
+                    }
                 },
                 cpu: s.service.cpu,
                 memory: s.service.memory,

@@ -313,6 +313,27 @@ pub struct DatadogSettings {
     pub aws_integration: bool,
     /// Who monitors notify (`@slack-pantri-alerts`).
     pub notify: Vec<String>,
+    /// The agent sidecar's image, to pin it further than pantri's release tag (a digest:
+    /// `public.ecr.aws/datadog/agent:7.59.0@sha256:...`). Unset: `service::images::DATADOG_AGENT`.
+    #[serde(default)]
+    pub agent_image: Option<String>,
+    /// The FireLens log router's image, likewise. Unset: `service::images::LOG_ROUTER`.
+    #[serde(default)]
+    pub log_router_image: Option<String>,
+}
+
+/// `image` names an exact release: a digest, or a tag other than `latest`.
+fn pinned(key: &str, image: &str) -> anyhow::Result<()> {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let pinned = image.contains("@sha256:")
+        || name
+            .split_once(':')
+            .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
+    anyhow::ensure!(
+        pinned,
+        "{key}: {image:?} is not pinned: name a release tag or a digest (`...@sha256:...`), so that what runs is what was reviewed"
+    );
+    Ok(())
 }
 
 /// CloudWatch alarm settings.
@@ -350,6 +371,14 @@ impl StageSettings {
                 "dns.parent_zone_id: {id:?} is not a Route 53 hosted zone id (upper-case letters \
                  and digits, as `aws route53 list-hosted-zones` shows it without /hostedzone/)"
             );
+        }
+        for (key, image) in [
+            ("datadog.agent_image", &self.datadog.agent_image),
+            ("datadog.log_router_image", &self.datadog.log_router_image),
+        ] {
+            if let Some(image) = image {
+                pinned(key, image)?;
+            }
         }
         if let Some(web) = &self.web {
             anyhow::ensure!(

@@ -123,47 +123,56 @@ pub async fn leftovers<A: CloudFormation + NameRegistry>(
 ) -> Result<Vec<DeployError>, DeployError> {
     let mut problems = Vec::new();
     for stack in selected {
-        let dn = stack.display_name.as_str();
-        let named = named_resources(&stack.template);
-        if named.is_empty() {
+        if let Some(api) = clients.get(&stack.env.region) {
+            problems.extend(stack_leftovers(api, stack).await?);
+        }
+    }
+    Ok(problems)
+}
+
+/// [`leftovers`] of one stack, through its region's client.
+pub async fn stack_leftovers<A: CloudFormation + NameRegistry>(
+    api: &A,
+    stack: &StackArtifact,
+) -> Result<Vec<DeployError>, DeployError> {
+    let dn = stack.display_name.as_str();
+    let named = named_resources(&stack.template);
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fail = |e| DeployError::api(dn, e);
+    let stack_name = stack.properties.stack_name.as_str();
+    // What the stack has now: a resource it already holds under that name is no leftover.
+    let deployed: BTreeMap<String, String> = match api.describe_stack(stack_name).await {
+        Ok(Some(info)) if info.status != "ROLLBACK_COMPLETE" => {
+            match api.list_stack_resources(stack_name).await {
+                Ok(resources) => resources
+                    .into_iter()
+                    .filter_map(|r| Some((r.logical_id, r.physical_id?)))
+                    .collect(),
+                Err(e) if e.is_access() => return Err(fail(e)),
+                // Without the stack's own resources, its own names would look taken: the
+                // check is skipped rather than guessed.
+                Err(_) => return Ok(Vec::new()),
+            }
+        }
+        Ok(_) => BTreeMap::new(),
+        Err(e) => return Err(fail(e)),
+    };
+    let mut problems = Vec::new();
+    for n in named {
+        if deployed
+            .get(&n.logical_id)
+            .is_some_and(|physical| n.kind.is(physical, &n.name))
+        {
             continue;
         }
-        let Some(api) = clients.get(&stack.env.region) else {
-            continue;
-        };
-        let fail = |e| DeployError::api(dn, e);
-        let stack_name = stack.properties.stack_name.as_str();
-        // What the stack has now: a resource it already holds under that name is no leftover.
-        let deployed: BTreeMap<String, String> = match api.describe_stack(stack_name).await {
-            Ok(Some(info)) if info.status != "ROLLBACK_COMPLETE" => {
-                match api.list_stack_resources(stack_name).await {
-                    Ok(resources) => resources
-                        .into_iter()
-                        .filter_map(|r| Some((r.logical_id, r.physical_id?)))
-                        .collect(),
-                    Err(e) if e.is_access() => return Err(fail(e)),
-                    // Without the stack's own resources, its own names would look taken: the
-                    // check is skipped rather than guessed.
-                    Err(_) => continue,
-                }
-            }
-            Ok(_) => BTreeMap::new(),
-            Err(e) => return Err(fail(e)),
-        };
-        for n in named {
-            if deployed
-                .get(&n.logical_id)
-                .is_some_and(|physical| n.kind.is(physical, &n.name))
-            {
-                continue;
-            }
-            match api.name_taken(n.kind, &n.name).await {
-                Ok(false) => {}
-                Ok(true) => problems.push(taken(stack, &n)),
-                Err(e) if e.is_access() => return Err(fail(e)),
-                // A probe the endpoint cannot answer is no reason to stop a deploy.
-                Err(_) => {}
-            }
+        match api.name_taken(n.kind, &n.name).await {
+            Ok(false) => {}
+            Ok(true) => problems.push(taken(stack, &n)),
+            Err(e) if e.is_access() => return Err(fail(e)),
+            // A probe the endpoint cannot answer is no reason to stop a deploy.
+            Err(_) => {}
         }
     }
     Ok(problems)
