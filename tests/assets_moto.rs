@@ -29,7 +29,11 @@ fn raw(type_name: &str, props: &[(&str, &str)]) -> RawResource {
 /// Stage `dev`: `Data` holds the bucket and the repository; `Web` publishes the fixture's
 /// `.next/static` and `public` trees (and, with `image`, its container image) before it deploys.
 fn app(image: bool) -> App {
-    let web = workspace_root().join("fixtures/web");
+    app_from(&workspace_root().join("fixtures/web"), image)
+}
+
+/// [`app`] with the web app in `web`.
+fn app_from(web: &Path, image: bool) -> App {
     let mut app = App::new();
     let mut root = app.root();
     let mut stage = root.stage("dev", Environment::new("123456789012", "us-east-1"));
@@ -68,7 +72,7 @@ fn app(image: bool) -> App {
         },
     );
     if image {
-        let asset = stack.image_asset("Image", ImageAssetProps::new(&web, REPOSITORY));
+        let asset = stack.image_asset("Image", ImageAssetProps::new(web, REPOSITORY));
         stack.raw_resource(
             "Task",
             RawResource {
@@ -86,12 +90,16 @@ fn app(image: bool) -> App {
 }
 
 fn assembly(dir: &Path, image: bool) -> PathBuf {
+    assembly_of(dir, app(image))
+}
+
+fn assembly_of(dir: &Path, app: App) -> PathBuf {
     let out = dir.join("cdk.out");
     let options = SynthOptions {
         assembly_dir: out.clone(),
         ..SynthOptions::default()
     };
-    let synthesis = synthesize(&app(image), &options).unwrap_or_else(|e| panic!("{e}"));
+    let synthesis = synthesize(&app, &options).unwrap_or_else(|e| panic!("{e}"));
     synthesis.assembly.write(&out).expect("write");
     out
 }
@@ -101,30 +109,35 @@ fn deploy(moto: &Moto, assembly: &Path, env: &[(&str, &str)]) -> Output {
 }
 
 fn deploy_with(moto: &Moto, assembly: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
-    let out = Command::new(pantri_bin())
-        .args([
-            "deploy",
-            "dev",
-            "--yes",
-            "--progress",
-            "events",
-            "--poll-interval-ms",
-            "100",
-        ])
-        .arg("--app")
-        .arg(assembly)
-        .args(extra)
-        .args(["--endpoint-url", &moto.endpoint()])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("PANTRI_IMAGE_REGISTRY")
+    let mut cmd = Command::new(pantri_bin());
+    cmd.args([
+        "deploy",
+        "dev",
+        "--yes",
+        "--progress",
+        "events",
+        "--poll-interval-ms",
+        "100",
+    ])
+    .arg("--app")
+    .arg(assembly)
+    .args(extra);
+    let out = on_moto(&mut cmd, moto)
         .envs(env.iter().copied())
         .output()
         .expect("pantri runs");
     eprintln!("--- deploy\n{}{}", stdout(&out), stderr(&out));
     out
+}
+
+/// `cmd` against `moto`, with its test keys and no registry of this machine.
+fn on_moto<'c>(cmd: &'c mut Command, moto: &Moto) -> &'c mut Command {
+    cmd.args(["--endpoint-url", &moto.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("PANTRI_IMAGE_REGISTRY")
 }
 
 fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
@@ -478,5 +491,119 @@ fn the_container_cli_draws_on_a_terminal_and_gives_plain_lines_otherwise() {
         stderr(&out).contains("  #1 step 1/1 of build"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// `pantri deploy --plan plan.json --app <cdk.out> --yes` in `dir`, against moto.
+fn execute_plan(moto: &Moto, dir: &Path, assembly: &Path) -> Output {
+    let mut cmd = Command::new(pantri_bin());
+    cmd.current_dir(dir)
+        .args([
+            "deploy",
+            "--plan",
+            "plan.json",
+            "--yes",
+            "--progress",
+            "events",
+        ])
+        .args(["--poll-interval-ms", "100", "--app"])
+        .arg(assembly);
+    let out = on_moto(&mut cmd, moto).output().expect("pantri runs");
+    eprintln!("--- deploy --plan\n{}{}", stdout(&out), stderr(&out));
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_plan_publishes_its_reviewed_trees_before_its_change_set_and_refuses_a_rebuilt_app() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (web, rebuilt_web) = (dir.path().join("web"), dir.path().join("rebuilt"));
+    copy_dir(&workspace_root().join("fixtures/web"), &web);
+    copy_dir(&web, &rebuilt_web);
+    std::fs::write(
+        rebuilt_web.join("public/robots.txt"),
+        "User-agent: *\nDisallow: /\n",
+    )
+    .expect("write");
+    let cdk_out = assembly_of(&dir.path().join("a"), app_from(&web, false));
+    let rebuilt = assembly_of(&dir.path().join("b"), app_from(&rebuilt_web, false));
+    // Data (the bucket) is deployed; the pull request prepares Web's change set and publishes
+    // nothing. (One stack per plan here: moto finds a change set by name alone, ignoring the
+    // stack, and a plan names every stack's change set alike.)
+    let data = deploy_with(&moto, &cdk_out, &[], &["Data", "--exclusively"]);
+    assert!(data.status.success(), "{}", stderr(&data));
+    let plan = dir.path().join("plan.json");
+    let prepared = deploy_with(
+        &moto,
+        &cdk_out,
+        &[],
+        &[
+            "Web",
+            "--exclusively",
+            "--method",
+            "prepare-change-set",
+            "--no-publish",
+            "--plan-out",
+            plan.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(prepared.status.success(), "{}", stderr(&prepared));
+    let recorded = std::fs::read_to_string(&plan).expect("plan");
+    assert!(recorded.contains(r#""kind": "tree""#), "{recorded}");
+
+    // Executed with an assembly of another build of the app: refused, nothing runs.
+    let refused = execute_plan(&moto, dir.path(), &rebuilt);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("[dev/Web] tree Public is "),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused)
+            .contains("prepare the plan again, or execute it with the reviewed commit's assembly"),
+        "{}",
+        stderr(&refused)
+    );
+    let (status, _) = moto.s3_get(&format!("/{BUCKET}/robots.txt"));
+    assert_eq!(status, 404, "nothing published");
+    let (_, web) = moto.query(
+        "cloudformation",
+        "Action=DescribeStacks&Version=2010-05-15&StackName=dev-Web",
+    );
+    assert!(
+        web.contains("REVIEW_IN_PROGRESS"),
+        "nothing executed: {web}"
+    );
+
+    // The merge executes it: Web's trees are published, then its change set executes.
+    let executed = execute_plan(&moto, dir.path(), &cdk_out);
+    assert!(executed.status.success(), "{}", stderr(&executed));
+    let text = stdout(&executed);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    let published =
+        at("dev/Web: tree NextStatic: 3 files to s3://pantri-assets-e2e/_next/static/: 3 uploaded");
+    assert!(published < at("dev/Web: deployed"), "{text}");
+    let (status, robots) = moto.s3_get(&format!("/{BUCKET}/robots.txt"));
+    assert_eq!(status, 200, "{robots}");
+    assert!(
+        !robots.contains("Disallow"),
+        "the reviewed build's file: {robots}"
     );
 }

@@ -89,6 +89,35 @@ impl StackAssets {
             && self.trees.trees.is_empty()
     }
 
+    /// Every asset by content hash (image tag, object key, tree hash), in a stable order.
+    pub fn fingerprint(&self) -> Vec<crate::deploy::planfile::PlannedAsset> {
+        use crate::deploy::planfile::PlannedAsset;
+        let asset = |id: &String, kind: &str, hash: &str| PlannedAsset {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            hash: hash.to_owned(),
+        };
+        let mut all = Vec::new();
+        for (id, e) in &self.manifest.docker_images {
+            all.extend(
+                e.destinations
+                    .values()
+                    .map(|d| asset(id, "image", &d.image_tag)),
+            );
+        }
+        for (id, e) in &self.manifest.files {
+            all.extend(
+                e.destinations
+                    .values()
+                    .map(|d| asset(id, "file", &d.object_key)),
+            );
+        }
+        for (id, t) in &self.trees.trees {
+            all.push(asset(id, "tree", &t.hash));
+        }
+        all
+    }
+
     /// The values of the asset parameters: `(parameter, value)`.
     pub fn parameter_values(&self) -> Vec<(String, String)> {
         self.parameters

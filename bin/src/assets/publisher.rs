@@ -12,10 +12,11 @@ use super::api::{ContainerTool, ImageRegistry, Invalidations, ObjectStore, Regis
 use super::files::{publish_file, publish_tree};
 use super::images::{publish_image, ImageOutcome};
 use super::tool::PlainRegistry;
-use super::{AssemblyAssets, PublishError};
+use super::{AssemblyAssets, PublishError, StackAssets};
 use crate::deploy::api::ApiResult;
 use crate::deploy::error::DeployError;
 use crate::deploy::hooks::{HookFuture, Outputs, StackHooks};
+use crate::deploy::planfile::PlannedAsset;
 use crate::deploy::progress::Ui;
 
 /// Whether deploy publishes (`--no-publish` fills the asset parameters only).
@@ -336,6 +337,13 @@ where
         self.assets
             .of(stack)
             .map(|a| a.parameter_values())
+            .unwrap_or_default()
+    }
+
+    fn assets(&self, stack: &StackArtifact) -> Vec<PlannedAsset> {
+        self.assets
+            .of(stack)
+            .map(StackAssets::fingerprint)
             .unwrap_or_default()
     }
 

@@ -80,7 +80,8 @@ where
     args.color = super::use_color(no_color);
     args.width = super::terminal_width();
     if let Some(plan) = &args.plan {
-        // A plan names its change sets: nothing is synthesized.
+        // A plan names its change sets: nothing is synthesized (its assets are published from
+        // the assembly --app names).
         let exit = runtime()?.block_on(run_plan(&args, plan, out, err));
         return Ok(exit);
     }

@@ -119,25 +119,14 @@ pub async fn run_deploy(
         Err(e) => return report(err, &DeployError::from(e)),
     };
     let tool = ProcessTool::from_env();
-    let plain = std::env::var(REGISTRY_VARIABLE)
-        .ok()
-        .filter(|h| !h.is_empty())
-        .map(|host| PlainRegistry {
-            host,
-            tool: tool.clone(),
-        });
     let mode = if args.no_publish {
         PublishMode::ParametersOnly
     } else {
         PublishMode::Publish
     };
-    let emulator =
-        crate::deploy::hardening::emulator_endpoint(args.aws.endpoint_url.as_deref(), &|v| {
-            std::env::var(v).ok()
-        });
-    let publisher = Publisher::new(&clients, tool, &assets, mode)
-        .with_plain_registry(plain)
-        .with_emulator(emulator);
+    let publisher = Publisher::new(&clients, tool.clone(), &assets, mode)
+        .with_plain_registry(plain_registry(&tool))
+        .with_emulator(emulator(args));
     deploy_with_hooks(
         args,
         &stacks,
@@ -149,6 +138,24 @@ pub async fn run_deploy(
         err,
     )
     .await
+}
+
+/// The plain registry `PANTRI_IMAGE_REGISTRY` names, if any.
+fn plain_registry(tool: &ProcessTool) -> Option<PlainRegistry> {
+    std::env::var(REGISTRY_VARIABLE)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|host| PlainRegistry {
+            host,
+            tool: tool.clone(),
+        })
+}
+
+/// The endpoint override on this machine (an emulator), if AWS calls go to one.
+fn emulator(args: &DeployArgs) -> Option<String> {
+    crate::deploy::hardening::emulator_endpoint(args.aws.endpoint_url.as_deref(), &|v| {
+        std::env::var(v).ok()
+    })
 }
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
@@ -260,7 +267,12 @@ pub async fn deploy_with_hooks<A: DeployApi>(
                 {
                     unchanged.push(r.display_name.clone());
                 }
-                if let Outcome::Prepared(p) = r.outcome {
+                if let Outcome::Prepared(mut p) = r.outcome {
+                    // What its parameters name: executing the plan publishes exactly these.
+                    let stack = selected.iter().find(|s| s.display_name == p.display_name);
+                    if let (Some(h), Some(s)) = (hooks, stack) {
+                        p.assets = h.assets(s);
+                    }
                     planned.push(*p);
                 } else {
                     run.add(r, &ui);
@@ -541,7 +553,8 @@ impl RunResults {
 }
 
 /// Executes a plan file through the AWS SDK (`pantri deploy --plan FILE`): the caller's account
-/// is checked against the plan's stacks first, as for every deploy.
+/// is checked against the plan's stacks first, as for every deploy. With `--app DIR`, the
+/// assembly's assets of the plan's stacks are published before each change set.
 pub async fn run_plan(
     args: &DeployArgs,
     path: &Path,
@@ -552,24 +565,58 @@ pub async fn run_plan(
         Ok(p) => p,
         Err(e) => return report(err, &e),
     };
-    let stacks = plan_artifacts(&plan);
+    if let Err(e) = check_endpoints(&args.aws, out) {
+        return report(err, &e);
+    }
+    let mut stacks = plan_artifacts(&plan);
+    // The assembly the plan's assets come from, and the stacks their outputs name.
+    let (context, assets) = match &args.app {
+        Some(dir) => match read_stacks(dir, args.aws.region.as_deref())
+            .and_then(|s| Ok((s, AssemblyAssets::read(dir)?)))
+        {
+            Ok(found) => found,
+            Err(e) => return report(err, &e),
+        },
+        None => (Vec::new(), AssemblyAssets::default()),
+    };
+    for s in &mut stacks {
+        // A plan names stacks by display name; the assembly's artifact id finds their assets.
+        if let Some(a) = context.iter().find(|a| a.display_name == s.display_name) {
+            s.id = a.id.clone();
+        }
+    }
+    let mut everything: Vec<StackArtifact> = context
+        .into_iter()
+        .filter(|a| !stacks.iter().any(|s| s.id == a.id))
+        .collect();
+    everything.extend(stacks.iter().cloned());
     let connection = connection(&args.aws);
     let refs: Vec<&StackArtifact> = stacks.iter().collect();
     let caller = match verify_caller(&refs, &connection).await {
         Ok(c) => c,
         Err(e) => return report(err, &e),
     };
+    let mut regions: std::collections::BTreeSet<String> = plan.regions().into_iter().collect();
+    regions.extend(everything.iter().map(|s| s.env.region.clone()));
     let mut clients = BTreeMap::new();
-    for r in plan.regions() {
+    for r in regions {
         let client = SdkCloudFormation::connect(&r, &connection).await;
         clients.insert(r, client);
     }
-    plan_with(
+    let tool = ProcessTool::from_env();
+    let publisher = args.app.as_ref().map(|_| {
+        Publisher::new(&clients, tool.clone(), &assets, PublishMode::Publish)
+            .with_plain_registry(plain_registry(&tool))
+            .with_emulator(emulator(args))
+    });
+    plan_with_hooks(
         args,
         &plan,
         &stacks,
+        &everything,
         &clients,
         Some(&caller),
+        publisher.as_ref().map(|p| p as &dyn StackHooks),
         &TtyConfirm::new(),
         out,
         err,
@@ -589,6 +636,27 @@ pub async fn plan_with<A: CloudFormation + TemplateStaging>(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Exit {
+    plan_with_hooks(
+        args, plan, stacks, stacks, clients, caller, None, confirm, out, err,
+    )
+    .await
+}
+
+/// [`plan_with`] with work around each stack (asset publishing): `stacks` are the plan's
+/// stand-ins ([`plan_artifacts`]), `assembly` every stack whose outputs a hook may read.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_with_hooks<A: CloudFormation + TemplateStaging>(
+    args: &DeployArgs,
+    plan: &Plan,
+    stacks: &[StackArtifact],
+    assembly: &[StackArtifact],
+    clients: &BTreeMap<String, A>,
+    caller: Option<&CallerIdentity>,
+    hooks: Option<&dyn StackHooks>,
+    confirm: &dyn Confirm,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
     let problems = writable_files(args);
     if !problems.is_empty() {
         return report(err, &DeployError::precheck(problems));
@@ -597,7 +665,7 @@ pub async fn plan_with<A: CloudFormation + TemplateStaging>(
     let mut run = RunResults::new();
     let refused = {
         let ui = Ui::new(out, err, confirm, args.progress);
-        let engine = Engine::new(clients, stacks, &options, &ui);
+        let engine = Engine::new(clients, assembly, &options, &ui).with_hooks(hooks);
         match engine.run_plan(plan, stacks).await {
             Ok(results) => {
                 for r in results {
