@@ -623,7 +623,11 @@ fn an_image_given_by_uri_runs_as_named_and_needs_no_tag_parameter() {
     // WHEN it is synthesized
     let t = template(&app);
     // THEN the task runs that URI, with no ImageTag parameter to fill
-    assert!(t["Parameters"].get("ImageTag").is_none(), "{}", t["Parameters"]);
+    assert!(
+        t["Parameters"].get("ImageTag").is_none(),
+        "{}",
+        t["Parameters"]
+    );
     let images: Vec<Value> = resources_of_type(&t, "AWS::ECS::TaskDefinition")
         .iter()
         .flat_map(|(_, r)| as_list(&r["Properties"]["ContainerDefinitions"]))
