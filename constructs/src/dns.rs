@@ -80,8 +80,6 @@ fn check_parent(domain: &str, parent: &str) -> Result<(), String> {
 /// Props of [`HostedZone`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostedZoneProps {
-    /// The zone's domain (`example.com`, `dev.example.com`), without the final dot. Required.
-    pub domain_name: String,
     /// A CloudWatch Logs log group ARN for DNS query logging. Default none: Route 53 only writes
     /// query logs to a log group in us-east-1 with a resource policy for `route53.amazonaws.com`,
     /// which would be one more cross-region stack; CloudFront's and the ALB's access logs already
@@ -119,10 +117,7 @@ pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
 /// use pantri_constructs::dns::{HostedZone, HostedZoneProps};
-/// let zone = HostedZone::new(&mut stack, "Zone", HostedZoneProps {
-///     domain_name: "dev.example.com".into(),
-///     ..HostedZoneProps::default()
-/// });
+/// let zone = HostedZone::new(&mut stack, "Zone", "dev.example.com", HostedZoneProps::default());
 /// assert_eq!(zone.zone_ref().zone_name, "dev.example.com");
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
@@ -133,17 +128,23 @@ pub struct HostedZone {
 }
 
 impl HostedZone {
-    /// Adds the zone, its delegation in the parent zone when the parent is in this account, and
-    /// outputs of its id and name servers.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: HostedZoneProps) -> HostedZone {
+    /// Adds the zone of `domain_name` (`example.com`, `dev.example.com`, without the final
+    /// dot), its delegation in the parent zone when the parent is in this account, and outputs
+    /// of its id and name servers.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        domain_name: &str,
+        props: HostedZoneProps,
+    ) -> HostedZone {
         let mut s = scope.construct(id, "pantri.HostedZone");
-        if let Err(e) = check_domain_name(&props.domain_name) {
+        if let Err(e) = check_domain_name(domain_name) {
             s.error(e);
         }
         let mut zone = CfnHostedZone::new()
-            .name(format!("{}.", props.domain_name))
+            .name(format!("{}.", domain_name))
             .hosted_zone_config(
-                HostedZoneConfig::new().comment(format!("{} (pantri)", props.domain_name)),
+                HostedZoneConfig::new().comment(format!("{} (pantri)", domain_name)),
             );
         if let Some(arn) = props.query_log_group_arn {
             zone = zone.query_logging_config(QueryLoggingConfig::new(arn));
@@ -161,7 +162,7 @@ impl HostedZone {
                 None
             }
             (Some(id), None) => Some(ParentZone::Id(id)),
-            (None, Some(name)) => match check_parent(&props.domain_name, name) {
+            (None, Some(name)) => match check_parent(domain_name, name) {
                 Ok(()) => Some(ParentZone::Name(format!("{}.", name.trim_end_matches('.')))),
                 Err(e) => {
                     s.error(e);
@@ -172,7 +173,7 @@ impl HostedZone {
         };
         let description = match parent {
             Some(parent) => {
-                let record = CfnRecordSet::new(format!("{}.", props.domain_name), "NS");
+                let record = CfnRecordSet::new(format!("{}.", domain_name), "NS");
                 let record = match parent {
                     ParentZone::Id(id) => record.hosted_zone_id(id),
                     ParentZone::Name(name) => record.hosted_zone_name(name),
@@ -182,17 +183,17 @@ impl HostedZone {
                     record
                         .ttl(DELEGATION_TTL_SECONDS.to_string())
                         .resource_records(zone.attr_name_servers())
-                        .comment(format!("Delegates {} to its own zone", props.domain_name)),
+                        .comment(format!("Delegates {} to its own zone", domain_name)),
                 );
                 format!(
                     "The name servers of {} (delegated from its parent zone by this stack)",
-                    props.domain_name
+                    domain_name
                 )
             }
             None => format!(
                 "Set these as the NS records of {} at the DNS provider of its parent domain: \
                  certificates validate only once the delegation resolves",
-                props.domain_name
+                domain_name
             ),
         };
         s.output(
@@ -203,12 +204,12 @@ impl HostedZone {
             "ZoneId",
             Output::new(zone.ref_()).description(format!(
                 "The hosted zone of {} (a child stage delegates from it by this id)",
-                props.domain_name
+                domain_name
             )),
         );
         HostedZone {
             zone,
-            zone_name: props.domain_name,
+            zone_name: domain_name.to_owned(),
         }
     }
 
@@ -268,8 +269,8 @@ mod tests {
             HostedZone::new(
                 s,
                 "Zone",
+                "dev.example.com",
                 HostedZoneProps {
-                    domain_name: "dev.example.com".into(),
                     parent_zone_id: parent_id.map(Str::from),
                     parent_zone_name: parent_name.map(str::to_owned),
                     ..HostedZoneProps::default()

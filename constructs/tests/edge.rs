@@ -58,8 +58,8 @@ fn buckets_and_edge(
     let assets = StaticBucket::new(
         s,
         "Static",
+        &logs.bucket_ref(),
         StaticBucketProps {
-            log_bucket: Some(logs.bucket_ref()),
             removal,
             ..StaticBucketProps::default()
         },
@@ -87,22 +87,13 @@ fn buckets_and_edge(
 /// Everything in one us-east-1 stack.
 fn one_region_app() -> App {
     app_with_stack("us-east-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         let cert = GlobalCertificate::new(
             s,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: "example.com".to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                ..GlobalCertificateProps::default()
-            },
+            "example.com",
+            &zone.zone_ref(),
+            GlobalCertificateProps::default(),
         );
         let acl = EdgeWebAcl::new(s, "WebAcl", EdgeWebAclProps::default());
         buckets_and_edge(s, zone.zone_ref(), cert.arn(), acl.arn(), Removal::Retain);
@@ -120,8 +111,8 @@ fn cross_region_app() -> App {
         HostedZone::new(
             &mut s,
             "Zone",
+            "example.com",
             HostedZoneProps {
-                domain_name: "example.com".to_owned(),
                 removal: Removal::Destroy,
                 ..HostedZoneProps::default()
             },
@@ -139,11 +130,9 @@ fn cross_region_app() -> App {
         let cert = GlobalCertificate::new(
             &mut s,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: "example.com".to_owned(),
-                hosted_zone: Some(zone.clone()),
-                ..GlobalCertificateProps::default()
-            },
+            "example.com",
+            &zone,
+            GlobalCertificateProps::default(),
         );
         let acl = EdgeWebAcl::new(
             &mut s,
@@ -396,14 +385,7 @@ fn web_acl_blocks_with_managed_rules_and_a_rate_limit() {
 
 fn edge_with_domain(domain: &str) -> App {
     app_with_stack("us-east-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         Edge::new(
             s,
             "Edge",
@@ -445,22 +427,13 @@ fn malformed_or_foreign_domains_are_errors_naming_the_construct_path() {
 #[test]
 fn certificate_and_web_acl_outside_us_east_1_are_errors() {
     let app = app_with_stack("ap-northeast-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         GlobalCertificate::new(
             s,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: "www.example.com".to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                ..GlobalCertificateProps::default()
-            },
+            "www.example.com",
+            &zone.zone_ref(),
+            GlobalCertificateProps::default(),
         );
         EdgeWebAcl::new(s, "WebAcl", EdgeWebAclProps::default());
     });
@@ -473,14 +446,7 @@ fn certificate_and_web_acl_outside_us_east_1_are_errors() {
 #[test]
 fn optional_csp_and_waf_count_overrides_render_as_asked() {
     let app = app_with_stack("us-east-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         let acl = EdgeWebAcl::new(
             s,
             "WebAcl",

@@ -198,11 +198,11 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let network = SecureNetwork::new(
             &mut stack,
             "Vpc",
+            &s.availability_zones,
             SecureNetworkProps {
                 app_name: app_name.to_owned(),
                 stage: Some(stage_name.to_owned()),
                 cidr: s.network.cidr.clone(),
-                availability_zones: s.availability_zones.clone(),
                 nat_gateways: match s.network.nat_gateways {
                     NatSetting::PerAz => NatGateways::PerAz,
                     NatSetting::Single => NatGateways::Single,
@@ -238,8 +238,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let static_bucket = StaticBucket::new(
         &mut data,
         "StaticFiles",
+        &log_bucket.bucket_ref(),
         StaticBucketProps {
-            log_bucket: Some(log_bucket.bucket_ref()),
             expire: s
                 .web
                 .iter()
@@ -252,8 +252,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let zone = HostedZone::new(
         &mut data,
         "Zone",
+        &s.domain_name,
         HostedZoneProps {
-            domain_name: s.domain_name.clone(),
             removal,
             parent_zone_id: s.dns.parent_zone_id.as_deref().map(Str::from),
             parent_zone_name: s.dns.parent_zone_name.clone(),
@@ -289,8 +289,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let repository = ImageRepository::new(
         &mut data,
         "Repository",
+        &format!("{app_name}-{stage_name}"),
         ImageRepositoryProps {
-            name: format!("{app_name}-{stage_name}"),
             removal,
             ..ImageRepositoryProps::default()
         },
@@ -347,11 +347,9 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let certificate = GlobalCertificate::new(
             &mut global,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: s.domain_name.clone(),
-                hosted_zone: Some(zone.zone_ref()),
-                ..GlobalCertificateProps::default()
-            },
+            &s.domain_name,
+            &zone.zone_ref(),
+            GlobalCertificateProps::default(),
         );
         let acl = EdgeWebAcl::new(
             &mut global,
