@@ -56,6 +56,7 @@ pub fn resources_of_type<'a>(template: &'a Value, type_name: &str) -> Vec<(&'a S
 /// References to resources of other stacks, as literals, for doc examples and tests of
 /// constructs that take them as required inputs.
 pub mod fixtures {
+    use crate::monitoring::Workload;
     use crate::{BucketRef, HostedZoneRef, SecretRef, UserPoolRef, VpcRef};
     use pantri_synth::Str;
 
@@ -113,6 +114,23 @@ pub mod fixtures {
                 "arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{id}"
             )),
             id: Str::from(id),
+        }
+    }
+
+    /// The names of a service with a load balancer, as literals.
+    pub fn workload() -> Workload {
+        Workload {
+            app_name: "orders".into(),
+            stage: "dev".into(),
+            env: "dev".into(),
+            service: "orders-api".into(),
+            team: "platform".into(),
+            cluster_name: "orders-dev".into(),
+            service_name: "orders-api".into(),
+            alb_full_name: "app/orders-dev/0123456789abcdef".into(),
+            target_group_full_name: "targetgroup/orders-dev/0123456789abcdef".into(),
+            distribution_id: None,
+            desired_count: 2,
         }
     }
 }

@@ -567,19 +567,19 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             stage: stage_name.to_owned(),
             env: s.environment.clone(),
             service: app_name.to_owned(),
+            team: "platform".to_owned(),
             cluster_name: Str::from(service.cluster_name_literal()),
             service_name: Str::from(service.service_name_literal()),
             alb_full_name: service.load_balancer_full_name(),
             target_group_full_name: service.target_group_full_name(),
             distribution_id: Some(distribution_id),
             desired_count: s.service.desired_count,
-            ..Workload::default()
         };
         ServiceAlarms::new(
             &mut stack,
             "Alarms",
+            &workload,
             ServiceAlarmsProps {
-                workload: workload.clone(),
                 alarm_emails: s.alarms.emails.clone(),
                 datadog: Some(AlarmsToDatadog {
                     site: s.datadog.site.clone(),
@@ -593,21 +593,17 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             DatadogMonitors::new(
                 &mut stack,
                 "Monitors",
-                DatadogMonitorsProps {
-                    workload: workload.clone(),
-                    notify: s.datadog.notify.clone(),
-                    ..DatadogMonitorsProps::default()
-                },
+                &workload,
+                &s.datadog.notify,
+                DatadogMonitorsProps::default(),
             );
         }
         if s.datadog.dashboard {
             DatadogDashboard::new(
                 &mut stack,
                 "Dashboard",
-                DatadogDashboardProps {
-                    workload,
-                    ..DatadogDashboardProps::default()
-                },
+                &workload,
+                DatadogDashboardProps::default(),
             );
         }
     }
