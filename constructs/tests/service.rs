@@ -608,3 +608,39 @@ fn the_app_runs_read_only_and_non_root_with_writable_cache_volumes() {
         (json!("1024"), json!("2048"))
     );
 }
+
+#[test]
+fn an_image_given_by_uri_runs_as_named_and_needs_no_tag_parameter() {
+    // GIVEN an image the app's CI pushed to an ECR repository, by digest
+    let uri = format!(
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/web@sha256:{}",
+        "ab".repeat(32)
+    );
+    let app = synth(NextJsServiceProps {
+        image: Some(service::ContainerImage::uri(&uri)),
+        ..prod_props()
+    });
+    // WHEN it is synthesized
+    let t = template(&app);
+    // THEN the task runs that URI, with no ImageTag parameter to fill
+    assert!(
+        t["Parameters"].get("ImageTag").is_none(),
+        "{}",
+        t["Parameters"]
+    );
+    let images: Vec<Value> = resources_of_type(&t, "AWS::ECS::TaskDefinition")
+        .iter()
+        .flat_map(|(_, r)| as_list(&r["Properties"]["ContainerDefinitions"]))
+        .map(|c| c["Image"].clone())
+        .collect();
+    assert!(images.contains(&json!(uri)), "{images:?}");
+    // AND the execution role pulls from that repository only
+    let pull = statements(&t)
+        .into_iter()
+        .find(|s| s["Sid"] == "PullAppImage")
+        .expect("a pull statement");
+    assert_eq!(
+        pull["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:ecr:eu-west-1:111122223333:repository/team/web"})
+    );
+}

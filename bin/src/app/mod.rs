@@ -35,8 +35,8 @@ use pantri_constructs::network::{
 };
 use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
 use pantri_constructs::service::{
-    AppLogs, CapacityStrategy, DatadogAgentProps, ImageRepository, ImageRepositoryProps,
-    NextJsService, NextJsServiceInputs, NextJsServiceProps,
+    AppLogs, CapacityStrategy, ContainerImage, DatadogAgentProps, ImageRepository,
+    ImageRepositoryProps, NextJsService, NextJsServiceInputs, NextJsServiceProps,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
 use pantri_constructs::Removal;
@@ -62,9 +62,12 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
             .validate()
             .with_context(|| format!("{}", file.display()))?;
         // The web app's directory is relative to its settings file.
-        if let Some(web) = &mut settings.web {
-            if let Some(dir) = file.parent() {
-                web.source = normalize(&dir.join(&web.source));
+        if let (Some(web), Some(dir)) = (&mut settings.web, file.parent()) {
+            for path in [&mut web.source, &mut web.static_files]
+                .into_iter()
+                .flatten()
+            {
+                *path = normalize(&dir.join(&*path));
             }
         }
         add_stage(&mut app, &name, &settings);
@@ -136,6 +139,7 @@ const NEXT_STATIC_PREFIX: &str = "_next/static/";
 fn publish_static_files(
     stack: &mut Scope<'_>,
     web: &settings::WebSettings,
+    build_output: &std::path::Path,
     bucket: OutputRef,
     distribution: OutputRef,
 ) {
@@ -143,7 +147,7 @@ fn publish_static_files(
     stack.file_tree(
         "NextStatic",
         FileTreeProps {
-            directory: web.source.join(".next/static"),
+            directory: build_output.join(".next/static"),
             bucket: TreeBucket::Output(bucket),
             prefix: NEXT_STATIC_PREFIX.to_owned(),
             content_hashed: true,
@@ -154,7 +158,7 @@ fn publish_static_files(
     stack.file_tree(
         "Public",
         FileTreeProps {
-            directory: web.source.join("public"),
+            directory: build_output.join("public"),
             bucket: TreeBucket::Output(bucket),
             prefix: String::new(),
             content_hashed: false,
@@ -377,14 +381,24 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         // Built from the web app's Dockerfile and pushed under its content hash by deploy; the
         // tag reaches the template as a parameter deploy fills, so an app change leaves the
         // template as it is.
-        let image_tag = s.web.as_ref().map(|w| {
-            stack
-                .image_asset(
-                    "Image",
-                    ImageAssetProps::new(&w.source, format!("{app_name}-{stage_name}")),
-                )
-                .image_tag_parameter()
-        });
+        // An image built elsewhere (`web.image`) runs as it is: nothing is built or pushed.
+        let image_tag = s
+            .web
+            .as_ref()
+            .and_then(|w| w.source.as_ref())
+            .map(|source| {
+                stack
+                    .image_asset(
+                        "Image",
+                        ImageAssetProps::new(source, format!("{app_name}-{stage_name}")),
+                    )
+                    .image_tag_parameter()
+            });
+        let image = s
+            .web
+            .as_ref()
+            .and_then(|w| w.image.as_deref())
+            .map(ContainerImage::uri);
         let capacity = CapacityStrategy {
             fargate_base: s.service.capacity.fargate_base,
             fargate_weight: s.service.capacity.fargate_weight,
@@ -410,6 +424,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 repository: Some(repository.resource()),
                 image_tag,
+                image,
                 datadog: {
                     let defaults = DatadogAgentProps::default();
                     DatadogAgentProps {
@@ -518,13 +533,20 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             Str::from(edge.url()),
             "The application's URL",
         );
-        if let Some(web) = &s.web {
+        if let Some((web, build_output)) = s.web.as_ref().and_then(|w| Some((w, w.build_output()?)))
+        {
             let distribution = stack.output(
                 "DistributionId",
                 Output::new(edge.distribution_id())
                     .description("The distribution whose changed paths deploy invalidates"),
             );
-            publish_static_files(&mut stack, web, static_bucket_name, distribution);
+            publish_static_files(
+                &mut stack,
+                web,
+                build_output,
+                static_bucket_name,
+                distribution,
+            );
         }
         edge.distribution_id()
     };

@@ -214,6 +214,10 @@ pub struct NextJsServiceProps {
     /// (`ImageAsset::image_tag_parameter`, filled by deploy with the content hash it pushed).
     /// Default `None`: an `ImageTag` parameter filled from `PANTRI_IMAGE_TAG`.
     pub image_tag: Option<ParamRef>,
+    /// An image built and pushed elsewhere ([`ContainerImage::uri`]: a tag or a digest), run as
+    /// it is: no `ImageTag` parameter is made and `image_tag` must be unset. Default `None`: the
+    /// repository's image at `image_tag`.
+    pub image: Option<ContainerImage>,
     /// What happens to the repository and log groups when the stack deletes them. Default Retain.
     pub removal: Removal,
     /// ALB deletion protection. Default true.
@@ -272,6 +276,7 @@ impl Default for NextJsServiceProps {
             keep_images: 30,
             repository: None,
             image_tag: None,
+            image: None,
             removal: Removal::Retain,
             deletion_protection: true,
             cloudfront_prefix_list_id: None,
@@ -429,7 +434,7 @@ pub const RESERVED_ENV: &[&str] = &[
 #[derive(Clone, Debug)]
 pub struct NextJsService {
     repository: Res<CfnRepository>,
-    image_tag: ParamRef,
+    image_tag: Option<ParamRef>,
     cluster: Res<CfnCluster>,
     task_definition: Res<CfnTaskDefinition>,
     execution_role: Res<CfnRole>,
@@ -462,8 +467,11 @@ impl NextJsService {
         };
         // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
         // say exactly which image it runs (a rollback is a redeploy of an older tag).
-        let image_tag = props.image_tag.unwrap_or_else(|| {
-            s.parameter(
+        let (image, image_tag) = match &props.image {
+            Some(image) => (image.clone(), None),
+            None => {
+                let tag = props.image_tag.unwrap_or_else(|| {
+                    s.parameter(
             "ImageTag",
             Parameter {
                 allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".to_owned()),
@@ -482,13 +490,18 @@ impl NextJsService {
                     .no_echo()
             },
         )
-        });
-
-        let image = ContainerImage::ecr(repository, image_tag.value::<Str>());
+                });
+                (
+                    ContainerImage::ecr(repository, tag.value::<Str>()),
+                    Some(tag),
+                )
+            }
+        };
+        let version_tag = image.tag().cloned();
         let task = FargateTask::in_scope(
             &mut s,
             image,
-            task_props(&names, &inputs, &props, &image_tag),
+            task_props(&names, &inputs, &props, version_tag.as_ref()),
         );
         let cluster = Cluster::in_scope(
             &mut s,
@@ -560,7 +573,7 @@ fn task_props(
     names: &Names,
     inputs: &NextJsServiceInputs,
     props: &NextJsServiceProps,
-    image_tag: &ParamRef,
+    image_tag: Option<&Str>,
 ) -> FargateTaskProps {
     let dd = &props.datadog;
     let agent = DatadogAgent {
@@ -575,7 +588,7 @@ fn task_props(
         log_group_name: Some(names.agent_log_group.clone()),
         log_source: Some("nodejs".to_owned()),
     };
-    let version = agent.version_or(Some(&image_tag.value::<Str>()));
+    let version = agent.version_or(image_tag);
     let mut environment = vec![
         ("NODE_ENV".to_owned(), Str::from("production")),
         (
@@ -754,8 +767,9 @@ impl NextJsService {
         self.repository.attr_repository_uri()
     }
 
-    /// The `ImageTag` parameter the deploy fills (from `PANTRI_IMAGE_TAG`).
-    pub fn image_tag(&self) -> ParamRef {
+    /// The parameter holding the image tag the deploy fills (`ImageTag` from
+    /// `PANTRI_IMAGE_TAG`, or the asset's); none for an image given by URI.
+    pub fn image_tag(&self) -> Option<ParamRef> {
         self.image_tag
     }
 

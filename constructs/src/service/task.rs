@@ -71,6 +71,34 @@ impl ContainerImage {
         }
     }
 
+    /// An image built and pushed elsewhere, by URI with a tag (`<registry>/<repo>:<tag>`) or a
+    /// digest (`<registry>/<repo>@sha256:<hex>`), used exactly as given. An ECR URI
+    /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>`) lets the execution role pull from
+    /// that repository and no other; any other registry is pulled without credentials.
+    pub fn uri(uri: &str) -> ContainerImage {
+        let (name, tag) = match uri.split_once('@') {
+            Some((name, digest)) => (name, Some(digest)),
+            None => match uri.rsplit_once(':') {
+                Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+                _ => (uri, None),
+            },
+        };
+        let repository_arn = name.split_once('/').and_then(|(host, repo)| {
+            let labels: Vec<&str> = host.split('.').collect();
+            match labels.as_slice() {
+                [account, "dkr", "ecr", region, "amazonaws", "com", ..] => Some(fns::sub(
+                    &format!("arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repo}"),
+                )),
+                _ => None,
+            }
+        });
+        ContainerImage {
+            image: Str::from(uri),
+            repository_arn,
+            tag: tag.map(Str::from),
+        }
+    }
+
     /// The image reference ECS pulls.
     pub fn image(&self) -> &Str {
         &self.image

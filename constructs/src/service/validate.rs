@@ -47,6 +47,9 @@ pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     names(p, &mut errors);
     reserved(p, &mut errors);
     uploads_prefix(p, &mut errors);
+    if p.image.is_some() && p.image_tag.is_some() {
+        errors.push("image and image_tag are both set: an image given by URI carries its own tag or digest; unset image_tag".to_owned());
+    }
     if p.keep_images == 0 {
         errors.push("keep_images is 0: the running image would expire; keep at least 1 (10 or more leaves room to roll back)".to_owned());
     }
