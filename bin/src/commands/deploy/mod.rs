@@ -10,7 +10,9 @@ use crate::cli::AppContext;
 use crate::exit::Exit;
 
 pub mod args;
+mod results;
 pub mod run;
+mod run_plan;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
