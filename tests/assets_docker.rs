@@ -14,7 +14,7 @@ use std::time::Duration;
 use pantri_synth::asset::{ImageAssetProps, Platform};
 use pantri_synth::{synthesize, App, Environment, RawResource, StackProps, SynthOptions, Value};
 use pantri_tests::moto::Moto;
-use pantri_tests::{pantri_bin, stderr, stdout, workspace_root};
+use pantri_tests::{pantri_bin, recorded_tag, stderr, stdout, workspace_root};
 
 /// The manifest format ECR and the registry both serve (schema 2, layers listed).
 const MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -102,17 +102,6 @@ fn registry_get(registry: &str, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-fn recorded_tag(assembly: &Path) -> String {
-    let text =
-        std::fs::read_to_string(assembly.join("dev-Web.assets.json")).expect("asset manifest");
-    let m: serde_json::Value = serde_json::from_str(&text).expect("json");
-    let images = m["dockerImages"].as_object().expect("images");
-    let (_, image) = images.iter().next().expect("one image");
-    let dest = image["destinations"].as_object().expect("destinations");
-    let (_, d) = dest.iter().next().expect("one destination");
-    d["imageTag"].as_str().expect("tag").to_owned()
 }
 
 #[test]

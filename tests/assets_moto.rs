@@ -1,7 +1,9 @@
 //! `pantri deploy` publishing assets, end to end with the real binary against a local moto
 //! server (127.0.0.1 only): the fixture app's file trees land in S3 with their content types and
-//! cache headers and a second deploy uploads nothing; the image flow (DescribeImages, the ECR
-//! token, build, login, push) runs through a recording stand-in for the container CLI.
+//! cache headers and a second deploy uploads nothing; the image flow runs through a recording
+//! stand-in for the container CLI: against moto's ECR it is refused before anything is built
+//! (the push would go to the real ECR host) unless the tag is present (DescribeImages), and
+//! with `PANTRI_IMAGE_REGISTRY` on 127.0.0.1 it builds and pushes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -9,7 +11,7 @@ use std::process::{Command, Output};
 use pantri_synth::asset::{FileTreeProps, ImageAssetProps, TreeBucket};
 use pantri_synth::{synthesize, App, Environment, RawResource, StackProps, SynthOptions, Value};
 use pantri_tests::moto::Moto;
-use pantri_tests::{pantri_bin, stderr, stdout, workspace_root};
+use pantri_tests::{pantri_bin, recorded_tag, stderr, stdout, workspace_root};
 
 const BUCKET: &str = "pantri-assets-e2e";
 const REPOSITORY: &str = "pantri-assets-e2e";
@@ -27,7 +29,11 @@ fn raw(type_name: &str, props: &[(&str, &str)]) -> RawResource {
 /// Stage `dev`: `Data` holds the bucket and the repository; `Web` publishes the fixture's
 /// `.next/static` and `public` trees (and, with `image`, its container image) before it deploys.
 fn app(image: bool) -> App {
-    let web = workspace_root().join("fixtures/web");
+    app_from(&workspace_root().join("fixtures/web"), image)
+}
+
+/// [`app`] with the web app in `web`.
+fn app_from(web: &Path, image: bool) -> App {
     let mut app = App::new();
     let mut root = app.root();
     let mut stage = root.stage("dev", Environment::new("123456789012", "us-east-1"));
@@ -66,7 +72,7 @@ fn app(image: bool) -> App {
         },
     );
     if image {
-        let asset = stack.image_asset("Image", ImageAssetProps::new(&web, REPOSITORY));
+        let asset = stack.image_asset("Image", ImageAssetProps::new(web, REPOSITORY));
         stack.raw_resource(
             "Task",
             RawResource {
@@ -84,12 +90,16 @@ fn app(image: bool) -> App {
 }
 
 fn assembly(dir: &Path, image: bool) -> PathBuf {
+    assembly_of(dir, app(image))
+}
+
+fn assembly_of(dir: &Path, app: App) -> PathBuf {
     let out = dir.join("cdk.out");
     let options = SynthOptions {
         assembly_dir: out.clone(),
         ..SynthOptions::default()
     };
-    let synthesis = synthesize(&app(image), &options).unwrap_or_else(|e| panic!("{e}"));
+    let synthesis = synthesize(&app, &options).unwrap_or_else(|e| panic!("{e}"));
     synthesis.assembly.write(&out).expect("write");
     out
 }
@@ -99,30 +109,35 @@ fn deploy(moto: &Moto, assembly: &Path, env: &[(&str, &str)]) -> Output {
 }
 
 fn deploy_with(moto: &Moto, assembly: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
-    let out = Command::new(pantri_bin())
-        .args([
-            "deploy",
-            "dev",
-            "--yes",
-            "--progress",
-            "events",
-            "--poll-interval-ms",
-            "100",
-        ])
-        .arg("--app")
-        .arg(assembly)
-        .args(extra)
-        .args(["--endpoint-url", &moto.endpoint()])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("PANTRI_IMAGE_REGISTRY")
+    let mut cmd = Command::new(pantri_bin());
+    cmd.args([
+        "deploy",
+        "dev",
+        "--yes",
+        "--progress",
+        "events",
+        "--poll-interval-ms",
+        "100",
+    ])
+    .arg("--app")
+    .arg(assembly)
+    .args(extra);
+    let out = on_moto(&mut cmd, moto)
         .envs(env.iter().copied())
         .output()
         .expect("pantri runs");
     eprintln!("--- deploy\n{}{}", stdout(&out), stderr(&out));
     out
+}
+
+/// `cmd` against `moto`, with its test keys and no registry of this machine.
+fn on_moto<'c>(cmd: &'c mut Command, moto: &Moto) -> &'c mut Command {
+    cmd.args(["--endpoint-url", &moto.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("PANTRI_IMAGE_REGISTRY")
 }
 
 fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
@@ -189,14 +204,15 @@ fn file_trees_are_published_with_types_and_caching_and_a_second_deploy_uploads_n
 }
 
 /// A stand-in for `docker` that records each command line (and what came on stdin) and
-/// succeeds, so the ECR flow runs against moto's repository and authorization token.
+/// succeeds, except `manifest inspect`, which finds no image in the registry (so, with
+/// `PANTRI_IMAGE_REGISTRY`, every image is built and pushed).
 fn recording_cli(dir: &Path) -> (PathBuf, PathBuf) {
     let log = dir.join("cli.log");
     let script = dir.join("fake-docker");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho \"$@\" >> '{log}'\nif [ \"$1\" = login ]; then echo \"stdin:$(cat)\" >> '{log}'; fi\n",
+            "#!/bin/sh\n[ \"$1\" = manifest ] && exit 1\necho \"$@\" >> '{log}'\nif [ \"$1\" = login ]; then echo \"stdin:$(cat)\" >> '{log}'; fi\n",
             log = log.display()
         ),
     )
@@ -208,38 +224,31 @@ fn recording_cli(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 #[test]
-fn an_image_is_built_logged_in_with_the_ecr_token_and_pushed_then_skipped_once_present() {
+fn an_emulated_deploy_refuses_to_push_to_real_ecr_and_skips_an_image_already_present() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().expect("tmp");
     let cdk_out = assembly(dir.path(), true);
     let (cli, log) = recording_cli(dir.path());
     let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    // The repository is moto's, but the push would go to the real ECR host with moto's token.
     let first = deploy(&moto, &cdk_out, &env);
-    assert!(first.status.success(), "{}", stderr(&first));
-    let recorded = std::fs::read_to_string(&log).expect("the CLI ran");
-    let lines: Vec<&str> = recorded.lines().collect();
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    let refusal = format!(
+        "not pushing to {host}, a real ECR registry, while AWS calls go to the emulator at {} (--endpoint-url): set PANTRI_IMAGE_REGISTRY=127.0.0.1:<port> to push to a local registry, or deploy with --no-publish",
+        moto.endpoint()
+    );
+    let err = stderr(&first);
     assert!(
-        lines[0].starts_with(&format!("build --tag {host}/{REPOSITORY}:")),
-        "{recorded}"
+        err.lines()
+            .any(|l| l.starts_with("error: ") && l.ends_with(&refusal) && l.contains("dev/Web")),
+        "{err}"
     );
-    assert!(lines[0].contains("--platform linux/amd64"), "{recorded}");
-    assert_eq!(
-        lines[1],
-        format!("login --username AWS --password-stdin {host}")
-    );
-    assert!(
-        lines[2].starts_with("stdin:") && lines[2].len() > "stdin:".len(),
-        "the password from moto's token came on stdin: {recorded}"
-    );
-    assert!(
-        lines[3].starts_with(&format!("push {host}/{REPOSITORY}:")),
-        "{recorded}"
-    );
-    let tag = lines[3].rsplit(':').next().expect("tag").to_owned();
-    assert_eq!(tag.len(), 64);
+    assert!(!log.exists(), "nothing built, logged in or pushed");
 
-    // The push landed (moto has no registry: put the image through the ECR API).
+    // The image is in moto's repository (put through the ECR API): nothing to push, so
+    // nothing to refuse.
+    let tag = recorded_tag(&cdk_out);
     let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},"layers":[]}"#;
     let (status, text) = moto.json(
         "ecr",
@@ -248,7 +257,6 @@ fn an_image_is_built_logged_in_with_the_ecr_token_and_pushed_then_skipped_once_p
             .to_string(),
     );
     assert_eq!(status, 200, "{text}");
-    std::fs::remove_file(&log).expect("rm");
     let second = deploy(&moto, &cdk_out, &env);
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
@@ -256,10 +264,42 @@ fn an_image_is_built_logged_in_with_the_ecr_token_and_pushed_then_skipped_once_p
         "nothing built, logged in or pushed the second time"
     );
     assert!(
-        stdout(&second).contains("is in the repository, nothing to build"),
+        stdout(&second).contains(&format!(
+            "{host}/{REPOSITORY}:{tag} is in the repository, nothing to build"
+        )),
         "{}",
         stdout(&second)
     );
+}
+
+/// The ECR login (what a push to ECR uses) reads moto's authorization token.
+#[test]
+fn the_ecr_login_is_the_authorization_token_decoded() {
+    use pantri::assets::api::ImageRegistry;
+    use pantri::deploy::sdk::{Connection, SdkCloudFormation};
+    let moto = Moto::start();
+    // Every test of this binary uses moto's test keys: setting them for the SDK here changes
+    // nothing for the others (each names them for the binary it runs).
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let login = rt.block_on(async {
+        let c = Connection {
+            profile: None,
+            endpoint_url: Some(moto.endpoint()),
+            max_attempts: 1,
+        };
+        SdkCloudFormation::connect("us-east-1", &c)
+            .await
+            .login()
+            .await
+    });
+    let login = login.expect("GetAuthorizationToken").expect("a login");
+    assert_eq!(login.username, "AWS");
+    assert!(!login.password.is_empty());
 }
 
 #[test]
@@ -303,7 +343,11 @@ fn publish_only_publishes_without_a_change_set_and_no_publish_only_fills_paramet
     let dir = tempfile::tempdir().expect("tmp");
     let cdk_out = assembly(dir.path(), true);
     let (cli, log) = recording_cli(dir.path());
-    let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    // An emulated deploy pushes to a registry on this machine (the stand-in pushes nothing).
+    let env = [
+        ("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8")),
+        ("PANTRI_IMAGE_REGISTRY", "127.0.0.1:9"),
+    ];
     // The bucket and repository exist (as a first deploy of Data would make them).
     let (status, text) = moto.rest("PUT", &format!("/{BUCKET}"), "s3", "");
     assert_eq!(status, 200, "{text}");
@@ -359,7 +403,7 @@ fn tty_recording_cli(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nif [ -t 2 ]; then t=terminal; else t=pipe; fi\n\
+            "#!/bin/sh\n[ \"$1\" = manifest ] && exit 1\nif [ -t 2 ]; then t=terminal; else t=pipe; fi\n\
              echo \"$1 stderr=$t progress=${{BUILDKIT_PROGRESS:-unset}}\" >> '{log}'\n\
              [ \"$1\" = login ] && cat > /dev/null\n\
              echo \"#1 step 1/1 of $1\" >&2\n",
@@ -405,7 +449,7 @@ fn the_container_cli_draws_on_a_terminal_and_gives_plain_lines_otherwise() {
     .env("AWS_SECRET_ACCESS_KEY", "testing")
     .env("AWS_REGION", "us-east-1")
     .env_remove("AWS_PROFILE")
-    .env_remove("PANTRI_IMAGE_REGISTRY")
+    .env("PANTRI_IMAGE_REGISTRY", "127.0.0.1:9")
     .env("PANTRI_CONTAINER_CLI", &cli);
     let mut term = Session::spawn(cmd).expect("pantri on a pseudo-terminal");
     term.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
@@ -427,7 +471,10 @@ fn the_container_cli_draws_on_a_terminal_and_gives_plain_lines_otherwise() {
 
     // Without a terminal (CI): BuildKit's plain progress, forwarded as indented lines.
     // (The stand-in pushed nothing: the tag is still missing, so the image builds again.)
-    let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    let env = [
+        ("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8")),
+        ("PANTRI_IMAGE_REGISTRY", "127.0.0.1:9"),
+    ];
     let out = deploy_with(
         &moto,
         &cdk_out,
@@ -444,5 +491,119 @@ fn the_container_cli_draws_on_a_terminal_and_gives_plain_lines_otherwise() {
         stderr(&out).contains("  #1 step 1/1 of build"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// `pantri deploy --plan plan.json --app <cdk.out> --yes` in `dir`, against moto.
+fn execute_plan(moto: &Moto, dir: &Path, assembly: &Path) -> Output {
+    let mut cmd = Command::new(pantri_bin());
+    cmd.current_dir(dir)
+        .args([
+            "deploy",
+            "--plan",
+            "plan.json",
+            "--yes",
+            "--progress",
+            "events",
+        ])
+        .args(["--poll-interval-ms", "100", "--app"])
+        .arg(assembly);
+    let out = on_moto(&mut cmd, moto).output().expect("pantri runs");
+    eprintln!("--- deploy --plan\n{}{}", stdout(&out), stderr(&out));
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_plan_publishes_its_reviewed_trees_before_its_change_set_and_refuses_a_rebuilt_app() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (web, rebuilt_web) = (dir.path().join("web"), dir.path().join("rebuilt"));
+    copy_dir(&workspace_root().join("fixtures/web"), &web);
+    copy_dir(&web, &rebuilt_web);
+    std::fs::write(
+        rebuilt_web.join("public/robots.txt"),
+        "User-agent: *\nDisallow: /\n",
+    )
+    .expect("write");
+    let cdk_out = assembly_of(&dir.path().join("a"), app_from(&web, false));
+    let rebuilt = assembly_of(&dir.path().join("b"), app_from(&rebuilt_web, false));
+    // Data (the bucket) is deployed; the pull request prepares Web's change set and publishes
+    // nothing. (One stack per plan here: moto finds a change set by name alone, ignoring the
+    // stack, and a plan names every stack's change set alike.)
+    let data = deploy_with(&moto, &cdk_out, &[], &["Data", "--exclusively"]);
+    assert!(data.status.success(), "{}", stderr(&data));
+    let plan = dir.path().join("plan.json");
+    let prepared = deploy_with(
+        &moto,
+        &cdk_out,
+        &[],
+        &[
+            "Web",
+            "--exclusively",
+            "--method",
+            "prepare-change-set",
+            "--no-publish",
+            "--plan-out",
+            plan.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(prepared.status.success(), "{}", stderr(&prepared));
+    let recorded = std::fs::read_to_string(&plan).expect("plan");
+    assert!(recorded.contains(r#""kind": "tree""#), "{recorded}");
+
+    // Executed with an assembly of another build of the app: refused, nothing runs.
+    let refused = execute_plan(&moto, dir.path(), &rebuilt);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("[dev/Web] tree Public is "),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused)
+            .contains("prepare the plan again, or execute it with the reviewed commit's assembly"),
+        "{}",
+        stderr(&refused)
+    );
+    let (status, _) = moto.s3_get(&format!("/{BUCKET}/robots.txt"));
+    assert_eq!(status, 404, "nothing published");
+    let (_, web) = moto.query(
+        "cloudformation",
+        "Action=DescribeStacks&Version=2010-05-15&StackName=dev-Web",
+    );
+    assert!(
+        web.contains("REVIEW_IN_PROGRESS"),
+        "nothing executed: {web}"
+    );
+
+    // The merge executes it: Web's trees are published, then its change set executes.
+    let executed = execute_plan(&moto, dir.path(), &cdk_out);
+    assert!(executed.status.success(), "{}", stderr(&executed));
+    let text = stdout(&executed);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    let published =
+        at("dev/Web: tree NextStatic: 3 files to s3://pantri-assets-e2e/_next/static/: 3 uploaded");
+    assert!(published < at("dev/Web: deployed"), "{text}");
+    let (status, robots) = moto.s3_get(&format!("/{BUCKET}/robots.txt"));
+    assert_eq!(status, 200, "{robots}");
+    assert!(
+        !robots.contains("Disallow"),
+        "the reviewed build's file: {robots}"
     );
 }

@@ -69,7 +69,7 @@ fn the_ci_recipe_runs_in_order() {
         "{comment}"
     );
 
-    // The merge job, with the uploaded plan only (no assembly).
+    // The merge job: the uploaded plan, and the merge commit's assembly for its assets.
     let out = pantri_on_moto(
         dir.path(),
         &moto,
@@ -77,6 +77,8 @@ fn the_ci_recipe_runs_in_order() {
             "deploy",
             "--plan",
             "plan.json",
+            "--app",
+            &app,
             "--yes",
             "--progress",
             "events",

@@ -242,10 +242,49 @@ async fn destroy_deletes_in_reverse_order_and_lists_retained() {
     );
     let (_, queues) = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
     assert!(!queues.contains("dev-jobs"), "{queues}");
+    assert!(
+        run.out
+            .contains("cannot create pantri-e2e-kept again while it exists"),
+        "{}",
+        run.out
+    );
     // Destroying again finds nothing to delete.
     let run = destroy(&moto, dir.path(), "dev --yes").await;
     assert_eq!(run.exit, Exit::Success, "{}", run.err);
     assert!(run.out.contains("does not exist"), "{}", run.out);
+
+    // Deploying again would create the kept bucket's name a second time: refused before any
+    // change set, naming it and the way out.
+    let run = deploy(&moto, dir.path(), "dev --yes").await;
+    assert_eq!(run.exit, Exit::Failed, "{}", run.err);
+    assert!(
+        run.err
+            .contains("[dev/Data] S3 bucket pantri-e2e-kept (Assets) exists already outside stack"),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err.contains("aws s3 rb s3://pantri-e2e-kept --force"),
+        "{}",
+        run.err
+    );
+    let (_, stacks) = moto.query("cloudformation", "Action=ListStacks&Version=2010-05-15");
+    assert_eq!(
+        tag_values(&stacks, "StackStatus")
+            .iter()
+            .filter(|s| !s.starts_with("DELETE"))
+            .count(),
+        0,
+        "no stack was created: {stacks}"
+    );
+    // The diff against the deployed stacks says so too, before anyone deploys.
+    let assembly = dir.path().to_string_lossy().into_owned();
+    let out = pantri_tests::pantri_on_moto(dir.path(), &moto, &["diff", "dev", "--app", &assembly]);
+    let err = pantri_tests::stderr(&out);
+    assert!(
+        err.contains("warning: deploy would stop here: [dev/Data] S3 bucket pantri-e2e-kept (Assets) exists already"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -695,26 +734,15 @@ async fn the_dev_stage_deploys_on_moto_through_global_and_is_destroyed() {
         "<CreateHostedZoneRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Name>pantri.example.com.</Name><CallerReference>parent</CallerReference></CreateHostedZoneRequest>",
     );
     assert!(status < 300, "{created}");
-    let parent = xml_values(&created, "Id")[0]
-        .trim_start_matches("/hostedzone/")
-        .to_owned();
 
-    // The reference app's settings, with dev pointing at that zone.
+    // The reference app's settings: dev names that zone as its parent, by name.
     let dir = tempfile::tempdir().expect("tempdir");
     let stages = pantri_tests::copy_stages(dir.path());
     let dev = std::fs::read_to_string(stages.join("dev.yaml")).expect("dev.yaml");
-    let dev = dev
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("parent_zone_id:") {
-                format!("  parent_zone_id: {parent}")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(stages.join("dev.yaml"), dev).expect("write dev.yaml");
+    assert!(
+        dev.contains("parent_zone_name: pantri.example.com"),
+        "{dev}"
+    );
     let out = pantri_tests::pantri(dir.path(), &["synth", "dev", "--quiet"]);
     assert!(out.status.success(), "{}", pantri_tests::stderr(&out));
     let assembly = dir.path().join("cdk.out");
@@ -741,8 +769,8 @@ async fn the_dev_stage_deploys_on_moto_through_global_and_is_destroyed() {
             run.out
         );
     }
-    // The delegating NS record is in dev/Data's template (tests/first_deploy.rs); moto cannot
-    // write it into the parent zone: it does not resolve `Fn::GetAtt [zone, NameServers]`
+    // The delegating NS record is in dev/Data's template, naming the parent zone by name
+    // (tests/first_deploy.rs); moto finds that zone but cannot write the record into it: it does not resolve `Fn::GetAtt [zone, NameServers]`
     // (its FakeZone has no CloudFormation attributes) and still reports the stack complete.
     // The Service stack does not deploy here. On moto it would stop on the imports from Data
     // (moto records no exports after a change set executes).
@@ -765,8 +793,46 @@ async fn the_dev_stage_deploys_on_moto_through_global_and_is_destroyed() {
     // stack with an error, again over the zone's attributes, so destroy cannot name its buckets.)
     // (Network is left: moto keeps the security groups of the Service stack's failed create in
     // the VPC, so its deletion stops on DependencyViolation.)
+    // The certificates' DNS validation record in dev's zone, as CloudFormation writes it and
+    // leaves it when the certificate's stack is deleted (moto validates nothing, so the test
+    // writes it).
+    let (_, zones) = moto.rest(
+        "GET",
+        "/2013-04-01/hostedzonesbyname?dnsname=dev.pantri.example.com.",
+        "route53",
+        "",
+    );
+    let names = xml_values(&zones, "Name");
+    let ids = xml_values(&zones, "Id");
+    let dev_zone = names
+        .iter()
+        .position(|n| *n == "dev.pantri.example.com.")
+        .map(|i| ids[i].trim_start_matches("/hostedzone/").to_owned())
+        .expect("dev's zone");
+    let (status, changed) = moto.rest(
+        "POST",
+        &format!("/2013-04-01/hostedzone/{dev_zone}/rrset"),
+        "route53",
+        "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><ChangeBatch><Changes><Change><Action>CREATE</Action><ResourceRecordSet><Name>_3f2a9c.dev.pantri.example.com.</Name><Type>CNAME</Type><TTL>300</TTL><ResourceRecords><ResourceRecord><Value>_9c1b7d.xlfgrmvvlj.acm-validations.aws.</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>",
+    );
+    assert!(status < 300, "{changed}");
+
     let run = destroy(&moto, &assembly, "dev Global Data --yes").await;
     assert_eq!(run.exit, Exit::Success, "{}{}", run.out, run.err);
     assert!(run.out.contains("dev/Global: deleted"), "{}", run.out);
     assert!(run.out.contains("dev/Data: deleted"), "{}", run.out);
+    // The validation record was removed before the zone's stack went (moto keeps the zone
+    // itself, so what is left in it can be read).
+    assert!(
+        run.out.contains("removed 1 ACM validation record(s) from"),
+        "{}",
+        run.out
+    );
+    let (_, records) = moto.rest(
+        "GET",
+        &format!("/2013-04-01/hostedzone/{dev_zone}/rrset"),
+        "route53",
+        "",
+    );
+    assert!(!records.contains("acm-validations.aws"), "{records}");
 }

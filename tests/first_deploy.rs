@@ -48,9 +48,10 @@ fn env_of(container: &Value) -> Vec<(String, Value)> {
 #[test]
 fn point_1_a_stage_with_a_parent_zone_in_the_account_writes_its_delegation_before_certificates() {
     let stacks = reference();
-    // dev names prod's zone as its parent; prod's parent is at a registrar.
-    assert!(settings("dev").contains("parent_zone_id:"));
-    assert!(!settings("prod").contains("parent_zone_id:"));
+    // dev names prod's zone as its parent, by name (prod creates it: no id to copy by hand);
+    // prod's parent is at a registrar.
+    assert!(settings("dev").contains("parent_zone_name: pantri.example.com"));
+    assert!(!settings("prod").contains("parent_zone_"));
 
     let data = stack(&stacks, "dev/Data");
     let zones = resources(data, "AWS::Route53::HostedZone");
@@ -62,7 +63,8 @@ fn point_1_a_stage_with_a_parent_zone_in_the_account_writes_its_delegation_befor
     assert_eq!(ns.len(), 1, "dev/Data: one delegating NS record");
     let p = &ns[0].1["Properties"];
     assert_eq!(p["Name"], "dev.pantri.example.com.");
-    assert_eq!(p["HostedZoneId"], "Z0PANTRIPRODEXAMPLE");
+    assert_eq!(p["HostedZoneName"], "pantri.example.com.");
+    assert!(p.get("HostedZoneId").is_none(), "{p}");
     assert_eq!(
         p["ResourceRecords"],
         json!({"Fn::GetAtt": [zones[0].0, "NameServers"]}),
@@ -498,6 +500,34 @@ fn point_7_hardening_of_the_templates() {
                 );
             }
         }
+        // Every container has a read-only root filesystem and drops every capability; the
+        // agent writes only to its volumes, whose configuration its init container copied
+        // before it starts.
+        for c in containers(&stacks, stage) {
+            let name = c["Name"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(c["ReadonlyRootFilesystem"], true, "{stage}/{name}");
+            assert_eq!(
+                c["LinuxParameters"]["Capabilities"]["Drop"],
+                json!(["ALL"]),
+                "{stage}/{name}"
+            );
+            if name == "datadog-agent" {
+                let paths: Vec<&str> = as_list(&c["MountPoints"])
+                    .iter()
+                    .filter_map(|m| m["ContainerPath"].as_str())
+                    .collect();
+                assert!(
+                    paths.contains(&"/etc/datadog-agent")
+                        && paths.contains(&"/opt/datadog-agent/run"),
+                    "{stage}: {paths:?}"
+                );
+                assert_eq!(
+                    c["DependsOn"],
+                    json!([{"Condition": "SUCCESS", "ContainerName": "datadog-agent-init"}]),
+                    "{stage}"
+                );
+            }
+        }
         // Security headers: a CSP from the settings, the XSS auditor off.
         let edge = stack(&stacks, &format!("{stage}/Edge"));
         let headers = &resources(edge, "AWS::CloudFront::ResponseHeadersPolicy")[0].1["Properties"]
@@ -522,10 +552,97 @@ fn point_7_hardening_of_the_templates() {
             "{stage}: {key}"
         );
     }
+    // The origin-verify value rotates: the secret the ALB's rule and the distribution use has a
+    // schedule whose function may change exactly that rule and that distribution.
+    for stage in ["dev", "prod"] {
+        let edge = stack(&stacks, &format!("{stage}/Edge"));
+        let schedules = resources(edge, "AWS::SecretsManager::RotationSchedule");
+        assert_eq!(schedules.len(), 1, "{stage}: one rotation schedule");
+        let schedule = &schedules[0].1["Properties"];
+        assert!(
+            schedule["SecretId"]
+                .to_string()
+                .contains("SecretsOriginVerify"),
+            "{stage}: {schedule}"
+        );
+        assert!(
+            schedule["RotationRules"]["ScheduleExpression"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("rate(")),
+            "{stage}: {schedule}"
+        );
+        let function = resources(edge, "AWS::Lambda::Function");
+        let vars = &function[0].1["Properties"]["Environment"]["Variables"];
+        assert!(
+            vars["LISTENER_RULE_ARN"]
+                .to_string()
+                .contains("WebForwardFromCloudFront"),
+            "{stage}: the function rotates another rule: {vars}"
+        );
+        assert_eq!(
+            vars["DISTRIBUTION_ID"],
+            json!({"Fn::GetAtt": ["Cdn9963B1AD", "Id"]}),
+            "{stage}"
+        );
+        let service = stack(&stacks, &format!("{stage}/Service"));
+        let rule = resources(service, "AWS::ElasticLoadBalancingV2::ListenerRule");
+        assert!(
+            rule[0].1.to_string().contains("origin-verify"),
+            "{stage}: the rule does not check the rotated secret"
+        );
+    }
     // The Datadog role may not read distributions (their config holds the origin secret).
     let integration = stack(&stacks, "prod/DatadogIntegration")
         .template
         .to_string();
     assert!(integration.contains("NoDistributionConfigs"), "no deny");
     assert!(!integration.contains("\"Allow\",\"Action\":[\"cloudfront:GetDistributionConfig\""));
+}
+
+#[test]
+fn point_7_sidecar_images_are_pinned_by_digest_from_the_settings_and_latest_is_refused() {
+    // GIVEN prod's settings pinning the agent by digest
+    let digest = format!(
+        "public.ecr.aws/datadog/agent:7.59.0@sha256:{}",
+        "ab".repeat(32)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = pantri_tests::copy_stages(dir.path());
+    let prod = stages.join("prod.yaml");
+    let text = std::fs::read_to_string(&prod).expect("prod.yaml");
+    let pinned = text.replace(
+        "datadog:\n",
+        &format!("datadog:\n  agent_image: {digest}\n"),
+    );
+    assert_ne!(pinned, text, "prod.yaml has a datadog section");
+    std::fs::write(&prod, &pinned).expect("write");
+    // WHEN synthesized THEN the agent and its init container run exactly that image
+    let out = pantri_tests::pantri(dir.path(), &["synth", "prod", "--quiet"]);
+    assert!(out.status.success(), "{}", pantri_tests::stderr(&out));
+    let service: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("cdk.out/prod-Service.template.json")).expect("template"),
+    )
+    .expect("json");
+    let agents: Vec<String> = service
+        .to_string()
+        .matches(&digest)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(agents.len(), 2, "the agent and its init container");
+
+    // AND an unpinned image is refused, naming the file and the key
+    let latest = text.replace(
+        "datadog:\n",
+        "datadog:\n  log_router_image: public.ecr.aws/aws-observability/aws-for-fluent-bit:latest\n",
+    );
+    std::fs::write(&prod, latest).expect("write");
+    let out = pantri_tests::pantri(dir.path(), &["synth", "prod", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", pantri_tests::stderr(&out));
+    let err = pantri_tests::stderr(&out);
+    assert!(
+        err.contains("prod.yaml")
+            && err.contains("datadog.log_router_image")
+            && err.contains("not pinned"),
+        "{err}"
+    );
 }

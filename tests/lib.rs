@@ -153,3 +153,16 @@ pub fn pantri_on_moto(dir: &Path, moto: &moto::Moto, args: &[&str]) -> Output {
     );
     out
 }
+
+/// The image tag synth recorded in `<assembly>/dev-Web.assets.json` (the one image of stack
+/// `dev/Web` of the asset tests).
+pub fn recorded_tag(assembly: &Path) -> String {
+    let text =
+        std::fs::read_to_string(assembly.join("dev-Web.assets.json")).expect("asset manifest");
+    let m: Value = serde_json::from_str(&text).expect("json");
+    let images = m["dockerImages"].as_object().expect("images");
+    let (_, image) = images.iter().next().expect("one image");
+    let dest = image["destinations"].as_object().expect("destinations");
+    let (_, d) = dest.iter().next().expect("one destination");
+    d["imageTag"].as_str().expect("tag").to_owned()
+}

@@ -38,9 +38,9 @@ fn main() -> ExitCode {
         network::SecureNetwork::new(
             &mut stack,
             "Network",
+            zones,
             SecureNetworkProps {
                 stage: Some(stage.to_owned()),
-                availability_zones: zones.iter().map(|z| (*z).to_owned()).collect(),
                 nat_gateways: nat,
                 interface_endpoints: endpoints,
                 removal,
@@ -54,8 +54,8 @@ fn main() -> ExitCode {
     network::SecureNetwork::new(
         &mut stack,
         "Network",
+        &["eu-west-1a", "eu-west-1b"],
         SecureNetworkProps {
-            availability_zones: vec!["eu-west-1a".to_owned(), "eu-west-1b".to_owned()],
             flow_log_key_arn: Some(
                 "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
                     .into(),

@@ -60,9 +60,6 @@ pub struct UserPoolProps {
     pub app_name: String,
     /// The stage, for resource names (`prod`, `dev`). Default `prod`.
     pub stage: String,
-    /// The web app's domain (`example.com`): callback `https://<domain><callback_path>` and
-    /// sign-out `https://<domain><logout_path>`. Required.
-    pub domain_name: String,
     /// The path the auth library receives the authorization code at. Default
     /// `/api/auth/callback/cognito` (Auth.js's Cognito provider).
     pub callback_path: String,
@@ -92,7 +89,6 @@ impl Default for UserPoolProps {
         UserPoolProps {
             app_name: "pantri".to_owned(),
             stage: "prod".to_owned(),
-            domain_name: String::new(),
             callback_path: "/api/auth/callback/cognito".to_owned(),
             logout_path: "/".to_owned(),
             extra_origins: Vec::new(),
@@ -109,10 +105,9 @@ impl Default for UserPoolProps {
 impl UserPoolProps {
     /// The dev choices: optional MFA, threat protection in audit mode, no deletion protection,
     /// the pool deleted with the stack.
-    pub fn dev(domain_name: &str) -> Self {
+    pub fn dev() -> Self {
         UserPoolProps {
             stage: "dev".to_owned(),
-            domain_name: domain_name.to_owned(),
             mfa: Mfa::Optional,
             threat_protection: ThreatProtection::Audit,
             deletion_protection: false,
@@ -124,6 +119,10 @@ impl UserPoolProps {
 
 /// A Cognito user pool with email sign-in, TOTP MFA, a public web client and a hosted domain.
 ///
+/// What it cannot work without is the web app's domain (`example.com`), an argument: the
+/// client's callback is `https://<domain><callback_path>`, its sign-out
+/// `https://<domain><logout_path>`.
+///
 /// ```
 /// # use pantri_synth::{App, Environment, StackProps};
 /// # let mut app = App::new();
@@ -131,13 +130,29 @@ impl UserPoolProps {
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
 /// use pantri_constructs::auth::{UserPool, UserPoolProps};
-/// let pool = UserPool::new(&mut stack, "Users", UserPoolProps {
+/// let pool = UserPool::new(&mut stack, "Users", "orders.example.com", UserPoolProps {
 ///     app_name: "orders".into(),
-///     stage: "dev".into(),
-///     domain_name: "orders.example.com".into(),
-///     ..UserPoolProps::default()
+///     ..UserPoolProps::dev()
 /// });
 /// let _issuer_pool = pool.pool_ref();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
+///
+/// Without the domain it does not compile (the same code as above, minus the domain argument):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// # use pantri_constructs::auth::{UserPool, UserPoolProps};
+/// let pool = UserPool::new(&mut stack, "Users", UserPoolProps {
+///     app_name: "orders".into(),
+///     ..UserPoolProps::dev()
+/// });
+/// # let _issuer_pool = pool.pool_ref();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct UserPool {
@@ -149,13 +164,18 @@ pub struct UserPool {
 impl UserPool {
     /// Adds the pool, its web client and domain, and outputs of pool id, client id, issuer URL
     /// and JWKS URL.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: UserPoolProps) -> UserPool {
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        domain_name: &str,
+        props: UserPoolProps,
+    ) -> UserPool {
         let account_region = scope
             .env()
             .map(|e| format!("{}/{}", e.account, e.region))
             .unwrap_or_default();
         let mut s = scope.construct(id, "pantri.UserPool");
-        if let Err(e) = check_domain_name(&props.domain_name) {
+        if let Err(e) = check_domain_name(domain_name) {
             s.error(e);
         }
         if !(1..=365).contains(&props.temporary_password_validity_days) {
@@ -246,7 +266,7 @@ impl UserPool {
             props.removal.apply(o);
         }
 
-        let mut origins = vec![format!("https://{}", props.domain_name)];
+        let mut origins = vec![format!("https://{domain_name}")];
         origins.extend(props.extra_origins.iter().cloned());
         let callbacks: Vec<Str> = origins
             .iter()

@@ -55,11 +55,38 @@ pub fn check_domain_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The parent zone (`example.com` for `dev.example.com`), when it is a Route 53 zone of the
+/// same account: the zone writes its own NS record into it. One or the other, never both.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParentZone {
+    /// The parent zone by id (`Z0123456789ABC`, or a reference to another stack's zone).
+    Id(Str),
+    /// The parent zone by name (`example.com`), for a parent whose id is not known when the app
+    /// is written (another stage creates it): CloudFormation finds the zone by name when it
+    /// writes the delegation, so the name must be the only zone of that name in the account
+    /// (otherwise give its [`ParentZone::Id`]).
+    Name(String),
+}
+
+/// `parent` is a proper parent domain of `domain` (`example.com` of `dev.example.com`).
+fn check_parent(domain: &str, parent: &str) -> Result<(), String> {
+    let parent = parent.trim_end_matches('.');
+    check_domain_name(parent).map_err(|e| format!("parent_zone_name: {e}"))?;
+    if domain
+        .strip_suffix(parent)
+        .is_some_and(|label| label.ends_with('.') && label.len() > 1)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "parent_zone_name {parent:?} is not a parent domain of {domain:?}: the delegation of {domain} belongs in the zone of the domain right above it"
+        ))
+    }
+}
+
 /// Props of [`HostedZone`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostedZoneProps {
-    /// The zone's domain (`example.com`, `dev.example.com`), without the final dot. Required.
-    pub domain_name: String,
     /// A CloudWatch Logs log group ARN for DNS query logging. Default none: Route 53 only writes
     /// query logs to a log group in us-east-1 with a resource policy for `route53.amazonaws.com`,
     /// which would be one more cross-region stack; CloudFront's and the ALB's access logs already
@@ -69,10 +96,11 @@ pub struct HostedZoneProps {
     /// name servers, and the registrar's delegation would point at the old ones.
     pub removal: Removal,
     /// The parent zone (`example.com` for `dev.example.com`) when it is a Route 53 zone of the
-    /// same account: the zone writes its own NS record into it, so the delegation exists before
-    /// anything (a certificate's DNS validation) needs it. Default none: the parent is elsewhere
-    /// (a registrar, another DNS provider), and the `NameServers` output says what to set there.
-    pub parent_zone_id: Option<Str>,
+    /// same account, by id or by name: the zone writes its own NS record into it, so the
+    /// delegation exists before anything (a certificate's DNS validation) needs it. Default
+    /// none: the parent is elsewhere (a registrar, another DNS provider), and the `NameServers`
+    /// output says what to set there.
+    pub parent_zone: Option<ParentZone>,
 }
 
 /// The TTL of a delegating NS record, as at the parent of most zones (and the AWS CDK's
@@ -92,10 +120,7 @@ pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
 /// use pantri_constructs::dns::{HostedZone, HostedZoneProps};
-/// let zone = HostedZone::new(&mut stack, "Zone", HostedZoneProps {
-///     domain_name: "dev.example.com".into(),
-///     ..HostedZoneProps::default()
-/// });
+/// let zone = HostedZone::new(&mut stack, "Zone", "dev.example.com", HostedZoneProps::default());
 /// assert_eq!(zone.zone_ref().zone_name, "dev.example.com");
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
@@ -106,17 +131,23 @@ pub struct HostedZone {
 }
 
 impl HostedZone {
-    /// Adds the zone, its delegation in the parent zone when the parent is in this account, and
-    /// outputs of its id and name servers.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: HostedZoneProps) -> HostedZone {
+    /// Adds the zone of `domain_name` (`example.com`, `dev.example.com`, without the final
+    /// dot), its delegation in the parent zone when the parent is in this account, and outputs
+    /// of its id and name servers.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        domain_name: &str,
+        props: HostedZoneProps,
+    ) -> HostedZone {
         let mut s = scope.construct(id, "pantri.HostedZone");
-        if let Err(e) = check_domain_name(&props.domain_name) {
+        if let Err(e) = check_domain_name(domain_name) {
             s.error(e);
         }
         let mut zone = CfnHostedZone::new()
-            .name(format!("{}.", props.domain_name))
+            .name(format!("{}.", domain_name))
             .hosted_zone_config(
-                HostedZoneConfig::new().comment(format!("{} (pantri)", props.domain_name)),
+                HostedZoneConfig::new().comment(format!("{} (pantri)", domain_name)),
             );
         if let Some(arn) = props.query_log_group_arn {
             zone = zone.query_logging_config(QueryLoggingConfig::new(arn));
@@ -126,25 +157,39 @@ impl HostedZone {
             props.removal.apply(o);
         }
         let name_servers = fns::join(",", zone.attr_name_servers());
-        let description = match props.parent_zone_id {
+        let parent = match props.parent_zone {
+            Some(ParentZone::Name(name)) => match check_parent(domain_name, &name) {
+                Ok(()) => Some(ParentZone::Name(format!("{}.", name.trim_end_matches('.')))),
+                Err(e) => {
+                    s.error(e);
+                    None
+                }
+            },
+            other => other,
+        };
+        let description = match parent {
             Some(parent) => {
+                let record = CfnRecordSet::new(format!("{}.", domain_name), "NS");
+                let record = match parent {
+                    ParentZone::Id(id) => record.hosted_zone_id(id),
+                    ParentZone::Name(name) => record.hosted_zone_name(name),
+                };
                 s.resource(
                     "Delegation",
-                    CfnRecordSet::new(format!("{}.", props.domain_name), "NS")
-                        .hosted_zone_id(parent)
+                    record
                         .ttl(DELEGATION_TTL_SECONDS.to_string())
                         .resource_records(zone.attr_name_servers())
-                        .comment(format!("Delegates {} to its own zone", props.domain_name)),
+                        .comment(format!("Delegates {} to its own zone", domain_name)),
                 );
                 format!(
                     "The name servers of {} (delegated from its parent zone by this stack)",
-                    props.domain_name
+                    domain_name
                 )
             }
             None => format!(
                 "Set these as the NS records of {} at the DNS provider of its parent domain: \
                  certificates validate only once the delegation resolves",
-                props.domain_name
+                domain_name
             ),
         };
         s.output(
@@ -155,12 +200,12 @@ impl HostedZone {
             "ZoneId",
             Output::new(zone.ref_()).description(format!(
                 "The hosted zone of {} (a child stage delegates from it by this id)",
-                props.domain_name
+                domain_name
             )),
         );
         HostedZone {
             zone,
-            zone_name: props.domain_name,
+            zone_name: domain_name.to_owned(),
         }
     }
 
@@ -185,7 +230,8 @@ impl HostedZone {
 
 #[cfg(test)]
 mod tests {
-    use super::check_domain_name;
+    use super::*;
+    use crate::testing::{app_with_stack, errors, resources_of_type, template};
 
     #[test]
     fn domain_names_are_checked_label_by_label() {
@@ -212,5 +258,51 @@ mod tests {
         }
         let long = format!("{}.com", "a".repeat(64));
         assert!(check_domain_name(&long).is_err());
+    }
+
+    fn zone(parent: ParentZone) -> pantri_synth::App {
+        app_with_stack("us-east-1", |s| {
+            HostedZone::new(
+                s,
+                "Zone",
+                "dev.example.com",
+                HostedZoneProps {
+                    parent_zone: Some(parent),
+                    ..HostedZoneProps::default()
+                },
+            );
+        })
+    }
+
+    #[test]
+    fn a_parent_named_by_name_gets_the_delegation_by_name() {
+        let app = zone(ParentZone::Name("example.com".into()));
+        assert!(errors(&app).is_empty(), "{:?}", errors(&app));
+        let t = template(&app);
+        let records = resources_of_type(&t, "AWS::Route53::RecordSet");
+        assert_eq!(records.len(), 1);
+        let p = &records[0].1["Properties"];
+        assert_eq!(p["HostedZoneName"], "example.com.");
+        assert_eq!(p["Type"], "NS");
+        assert!(p.get("HostedZoneId").is_none(), "{p}");
+    }
+
+    #[test]
+    fn a_parent_by_id_gets_the_delegation_by_id() {
+        let t = template(&zone(ParentZone::Id("Z0PARENT".into())));
+        let records = resources_of_type(&t, "AWS::Route53::RecordSet");
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].1["Properties"]["HostedZoneId"], "Z0PARENT");
+    }
+
+    #[test]
+    fn a_parent_name_that_is_not_the_parent_is_an_error() {
+        for wrong in ["other.com", "xample.com", "dev.example.com"] {
+            let errs = errors(&zone(ParentZone::Name(wrong.into())));
+            assert!(
+                errs.iter().any(|e| e.contains("is not a parent domain of")),
+                "{wrong}: {errs:?}"
+            );
+        }
     }
 }

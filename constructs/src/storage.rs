@@ -67,11 +67,9 @@ pub enum StaticBucketPolicy {
     TlsOnly,
 }
 
-/// Props of [`StaticBucket`].
+/// The tuning of a [`StaticBucket`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct StaticBucketProps {
-    /// Where server access logs go (a [`LogBucket`]). Required: a missing one is a synth error.
-    pub log_bucket: Option<BucketRef>,
     /// Key prefix of the server access logs in the log bucket. Default `s3/static/`, which the
     /// [`LogBucket`] policy lets S3 log delivery write.
     pub access_log_prefix: String,
@@ -92,7 +90,6 @@ pub struct StaticBucketProps {
 impl Default for StaticBucketProps {
     fn default() -> Self {
         StaticBucketProps {
-            log_bucket: None,
             access_log_prefix: "s3/static/".to_owned(),
             noncurrent_version_expiration_days: 30,
             infrequent_access_after_days: 30,
@@ -116,9 +113,12 @@ impl Default for StaticBucketProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::storage::{StaticBucket, StaticBucketProps};
-/// let bucket = StaticBucket::new(&mut stack, "Static", StaticBucketProps::default());
+/// use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
+/// let logs = LogBucket::new(&mut stack, "Logs", LogBucketProps::default());
+/// // Server access logs go to the log bucket: an argument, since S3 logging has no default.
+/// let bucket = StaticBucket::new(&mut stack, "Static", &logs.bucket_ref(), StaticBucketProps::default());
 /// let _for_cloudfront = bucket.bucket_ref();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct StaticBucket {
@@ -127,8 +127,14 @@ pub struct StaticBucket {
 }
 
 impl StaticBucket {
-    /// Adds the bucket (and, with [`StaticBucketPolicy::TlsOnly`], its policy).
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: StaticBucketProps) -> StaticBucket {
+    /// Adds the bucket (and, with [`StaticBucketPolicy::TlsOnly`], its policy), its server access
+    /// logs written to `log_bucket` (a [`LogBucket`]'s, whose policy lets S3 log delivery write).
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        log_bucket: &BucketRef,
+        props: StaticBucketProps,
+    ) -> StaticBucket {
         let mut s = scope.construct(id, "pantri.StaticBucket");
         if props.infrequent_access_after_days < 30 {
             s.error(format!(
@@ -167,27 +173,19 @@ impl StaticBucket {
                     .expiration_in_days(*days),
             );
         }
-        let mut bucket = CfnBucket::new()
+        let bucket = CfnBucket::new()
             .bucket_encryption(sse_s3())
             .public_access_block_configuration(block_public_access())
             .ownership_controls(OwnershipControls::new([
                 OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced")
             ]))
             .versioning_configuration(VersioningConfiguration::new("Enabled"))
-            .lifecycle_configuration(LifecycleConfiguration::new(rules));
-        match &props.log_bucket {
-            Some(logs) => {
-                bucket = bucket.logging_configuration(
-                    LoggingConfiguration::new()
-                        .destination_bucket_name(logs.name.clone())
-                        .log_file_prefix(props.access_log_prefix.as_str()),
-                );
-            }
-            None => s.error(
-                "a static bucket needs a log bucket for its server access logs: set log_bucket \
-                 to a LogBucket's bucket_ref()",
-            ),
-        }
+            .lifecycle_configuration(LifecycleConfiguration::new(rules))
+            .logging_configuration(
+                LoggingConfiguration::new()
+                    .destination_bucket_name(log_bucket.name.clone())
+                    .log_file_prefix(props.access_log_prefix.as_str()),
+            );
         let bucket = s.resource("Resource", bucket);
         set_removal(&mut s, bucket, props.removal);
         let policy = match props.policy {

@@ -18,17 +18,14 @@ fn write_for_lint(name: &str, app: &App) {
     }
 }
 
-fn pool_app(props: UserPoolProps) -> App {
+fn pool_app(domain_name: &str, props: UserPoolProps) -> App {
     app_with_stack("ap-northeast-1", |s| {
-        UserPool::new(s, "UserPool", props);
+        UserPool::new(s, "UserPool", domain_name, props);
     })
 }
 
 fn prod() -> UserPoolProps {
-    UserPoolProps {
-        domain_name: "example.com".to_owned(),
-        ..UserPoolProps::default()
-    }
+    UserPoolProps::default()
 }
 
 fn only<'a>(t: &'a Value, type_name: &str) -> &'a Value {
@@ -40,7 +37,7 @@ fn only<'a>(t: &'a Value, type_name: &str) -> &'a Value {
 #[test]
 fn prod_user_pool_snapshot() {
     // GIVEN the prod defaults for example.com
-    let app = pool_app(prod());
+    let app = pool_app("example.com", prod());
     // WHEN synthesized
     let t = template(&app);
     write_for_lint("auth-prod", &app);
@@ -51,10 +48,13 @@ fn prod_user_pool_snapshot() {
 #[test]
 fn dev_user_pool_snapshot() {
     // GIVEN the dev choices, with a localhost callback for local runs
-    let app = pool_app(UserPoolProps {
-        extra_origins: vec!["http://localhost:3000".to_owned()],
-        ..UserPoolProps::dev("dev.example.com")
-    });
+    let app = pool_app(
+        "dev.example.com",
+        UserPoolProps {
+            extra_origins: vec!["http://localhost:3000".to_owned()],
+            ..UserPoolProps::dev()
+        },
+    );
     // WHEN synthesized
     let t = template(&app);
     write_for_lint("auth-dev", &app);
@@ -64,7 +64,7 @@ fn dev_user_pool_snapshot() {
 
 #[test]
 fn web_client_is_public_with_code_grant_only() {
-    let t = template(&pool_app(prod()));
+    let t = template(&pool_app("example.com", prod()));
     let c = only(&t, "AWS::Cognito::UserPoolClient");
     assert_eq!(c["GenerateSecret"], false);
     assert_eq!(c["AllowedOAuthFlows"], json!(["code"]));
@@ -96,7 +96,7 @@ fn web_client_is_public_with_code_grant_only() {
 
 #[test]
 fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
-    let t = template(&pool_app(prod()));
+    let t = template(&pool_app("example.com", prod()));
     let p = only(&t, "AWS::Cognito::UserPool");
     assert_eq!(p["MfaConfiguration"], "ON");
     assert_eq!(p["EnabledMfas"], json!(["SOFTWARE_TOKEN_MFA"]));
@@ -120,18 +120,21 @@ fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
         assert_eq!(pw[k], true, "{k}");
     }
 
-    let t = template(&pool_app(UserPoolProps::dev("dev.example.com")));
+    let t = template(&pool_app("dev.example.com", UserPoolProps::dev()));
     let p = only(&t, "AWS::Cognito::UserPool");
     assert_eq!(p["MfaConfiguration"], "OPTIONAL");
     assert_eq!(p["EnabledMfas"], json!(["SOFTWARE_TOKEN_MFA"]));
     assert_eq!(p["UserPoolAddOns"]["AdvancedSecurityMode"], "AUDIT");
     assert_eq!(p["DeletionProtection"], "INACTIVE");
 
-    let t = template(&pool_app(UserPoolProps {
-        threat_protection: ThreatProtection::Off,
-        mfa: Mfa::Required,
-        ..UserPoolProps::dev("dev.example.com")
-    }));
+    let t = template(&pool_app(
+        "dev.example.com",
+        UserPoolProps {
+            threat_protection: ThreatProtection::Off,
+            mfa: Mfa::Required,
+            ..UserPoolProps::dev()
+        },
+    ));
     let p = only(&t, "AWS::Cognito::UserPool");
     assert_eq!(p["UserPoolTier"], "ESSENTIALS");
     assert_eq!(p["MfaConfiguration"], "ON");
@@ -139,7 +142,7 @@ fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
 
 #[test]
 fn outputs_give_the_app_what_its_jwt_checks_need() {
-    let t = template(&pool_app(prod()));
+    let t = template(&pool_app("example.com", prod()));
     let outputs = t["Outputs"].as_object().expect("outputs");
     let by_suffix = |suffix: &str| {
         outputs
@@ -172,29 +175,33 @@ fn hosted_domain_prefix_is_stable_and_named_after_app_and_stage() {
             .expect("domain")
             .to_owned()
     };
-    let first = domain(pool_app(prod()));
+    let first = domain(pool_app("example.com", prod()));
     assert!(first.starts_with("pantri-prod-"), "{first}");
     assert_eq!(first.len(), "pantri-prod-".len() + 8);
-    assert_eq!(first, domain(pool_app(prod())), "stable across synths");
+    assert_eq!(
+        first,
+        domain(pool_app("example.com", prod())),
+        "stable across synths"
+    );
 }
 
 #[test]
 fn malformed_domains_and_prefixes_are_errors_naming_the_construct_path() {
     for bad in ["bad domain", "-x.com", ""] {
-        let errs = errors(&pool_app(UserPoolProps {
-            domain_name: bad.to_owned(),
-            ..UserPoolProps::default()
-        }));
+        let errs = errors(&pool_app(bad, UserPoolProps::default()));
         assert!(
             errs.iter()
                 .any(|e| e.starts_with("[test/Stack/UserPool] ") && e.contains("domain name")),
             "{bad:?}: {errs:?}"
         );
     }
-    let errs = errors(&pool_app(UserPoolProps {
-        domain_prefix: Some("my-cognito-login".to_owned()),
-        ..prod()
-    }));
+    let errs = errors(&pool_app(
+        "example.com",
+        UserPoolProps {
+            domain_prefix: Some("my-cognito-login".to_owned()),
+            ..prod()
+        },
+    ));
     assert!(
         errs.len() == 1
             && errs[0].starts_with("[test/Stack/UserPool] ")

@@ -245,8 +245,18 @@ fn the_datadog_add_on_attaches_to_any_task() {
         .iter()
         .filter_map(|c| c["Name"].as_str())
         .collect();
-    // THEN the agent and the log router run beside the app
-    assert_eq!(names, ["app", "datadog-agent", "log-router", "volume-init"]);
+    // THEN the agent (after its init container copied its configuration) and the log router
+    // run beside the app
+    assert_eq!(
+        names,
+        [
+            "app",
+            "datadog-agent-init",
+            "datadog-agent",
+            "log-router",
+            "volume-init"
+        ]
+    );
     // AND the app is tagged for Datadog and ships its logs through FireLens
     let env: Vec<&str> = containers[0]["Environment"]
         .as_array()

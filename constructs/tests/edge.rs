@@ -4,14 +4,15 @@
 
 use pantri_constructs::dns::{HostedZone, HostedZoneProps};
 use pantri_constructs::edge::{
-    Edge, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate, GlobalCertificateProps,
-    PriceClass,
+    Edge, EdgeInputs, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate,
+    GlobalCertificateProps, PriceClass,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
+use pantri_constructs::testing::fixtures::bucket;
 use pantri_constructs::testing::{
     app_with_stack, errors, resources_of_type, template, templates, ACCOUNT,
 };
-use pantri_constructs::{Removal, SecretRef};
+use pantri_constructs::{HostedZoneRef, Removal, SecretRef};
 use pantri_synth::{synthesize, App, Environment, Scope, StackProps, Str};
 use serde_json::{json, Value};
 
@@ -57,8 +58,8 @@ fn buckets_and_edge(
     let assets = StaticBucket::new(
         s,
         "Static",
+        &logs.bucket_ref(),
         StaticBucketProps {
-            log_bucket: Some(logs.bucket_ref()),
             removal,
             ..StaticBucketProps::default()
         },
@@ -66,14 +67,16 @@ fn buckets_and_edge(
     Edge::new(
         s,
         "Edge",
-        EdgeProps {
+        EdgeInputs {
             domain_name: "example.com".to_owned(),
-            hosted_zone: Some(zone),
-            alb_domain_name: Some(Str::from("origin.example.com")),
-            static_bucket: Some(assets.bucket_ref()),
-            log_bucket: Some(logs.bucket_ref()),
-            origin_secret: Some(origin_secret()),
-            certificate_arn: Some(certificate_arn),
+            hosted_zone: zone,
+            alb_domain_name: Str::from("origin.example.com"),
+            static_bucket: assets.bucket_ref(),
+            log_bucket: logs.bucket_ref(),
+            origin_secret: origin_secret(),
+            certificate_arn,
+        },
+        EdgeProps {
             web_acl_arn: Some(web_acl_arn),
             price_class: PriceClass::Class200,
             ..EdgeProps::default()
@@ -84,22 +87,13 @@ fn buckets_and_edge(
 /// Everything in one us-east-1 stack.
 fn one_region_app() -> App {
     app_with_stack("us-east-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         let cert = GlobalCertificate::new(
             s,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: "example.com".to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                ..GlobalCertificateProps::default()
-            },
+            "example.com",
+            &zone.zone_ref(),
+            GlobalCertificateProps::default(),
         );
         let acl = EdgeWebAcl::new(s, "WebAcl", EdgeWebAclProps::default());
         buckets_and_edge(s, zone.zone_ref(), cert.arn(), acl.arn(), Removal::Retain);
@@ -117,8 +111,8 @@ fn cross_region_app() -> App {
         HostedZone::new(
             &mut s,
             "Zone",
+            "example.com",
             HostedZoneProps {
-                domain_name: "example.com".to_owned(),
                 removal: Removal::Destroy,
                 ..HostedZoneProps::default()
             },
@@ -136,11 +130,9 @@ fn cross_region_app() -> App {
         let cert = GlobalCertificate::new(
             &mut s,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: "example.com".to_owned(),
-                hosted_zone: Some(zone.clone()),
-                ..GlobalCertificateProps::default()
-            },
+            "example.com",
+            &zone,
+            GlobalCertificateProps::default(),
         );
         let acl = EdgeWebAcl::new(
             &mut s,
@@ -393,32 +385,27 @@ fn web_acl_blocks_with_managed_rules_and_a_rate_limit() {
 
 fn edge_with_domain(domain: &str) -> App {
     app_with_stack("us-east-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         Edge::new(
             s,
             "Edge",
-            EdgeProps {
-                domain_name: domain.to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                alb_domain_name: Some(Str::from("origin.example.com")),
-                static_bucket: None,
-                log_bucket: None,
-                origin_secret: Some(origin_secret()),
-                certificate_arn: Some(Str::from(
-                    "arn:aws:acm:us-east-1:123456789012:certificate/x",
-                )),
-                web_acl_arn: None,
-                ..EdgeProps::default()
-            },
+            literal_inputs(domain, zone.zone_ref()),
+            EdgeProps::default(),
         );
     })
+}
+
+/// Inputs for a distribution at `domain` in `zone`, the other stacks' values as literals.
+fn literal_inputs(domain: &str, zone: HostedZoneRef) -> EdgeInputs {
+    EdgeInputs {
+        domain_name: domain.to_owned(),
+        hosted_zone: zone,
+        alb_domain_name: Str::from("origin.example.com"),
+        static_bucket: bucket("static"),
+        log_bucket: bucket("logs"),
+        origin_secret: origin_secret(),
+        certificate_arn: Str::from("arn:aws:acm:us-east-1:123456789012:certificate/x"),
+    }
 }
 
 #[test]
@@ -431,33 +418,22 @@ fn malformed_or_foreign_domains_are_errors_naming_the_construct_path() {
             "{bad:?}: {errs:?}"
         );
     }
-    let errs = errors(&edge_with_domain("example.com"));
-    assert!(
-        errs.iter()
-            .any(|e| e.starts_with("[test/Stack/Edge] static_bucket is required")),
-        "{errs:?}"
+    assert_eq!(
+        errors(&edge_with_domain("example.com")),
+        Vec::<String>::new()
     );
 }
 
 #[test]
 fn certificate_and_web_acl_outside_us_east_1_are_errors() {
     let app = app_with_stack("ap-northeast-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         GlobalCertificate::new(
             s,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: "www.example.com".to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                ..GlobalCertificateProps::default()
-            },
+            "www.example.com",
+            &zone.zone_ref(),
+            GlobalCertificateProps::default(),
         );
         EdgeWebAcl::new(s, "WebAcl", EdgeWebAclProps::default());
     });
@@ -470,14 +446,7 @@ fn certificate_and_web_acl_outside_us_east_1_are_errors() {
 #[test]
 fn optional_csp_and_waf_count_overrides_render_as_asked() {
     let app = app_with_stack("us-east-1", |s| {
-        let zone = HostedZone::new(
-            s,
-            "Zone",
-            HostedZoneProps {
-                domain_name: "example.com".to_owned(),
-                ..HostedZoneProps::default()
-            },
-        );
+        let zone = HostedZone::new(s, "Zone", "example.com", HostedZoneProps::default());
         let acl = EdgeWebAcl::new(
             s,
             "WebAcl",
@@ -489,24 +458,8 @@ fn optional_csp_and_waf_count_overrides_render_as_asked() {
         Edge::new(
             s,
             "Edge",
+            literal_inputs("example.com", zone.zone_ref()),
             EdgeProps {
-                domain_name: "example.com".to_owned(),
-                hosted_zone: Some(zone.zone_ref()),
-                alb_domain_name: Some(Str::from("origin.example.com")),
-                static_bucket: Some(pantri_constructs::BucketRef {
-                    name: Str::from("static"),
-                    arn: Str::from("arn:aws:s3:::static"),
-                    regional_domain_name: Str::from("static.s3.us-east-1.amazonaws.com"),
-                }),
-                log_bucket: Some(pantri_constructs::BucketRef {
-                    name: Str::from("logs"),
-                    arn: Str::from("arn:aws:s3:::logs"),
-                    regional_domain_name: Str::from("logs.s3.us-east-1.amazonaws.com"),
-                }),
-                origin_secret: Some(origin_secret()),
-                certificate_arn: Some(Str::from(
-                    "arn:aws:acm:us-east-1:123456789012:certificate/x",
-                )),
                 web_acl_arn: Some(acl.arn()),
                 content_security_policy: Some("default-src 'self'".to_owned()),
                 ..EdgeProps::default()

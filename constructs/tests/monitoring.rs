@@ -29,10 +29,17 @@ fn synth(app: &App, name: &str) -> Value {
 /// The prod workload with literal names.
 fn workload() -> Workload {
     Workload {
+        app_name: "pantri".into(),
+        stage: "prod".into(),
+        env: "prod".into(),
+        service: "pantri".into(),
+        team: "platform".into(),
+        cluster_name: "pantri-prod".into(),
+        service_name: "pantri-prod".into(),
         alb_full_name: ALB.into(),
         target_group_full_name: TG.into(),
         distribution_id: Some("E2QWRUHAPOMQZL".into()),
-        ..Workload::default()
+        desired_count: 2,
     }
 }
 
@@ -47,20 +54,12 @@ fn imported_workload() -> Workload {
         target_group_full_name: fns::import_value("pantri-dev-TargetGroupFullName"),
         distribution_id: None,
         desired_count: 1,
-        ..Workload::default()
+        ..workload()
     }
 }
 
 fn notify() -> Vec<String> {
     vec!["@slack-pantri-alerts".into(), "@pagerduty-pantri".into()]
-}
-
-fn monitors_props(workload: Workload) -> DatadogMonitorsProps {
-    DatadogMonitorsProps {
-        workload,
-        notify: notify(),
-        ..DatadogMonitorsProps::default()
-    }
 }
 
 /// A string property that is a literal or an `Fn::Sub`, with deploy-time variables replaced by
@@ -84,7 +83,13 @@ fn monitors_prod_with_literal_names() {
     // GIVEN the prod workload with literal names and two handles
     // WHEN the monitors are added
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(
+            s,
+            "Monitors",
+            &workload(),
+            &notify(),
+            DatadogMonitorsProps::default(),
+        );
     });
     // THEN eight monitors, queries written out in full
     let t = synth(&app, "monitors_prod");
@@ -97,7 +102,13 @@ fn monitors_dev_with_imported_names_render_with_fn_sub() {
     // GIVEN names imported from another stack
     // WHEN the monitors are added
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(imported_workload()));
+        datadog_monitors::DatadogMonitors::new(
+            s,
+            "Monitors",
+            &imported_workload(),
+            &notify(),
+            DatadogMonitorsProps::default(),
+        );
     });
     let t = synth(&app, "monitors_dev");
     // THEN queries that embed them are Fn::Sub with the imports as variables
@@ -119,7 +130,13 @@ fn monitors_dev_with_imported_names_render_with_fn_sub() {
 fn every_monitor_query_is_scoped_to_the_stage() {
     // GIVEN the prod monitors
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(
+            s,
+            "Monitors",
+            &workload(),
+            &notify(),
+            DatadogMonitorsProps::default(),
+        );
     });
     let t = template(&app);
     // THEN every query filters on env+service (APM) or on this stage's own resources (AWS)
@@ -147,7 +164,13 @@ fn every_monitor_query_is_scoped_to_the_stage() {
 #[test]
 fn every_monitor_notifies_the_handles_and_has_a_runbook() {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(
+            s,
+            "Monitors",
+            &workload(),
+            &notify(),
+            DatadogMonitorsProps::default(),
+        );
     });
     let t = template(&app);
     for (id, m) in resources_of_type(&t, "Datadog::Monitors::Monitor") {
@@ -165,7 +188,13 @@ fn every_monitor_notifies_the_handles_and_has_a_runbook() {
 #[test]
 fn threshold_monitors_warn_before_they_alert_and_running_tasks_notify_on_no_data() {
     let app = app_with_stack("eu-west-1", |s| {
-        datadog_monitors::DatadogMonitors::new(s, "Monitors", monitors_props(workload()));
+        datadog_monitors::DatadogMonitors::new(
+            s,
+            "Monitors",
+            &workload(),
+            &notify(),
+            DatadogMonitorsProps::default(),
+        );
     });
     let t = template(&app);
     let monitors = resources_of_type(&t, "Datadog::Monitors::Monitor");
@@ -203,26 +232,25 @@ fn bad_monitor_props_are_errors_naming_the_construct() {
         datadog_monitors::DatadogMonitors::new(
             s,
             "Monitors",
+            &Workload {
+                desired_count: 0,
+                ..workload()
+            },
+            &["slack-pantri".into()],
             DatadogMonitorsProps {
-                workload: Workload {
-                    desired_count: 0,
-                    ..workload()
-                },
                 thresholds: MonitorThresholds {
                     cpu_percent: Level::new(70.0, 85.0),
                     ..MonitorThresholds::default()
                 },
-                notify: vec!["slack-pantri".into()],
                 ..DatadogMonitorsProps::default()
             },
         );
         datadog_monitors::DatadogMonitors::new(
             s,
             "Silent",
-            DatadogMonitorsProps {
-                workload: workload(),
-                ..DatadogMonitorsProps::default()
-            },
+            &workload(),
+            &[],
+            DatadogMonitorsProps::default(),
         );
     });
     // THEN each is an error at the construct's path that says what to do
@@ -249,14 +277,14 @@ fn missing_load_balancer_names_are_errors() {
         datadog_monitors::DatadogMonitors::new(
             s,
             "Monitors",
-            DatadogMonitorsProps {
-                workload: Workload {
-                    env: "Prod".into(),
-                    ..Workload::default()
-                },
-                notify: notify(),
-                ..DatadogMonitorsProps::default()
+            &Workload {
+                env: "Prod".into(),
+                alb_full_name: "".into(),
+                target_group_full_name: "".into(),
+                ..workload()
             },
+            &notify(),
+            DatadogMonitorsProps::default(),
         );
     });
     let errs = errors(&app);
@@ -288,8 +316,8 @@ fn dashboard_prod_with_cloudfront() {
         datadog_dashboard::DatadogDashboard::new(
             s,
             "Dashboard",
+            &workload(),
             DatadogDashboardProps {
-                workload: workload(),
                 ..DatadogDashboardProps::default()
             },
         );
@@ -325,8 +353,8 @@ fn dashboard_with_deploy_time_names_parses_after_substitution() {
         datadog_dashboard::DatadogDashboard::new(
             s,
             "Dashboard",
+            &imported_workload(),
             DatadogDashboardProps {
-                workload: imported_workload(),
                 ..DatadogDashboardProps::default()
             },
         );
@@ -474,8 +502,8 @@ fn alarms_template() -> Value {
         alarms::ServiceAlarms::new(
             s,
             "Alarms",
+            &workload(),
             ServiceAlarmsProps {
-                workload: workload(),
                 alarm_topic_arn: Some(
                     "arn:aws:sns:eu-west-1:123456789012:pantri-prod-alarms".into(),
                 ),
@@ -547,8 +575,8 @@ fn alarms_without_a_topic_notify_an_encrypted_topic_of_their_own() {
         alarms::ServiceAlarms::new(
             s,
             "Alarms",
+            &imported_workload(),
             ServiceAlarmsProps {
-                workload: imported_workload(),
                 alarm_emails: vec!["oncall@example.com".into(), "dev@example.com".into()],
                 removal: Removal::Destroy,
                 ..ServiceAlarmsProps::default()
@@ -599,11 +627,11 @@ fn bad_alarm_props_are_errors() {
         alarms::ServiceAlarms::new(
             s,
             "Alarms",
+            &Workload {
+                desired_count: 0,
+                ..workload()
+            },
             ServiceAlarmsProps {
-                workload: Workload {
-                    desired_count: 0,
-                    ..workload()
-                },
                 datapoints_to_alarm: 6,
                 alarm_topic_arn: Some("arn:aws:sns:eu-west-1:123456789012:alarms".into()),
                 alarm_emails: vec!["oncall".into()],
@@ -634,8 +662,8 @@ fn alarms_reach_datadog_through_its_sns_intake_and_a_topic_nobody_reads_is_a_war
         alarms::ServiceAlarms::new(
             s,
             "Alarms",
+            &workload(),
             ServiceAlarmsProps {
-                workload: workload(),
                 datadog: Some(AlarmsToDatadog {
                     site: "us5.datadoghq.com".into(),
                     api_key_secret: SecretRef {
@@ -672,8 +700,8 @@ fn alarms_reach_datadog_through_its_sns_intake_and_a_topic_nobody_reads_is_a_war
         alarms::ServiceAlarms::new(
             s,
             "Alarms",
+            &workload(),
             ServiceAlarmsProps {
-                workload: workload(),
                 ..ServiceAlarmsProps::default()
             },
         );

@@ -11,11 +11,14 @@ use pantri_synth::App;
 use serde_json::{json, Value};
 
 const REGION: &str = "eu-west-1";
+/// The zones of the dev-like network.
+const DEV_ZONES: &[&str] = &["eu-west-1a", "eu-west-1b"];
+/// The zones of the prod-like network.
+const PROD_ZONES: &[&str] = &["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 
 fn dev_props() -> SecureNetworkProps {
     SecureNetworkProps {
         stage: Some("dev".to_owned()),
-        availability_zones: vec!["eu-west-1a".to_owned(), "eu-west-1b".to_owned()],
         nat_gateways: NatGateways::Single,
         removal: Removal::Destroy,
         ..SecureNetworkProps::default()
@@ -25,18 +28,15 @@ fn dev_props() -> SecureNetworkProps {
 fn prod_props() -> SecureNetworkProps {
     SecureNetworkProps {
         stage: Some("prod".to_owned()),
-        availability_zones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-            .map(str::to_owned)
-            .to_vec(),
         nat_gateways: NatGateways::PerAz,
         interface_endpoints: InterfaceEndpoint::ALL.to_vec(),
         ..SecureNetworkProps::default()
     }
 }
 
-fn app(props: SecureNetworkProps) -> App {
+fn app(zones: &[&str], props: SecureNetworkProps) -> App {
     app_with_stack(REGION, |scope| {
-        network::SecureNetwork::new(scope, "Network", props);
+        network::SecureNetwork::new(scope, "Network", zones, props);
     })
 }
 
@@ -55,7 +55,7 @@ fn reference(v: &Value) -> Option<&str> {
 fn dev_network_snapshot() {
     // GIVEN the dev-like props: two zones, one NAT gateway
     // WHEN the network is synthesized
-    let t = template(&app(dev_props()));
+    let t = template(&app(DEV_ZONES, dev_props()));
     // THEN the template is the reviewed one
     insta::assert_json_snapshot!("network_dev", t);
 }
@@ -64,15 +64,15 @@ fn dev_network_snapshot() {
 fn prod_network_snapshot() {
     // GIVEN the prod-like props: three zones, a NAT gateway per zone, every interface endpoint
     // WHEN the network is synthesized
-    let t = template(&app(prod_props()));
+    let t = template(&app(PROD_ZONES, prod_props()));
     // THEN the template is the reviewed one
     insta::assert_json_snapshot!("network_prod", t);
 }
 
 #[test]
 fn prod_has_a_nat_gateway_per_zone_and_dev_exactly_one() {
-    let prod = template(&app(prod_props()));
-    let dev = template(&app(dev_props()));
+    let prod = template(&app(PROD_ZONES, prod_props()));
+    let dev = template(&app(DEV_ZONES, dev_props()));
     let nat_zones = |t: &Value| -> Vec<String> {
         resources_of_type(t, "AWS::EC2::NatGateway")
             .into_iter()
@@ -105,7 +105,10 @@ fn prod_has_a_nat_gateway_per_zone_and_dev_exactly_one() {
 
 #[test]
 fn subnets_are_in_distinct_zones_with_disjoint_cidrs_and_no_public_ips() {
-    for t in [template(&app(prod_props())), template(&app(dev_props()))] {
+    for t in [
+        template(&app(PROD_ZONES, prod_props())),
+        template(&app(DEV_ZONES, dev_props())),
+    ] {
         let subnets = resources_of_type(&t, "AWS::EC2::Subnet");
         let zones = subnets.len() / 2;
         let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -138,7 +141,7 @@ fn subnets_are_in_distinct_zones_with_disjoint_cidrs_and_no_public_ips() {
 
 #[test]
 fn private_route_tables_send_default_traffic_to_a_nat_in_the_same_zone() {
-    let t = template(&app(prod_props()));
+    let t = template(&app(PROD_ZONES, prod_props()));
     let res = &t["Resources"];
     let private_subnets = logical_id_of(&t, |r| {
         r["Type"] == "AWS::EC2::Subnet"
@@ -173,7 +176,7 @@ fn private_route_tables_send_default_traffic_to_a_nat_in_the_same_zone() {
 
 #[test]
 fn public_subnets_route_to_the_internet_gateway_only_after_it_is_attached() {
-    let t = template(&app(dev_props()));
+    let t = template(&app(DEV_ZONES, dev_props()));
     let routes: Vec<_> = resources_of_type(&t, "AWS::EC2::Route")
         .into_iter()
         .filter(|(_, r)| r["Properties"]["GatewayId"].is_object())
@@ -191,7 +194,7 @@ fn public_subnets_route_to_the_internet_gateway_only_after_it_is_attached() {
 
 #[test]
 fn the_flow_log_role_may_only_write_to_its_own_log_group() {
-    let t = template(&app(prod_props()));
+    let t = template(&app(PROD_ZONES, prod_props()));
     let (_, flow_log) = resources_of_type(&t, "AWS::EC2::FlowLog")[0];
     let p = &flow_log["Properties"];
     assert_eq!(p["ResourceType"], "VPC");
@@ -230,7 +233,7 @@ fn the_flow_log_role_may_only_write_to_its_own_log_group() {
 
 #[test]
 fn interface_endpoints_are_private_and_reachable_only_on_443_from_the_vpc() {
-    let t = template(&app(prod_props()));
+    let t = template(&app(PROD_ZONES, prod_props()));
     let endpoints = resources_of_type(&t, "AWS::EC2::VPCEndpoint");
     let interface: Vec<_> = endpoints
         .iter()
@@ -266,14 +269,14 @@ fn interface_endpoints_are_private_and_reachable_only_on_443_from_the_vpc() {
         3
     );
     // dev asks for none
-    let dev = template(&app(dev_props()));
+    let dev = template(&app(DEV_ZONES, dev_props()));
     assert_eq!(resources_of_type(&dev, "AWS::EC2::VPCEndpoint").len(), 1);
     assert!(resources_of_type(&dev, "AWS::EC2::SecurityGroup").is_empty());
 }
 
 #[test]
 fn the_default_security_group_finding_is_suppressed_with_a_reason() {
-    let t = template(&app(dev_props()));
+    let t = template(&app(DEV_ZONES, dev_props()));
     let (_, vpc) = resources_of_type(&t, "AWS::EC2::VPC")[0];
     let skip = &vpc["Metadata"]["checkov"]["skip"][0];
     assert_eq!(skip["id"], "CKV2_AWS_12");
@@ -288,7 +291,7 @@ fn a_key_arn_in_the_props_replaces_the_construct_key() {
         flow_log_key_arn: Some("arn:aws:kms:eu-west-1:123456789012:key/abc".into()),
         ..dev_props()
     };
-    let t = template(&app(props));
+    let t = template(&app(DEV_ZONES, props));
     assert!(resources_of_type(&t, "AWS::KMS::Key").is_empty());
     let (_, group) = resources_of_type(&t, "AWS::Logs::LogGroup")[0];
     assert_eq!(
@@ -301,7 +304,7 @@ fn a_key_arn_in_the_props_replaces_the_construct_key() {
 fn the_vpc_ref_has_a_subnet_per_zone_in_zone_order_and_the_literal_cidr() {
     let mut seen = None;
     let app = app_with_stack(REGION, |scope| {
-        let net = network::SecureNetwork::new(scope, "Network", prod_props());
+        let net = network::SecureNetwork::new(scope, "Network", PROD_ZONES, prod_props());
         let public_zones: Vec<String> = net.availability_zones().to_vec();
         let public: Vec<_> = net.public_subnets().iter().map(|s| s.ref_()).collect();
         let private: Vec<_> = net.private_subnets().iter().map(|s| s.ref_()).collect();
@@ -335,12 +338,12 @@ fn the_vpc_ref_has_a_subnet_per_zone_in_zone_order_and_the_literal_cidr() {
     }
 }
 
-fn errors_of(props: SecureNetworkProps) -> Vec<String> {
-    errors(&app(props))
+fn errors_of(zones: &[&str], props: SecureNetworkProps) -> Vec<String> {
+    errors(&app(zones, props))
 }
 
-fn assert_one_error(props: SecureNetworkProps, expected: &str) {
-    let errs = errors_of(props);
+fn assert_one_error(zones: &[&str], props: SecureNetworkProps, expected: &str) {
+    let errs = errors_of(zones, props);
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert!(
         errs[0].starts_with("[test/Stack/Network] "),
@@ -350,46 +353,30 @@ fn assert_one_error(props: SecureNetworkProps, expected: &str) {
     assert!(errs[0].contains(expected), "{}", errs[0]);
 }
 
-fn zones(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| (*s).to_owned()).collect()
-}
-
 #[test]
 fn no_availability_zone_is_an_error() {
     assert_one_error(
-        SecureNetworkProps {
-            availability_zones: Vec::new(),
-            ..dev_props()
-        },
+        &[],
+        dev_props(),
         "0 availability zones given: name at least 2",
     );
 }
 
 #[test]
 fn one_availability_zone_is_an_error() {
-    assert_one_error(
-        SecureNetworkProps {
-            availability_zones: zones(&["eu-west-1a"]),
-            ..dev_props()
-        },
-        "1 availability zones given",
-    );
+    assert_one_error(&["eu-west-1a"], dev_props(), "1 availability zones given");
 }
 
 #[test]
 fn a_zone_of_another_region_is_an_error() {
     assert_one_error(
-        SecureNetworkProps {
-            availability_zones: zones(&["eu-west-1a", "us-east-1b"]),
-            ..dev_props()
-        },
+        &["eu-west-1a", "us-east-1b"],
+        dev_props(),
         "\"us-east-1b\" is not a zone of the stack's region eu-west-1",
     );
     assert_one_error(
-        SecureNetworkProps {
-            availability_zones: zones(&["eu-west-1a", "eu-west-1"]),
-            ..dev_props()
-        },
+        &["eu-west-1a", "eu-west-1"],
+        dev_props(),
         "\"eu-west-1\" is not a zone of the stack's region eu-west-1",
     );
 }
@@ -397,10 +384,8 @@ fn a_zone_of_another_region_is_an_error() {
 #[test]
 fn a_duplicate_zone_is_an_error() {
     assert_one_error(
-        SecureNetworkProps {
-            availability_zones: zones(&["eu-west-1a", "eu-west-1b", "eu-west-1a"]),
-            ..prod_props()
-        },
+        &["eu-west-1a", "eu-west-1b", "eu-west-1a"],
+        prod_props(),
         "\"eu-west-1a\" is listed twice",
     );
 }
@@ -408,6 +393,7 @@ fn a_duplicate_zone_is_an_error() {
 #[test]
 fn a_cidr_too_small_for_the_subnets_is_an_error() {
     assert_one_error(
+        PROD_ZONES,
         SecureNetworkProps {
             cidr: "10.0.0.0/24".to_owned(),
             public_subnet_mask: 24,
@@ -422,6 +408,7 @@ fn a_cidr_too_small_for_the_subnets_is_an_error() {
 #[test]
 fn a_malformed_cidr_is_an_error() {
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             cidr: "10.0.0/16".to_owned(),
             ..dev_props()
@@ -429,6 +416,7 @@ fn a_malformed_cidr_is_an_error() {
         "cidr \"10.0.0/16\" is not a CIDR block",
     );
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             cidr: "10.0.1.0/16".to_owned(),
             ..dev_props()
@@ -436,6 +424,7 @@ fn a_malformed_cidr_is_an_error() {
         "use the network address 10.0.0.0/16",
     );
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             cidr: "10.0.0.0/8".to_owned(),
             ..dev_props()
@@ -447,6 +436,7 @@ fn a_malformed_cidr_is_an_error() {
 #[test]
 fn a_subnet_mask_outside_the_vpc_is_an_error() {
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             private_subnet_mask: 30,
             ..dev_props()
@@ -458,6 +448,7 @@ fn a_subnet_mask_outside_the_vpc_is_an_error() {
 #[test]
 fn other_bad_props_are_errors() {
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             flow_log_retention_days: 42,
             ..dev_props()
@@ -465,6 +456,7 @@ fn other_bad_props_are_errors() {
         "flow_log_retention_days 42 is not a CloudWatch Logs retention",
     );
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             interface_endpoints: vec![InterfaceEndpoint::Logs, InterfaceEndpoint::Logs],
             ..dev_props()
@@ -472,6 +464,7 @@ fn other_bad_props_are_errors() {
         "interface endpoint logs is listed twice",
     );
     assert_one_error(
+        DEV_ZONES,
         SecureNetworkProps {
             stage: Some("Prod".to_owned()),
             ..dev_props()
@@ -482,11 +475,13 @@ fn other_bad_props_are_errors() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let errs = errors_of(SecureNetworkProps {
-        cidr: "nonsense".to_owned(),
-        availability_zones: zones(&["us-east-1a", "us-east-1a"]),
-        ..dev_props()
-    });
+    let errs = errors_of(
+        &["us-east-1a", "us-east-1a"],
+        SecureNetworkProps {
+            cidr: "nonsense".to_owned(),
+            ..dev_props()
+        },
+    );
     assert_eq!(errs.len(), 3, "{errs:#?}");
     assert!(errs.iter().all(|e| e.starts_with("[test/Stack/Network] ")));
 }

@@ -2,7 +2,7 @@
 //! reach the tasks, what the roles may do, no plaintext secret), and prop validation.
 
 use pantri_constructs::service::{
-    self, AppLogs, CapacityStrategy, DatadogAgentProps, NextJsServiceProps,
+    self, AppLogs, CapacityStrategy, DatadogAgentProps, NextJsServiceInputs, NextJsServiceProps,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
 use pantri_constructs::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
@@ -28,11 +28,9 @@ fn bucket(name: &str) -> BucketRef {
     }
 }
 
-/// Props as the app wires them for a stage, with the other stacks' values as literals.
-fn props(stage: &str) -> NextJsServiceProps {
-    NextJsServiceProps {
-        app_name: "pantri".into(),
-        stage: stage.into(),
+/// The inputs as the app wires them for a stage, with the other stacks' values as literals.
+fn inputs(stage: &str) -> NextJsServiceInputs {
+    NextJsServiceInputs {
         vpc: VpcRef {
             vpc_id: "vpc-0123456789abcdef0".into(),
             cidr_block: "10.0.0.0/16".into(),
@@ -61,12 +59,20 @@ fn props(stage: &str) -> NextJsServiceProps {
             "arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         )
         .into(),
+        datadog_api_key: secret(&format!("pantri/{stage}/datadog-api-key")),
+        origin_secret: secret(&format!("pantri/{stage}/origin-verify")),
+    }
+}
+
+/// Props as the app sets them for a stage.
+fn props(stage: &str) -> NextJsServiceProps {
+    NextJsServiceProps {
+        app_name: "pantri".into(),
+        stage: stage.into(),
         datadog: DatadogAgentProps {
             site: "ap1.datadoghq.com".into(),
-            api_key_secret: secret(&format!("pantri/{stage}/datadog-api-key")),
             ..DatadogAgentProps::default()
         },
-        origin_secret: secret(&format!("pantri/{stage}/origin-verify")),
         ..NextJsServiceProps::default()
     }
 }
@@ -108,9 +114,14 @@ fn prod_props() -> NextJsServiceProps {
     }
 }
 
+/// The service of `p`'s stage, wired to that stage's inputs.
 fn synth(p: NextJsServiceProps) -> App {
+    synth_with(inputs(&p.stage), p)
+}
+
+fn synth_with(inputs: NextJsServiceInputs, p: NextJsServiceProps) -> App {
     app_with_stack(REGION, |scope| {
-        service::NextJsService::new(scope, "Service", p);
+        service::NextJsService::new(scope, "Service", inputs, p);
     })
 }
 
@@ -476,19 +487,24 @@ fn an_illegal_fargate_size_is_an_error() {
 #[test]
 fn every_bad_prop_is_reported_together() {
     // GIVEN several mistakes at once
-    let errs = problems(NextJsServiceProps {
-        domain_name: "origin.example.org".into(),
-        environment: vec![("STRIPE_API_KEY".into(), "sk_live_x".into())],
-        health_check_path: "api/health".into(),
-        log_retention_days: 10,
-        container_port: 8126,
-        datadog: DatadogAgentProps {
-            site: "https://datadoghq.com".into(),
-            ..prod_props().datadog
+    let errs = errors(&synth_with(
+        NextJsServiceInputs {
+            domain_name: "origin.example.org".into(),
+            ..inputs("prod")
         },
-        uploads_prefix: "_next/".into(),
-        ..prod_props()
-    });
+        NextJsServiceProps {
+            environment: vec![("STRIPE_API_KEY".into(), "sk_live_x".into())],
+            health_check_path: "api/health".into(),
+            log_retention_days: 10,
+            container_port: 8126,
+            datadog: DatadogAgentProps {
+                site: "https://datadoghq.com".into(),
+                ..prod_props().datadog
+            },
+            uploads_prefix: "_next/".into(),
+            ..prod_props()
+        },
+    ));
     // THEN each is an error at the construct path
     for needle in [
         "domain_name \"origin.example.org\" is not in the hosted zone",
@@ -509,18 +525,22 @@ fn every_bad_prop_is_reported_together() {
 }
 
 #[test]
-fn the_defaults_demand_real_references() {
-    // GIVEN the defaults alone
-    let errs = problems(NextJsServiceProps::default());
-    // THEN each missing reference is named
-    assert!(
-        errs.iter().any(|e| e.contains("vpc.vpc_id is empty")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|e| e.contains("origin_secret.name is empty")),
-        "{errs:?}"
+fn an_origin_secret_without_a_name_is_an_error() {
+    // GIVEN an origin secret known by ARN only
+    let errs = errors(&synth_with(
+        NextJsServiceInputs {
+            origin_secret: SecretRef {
+                name: String::new(),
+                ..secret("pantri/prod/origin-verify")
+            },
+            ..inputs("prod")
+        },
+        prod_props(),
+    ));
+    // THEN the error says the listener rule needs its name
+    assert_eq!(
+        errs,
+        vec!["[test/Stack/Service] origin_secret.name is empty: the listener rule reads the secret by name through a dynamic reference".to_owned()]
     );
 }
 
@@ -586,5 +606,41 @@ fn the_app_runs_read_only_and_non_root_with_writable_cache_volumes() {
             td["Properties"]["Memory"].clone()
         ),
         (json!("1024"), json!("2048"))
+    );
+}
+
+#[test]
+fn an_image_given_by_uri_runs_as_named_and_needs_no_tag_parameter() {
+    // GIVEN an image the app's CI pushed to an ECR repository, by digest
+    let uri = format!(
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/web@sha256:{}",
+        "ab".repeat(32)
+    );
+    let app = synth(NextJsServiceProps {
+        image: Some(service::ContainerImage::uri(&uri)),
+        ..prod_props()
+    });
+    // WHEN it is synthesized
+    let t = template(&app);
+    // THEN the task runs that URI, with no ImageTag parameter to fill
+    assert!(
+        t["Parameters"].get("ImageTag").is_none(),
+        "{}",
+        t["Parameters"]
+    );
+    let images: Vec<Value> = resources_of_type(&t, "AWS::ECS::TaskDefinition")
+        .iter()
+        .flat_map(|(_, r)| as_list(&r["Properties"]["ContainerDefinitions"]))
+        .map(|c| c["Image"].clone())
+        .collect();
+    assert!(images.contains(&json!(uri)), "{images:?}");
+    // AND the execution role pulls from that repository only
+    let pull = statements(&t)
+        .into_iter()
+        .find(|s| s["Sid"] == "PullAppImage")
+        .expect("a pull statement");
+    assert_eq!(
+        pull["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:ecr:eu-west-1:111122223333:repository/team/web"})
     );
 }

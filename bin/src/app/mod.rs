@@ -20,8 +20,9 @@ use anyhow::Context;
 use pantri_constructs::auth::{Mfa, ThreatProtection, UserPool, UserPoolProps};
 use pantri_constructs::dns::{HostedZone, HostedZoneProps};
 use pantri_constructs::edge::{
-    Edge, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate, GlobalCertificateProps,
-    PriceClass, CLOUDFRONT_REGION,
+    Edge, EdgeInputs, EdgeProps, EdgeWebAcl, EdgeWebAclProps, GlobalCertificate,
+    GlobalCertificateProps, OriginSecretRotation, OriginSecretRotationProps, PriceClass,
+    CLOUDFRONT_REGION,
 };
 use pantri_constructs::logs::LogsKey;
 use pantri_constructs::monitoring::{
@@ -34,8 +35,8 @@ use pantri_constructs::network::{
 };
 use pantri_constructs::secrets::{AppSecrets, AppSecretsProps};
 use pantri_constructs::service::{
-    AppLogs, CapacityStrategy, DatadogAgentProps, ImageRepository, ImageRepositoryProps,
-    NextJsService, NextJsServiceProps,
+    AppLogs, CapacityStrategy, ContainerImage, DatadogAgentProps, ImageRepository,
+    ImageRepositoryProps, NextJsService, NextJsServiceInputs, NextJsServiceProps,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
 use pantri_constructs::Removal;
@@ -61,9 +62,12 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
             .validate()
             .with_context(|| format!("{}", file.display()))?;
         // The web app's directory is relative to its settings file.
-        if let Some(web) = &mut settings.web {
-            if let Some(dir) = file.parent() {
-                web.source = normalize(&dir.join(&web.source));
+        if let (Some(web), Some(dir)) = (&mut settings.web, file.parent()) {
+            for path in [&mut web.source, &mut web.static_files]
+                .into_iter()
+                .flatten()
+            {
+                *path = normalize(&dir.join(&*path));
             }
         }
         add_stage(&mut app, &name, &settings);
@@ -135,6 +139,7 @@ const NEXT_STATIC_PREFIX: &str = "_next/static/";
 fn publish_static_files(
     stack: &mut Scope<'_>,
     web: &settings::WebSettings,
+    build_output: &std::path::Path,
     bucket: OutputRef,
     distribution: OutputRef,
 ) {
@@ -142,7 +147,7 @@ fn publish_static_files(
     stack.file_tree(
         "NextStatic",
         FileTreeProps {
-            directory: web.source.join(".next/static"),
+            directory: build_output.join(".next/static"),
             bucket: TreeBucket::Output(bucket),
             prefix: NEXT_STATIC_PREFIX.to_owned(),
             content_hashed: true,
@@ -153,7 +158,7 @@ fn publish_static_files(
     stack.file_tree(
         "Public",
         FileTreeProps {
-            directory: web.source.join("public"),
+            directory: build_output.join("public"),
             bucket: TreeBucket::Output(bucket),
             prefix: String::new(),
             content_hashed: false,
@@ -193,11 +198,11 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let network = SecureNetwork::new(
             &mut stack,
             "Vpc",
+            &s.availability_zones,
             SecureNetworkProps {
                 app_name: app_name.to_owned(),
                 stage: Some(stage_name.to_owned()),
                 cidr: s.network.cidr.clone(),
-                availability_zones: s.availability_zones.clone(),
                 nat_gateways: match s.network.nat_gateways {
                     NatSetting::PerAz => NatGateways::PerAz,
                     NatSetting::Single => NatGateways::Single,
@@ -233,8 +238,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let static_bucket = StaticBucket::new(
         &mut data,
         "StaticFiles",
+        &log_bucket.bucket_ref(),
         StaticBucketProps {
-            log_bucket: Some(log_bucket.bucket_ref()),
             expire: s
                 .web
                 .iter()
@@ -247,20 +252,20 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let zone = HostedZone::new(
         &mut data,
         "Zone",
+        &s.domain_name,
         HostedZoneProps {
-            domain_name: s.domain_name.clone(),
             removal,
-            parent_zone_id: s.dns.parent_zone_id.as_deref().map(Str::from),
+            parent_zone: s.dns.parent_zone(),
             ..HostedZoneProps::default()
         },
     );
     let user_pool = UserPool::new(
         &mut data,
         "UserPool",
+        &s.domain_name,
         UserPoolProps {
             app_name: app_name.to_owned(),
             stage: stage_name.to_owned(),
-            domain_name: s.domain_name.clone(),
             mfa: match s.auth.mfa {
                 MfaSetting::Required => Mfa::Required,
                 MfaSetting::Optional => Mfa::Optional,
@@ -283,8 +288,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let repository = ImageRepository::new(
         &mut data,
         "Repository",
+        &format!("{app_name}-{stage_name}"),
         ImageRepositoryProps {
-            name: format!("{app_name}-{stage_name}"),
             removal,
             ..ImageRepositoryProps::default()
         },
@@ -341,11 +346,9 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let certificate = GlobalCertificate::new(
             &mut global,
             "Certificate",
-            GlobalCertificateProps {
-                domain_name: s.domain_name.clone(),
-                hosted_zone: Some(zone.zone_ref()),
-                ..GlobalCertificateProps::default()
-            },
+            &s.domain_name,
+            &zone.zone_ref(),
+            GlobalCertificateProps::default(),
         );
         let acl = EdgeWebAcl::new(
             &mut global,
@@ -377,14 +380,24 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         // Built from the web app's Dockerfile and pushed under its content hash by deploy; the
         // tag reaches the template as a parameter deploy fills, so an app change leaves the
         // template as it is.
-        let image_tag = s.web.as_ref().map(|w| {
-            stack
-                .image_asset(
-                    "Image",
-                    ImageAssetProps::new(&w.source, format!("{app_name}-{stage_name}")),
-                )
-                .image_tag_parameter()
-        });
+        // An image built elsewhere (`web.image`) runs as it is: nothing is built or pushed.
+        let image_tag = s
+            .web
+            .as_ref()
+            .and_then(|w| w.source.as_ref())
+            .map(|source| {
+                stack
+                    .image_asset(
+                        "Image",
+                        ImageAssetProps::new(source, format!("{app_name}-{stage_name}")),
+                    )
+                    .image_tag_parameter()
+            });
+        let image = s
+            .web
+            .as_ref()
+            .and_then(|w| w.image.as_deref())
+            .map(ContainerImage::uri);
         let capacity = CapacityStrategy {
             fargate_base: s.service.capacity.fargate_base,
             fargate_weight: s.service.capacity.fargate_weight,
@@ -393,27 +406,43 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let service = NextJsService::new(
             &mut stack,
             "Web",
-            NextJsServiceProps {
-                app_name: app_name.to_owned(),
-                stage: stage_name.to_owned(),
+            NextJsServiceInputs {
                 vpc: vpc.clone(),
                 domain_name: origin_name.clone(),
                 hosted_zone: zone.zone_ref(),
                 log_bucket: log_bucket.bucket_ref(),
-                access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 static_bucket: static_bucket.bucket_ref(),
                 user_pool: user_pool.pool_ref(),
                 logs_key_arn: logs_key.arn(),
+                datadog_api_key: secrets.datadog_api_key(),
+                origin_secret: secrets.origin_verify(),
+            },
+            NextJsServiceProps {
+                app_name: app_name.to_owned(),
+                stage: stage_name.to_owned(),
+                access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 repository: Some(repository.resource()),
                 image_tag,
-                datadog: DatadogAgentProps {
-                    site: s.datadog.site.clone(),
-                    api_key_secret: secrets.datadog_api_key(),
-                    env: Some(s.environment.clone()),
-                    service: Some(app_name.to_owned()),
-                    ..DatadogAgentProps::default()
+                image,
+                datadog: {
+                    let defaults = DatadogAgentProps::default();
+                    DatadogAgentProps {
+                        site: s.datadog.site.clone(),
+                        env: Some(s.environment.clone()),
+                        service: Some(app_name.to_owned()),
+                        agent_image: s
+                            .datadog
+                            .agent_image
+                            .clone()
+                            .unwrap_or(defaults.agent_image.clone()),
+                        log_router_image: s
+                            .datadog
+                            .log_router_image
+                            .clone()
+                            .unwrap_or(defaults.log_router_image.clone()),
+                        ..defaults
+                    }
                 },
-                origin_secret: secrets.origin_verify(),
                 cpu: s.service.cpu,
                 memory: s.service.memory,
                 desired_count: s.service.desired_count,
@@ -449,16 +478,18 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let edge = Edge::new(
             &mut stack,
             "Cdn",
+            EdgeInputs {
+                domain_name: s.domain_name.clone(),
+                hosted_zone: zone.zone_ref(),
+                alb_domain_name: Str::from(origin_name.as_str()),
+                static_bucket: static_bucket.bucket_ref(),
+                log_bucket: log_bucket.bucket_ref(),
+                origin_secret: secrets.origin_verify(),
+                certificate_arn,
+            },
             EdgeProps {
                 app_name: app_name.to_owned(),
                 stage: stage_name.to_owned(),
-                domain_name: s.domain_name.clone(),
-                hosted_zone: Some(zone.zone_ref()),
-                alb_domain_name: Some(Str::from(origin_name.as_str())),
-                static_bucket: Some(static_bucket.bucket_ref()),
-                log_bucket: Some(log_bucket.bucket_ref()),
-                origin_secret: Some(secrets.origin_verify()),
-                certificate_arn: Some(certificate_arn),
                 web_acl_arn: Some(web_acl_arn),
                 price_class: match s.edge.price_class {
                     PriceClassSetting::All => PriceClass::All,
@@ -469,6 +500,26 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 public_paths: s.edge.public_paths.clone(),
             },
         );
+        // The origin-verify value rotates; the rule keeps the previous value until the next
+        // rotation, so no edge location is refused meanwhile.
+        if let Some(rule) = service.forward_rule() {
+            OriginSecretRotation::new(
+                &mut stack,
+                "OriginRotation",
+                &secrets.origin_verify(),
+                edge.distribution_id(),
+                rule.ref_(),
+                logs_key.arn(),
+                OriginSecretRotationProps {
+                    every_days: s.edge.origin_secret_rotation_days.unwrap_or(30),
+                    log_retention_days: s.service.log_retention_days,
+                    removal,
+                    log_group_name: Some(format!(
+                        "/aws/lambda/{app_name}-{stage_name}-origin-rotation"
+                    )),
+                },
+            );
+        }
         output(
             &mut stack,
             "DistributionDomainName",
@@ -481,13 +532,20 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             Str::from(edge.url()),
             "The application's URL",
         );
-        if let Some(web) = &s.web {
+        if let Some((web, build_output)) = s.web.as_ref().and_then(|w| Some((w, w.build_output()?)))
+        {
             let distribution = stack.output(
                 "DistributionId",
                 Output::new(edge.distribution_id())
                     .description("The distribution whose changed paths deploy invalidates"),
             );
-            publish_static_files(&mut stack, web, static_bucket_name, distribution);
+            publish_static_files(
+                &mut stack,
+                web,
+                build_output,
+                static_bucket_name,
+                distribution,
+            );
         }
         edge.distribution_id()
     };
@@ -508,19 +566,19 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             stage: stage_name.to_owned(),
             env: s.environment.clone(),
             service: app_name.to_owned(),
+            team: "platform".to_owned(),
             cluster_name: Str::from(service.cluster_name_literal()),
             service_name: Str::from(service.service_name_literal()),
             alb_full_name: service.load_balancer_full_name(),
             target_group_full_name: service.target_group_full_name(),
             distribution_id: Some(distribution_id),
             desired_count: s.service.desired_count,
-            ..Workload::default()
         };
         ServiceAlarms::new(
             &mut stack,
             "Alarms",
+            &workload,
             ServiceAlarmsProps {
-                workload: workload.clone(),
                 alarm_emails: s.alarms.emails.clone(),
                 datadog: Some(AlarmsToDatadog {
                     site: s.datadog.site.clone(),
@@ -534,21 +592,17 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             DatadogMonitors::new(
                 &mut stack,
                 "Monitors",
-                DatadogMonitorsProps {
-                    workload: workload.clone(),
-                    notify: s.datadog.notify.clone(),
-                    ..DatadogMonitorsProps::default()
-                },
+                &workload,
+                &s.datadog.notify,
+                DatadogMonitorsProps::default(),
             );
         }
         if s.datadog.dashboard {
             DatadogDashboard::new(
                 &mut stack,
                 "Dashboard",
-                DatadogDashboardProps {
-                    workload,
-                    ..DatadogDashboardProps::default()
-                },
+                &workload,
+                DatadogDashboardProps::default(),
             );
         }
     }

@@ -3,6 +3,8 @@
 //! availability zones, sizes, Datadog site and switches. Every key is checked: an unknown key or a
 //! wrong type is an error naming the file, line and key.
 
+use pantri_constructs::dns::ParentZone;
+use pantri_synth::Str;
 use serde::Deserialize;
 
 /// A clearly fake account id, so synth works with no AWS account.
@@ -52,25 +54,97 @@ pub struct StageSettings {
     /// The stage's DNS zone.
     #[serde(default)]
     pub dns: DnsSettings,
-    /// The web app deploy builds and publishes. Unset: the image is pushed to the stage's
-    /// repository by other means and its tag comes from `PANTRI_IMAGE_TAG`; no static files.
+    /// The web app deploy builds (or takes as built) and publishes. Unset: the image is pushed to
+    /// the stage's repository by other means and its tag comes from `PANTRI_IMAGE_TAG`; no
+    /// static files.
     #[serde(default)]
     pub web: Option<WebSettings>,
 }
 
-/// The Next.js app of a stage: deploy builds its image (its `Dockerfile`), pushes it to the
-/// stage's repository under its content hash, and publishes its build output to the static
-/// bucket (`.next/static/` to `_next/static/`, `public/` to the bucket root).
+/// The Next.js app of a stage, in one of two ways:
+/// - `source`: deploy builds its image (its `Dockerfile`), pushes it to the stage's repository
+///   under its content hash, and publishes its build output to the static bucket
+///   (`.next/static/` to `_next/static/`, `public/` to the bucket root);
+/// - `image` + `static_files`: the app's own CI built and pushed the image; the task runs that
+///   URI as it is (nothing is built or pushed), and deploy publishes the build output found in
+///   `static_files` the same way.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WebSettings {
     /// The app's directory, relative to this settings file (`../fixtures/web`), after `next
     /// build`.
-    pub source: std::path::PathBuf,
+    #[serde(default)]
+    pub source: Option<std::path::PathBuf>,
+    /// An image built elsewhere: `<registry>/<repository>:<tag>` or `...@sha256:<digest>`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// With `image`: the directory holding that build's `.next/static/` and `public/`,
+    /// relative to this settings file.
+    #[serde(default)]
+    pub static_files: Option<std::path::PathBuf>,
     /// Days the files of earlier releases stay under `_next/static/` (pages already open keep
     /// loading their chunks) before the bucket's lifecycle expires them. Default 30.
     #[serde(default = "default_release_days")]
     pub keep_release_files_days: u32,
+}
+
+impl WebSettings {
+    /// The directory with the build output deploy publishes (`.next/static/`, `public/`).
+    pub fn build_output(&self) -> Option<&std::path::Path> {
+        self.source.as_deref().or(self.static_files.as_deref())
+    }
+
+    /// Every problem of the `web` block: one way of naming the app, and an image URI that says
+    /// exactly which image runs.
+    fn validate(&self) -> anyhow::Result<()> {
+        match (&self.source, &self.image, &self.static_files) {
+            (None, None, _) => anyhow::bail!(
+                "web: names no app: set `source: <dir>` (the app's directory, built and pushed by deploy) or `image: <uri>` with `static_files: <dir>` (an image your CI pushed, and its build output)"
+            ),
+            (Some(_), Some(_), _) => anyhow::bail!(
+                "web.source and web.image are both set: name one (source: deploy builds the image; image: it was built elsewhere)"
+            ),
+            (Some(_), None, Some(_)) => anyhow::bail!(
+                "web.static_files is set with web.source: deploy publishes the source's own .next/static/ and public/; remove static_files (it goes with image)"
+            ),
+            (None, Some(_), None) => anyhow::bail!(
+                "web.image needs web.static_files: the directory with that build's .next/static/ and public/, which deploy publishes to the static bucket (the image does not carry them to S3)"
+            ),
+            (None, Some(uri), Some(_)) => image_uri(uri),
+            (Some(_), None, None) => Ok(()),
+        }
+    }
+}
+
+/// Checks an image URI: a repository with a tag or a digest, never `latest` (what runs must be
+/// what was reviewed).
+fn image_uri(uri: &str) -> anyhow::Result<()> {
+    let bad = |why: &str| -> anyhow::Result<()> { anyhow::bail!("web.image: {uri:?} {why}") };
+    if uri.is_empty() || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("is not an image URI");
+    }
+    let (name, reference) = match uri.split_once('@') {
+        Some((name, digest)) => {
+            let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+                return bad("has a digest that is not sha256:<64 lower-case hex digits>");
+            }
+            (name, digest)
+        }
+        None => match uri.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') && !tag.is_empty() => (name, tag),
+            _ => return bad("names no tag or digest: add :<tag> (an immutable one, such as the git SHA) or @sha256:<digest>"),
+        },
+    };
+    if reference == "latest" {
+        return bad(
+            "runs tag `latest`, which moves: name an immutable tag (the git SHA) or a digest",
+        );
+    }
+    if !name.contains('/') || name.ends_with('/') {
+        return bad("names no repository: <registry>/<repository>:<tag>");
+    }
+    Ok(())
 }
 
 fn default_release_days() -> u32 {
@@ -86,6 +160,22 @@ pub struct DnsSettings {
     /// and `pantri deploy` prints the name servers to set there.
     #[serde(default)]
     pub parent_zone_id: Option<String>,
+    /// The parent zone by name, when another stage creates it (its id is not known when this
+    /// file is written): CloudFormation finds the zone by name. Not with `parent_zone_id`.
+    #[serde(default)]
+    pub parent_zone_name: Option<String>,
+}
+
+impl DnsSettings {
+    /// The parent zone as the zone construct takes it (by id or by name; `validate` has refused
+    /// both).
+    pub fn parent_zone(&self) -> Option<ParentZone> {
+        match (&self.parent_zone_id, &self.parent_zone_name) {
+            (Some(id), _) => Some(ParentZone::Id(Str::from(id.as_str()))),
+            (None, Some(name)) => Some(ParentZone::Name(name.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// NAT gateways per stage.
@@ -290,6 +380,9 @@ pub struct EdgeSettings {
     /// `MAX_BODY_BYTES` to enforce itself (CloudFront's WAF inspects only the first 16 KiB).
     #[serde(default)]
     pub max_body_kib: Option<u32>,
+    /// Days between two rotations of the origin-verify value (default 30).
+    #[serde(default)]
+    pub origin_secret_rotation_days: Option<u32>,
 }
 
 /// Datadog settings.
@@ -306,6 +399,27 @@ pub struct DatadogSettings {
     pub aws_integration: bool,
     /// Who monitors notify (`@slack-pantri-alerts`).
     pub notify: Vec<String>,
+    /// The agent sidecar's image, to pin it further than pantri's release tag (a digest:
+    /// `public.ecr.aws/datadog/agent:7.59.0@sha256:...`). Unset: `service::images::DATADOG_AGENT`.
+    #[serde(default)]
+    pub agent_image: Option<String>,
+    /// The FireLens log router's image, likewise. Unset: `service::images::LOG_ROUTER`.
+    #[serde(default)]
+    pub log_router_image: Option<String>,
+}
+
+/// `image` names an exact release: a digest, or a tag other than `latest`.
+fn pinned(key: &str, image: &str) -> anyhow::Result<()> {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let pinned = image.contains("@sha256:")
+        || name
+            .split_once(':')
+            .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
+    anyhow::ensure!(
+        pinned,
+        "{key}: {image:?} is not pinned: name a release tag or a digest (`...@sha256:...`), so that what runs is what was reviewed"
+    );
+    Ok(())
 }
 
 /// CloudWatch alarm settings.
@@ -333,6 +447,10 @@ impl StageSettings {
             "environment: {:?} must be lower-case letters, digits, '-' and '_' (it is Datadog's env tag)",
             self.environment
         );
+        anyhow::ensure!(
+            self.dns.parent_zone_id.is_none() || self.dns.parent_zone_name.is_none(),
+            "dns: give parent_zone_id or parent_zone_name, not both: they name the same zone"
+        );
         if let Some(id) = &self.dns.parent_zone_id {
             anyhow::ensure!(
                 !id.is_empty()
@@ -344,7 +462,16 @@ impl StageSettings {
                  and digits, as `aws route53 list-hosted-zones` shows it without /hostedzone/)"
             );
         }
+        for (key, image) in [
+            ("datadog.agent_image", &self.datadog.agent_image),
+            ("datadog.log_router_image", &self.datadog.log_router_image),
+        ] {
+            if let Some(image) = image {
+                pinned(key, image)?;
+            }
+        }
         if let Some(web) = &self.web {
+            web.validate()?;
             anyhow::ensure!(
                 web.keep_release_files_days >= 2,
                 "web.keep_release_files_days: {} is too short: files of the running release are \

@@ -18,9 +18,30 @@ pub enum ImageOutcome {
     Pushed(String),
 }
 
+/// Whether `host` is a real ECR registry: `<account>.dkr.ecr.<region>.amazonaws.com` (or
+/// `.amazonaws.com.cn`).
+pub fn is_ecr_host(host: &str) -> bool {
+    let host = host
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let Some(rest) = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))
+    else {
+        return false;
+    };
+    rest.contains(".dkr.ecr.")
+}
+
 /// Publishes one image: `DescribeImages` (or the registry's equivalent) first; only a missing
 /// tag is built (after checking the context still has the hash the assembly recorded), the
 /// CLI logged in with the registry's token, and pushed.
+///
+/// `emulator` names the endpoint override in effect when AWS calls go to this machine: then a
+/// push to a real ECR host is refused before anything is built (the registry token came from
+/// the emulator, and the image must not leave an emulated deploy).
 pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
     registry: &R,
     tool: &T,
@@ -28,6 +49,7 @@ pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
     dest: &ImageDestination,
     account: &str,
     context: &Path,
+    emulator: Option<&str>,
 ) -> Result<ImageOutcome, PublishError> {
     let region = dest.region.as_deref().unwrap_or_default();
     let host = registry.host(account, region);
@@ -38,6 +60,11 @@ pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
         .map_err(|e| PublishError::api(&dest.repository_name, e))?;
     if present {
         return Ok(ImageOutcome::Present(image));
+    }
+    if let (Some(endpoint), true) = (emulator, is_ecr_host(&host)) {
+        return Err(PublishError::Refused(format!(
+            "not pushing to {host}, a real ECR registry, while AWS calls go to the emulator at {endpoint}: set PANTRI_IMAGE_REGISTRY=127.0.0.1:<port> to push to a local registry, or deploy with --no-publish"
+        )));
     }
     let source = &entry.source;
     let dockerfile = source.docker_file.as_deref().unwrap_or("Dockerfile");

@@ -45,6 +45,9 @@ pub enum PublishError {
         /// The call's error.
         source: ApiError,
     },
+    /// Publishing would send something where it must not go.
+    #[error("{0}")]
+    Refused(String),
     /// The container CLI failed.
     #[error("`{}` failed ({}){}", .0.command, .0.status, render_tail(&.0.tail))]
     Tool(api::ToolFailure),
@@ -84,6 +87,35 @@ impl StackAssets {
         self.manifest.files.is_empty()
             && self.manifest.docker_images.is_empty()
             && self.trees.trees.is_empty()
+    }
+
+    /// Every asset by content hash (image tag, object key, tree hash), in a stable order.
+    pub fn fingerprint(&self) -> Vec<crate::deploy::planfile::PlannedAsset> {
+        use crate::deploy::planfile::PlannedAsset;
+        let asset = |id: &String, kind: &str, hash: &str| PlannedAsset {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            hash: hash.to_owned(),
+        };
+        let mut all = Vec::new();
+        for (id, e) in &self.manifest.docker_images {
+            all.extend(
+                e.destinations
+                    .values()
+                    .map(|d| asset(id, "image", &d.image_tag)),
+            );
+        }
+        for (id, e) in &self.manifest.files {
+            all.extend(
+                e.destinations
+                    .values()
+                    .map(|d| asset(id, "file", &d.object_key)),
+            );
+        }
+        for (id, t) in &self.trees.trees {
+            all.push(asset(id, "tree", &t.hash));
+        }
+        all
     }
 
     /// The values of the asset parameters: `(parameter, value)`.

@@ -12,10 +12,11 @@ use super::api::{ContainerTool, ImageRegistry, Invalidations, ObjectStore, Regis
 use super::files::{publish_file, publish_tree};
 use super::images::{publish_image, ImageOutcome};
 use super::tool::PlainRegistry;
-use super::{AssemblyAssets, PublishError};
+use super::{AssemblyAssets, PublishError, StackAssets};
 use crate::deploy::api::ApiResult;
 use crate::deploy::error::DeployError;
 use crate::deploy::hooks::{HookFuture, Outputs, StackHooks};
+use crate::deploy::planfile::PlannedAsset;
 use crate::deploy::progress::Ui;
 
 /// Whether deploy publishes (`--no-publish` fills the asset parameters only).
@@ -78,6 +79,8 @@ pub struct Publisher<'a, C, T> {
     assets: &'a AssemblyAssets,
     mode: PublishMode,
     plain_registry: Option<PlainRegistry>,
+    /// The endpoint override on this machine, when AWS calls go to an emulator.
+    emulator: Option<String>,
     /// Stack id → (distribution output, changed keys) to invalidate after its deploy.
     pending: RefCell<BTreeMap<String, Vec<Pending>>>,
     stats: RefCell<PublishStats>,
@@ -101,6 +104,7 @@ where
             assets,
             mode,
             plain_registry: None,
+            emulator: None,
             pending: RefCell::new(BTreeMap::new()),
             stats: RefCell::new(PublishStats::default()),
         }
@@ -109,6 +113,13 @@ where
     /// Pushes images to this registry instead of ECR.
     pub fn with_plain_registry(mut self, registry: Option<PlainRegistry>) -> Self {
         self.plain_registry = registry;
+        self
+    }
+
+    /// Says that AWS calls go to an emulator at this endpoint (`URL (from WHERE)`): no image is
+    /// pushed to a real ECR host then.
+    pub fn with_emulator(mut self, endpoint: Option<String>) -> Self {
+        self.emulator = endpoint;
         self
     }
 
@@ -164,6 +175,7 @@ where
                     dest,
                     &stack.env.account,
                     &context,
+                    self.emulator.as_deref(),
                 )
                 .await
                 .map_err(|e| Self::fail(stack, id, e))?;
@@ -325,6 +337,13 @@ where
         self.assets
             .of(stack)
             .map(|a| a.parameter_values())
+            .unwrap_or_default()
+    }
+
+    fn assets(&self, stack: &StackArtifact) -> Vec<PlannedAsset> {
+        self.assets
+            .of(stack)
+            .map(StackAssets::fingerprint)
             .unwrap_or_default()
     }
 

@@ -281,7 +281,7 @@ async fn an_image_is_built_logged_in_and_pushed_once_and_skipped_when_the_tag_ex
     let (entry, dest) = image(d.path());
     let tool = FakeTool::default();
     let empty = FakeRegistry { tags: Vec::new() };
-    let out = publish_image(&empty, &tool, &entry, &dest, "123456789012", d.path())
+    let out = publish_image(&empty, &tool, &entry, &dest, "123456789012", d.path(), None)
         .await
         .expect("publish");
     let image = format!(
@@ -301,7 +301,7 @@ async fn an_image_is_built_logged_in_and_pushed_once_and_skipped_when_the_tag_ex
     let full = FakeRegistry {
         tags: vec![dest.image_tag.clone()],
     };
-    let out = publish_image(&full, &tool, &entry, &dest, "123456789012", d.path())
+    let out = publish_image(&full, &tool, &entry, &dest, "123456789012", d.path(), None)
         .await
         .expect("publish");
     assert_eq!(out, ImageOutcome::Present(image));
@@ -324,6 +324,7 @@ async fn a_failed_build_shows_the_last_lines_of_the_tool() {
         &dest,
         "123456789012",
         d.path(),
+        None,
     )
     .await
     .expect_err("fails");
@@ -339,4 +340,95 @@ async fn a_failed_build_shows_the_last_lines_of_the_tool() {
         1,
         "no login or push after a failed build"
     );
+}
+
+struct LocalRegistry;
+
+impl ImageRegistry for LocalRegistry {
+    fn host(&self, _account: &str, _region: &str) -> String {
+        "127.0.0.1:5000".into()
+    }
+    async fn has_tag(&self, _repository: &str, _tag: &str) -> ApiResult<bool> {
+        Ok(false)
+    }
+    async fn login(&self) -> ApiResult<Option<RegistryLogin>> {
+        Ok(None)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_emulated_deploy_never_builds_logs_in_or_pushes_to_a_real_ecr_host() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(d.path(), "Dockerfile", "FROM scratch\n");
+    let (entry, dest) = image(d.path());
+    let moto = Some("http://127.0.0.1:5731 (AWS_ENDPOINT_URL)");
+    let tool = FakeTool::default();
+    let e = publish_image(
+        &FakeRegistry { tags: Vec::new() },
+        &tool,
+        &entry,
+        &dest,
+        "123456789012",
+        d.path(),
+        moto,
+    )
+    .await
+    .expect_err("refused");
+    assert!(matches!(e, PublishError::Refused(_)), "{e}");
+    let text = e.to_string();
+    assert!(!text.contains('\n'), "one line: {text}");
+    assert!(
+        text.contains("not pushing to 123456789012.dkr.ecr.eu-west-1.amazonaws.com, a real ECR registry, while AWS calls go to the emulator at http://127.0.0.1:5731 (AWS_ENDPOINT_URL)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PANTRI_IMAGE_REGISTRY=127.0.0.1:<port>"),
+        "{text}"
+    );
+    assert!(
+        tool.commands.borrow().is_empty(),
+        "nothing built, logged in or pushed"
+    );
+
+    // A tag already in the (emulated) repository needs no push: nothing to refuse.
+    let full = FakeRegistry {
+        tags: vec![dest.image_tag.clone()],
+    };
+    let out = publish_image(&full, &tool, &entry, &dest, "123456789012", d.path(), moto)
+        .await
+        .expect("present");
+    assert!(matches!(out, ImageOutcome::Present(_)));
+
+    // A registry on this machine is where an emulated deploy pushes.
+    let out = publish_image(
+        &LocalRegistry,
+        &tool,
+        &entry,
+        &dest,
+        "123456789012",
+        d.path(),
+        moto,
+    )
+    .await
+    .expect("pushed");
+    assert!(matches!(out, ImageOutcome::Pushed(ref i) if i.starts_with("127.0.0.1:5000/")));
+    assert_eq!(tool.commands.borrow().len(), 2, "build and push, no login");
+}
+
+#[test]
+fn real_ecr_hosts_are_recognised() {
+    use super::images::is_ecr_host;
+    assert!(is_ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
+    assert!(is_ecr_host(
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+    ));
+    assert!(is_ecr_host(
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com:443"
+    ));
+    assert!(is_ecr_host("123456789012.DKR.ECR.us-east-1.AMAZONAWS.COM"));
+    assert!(!is_ecr_host("127.0.0.1:5000"));
+    assert!(!is_ecr_host("localhost:5000"));
+    assert!(!is_ecr_host("public.ecr.aws"));
+    assert!(!is_ecr_host("ghcr.io"));
+    assert!(!is_ecr_host("dkr.ecr.example.com"));
 }

@@ -81,7 +81,13 @@ where
     let new_stacks = select(new.stacks()?, args)?;
     let old_stacks: Vec<StackArtifact> = match args.baseline.as_deref() {
         Some(spec) => baseline::read(spec)?.stacks()?,
-        None => deployed_stacks(&new_stacks, &args.aws)?,
+        None => {
+            let deployed = deployed_stacks(&new_stacks, &args.aws)?;
+            for problem in &deployed.leftovers {
+                writeln!(err, "warning: deploy would stop here: {problem}")?;
+            }
+            deployed.stacks
+        }
     };
     let old_by_id: BTreeMap<&str, &StackArtifact> =
         old_stacks.iter().map(|s| (s.id.as_str(), s)).collect();
@@ -166,7 +172,7 @@ fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<Sta
 
 /// The deployed side of each stack (`GetTemplate`), after checking that the caller is in the
 /// stacks' account; a stack that does not exist yet is left out, so it shows as added.
-fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<Vec<StackArtifact>> {
+fn deployed_stacks(stacks: &[StackArtifact], aws: &AwsArgs) -> anyhow::Result<deployed::Deployed> {
     let connection = Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),

@@ -237,8 +237,6 @@ pub trait CloudFormation {
     async fn set_stack_policy(&self, stack: &str, policy: &str) -> ApiResult<()>;
 }
 
-/// The S3 calls that stage a template too large to send inline. Implemented over `aws-sdk-s3` by
-/// the same per-region client as [`CloudFormation`] ([`super::sdk`]) and by the fake in tests;
 /// Emptying a bucket before its stack deletes it: CloudFormation cannot delete a bucket that
 /// still holds objects, and a versioned bucket holds every old version and delete marker too.
 #[allow(async_fn_in_trait)]
@@ -248,6 +246,8 @@ pub trait Buckets {
     async fn empty_bucket(&self, bucket: &str, owner: &str) -> ApiResult<usize>;
 }
 
+/// The S3 calls that stage a template too large to send inline. Implemented over `aws-sdk-s3` by
+/// the same per-region client as [`CloudFormation`] ([`super::sdk`]) and by the fake in tests;
 /// the engine decides the bucket, the key and whether to upload. `owner` is the account that
 /// must own the bucket (the stack's): every call checks it.
 #[allow(async_fn_in_trait)]

@@ -16,15 +16,22 @@ use super::drift::{self as drift_mod, Drift, StackDrift};
 use super::error::DeployError;
 use super::exports::{self, Exports};
 use super::hardening;
+use super::names::NameRegistry;
 use super::progress::Ui;
 use super::service_status::{
     check_stack, services_of, ServiceReport, Services, WaitOptions, SERVICE_TYPE,
 };
 
-/// Everything a deploy client answers: CloudFormation, template staging, exports, drift and
-/// the service check.
-pub trait DeployApi: CloudFormation + TemplateStaging + Exports + Drift + Services {}
-impl<T: CloudFormation + TemplateStaging + Exports + Drift + Services> DeployApi for T {}
+/// Everything a deploy client answers: CloudFormation, template staging, exports, drift, the
+/// service check and the names a new stack would take.
+pub trait DeployApi:
+    CloudFormation + TemplateStaging + Exports + Drift + Services + NameRegistry
+{
+}
+impl<T: CloudFormation + TemplateStaging + Exports + Drift + Services + NameRegistry> DeployApi
+    for T
+{
+}
 
 /// The client of a stack's region.
 fn client<'c, A>(

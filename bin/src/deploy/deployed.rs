@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::account::verify_caller;
 use super::api::{ApiResult, CloudFormation, StackInfo};
 use super::error::DeployError;
+use super::names::stack_leftovers;
 use super::sdk::{Connection, SdkCloudFormation};
 
 /// A deployed stack: its description and its template.
@@ -41,14 +42,21 @@ pub async fn read<A: CloudFormation>(
     Ok(Some(DeployedStack { info, body }))
 }
 
-/// The deployed side of each of `stacks`: the artifact with the deployed template, tags and
-/// termination protection in place of the synthesized ones. A stack that does not exist yet is
-/// left out. The caller must be in the stacks' account (STS first): another account's stacks
-/// would show a false picture. Blocks on a runtime of its own (the caller is synchronous).
-pub fn stacks(
-    stacks: &[StackArtifact],
-    connection: &Connection,
-) -> Result<Vec<StackArtifact>, DeployError> {
+/// The deployed side of stacks, and what would stop their deploy that the templates do not show.
+#[derive(Debug, Default)]
+pub struct Deployed {
+    /// Each deployed stack: the artifact with the deployed template, tags and termination
+    /// protection in place of the synthesized ones. A stack that does not exist yet is left out.
+    pub stacks: Vec<StackArtifact>,
+    /// Fixed names the synthesized stacks would create that a resource outside them holds
+    /// ([`super::names`]): the deploy would refuse them.
+    pub leftovers: Vec<DeployError>,
+}
+
+/// The deployed side of each of `stacks` ([`Deployed`]). The caller must be in the stacks'
+/// account (STS first): another account's stacks would show a false picture. Blocks on a
+/// runtime of its own (the caller is synchronous).
+pub fn stacks(stacks: &[StackArtifact], connection: &Connection) -> Result<Deployed, DeployError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,10 +67,11 @@ pub fn stacks(
     runtime.block_on(async {
         let selected: Vec<&StackArtifact> = stacks.iter().collect();
         verify_caller(&selected, connection).await?;
-        let mut out = Vec::new();
+        let mut out = Deployed::default();
         for stack in stacks {
             let name = &stack.properties.stack_name;
             let client = SdkCloudFormation::connect(&stack.env.region, connection).await;
+            out.leftovers.extend(stack_leftovers(&client, stack).await?);
             let deployed = read(&client, name)
                 .await
                 .map_err(|e| DeployError::api(&stack.display_name, e))?;
@@ -79,7 +88,7 @@ pub fn stacks(
             artifact.template = template;
             artifact.properties.tags = deployed.info.tags;
             artifact.properties.termination_protection = deployed.info.termination_protection;
-            out.push(artifact);
+            out.stacks.push(artifact);
         }
         Ok(out)
     })

@@ -11,7 +11,9 @@ use super::api::{is_terminal_status, Buckets, CloudFormation, StackEvent};
 use super::engine::first_failure;
 use super::error::DeployError;
 use super::interrupt::Interrupt;
+use super::names::named_resources;
 use super::progress::Ui;
+use super::zones::{deleted_zones, remove_validation_records, Zones};
 
 /// What destroy needs besides the stacks.
 #[derive(Clone, Debug)]
@@ -45,6 +47,8 @@ pub struct Retained {
     pub resource_type: String,
     /// The physical ID, when the stack reports it.
     pub physical_id: Option<String>,
+    /// The fixed name it keeps, which a new stack cannot take again until it is deleted.
+    pub name: Option<String>,
 }
 
 /// The resources of `template` a stack deletion keeps (`DeletionPolicy` `Retain` or
@@ -138,7 +142,7 @@ pub fn deleted_buckets(
 
 /// Deletes `stacks` (given in dependency order; deleted in reverse), one at a time, after
 /// checking all of them (the precheck). Returns the retained resources of the deleted stacks.
-pub async fn destroy<A: CloudFormation + Buckets>(
+pub async fn destroy<A: CloudFormation + Buckets + Zones>(
     clients: &BTreeMap<String, A>,
     stacks: &[&StackArtifact],
     options: &DestroyOptions,
@@ -199,11 +203,18 @@ pub async fn destroy<A: CloudFormation + Buckets>(
                 r.physical_id.as_deref().unwrap_or("")
             ));
         }
+        let blocking: Vec<&str> = retained.iter().filter_map(|r| r.name.as_deref()).collect();
+        if !blocking.is_empty() {
+            ui.say(format_args!(
+                "The next deploy of these stacks cannot create {} again while it exists: delete it first, or import it into the stack (pantri deploy names each one before it starts)",
+                blocking.join(", ")
+            ));
+        }
     }
     Ok(retained)
 }
 
-async fn destroy_one<A: CloudFormation + Buckets>(
+async fn destroy_one<A: CloudFormation + Buckets + Zones>(
     clients: &BTreeMap<String, A>,
     stack: &StackArtifact,
     options: &DestroyOptions,
@@ -242,11 +253,16 @@ async fn destroy_one<A: CloudFormation + Buckets>(
         .into_iter()
         .map(|r| (r.logical_id, r.physical_id))
         .collect();
+    let named = named_resources(&template);
     let retained: Vec<Retained> = retained_resources(&template)
         .into_iter()
         .map(|(logical_id, resource_type)| Retained {
             stack: dn.to_owned(),
             physical_id: physical.get(&logical_id).cloned().flatten(),
+            name: named
+                .iter()
+                .find(|n| n.logical_id == logical_id)
+                .map(|n| n.name.clone()),
             logical_id,
             resource_type,
         })
@@ -268,6 +284,30 @@ async fn destroy_one<A: CloudFormation + Buckets>(
         ui.say(format_args!(
             "{dn}: emptied {logical_id} (s3://{bucket}): {emptied} object versions and delete markers"
         ));
+    }
+    // Zones the stack deletes must hold no record but their own: the ACM validation records
+    // of certificates (deleted with their stacks, which leave the records) go first.
+    for (logical_id, zone_name) in deleted_zones(&template) {
+        let zone_id = match physical.get(&logical_id).cloned().flatten() {
+            Some(id) => Some(id),
+            // An endpoint that cannot list the stack's resources: the zone by its name, when
+            // exactly one zone has it.
+            None => match api.zones_named(&zone_name).await {
+                Ok(ids) if ids.len() == 1 => ids.into_iter().next(),
+                _ => None,
+            },
+        };
+        let Some(zone_id) = zone_id else { continue };
+        let removed = remove_validation_records(api, &zone_id)
+            .await
+            .map_err(fail)?;
+        if !removed.is_empty() {
+            ui.say(format_args!(
+                "{dn}: removed {} ACM validation record(s) from {logical_id} ({zone_name}), which CloudFormation leaves behind: {}",
+                removed.len(),
+                removed.join(", ")
+            ));
+        }
     }
     ui.say(format_args!("{dn}: deleting {name}"));
     *deleting.borrow_mut() = true;

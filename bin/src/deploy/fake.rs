@@ -69,6 +69,10 @@ pub struct State {
     pub exports: Vec<super::exports::Export>,
     /// What ListImports answers per export (default: imported by no stack).
     pub imports: BTreeMap<String, ApiResult<Vec<String>>>,
+    /// Names taken outside any stack (log groups, secrets, repositories, buckets).
+    pub taken_names: std::collections::BTreeSet<(super::names::NamedKind, String)>,
+    /// Hosted zones: id → (name, records).
+    pub zones: BTreeMap<String, (String, Vec<super::zones::Record>)>,
     next_event: u32,
 }
 
@@ -411,6 +415,51 @@ impl super::api::Buckets for Fake {
         let before = s.objects.len();
         s.objects.retain(|(b, _), _| b != bucket);
         Ok(before - s.objects.len())
+    }
+}
+
+impl super::names::NameRegistry for Fake {
+    async fn name_taken(&self, kind: super::names::NamedKind, name: &str) -> ApiResult<bool> {
+        let mut s = self.0.borrow_mut();
+        s.calls.push(format!("NameTaken {kind:?} {name}"));
+        Ok(s.taken_names.contains(&(kind, name.to_owned())))
+    }
+}
+
+impl super::zones::Zones for Fake {
+    async fn zones_named(&self, name: &str) -> ApiResult<Vec<String>> {
+        let wanted = name.trim_end_matches('.');
+        Ok(self
+            .0
+            .borrow()
+            .zones
+            .iter()
+            .filter(|(_, (n, _))| n.trim_end_matches('.') == wanted)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    async fn records(&self, zone_id: &str) -> ApiResult<Vec<super::zones::Record>> {
+        self.0
+            .borrow()
+            .zones
+            .get(zone_id)
+            .map(|(_, r)| r.clone())
+            .ok_or_else(|| ApiError::service("NoSuchHostedZone", zone_id))
+    }
+
+    async fn delete_records(
+        &self,
+        zone_id: &str,
+        records: &[super::zones::Record],
+    ) -> ApiResult<()> {
+        let mut s = self.0.borrow_mut();
+        s.calls
+            .push(format!("DeleteRecords {zone_id} {}", records.len()));
+        if let Some((_, held)) = s.zones.get_mut(zone_id) {
+            held.retain(|r| !records.contains(r));
+        }
+        Ok(())
     }
 }
 

@@ -22,6 +22,8 @@ pub const ENDPOINT_VARIABLES: &[&str] = &[
     "AWS_ENDPOINT_URL_STS",
     "AWS_ENDPOINT_URL_ECS",
     "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+    "AWS_ENDPOINT_URL_ECR",
+    "AWS_ENDPOINT_URL_CLOUDFRONT",
 ];
 
 /// Whether `host` (from a URL: a name, an IPv4 address or a bracketed IPv6 address) is the
@@ -77,6 +79,30 @@ pub fn check_endpoints(
         ));
     }
     Ok(lines)
+}
+
+/// The first endpoint override that points at this machine (an emulator such as moto), as
+/// `URL (from WHERE)`: while one is in effect, nothing may go to a real AWS host that the
+/// override does not cover (an image push to ECR goes through the container CLI, not the SDK).
+pub fn emulator_endpoint(
+    cli: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let from_env = ENDPOINT_VARIABLES.iter().filter_map(|v| {
+        env(v)
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| (v.to_string(), u))
+    });
+    cli.map(|u| ("--endpoint-url".to_owned(), u.to_owned()))
+        .into_iter()
+        .chain(from_env)
+        .find(|(_, url)| {
+            url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(is_loopback_host))
+                .unwrap_or(false)
+        })
+        .map(|(from, url)| format!("{url} ({from})"))
 }
 
 /// Whether an environment variable belongs to the AWS credential chain or the SDK's own

@@ -66,6 +66,30 @@ fn every_endpoint_override_is_printed_and_checked_wherever_it_comes_from() {
     assert!(check_endpoints(None, &|_| None).unwrap().is_empty());
 }
 
+#[test]
+fn an_emulator_is_an_endpoint_override_on_this_machine() {
+    let none = |_: &str| None;
+    assert_eq!(emulator_endpoint(None, &none), None);
+    // A real AWS endpoint (a VPC endpoint, a FIPS host) is no emulator.
+    assert_eq!(
+        emulator_endpoint(
+            Some("https://vpce-1.cloudformation.us-east-1.vpce.amazonaws.com"),
+            &none
+        ),
+        None
+    );
+    assert_eq!(
+        emulator_endpoint(Some("http://127.0.0.1:5731"), &none).as_deref(),
+        Some("http://127.0.0.1:5731 (--endpoint-url)")
+    );
+    let ecr_only =
+        |v: &str| (v == "AWS_ENDPOINT_URL_ECR").then(|| "http://localhost:4566".to_owned());
+    assert_eq!(
+        emulator_endpoint(Some("https://cfn.example.com"), &ecr_only).as_deref(),
+        Some("http://localhost:4566 (AWS_ENDPOINT_URL_ECR)")
+    );
+}
+
 fn artifact(template: serde_json::Value, env: &[(&str, &str)]) -> StackArtifact {
     StackArtifact {
         id: "prod-Data".into(),

@@ -9,6 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use pantri_synth::assembly::StackArtifact;
 
 use super::error::DeployError;
+use super::planfile::PlannedAsset;
 use super::progress::Ui;
 
 /// Outputs of deployed stacks: `(stack artifact id, output key)` → value.
@@ -21,6 +22,9 @@ pub type HookFuture<'s> = LocalBoxFuture<'s, Result<(), DeployError>>;
 pub trait StackHooks {
     /// Parameter values the hooks fill (`(key, value)`), for example an asset's image tag.
     fn parameters(&self, stack: &StackArtifact) -> Vec<(String, String)>;
+    /// What [`StackHooks::before`] publishes for the stack, by content hash: recorded in a plan
+    /// at prepare time and compared when the plan executes.
+    fn assets(&self, stack: &StackArtifact) -> Vec<PlannedAsset>;
     /// The outputs [`StackHooks::before`] needs.
     fn outputs_before(&self, stack: &StackArtifact) -> Vec<(String, String)>;
     /// The outputs [`StackHooks::after`] needs (read once the stack is deployed).

@@ -28,15 +28,18 @@ pub mod files;
 pub mod hardening;
 pub mod hooks;
 pub mod interrupt;
+pub mod names;
 pub mod pace;
 pub mod plan;
 pub mod planfile;
 pub mod progress;
 pub mod s3;
 pub mod sdk;
+pub mod sdk_names;
 pub mod sdk_services;
 pub mod sdk_stacks;
 pub mod service_status;
+pub mod zones;
 
 #[cfg(test)]
 pub(crate) mod fake;

@@ -74,6 +74,22 @@ pub struct PlannedStack {
     pub changes: Vec<PlannedChange>,
     /// What the review found.
     pub findings: Findings,
+    /// The assets the change set's parameters and the stack's trees name, by content hash:
+    /// executing the plan publishes exactly these (refused when the assembly has others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<PlannedAsset>,
+}
+
+/// One asset of a planned stack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedAsset {
+    /// The asset id (its logical ID).
+    pub id: String,
+    /// `image`, `file` or `tree`.
+    pub kind: String,
+    /// The content hash (image tag, object key or tree hash).
+    pub hash: String,
 }
 
 /// A stack's state at a moment: enough to tell that it changed.
@@ -251,6 +267,7 @@ pub async fn planned_stack<A: CloudFormation>(
             .unwrap_or(0),
         changes: change_set.changes.iter().map(PlannedChange::from).collect(),
         findings,
+        assets: Vec::new(),
     })
 }
 
@@ -444,10 +461,18 @@ impl Plan {
         if !self.unchanged.is_empty() {
             let _ = writeln!(s, "\nUnchanged: {}.", self.unchanged.join(", "));
         }
-        let _ = writeln!(
-            s,
-            "\nExecute exactly these change sets with `pantri deploy --plan {plan_file}`."
-        );
+        let assets: usize = self.stacks.iter().map(|p| p.assets.len()).sum();
+        if assets == 0 {
+            let _ = writeln!(
+                s,
+                "\nExecute exactly these change sets with `pantri deploy --plan {plan_file}`."
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "\nExecute exactly these change sets with `pantri deploy --plan {plan_file} --app cdk.out`: it publishes the {assets} asset(s) they name (images, files) from this commit's assembly, with the app built, before each change set."
+            );
+        }
         s
     }
 

@@ -26,11 +26,11 @@ use super::sdk::SdkCloudFormation;
 pub const STAGED_TEMPLATE_DAYS: i32 = 30;
 
 /// The HTTP status of a failed call, when the service answered.
-fn status<E, R: HttpStatus>(e: &SdkError<E, R>) -> Option<u16> {
+pub(super) fn status<E, R: HttpStatus>(e: &SdkError<E, R>) -> Option<u16> {
     e.raw_response().map(HttpStatus::code)
 }
 
-trait HttpStatus {
+pub(super) trait HttpStatus {
     fn code(&self) -> u16;
 }
 

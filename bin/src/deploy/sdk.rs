@@ -51,6 +51,12 @@ pub struct SdkCloudFormation {
     pub(super) ecs: aws_sdk_ecs::Client,
     /// Elastic Load Balancing v2, for target health.
     pub(super) elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// CloudWatch Logs and Secrets Manager, for names a new stack would take
+    /// ([`super::names`]).
+    pub(super) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(super) secrets: aws_sdk_secretsmanager::Client,
+    /// Route 53, for the ACM validation records of a zone destroy deletes ([`super::zones`]).
+    pub(super) route53: aws_sdk_route53::Client,
 }
 
 /// The SDK configuration for `region`: one rustls (ring) HTTPS client, standard retries, and the
@@ -113,6 +119,9 @@ impl SdkCloudFormation {
             endpoint_url,
             ecs: aws_sdk_ecs::Client::new(&config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            route53: aws_sdk_route53::Client::new(&config),
         }
     }
 

@@ -10,16 +10,12 @@ use crate::HostedZoneRef;
 /// The only region whose ACM certificates and WAF web ACLs CloudFront uses.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
 
-/// Props of [`GlobalCertificate`].
+/// The tuning of a [`GlobalCertificate`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalCertificateProps {
-    /// The name the certificate is for (`example.com`). Required; must be in `hosted_zone`.
-    pub domain_name: String,
-    /// Further names (each in `hosted_zone`). Default none: no wildcard, so a leaked key covers
-    /// only the names the edge serves (checkov CKV2_AWS_71).
+    /// Further names (each in the hosted zone). Default none: no wildcard, so a leaked key
+    /// covers only the names the edge serves (checkov CKV2_AWS_71).
     pub subject_alternative_names: Vec<String>,
-    /// The zone ACM writes its validation records to. Required.
-    pub hosted_zone: Option<HostedZoneRef>,
 }
 
 /// An ACM certificate for CloudFront, validated by DNS records in the stage's hosted zone.
@@ -37,11 +33,13 @@ pub struct GlobalCertificateProps {
 /// # let zone = pantri_constructs::HostedZoneRef { zone_id: "Z0123456789ABC".into(), zone_name: "example.com".into() };
 /// use pantri_constructs::edge::{GlobalCertificate, GlobalCertificateProps};
 /// // In a us-east-1 stack: CloudFront reads certificates from there only.
-/// let certificate = GlobalCertificate::new(&mut stack, "Certificate", GlobalCertificateProps {
-///     domain_name: "example.com".into(),
-///     hosted_zone: Some(zone),
-///     ..GlobalCertificateProps::default()
-/// });
+/// let certificate = GlobalCertificate::new(
+///     &mut stack,
+///     "Certificate",
+///     "example.com",
+///     &zone,
+///     GlobalCertificateProps::default(),
+/// );
 /// let _arn = certificate.arn();
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
@@ -76,25 +74,21 @@ pub(crate) fn require_cloudfront_region(scope: &mut Scope<'_>, what: &str) {
 }
 
 impl GlobalCertificate {
-    /// Adds the certificate; an error unless the stack is in us-east-1.
+    /// Adds the certificate for `domain_name` (`example.com`), validated by DNS records in
+    /// `hosted_zone`, which holds it; an error unless the stack is in us-east-1.
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
+        domain_name: &str,
+        hosted_zone: &HostedZoneRef,
         props: GlobalCertificateProps,
     ) -> GlobalCertificate {
         let mut s = scope.construct(id, "pantri.GlobalCertificate");
         require_cloudfront_region(&mut s, "the CloudFront certificate");
-        let (zone_id, zone_name) = match &props.hosted_zone {
-            Some(z) => (z.zone_id.clone(), z.zone_name.clone()),
-            None => {
-                s.error("a certificate needs the hosted zone to validate through: set hosted_zone");
-                (Str::from(""), String::new())
-            }
-        };
-        let mut names = vec![props.domain_name.clone()];
+        let mut names = vec![domain_name.to_owned()];
         names.extend(props.subject_alternative_names.iter().cloned());
         for name in &names {
-            if let Err(e) = check_in_zone(name, &zone_name) {
+            if let Err(e) = check_in_zone(name, &hosted_zone.zone_name) {
                 s.error(e);
             }
         }
@@ -103,10 +97,10 @@ impl GlobalCertificate {
             .map(|n| {
                 DomainValidationOption::new()
                     .domain_name(n.as_str())
-                    .hosted_zone_id(zone_id.clone())
+                    .hosted_zone_id(hosted_zone.zone_id.clone())
             })
             .collect();
-        let mut cert = CfnCertificate::new(props.domain_name.as_str())
+        let mut cert = CfnCertificate::new(domain_name)
             .validation_method("DNS")
             .domain_validation_options(validation)
             // Browsers reject certificates missing from the public CT logs.
@@ -118,7 +112,7 @@ impl GlobalCertificate {
         GlobalCertificate { certificate }
     }
 
-    /// The certificate ARN, for [`crate::edge::EdgeProps::certificate_arn`].
+    /// The certificate ARN, for [`crate::edge::EdgeInputs::certificate_arn`].
     pub fn arn(&self) -> Str {
         self.certificate.ref_()
     }

@@ -3,9 +3,11 @@
 //! [`GlobalCertificate`] and [`EdgeWebAcl`].
 
 mod certificate;
+mod rotation;
 mod waf;
 
 pub use certificate::{GlobalCertificate, GlobalCertificateProps, CLOUDFRONT_REGION};
+pub use rotation::{OriginSecretRotation, OriginSecretRotationProps, ROTATION_SOURCE};
 pub use waf::{EdgeWebAcl, EdgeWebAclProps};
 
 use pantri_synth::cfn::cloudfront::cache_policy::{
@@ -80,31 +82,37 @@ impl PriceClass {
     }
 }
 
-/// Props of [`Edge`].
+/// What an [`Edge`] cannot work without: its name, its zone, its two origins, its log bucket,
+/// the origin secret and the certificate. Every field is required (there is no `Default`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeInputs {
+    /// The name viewers use (`example.com`); must be in `hosted_zone`.
+    pub domain_name: String,
+    /// The zone for the A/AAAA alias records.
+    pub hosted_zone: HostedZoneRef,
+    /// The load balancer's name as CloudFront connects to it over HTTPS: a name its certificate
+    /// covers, such as its alias `origin.<domain>` (the `*.elb.amazonaws.com` name fails TLS
+    /// validation against the app's certificate).
+    pub alb_domain_name: Str,
+    /// The static-files bucket ([`crate::storage::StaticBucket`]). Its whole bucket policy is
+    /// written here (see [`crate::storage::StaticBucketPolicy`]).
+    pub static_bucket: BucketRef,
+    /// The bucket for CloudFront access logs (prefix `cloudfront/`).
+    pub log_bucket: BucketRef,
+    /// The secret whose value CloudFront sends to the load balancer in `X-Origin-Verify`, as a
+    /// dynamic reference (never in the template).
+    pub origin_secret: SecretRef,
+    /// The us-east-1 certificate ARN ([`GlobalCertificate::arn`]).
+    pub certificate_arn: Str,
+}
+
+/// The tuning of an [`Edge`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeProps {
     /// The app's name, for policy names and the comment. Default `pantri`.
     pub app_name: String,
     /// The stage, for policy names (unique per account). Default `prod`.
     pub stage: String,
-    /// The name viewers use (`example.com`). Required; must be in `hosted_zone`.
-    pub domain_name: String,
-    /// The zone for the A/AAAA alias records. Required.
-    pub hosted_zone: Option<HostedZoneRef>,
-    /// The load balancer's name as CloudFront connects to it over HTTPS: a name its certificate
-    /// covers, such as its alias `origin.<domain>` (the `*.elb.amazonaws.com` name fails TLS
-    /// validation against the app's certificate). Required.
-    pub alb_domain_name: Option<Str>,
-    /// The static-files bucket ([`crate::storage::StaticBucket`]). Required. Its whole bucket
-    /// policy is written here (see [`crate::storage::StaticBucketPolicy`]).
-    pub static_bucket: Option<BucketRef>,
-    /// The bucket for CloudFront access logs (prefix `cloudfront/`). Required.
-    pub log_bucket: Option<BucketRef>,
-    /// The secret whose value CloudFront sends to the load balancer in `X-Origin-Verify`, as a
-    /// dynamic reference (never in the template). Required.
-    pub origin_secret: Option<SecretRef>,
-    /// The us-east-1 certificate ARN ([`GlobalCertificate::arn`]). Required.
-    pub certificate_arn: Option<Str>,
     /// The us-east-1 WAF web ACL ARN ([`EdgeWebAcl::arn`]). Default none, which leaves the
     /// distribution unprotected and fails checkov CKV_AWS_68 on purpose: set it.
     pub web_acl_arn: Option<Str>,
@@ -125,13 +133,6 @@ impl Default for EdgeProps {
         EdgeProps {
             app_name: "pantri".to_owned(),
             stage: "prod".to_owned(),
-            domain_name: String::new(),
-            hosted_zone: None,
-            alb_domain_name: None,
-            static_bucket: None,
-            log_bucket: None,
-            origin_secret: None,
-            certificate_arn: None,
             web_acl_arn: None,
             price_class: PriceClass::default(),
             content_security_policy: None,
@@ -142,28 +143,60 @@ impl Default for EdgeProps {
 
 /// The CloudFront distribution of the app, its static bucket's policy and its DNS records.
 ///
+/// What it cannot work without is [`EdgeInputs`], an argument with no default:
+///
 /// ```
 /// # use pantri_synth::{App, Environment, StackProps};
 /// # let mut app = App::new();
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
 /// # let mut stack = stage.stack("Edge", StackProps::default());
-/// # let zone = pantri_constructs::HostedZoneRef { zone_id: "Z0123456789ABC".into(), zone_name: "example.com".into() };
-/// # let bucket = |n: &str| pantri_constructs::BucketRef { name: n.into(), arn: format!("arn:aws:s3:::{n}").into(), regional_domain_name: format!("{n}.s3.us-east-1.amazonaws.com").into() };
-/// use pantri_constructs::edge::{Edge, EdgeProps};
-/// use pantri_constructs::SecretRef;
-/// let edge = Edge::new(&mut stack, "Cdn", EdgeProps {
+/// # use pantri_constructs::testing::fixtures::{bucket, secret, zone};
+/// use pantri_constructs::edge::{Edge, EdgeInputs, EdgeProps};
+///
+/// let inputs = EdgeInputs {
 ///     domain_name: "example.com".into(),
-///     hosted_zone: Some(zone),
-///     alb_domain_name: Some("origin.example.com".into()),
-///     static_bucket: Some(bucket("static")),
-///     log_bucket: Some(bucket("logs")),
-///     origin_secret: Some(SecretRef { arn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:origin-AbCdEf".into(), name: "origin".into() }),
-///     certificate_arn: Some("arn:aws:acm:us-east-1:111111111111:certificate/abc".into()),
+///     hosted_zone: zone("example.com"),
+///     alb_domain_name: "origin.example.com".into(),
+///     static_bucket: bucket("static"),
+///     log_bucket: bucket("logs"),
+///     origin_secret: secret("origin-verify"),
+///     certificate_arn: "arn:aws:acm:us-east-1:111111111111:certificate/abc".into(),
+/// };
+/// let edge = Edge::new(&mut stack, "Cdn", inputs, EdgeProps {
 ///     web_acl_arn: Some("arn:aws:wafv2:us-east-1:111111111111:global/webacl/acl/abc".into()),
 ///     ..EdgeProps::default()
 /// });
 /// assert_eq!(edge.url(), "https://example.com");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
+///
+/// Without the inputs it does not compile (the same code as above, minus the `inputs` argument):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
+/// # let mut stack = stage.stack("Edge", StackProps::default());
+/// # use pantri_constructs::testing::fixtures::{bucket, secret, zone};
+/// # use pantri_constructs::edge::{Edge, EdgeInputs, EdgeProps};
+/// #
+/// # let inputs = EdgeInputs {
+/// #     domain_name: "example.com".into(),
+/// #     hosted_zone: zone("example.com"),
+/// #     alb_domain_name: "origin.example.com".into(),
+/// #     static_bucket: bucket("static"),
+/// #     log_bucket: bucket("logs"),
+/// #     origin_secret: secret("origin-verify"),
+/// #     certificate_arn: "arn:aws:acm:us-east-1:111111111111:certificate/abc".into(),
+/// # };
+/// let edge = Edge::new(&mut stack, "Cdn", EdgeProps {
+///     web_acl_arn: Some("arn:aws:wafv2:us-east-1:111111111111:global/webacl/acl/abc".into()),
+///     ..EdgeProps::default()
+/// });
+/// # assert_eq!(edge.url(), "https://example.com");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct Edge {
@@ -173,69 +206,23 @@ pub struct Edge {
     domain_name: String,
 }
 
-fn required<T: Clone>(scope: &mut Scope<'_>, value: &Option<T>, name: &str, fallback: T) -> T {
-    match value {
-        Some(v) => v.clone(),
-        None => {
-            scope.error(format!("{name} is required: set EdgeProps::{name}"));
-            fallback
-        }
-    }
-}
-
-fn empty_bucket() -> BucketRef {
-    BucketRef {
-        name: Str::from(""),
-        arn: Str::from(""),
-        regional_domain_name: Str::from(""),
-    }
-}
-
 impl Edge {
     /// Adds the distribution, its Origin Access Control and response headers policy, the static
     /// bucket's policy, the alias records, and outputs of the distribution's id and domain name.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: EdgeProps) -> Edge {
+    pub fn new(scope: &mut Scope<'_>, id: &str, inputs: EdgeInputs, props: EdgeProps) -> Edge {
         let mut s = scope.construct(id, "pantri.Edge");
-        let zone = required(
-            &mut s,
-            &props.hosted_zone,
-            "hosted_zone",
-            HostedZoneRef {
-                zone_id: Str::from(""),
-                zone_name: String::new(),
-            },
-        );
-        if let Err(e) = check_in_zone(&props.domain_name, &zone.zone_name) {
+        if let Err(e) = check_in_zone(&inputs.domain_name, &inputs.hosted_zone.zone_name) {
             s.error(e);
         }
-        let alb = required(
-            &mut s,
-            &props.alb_domain_name,
-            "alb_domain_name",
-            Str::from(""),
-        );
-        let static_bucket = required(
-            &mut s,
-            &props.static_bucket,
-            "static_bucket",
-            empty_bucket(),
-        );
-        let log_bucket = required(&mut s, &props.log_bucket, "log_bucket", empty_bucket());
-        let secret = required(
-            &mut s,
-            &props.origin_secret,
-            "origin_secret",
-            SecretRef {
-                arn: Str::from(""),
-                name: String::new(),
-            },
-        );
-        let certificate_arn = required(
-            &mut s,
-            &props.certificate_arn,
-            "certificate_arn",
-            Str::from(""),
-        );
+        let EdgeInputs {
+            domain_name,
+            hosted_zone: zone,
+            alb_domain_name: alb,
+            static_bucket,
+            log_bucket,
+            origin_secret: secret,
+            certificate_arn,
+        } = inputs;
         let name = format!("{}-{}", props.app_name, props.stage);
         let mut security_headers = SecurityHeadersConfig::new()
             // Two years, subdomains, preload: what the HSTS preload list asks.
@@ -280,7 +267,7 @@ impl Edge {
                     ORIGIN_VERIFY_HEADER,
                     dynamic::secretsmanager(&secret.name, ""),
                 ),
-                OriginCustomHeader::new(FORWARDED_HOST_HEADER, props.domain_name.as_str()),
+                OriginCustomHeader::new(FORWARDED_HOST_HEADER, domain_name.as_str()),
             ]);
         let static_origin = Origin::new(static_bucket.regional_domain_name.clone(), "Static")
             .origin_access_control_id(oac.attr_id())
@@ -343,7 +330,7 @@ impl Edge {
             true,
         )
         .comment(name.as_str())
-        .aliases([props.domain_name.as_str()])
+        .aliases([domain_name.as_str()])
         .origins([app_origin, static_origin])
         .cache_behaviors(
             app_behaviors
@@ -394,7 +381,7 @@ impl Edge {
         for (record_id, record_type) in [("AliasA", "A"), ("AliasAAAA", "AAAA")] {
             s.resource(
                 record_id,
-                CfnRecordSet::new(format!("{}.", props.domain_name), record_type)
+                CfnRecordSet::new(format!("{}.", domain_name), record_type)
                     .hosted_zone_id(zone.zone_id.clone())
                     .alias_target(AliasTarget::new(
                         distribution.attr_domain_name(),
@@ -416,7 +403,7 @@ impl Edge {
             distribution,
             static_bucket_policy,
             response_headers_policy: headers,
-            domain_name: props.domain_name,
+            domain_name,
         }
     }
 

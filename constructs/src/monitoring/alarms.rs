@@ -70,11 +70,9 @@ impl Default for AlarmThresholds {
     }
 }
 
-/// Props of [`ServiceAlarms`].
+/// The tuning of [`ServiceAlarms`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceAlarmsProps {
-    /// The service watched. Its load balancer and target group names have no default.
-    pub workload: Workload,
     /// Thresholds; see [`AlarmThresholds`] for the defaults.
     pub thresholds: AlarmThresholds,
     /// An existing SNS topic alarms and recoveries go to. Default none: the construct creates
@@ -96,7 +94,6 @@ pub struct ServiceAlarmsProps {
 impl Default for ServiceAlarmsProps {
     fn default() -> Self {
         ServiceAlarmsProps {
-            workload: Workload::default(),
             thresholds: AlarmThresholds::default(),
             alarm_topic_arn: None,
             alarm_emails: Vec::new(),
@@ -116,19 +113,15 @@ impl Default for ServiceAlarmsProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::monitoring::{ServiceAlarms, ServiceAlarmsProps, Workload};
-/// let alarms = ServiceAlarms::new(&mut stack, "Alarms", ServiceAlarmsProps {
-///     workload: Workload {
-///         cluster_name: "orders-dev".into(),
-///         service_name: "orders-api".into(),
-///         alb_full_name: "app/orders/0123456789abcdef".into(),
-///         target_group_full_name: "targetgroup/orders/0123456789abcdef".into(),
-///         ..Workload::default()
-///     },
+/// # let workload = pantri_constructs::testing::fixtures::workload();
+/// use pantri_constructs::monitoring::{ServiceAlarms, ServiceAlarmsProps};
+/// // `workload` is the service's names (a [`Workload`]).
+/// let alarms = ServiceAlarms::new(&mut stack, "Alarms", &workload, ServiceAlarmsProps {
 ///     alarm_emails: vec!["oncall@example.com".into()],
 ///     ..ServiceAlarmsProps::default()
 /// });
 /// assert!(!alarms.alarms().is_empty());
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct ServiceAlarms {
@@ -184,10 +177,15 @@ const ALB: &[(&str, &str)] = &[("LoadBalancer", "Alb"), ("TargetGroup", "TargetG
 const ECS: &[(&str, &str)] = &[("ClusterName", "Cluster"), ("ServiceName", "EcsService")];
 
 impl ServiceAlarms {
-    /// Adds the alarms.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: ServiceAlarmsProps) -> ServiceAlarms {
+    /// Adds the alarms of `workload`.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        workload: &Workload,
+        props: ServiceAlarmsProps,
+    ) -> ServiceAlarms {
         let mut s = scope.construct(id, "pantri.ServiceAlarms");
-        let w = &props.workload;
+        let w = workload;
         let t = &props.thresholds;
         let mut ok = w.validate(&mut s);
         for (name, value) in [

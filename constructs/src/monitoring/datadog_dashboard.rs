@@ -13,11 +13,9 @@ use serde_json::{json, Value as JsonValue};
 
 use super::{render, Workload};
 
-/// Props of [`DatadogDashboard`].
+/// The tuning of a [`DatadogDashboard`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatadogDashboardProps {
-    /// The service shown. Its load balancer and target group names have no default.
-    pub workload: Workload,
     /// The dashboard title. Default `<app_name>-<stage> system overview`.
     pub title: Option<String>,
     /// The APM span name of incoming requests. Default `web.request` (see
@@ -28,7 +26,6 @@ pub struct DatadogDashboardProps {
 impl Default for DatadogDashboardProps {
     fn default() -> Self {
         DatadogDashboardProps {
-            workload: Workload::default(),
             title: None,
             apm_operation: "web.request".to_owned(),
         }
@@ -43,12 +40,12 @@ impl Default for DatadogDashboardProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::monitoring::{DatadogDashboard, DatadogDashboardProps, Workload};
-/// let dashboard = DatadogDashboard::new(&mut stack, "Dashboard", DatadogDashboardProps {
-///     workload: Workload { cluster_name: "orders-dev".into(), service_name: "orders-api".into(), ..Workload::default() },
-///     ..DatadogDashboardProps::default()
-/// });
-/// let _ = dashboard.dashboard();
+/// # let workload = pantri_constructs::testing::fixtures::workload();
+/// use pantri_constructs::monitoring::{DatadogDashboard, DatadogDashboardProps};
+/// // `workload` is the service's names (a [`Workload`](super::Workload)).
+/// let dashboard = DatadogDashboard::new(&mut stack, "Dashboard", &workload, DatadogDashboardProps::default());
+/// assert!(dashboard.dashboard().is_some());
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct DatadogDashboard {
@@ -68,16 +65,21 @@ impl DatadogDashboard {
 }
 
 impl DatadogDashboard {
-    /// Adds the dashboard.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogDashboardProps) -> DatadogDashboard {
+    /// Adds the dashboard of `workload`.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        workload: &Workload,
+        props: DatadogDashboardProps,
+    ) -> DatadogDashboard {
         let mut s = scope.construct(id, "pantri.DatadogDashboard");
-        if !props.workload.validate(&mut s) {
+        if !workload.validate(&mut s) {
             return DatadogDashboard { dashboard: None };
         }
-        let text = definition(&props).to_string();
+        let text = definition(workload, &props).to_string();
         let dashboard = s.resource(
             "Resource",
-            CfnDashboard::new(render(&text, &props.workload.vars())),
+            CfnDashboard::new(render(&text, &workload.vars())),
         );
         DatadogDashboard {
             dashboard: Some(dashboard),
@@ -108,8 +110,7 @@ fn group(title: &str, widgets: Vec<JsonValue>) -> JsonValue {
 }
 
 /// The dashboard definition with `${Var}` placeholders (see the module comment).
-fn definition(props: &DatadogDashboardProps) -> JsonValue {
-    let w = &props.workload;
+fn definition(w: &Workload, props: &DatadogDashboardProps) -> JsonValue {
     let alb = "loadbalancer:${Alb},targetgroup:${TargetGroup}";
     let ecs = "clustername:${Cluster},servicename:${EcsService}";
     let apm = w.apm_scope();

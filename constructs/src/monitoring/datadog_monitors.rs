@@ -65,16 +65,11 @@ impl Default for MonitorThresholds {
     }
 }
 
-/// Props of [`DatadogMonitors`].
+/// The tuning of [`DatadogMonitors`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatadogMonitorsProps {
-    /// The service watched. Its load balancer and target group names have no default.
-    pub workload: Workload,
     /// Thresholds; see [`MonitorThresholds`] for the defaults.
     pub thresholds: MonitorThresholds,
-    /// Datadog handles every monitor notifies (`@slack-pantri-alerts`, `@pagerduty-pantri`).
-    /// No default: an empty list is an error, because an alert nobody receives is not one.
-    pub notify: Vec<String>,
     /// The APM span name of incoming requests. Default `web.request`: dd-trace-js names the
     /// server spans of Node.js HTTP servers (Next.js included) so; `http.request` is its name
     /// for outgoing calls.
@@ -88,9 +83,7 @@ pub struct DatadogMonitorsProps {
 impl Default for DatadogMonitorsProps {
     fn default() -> Self {
         DatadogMonitorsProps {
-            workload: Workload::default(),
             thresholds: MonitorThresholds::default(),
-            notify: Vec::new(),
             apm_operation: "web.request".to_owned(),
             anomaly_detection: true,
             renotify_minutes: 60,
@@ -106,13 +99,18 @@ impl Default for DatadogMonitorsProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::monitoring::{DatadogMonitors, DatadogMonitorsProps, Workload};
-/// let monitors = DatadogMonitors::new(&mut stack, "Monitors", DatadogMonitorsProps {
-///     workload: Workload { cluster_name: "orders-dev".into(), service_name: "orders-api".into(), ..Workload::default() },
-///     notify: vec!["@oncall@example.com".into()],
-///     ..DatadogMonitorsProps::default()
-/// });
-/// let _ = monitors.monitors();
+/// # let workload = pantri_constructs::testing::fixtures::workload();
+/// use pantri_constructs::monitoring::{DatadogMonitors, DatadogMonitorsProps};
+/// // `workload` is the service's names (a [`Workload`](super::Workload)).
+/// let monitors = DatadogMonitors::new(
+///     &mut stack,
+///     "Monitors",
+///     &workload,
+///     &["@oncall@example.com".to_owned()],
+///     DatadogMonitorsProps::default(),
+/// );
+/// assert!(!monitors.monitors().is_empty());
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct DatadogMonitors {
@@ -159,13 +157,21 @@ struct Spec {
 }
 
 impl DatadogMonitors {
-    /// Adds the monitors.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: DatadogMonitorsProps) -> DatadogMonitors {
+    /// Adds the monitors of `workload`, each notifying the Datadog handles `notify`
+    /// (`@slack-pantri-alerts`, `@pagerduty-pantri`; at least one: an alert nobody receives is
+    /// not one).
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        workload: &Workload,
+        notify: &[String],
+        props: DatadogMonitorsProps,
+    ) -> DatadogMonitors {
         let mut s = scope.construct(id, "pantri.DatadogMonitors");
-        let w = &props.workload;
+        let w = workload;
         let t = &props.thresholds;
         let valid = w.validate(&mut s)
-            & validate_handles(&mut s, &props.notify)
+            & validate_handles(&mut s, notify)
             & validate_thresholds(&mut s, t)
             & validate_operation(&mut s, &props.apm_operation);
         let mut monitors = IndexMap::new();
@@ -356,7 +362,7 @@ impl DatadogMonitors {
         }
 
         let vars = w.vars();
-        let handles = props.notify.join(" ");
+        let handles = notify.join(" ");
         for spec in specs {
             let comparison = match (spec.anomaly, spec.crossing) {
                 (true, _) => ">=",

@@ -29,52 +29,55 @@ pub use datadog_monitors::{DatadogMonitors, DatadogMonitorsProps, MonitorThresho
 
 use pantri_synth::{fns, Scope, Str};
 
-/// The service being watched, by the names Datadog and CloudWatch know it.
+/// The service being watched, by the names Datadog and CloudWatch know it: the required input
+/// of [`ServiceAlarms`], [`DatadogMonitors`] and [`DatadogDashboard`]. Every field is given (there
+/// is no `Default`: the names are the service's own).
+///
+/// ```
+/// use pantri_constructs::monitoring::Workload;
+/// let workload = Workload {
+///     app_name: "orders".into(),
+///     stage: "dev".into(),
+///     env: "dev".into(),
+///     service: "orders-api".into(),
+///     team: "payments".into(),
+///     cluster_name: "orders-dev".into(),
+///     service_name: "orders-api".into(),
+///     alb_full_name: "app/orders-dev/0123456789abcdef".into(),
+///     target_group_full_name: "targetgroup/orders-dev/0123456789abcdef".into(),
+///     distribution_id: None,
+///     desired_count: 2,
+/// };
+/// assert_eq!(workload.prefix(), "orders-dev");
+/// ```
+///
+/// The names made in another stack (the service's, the load balancer's) are usually its
+/// attributes, such as [`crate::service::WebService::load_balancer_full_name`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
-    /// The application name, first part of every resource name (`pantri`). Default `pantri`.
+    /// The application name, first part of every resource name (`pantri`).
     pub app_name: String,
-    /// The stage (`dev`, `prod`), second part of every resource name. Default `prod`.
+    /// The stage (`dev`, `prod`), second part of every resource name.
     pub stage: String,
-    /// The Datadog `env` tag (DD_ENV of the task). Default `prod`.
+    /// The Datadog `env` tag (DD_ENV of the task).
     pub env: String,
-    /// The Datadog `service` tag (DD_SERVICE of the task). Default `pantri`.
+    /// The Datadog `service` tag (DD_SERVICE of the task).
     pub service: String,
-    /// The team that owns the alerts, as a `team:` tag. Default `platform`.
+    /// The team that owns the alerts, as a `team:` tag (`platform`).
     pub team: String,
-    /// The ECS cluster name. Default `pantri-prod`.
+    /// The ECS cluster name.
     pub cluster_name: Str,
-    /// The ECS service name. Default `pantri-prod`.
+    /// The ECS service name.
     pub service_name: Str,
-    /// The load balancer's `LoadBalancerFullName` (`app/pantri-prod/50dc6c495c0c9188`). No
-    /// default: an empty value is an error.
+    /// The load balancer's `LoadBalancerFullName` (`app/pantri-prod/50dc6c495c0c9188`).
     pub alb_full_name: Str,
-    /// The target group's `TargetGroupFullName` (`targetgroup/pantri-prod/73e2d6bc24d8a067`). No
-    /// default: an empty value is an error.
+    /// The target group's `TargetGroupFullName` (`targetgroup/pantri-prod/73e2d6bc24d8a067`).
     pub target_group_full_name: Str,
-    /// The CloudFront distribution id, when the service sits behind one. Default none.
+    /// The CloudFront distribution id, when the service sits behind one.
     pub distribution_id: Option<Str>,
     /// How many tasks the service runs at least (its desired count, the autoscaling floor).
-    /// Fewer running tasks than this is an alert. Default 2 (one per zone of two).
+    /// Fewer running tasks than this is an alert.
     pub desired_count: u32,
-}
-
-impl Default for Workload {
-    fn default() -> Self {
-        Workload {
-            app_name: "pantri".to_owned(),
-            stage: "prod".to_owned(),
-            env: "prod".to_owned(),
-            service: "pantri".to_owned(),
-            team: "platform".to_owned(),
-            cluster_name: "pantri-prod".into(),
-            service_name: "pantri-prod".into(),
-            alb_full_name: "".into(),
-            target_group_full_name: "".into(),
-            distribution_id: None,
-            desired_count: 2,
-        }
-    }
 }
 
 impl Workload {

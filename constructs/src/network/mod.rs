@@ -66,10 +66,6 @@ pub struct SecureNetworkProps {
     pub stage: Option<String>,
     /// The VPC's IPv4 CIDR block, /16 to /28. Default `"10.0.0.0/16"`.
     pub cidr: String,
-    /// The availability zones, by name, all of the stack's region and distinct; at least two
-    /// (an ALB needs two zones). Named rather than looked up so that synthesis is deterministic
-    /// and the template shows them. Default empty, which is an error: name them per stage.
-    pub availability_zones: Vec<String>,
     /// Prefix length of each public subnet (ALB and NAT gateways only). Default `24` (251 usable
     /// addresses).
     pub public_subnet_mask: u8,
@@ -98,7 +94,6 @@ impl Default for SecureNetworkProps {
             app_name: "pantri".to_owned(),
             stage: None,
             cidr: "10.0.0.0/16".to_owned(),
-            availability_zones: Vec::new(),
             public_subnet_mask: 24,
             private_subnet_mask: 20,
             nat_gateways: NatGateways::PerAz,
@@ -119,10 +114,9 @@ impl Default for SecureNetworkProps {
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
 /// use pantri_constructs::network::{NatGateways, SecureNetwork, SecureNetworkProps};
-/// let network = SecureNetwork::new(&mut stack, "Vpc", SecureNetworkProps {
+/// let network = SecureNetwork::new(&mut stack, "Vpc", &["eu-west-1a", "eu-west-1b"], SecureNetworkProps {
 ///     app_name: "orders".into(),
 ///     stage: Some("dev".into()),
-///     availability_zones: vec!["eu-west-1a".into(), "eu-west-1b".into()],
 ///     nat_gateways: NatGateways::Single,
 ///     ..SecureNetworkProps::default()
 /// });
@@ -148,17 +142,29 @@ pub struct SecureNetwork {
 }
 
 impl SecureNetwork {
-    /// Adds a [`SecureNetwork`] under `scope`. Bad props are synth errors at the construct's path.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: SecureNetworkProps) -> SecureNetwork {
+    /// Adds a [`SecureNetwork`] under `scope` across `availability_zones`: named (not looked
+    /// up, so that synthesis is deterministic and the template shows them), all of the stack's
+    /// region and distinct, at least two (an ALB needs two zones). Bad props are synth errors at
+    /// the construct's path.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        availability_zones: &[impl AsRef<str>],
+        props: SecureNetworkProps,
+    ) -> SecureNetwork {
         let mut s = scope.construct(id, "pantri.SecureNetwork");
-        let subnet_cidrs = validate(&mut s, &props);
+        let availability_zones: Vec<String> = availability_zones
+            .iter()
+            .map(|az| az.as_ref().to_owned())
+            .collect();
+        let subnet_cidrs = validate(&mut s, &availability_zones, &props);
         let name = match &props.stage {
             Some(stage) => format!("{}-{stage}", props.app_name),
             None => props.app_name.clone(),
         };
         // A zone or endpoint listed twice is already an error; build each once so that the tree
         // reports that error alone, not a cascade of duplicate ids.
-        let azs = &distinct(&props.availability_zones);
+        let azs = &distinct(&availability_zones);
 
         let vpc = s.resource(
             "Vpc",

@@ -30,7 +30,11 @@ pub(super) struct SubnetCidrs {
 
 /// Reports every problem of the props at the construct's path; returns the subnet CIDRs when
 /// they can be carved.
-pub(super) fn validate(s: &mut Scope<'_>, props: &SecureNetworkProps) -> Option<SubnetCidrs> {
+pub(super) fn validate(
+    s: &mut Scope<'_>,
+    azs: &[String],
+    props: &SecureNetworkProps,
+) -> Option<SubnetCidrs> {
     let mut problems = Vec::new();
     for (what, value) in [
         ("app_name", Some(&props.app_name)),
@@ -48,7 +52,6 @@ pub(super) fn validate(s: &mut Scope<'_>, props: &SecureNetworkProps) -> Option<
         }
     }
 
-    let azs = &props.availability_zones;
     if azs.len() < 2 {
         problems.push(format!(
             "{} availability zones given: name at least 2 (an ALB needs two zones), for example \
@@ -107,7 +110,7 @@ pub(super) fn validate(s: &mut Scope<'_>, props: &SecureNetworkProps) -> Option<
             ));
             None
         }
-        Ok(vpc) => carve_subnets(vpc, props, &mut problems),
+        Ok(vpc) => carve_subnets(vpc, azs, props, &mut problems),
     };
 
     let ok = problems.is_empty();
@@ -119,10 +122,11 @@ pub(super) fn validate(s: &mut Scope<'_>, props: &SecureNetworkProps) -> Option<
 
 fn carve_subnets(
     vpc: Ipv4Cidr,
+    azs: &[String],
     props: &SecureNetworkProps,
     problems: &mut Vec<String>,
 ) -> Option<SubnetCidrs> {
-    let n = distinct(&props.availability_zones).len();
+    let n = distinct(azs).len();
     let (public, private) = (props.public_subnet_mask, props.private_subnet_mask);
     let mut masks_ok = true;
     for (what, mask) in [

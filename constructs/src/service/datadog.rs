@@ -37,6 +37,22 @@ pub(super) const LOG_CONFIG_INIT_DIR: &str = "/mnt/log-router-config";
 const LOG_CONFIG_DIR: &str = "/fluent-bit/etc/extra";
 pub(super) const LOG_CONFIG_FILE: &str = "cloudwatch.conf";
 
+/// The container that copies the agent image's default configuration into a task volume, so
+/// that the agent runs with a read-only root filesystem (Datadog's way, as its own ECS Fargate
+/// Terraform module does it).
+pub(super) const AGENT_INIT_CONTAINER: &str = "datadog-agent-init";
+/// Memory the agent's init container reserves (MiB).
+pub(super) const AGENT_INIT_MEMORY: u32 = 32;
+/// The agent's writable paths, each a task volume: its configuration (which its entrypoint
+/// completes at start), its run state and its temporary files.
+pub(super) const AGENT_VOLUMES: [(&str, &str); 3] = [
+    ("datadog-config", "/etc/datadog-agent"),
+    ("datadog-run", "/opt/datadog-agent/run"),
+    ("datadog-tmp", "/tmp"),
+];
+/// Where the init container mounts the configuration volume.
+const AGENT_CONFIG_INIT_DIR: &str = "/mnt/datadog-config";
+
 /// The Datadog agent as an add-on of any [`FargateTask`](super::FargateTask): pass it in
 /// [`FargateTaskProps::datadog`](super::FargateTaskProps::datadog). What a task cannot do
 /// without it is its API key and the `env` and `service` unified tags, so those are the
@@ -260,7 +276,39 @@ impl DatadogAgent {
             .linux_parameters(
                 LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
             )
+            // It writes only to its volumes, which its init container prepared.
+            .readonly_root_filesystem(true)
+            .mount_points(AGENT_VOLUMES.map(|(volume, path)| {
+                MountPoint::new()
+                    .source_volume(volume)
+                    .container_path(path)
+                    .read_only(false)
+            }))
+            .depends_on([ContainerDependency::new()
+                .container_name(AGENT_INIT_CONTAINER)
+                .condition(ContainerDependencyCondition::Success)])
             .log_configuration(awslogs(logs, AGENT_CONTAINER))
+    }
+
+    /// The agent's init container: the agent image's default configuration copied into the
+    /// configuration volume, then it exits.
+    pub(super) fn agent_init_container(&self, logs: Str) -> ContainerDefinition {
+        let (config_volume, config_path) = AGENT_VOLUMES[0];
+        ContainerDefinition::new(self.agent_image.as_str(), AGENT_INIT_CONTAINER)
+            .essential(false)
+            .memory_reservation(AGENT_INIT_MEMORY)
+            .readonly_root_filesystem(true)
+            .linux_parameters(
+                LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
+            )
+            // No entrypoint of the agent: only the copy, which writes to the volume alone.
+            .entry_point(["/bin/sh", "-c"])
+            .command([format!("cp -R {config_path}/. {AGENT_CONFIG_INIT_DIR}/")])
+            .mount_points([MountPoint::new()
+                .source_volume(config_volume)
+                .container_path(AGENT_CONFIG_INIT_DIR)
+                .read_only(false)])
+            .log_configuration(awslogs(logs, AGENT_INIT_CONTAINER))
     }
 
     /// The FireLens log router.
@@ -289,6 +337,11 @@ impl DatadogAgent {
             .linux_parameters(
                 LinuxParameters::new().capabilities(KernelCapabilities::new().drop(["ALL"])),
             )
+            // Fluent Bit reads its configuration and forwards over the network: it writes
+            // nothing to its image. It runs as root (user 0), as FireLens requires of the log
+            // router, which reads the task's log socket.
+            .readonly_root_filesystem(true)
+            .user("0")
             // Its config must be written before it starts.
             .depends_on([ContainerDependency::new()
                 .container_name(VOLUME_INIT_CONTAINER)

@@ -87,11 +87,9 @@ fn build(
     repo
 }
 
-/// Settings of an [`ImageRepository`].
+/// The tuning of an [`ImageRepository`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageRepositoryProps {
-    /// The repository name (`pantri-prod`).
-    pub name: String,
     /// Images kept; older ones expire. Default 30.
     pub keep_images: u32,
     /// Whether the repository (and its images) outlive the stack. Default Retain.
@@ -101,7 +99,6 @@ pub struct ImageRepositoryProps {
 impl Default for ImageRepositoryProps {
     fn default() -> Self {
         ImageRepositoryProps {
-            name: String::new(),
             keep_images: 30,
             removal: Removal::Retain,
         }
@@ -119,10 +116,12 @@ impl Default for ImageRepositoryProps {
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
 /// use pantri_constructs::service::{ImageRepository, ImageRepositoryProps};
-/// let repository = ImageRepository::new(&mut stack, "Repository", ImageRepositoryProps {
-///     name: "orders-dev".into(),
-///     ..ImageRepositoryProps::default()
-/// });
+/// let repository = ImageRepository::new(
+///     &mut stack,
+///     "Repository",
+///     "orders-dev",
+///     ImageRepositoryProps::default(),
+/// );
 /// let _push_to = repository.uri();
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
@@ -132,30 +131,28 @@ pub struct ImageRepository {
 }
 
 impl ImageRepository {
-    /// Adds the repository: scanned on push, immutable tags, KMS, lifecycle-bounded.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: ImageRepositoryProps) -> ImageRepository {
+    /// Adds the repository `name` (`orders-dev`): scanned on push, immutable tags, KMS,
+    /// lifecycle-bounded.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        name: &str,
+        props: ImageRepositoryProps,
+    ) -> ImageRepository {
         let mut s = scope.construct(id, "pantri.ImageRepository");
-        if props.name.is_empty()
-            || !props
-                .name
+        if name.is_empty()
+            || !name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c))
         {
             s.error(format!(
-                "repository name {:?} is invalid: use lower-case letters, digits and - _ . /",
-                props.name
+                "repository name {name:?} is invalid: use lower-case letters, digits and - _ . /"
             ));
         }
         if props.keep_images == 0 {
             s.error("keep_images is 0: keep at least one image (the running one)");
         }
-        let repo = build(
-            &mut s,
-            "Resource",
-            &props.name,
-            props.keep_images,
-            props.removal,
-        );
+        let repo = build(&mut s, "Resource", name, props.keep_images, props.removal);
         ImageRepository { repo }
     }
 

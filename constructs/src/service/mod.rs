@@ -72,15 +72,13 @@ pub const LOG_ROUTER_CONTAINER: &str = "log-router";
 /// The header CloudFront sends with the origin secret; requests without it get a 403.
 pub const ORIGIN_VERIFY_HEADER: &str = "X-Origin-Verify";
 
-/// The Datadog agent of a [`NextJsService`] (its [`DatadogAgent`] add-on).
+/// The Datadog agent tuning of a [`NextJsService`] (its [`DatadogAgent`] add-on). The API key
+/// is not here: it is [`NextJsServiceInputs::datadog_api_key`], which has no default.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatadogAgentProps {
     /// The Datadog site (`datadoghq.com`, `datadoghq.eu`, `ap1.datadoghq.com`, ...).
     /// Default `datadoghq.com`.
     pub site: String,
-    /// The secret holding the API key (the whole secret string). Default: a placeholder that
-    /// validation rejects, so a real secret must be passed.
-    pub api_key_secret: SecretRef,
     /// The `env` unified service tag. Default: the stage.
     pub env: Option<String>,
     /// The `service` unified service tag. Default: the app name.
@@ -98,10 +96,6 @@ impl Default for DatadogAgentProps {
     fn default() -> Self {
         DatadogAgentProps {
             site: "datadoghq.com".to_owned(),
-            api_key_secret: SecretRef {
-                arn: Str::from(""),
-                name: String::new(),
-            },
             env: None,
             service: None,
             version: None,
@@ -136,14 +130,11 @@ pub enum ContainerInsights {
     Enabled,
 }
 
-/// The props of [`NextJsService::new`]. Every default is the secure (prod-like) choice; references to other
-/// stacks default to empty placeholders that validation rejects.
+/// What a [`NextJsService`] cannot work without: the network, the names and the other stacks'
+/// resources it uses. Every field is required (there is no `Default`); a value made in another
+/// stack becomes an import at synth.
 #[derive(Clone, Debug, PartialEq)]
-pub struct NextJsServiceProps {
-    /// The app's name, in every human-facing name (`pantri`). Default `pantri`.
-    pub app_name: String,
-    /// The stage (`dev`, `prod`), in every human-facing name. Default `prod`.
-    pub stage: String,
+pub struct NextJsServiceInputs {
     /// The network: the ALB goes in its public subnets, the tasks in its private ones.
     pub vpc: VpcRef,
     /// The ALB's DNS name (`origin.example.com`), the origin CloudFront reaches; must be in
@@ -154,24 +145,35 @@ pub struct NextJsServiceProps {
     /// Where the ALB writes access logs; the bucket policy that lets ELB write is the
     /// bucket's own.
     pub log_bucket: BucketRef,
-    /// The key prefix of the ALB's access logs in the log bucket. Default `alb`.
-    pub access_log_prefix: String,
     /// The static-files bucket: the app reads all of it, and writes and deletes only under
-    /// `uploads_prefix`.
+    /// [`NextJsServiceProps::uploads_prefix`].
     pub static_bucket: BucketRef,
-    /// The key prefix of the static bucket the app may write and delete (user uploads). What
-    /// CloudFront serves (`_next/static/`, `static/`) is published by deploy, never by the app,
-    /// so a compromised task cannot replace the site's scripts. Default `uploads/`.
-    pub uploads_prefix: String,
     /// The Cognito user pool the app administers.
     pub user_pool: UserPoolRef,
     /// The ARN of the KMS key (`LogsKey`) that encrypts the log groups.
     pub logs_key_arn: Str,
-    /// The Datadog agent sidecar.
-    pub datadog: DatadogAgentProps,
+    /// The secret holding the Datadog API key (the whole secret string), for the agent sidecar.
+    pub datadog_api_key: SecretRef,
     /// The secret whose value CloudFront sends in `X-Origin-Verify`; the whole secret string
     /// is the value (letters and digits only: the ALB treats `*` and `?` as wildcards).
     pub origin_secret: SecretRef,
+}
+
+/// The tuning of [`NextJsService::new`]. Every default is the secure (prod-like) choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextJsServiceProps {
+    /// The app's name, in every human-facing name (`pantri`). Default `pantri`.
+    pub app_name: String,
+    /// The stage (`dev`, `prod`), in every human-facing name. Default `prod`.
+    pub stage: String,
+    /// The key prefix of the ALB's access logs in the log bucket. Default `alb`.
+    pub access_log_prefix: String,
+    /// The key prefix of the static bucket the app may write and delete (user uploads). What
+    /// CloudFront serves (`_next/static/`, `static/`) is published by deploy, never by the app,
+    /// so a compromised task cannot replace the site's scripts. Default `uploads/`.
+    pub uploads_prefix: String,
+    /// The Datadog agent sidecar's tuning.
+    pub datadog: DatadogAgentProps,
     /// Task CPU units (a legal Fargate combination with `memory`). Default 512.
     pub cpu: u32,
     /// Task memory in MiB. Default 1024.
@@ -212,6 +214,10 @@ pub struct NextJsServiceProps {
     /// (`ImageAsset::image_tag_parameter`, filled by deploy with the content hash it pushed).
     /// Default `None`: an `ImageTag` parameter filled from `PANTRI_IMAGE_TAG`.
     pub image_tag: Option<ParamRef>,
+    /// An image built and pushed elsewhere ([`ContainerImage::uri`]: a tag or a digest), run as
+    /// it is: no `ImageTag` parameter is made and `image_tag` must be unset. Default `None`: the
+    /// repository's image at `image_tag`.
+    pub image: Option<ContainerImage>,
     /// What happens to the repository and log groups when the stack deletes them. Default Retain.
     pub removal: Removal,
     /// ALB deletion protection. Default true.
@@ -246,43 +252,12 @@ pub struct NextJsServiceProps {
 
 impl Default for NextJsServiceProps {
     fn default() -> Self {
-        let empty = || Str::from("");
         NextJsServiceProps {
             app_name: "pantri".to_owned(),
             stage: "prod".to_owned(),
-            vpc: VpcRef {
-                vpc_id: empty(),
-                cidr_block: empty(),
-                public_subnet_ids: Vec::new(),
-                private_subnet_ids: Vec::new(),
-            },
-            domain_name: String::new(),
-            hosted_zone: HostedZoneRef {
-                zone_id: empty(),
-                zone_name: String::new(),
-            },
-            log_bucket: BucketRef {
-                name: empty(),
-                arn: empty(),
-                regional_domain_name: empty(),
-            },
             access_log_prefix: "alb".to_owned(),
-            static_bucket: BucketRef {
-                name: empty(),
-                arn: empty(),
-                regional_domain_name: empty(),
-            },
-            user_pool: UserPoolRef {
-                id: empty(),
-                arn: empty(),
-            },
             uploads_prefix: "uploads/".to_owned(),
-            logs_key_arn: empty(),
             datadog: DatadogAgentProps::default(),
-            origin_secret: SecretRef {
-                arn: empty(),
-                name: String::new(),
-            },
             cpu: 512,
             memory: 1024,
             desired_count: 2,
@@ -301,6 +276,7 @@ impl Default for NextJsServiceProps {
             keep_images: 30,
             repository: None,
             image_tag: None,
+            image: None,
             removal: Removal::Retain,
             deletion_protection: true,
             cloudfront_prefix_list_id: None,
@@ -366,20 +342,99 @@ pub const RESERVED_ENV: &[&str] = &[
 /// [`WebService`] with [`WebIngress::BehindCloudFront`], plus its image repository, its
 /// `ImageTag` parameter, a task role for the static bucket and the user pool, and outputs.
 ///
-/// ```
-/// use pantri_constructs::service::{NextJsService, NextJsServiceProps};
-/// use pantri_constructs::testing::app_with_stack;
+/// What it cannot work without is [`NextJsServiceInputs`], an argument with no default; the
+/// props are tuning:
 ///
-/// // The defaults leave every reference to other stacks empty: synth reports each one.
-/// let app = app_with_stack("eu-west-1", |stack| {
-///     NextJsService::new(stack, "Web", NextJsServiceProps::default());
+/// ```
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Service", StackProps::default());
+/// use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
+///
+/// let inputs = NextJsServiceInputs {
+///     vpc: vpc(),
+///     domain_name: "origin.example.com".into(),
+///     hosted_zone: zone("example.com"),
+///     log_bucket: bucket("logs"),
+///     static_bucket: bucket("static"),
+///     user_pool: user_pool(),
+///     logs_key_arn: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+///     datadog_api_key: secret("dd-api-key"),
+///     origin_secret: secret("origin-verify"),
+/// };
+/// let web = NextJsService::new(&mut stack, "Web", inputs, NextJsServiceProps {
+///     stage: "dev".into(),
+///     ..NextJsServiceProps::default()
 /// });
-/// assert!(!pantri_constructs::testing::errors(&app).is_empty());
+/// assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
+///
+/// Without the inputs it does not compile (the same code as above, minus the `inputs` argument):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Service", StackProps::default());
+/// # use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
+/// #
+/// # let inputs = NextJsServiceInputs {
+/// #     vpc: vpc(),
+/// #     domain_name: "origin.example.com".into(),
+/// #     hosted_zone: zone("example.com"),
+/// #     log_bucket: bucket("logs"),
+/// #     static_bucket: bucket("static"),
+/// #     user_pool: user_pool(),
+/// #     logs_key_arn: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+/// #     datadog_api_key: secret("dd-api-key"),
+/// #     origin_secret: secret("origin-verify"),
+/// # };
+/// let web = NextJsService::new(&mut stack, "Web", NextJsServiceProps {
+///     stage: "dev".into(),
+///     ..NextJsServiceProps::default()
+/// });
+/// # assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
+///
+/// and neither do inputs with one left out (here the user pool):
+///
+/// ```compile_fail,E0063
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Service", StackProps::default());
+/// # use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
+/// #
+/// let inputs = NextJsServiceInputs {
+///     vpc: vpc(),
+///     domain_name: "origin.example.com".into(),
+///     hosted_zone: zone("example.com"),
+///     log_bucket: bucket("logs"),
+///     static_bucket: bucket("static"),
+///     logs_key_arn: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+///     datadog_api_key: secret("dd-api-key"),
+///     origin_secret: secret("origin-verify"),
+/// };
+/// # let web = NextJsService::new(&mut stack, "Web", inputs, NextJsServiceProps {
+/// #     stage: "dev".into(),
+/// #     ..NextJsServiceProps::default()
+/// # });
+/// # assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct NextJsService {
     repository: Res<CfnRepository>,
-    image_tag: ParamRef,
+    image_tag: Option<ParamRef>,
     cluster: Res<CfnCluster>,
     task_definition: Res<CfnTaskDefinition>,
     execution_role: Res<CfnRole>,
@@ -394,8 +449,14 @@ pub struct NextJsService {
 }
 
 impl NextJsService {
-    /// Adds the service under `scope` at `id`. Bad props are synth errors at the construct's path.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: NextJsServiceProps) -> NextJsService {
+    /// Adds the service under `scope` at `id`, wired to `inputs`. Bad props are synth errors at
+    /// the construct's path.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        inputs: NextJsServiceInputs,
+        props: NextJsServiceProps,
+    ) -> NextJsService {
         let mut s = scope.construct(id, "pantri.NextJsService");
         validate::props(&mut s, &props);
         let names = Names::new(&props.app_name, &props.stage);
@@ -406,8 +467,11 @@ impl NextJsService {
         };
         // No default: tags are immutable, so `latest` could be pushed once only, and a deploy must
         // say exactly which image it runs (a rollback is a redeploy of an older tag).
-        let image_tag = props.image_tag.unwrap_or_else(|| {
-            s.parameter(
+        let (image, image_tag) = match &props.image {
+            Some(image) => (image.clone(), None),
+            None => {
+                let tag = props.image_tag.unwrap_or_else(|| {
+                    s.parameter(
             "ImageTag",
             Parameter {
                 allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$".to_owned()),
@@ -426,10 +490,19 @@ impl NextJsService {
                     .no_echo()
             },
         )
-        });
-
-        let image = ContainerImage::ecr(repository, image_tag.value::<Str>());
-        let task = FargateTask::in_scope(&mut s, image, task_props(&names, &props, &image_tag));
+                });
+                (
+                    ContainerImage::ecr(repository, tag.value::<Str>()),
+                    Some(tag),
+                )
+            }
+        };
+        let version_tag = image.tag().cloned();
+        let task = FargateTask::in_scope(
+            &mut s,
+            image,
+            task_props(&names, &inputs, &props, version_tag.as_ref()),
+        );
         let cluster = Cluster::in_scope(
             &mut s,
             ClusterProps {
@@ -440,13 +513,13 @@ impl NextJsService {
         );
         let web = WebService::in_scope(
             &mut s,
-            &props.vpc,
+            &inputs.vpc,
             &cluster,
             &task,
             WebIngress::BehindCloudFront {
-                domain_name: props.domain_name.clone(),
-                hosted_zone: props.hosted_zone.clone(),
-                origin_secret: props.origin_secret.clone(),
+                domain_name: inputs.domain_name.clone(),
+                hosted_zone: inputs.hosted_zone.clone(),
+                origin_secret: inputs.origin_secret.clone(),
                 prefix_list_id: props.cloudfront_prefix_list_id.clone(),
             },
             WebServiceProps {
@@ -465,7 +538,7 @@ impl NextJsService {
                 health_check_path: props.health_check_path.clone(),
                 health_check_grace_period_seconds: props.health_check_grace_period_seconds,
                 access_logs: Some(AccessLogs {
-                    bucket: props.log_bucket.clone(),
+                    bucket: inputs.log_bucket.clone(),
                     prefix: props.access_log_prefix.clone(),
                 }),
                 deletion_protection: props.deletion_protection,
@@ -496,10 +569,15 @@ impl NextJsService {
 
 /// The task of the Next.js app: its container as the Next.js standalone server wants it, the
 /// Datadog add-on, and a task role for the static bucket and the user pool.
-fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -> FargateTaskProps {
+fn task_props(
+    names: &Names,
+    inputs: &NextJsServiceInputs,
+    props: &NextJsServiceProps,
+    image_tag: Option<&Str>,
+) -> FargateTaskProps {
     let dd = &props.datadog;
     let agent = DatadogAgent {
-        api_key_secret: dd.api_key_secret.clone(),
+        api_key_secret: inputs.datadog_api_key.clone(),
         env: dd.env.clone().unwrap_or_else(|| props.stage.clone()),
         service: dd.service.clone().unwrap_or_else(|| props.app_name.clone()),
         version: dd.version.clone().map(Str::from),
@@ -510,7 +588,7 @@ fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -
         log_group_name: Some(names.agent_log_group.clone()),
         log_source: Some("nodejs".to_owned()),
     };
-    let version = agent.version_or(Some(&image_tag.value::<Str>()));
+    let version = agent.version_or(image_tag);
     let mut environment = vec![
         ("NODE_ENV".to_owned(), Str::from("production")),
         (
@@ -521,10 +599,13 @@ fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -
         ("HOSTNAME".to_owned(), Str::from("0.0.0.0")),
     ];
     environment.extend(agent.app_environment(version.as_ref()));
-    environment.push(("STATIC_BUCKET".to_owned(), props.static_bucket.name.clone()));
+    environment.push((
+        "STATIC_BUCKET".to_owned(),
+        inputs.static_bucket.name.clone(),
+    ));
     environment.push((
         "COGNITO_USER_POOL_ID".to_owned(),
-        props.user_pool.id.clone(),
+        inputs.user_pool.id.clone(),
     ));
     // A reserved name is an error of the composition (validate::props): leaving it out here
     // keeps it from being reported again as set twice.
@@ -562,9 +643,9 @@ fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -
         enable_exec: props.enable_exec,
         log_group_name: Some(names.app_log_group.clone()),
         log_retention_days: props.log_retention_days,
-        logs_key_arn: Some(props.logs_key_arn.clone()),
+        logs_key_arn: Some(inputs.logs_key_arn.clone()),
         removal: props.removal,
-        task_role_statements: app_statements(props),
+        task_role_statements: app_statements(inputs, props),
         task_role_description: Some(format!(
             "The {} app runs with it: static bucket and user pool only",
             names.base
@@ -575,8 +656,8 @@ fn task_props(names: &Names, props: &NextJsServiceProps, image_tag: &ParamRef) -
 
 /// What the Next.js app may call: read the static bucket, write and delete only under the
 /// uploads prefix, administer users of its pool.
-fn app_statements(props: &NextJsServiceProps) -> Vec<Statement> {
-    let bucket = props.static_bucket.arn.clone();
+fn app_statements(inputs: &NextJsServiceInputs, props: &NextJsServiceProps) -> Vec<Statement> {
+    let bucket = inputs.static_bucket.arn.clone();
     vec![
         Statement::allow()
             .sid("StaticObjectsRead")
@@ -599,7 +680,7 @@ fn app_statements(props: &NextJsServiceProps) -> Vec<Statement> {
         Statement::allow()
             .sid("UserPool")
             .actions(COGNITO_ACTIONS.iter().copied())
-            .resources([props.user_pool.arn.clone()]),
+            .resources([inputs.user_pool.arn.clone()]),
     ]
 }
 
@@ -686,8 +767,9 @@ impl NextJsService {
         self.repository.attr_repository_uri()
     }
 
-    /// The `ImageTag` parameter the deploy fills (from `PANTRI_IMAGE_TAG`).
-    pub fn image_tag(&self) -> ParamRef {
+    /// The parameter holding the image tag the deploy fills (`ImageTag` from
+    /// `PANTRI_IMAGE_TAG`, or the asset's); none for an image given by URI.
+    pub fn image_tag(&self) -> Option<ParamRef> {
         self.image_tag
     }
 

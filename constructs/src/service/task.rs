@@ -15,8 +15,8 @@ use pantri_synth::fns::{self, aws};
 use pantri_synth::{Res, Scope, Str};
 
 use super::datadog::{
-    cloudwatch_output, DatadogAgent, AGENT_MEMORY, DATADOG_SITES, LOG_CONFIG_FILE,
-    LOG_CONFIG_INIT_DIR, LOG_CONFIG_VOLUME, LOG_ROUTER_MEMORY,
+    cloudwatch_output, DatadogAgent, AGENT_INIT_MEMORY, AGENT_MEMORY, AGENT_VOLUMES, DATADOG_SITES,
+    LOG_CONFIG_FILE, LOG_CONFIG_INIT_DIR, LOG_CONFIG_VOLUME, LOG_ROUTER_MEMORY,
 };
 use super::roles::{self, RoleInputs};
 use super::{validate, AGENT_CONTAINER, LOG_ROUTER_CONTAINER};
@@ -68,6 +68,34 @@ impl ContainerImage {
                 .rsplit_once(':')
                 .filter(|(_, t)| !t.contains('/'))
                 .map(|(_, t)| Str::from(t)),
+        }
+    }
+
+    /// An image built and pushed elsewhere, by URI with a tag (`<registry>/<repo>:<tag>`) or a
+    /// digest (`<registry>/<repo>@sha256:<hex>`), used exactly as given. An ECR URI
+    /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>`) lets the execution role pull from
+    /// that repository and no other; any other registry is pulled without credentials.
+    pub fn uri(uri: &str) -> ContainerImage {
+        let (name, tag) = match uri.split_once('@') {
+            Some((name, digest)) => (name, Some(digest)),
+            None => match uri.rsplit_once(':') {
+                Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+                _ => (uri, None),
+            },
+        };
+        let repository_arn = name.split_once('/').and_then(|(host, repo)| {
+            let labels: Vec<&str> = host.split('.').collect();
+            match labels.as_slice() {
+                [account, "dkr", "ecr", region, "amazonaws", "com", ..] => Some(fns::sub(
+                    &format!("arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repo}"),
+                )),
+                _ => None,
+            }
+        });
+        ContainerImage {
+            image: Str::from(uri),
+            repository_arn,
+            tag: tag.map(Str::from),
         }
     }
 
@@ -174,15 +202,27 @@ impl Default for FargateTaskProps {
 ///     FargateTaskProps { cpu: 256, memory: 512, ..FargateTaskProps::default() },
 /// );
 /// assert_eq!(task.container_name(), "app");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
-/// The image is an argument: a task without one does not compile.
+/// The image is an argument: a task without one does not compile (the same code as above,
+/// minus the image argument).
 ///
-/// ```compile_fail
-/// use pantri_constructs::service::{FargateTask, FargateTaskProps};
-/// # let mut app = pantri_synth::App::new();
+/// ```compile_fail,E0061
+/// # use pantri_constructs::service::{ContainerImage, FargateTask, FargateTaskProps};
+/// # use pantri_synth::{App, Environment, StackProps};
+/// #
+/// # let mut app = App::new();
 /// # let mut root = app.root();
-/// let task = FargateTask::new(&mut root, "Task", FargateTaskProps::default());
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Worker", StackProps::default());
+/// let task = FargateTask::new(
+///     &mut stack,
+///     "Task",
+///     FargateTaskProps { cpu: 256, memory: 512, ..FargateTaskProps::default() },
+/// );
+/// # assert_eq!(task.container_name(), "app");
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct FargateTask {
@@ -315,8 +355,8 @@ fn log_group(
 pub(super) fn sidecar_memory(p: &FargateTaskProps) -> u32 {
     let init = if needs_init(p) { VOLUME_INIT_MEMORY } else { 0 };
     match &p.datadog {
-        Some(dd) if dd.firelens() => AGENT_MEMORY + LOG_ROUTER_MEMORY + init,
-        Some(_) => AGENT_MEMORY + init,
+        Some(dd) if dd.firelens() => AGENT_MEMORY + AGENT_INIT_MEMORY + LOG_ROUTER_MEMORY + init,
+        Some(_) => AGENT_MEMORY + AGENT_INIT_MEMORY + init,
         None => init,
     }
 }
@@ -347,12 +387,6 @@ fn check(s: &mut Scope<'_>, p: &FargateTaskProps) {
                 "datadog.site {:?} is not a Datadog site: use one of {DATADOG_SITES:?}",
                 dd.site
             ));
-        }
-        if dd.api_key_secret.arn.as_literal() == Some("") {
-            errors.push(
-                "datadog.api_key_secret.arn is empty: pass the reference from the stack that owns it"
-                    .to_owned(),
-            );
         }
     }
     for e in errors {
@@ -395,6 +429,7 @@ fn task_definition(
     let sidecar_logs = logs.agent.unwrap_or(logs.app).ref_();
     let mut containers = vec![app_container(image, p, logs, version.as_ref())];
     if let Some(dd) = &p.datadog {
+        containers.push(dd.agent_init_container(sidecar_logs.clone()));
         containers.push(dd.agent_container(version.as_ref(), sidecar_logs.clone()));
         if dd.firelens() {
             containers.push(dd.log_router_container(sidecar_logs.clone()));
@@ -408,6 +443,13 @@ fn task_definition(
         .iter()
         .map(|(name, _)| Volume::new().name(name.as_str()))
         .collect();
+    if p.datadog.is_some() {
+        volumes.extend(
+            AGENT_VOLUMES
+                .iter()
+                .map(|(name, _)| Volume::new().name(*name)),
+        );
+    }
     if firelens(p) {
         volumes.push(Volume::new().name(LOG_CONFIG_VOLUME));
     }

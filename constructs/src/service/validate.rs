@@ -45,9 +45,11 @@ const AGENT_PORTS: &[u16] = &[8125, 8126];
 pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     let mut errors = Vec::new();
     names(p, &mut errors);
-    references(p, &mut errors);
     reserved(p, &mut errors);
     uploads_prefix(p, &mut errors);
+    if p.image.is_some() && p.image_tag.is_some() {
+        errors.push("image and image_tag are both set: an image given by URI carries its own tag or digest; unset image_tag".to_owned());
+    }
     if p.keep_images == 0 {
         errors.push("keep_images is 0: the running image would expire; keep at least 1 (10 or more leaves room to roll back)".to_owned());
     }
@@ -195,25 +197,6 @@ fn is_domain(d: &str) -> bool {
                 && l.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         })
-}
-
-fn references(p: &NextJsServiceProps, errors: &mut Vec<String>) {
-    let missing = |v: &pantri_synth::Str| v.as_literal() == Some("");
-    for (what, v) in [
-        ("vpc.vpc_id", &p.vpc.vpc_id),
-        ("log_bucket.name", &p.log_bucket.name),
-        ("static_bucket.arn", &p.static_bucket.arn),
-        ("user_pool.arn", &p.user_pool.arn),
-        ("logs_key_arn", &p.logs_key_arn),
-        ("hosted_zone.zone_id", &p.hosted_zone.zone_id),
-        ("origin_secret.arn", &p.origin_secret.arn),
-    ] {
-        if missing(v) {
-            errors.push(format!(
-                "{what} is empty: pass the reference from the stack that owns it"
-            ));
-        }
-    }
 }
 
 /// The prefix the app writes must be a folder CloudFront does not serve.

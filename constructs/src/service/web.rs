@@ -163,16 +163,50 @@ impl Default for WebServiceProps {
 ///     WebServiceProps::default(),
 /// );
 /// let _url_target = web.load_balancer_dns_name();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
-/// The network, the cluster, the task and the ingress are arguments: a service without them
-/// does not compile.
+/// The network, the cluster, the task and the ingress are arguments: a service without one of
+/// them does not compile (the same code as above, minus the `&vpc` argument):
 ///
-/// ```compile_fail
-/// use pantri_constructs::service::{WebService, WebServiceProps};
-/// # let mut app = pantri_synth::App::new();
+/// ```compile_fail,E0061
+/// # use pantri_constructs::service::{
+/// #     Cluster, ClusterProps, ContainerImage, FargateTask, FargateTaskProps, WebIngress, WebService,
+/// #     WebServiceProps,
+/// # };
+/// # use pantri_constructs::{HostedZoneRef, VpcRef};
+/// # use pantri_synth::{App, Environment, StackProps};
+/// #
+/// # let mut app = App::new();
 /// # let mut root = app.root();
-/// let web = WebService::new(&mut root, "Api", WebServiceProps::default());
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Service", StackProps::default());
+/// # let vpc = VpcRef {
+/// #     vpc_id: "vpc-1".into(),
+/// #     cidr_block: "10.0.0.0/16".into(),
+/// #     public_subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+/// #     private_subnet_ids: vec!["subnet-c".into(), "subnet-d".into()],
+/// # };
+/// # let cluster = Cluster::new(&mut stack, "Cluster", ClusterProps::default());
+/// # let task = FargateTask::new(
+/// #     &mut stack,
+/// #     "ApiTask",
+/// #     ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
+/// #     FargateTaskProps { container_port: Some(8080), ..FargateTaskProps::default() },
+/// # );
+/// let web = WebService::new(
+///     &mut stack,
+///     "Api",
+///     &cluster,
+///     &task,
+///     WebIngress::PublicTls {
+///         domain_name: "api.example.com".into(),
+///         hosted_zone: HostedZoneRef { zone_id: "Z123".into(), zone_name: "example.com".into() },
+///     },
+///     WebServiceProps::default(),
+/// );
+/// # let _url_target = web.load_balancer_dns_name();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
 pub struct WebService {

@@ -92,19 +92,61 @@ impl Default for QueueWorkerServiceProps {
 ///     },
 /// );
 /// let worker = QueueWorkerService::new(
-///     &mut stack, "Worker", &vpc, &cluster, &task, queue, QueueWorkerServiceProps::default(),
+///     &mut stack,
+///     "Worker",
+///     &vpc,
+///     &cluster,
+///     &task,
+///     queue,
+///     QueueWorkerServiceProps::default(),
 /// );
 /// let _ = worker.service_name();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
-/// The queue is an argument: a worker without one does not compile.
+/// The network, the cluster, the task and the queue are arguments: a worker without one of them
+/// does not compile (the same code as above, minus the `queue` argument):
 ///
-/// ```compile_fail
-/// use pantri_constructs::service::{QueueWorkerService, QueueWorkerServiceProps};
-/// # let mut app = pantri_synth::App::new();
+/// ```compile_fail,E0061
+/// # use pantri_constructs::service::{
+/// #     Cluster, ClusterProps, ContainerImage, FargateTask, FargateTaskProps, QueueWorkerService,
+/// #     QueueWorkerServiceProps,
+/// # };
+/// # use pantri_constructs::VpcRef;
+/// # use pantri_synth::cfn::sqs::CfnQueue;
+/// # use pantri_synth::{App, Environment, StackProps};
+/// #
+/// # let mut app = App::new();
 /// # let mut root = app.root();
-/// # let (vpc, cluster, task): (pantri_constructs::VpcRef, pantri_constructs::service::Cluster, pantri_constructs::service::FargateTask) = todo!();
-/// let worker = QueueWorkerService::new(&mut root, "Worker", &vpc, &cluster, &task, QueueWorkerServiceProps::default());
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Worker", StackProps::default());
+/// # let vpc = VpcRef {
+/// #     vpc_id: "vpc-1".into(),
+/// #     cidr_block: "10.0.0.0/16".into(),
+/// #     public_subnet_ids: vec![],
+/// #     private_subnet_ids: vec!["subnet-c".into(), "subnet-d".into()],
+/// # };
+/// # let queue = stack.resource("Jobs", CfnQueue::new().sqs_managed_sse_enabled(true));
+/// # let cluster = Cluster::new(&mut stack, "Cluster", ClusterProps::default());
+/// # let task = FargateTask::new(
+/// #     &mut stack,
+/// #     "WorkerTask",
+/// #     ContainerImage::public("public.ecr.aws/docker/library/busybox:1.37.0"),
+/// #     FargateTaskProps {
+/// #         environment: vec![("QUEUE_URL".into(), queue.ref_())],
+/// #         ..FargateTaskProps::default()
+/// #     },
+/// # );
+/// let worker = QueueWorkerService::new(
+///     &mut stack,
+///     "Worker",
+///     &vpc,
+///     &cluster,
+///     &task,
+///     QueueWorkerServiceProps::default(),
+/// );
+/// # let _ = worker.service_name();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct QueueWorkerService {

@@ -107,10 +107,10 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         let network = SecureNetwork::new(
             &mut stack,
             "Vpc",
+            &st.zones,
             SecureNetworkProps {
                 app_name: "orders".to_owned(),
                 stage: Some(st.name.to_owned()),
-                availability_zones: st.zones.iter().map(|z| (*z).to_owned()).collect(),
                 nat_gateways: st.nat,
                 removal: st.removal,
                 ..SecureNetworkProps::default()
@@ -119,8 +119,8 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         let zone = HostedZone::new(
             &mut stack,
             "Zone",
+            st.zone,
             HostedZoneProps {
-                domain_name: st.zone.to_owned(),
                 removal: st.removal,
                 ..HostedZoneProps::default()
             },
@@ -137,8 +137,8 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         let repository = ImageRepository::new(
             &mut stack,
             "Repository",
+            &format!("orders-{}", st.name),
             ImageRepositoryProps {
-                name: format!("orders-{}", st.name),
                 removal: st.removal,
                 ..ImageRepositoryProps::default()
             },

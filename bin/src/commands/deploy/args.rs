@@ -74,8 +74,9 @@ pub struct DeployArgs {
     #[arg(conflicts_with = "plan")]
     pub stacks: Vec<String>,
     /// Execute exactly the change sets of a plan file that --method prepare-change-set wrote,
-    /// after checking each against CloudFormation.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["app", "method", "parameters", "exclusively", "staging_bucket"])]
+    /// after checking each against CloudFormation; a plan with assets publishes them from the
+    /// assembly --app names (checked against the plan's hashes) before each change set.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["method", "parameters", "exclusively", "staging_bucket", "no_publish"])]
     pub plan: Option<PathBuf>,
     /// Where --method prepare-change-set writes the plan file.
     #[arg(long, value_name = "FILE", default_value = "pantri-plan.json")]
@@ -134,7 +135,7 @@ pub struct DeployArgs {
     #[arg(long, conflicts_with_all = ["no_publish", "plan", "method"])]
     pub publish_only: bool,
     /// Do not publish assets (CI published them with --publish-only): only fill the asset
-    /// parameters from the assembly.
+    /// parameters from the assembly. Not with --plan, which publishes what its change sets name.
     #[arg(long)]
     pub no_publish: bool,
     /// How to reach AWS.

@@ -10,11 +10,17 @@ use crate::cli::AppContext;
 use crate::exit::Exit;
 
 pub mod args;
+mod results;
 pub mod run;
+mod run_plan;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_assets;
+#[cfg(test)]
 mod tests_guard;
+#[cfg(test)]
+mod tests_names;
 #[cfg(test)]
 mod tests_trust;
 
@@ -76,7 +82,8 @@ where
     args.color = super::use_color(no_color);
     args.width = super::terminal_width();
     if let Some(plan) = &args.plan {
-        // A plan names its change sets: nothing is synthesized.
+        // A plan names its change sets: nothing is synthesized (its assets are published from
+        // the assembly --app names).
         let exit = runtime()?.block_on(run_plan(&args, plan, out, err));
         return Ok(exit);
     }

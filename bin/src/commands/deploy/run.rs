@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use pantri_synth::assembly::StackArtifact;
 use pantri_synth::CloudAssembly;
 
@@ -15,12 +14,13 @@ use super::args::{AwsArgs, DeployArgs, DestroyArgs, DriftArgs, StatusArgs};
 use crate::assets::tool::{PlainRegistry, ProcessTool, REGISTRY_VARIABLE};
 use crate::assets::{AssemblyAssets, PublishMode, Publisher};
 use crate::deploy::account::{verify_caller, CallerIdentity};
-use crate::deploy::api::{CloudFormation, TemplateStaging};
+use crate::deploy::api::CloudFormation;
 use crate::deploy::checks::{before_deploy, service_check, DeployApi};
 use crate::deploy::destroy::{destroy, DestroyOptions};
-use crate::deploy::engine::{plan_artifacts, DeployOptions, Engine, Method, Outcome, StackResult};
+use crate::deploy::engine::{DeployOptions, Engine, Method, Outcome};
 use crate::deploy::error::DeployError;
 use crate::deploy::hooks::StackHooks;
+use crate::deploy::names::leftovers;
 use crate::deploy::plan::{check_parameters, select, ParameterArg};
 use crate::deploy::planfile::{change_set_name, new_plan_id, Plan, SCHEMA_VERSION};
 use crate::deploy::progress::{Confirm, ProgressMode, TtyConfirm, Ui};
@@ -28,7 +28,13 @@ use crate::deploy::sdk::{Connection, SdkCloudFormation};
 use crate::deploy::service_status::WaitOptions;
 use crate::exit::Exit;
 
-fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, DeployError> {
+pub(super) use super::results::RunResults;
+pub use super::run_plan::{plan_with, plan_with_hooks, run_plan};
+
+pub(super) fn read_stacks(
+    dir: &Path,
+    region: Option<&str>,
+) -> Result<Vec<StackArtifact>, DeployError> {
     let mut stacks = CloudAssembly::read(dir)?.stacks()?;
     for s in &mut stacks {
         if s.env.region.is_empty() || s.env.region == "unknown-region" {
@@ -46,7 +52,7 @@ fn read_stacks(dir: &Path, region: Option<&str>) -> Result<Vec<StackArtifact>, D
 }
 
 /// Prints an endpoint override as a note, and refuses plain HTTP to anything but loopback.
-fn check_endpoints(aws: &AwsArgs, out: &mut dyn Write) -> Result<(), DeployError> {
+pub(super) fn check_endpoints(aws: &AwsArgs, out: &mut dyn Write) -> Result<(), DeployError> {
     let notes = crate::deploy::hardening::check_endpoints(aws.endpoint_url.as_deref(), &|v| {
         std::env::var(v).ok()
     })
@@ -57,7 +63,7 @@ fn check_endpoints(aws: &AwsArgs, out: &mut dyn Write) -> Result<(), DeployError
     Ok(())
 }
 
-fn connection(aws: &AwsArgs) -> Connection {
+pub(super) fn connection(aws: &AwsArgs) -> Connection {
     Connection {
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
@@ -118,19 +124,14 @@ pub async fn run_deploy(
         Err(e) => return report(err, &DeployError::from(e)),
     };
     let tool = ProcessTool::from_env();
-    let plain = std::env::var(REGISTRY_VARIABLE)
-        .ok()
-        .filter(|h| !h.is_empty())
-        .map(|host| PlainRegistry {
-            host,
-            tool: tool.clone(),
-        });
     let mode = if args.no_publish {
         PublishMode::ParametersOnly
     } else {
         PublishMode::Publish
     };
-    let publisher = Publisher::new(&clients, tool, &assets, mode).with_plain_registry(plain);
+    let publisher = Publisher::new(&clients, tool.clone(), &assets, mode)
+        .with_plain_registry(plain_registry(&tool))
+        .with_emulator(emulator(args));
     deploy_with_hooks(
         args,
         &stacks,
@@ -142,6 +143,24 @@ pub async fn run_deploy(
         err,
     )
     .await
+}
+
+/// The plain registry `PANTRI_IMAGE_REGISTRY` names, if any.
+pub(super) fn plain_registry(tool: &ProcessTool) -> Option<PlainRegistry> {
+    std::env::var(REGISTRY_VARIABLE)
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|host| PlainRegistry {
+            host,
+            tool: tool.clone(),
+        })
+}
+
+/// The endpoint override on this machine (an emulator), if AWS calls go to one.
+pub(super) fn emulator(args: &DeployArgs) -> Option<String> {
+    crate::deploy::hardening::emulator_endpoint(args.aws.endpoint_url.as_deref(), &|v| {
+        std::env::var(v).ok()
+    })
 }
 
 /// Deploys `stacks` (the whole assembly) with the given clients and prompt: what
@@ -199,7 +218,8 @@ pub async fn deploy_with_hooks<A: DeployApi>(
     let mut unchanged = Vec::new();
     {
         let ui = Ui::new(out, err, confirm, args.progress);
-        let access = match engine_precheck(clients, stacks, &selected, &options, &ui).await {
+        // An access problem replaces every other: nothing else could be checked.
+        let mut gather = |checked: Result<Vec<DeployError>, DeployError>| match checked {
             Ok(found) => {
                 problems.extend(found);
                 false
@@ -209,6 +229,9 @@ pub async fn deploy_with_hooks<A: DeployApi>(
                 true
             }
         };
+        let access = gather(engine_precheck(clients, stacks, &selected, &options, &ui).await)
+            // Names a new resource would take that a retained one holds already.
+            || gather(leftovers(clients, &selected).await);
         // The deploy-path checks (environment parameters, exports in use, stack policies) and
         // the assembly they prepare; read-only, so their problems join the same report.
         let prepared = if access {
@@ -249,7 +272,12 @@ pub async fn deploy_with_hooks<A: DeployApi>(
                 {
                     unchanged.push(r.display_name.clone());
                 }
-                if let Outcome::Prepared(p) = r.outcome {
+                if let Outcome::Prepared(mut p) = r.outcome {
+                    // What its parameters name: executing the plan publishes exactly these.
+                    let stack = selected.iter().find(|s| s.display_name == p.display_name);
+                    if let (Some(h), Some(s)) = (hooks, stack) {
+                        p.assets = h.assets(s);
+                    }
                     planned.push(*p);
                 } else {
                     run.add(r, &ui);
@@ -327,7 +355,7 @@ async fn engine_precheck<'a, A: DeployApi>(
 }
 
 /// The options every deploy takes from its arguments.
-fn deploy_options(
+pub(super) fn deploy_options(
     args: &DeployArgs,
     caller: Option<&CallerIdentity>,
     confirm: &dyn Confirm,
@@ -354,7 +382,7 @@ fn deploy_options(
 }
 
 /// Problems with the files the run will write, found before anything is touched.
-fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
+pub(super) fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
     let mut files: Vec<(&str, &Path)> = Vec::new();
     if let Some(path) = &args.outputs_file {
         files.push(("--outputs-file", path));
@@ -375,234 +403,6 @@ fn writable_files(args: &DeployArgs) -> Vec<DeployError> {
         .collect()
 }
 
-/// What the stacks of a run came to: the exit code, the failures, the outputs, and a row per
-/// stack for the summary.
-struct RunResults {
-    exit: Exit,
-    errors: Vec<DeployError>,
-    outputs: IndexMap<String, IndexMap<String, String>>,
-    rows: Vec<SummaryRow>,
-    started: tokio::time::Instant,
-}
-
-/// One stack's line of the summary.
-struct SummaryRow {
-    stack: String,
-    state: &'static str,
-    elapsed: Duration,
-    why: Option<String>,
-}
-
-impl RunResults {
-    fn new() -> Self {
-        RunResults {
-            exit: Exit::Success,
-            errors: Vec::new(),
-            outputs: IndexMap::new(),
-            rows: Vec::new(),
-            started: tokio::time::Instant::now(),
-        }
-    }
-
-    fn add(&mut self, r: StackResult, ui: &Ui<'_>) {
-        let (state, why) = match &r.outcome {
-            Outcome::Deployed => ("deployed", None),
-            Outcome::NoChanges => ("unchanged", None),
-            Outcome::Prepared(_) => ("prepared", None),
-            Outcome::Detached => ("detached", Some("watching stopped on Ctrl-C".to_owned())),
-            Outcome::Skipped(reason) => ("skipped", Some(reason.clone())),
-            Outcome::Failed(_) => ("failed", None),
-        };
-        self.rows.push(SummaryRow {
-            stack: r.display_name.clone(),
-            state,
-            elapsed: r.elapsed,
-            why,
-        });
-        match r.outcome {
-            Outcome::Deployed | Outcome::NoChanges => {
-                self.outputs.insert(r.stack_name, r.outputs);
-            }
-            Outcome::Prepared(_) => {}
-            Outcome::Detached => self.exit = self.exit.worse(Exit::Interrupted),
-            Outcome::Skipped(reason) => {
-                ui.warn(format_args!("{}: not deployed: {reason}", r.display_name));
-            }
-            Outcome::Failed(e) => {
-                self.exit = self.exit.worse(Exit::from(&e));
-                self.errors.push(e);
-            }
-        }
-    }
-
-    /// Records the service check of a deployed stack: a service that did not come up fails it.
-    fn services(
-        &mut self,
-        stack: &str,
-        checked: Result<Vec<crate::deploy::service_status::ServiceReport>, DeployError>,
-        ui: &Ui<'_>,
-    ) {
-        match checked {
-            Ok(reports) => {
-                for rep in reports {
-                    if rep.ok() {
-                        ui.say(format_args!("{}", rep.render().trim_end()));
-                    } else {
-                        ui.warn(format_args!("{}", rep.render().trim_end()));
-                        if let Some(row) = self.rows.iter_mut().find(|r| r.stack == stack) {
-                            row.state = "failed";
-                            row.why = Some(format!(
-                                "deployed, but service {} did not come up",
-                                rep.service.service
-                            ));
-                        }
-                        self.errors.push(DeployError::Failed {
-                            stack: stack.to_owned(),
-                            message: format!(
-                                "service {} did not come up (see above): the stack is deployed, but ECS does not run its new task definition with every desired task",
-                                rep.service.service
-                            ),
-                        });
-                        self.exit = self.exit.worse(Exit::Failed);
-                    }
-                }
-            }
-            Err(e) => {
-                self.exit = self.exit.worse(Exit::from(&e));
-                self.errors.push(e);
-            }
-        }
-    }
-
-    /// The summary: how many stacks ended how, in how long, and a line per stack (skipped
-    /// ones with the reason).
-    fn summary(&self) -> String {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for row in &self.rows {
-            match counts.iter_mut().find(|(s, _)| *s == row.state) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((row.state, 1)),
-            }
-        }
-        let counted: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-        let mut text = format!(
-            "summary: {} stack(s) in {}: {}\n",
-            self.rows.len(),
-            crate::deploy::progress::duration(self.started.elapsed()),
-            counted.join(", ")
-        );
-        let width = self.rows.iter().map(|r| r.stack.len()).max().unwrap_or(0);
-        for row in &self.rows {
-            let line = match (&row.why, row.elapsed.is_zero()) {
-                (Some(why), _) => format!("{:<9} {why}", row.state),
-                (None, true) => row.state.to_owned(),
-                (None, false) => format!(
-                    "{:<9} {}",
-                    row.state,
-                    crate::deploy::progress::duration(row.elapsed)
-                ),
-            };
-            text.push_str(&format!("  {:<width$}  {line}\n", row.stack));
-        }
-        text
-    }
-
-    /// Reports the failures, the summary, and writes the outputs file; the exit code.
-    fn finish(self, args: &DeployArgs, err: &mut dyn Write) -> Exit {
-        let mut exit = self.exit;
-        for e in &self.errors {
-            let _ = writeln!(err, "error: {e}");
-        }
-        if !self.rows.is_empty() {
-            let _ = write!(err, "{}", self.summary());
-        }
-        if let Some(path) = &args.outputs_file {
-            let written = pantri_synth::assembly::to_json_string(&self.outputs)
-                .map_err(std::io::Error::other)
-                .and_then(|text| crate::deploy::files::write_private(path, &text));
-            if let Err(e) = written {
-                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
-                exit = exit.worse(Exit::Failed);
-            }
-        }
-        exit
-    }
-}
-
-/// Executes a plan file through the AWS SDK (`pantri deploy --plan FILE`): the caller's account
-/// is checked against the plan's stacks first, as for every deploy.
-pub async fn run_plan(
-    args: &DeployArgs,
-    path: &Path,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Exit {
-    let plan = match Plan::read(path) {
-        Ok(p) => p,
-        Err(e) => return report(err, &e),
-    };
-    let stacks = plan_artifacts(&plan);
-    let connection = connection(&args.aws);
-    let refs: Vec<&StackArtifact> = stacks.iter().collect();
-    let caller = match verify_caller(&refs, &connection).await {
-        Ok(c) => c,
-        Err(e) => return report(err, &e),
-    };
-    let mut clients = BTreeMap::new();
-    for r in plan.regions() {
-        let client = SdkCloudFormation::connect(&r, &connection).await;
-        clients.insert(r, client);
-    }
-    plan_with(
-        args,
-        &plan,
-        &stacks,
-        &clients,
-        Some(&caller),
-        &TtyConfirm::new(),
-        out,
-        err,
-    )
-    .await
-}
-
-/// What [`run_plan`] does after connecting, open to tests with a fake API.
-#[allow(clippy::too_many_arguments)]
-pub async fn plan_with<A: CloudFormation + TemplateStaging>(
-    args: &DeployArgs,
-    plan: &Plan,
-    stacks: &[StackArtifact],
-    clients: &BTreeMap<String, A>,
-    caller: Option<&CallerIdentity>,
-    confirm: &dyn Confirm,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Exit {
-    let problems = writable_files(args);
-    if !problems.is_empty() {
-        return report(err, &DeployError::precheck(problems));
-    }
-    let options = deploy_options(args, caller, confirm);
-    let mut run = RunResults::new();
-    let refused = {
-        let ui = Ui::new(out, err, confirm, args.progress);
-        let engine = Engine::new(clients, stacks, &options, &ui);
-        match engine.run_plan(plan, stacks).await {
-            Ok(results) => {
-                for r in results {
-                    run.add(r, &ui);
-                }
-                None
-            }
-            Err(e) => Some(e),
-        }
-    };
-    if let Some(e) = refused {
-        return report(err, &e);
-    }
-    run.finish(args, err)
-}
-
 /// Destroys through the AWS SDK, asking on the terminal when there is one.
 pub async fn run_destroy(
     args: &DestroyArgs,
@@ -619,7 +419,9 @@ pub async fn run_destroy(
 }
 
 /// What [`run_destroy`] does after connecting, open to tests with a fake API.
-pub async fn destroy_with<A: CloudFormation + crate::deploy::api::Buckets>(
+pub async fn destroy_with<
+    A: CloudFormation + crate::deploy::api::Buckets + crate::deploy::zones::Zones,
+>(
     args: &DestroyArgs,
     stacks: &[StackArtifact],
     clients: &BTreeMap<String, A>,
@@ -781,7 +583,7 @@ pub async fn drift_with<A: crate::deploy::drift::Drift>(
     }
 }
 
-fn report(err: &mut dyn Write, e: &DeployError) -> Exit {
+pub(super) fn report(err: &mut dyn Write, e: &DeployError) -> Exit {
     let _ = writeln!(err, "error: {e}");
     Exit::from(e)
 }

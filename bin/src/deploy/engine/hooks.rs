@@ -11,16 +11,32 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         &self,
         stack: &StackArtifact,
     ) -> Result<(Outcome, IndexMap<String, String>), DeployError> {
+        self.before_hooks(stack).await?;
+        let done = self.deploy_stack(stack).await?;
+        self.after_hooks(stack, &done.0).await?;
+        Ok(done)
+    }
+
+    /// The `before` hooks of a stack (publishing), with the outputs they need.
+    pub(super) async fn before_hooks(&self, stack: &StackArtifact) -> Result<(), DeployError> {
         if let Some(h) = self.hooks {
             let outputs = self.hook_outputs(stack, h.outputs_before(stack)).await?;
             h.before(stack, &outputs, self.ui).await?;
         }
-        let done = self.deploy_stack(stack).await?;
-        if let (Some(h), Outcome::Deployed | Outcome::NoChanges) = (self.hooks, &done.0) {
+        Ok(())
+    }
+
+    /// The `after` hooks of a stack that deployed or had no changes (invalidations).
+    pub(super) async fn after_hooks(
+        &self,
+        stack: &StackArtifact,
+        outcome: &Outcome,
+    ) -> Result<(), DeployError> {
+        if let (Some(h), Outcome::Deployed | Outcome::NoChanges) = (self.hooks, outcome) {
             let outputs = self.hook_outputs(stack, h.outputs_after(stack)).await?;
             h.after(stack, &outputs, self.ui).await?;
         }
-        Ok(done)
+        Ok(())
     }
 
     async fn hook_outputs(
@@ -39,12 +55,8 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
     /// Runs only the `before` hooks of `stacks`, in the given (dependency) order, and stops at
     /// the first failure: `--publish-only`.
     pub async fn run_before_hooks(&self, stacks: &[&StackArtifact]) -> Result<(), DeployError> {
-        let Some(h) = self.hooks else {
-            return Ok(());
-        };
         for stack in stacks {
-            let outputs = self.hook_outputs(stack, h.outputs_before(stack)).await?;
-            h.before(stack, &outputs, self.ui).await?;
+            self.before_hooks(stack).await?;
         }
         Ok(())
     }

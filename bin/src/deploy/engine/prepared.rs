@@ -6,7 +6,7 @@ use pantri_synth::assembly::StackProperties;
 use pantri_synth::Environment;
 
 use super::*;
-use crate::deploy::planfile::{verify, Plan};
+use crate::deploy::planfile::{verify, Plan, PlannedStack};
 
 /// Stack artifacts standing for the plan's stacks (names, environment, termination protection):
 /// what the engine's progress, messages and clients need. They carry no template: the template
@@ -52,6 +52,7 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         for (planned, stack) in plan.stacks.iter().zip(stacks) {
             let api = self.client(stack)?;
             problems.extend(verify(api, planned).await?);
+            problems.extend(self.verify_assets(planned, stack));
         }
         match problems.len() {
             0 => {}
@@ -73,13 +74,23 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
                 ChangeSetType::Update
             };
             let started = tokio::time::Instant::now();
-            let watched = self.execute_and_watch(
-                api,
-                stack,
-                kind,
-                &planned.change_set_name,
-                planned.resources,
-            );
+            // As in a deploy: the stack's assets are published just before its change set
+            // executes (they are the plan's, checked above), and its tree paths that changed
+            // are invalidated once it is deployed.
+            let watched = async {
+                self.before_hooks(stack).await?;
+                let done = self
+                    .execute_and_watch(
+                        api,
+                        stack,
+                        kind,
+                        &planned.change_set_name,
+                        planned.resources,
+                    )
+                    .await?;
+                self.after_hooks(stack, &done.0).await?;
+                Ok(done)
+            };
             let done = self.interruptible(stack, watched).await;
             let result = self.finish_stack(stack, done, started.elapsed());
             stopped = matches!(result.outcome, Outcome::Failed(_) | Outcome::Detached);
@@ -98,6 +109,61 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
         }
         let results: Vec<StackResult> = results.into_iter().flatten().collect();
         Ok(results)
+    }
+
+    /// The plan's assets against what this run would publish for the stack: the change set's
+    /// parameters name the plan's hashes, so another app (a rebuilt `web.source`, another
+    /// commit's assembly) is refused before anything executes.
+    fn verify_assets(&self, planned: &PlannedStack, stack: &StackArtifact) -> Vec<DeployError> {
+        let dn = planned.display_name.as_str();
+        let now = self.hooks.map(|h| h.assets(stack)).unwrap_or_default();
+        if self.hooks.is_none() && !planned.assets.is_empty() {
+            return vec![DeployError::Usage(format!(
+                "[{dn}] the plan publishes {} asset(s): pass --app with the assembly it was prepared from (the app built in the directories it names)",
+                planned.assets.len()
+            ))];
+        }
+        let short = |h: &str| h.chars().take(12).collect::<String>();
+        let mut problems = Vec::new();
+        for a in &planned.assets {
+            match now.iter().find(|n| n.id == a.id && n.kind == a.kind) {
+                Some(n) if n.hash == a.hash => {}
+                Some(n) => problems.push(format!(
+                    "{} {} is {} in the assembly, {} in the plan",
+                    a.kind,
+                    a.id,
+                    short(&n.hash),
+                    short(&a.hash)
+                )),
+                None => problems.push(format!(
+                    "{} {} of the plan is not in the assembly",
+                    a.kind, a.id
+                )),
+            }
+        }
+        for n in &now {
+            if !planned
+                .assets
+                .iter()
+                .any(|a| a.id == n.id && a.kind == n.kind)
+            {
+                problems.push(format!(
+                    "{} {} of the assembly is not in the plan",
+                    n.kind, n.id
+                ));
+            }
+        }
+        problems
+            .into_iter()
+            .map(|p| {
+                DeployError::Failed {
+                    stack: dn.to_owned(),
+                    message: format!(
+                        "{p}: the assembly is not the one the plan was prepared from; prepare the plan again, or execute it with the reviewed commit's assembly"
+                    ),
+                }
+            })
+            .collect()
     }
 
     /// Asks from the plan's findings: a replacement of a stateful resource needs

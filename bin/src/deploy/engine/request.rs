@@ -215,13 +215,45 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             .describe_stack(name)
             .await
             .map_err(|e| DeployError::api(dn, e))?;
-        info.and_then(|i| i.outputs.get(output).cloned())
-            .ok_or_else(|| DeployError::Failed {
-                stack: dn.into(),
-                message: format!(
-                    "output {output} of stack {name} ({}) is not available: deploy {} first",
-                    p.env.region, p.display_name
-                ),
+        let failed = |why: String| DeployError::Failed {
+            stack: dn.into(),
+            message: format!(
+                "output {output} of stack {name} ({}) is not available: {why}",
+                p.env.region
+            ),
+        };
+        let Some(info) = info else {
+            return Err(failed(format!(
+                "the stack does not exist: deploy {} first",
+                p.display_name
+            )));
+        };
+        if let Some(value) = info.outputs.get(output) {
+            return Ok(value.clone());
+        }
+        // Why it is missing decides what to do: an older template, or an endpoint that does
+        // not report outputs (moto 5.2 reports none for a stack deployed by a change set).
+        let body = api
+            .get_template(name)
+            .await
+            .map_err(|e| DeployError::api(dn, e))?;
+        let declares = body
+            .map(|body| crate::deploy::deployed::DeployedStack {
+                info: info.clone(),
+                body,
             })
+            .and_then(|d| d.template().ok())
+            .is_some_and(|t| t["Outputs"].get(output).is_some());
+        Err(failed(if declares {
+            format!(
+                "the stack is {} and its template declares the output, but the endpoint reports no value for it (moto 5.2 reports no outputs of a stack deployed through a change set): deploy against CloudFormation, or pass what the output names by hand",
+                info.status
+            )
+        } else {
+            format!(
+                "the stack is {} and its deployed template has no such output: deploy {} first",
+                info.status, p.display_name
+            )
+        }))
     }
 }
