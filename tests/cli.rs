@@ -66,6 +66,35 @@ fn unknown_settings_key_names_file_line_and_key_and_writes_nothing() {
 }
 
 #[test]
+fn a_parent_zone_by_id_and_by_name_is_refused_naming_the_file() {
+    // GIVEN dev's settings naming its parent zone by name (as committed) and by id too
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    let dev = stages.join("dev.yaml");
+    let text = std::fs::read_to_string(&dev).expect("dev.yaml");
+    assert!(
+        text.contains("  parent_zone_name: pantri.example.com\n"),
+        "{text}"
+    );
+    let text = text.replace(
+        "  parent_zone_name: pantri.example.com\n",
+        "  parent_zone_name: pantri.example.com\n  parent_zone_id: Z0123456789ABC\n",
+    );
+    std::fs::write(&dev, text).expect("write");
+    // WHEN synthesized
+    let out = pantri(dir.path(), &["synth"]);
+    // THEN bad input, the file and both keys named, nothing written
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("stages/dev.yaml")
+            && err.contains("dns: give parent_zone_id or parent_zone_name, not both"),
+        "{err}"
+    );
+    assert!(!dir.path().join("cdk.out").exists(), "nothing is written");
+}
+
+#[test]
 fn bad_setting_value_names_the_key_and_keeps_the_previous_cdk_out() {
     let dir = tempfile::tempdir().expect("tempdir");
     let stages = copy_stages(dir.path());

@@ -55,9 +55,16 @@ pub fn check_domain_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Where a zone's delegation is written.
-enum ParentZone {
+/// The parent zone (`example.com` for `dev.example.com`), when it is a Route 53 zone of the
+/// same account: the zone writes its own NS record into it. One or the other, never both.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParentZone {
+    /// The parent zone by id (`Z0123456789ABC`, or a reference to another stack's zone).
     Id(Str),
+    /// The parent zone by name (`example.com`), for a parent whose id is not known when the app
+    /// is written (another stage creates it): CloudFormation finds the zone by name when it
+    /// writes the delegation, so the name must be the only zone of that name in the account
+    /// (otherwise give its [`ParentZone::Id`]).
     Name(String),
 }
 
@@ -89,15 +96,11 @@ pub struct HostedZoneProps {
     /// name servers, and the registrar's delegation would point at the old ones.
     pub removal: Removal,
     /// The parent zone (`example.com` for `dev.example.com`) when it is a Route 53 zone of the
-    /// same account: the zone writes its own NS record into it, so the delegation exists before
-    /// anything (a certificate's DNS validation) needs it. Default none: the parent is elsewhere
-    /// (a registrar, another DNS provider), and the `NameServers` output says what to set there.
-    pub parent_zone_id: Option<Str>,
-    /// The parent zone by its name (`example.com`), for a parent in the same account whose id is
-    /// not known when the stage is written (another stage creates it): CloudFormation finds the
-    /// zone by name when it writes the delegation. The name must be the only zone of that name
-    /// in the account (otherwise give [`parent_zone_id`](Self::parent_zone_id)); not both.
-    pub parent_zone_name: Option<String>,
+    /// same account, by id or by name: the zone writes its own NS record into it, so the
+    /// delegation exists before anything (a certificate's DNS validation) needs it. Default
+    /// none: the parent is elsewhere (a registrar, another DNS provider), and the `NameServers`
+    /// output says what to set there.
+    pub parent_zone: Option<ParentZone>,
 }
 
 /// The TTL of a delegating NS record, as at the parent of most zones (and the AWS CDK's
@@ -154,22 +157,15 @@ impl HostedZone {
             props.removal.apply(o);
         }
         let name_servers = fns::join(",", zone.attr_name_servers());
-        let parent = match (props.parent_zone_id, &props.parent_zone_name) {
-            (Some(_), Some(_)) => {
-                s.error(
-                    "give parent_zone_id or parent_zone_name, not both: they name the same zone",
-                );
-                None
-            }
-            (Some(id), None) => Some(ParentZone::Id(id)),
-            (None, Some(name)) => match check_parent(domain_name, name) {
+        let parent = match props.parent_zone {
+            Some(ParentZone::Name(name)) => match check_parent(domain_name, &name) {
                 Ok(()) => Some(ParentZone::Name(format!("{}.", name.trim_end_matches('.')))),
                 Err(e) => {
                     s.error(e);
                     None
                 }
             },
-            (None, None) => None,
+            other => other,
         };
         let description = match parent {
             Some(parent) => {
@@ -264,15 +260,14 @@ mod tests {
         assert!(check_domain_name(&long).is_err());
     }
 
-    fn zone(parent_id: Option<&str>, parent_name: Option<&str>) -> pantri_synth::App {
+    fn zone(parent: ParentZone) -> pantri_synth::App {
         app_with_stack("us-east-1", |s| {
             HostedZone::new(
                 s,
                 "Zone",
                 "dev.example.com",
                 HostedZoneProps {
-                    parent_zone_id: parent_id.map(Str::from),
-                    parent_zone_name: parent_name.map(str::to_owned),
+                    parent_zone: Some(parent),
                     ..HostedZoneProps::default()
                 },
             );
@@ -281,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_parent_named_by_name_gets_the_delegation_by_name() {
-        let app = zone(None, Some("example.com"));
+        let app = zone(ParentZone::Name("example.com".into()));
         assert!(errors(&app).is_empty(), "{:?}", errors(&app));
         let t = template(&app);
         let records = resources_of_type(&t, "AWS::Route53::RecordSet");
@@ -293,11 +288,17 @@ mod tests {
     }
 
     #[test]
-    fn a_parent_by_id_and_by_name_or_a_parent_that_is_not_one_is_an_error() {
-        let both = errors(&zone(Some("Z0PARENT"), Some("example.com")));
-        assert!(both.iter().any(|e| e.contains("not both")), "{both:?}");
+    fn a_parent_by_id_gets_the_delegation_by_id() {
+        let t = template(&zone(ParentZone::Id("Z0PARENT".into())));
+        let records = resources_of_type(&t, "AWS::Route53::RecordSet");
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].1["Properties"]["HostedZoneId"], "Z0PARENT");
+    }
+
+    #[test]
+    fn a_parent_name_that_is_not_the_parent_is_an_error() {
         for wrong in ["other.com", "xample.com", "dev.example.com"] {
-            let errs = errors(&zone(None, Some(wrong)));
+            let errs = errors(&zone(ParentZone::Name(wrong.into())));
             assert!(
                 errs.iter().any(|e| e.contains("is not a parent domain of")),
                 "{wrong}: {errs:?}"

@@ -255,8 +255,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         &s.domain_name,
         HostedZoneProps {
             removal,
-            parent_zone_id: s.dns.parent_zone_id.as_deref().map(Str::from),
-            parent_zone_name: s.dns.parent_zone_name.clone(),
+            parent_zone: s.dns.parent_zone(),
             ..HostedZoneProps::default()
         },
     );

@@ -3,6 +3,8 @@
 //! availability zones, sizes, Datadog site and switches. Every key is checked: an unknown key or a
 //! wrong type is an error naming the file, line and key.
 
+use pantri_constructs::dns::ParentZone;
+use pantri_synth::Str;
 use serde::Deserialize;
 
 /// A clearly fake account id, so synth works with no AWS account.
@@ -162,6 +164,18 @@ pub struct DnsSettings {
     /// file is written): CloudFormation finds the zone by name. Not with `parent_zone_id`.
     #[serde(default)]
     pub parent_zone_name: Option<String>,
+}
+
+impl DnsSettings {
+    /// The parent zone as the zone construct takes it (by id or by name; `validate` has refused
+    /// both).
+    pub fn parent_zone(&self) -> Option<ParentZone> {
+        match (&self.parent_zone_id, &self.parent_zone_name) {
+            (Some(id), _) => Some(ParentZone::Id(Str::from(id.as_str()))),
+            (None, Some(name)) => Some(ParentZone::Name(name.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// NAT gateways per stage.
@@ -432,6 +446,10 @@ impl StageSettings {
                 && self.environment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
             "environment: {:?} must be lower-case letters, digits, '-' and '_' (it is Datadog's env tag)",
             self.environment
+        );
+        anyhow::ensure!(
+            self.dns.parent_zone_id.is_none() || self.dns.parent_zone_name.is_none(),
+            "dns: give parent_zone_id or parent_zone_name, not both: they name the same zone"
         );
         if let Some(id) = &self.dns.parent_zone_id {
             anyhow::ensure!(
