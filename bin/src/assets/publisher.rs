@@ -290,13 +290,16 @@ where
                 for dest in entry.destinations.values() {
                     let region = dest.region.as_deref().unwrap_or(&stack.env.region);
                     let host = registry.host(&stack.env.account, region);
+                    if !is_ecr_host(&host) {
+                        continue;
+                    }
                     // A tag the emulator has is not pushed; a repository it lacks (the stack
                     // that makes it is not deployed yet) means a push later in the run.
                     let present = registry
                         .has_tag(&dest.repository_name, &dest.image_tag)
                         .await
                         .unwrap_or(false);
-                    if is_ecr_host(&host) && !present {
+                    if !present {
                         refused.push(Self::fail(stack, id, refusal(&host, endpoint)));
                     }
                 }
