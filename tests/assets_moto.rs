@@ -245,7 +245,15 @@ fn an_emulated_deploy_refuses_to_push_to_real_ecr_and_skips_an_image_already_pre
         "{err}"
     );
     assert!(!log.exists(), "nothing built, logged in or pushed");
+    let (_, stacks) = moto.query("cloudformation", "Action=DescribeStacks&Version=2010-05-15");
+    assert!(
+        !stacks.contains("<StackName>"),
+        "refused before any stack was touched: {stacks}"
+    );
 
+    // Data alone has no image: it deploys and makes the repository.
+    let data = deploy_with(&moto, &cdk_out, &env, &["Data", "--exclusively"]);
+    assert!(data.status.success(), "{}", stderr(&data));
     // The image is in moto's repository (put through the ECR API): nothing to push, so
     // nothing to refuse.
     let tag = recorded_tag(&cdk_out);

@@ -124,6 +124,20 @@ pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
 /// assert_eq!(zone.zone_ref().zone_name, "dev.example.com");
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
+///
+/// Without its domain it does not compile (the same code as above, minus the domain):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// # use pantri_constructs::dns::{HostedZone, HostedZoneProps};
+/// let zone = HostedZone::new(&mut stack, "Zone", HostedZoneProps::default());
+/// # assert_eq!(zone.zone_ref().zone_name, "dev.example.com");
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct HostedZone {
     zone: Res<CfnHostedZone>,

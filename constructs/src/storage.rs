@@ -120,6 +120,22 @@ impl Default for StaticBucketProps {
 /// let _for_cloudfront = bucket.bucket_ref();
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
+///
+/// Without its log bucket it does not compile (the same code as above, minus the log bucket):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// # use pantri_constructs::storage::{LogBucket, LogBucketProps, StaticBucket, StaticBucketProps};
+/// # let logs = LogBucket::new(&mut stack, "Logs", LogBucketProps::default());
+/// # // Server access logs go to the log bucket: an argument, since S3 logging has no default.
+/// let bucket = StaticBucket::new(&mut stack, "Static", StaticBucketProps::default());
+/// # let _for_cloudfront = bucket.bucket_ref();
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
 #[derive(Clone, Debug)]
 pub struct StaticBucket {
     bucket: Res<CfnBucket>,

@@ -35,6 +35,14 @@ pub fn is_ecr_host(host: &str) -> bool {
     rest.contains(".dkr.ecr.")
 }
 
+/// Why an image is not pushed to `host`, a real ECR registry, while AWS calls go to the
+/// emulator at `endpoint`.
+pub fn refusal(host: &str, endpoint: &str) -> PublishError {
+    PublishError::Refused(format!(
+        "not pushing to {host}, a real ECR registry, while AWS calls go to the emulator at {endpoint}: set PANTRI_IMAGE_REGISTRY=127.0.0.1:<port> to push to a local registry, or deploy with --no-publish"
+    ))
+}
+
 /// Publishes one image: `DescribeImages` (or the registry's equivalent) first; only a missing
 /// tag is built (after checking the context still has the hash the assembly recorded), the
 /// CLI logged in with the registry's token, and pushed.
@@ -62,9 +70,7 @@ pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
         return Ok(ImageOutcome::Present(image));
     }
     if let (Some(endpoint), true) = (emulator, is_ecr_host(&host)) {
-        return Err(PublishError::Refused(format!(
-            "not pushing to {host}, a real ECR registry, while AWS calls go to the emulator at {endpoint}: set PANTRI_IMAGE_REGISTRY=127.0.0.1:<port> to push to a local registry, or deploy with --no-publish"
-        )));
+        return Err(refusal(&host, endpoint));
     }
     let source = &entry.source;
     let dockerfile = source.docker_file.as_deref().unwrap_or("Dockerfile");

@@ -10,12 +10,12 @@ use pantri_synth::asset::schema::OutputLink;
 
 use super::api::{ContainerTool, ImageRegistry, Invalidations, ObjectStore, RegistryLogin};
 use super::files::{publish_file, publish_tree};
-use super::images::{publish_image, ImageOutcome};
+use super::images::{is_ecr_host, publish_image, refusal, ImageOutcome};
 use super::tool::PlainRegistry;
 use super::{AssemblyAssets, PublishError, StackAssets};
 use crate::deploy::api::ApiResult;
 use crate::deploy::error::DeployError;
-use crate::deploy::hooks::{HookFuture, Outputs, StackHooks};
+use crate::deploy::hooks::{HookFuture, Outputs, PrecheckFuture, StackHooks};
 use crate::deploy::planfile::PlannedAsset;
 use crate::deploy::progress::Ui;
 
@@ -268,6 +268,46 @@ where
         Ok(())
     }
 
+    /// The images an emulated deploy would push to a real ECR host (their tag is not in the
+    /// emulator's repository), each a refusal: reported before any stack is touched.
+    async fn refusals(&self, stacks: &[&StackArtifact]) -> Vec<DeployError> {
+        let Some(endpoint) = self.emulator.as_deref() else {
+            return Vec::new();
+        };
+        if self.mode == PublishMode::ParametersOnly {
+            return Vec::new();
+        }
+        let mut refused = Vec::new();
+        for stack in stacks {
+            let (Some(assets), Ok(client)) = (self.assets.of(stack), self.client(stack)) else {
+                continue;
+            };
+            let registry = match &self.plain_registry {
+                Some(p) => Registry::Plain(p),
+                None => Registry::Ecr(client),
+            };
+            for (id, entry) in &assets.manifest.docker_images {
+                for dest in entry.destinations.values() {
+                    let region = dest.region.as_deref().unwrap_or(&stack.env.region);
+                    let host = registry.host(&stack.env.account, region);
+                    if !is_ecr_host(&host) {
+                        continue;
+                    }
+                    // A tag the emulator has is not pushed; a repository it lacks (the stack
+                    // that makes it is not deployed yet) means a push later in the run.
+                    let present = registry
+                        .has_tag(&dest.repository_name, &dest.image_tag)
+                        .await
+                        .unwrap_or(false);
+                    if !present {
+                        refused.push(Self::fail(stack, id, refusal(&host, endpoint)));
+                    }
+                }
+            }
+        }
+        refused
+    }
+
     async fn invalidate(
         &self,
         stack: &StackArtifact,
@@ -345,6 +385,10 @@ where
             .of(stack)
             .map(StackAssets::fingerprint)
             .unwrap_or_default()
+    }
+
+    fn precheck<'s>(&'s self, stacks: &'s [&'s StackArtifact]) -> PrecheckFuture<'s> {
+        Box::pin(self.refusals(stacks))
     }
 
     fn outputs_before(&self, stack: &StackArtifact) -> Vec<(String, String)> {

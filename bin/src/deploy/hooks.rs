@@ -18,6 +18,9 @@ pub type Outputs = BTreeMap<(String, String), String>;
 /// The future a hook returns (stacks deploy concurrently on one thread: not `Send`).
 pub type HookFuture<'s> = LocalBoxFuture<'s, Result<(), DeployError>>;
 
+/// The problems [`StackHooks::precheck`] finds.
+pub type PrecheckFuture<'s> = LocalBoxFuture<'s, Vec<DeployError>>;
+
 /// Work around a stack's deployment.
 pub trait StackHooks {
     /// Parameter values the hooks fill (`(key, value)`), for example an asset's image tag.
@@ -25,6 +28,12 @@ pub trait StackHooks {
     /// What [`StackHooks::before`] publishes for the stack, by content hash: recorded in a plan
     /// at prepare time and compared when the plan executes.
     fn assets(&self, stack: &StackArtifact) -> Vec<PlannedAsset>;
+    /// What the hooks would refuse to do for these stacks, found before anything is touched
+    /// (an image that would go to a real registry from an emulated deploy). Default: nothing.
+    fn precheck<'s>(&'s self, stacks: &'s [&'s StackArtifact]) -> PrecheckFuture<'s> {
+        let _ = stacks;
+        Box::pin(async { Vec::new() })
+    }
     /// The outputs [`StackHooks::before`] needs.
     fn outputs_before(&self, stack: &StackArtifact) -> Vec<(String, String)>;
     /// The outputs [`StackHooks::after`] needs (read once the stack is deployed).

@@ -123,6 +123,25 @@ impl Default for ServiceAlarmsProps {
 /// assert!(!alarms.alarms().is_empty());
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
+///
+/// Without the workload it does not compile (the same code as above, minus the workload):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// # let workload = pantri_constructs::testing::fixtures::workload();
+/// # use pantri_constructs::monitoring::{ServiceAlarms, ServiceAlarmsProps};
+/// # // `workload` is the service's names (a [`Workload`]).
+/// let alarms = ServiceAlarms::new(&mut stack, "Alarms", ServiceAlarmsProps {
+///     alarm_emails: vec!["oncall@example.com".into()],
+///     ..ServiceAlarmsProps::default()
+/// });
+/// # assert!(!alarms.alarms().is_empty());
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
 #[derive(Clone, Debug)]
 pub struct ServiceAlarms {
     alarms: Vec<(&'static str, Res<CfnAlarm>)>,

@@ -123,6 +123,25 @@ impl Default for SecureNetworkProps {
 /// assert_eq!(network.vpc_ref().private_subnet_ids.len(), 2);
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
+///
+/// Without its zones it does not compile (the same code as above, minus the zones):
+///
+/// ```compile_fail,E0061
+/// # use pantri_synth::{App, Environment, StackProps};
+/// # let mut app = App::new();
+/// # let mut root = app.root();
+/// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// # let mut stack = stage.stack("Stack", StackProps::default());
+/// # use pantri_constructs::network::{NatGateways, SecureNetwork, SecureNetworkProps};
+/// let network = SecureNetwork::new(&mut stack, "Vpc", SecureNetworkProps {
+///     app_name: "orders".into(),
+///     stage: Some("dev".into()),
+///     nat_gateways: NatGateways::Single,
+///     ..SecureNetworkProps::default()
+/// });
+/// # assert_eq!(network.vpc_ref().private_subnet_ids.len(), 2);
+/// # assert!(pantri_constructs::testing::errors(&app).is_empty());
+/// ```
 #[derive(Clone, Debug)]
 pub struct SecureNetwork {
     vpc: Res<CfnVPC>,

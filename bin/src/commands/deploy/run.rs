@@ -234,6 +234,9 @@ pub async fn deploy_with_hooks<A: DeployApi>(
             || gather(leftovers(clients, &selected).await);
         // The deploy-path checks (environment parameters, exports in use, stack policies) and
         // the assembly they prepare; read-only, so their problems join the same report.
+        if let (Some(h), false) = (hooks, access) {
+            problems.extend(h.precheck(&selected).await);
+        }
         let prepared = if access {
             Vec::new()
         } else {

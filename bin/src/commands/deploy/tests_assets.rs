@@ -12,7 +12,7 @@ use super::tests::{bucket_template, deploy_args, deploy_as, stack};
 use crate::deploy::engine::plan_artifacts;
 use crate::deploy::error::DeployError;
 use crate::deploy::fake::Fake;
-use crate::deploy::hooks::{HookFuture, Outputs, StackHooks};
+use crate::deploy::hooks::{HookFuture, Outputs, PrecheckFuture, StackHooks};
 use crate::deploy::planfile::{Plan, PlannedAsset};
 use crate::deploy::progress::{NoConfirm, Ui};
 use crate::exit::Exit;
@@ -92,6 +92,8 @@ struct Recording {
     fake: Fake,
     assets: BTreeMap<String, Vec<PlannedAsset>>,
     fail_before: Option<String>,
+    /// What the precheck refuses, for this stack id.
+    refuse: Option<String>,
 }
 
 impl Recording {
@@ -100,6 +102,7 @@ impl Recording {
             fake: fake.clone(),
             assets: [("dev-Edge".to_owned(), vec![tree("Public", edge_tree)])].into(),
             fail_before: None,
+            refuse: None,
         }
     }
 }
@@ -118,6 +121,18 @@ impl StackHooks for Recording {
     }
     fn assets(&self, stack: &StackArtifact) -> Vec<PlannedAsset> {
         self.assets.get(&stack.id).cloned().unwrap_or_default()
+    }
+    fn precheck<'s>(&'s self, stacks: &'s [&'s StackArtifact]) -> PrecheckFuture<'s> {
+        Box::pin(async move {
+            stacks
+                .iter()
+                .filter(|s| self.refuse.as_deref() == Some(s.id.as_str()))
+                .map(|s| DeployError::Failed {
+                    stack: s.display_name.clone(),
+                    message: "asset Image: not pushing".into(),
+                })
+                .collect()
+        })
     }
     fn outputs_before(&self, _stack: &StackArtifact) -> Vec<(String, String)> {
         Vec::new()
@@ -326,5 +341,47 @@ async fn a_failed_publish_keeps_the_plans_change_set_from_executing() {
             "publish dev-Edge",
         ],
         "Edge's change set never executes"
+    );
+}
+
+#[tokio::test]
+async fn what_the_hooks_would_refuse_stops_a_deploy_and_a_plan_before_anything_is_touched() {
+    let fake = Fake::default();
+    let dir = tempfile::tempdir().expect("tmp");
+    let plan = prepare(&fake, &Recording::new(&fake, "t1"), dir.path()).await;
+    let refusing = Recording {
+        refuse: Some("dev-Edge".into()),
+        ..Recording::new(&fake, "t1")
+    };
+    // A deploy: Data is not deployed although only Edge's image is refused.
+    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = deploy_with_hooks(
+        &deploy_args("dev"),
+        &data_and_edge(),
+        &clients,
+        None,
+        Some(&refusing),
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(exit, Exit::Failed, "{err}");
+    assert!(err.contains("[dev/Edge] asset Image: not pushing"), "{err}");
+    let touched = |c: &String| c.starts_with("CreateChangeSet") || c.starts_with("publish");
+    assert!(!fake.calls().iter().any(touched), "{:?}", fake.calls());
+    // A plan: the same, before its first change set.
+    let (exit, text) = execute(&fake, &plan, Some(&refusing)).await;
+    assert_eq!(exit, Exit::Failed, "{text}");
+    assert!(
+        text.contains("[dev/Edge] asset Image: not pushing"),
+        "{text}"
+    );
+    assert!(
+        hook_and_execute_calls(&fake).is_empty(),
+        "{:?}",
+        fake.calls()
     );
 }

@@ -54,6 +54,10 @@ impl<'a, A: CloudFormation + TemplateStaging> Engine<'a, A> {
             problems.extend(verify(api, planned).await?);
             problems.extend(self.verify_assets(planned, stack));
         }
+        if let Some(h) = self.hooks {
+            let all: Vec<&StackArtifact> = stacks.iter().collect();
+            problems.extend(h.precheck(&all).await);
+        }
         match problems.len() {
             0 => {}
             1 => return Err(problems.remove(0)),
