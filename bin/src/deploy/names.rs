@@ -54,8 +54,10 @@ impl NamedKind {
             NamedKind::LogGroup => {
                 format!("aws logs delete-log-group --log-group-name {name} --region {region}")
             }
+            // A secret scheduled for deletion keeps its name through its recovery window: only
+            // an immediate deletion frees it for the deploy.
             NamedKind::Secret => format!(
-                "aws secretsmanager delete-secret --secret-id {name} --recovery-window-in-days 7 --region {region}"
+                "aws secretsmanager delete-secret --secret-id {name} --force-delete-without-recovery --region {region}"
             ),
             NamedKind::Repository => format!(
                 "aws ecr delete-repository --repository-name {name} --force --region {region}"
@@ -221,6 +223,16 @@ mod tests {
                 ("Repo".into(), NamedKind::Repository, "app".into()),
             ]
         );
+    }
+
+    #[test]
+    fn the_way_out_for_a_secret_frees_its_name_at_once() {
+        let command = NamedKind::Secret.delete_command("app/key", "eu-west-1");
+        assert!(
+            command.contains("--force-delete-without-recovery"),
+            "{command}"
+        );
+        assert!(!command.contains("recovery-window"), "{command}");
     }
 
     #[test]
