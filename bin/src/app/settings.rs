@@ -110,16 +110,16 @@ impl WebSettings {
             (None, Some(_), None) => anyhow::bail!(
                 "web.image needs web.static_files: the directory with that build's .next/static/ and public/, which deploy publishes to the static bucket (the image does not carry them to S3)"
             ),
-            (None, Some(uri), Some(_)) => image_uri(uri),
+            (None, Some(uri), Some(_)) => image_uri("web.image", uri),
             (Some(_), None, None) => Ok(()),
         }
     }
 }
 
-/// Checks an image URI: a repository with a tag or a digest, never `latest` (what runs must be
-/// what was reviewed).
-fn image_uri(uri: &str) -> anyhow::Result<()> {
-    let bad = |why: &str| -> anyhow::Result<()> { anyhow::bail!("web.image: {uri:?} {why}") };
+/// Checks the image URI of settings key `key`: a repository with a tag or a digest, never
+/// `latest` (what runs must be what was reviewed).
+fn image_uri(key: &str, uri: &str) -> anyhow::Result<()> {
+    let bad = |why: &str| -> anyhow::Result<()> { anyhow::bail!("{key}: {uri:?} {why}") };
     if uri.is_empty() || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("is not an image URI");
     }
@@ -133,12 +133,12 @@ fn image_uri(uri: &str) -> anyhow::Result<()> {
         }
         None => match uri.rsplit_once(':') {
             Some((name, tag)) if !tag.contains('/') && !tag.is_empty() => (name, tag),
-            _ => return bad("names no tag or digest: add :<tag> (an immutable one, such as the git SHA) or @sha256:<digest>"),
+            _ => return bad("is not pinned: it names no tag or digest: add :<tag> (an immutable one, such as the git SHA) or @sha256:<digest>"),
         },
     };
     if reference == "latest" {
         return bad(
-            "runs tag `latest`, which moves: name an immutable tag (the git SHA) or a digest",
+            "is not pinned: it runs tag `latest`, which moves: name an immutable tag (the git SHA) or a digest",
         );
     }
     if !name.contains('/') || name.ends_with('/') {
@@ -408,20 +408,6 @@ pub struct DatadogSettings {
     pub log_router_image: Option<String>,
 }
 
-/// `image` names an exact release: a digest, or a tag other than `latest`.
-fn pinned(key: &str, image: &str) -> anyhow::Result<()> {
-    let name = image.rsplit('/').next().unwrap_or(image);
-    let pinned = image.contains("@sha256:")
-        || name
-            .split_once(':')
-            .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
-    anyhow::ensure!(
-        pinned,
-        "{key}: {image:?} is not pinned: name a release tag or a digest (`...@sha256:...`), so that what runs is what was reviewed"
-    );
-    Ok(())
-}
-
 /// CloudWatch alarm settings.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -467,7 +453,7 @@ impl StageSettings {
             ("datadog.log_router_image", &self.datadog.log_router_image),
         ] {
             if let Some(image) = image {
-                pinned(key, image)?;
+                image_uri(key, image)?;
             }
         }
         if let Some(web) = &self.web {
