@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::account::verify_caller;
 use super::api::{ApiResult, CloudFormation, StackInfo};
 use super::error::DeployError;
-use super::names::stack_leftovers;
+use super::names::leftovers_of;
 use super::sdk::{Connection, SdkCloudFormation};
 
 /// A deployed stack: its description and its template.
@@ -71,10 +71,12 @@ pub fn stacks(stacks: &[StackArtifact], connection: &Connection) -> Result<Deplo
         for stack in stacks {
             let name = &stack.properties.stack_name;
             let client = SdkCloudFormation::connect(&stack.env.region, connection).await;
-            out.leftovers.extend(stack_leftovers(&client, stack).await?);
             let deployed = read(&client, name)
                 .await
                 .map_err(|e| DeployError::api(&stack.display_name, e))?;
+            let info = deployed.as_ref().map(|d| &d.info);
+            out.leftovers
+                .extend(leftovers_of(&client, stack, info).await?);
             let Some(deployed) = deployed else {
                 continue;
             };

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use pantri_synth::assembly::StackArtifact;
 
-use super::api::{ApiResult, CloudFormation};
+use super::api::{ApiResult, CloudFormation, StackInfo};
 use super::error::DeployError;
 
 /// A kind of resource whose name is unique in its account and region (a bucket: in all of S3).
@@ -137,6 +137,23 @@ pub async fn stack_leftovers<A: CloudFormation + NameRegistry>(
     api: &A,
     stack: &StackArtifact,
 ) -> Result<Vec<DeployError>, DeployError> {
+    if named_resources(&stack.template).is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing = api
+        .describe_stack(&stack.properties.stack_name)
+        .await
+        .map_err(|e| DeployError::api(&stack.display_name, e))?;
+    leftovers_of(api, stack, existing.as_ref()).await
+}
+
+/// [`stack_leftovers`] for a caller that has described the stack already (`existing`: what
+/// `DescribeStacks` said, `None` when the stack does not exist).
+pub async fn leftovers_of<A: CloudFormation + NameRegistry>(
+    api: &A,
+    stack: &StackArtifact,
+    existing: Option<&StackInfo>,
+) -> Result<Vec<DeployError>, DeployError> {
     let dn = stack.display_name.as_str();
     let named = named_resources(&stack.template);
     if named.is_empty() {
@@ -145,8 +162,8 @@ pub async fn stack_leftovers<A: CloudFormation + NameRegistry>(
     let fail = |e| DeployError::api(dn, e);
     let stack_name = stack.properties.stack_name.as_str();
     // What the stack has now: a resource it already holds under that name is no leftover.
-    let deployed: BTreeMap<String, String> = match api.describe_stack(stack_name).await {
-        Ok(Some(info)) if info.status != "ROLLBACK_COMPLETE" => {
+    let deployed: BTreeMap<String, String> = match existing {
+        Some(info) if info.status != "ROLLBACK_COMPLETE" => {
             match api.list_stack_resources(stack_name).await {
                 Ok(resources) => resources
                     .into_iter()
@@ -158,8 +175,7 @@ pub async fn stack_leftovers<A: CloudFormation + NameRegistry>(
                 Err(_) => return Ok(Vec::new()),
             }
         }
-        Ok(_) => BTreeMap::new(),
-        Err(e) => return Err(fail(e)),
+        _ => BTreeMap::new(),
     };
     let mut problems = Vec::new();
     for n in named {
