@@ -134,6 +134,26 @@ pub(super) async fn deploy_as(
     }
 }
 
+/// Destroys with `line` through the fake, with no terminal to ask.
+pub(super) async fn destroy(fake: &Fake, stacks: &[StackArtifact], line: &str) -> Run {
+    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = destroy_with(
+        &destroy_args(line),
+        stacks,
+        &clients,
+        &NoConfirm,
+        &mut out,
+        &mut err,
+    )
+    .await;
+    Run {
+        exit,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
 #[tokio::test]
 async fn deploys_a_new_stack_and_prints_outputs() {
     let fake = Fake::default();
@@ -751,20 +771,10 @@ async fn destroy_empties_the_buckets_it_deletes_and_never_a_retained_one() {
         }
     }
     let stacks = [stack("Data", "us-east-1", template, &[])];
-    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
     // WHEN it is destroyed
-    let exit = destroy_with(
-        &destroy_args("dev --yes"),
-        &stacks,
-        &clients,
-        &NoConfirm,
-        &mut out,
-        &mut err,
-    )
-    .await;
+    let run = destroy(&fake, &stacks, "dev --yes").await;
     // THEN the deleted bucket is emptied before the stack goes, the retained one is untouched
-    assert_eq!(exit, Exit::Success, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
     let calls = fake.calls();
     let empty = calls
         .iter()
@@ -775,7 +785,7 @@ async fn destroy_empties_the_buckets_it_deletes_and_never_a_retained_one() {
         !calls.iter().any(|c| c.contains("EmptyBucket bucket-kept")),
         "{calls:?}"
     );
-    let out = String::from_utf8_lossy(&out);
+    let out = &run.out;
     assert!(
         out.contains("emptied Scratch (s3://bucket-scratch): 2 object versions"),
         "{out}"

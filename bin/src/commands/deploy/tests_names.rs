@@ -1,16 +1,12 @@
 //! Names a new stack would take that a retained resource holds already (refused before any
 //! change set), and the ACM validation records destroy removes from a zone it deletes.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
-use super::run::destroy_with;
-use super::tests::{deploy, destroy_args, stack, Yes};
+use super::tests::{deploy, destroy, stack, Yes};
 use crate::deploy::api::StackResource;
 use crate::deploy::fake::Fake;
 use crate::deploy::names::NamedKind;
-use crate::deploy::progress::NoConfirm;
 use crate::deploy::zones::Record;
 use crate::exit::Exit;
 
@@ -143,20 +139,10 @@ async fn destroy_removes_acm_validation_records_from_a_zone_it_deletes_and_names
         ),
     );
     let stacks = [stack("Data", "us-east-1", template, &[])];
-    let clients: BTreeMap<String, Fake> = [("us-east-1".to_owned(), fake.clone())].into();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
     // WHEN the stage is destroyed
-    let exit = destroy_with(
-        &destroy_args("dev --yes"),
-        &stacks,
-        &clients,
-        &NoConfirm,
-        &mut out,
-        &mut err,
-    )
-    .await;
+    let run = destroy(&fake, &stacks, "dev --yes").await;
     // THEN the validation record goes before the stack, and only it
-    assert_eq!(exit, Exit::Success, "{}", String::from_utf8_lossy(&err));
+    assert_eq!(run.exit, Exit::Success, "{}", run.err);
     let calls = fake.calls();
     let removed = calls.iter().position(|c| c == "DeleteRecords Z0DEV 1");
     let deleted = calls.iter().position(|c| c == "DeleteStack dev-Data");
@@ -166,7 +152,7 @@ async fn destroy_removes_acm_validation_records_from_a_zone_it_deletes_and_names
         !left.contains(&validation) && left.contains(&somebodys),
         "{left:?}"
     );
-    let out = String::from_utf8_lossy(&out);
+    let out = &run.out;
     assert!(
         out.contains("removed 1 ACM validation record(s) from Zone (dev.pantri.example.com.)"),
         "{out}"
