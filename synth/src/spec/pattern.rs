@@ -43,7 +43,9 @@ impl Pattern {
 /// The compiled patterns, shared by every thread: a pattern is compiled once per process
 /// (compiling them once per rendering thread was a third of the reference app's synthesis).
 /// Bounded by the patterns of the vendored schemas.
-static PATTERNS: OnceLock<Mutex<HashMap<&'static str, Option<Arc<Pattern>>>>> = OnceLock::new();
+static PATTERNS: OnceLock<Mutex<PatternCache>> = OnceLock::new();
+
+type PatternCache = HashMap<&'static str, Option<Arc<Pattern>>>;
 
 /// The compiled pattern, or `None` when it cannot be compiled ([`Pattern::new`]).
 pub fn compile_pattern(pattern: &'static str) -> Option<Arc<Pattern>> {
