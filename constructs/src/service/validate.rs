@@ -44,7 +44,6 @@ const AGENT_PORTS: &[u16] = &[8125, 8126];
 /// Records an error for each problem of the Next.js composition's own props.
 pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     let mut errors = Vec::new();
-    names(p, &mut errors);
     reserved(p, &mut errors);
     uploads_prefix(p, &mut errors);
     if p.image.is_some() && p.image_tag.is_some() {
@@ -55,29 +54,6 @@ pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     }
     for e in errors {
         s.error(e);
-    }
-}
-
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn names(p: &NextJsServiceProps, errors: &mut Vec<String>) {
-    if !is_name(&p.app_name) || p.app_name.len() > 32 {
-        errors.push(format!(
-            "app_name {:?} is not a name: use 1 to 32 lowercase letters, digits and inner '-'",
-            p.app_name
-        ));
-    }
-    if !is_name(&p.stage) || p.stage.len() > 16 {
-        errors.push(format!(
-            "stage {:?} is not a name: use 1 to 16 lowercase letters, digits and inner '-'",
-            p.stage
-        ));
     }
 }
 
