@@ -4,8 +4,8 @@
 use pantri_constructs::grants::TableGrants;
 use pantri_constructs::service::{
     Cluster, ClusterProps, ContainerImage, DatadogAgent, FargateTask, FargateTaskProps,
-    QueueWorkerService, QueueWorkerServiceProps, Scaling, WebIngress, WebService, WebServiceProps,
-    ORIGIN_VERIFY_HEADER,
+    QueueWorkerService, QueueWorkerServiceProps, Scaling, ServingTask, WebIngress, WebService,
+    WebServiceProps, ORIGIN_VERIFY_HEADER,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
 use pantri_constructs::{HostedZoneRef, SecretRef, VpcRef};
@@ -40,14 +40,14 @@ fn secret(name: &str) -> SecretRef {
     }
 }
 
-fn web_task(s: &mut Scope<'_>, datadog: Option<DatadogAgent>) -> FargateTask {
+fn web_task(s: &mut Scope<'_>, datadog: Option<DatadogAgent>) -> ServingTask {
     let repository = s.resource("Repository", CfnRepository::new());
-    FargateTask::new(
+    FargateTask::serving(
         s,
         "ApiTask",
         ContainerImage::ecr(repository, "v1"),
+        8080,
         FargateTaskProps {
-            container_port: Some(8080),
             datadog,
             ..FargateTaskProps::default()
         },
@@ -107,6 +107,38 @@ fn worker_app(props: QueueWorkerServiceProps) -> App {
         table.grant_read_write(s, task.task_role());
         QueueWorkerService::new(s, "Worker", &vpc(), &cluster, &task, queue, props);
     })
+}
+
+#[test]
+fn a_worker_given_a_serving_task_warns_that_nothing_reaches_its_port() {
+    // GIVEN a queue worker whose task listens on a port (a ServingTask is a FargateTask too)
+    let app = app_with_stack(REGION, |s| {
+        let queue = s.resource("Jobs", CfnQueue::new().sqs_managed_sse_enabled(true));
+        let cluster = Cluster::new(s, "Cluster", ClusterProps::default());
+        let task = web_task(s, None);
+        QueueWorkerService::new(
+            s,
+            "Worker",
+            &vpc(),
+            &cluster,
+            &task,
+            queue,
+            QueueWorkerServiceProps::default(),
+        );
+    });
+    // WHEN synthesized THEN it synthesizes, with one warning at the worker's path
+    let synthesis = pantri_synth::synthesize(&app, &Default::default()).expect("synth");
+    let warnings: Vec<String> = synthesis
+        .warnings
+        .iter()
+        .map(|w| format!("[{}] {}", w.path, w.message))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("[test/Stack/Worker] ")
+            && warnings[0].contains("nothing reaches that port"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -379,13 +411,15 @@ fn bad_worker_and_web_props_are_errors_at_their_paths() {
     assert!(errs[0].contains("min_capacity is 0"), "{errs:?}");
     assert!(errs[1].contains("backlog_per_task is 0"), "{errs:?}");
 
-    // GIVEN a web service whose task listens on no port and whose domain is outside the zone
+    // GIVEN a web service whose domain is outside the zone (a task that listens on no port
+    // does not compile: WebService takes a ServingTask)
     let app = app_with_stack(REGION, |s| {
         let cluster = Cluster::new(s, "Cluster", ClusterProps::default());
-        let task = FargateTask::new(
+        let task = FargateTask::serving(
             s,
             "Task",
             ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
+            8080,
             FargateTaskProps::default(),
         );
         WebService::new(
@@ -402,9 +436,9 @@ fn bad_worker_and_web_props_are_errors_at_their_paths() {
         );
     });
     let errs = errors(&app);
-    assert_eq!(errs.len(), 2, "{errs:?}");
-    assert!(errs
-        .iter()
-        .any(|e| e.starts_with("[test/Stack/Api] the task has no container_port")));
-    assert!(errs.iter().any(|e| e.contains("is not in the hosted zone")));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("[test/Stack/Api] ") && errs[0].contains("is not in the hosted zone"),
+        "{errs:?}"
+    );
 }

@@ -46,7 +46,7 @@ pub use cluster::{CapacityStrategy, Cluster, ClusterProps};
 pub use datadog::DatadogAgent;
 pub use roles::COGNITO_ACTIONS;
 pub use scaling::Scaling;
-pub use task::{ContainerImage, FargateTask, FargateTaskProps, VOLUME_INIT_CONTAINER};
+pub use task::{ContainerImage, FargateTask, FargateTaskProps, ServingTask, VOLUME_INIT_CONTAINER};
 pub use web::{AccessLogs, WebIngress, WebService, WebServiceProps};
 pub use worker::{QueueWorkerService, QueueWorkerServiceProps};
 
@@ -343,7 +343,7 @@ pub const RESERVED_ENV: &[&str] = &[
 ];
 
 /// The reference app's Next.js service on ECS Fargate behind an ALB only CloudFront may use: a
-/// composition of [`FargateTask`] (with the [`DatadogAgent`] add-on), [`Cluster`] and
+/// composition of a [`ServingTask`] (with the [`DatadogAgent`] add-on), [`Cluster`] and
 /// [`WebService`] with [`WebIngress::BehindCloudFront`], plus its image repository, its
 /// `ImageTag` parameter, a task role for the static bucket and the user pool, and outputs.
 ///
@@ -506,9 +506,10 @@ impl NextJsService {
             }
         };
         let version_tag = image.tag().cloned();
-        let task = FargateTask::in_scope(
+        let task = ServingTask::in_scope(
             &mut s,
             image,
+            props.container_port,
             task_props(&names, &inputs, &props, version_tag.as_ref()),
         );
         let cluster = Cluster::in_scope(
@@ -634,7 +635,6 @@ fn task_props(
         cpu: props.cpu,
         memory: props.memory,
         container_name: APP_CONTAINER.to_owned(),
-        container_port: Some(props.container_port),
         health_check: Some(vec![
             "CMD".to_owned(),
             "node".to_owned(),

@@ -122,8 +122,6 @@ pub struct FargateTaskProps {
     pub memory: u32,
     /// The app container's name. Default `app`.
     pub container_name: String,
-    /// The port the app listens on, if it serves. Default none (a worker).
-    pub container_port: Option<u16>,
     /// The container health check command (`["CMD", "/healthcheck"]`). Default none.
     pub health_check: Option<Vec<String>>,
     /// Plain environment variables (never secrets: names that look like one are errors).
@@ -165,7 +163,6 @@ impl Default for FargateTaskProps {
             cpu: 512,
             memory: 1024,
             container_name: "app".to_owned(),
-            container_port: None,
             health_check: None,
             environment: Vec::new(),
             secrets: Vec::new(),
@@ -236,6 +233,65 @@ pub struct FargateTask {
     enable_exec: bool,
 }
 
+/// A [`FargateTask`] whose app listens on a port: what a [`WebService`](super::WebService)
+/// takes, so a web service whose task serves nothing does not compile. Made by
+/// [`FargateTask::serving`]; it is a `FargateTask` for everything else (roles, grants, a
+/// [`QueueWorkerService`](super::QueueWorkerService)).
+///
+/// ```
+/// use pantri_constructs::service::{ContainerImage, FargateTask, FargateTaskProps};
+/// use pantri_synth::{App, Environment, StackProps};
+///
+/// let mut app = App::new();
+/// let mut root = app.root();
+/// let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// let mut stack = stage.stack("Service", StackProps::default());
+/// let task = FargateTask::serving(
+///     &mut stack,
+///     "ApiTask",
+///     ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
+///     8080,
+///     FargateTaskProps::default(),
+/// );
+/// assert_eq!(task.port(), 8080);
+/// assert_eq!(task.container_port(), Some(8080));
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServingTask {
+    task: FargateTask,
+    port: u16,
+}
+
+impl ServingTask {
+    /// Adds the same resources as [`FargateTask::serving`] directly to `scope`, with no
+    /// construct node of its own (see [`FargateTask::in_scope`]).
+    pub fn in_scope(
+        s: &mut Scope<'_>,
+        image: ContainerImage,
+        port: u16,
+        p: FargateTaskProps,
+    ) -> ServingTask {
+        ServingTask {
+            task: FargateTask::build(s, image, Some(port), p),
+            port,
+        }
+    }
+
+    /// The port the app listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl std::ops::Deref for ServingTask {
+    type Target = FargateTask;
+
+    fn deref(&self) -> &FargateTask {
+        &self.task
+    }
+}
+
 /// The log groups of the task.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LogGroups {
@@ -246,7 +302,8 @@ pub(super) struct LogGroups {
 }
 
 impl FargateTask {
-    /// Adds the task under `scope` at `id`. Bad props are synth errors at the construct's path.
+    /// Adds a task whose app listens on no port (a worker) under `scope` at `id`. Bad props
+    /// are synth errors at the construct's path.
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
@@ -257,12 +314,34 @@ impl FargateTask {
         FargateTask::in_scope(&mut s, image, props)
     }
 
+    /// Adds a task whose app listens on `port` (mapped as `http`), what a
+    /// [`WebService`](super::WebService) forwards requests to.
+    pub fn serving(
+        scope: &mut Scope<'_>,
+        id: &str,
+        image: ContainerImage,
+        port: u16,
+        props: FargateTaskProps,
+    ) -> ServingTask {
+        let mut s = scope.construct(id, "pantri.FargateTask");
+        ServingTask::in_scope(&mut s, image, port, props)
+    }
+
     /// Adds the same resources directly to `scope`, with no construct node of its own: for a
     /// composition whose resources keep the paths (so the logical IDs) they had before it was
     /// composed of parts. Ids: `AgentLogs`, `AppLogs`, `ExecutionRole`, `TaskRole`,
     /// `TaskDefinition`.
     pub fn in_scope(s: &mut Scope<'_>, image: ContainerImage, p: FargateTaskProps) -> FargateTask {
-        check(s, &p);
+        FargateTask::build(s, image, None, p)
+    }
+
+    fn build(
+        s: &mut Scope<'_>,
+        image: ContainerImage,
+        port: Option<u16>,
+        p: FargateTaskProps,
+    ) -> FargateTask {
+        check(s, port, &p);
         let agent = p
             .datadog
             .as_ref()
@@ -277,7 +356,7 @@ impl FargateTask {
                 logs: &logs,
             },
         );
-        let task_definition = task_definition(s, &image, &p, &roles, &logs);
+        let task_definition = task_definition(s, &image, port, &p, &roles, &logs);
         FargateTask {
             task_definition,
             execution_role: roles.execution,
@@ -285,7 +364,7 @@ impl FargateTask {
             app_log_group: app,
             agent_log_group: agent,
             container_name: p.container_name.clone(),
-            container_port: p.container_port,
+            container_port: port,
             enable_exec: p.enable_exec,
         }
     }
@@ -373,12 +452,12 @@ fn needs_init(p: &FargateTaskProps) -> bool {
     chmods(p) || firelens(p)
 }
 
-fn check(s: &mut Scope<'_>, p: &FargateTaskProps) {
+fn check(s: &mut Scope<'_>, port: Option<u16>, p: &FargateTaskProps) {
     let mut errors = Vec::new();
     validate::fargate_size(p.cpu, p.memory, sidecar_memory(p), &mut errors);
     validate::retention(p.log_retention_days, &mut errors);
     validate::environment(&p.environment, &p.secrets, &mut errors);
-    if let Some(port) = p.container_port {
+    if let Some(port) = port {
         validate::container_port(port, p.datadog.is_some(), &mut errors);
     }
     if let Some(dd) = &p.datadog {
@@ -421,13 +500,14 @@ fn value_from(arn: &Str, json_key: &str) -> Str {
 fn task_definition(
     s: &mut Scope<'_>,
     image: &ContainerImage,
+    port: Option<u16>,
     p: &FargateTaskProps,
     roles: &roles::Roles,
     logs: &LogGroups,
 ) -> Res<CfnTaskDefinition> {
     let version = p.datadog.as_ref().and_then(|dd| dd.version_or(image.tag()));
     let sidecar_logs = logs.agent.unwrap_or(logs.app).ref_();
-    let mut containers = vec![app_container(image, p, logs, version.as_ref())];
+    let mut containers = vec![app_container(image, port, p, logs, version.as_ref())];
     if let Some(dd) = &p.datadog {
         containers.push(dd.agent_init_container(sidecar_logs.clone()));
         containers.push(dd.agent_container(version.as_ref(), sidecar_logs.clone()));
@@ -472,6 +552,7 @@ fn task_definition(
 
 fn app_container(
     image: &ContainerImage,
+    port: Option<u16>,
     p: &FargateTaskProps,
     logs: &LogGroups,
     version: Option<&Str>,
@@ -533,7 +614,7 @@ fn app_container(
         )
         .stop_timeout(30)
         .log_configuration(logging);
-    if let Some(port) = p.container_port {
+    if let Some(port) = port {
         c = c.port_mappings([PortMapping::new()
             .name("http")
             .container_port(port)

@@ -234,9 +234,8 @@ pub fn add_stage(app: &mut App, naming: &Naming, st: &Stage) {
             ..ClusterProps::default()
         },
     );
-    let task = |name: &str, port: Option<u16>, command: &str| FargateTaskProps {
+    let task = |name: &str, command: &str| FargateTaskProps {
         family: Some(format!("orders-{name}-{}", st.name)),
-        container_port: port,
         environment: vec![
             ("ORDERS_QUEUE_URL".to_owned(), queue.attr_queue_url()),
             ("ORDERS_TABLE".to_owned(), table.ref_()),
@@ -248,11 +247,12 @@ pub fn add_stage(app: &mut App, naming: &Naming, st: &Stage) {
     };
     let image = ContainerImage::ecr(repository.resource(), tag.value::<Str>());
 
-    let api_task = FargateTask::new(
+    let api_task = FargateTask::serving(
         &mut stack,
         "ApiTask",
         image.clone(),
-        task("api", Some(8080), "api"),
+        8080,
+        task("api", "api"),
     );
     table.grant_read(&mut stack, api_task.task_role());
     table_key.grant_decrypt(&mut stack, api_task.task_role());
@@ -282,12 +282,7 @@ pub fn add_stage(app: &mut App, naming: &Naming, st: &Stage) {
         },
     );
 
-    let worker_task = FargateTask::new(
-        &mut stack,
-        "WorkerTask",
-        image,
-        task("worker", None, "worker"),
-    );
+    let worker_task = FargateTask::new(&mut stack, "WorkerTask", image, task("worker", "worker"));
     table.grant_read_write(&mut stack, worker_task.task_role());
     table_key.grant_encrypt_decrypt(&mut stack, worker_task.task_role());
     QueueWorkerService::new(
