@@ -3,6 +3,7 @@
 
 use pantri_constructs::service::{
     self, AppLogs, CapacityStrategy, DatadogAgentProps, NextJsServiceInputs, NextJsServiceProps,
+    SecretSource,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
 use pantri_constructs::{
@@ -108,8 +109,7 @@ fn prod_props() -> NextJsServiceProps {
         environment: vec![("NEXT_PUBLIC_SITE_URL".into(), "https://example.com".into())],
         secrets: vec![(
             "NEXTAUTH_SECRET".into(),
-            secret("pantri/prod/app"),
-            "nextauth".into(),
+            SecretSource::secret_key(&secret("pantri/prod/app"), "nextauth"),
         )],
         ..props()
     }

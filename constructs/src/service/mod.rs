@@ -46,7 +46,9 @@ pub use cluster::{CapacityStrategy, Cluster, ClusterProps};
 pub use datadog::DatadogAgent;
 pub use roles::COGNITO_ACTIONS;
 pub use scaling::Scaling;
-pub use task::{ContainerImage, FargateTask, FargateTaskProps, ServingTask, VOLUME_INIT_CONTAINER};
+pub use task::{
+    ContainerImage, FargateTask, FargateTaskProps, SecretSource, ServingTask, VOLUME_INIT_CONTAINER,
+};
 pub use web::{AccessLogs, WebIngress, WebService, WebServiceProps};
 pub use worker::{QueueWorkerService, QueueWorkerServiceProps};
 
@@ -245,9 +247,9 @@ pub struct NextJsServiceProps {
     /// Plain environment variables of the app (never secrets: validation rejects names that
     /// look like one).
     pub environment: Vec<(String, Str)>,
-    /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
-    /// injected by ECS from Secrets Manager.
-    pub secrets: Vec<(String, SecretRef, String)>,
+    /// Secret environment variables: (name, where ECS reads the value at task start: a
+    /// Secrets Manager secret or an SSM parameter).
+    pub secrets: Vec<(String, SecretSource)>,
 }
 
 impl Default for NextJsServiceProps {

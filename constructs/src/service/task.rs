@@ -110,6 +110,89 @@ impl ContainerImage {
     }
 }
 
+/// Where ECS reads a secret environment variable from when a task starts: the value never
+/// appears in the template, and the task's execution role may read exactly these sources.
+///
+/// ```
+/// use pantri_constructs::service::SecretSource;
+/// use pantri_constructs::SecretRef;
+///
+/// let db = SecretRef {
+///     arn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:orders/db-AbCdEf".into(),
+///     name: "orders/db".into(),
+/// };
+/// let secrets = vec![
+///     ("DB_PASSWORD".to_owned(), SecretSource::secret_key(&db, "password")),
+///     ("STRIPE_KEY".to_owned(), SecretSource::parameter("/orders/dev/stripe-key")),
+/// ];
+/// # assert_eq!(secrets.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum SecretSource {
+    /// A Secrets Manager secret: its whole string (`json_key` `None`), or one key of its JSON.
+    SecretsManager {
+        /// The secret.
+        secret: SecretRef,
+        /// The JSON key whose value is the variable's, or `None` for the whole string.
+        json_key: Option<String>,
+    },
+    /// An SSM Parameter Store parameter (`String` or `SecureString`) of the task's account
+    /// and region, by name (`/orders/dev/stripe-key`).
+    Parameter {
+        /// The parameter's name: one word, or a path starting with `/`.
+        name: String,
+        /// The customer-managed KMS key of a `SecureString`, which the execution role may then
+        /// use to decrypt. `None` for a `String` or the AWS-managed `aws/ssm` key.
+        kms_key_arn: Option<Str>,
+    },
+}
+
+impl SecretSource {
+    /// The whole string of a Secrets Manager secret.
+    pub fn secret(secret: &SecretRef) -> SecretSource {
+        SecretSource::SecretsManager {
+            secret: secret.clone(),
+            json_key: None,
+        }
+    }
+
+    /// One key of a Secrets Manager secret's JSON.
+    pub fn secret_key(secret: &SecretRef, json_key: &str) -> SecretSource {
+        SecretSource::SecretsManager {
+            secret: secret.clone(),
+            json_key: Some(json_key.to_owned()),
+        }
+    }
+
+    /// An SSM parameter encrypted, if at all, with the AWS-managed key.
+    pub fn parameter(name: &str) -> SecretSource {
+        SecretSource::Parameter {
+            name: name.to_owned(),
+            kms_key_arn: None,
+        }
+    }
+
+    /// The `ValueFrom` ECS reads: the secret's ARN (with the JSON key), or the parameter's ARN.
+    fn value_from(&self) -> Str {
+        match self {
+            SecretSource::SecretsManager { secret, json_key } => match json_key {
+                None => secret.arn.clone(),
+                Some(key) => fns::join("", [secret.arn.clone(), Str::from(format!(":{key}::"))]),
+            },
+            SecretSource::Parameter { name, .. } => parameter_arn(name),
+        }
+    }
+}
+
+/// The ARN of parameter `name` in the stack's account and region (a path's leading `/` is
+/// not repeated after `parameter`).
+pub(super) fn parameter_arn(name: &str) -> Str {
+    fns::sub(&format!(
+        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{}",
+        name.trim_start_matches('/')
+    ))
+}
+
 /// The tuning of a [`FargateTask`]. Every default is the secure choice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FargateTaskProps {
@@ -126,9 +209,9 @@ pub struct FargateTaskProps {
     pub health_check: Option<Vec<String>>,
     /// Plain environment variables (never secrets: names that look like one are errors).
     pub environment: Vec<(String, Str)>,
-    /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
-    /// injected by ECS from Secrets Manager; the execution role may read exactly these.
-    pub secrets: Vec<(String, SecretRef, String)>,
+    /// Secret environment variables: (name, where ECS reads the value when the task starts);
+    /// the execution role may read exactly these.
+    pub secrets: Vec<(String, SecretSource)>,
     /// The user the app runs as. Default `1000:1000`: never root, whatever the image says.
     /// `None` runs the image's own user.
     pub user: Option<String>,
@@ -488,15 +571,6 @@ pub(super) fn awslogs(group: Str, prefix: &str) -> LogConfiguration {
     LogConfiguration::new("awslogs").options(options)
 }
 
-/// `arn` or `arn:json_key::` (the ECS form for one key of a JSON secret).
-fn value_from(arn: &Str, json_key: &str) -> Str {
-    if json_key.is_empty() {
-        arn.clone()
-    } else {
-        fns::join("", [arn.clone(), Str::from(format!(":{json_key}::"))])
-    }
-}
-
 fn task_definition(
     s: &mut Scope<'_>,
     image: &ContainerImage,
@@ -600,7 +674,7 @@ fn app_container(
     let secrets: Vec<Secret> = p
         .secrets
         .iter()
-        .map(|(name, secret, key)| Secret::new(name.as_str(), value_from(&secret.arn, key)))
+        .map(|(name, source)| Secret::new(name.as_str(), source.value_from()))
         .collect();
     let mut c = ContainerDefinition::new(image.image.clone(), name)
         .essential(true)

@@ -6,7 +6,7 @@
 use pantri_synth::Scope;
 
 use super::web::{WebIngress, WebServiceProps};
-use super::{NextJsServiceProps, RESERVED_ENV};
+use super::{NextJsServiceProps, SecretSource, RESERVED_ENV};
 use crate::VpcRef;
 
 /// Fargate (Linux) task sizes: CPU units → (lowest memory, highest memory, step), in MiB.
@@ -200,10 +200,32 @@ fn uploads_prefix(p: &NextJsServiceProps, errors: &mut Vec<String>) {
     }
 }
 
+/// SSM's rule for a parameter name: 1 to 2048 of letters, digits and `_.-/`; a path starts with
+/// `/`; no `aws`/`ssm` prefix (reserved).
+fn parameter_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 2048 {
+        return Err("is not 1 to 2048 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+    {
+        return Err("has characters SSM refuses: use letters, digits and _ . - /");
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err("is a path without its leading '/': write it as /a/b");
+    }
+    let first = name.trim_start_matches('/').to_ascii_lowercase();
+    if first.starts_with("aws") || first.starts_with("ssm") {
+        return Err("starts with aws or ssm, which SSM reserves");
+    }
+    Ok(())
+}
+
 /// Names of variables: valid, each once, none that looks like a secret in plain text.
 pub(super) fn environment(
     environment: &[(String, pantri_synth::Str)],
-    secrets: &[(String, crate::SecretRef, String)],
+    secrets: &[(String, SecretSource)],
     errors: &mut Vec<String>,
 ) {
     let mut seen = std::collections::BTreeSet::new();
@@ -234,11 +256,29 @@ pub(super) fn environment(
             ));
         }
     }
-    for (name, secret, _) in secrets {
-        if secret.arn.as_literal() == Some("") {
-            errors.push(format!(
-                "secret environment variable {name} has an empty secret ARN: pass the secret's reference"
-            ));
+    for (name, source) in secrets {
+        match source {
+            SecretSource::SecretsManager { secret, json_key } => {
+                if secret.arn.as_literal() == Some("") {
+                    errors.push(format!(
+                        "secret environment variable {name} has an empty secret ARN: pass the secret's reference"
+                    ));
+                }
+                if json_key.as_deref() == Some("") {
+                    errors.push(format!(
+                        "secret environment variable {name} names an empty JSON key: give the key, or use the whole secret"
+                    ));
+                }
+            }
+            SecretSource::Parameter {
+                name: parameter, ..
+            } => {
+                if let Err(why) = parameter_name(parameter) {
+                    errors.push(format!(
+                        "secret environment variable {name}: parameter name {parameter:?} {why}"
+                    ));
+                }
+            }
         }
     }
 }
