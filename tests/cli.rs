@@ -120,6 +120,22 @@ fn bad_setting_value_names_the_key_and_keeps_the_previous_cdk_out() {
 }
 
 #[test]
+fn a_stage_file_whose_name_is_not_a_stage_name_says_to_rename_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    std::fs::rename(stages.join("dev.yaml"), stages.join("Dev.yaml")).expect("rename");
+    let out = pantri(dir.path(), &["synth"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("stages/Dev.yaml") && err.contains("stage \"Dev\" is not a name"),
+        "{err}"
+    );
+    assert!(err.contains("rename the file"), "{err}");
+    assert!(!dir.path().join("cdk.out").exists(), "nothing written");
+}
+
+#[test]
 fn ls_lists_every_stack_of_every_stage() {
     let out = pantri(&workspace_root(), &["ls"]);
     assert!(out.status.success(), "{}", stderr(&out));

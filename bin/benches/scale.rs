@@ -4,6 +4,10 @@
 //! `PANTRI_BENCH_STAGES` sets N (default 100: ~9,100 resources in 601 stacks).
 //! `scripts/bench-scale` measures the same as whole processes.
 
+// As the pantri binary: its allocator is part of what is measured.
+#[global_allocator]
+static ALLOCATOR: pantri::Allocator = pantri::Allocator;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use pantri::cli::AppContext;
 use pantri_synth::synthesize::resolve;

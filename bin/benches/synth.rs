@@ -1,6 +1,10 @@
 //! Synthesis of the reference app: building the construct tree from the stage settings and
 //! synthesizing every stage into an in-memory cloud assembly (no disk writes).
 
+// As the pantri binary: its allocator is part of what is measured.
+#[global_allocator]
+static ALLOCATOR: pantri::Allocator = pantri::Allocator;
+
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};

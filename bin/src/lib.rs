@@ -14,6 +14,9 @@
 //!     Ok(app)
 //! }
 //!
+//! #[global_allocator]
+//! static ALLOCATOR: pantri::Allocator = pantri::Allocator;
+//!
 //! fn main() -> std::process::ExitCode {
 //!     main_with(build)
 //! }
@@ -28,3 +31,8 @@ pub mod deploy;
 pub mod exit;
 pub mod settings;
 pub mod table;
+
+/// The allocator a pantri binary should declare `#[global_allocator]` (mimalloc): synthesis and
+/// diff allocate and free millions of small JSON values, and with it a 100-stage diff takes a
+/// third less CPU time than with the system allocator.
+pub use mimalloc::MiMalloc as Allocator;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use pantri_constructs::network::{self, InterfaceEndpoint, NatGateways, SecureNetworkProps};
-use pantri_constructs::Removal;
+use pantri_constructs::{Naming, Removal};
 use pantri_synth::{synthesize, App, Environment, StackProps, SynthOptions};
 
 fn main() -> ExitCode {
@@ -35,12 +35,15 @@ fn main() -> ExitCode {
     ] {
         let mut st = root.stage(stage, Environment::new("123456789012", "us-east-1"));
         let mut stack = st.stack("Network", StackProps::default());
+        let Ok(naming) = Naming::new("pantri", stage) else {
+            unreachable!("dev and prod are names");
+        };
         network::SecureNetwork::new(
             &mut stack,
             "Network",
+            &naming,
             zones,
             SecureNetworkProps {
-                stage: Some(stage.to_owned()),
                 nat_gateways: nat,
                 interface_endpoints: endpoints,
                 removal,
@@ -49,11 +52,15 @@ fn main() -> ExitCode {
         );
     }
     // A network whose flow-log group uses a key of the caller's, not one of its own.
+    let Ok(shared) = Naming::new("pantri", "shared-key") else {
+        unreachable!("shared-key is a name");
+    };
     let mut st = root.stage("shared-key", Environment::new("123456789012", "eu-west-1"));
     let mut stack = st.stack("Network", StackProps::default());
     network::SecureNetwork::new(
         &mut stack,
         "Network",
+        &shared,
         &["eu-west-1a", "eu-west-1b"],
         SecureNetworkProps {
             flow_log_key_arn: Some(

@@ -11,7 +11,7 @@ use pantri_synth::fns;
 use pantri_synth::{Output, Res, Scope, Str};
 
 use crate::dns::check_domain_name;
-use crate::{Removal, UserPoolRef};
+use crate::{Naming, Removal, UserPoolRef};
 
 /// Whether users must set up a second factor (TOTP: SMS is never offered).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,10 +56,6 @@ impl ThreatProtection {
 /// Props of [`UserPool`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserPoolProps {
-    /// The app's name, for resource names (`pantri`). Default `pantri`.
-    pub app_name: String,
-    /// The stage, for resource names (`prod`, `dev`). Default `prod`.
-    pub stage: String,
     /// The path the auth library receives the authorization code at. Default
     /// `/api/auth/callback/cognito` (Auth.js's Cognito provider).
     pub callback_path: String,
@@ -87,8 +83,6 @@ pub struct UserPoolProps {
 impl Default for UserPoolProps {
     fn default() -> Self {
         UserPoolProps {
-            app_name: "pantri".to_owned(),
-            stage: "prod".to_owned(),
             callback_path: "/api/auth/callback/cognito".to_owned(),
             logout_path: "/".to_owned(),
             extra_origins: Vec::new(),
@@ -107,7 +101,6 @@ impl UserPoolProps {
     /// the pool deleted with the stack.
     pub fn dev() -> Self {
         UserPoolProps {
-            stage: "dev".to_owned(),
             mfa: Mfa::Optional,
             threat_protection: ThreatProtection::Audit,
             deletion_protection: false,
@@ -119,9 +112,9 @@ impl UserPoolProps {
 
 /// A Cognito user pool with email sign-in, TOTP MFA, a public web client and a hosted domain.
 ///
-/// What it cannot work without is the web app's domain (`example.com`), an argument: the
-/// client's callback is `https://<domain><callback_path>`, its sign-out
-/// `https://<domain><logout_path>`.
+/// What it cannot work without are arguments: the app's [`Naming`] (the pool is named
+/// `<app>-<stage>`) and the web app's domain (`example.com`): the client's callback is
+/// `https://<domain><callback_path>`, its sign-out `https://<domain><logout_path>`.
 ///
 /// ```
 /// # use pantri_synth::{App, Environment, StackProps};
@@ -129,11 +122,9 @@ impl UserPoolProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::auth::{UserPool, UserPoolProps};
-/// let pool = UserPool::new(&mut stack, "Users", "orders.example.com", UserPoolProps {
-///     app_name: "orders".into(),
-///     ..UserPoolProps::dev()
-/// });
+/// use pantri_constructs::{auth::{UserPool, UserPoolProps}, Naming};
+/// let naming = Naming::new("orders", "dev").expect("lowercase names");
+/// let pool = UserPool::new(&mut stack, "Users", &naming, "orders.example.com", UserPoolProps::dev());
 /// let _issuer_pool = pool.pool_ref();
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
@@ -146,11 +137,9 @@ impl UserPoolProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// # use pantri_constructs::auth::{UserPool, UserPoolProps};
-/// let pool = UserPool::new(&mut stack, "Users", UserPoolProps {
-///     app_name: "orders".into(),
-///     ..UserPoolProps::dev()
-/// });
+/// # use pantri_constructs::{auth::{UserPool, UserPoolProps}, Naming};
+/// # let naming = Naming::new("orders", "dev").expect("lowercase names");
+/// let pool = UserPool::new(&mut stack, "Users", &naming, UserPoolProps::dev());
 /// # let _issuer_pool = pool.pool_ref();
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
@@ -167,6 +156,7 @@ impl UserPool {
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
+        naming: &Naming,
         domain_name: &str,
         props: UserPoolProps,
     ) -> UserPool {
@@ -207,17 +197,12 @@ impl UserPool {
             }
         }
         let prefix = props.domain_prefix.clone().unwrap_or_else(|| {
-            format!(
-                "{}-{}-{:08x}",
-                props.app_name,
-                props.stage,
-                fnv1a(&account_region) as u32
-            )
+            format!("{}-{:08x}", naming.prefix(), fnv1a(&account_region) as u32)
         });
         if let Err(e) = check_domain_prefix(&prefix) {
             s.error(e);
         }
-        let name = format!("{}-{}", props.app_name, props.stage);
+        let name = naming.prefix();
 
         let pool = CfnUserPool::new()
             .user_pool_name(name.as_str())
@@ -393,7 +378,7 @@ fn check_domain_prefix(prefix: &str) -> Result<(), String> {
     {
         return Err(format!(
             "domain prefix {prefix:?} is not valid: use 1 to 63 lowercase letters, digits or \
-             hyphens (app_name and stage make the default prefix)"
+             hyphens (the app name and stage make the default prefix)"
         ));
     }
     if ["aws", "amazon", "cognito"]

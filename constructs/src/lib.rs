@@ -11,6 +11,7 @@ pub mod edge;
 pub mod grants;
 pub mod logs;
 pub mod monitoring;
+pub mod naming;
 pub mod network;
 pub mod policy;
 pub mod secrets;
@@ -19,6 +20,7 @@ pub mod storage;
 #[doc(hidden)]
 pub mod testing;
 
+pub use naming::Naming;
 use pantri_synth::{DeletionPolicy, ResourceOptions, Str};
 
 /// What happens to stateful resources (buckets, user pools, log groups, repositories) when the

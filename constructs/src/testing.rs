@@ -57,7 +57,7 @@ pub fn resources_of_type<'a>(template: &'a Value, type_name: &str) -> Vec<(&'a S
 /// constructs that take them as required inputs.
 pub mod fixtures {
     use crate::monitoring::Workload;
-    use crate::{BucketRef, HostedZoneRef, SecretRef, UserPoolRef, VpcRef};
+    use crate::{BucketRef, HostedZoneRef, Naming, SecretRef, UserPoolRef, VpcRef};
     use pantri_synth::Str;
 
     const REGION: &str = "eu-west-1";
@@ -117,11 +117,16 @@ pub mod fixtures {
         }
     }
 
+    /// The naming `orders-dev`.
+    pub fn naming() -> Naming {
+        // Both parts are valid names: the error cannot happen.
+        Naming::new("orders", "dev").unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
     /// The names of a service with a load balancer, as literals.
     pub fn workload() -> Workload {
         Workload {
-            app_name: "orders".into(),
-            stage: "dev".into(),
+            naming: naming(),
             env: "dev".into(),
             service: "orders-api".into(),
             team: "platform".into(),

@@ -3,6 +3,7 @@
 
 use pantri_constructs::auth::{Mfa, ThreatProtection, UserPool, UserPoolProps};
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
+use pantri_constructs::Naming;
 use pantri_synth::App;
 use serde_json::{json, Value};
 
@@ -18,9 +19,11 @@ fn write_for_lint(name: &str, app: &App) {
     }
 }
 
-fn pool_app(domain_name: &str, props: UserPoolProps) -> App {
+/// A pool of app `pantri` in `stage`.
+fn pool_app(stage: &str, domain_name: &str, props: UserPoolProps) -> App {
+    let naming = Naming::new("pantri", stage).expect("a valid stage");
     app_with_stack("ap-northeast-1", |s| {
-        UserPool::new(s, "UserPool", domain_name, props);
+        UserPool::new(s, "UserPool", &naming, domain_name, props);
     })
 }
 
@@ -37,7 +40,7 @@ fn only<'a>(t: &'a Value, type_name: &str) -> &'a Value {
 #[test]
 fn prod_user_pool_snapshot() {
     // GIVEN the prod defaults for example.com
-    let app = pool_app("example.com", prod());
+    let app = pool_app("prod", "example.com", prod());
     // WHEN synthesized
     let t = template(&app);
     write_for_lint("auth-prod", &app);
@@ -49,6 +52,7 @@ fn prod_user_pool_snapshot() {
 fn dev_user_pool_snapshot() {
     // GIVEN the dev choices, with a localhost callback for local runs
     let app = pool_app(
+        "dev",
         "dev.example.com",
         UserPoolProps {
             extra_origins: vec!["http://localhost:3000".to_owned()],
@@ -64,7 +68,7 @@ fn dev_user_pool_snapshot() {
 
 #[test]
 fn web_client_is_public_with_code_grant_only() {
-    let t = template(&pool_app("example.com", prod()));
+    let t = template(&pool_app("prod", "example.com", prod()));
     let c = only(&t, "AWS::Cognito::UserPoolClient");
     assert_eq!(c["GenerateSecret"], false);
     assert_eq!(c["AllowedOAuthFlows"], json!(["code"]));
@@ -96,7 +100,7 @@ fn web_client_is_public_with_code_grant_only() {
 
 #[test]
 fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
-    let t = template(&pool_app("example.com", prod()));
+    let t = template(&pool_app("prod", "example.com", prod()));
     let p = only(&t, "AWS::Cognito::UserPool");
     assert_eq!(p["MfaConfiguration"], "ON");
     assert_eq!(p["EnabledMfas"], json!(["SOFTWARE_TOKEN_MFA"]));
@@ -120,7 +124,7 @@ fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
         assert_eq!(pw[k], true, "{k}");
     }
 
-    let t = template(&pool_app("dev.example.com", UserPoolProps::dev()));
+    let t = template(&pool_app("dev", "dev.example.com", UserPoolProps::dev()));
     let p = only(&t, "AWS::Cognito::UserPool");
     assert_eq!(p["MfaConfiguration"], "OPTIONAL");
     assert_eq!(p["EnabledMfas"], json!(["SOFTWARE_TOKEN_MFA"]));
@@ -128,6 +132,7 @@ fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
     assert_eq!(p["DeletionProtection"], "INACTIVE");
 
     let t = template(&pool_app(
+        "dev",
         "dev.example.com",
         UserPoolProps {
             threat_protection: ThreatProtection::Off,
@@ -142,7 +147,7 @@ fn prod_requires_totp_and_enforces_threat_protection_dev_relaxes_both() {
 
 #[test]
 fn outputs_give_the_app_what_its_jwt_checks_need() {
-    let t = template(&pool_app("example.com", prod()));
+    let t = template(&pool_app("prod", "example.com", prod()));
     let outputs = t["Outputs"].as_object().expect("outputs");
     let by_suffix = |suffix: &str| {
         outputs
@@ -175,12 +180,12 @@ fn hosted_domain_prefix_is_stable_and_named_after_app_and_stage() {
             .expect("domain")
             .to_owned()
     };
-    let first = domain(pool_app("example.com", prod()));
+    let first = domain(pool_app("prod", "example.com", prod()));
     assert!(first.starts_with("pantri-prod-"), "{first}");
     assert_eq!(first.len(), "pantri-prod-".len() + 8);
     assert_eq!(
         first,
-        domain(pool_app("example.com", prod())),
+        domain(pool_app("prod", "example.com", prod())),
         "stable across synths"
     );
 }
@@ -188,7 +193,7 @@ fn hosted_domain_prefix_is_stable_and_named_after_app_and_stage() {
 #[test]
 fn malformed_domains_and_prefixes_are_errors_naming_the_construct_path() {
     for bad in ["bad domain", "-x.com", ""] {
-        let errs = errors(&pool_app(bad, UserPoolProps::default()));
+        let errs = errors(&pool_app("prod", bad, UserPoolProps::default()));
         assert!(
             errs.iter()
                 .any(|e| e.starts_with("[test/Stack/UserPool] ") && e.contains("domain name")),
@@ -196,6 +201,7 @@ fn malformed_domains_and_prefixes_are_errors_naming_the_construct_path() {
         );
     }
     let errs = errors(&pool_app(
+        "prod",
         "example.com",
         UserPoolProps {
             domain_prefix: Some("my-cognito-login".to_owned()),

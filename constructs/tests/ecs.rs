@@ -1,11 +1,13 @@
 //! The ECS parts on their own: a public web service, one behind CloudFront, a queue worker, a
 //! task with and without the Datadog add-on. Snapshots show change; assertions state intent.
 
+use std::collections::BTreeMap;
+
 use pantri_constructs::grants::TableGrants;
 use pantri_constructs::service::{
     Cluster, ClusterProps, ContainerImage, DatadogAgent, FargateTask, FargateTaskProps,
-    QueueWorkerService, QueueWorkerServiceProps, Scaling, WebIngress, WebService, WebServiceProps,
-    ORIGIN_VERIFY_HEADER,
+    QueueWorkerService, QueueWorkerServiceProps, Scaling, SecretSource, ServingTask, WebIngress,
+    WebService, WebServiceProps, ORIGIN_VERIFY_HEADER,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
 use pantri_constructs::{HostedZoneRef, SecretRef, VpcRef};
@@ -40,14 +42,14 @@ fn secret(name: &str) -> SecretRef {
     }
 }
 
-fn web_task(s: &mut Scope<'_>, datadog: Option<DatadogAgent>) -> FargateTask {
+fn web_task(s: &mut Scope<'_>, datadog: Option<DatadogAgent>) -> ServingTask {
     let repository = s.resource("Repository", CfnRepository::new());
-    FargateTask::new(
+    FargateTask::serving(
         s,
         "ApiTask",
         ContainerImage::ecr(repository, "v1"),
+        8080,
         FargateTaskProps {
-            container_port: Some(8080),
             datadog,
             ..FargateTaskProps::default()
         },
@@ -107,6 +109,38 @@ fn worker_app(props: QueueWorkerServiceProps) -> App {
         table.grant_read_write(s, task.task_role());
         QueueWorkerService::new(s, "Worker", &vpc(), &cluster, &task, queue, props);
     })
+}
+
+#[test]
+fn a_worker_given_a_serving_task_warns_that_nothing_reaches_its_port() {
+    // GIVEN a queue worker whose task listens on a port (a ServingTask is a FargateTask too)
+    let app = app_with_stack(REGION, |s| {
+        let queue = s.resource("Jobs", CfnQueue::new().sqs_managed_sse_enabled(true));
+        let cluster = Cluster::new(s, "Cluster", ClusterProps::default());
+        let task = web_task(s, None);
+        QueueWorkerService::new(
+            s,
+            "Worker",
+            &vpc(),
+            &cluster,
+            &task,
+            queue,
+            QueueWorkerServiceProps::default(),
+        );
+    });
+    // WHEN synthesized THEN it synthesizes, with one warning at the worker's path
+    let synthesis = pantri_synth::synthesize(&app, &Default::default()).expect("synth");
+    let warnings: Vec<String> = synthesis
+        .warnings
+        .iter()
+        .map(|w| format!("[{}] {}", w.path, w.message))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("[test/Stack/Worker] ")
+            && warnings[0].contains("nothing reaches that port"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -305,6 +339,129 @@ fn the_datadog_add_on_attaches_to_any_task() {
     );
 }
 
+/// A worker task with `secrets`, and its errors.
+fn task_with_secrets(secrets: Vec<(String, SecretSource)>) -> App {
+    app_with_stack(REGION, |s| {
+        FargateTask::new(
+            s,
+            "Task",
+            ContainerImage::public("public.ecr.aws/docker/library/busybox:1.37.0"),
+            FargateTaskProps {
+                secrets,
+                ..FargateTaskProps::default()
+            },
+        );
+    })
+}
+
+/// The execution role's statements, by Sid.
+fn execution_statements(t: &Value) -> BTreeMap<String, Value> {
+    let (_, exec) = resources_of_type(t, "AWS::IAM::Role")
+        .into_iter()
+        .find(|(id, _)| id.contains("ExecutionRole"))
+        .expect("execution role");
+    exec["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| (s["Sid"].as_str().expect("sid").to_owned(), s.clone()))
+        .collect()
+}
+
+#[test]
+fn secrets_come_from_secrets_manager_or_ssm_and_the_execution_role_reads_exactly_those() {
+    // GIVEN a task with a whole secret, one JSON key of it, a parameter, and a SecureString
+    // parameter under a customer-managed key
+    let db = secret("db");
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let t = template(&task_with_secrets(vec![
+        ("DB_URL".into(), SecretSource::secret(&db)),
+        (
+            "DB_PASSWORD".into(),
+            SecretSource::secret_key(&db, "password"),
+        ),
+        (
+            "STRIPE_KEY".into(),
+            SecretSource::parameter("/orders/dev/stripe-key"),
+        ),
+        (
+            "SIGNING_KEY".into(),
+            SecretSource::Parameter {
+                name: "signing-key".into(),
+                kms_key_arn: Some(key.into()),
+            },
+        ),
+    ]));
+    // THEN the container reads each by reference, never by value
+    let task = one(&t, "AWS::ECS::TaskDefinition");
+    let secrets = &task["Properties"]["ContainerDefinitions"][0]["Secrets"];
+    let db_arn = db.arn.as_literal().expect("literal").to_owned();
+    let arn = |name: &str| {
+        json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{name}"
+        )})
+    };
+    assert_eq!(
+        secrets,
+        &json!([
+            {"Name": "DB_URL", "ValueFrom": db_arn},
+            {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Join": ["", [db_arn, ":password::"]]}},
+            {"Name": "STRIPE_KEY", "ValueFrom": arn("orders/dev/stripe-key")},
+            {"Name": "SIGNING_KEY", "ValueFrom": arn("signing-key")},
+        ])
+    );
+    // AND the execution role reads the one secret, the two parameters, and decrypts with the
+    // one key only through SSM
+    let by_sid = execution_statements(&t);
+    assert_eq!(by_sid["ReadTaskSecrets"]["Resource"], json!(db_arn));
+    assert_eq!(
+        by_sid["ReadTaskParameters"]["Action"],
+        json!("ssm:GetParameters")
+    );
+    assert_eq!(
+        by_sid["ReadTaskParameters"]["Resource"],
+        json!([arn("orders/dev/stripe-key"), arn("signing-key")])
+    );
+    assert_eq!(
+        by_sid["DecryptTaskParameters"]["Action"],
+        json!("kms:Decrypt")
+    );
+    assert_eq!(by_sid["DecryptTaskParameters"]["Resource"], json!(key));
+    assert_eq!(
+        by_sid["DecryptTaskParameters"]["Condition"]["StringEquals"]["kms:ViaService"],
+        json!({"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"})
+    );
+}
+
+#[test]
+fn a_parameter_ssm_would_refuse_is_an_error_naming_the_variable() {
+    for (name, why) in [
+        ("orders/dev/key", "without its leading '/'"),
+        ("/orders/dev/key!", "characters SSM refuses"),
+        ("/aws/reserved", "SSM reserves"),
+        ("", "1 to 2048"),
+    ] {
+        let errs = errors(&task_with_secrets(vec![(
+            "API_KEY".into(),
+            SecretSource::parameter(name),
+        )]));
+        assert_eq!(errs.len(), 1, "{name:?}: {errs:?}");
+        assert!(
+            errs[0].starts_with("[test/Stack/Task] secret environment variable API_KEY")
+                && errs[0].contains(why),
+            "{name:?}: {errs:?}"
+        );
+    }
+    let errs = errors(&task_with_secrets(vec![(
+        "DB_PASSWORD".into(),
+        SecretSource::secret_key(&secret("db"), ""),
+    )]));
+    assert!(
+        errs.len() == 1 && errs[0].contains("empty JSON key"),
+        "{errs:?}"
+    );
+}
+
 #[test]
 fn a_queue_worker_has_no_load_balancer_and_scales_on_backlog_per_task() {
     // GIVEN a worker on a queue, also writing a table
@@ -379,13 +536,15 @@ fn bad_worker_and_web_props_are_errors_at_their_paths() {
     assert!(errs[0].contains("min_capacity is 0"), "{errs:?}");
     assert!(errs[1].contains("backlog_per_task is 0"), "{errs:?}");
 
-    // GIVEN a web service whose task listens on no port and whose domain is outside the zone
+    // GIVEN a web service whose domain is outside the zone (a task that listens on no port
+    // does not compile: WebService takes a ServingTask)
     let app = app_with_stack(REGION, |s| {
         let cluster = Cluster::new(s, "Cluster", ClusterProps::default());
-        let task = FargateTask::new(
+        let task = FargateTask::serving(
             s,
             "Task",
             ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
+            8080,
             FargateTaskProps::default(),
         );
         WebService::new(
@@ -402,9 +561,9 @@ fn bad_worker_and_web_props_are_errors_at_their_paths() {
         );
     });
     let errs = errors(&app);
-    assert_eq!(errs.len(), 2, "{errs:?}");
-    assert!(errs
-        .iter()
-        .any(|e| e.starts_with("[test/Stack/Api] the task has no container_port")));
-    assert!(errs.iter().any(|e| e.contains("is not in the hosted zone")));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("[test/Stack/Api] ") && errs[0].contains("is not in the hosted zone"),
+        "{errs:?}"
+    );
 }

@@ -12,9 +12,14 @@ use pantri_constructs::testing::fixtures::bucket;
 use pantri_constructs::testing::{
     app_with_stack, errors, resources_of_type, template, templates, ACCOUNT,
 };
-use pantri_constructs::{HostedZoneRef, Removal, SecretRef};
+use pantri_constructs::{HostedZoneRef, Naming, Removal, SecretRef};
 use pantri_synth::{synthesize, App, Environment, Scope, StackProps, Str};
 use serde_json::{json, Value};
+
+/// Stage `stage` of app `pantri`.
+fn naming(stage: &str) -> Naming {
+    Naming::new("pantri", stage).expect("a valid stage")
+}
 
 /// With `PANTRI_LINT_OUT` set, writes the app's cloud assembly to `$PANTRI_LINT_OUT/<name>`
 /// for `scripts/lint-templates`.
@@ -68,6 +73,7 @@ fn buckets_and_edge(
         s,
         "Edge",
         EdgeInputs {
+            naming: naming("prod"),
             domain_name: "example.com".to_owned(),
             hosted_zone: zone,
             alb_domain_name: Str::from("origin.example.com"),
@@ -95,7 +101,7 @@ fn one_region_app() -> App {
             &zone.zone_ref(),
             GlobalCertificateProps::default(),
         );
-        let acl = EdgeWebAcl::new(s, "WebAcl", EdgeWebAclProps::default());
+        let acl = EdgeWebAcl::new(s, "WebAcl", &naming("prod"), EdgeWebAclProps::default());
         buckets_and_edge(s, zone.zone_ref(), cert.arn(), acl.arn(), Removal::Retain);
     })
 }
@@ -137,10 +143,8 @@ fn cross_region_app() -> App {
         let acl = EdgeWebAcl::new(
             &mut s,
             "WebAcl",
-            EdgeWebAclProps {
-                stage: "test".to_owned(),
-                ..EdgeWebAclProps::default()
-            },
+            &naming("test"),
+            EdgeWebAclProps::default(),
         );
         (cert.arn(), acl.arn())
     };
@@ -398,6 +402,7 @@ fn edge_with_domain(domain: &str) -> App {
 /// Inputs for a distribution at `domain` in `zone`, the other stacks' values as literals.
 fn literal_inputs(domain: &str, zone: HostedZoneRef) -> EdgeInputs {
     EdgeInputs {
+        naming: naming("prod"),
         domain_name: domain.to_owned(),
         hosted_zone: zone,
         alb_domain_name: Str::from("origin.example.com"),
@@ -435,7 +440,7 @@ fn certificate_and_web_acl_outside_us_east_1_are_errors() {
             &zone.zone_ref(),
             GlobalCertificateProps::default(),
         );
-        EdgeWebAcl::new(s, "WebAcl", EdgeWebAclProps::default());
+        EdgeWebAcl::new(s, "WebAcl", &naming("prod"), EdgeWebAclProps::default());
     });
     let errs = errors(&app);
     assert_eq!(errs.len(), 2, "{errs:?}");
@@ -450,6 +455,7 @@ fn optional_csp_and_waf_count_overrides_render_as_asked() {
         let acl = EdgeWebAcl::new(
             s,
             "WebAcl",
+            &naming("prod"),
             EdgeWebAclProps {
                 common_rules_to_count: vec!["SizeRestrictions_BODY".to_owned()],
                 ..EdgeWebAclProps::default()

@@ -9,7 +9,7 @@ use pantri_constructs::monitoring::{
     DatadogIntegrationProps, DatadogMonitorsProps, MonitorThresholds, ServiceAlarmsProps, Workload,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
-use pantri_constructs::Removal;
+use pantri_constructs::{Naming, Removal};
 use pantri_synth::{fns, App};
 use serde_json::Value;
 
@@ -26,11 +26,15 @@ fn synth(app: &App, name: &str) -> Value {
     template(app)
 }
 
+/// Stage `stage` of app `pantri`.
+fn naming(stage: &str) -> Naming {
+    Naming::new("pantri", stage).expect("a valid stage")
+}
+
 /// The prod workload with literal names.
 fn workload() -> Workload {
     Workload {
-        app_name: "pantri".into(),
-        stage: "prod".into(),
+        naming: naming("prod"),
         env: "prod".into(),
         service: "pantri".into(),
         team: "platform".into(),
@@ -46,7 +50,7 @@ fn workload() -> Workload {
 /// The dev workload with names imported from the service stack (deploy-time values).
 fn imported_workload() -> Workload {
     Workload {
-        stage: "dev".into(),
+        naming: naming("dev"),
         env: "dev".into(),
         cluster_name: fns::import_value("pantri-dev-ClusterName"),
         service_name: fns::import_value("pantri-dev-ServiceName"),
@@ -390,6 +394,7 @@ fn integration_template() -> Value {
         datadog_integration::DatadogIntegration::new(
             s,
             "Datadog",
+            &naming("prod"),
             DatadogIntegrationProps::default(),
         );
     });
@@ -473,6 +478,7 @@ fn bad_integration_props_are_errors() {
         datadog_integration::DatadogIntegration::new(
             s,
             "Datadog",
+            &naming("prod"),
             DatadogIntegrationProps {
                 datadog_account_id: "4646".into(),
                 role_name: Some("datadog role".into()),

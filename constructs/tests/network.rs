@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use pantri_constructs::network::{self, InterfaceEndpoint, NatGateways, SecureNetworkProps};
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
-use pantri_constructs::Removal;
+use pantri_constructs::{Naming, Removal};
 use pantri_synth::App;
 use serde_json::{json, Value};
 
@@ -16,9 +16,12 @@ const DEV_ZONES: &[&str] = &["eu-west-1a", "eu-west-1b"];
 /// The zones of the prod-like network.
 const PROD_ZONES: &[&str] = &["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 
+fn naming(stage: &str) -> Naming {
+    Naming::new("pantri", stage).expect("a valid stage")
+}
+
 fn dev_props() -> SecureNetworkProps {
     SecureNetworkProps {
-        stage: Some("dev".to_owned()),
         nat_gateways: NatGateways::Single,
         removal: Removal::Destroy,
         ..SecureNetworkProps::default()
@@ -27,16 +30,17 @@ fn dev_props() -> SecureNetworkProps {
 
 fn prod_props() -> SecureNetworkProps {
     SecureNetworkProps {
-        stage: Some("prod".to_owned()),
         nat_gateways: NatGateways::PerAz,
         interface_endpoints: InterfaceEndpoint::ALL.to_vec(),
         ..SecureNetworkProps::default()
     }
 }
 
-fn app(zones: &[&str], props: SecureNetworkProps) -> App {
+/// A network of stage `stage` of app `pantri`.
+fn app(stage: &str, zones: &[&str], props: SecureNetworkProps) -> App {
+    let naming = naming(stage);
     app_with_stack(REGION, |scope| {
-        network::SecureNetwork::new(scope, "Network", zones, props);
+        network::SecureNetwork::new(scope, "Network", &naming, zones, props);
     })
 }
 
@@ -55,7 +59,7 @@ fn reference(v: &Value) -> Option<&str> {
 fn dev_network_snapshot() {
     // GIVEN the dev-like props: two zones, one NAT gateway
     // WHEN the network is synthesized
-    let t = template(&app(DEV_ZONES, dev_props()));
+    let t = template(&app("dev", DEV_ZONES, dev_props()));
     // THEN the template is the reviewed one
     insta::assert_json_snapshot!("network_dev", t);
 }
@@ -64,15 +68,15 @@ fn dev_network_snapshot() {
 fn prod_network_snapshot() {
     // GIVEN the prod-like props: three zones, a NAT gateway per zone, every interface endpoint
     // WHEN the network is synthesized
-    let t = template(&app(PROD_ZONES, prod_props()));
+    let t = template(&app("prod", PROD_ZONES, prod_props()));
     // THEN the template is the reviewed one
     insta::assert_json_snapshot!("network_prod", t);
 }
 
 #[test]
 fn prod_has_a_nat_gateway_per_zone_and_dev_exactly_one() {
-    let prod = template(&app(PROD_ZONES, prod_props()));
-    let dev = template(&app(DEV_ZONES, dev_props()));
+    let prod = template(&app("prod", PROD_ZONES, prod_props()));
+    let dev = template(&app("dev", DEV_ZONES, dev_props()));
     let nat_zones = |t: &Value| -> Vec<String> {
         resources_of_type(t, "AWS::EC2::NatGateway")
             .into_iter()
@@ -106,8 +110,8 @@ fn prod_has_a_nat_gateway_per_zone_and_dev_exactly_one() {
 #[test]
 fn subnets_are_in_distinct_zones_with_disjoint_cidrs_and_no_public_ips() {
     for t in [
-        template(&app(PROD_ZONES, prod_props())),
-        template(&app(DEV_ZONES, dev_props())),
+        template(&app("prod", PROD_ZONES, prod_props())),
+        template(&app("dev", DEV_ZONES, dev_props())),
     ] {
         let subnets = resources_of_type(&t, "AWS::EC2::Subnet");
         let zones = subnets.len() / 2;
@@ -141,7 +145,7 @@ fn subnets_are_in_distinct_zones_with_disjoint_cidrs_and_no_public_ips() {
 
 #[test]
 fn private_route_tables_send_default_traffic_to_a_nat_in_the_same_zone() {
-    let t = template(&app(PROD_ZONES, prod_props()));
+    let t = template(&app("prod", PROD_ZONES, prod_props()));
     let res = &t["Resources"];
     let private_subnets = logical_id_of(&t, |r| {
         r["Type"] == "AWS::EC2::Subnet"
@@ -176,7 +180,7 @@ fn private_route_tables_send_default_traffic_to_a_nat_in_the_same_zone() {
 
 #[test]
 fn public_subnets_route_to_the_internet_gateway_only_after_it_is_attached() {
-    let t = template(&app(DEV_ZONES, dev_props()));
+    let t = template(&app("dev", DEV_ZONES, dev_props()));
     let routes: Vec<_> = resources_of_type(&t, "AWS::EC2::Route")
         .into_iter()
         .filter(|(_, r)| r["Properties"]["GatewayId"].is_object())
@@ -194,7 +198,7 @@ fn public_subnets_route_to_the_internet_gateway_only_after_it_is_attached() {
 
 #[test]
 fn the_flow_log_role_may_only_write_to_its_own_log_group() {
-    let t = template(&app(PROD_ZONES, prod_props()));
+    let t = template(&app("prod", PROD_ZONES, prod_props()));
     let (_, flow_log) = resources_of_type(&t, "AWS::EC2::FlowLog")[0];
     let p = &flow_log["Properties"];
     assert_eq!(p["ResourceType"], "VPC");
@@ -233,7 +237,7 @@ fn the_flow_log_role_may_only_write_to_its_own_log_group() {
 
 #[test]
 fn interface_endpoints_are_private_and_reachable_only_on_443_from_the_vpc() {
-    let t = template(&app(PROD_ZONES, prod_props()));
+    let t = template(&app("prod", PROD_ZONES, prod_props()));
     let endpoints = resources_of_type(&t, "AWS::EC2::VPCEndpoint");
     let interface: Vec<_> = endpoints
         .iter()
@@ -269,14 +273,14 @@ fn interface_endpoints_are_private_and_reachable_only_on_443_from_the_vpc() {
         3
     );
     // dev asks for none
-    let dev = template(&app(DEV_ZONES, dev_props()));
+    let dev = template(&app("dev", DEV_ZONES, dev_props()));
     assert_eq!(resources_of_type(&dev, "AWS::EC2::VPCEndpoint").len(), 1);
     assert!(resources_of_type(&dev, "AWS::EC2::SecurityGroup").is_empty());
 }
 
 #[test]
 fn the_default_security_group_finding_is_suppressed_with_a_reason() {
-    let t = template(&app(DEV_ZONES, dev_props()));
+    let t = template(&app("dev", DEV_ZONES, dev_props()));
     let (_, vpc) = resources_of_type(&t, "AWS::EC2::VPC")[0];
     let skip = &vpc["Metadata"]["checkov"]["skip"][0];
     assert_eq!(skip["id"], "CKV2_AWS_12");
@@ -291,7 +295,7 @@ fn a_key_arn_in_the_props_replaces_the_construct_key() {
         flow_log_key_arn: Some("arn:aws:kms:eu-west-1:123456789012:key/abc".into()),
         ..dev_props()
     };
-    let t = template(&app(DEV_ZONES, props));
+    let t = template(&app("dev", DEV_ZONES, props));
     assert!(resources_of_type(&t, "AWS::KMS::Key").is_empty());
     let (_, group) = resources_of_type(&t, "AWS::Logs::LogGroup")[0];
     assert_eq!(
@@ -304,7 +308,13 @@ fn a_key_arn_in_the_props_replaces_the_construct_key() {
 fn the_vpc_ref_has_a_subnet_per_zone_in_zone_order_and_the_literal_cidr() {
     let mut seen = None;
     let app = app_with_stack(REGION, |scope| {
-        let net = network::SecureNetwork::new(scope, "Network", PROD_ZONES, prod_props());
+        let net = network::SecureNetwork::new(
+            scope,
+            "Network",
+            &naming("prod"),
+            PROD_ZONES,
+            prod_props(),
+        );
         let public_zones: Vec<String> = net.availability_zones().to_vec();
         let public: Vec<_> = net.public_subnets().iter().map(|s| s.ref_()).collect();
         let private: Vec<_> = net.private_subnets().iter().map(|s| s.ref_()).collect();
@@ -339,7 +349,7 @@ fn the_vpc_ref_has_a_subnet_per_zone_in_zone_order_and_the_literal_cidr() {
 }
 
 fn errors_of(zones: &[&str], props: SecureNetworkProps) -> Vec<String> {
-    errors(&app(zones, props))
+    errors(&app("dev", zones, props))
 }
 
 fn assert_one_error(zones: &[&str], props: SecureNetworkProps, expected: &str) {
@@ -462,14 +472,6 @@ fn other_bad_props_are_errors() {
             ..dev_props()
         },
         "interface endpoint logs is listed twice",
-    );
-    assert_one_error(
-        DEV_ZONES,
-        SecureNetworkProps {
-            stage: Some("Prod".to_owned()),
-            ..dev_props()
-        },
-        "stage \"Prod\" is not a name",
     );
 }
 

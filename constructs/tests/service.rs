@@ -3,9 +3,12 @@
 
 use pantri_constructs::service::{
     self, AppLogs, CapacityStrategy, DatadogAgentProps, NextJsServiceInputs, NextJsServiceProps,
+    SecretSource,
 };
 use pantri_constructs::testing::{app_with_stack, errors, resources_of_type, template};
-use pantri_constructs::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
+use pantri_constructs::{
+    BucketRef, HostedZoneRef, Naming, Removal, SecretRef, UserPoolRef, VpcRef,
+};
 use pantri_synth::{synthesize, App, Str, SynthOptions};
 use serde_json::{json, Value};
 
@@ -31,6 +34,7 @@ fn bucket(name: &str) -> BucketRef {
 /// The inputs as the app wires them for a stage, with the other stacks' values as literals.
 fn inputs(stage: &str) -> NextJsServiceInputs {
     NextJsServiceInputs {
+        naming: Naming::new("pantri", stage).expect("a valid stage"),
         vpc: VpcRef {
             vpc_id: "vpc-0123456789abcdef0".into(),
             cidr_block: "10.0.0.0/16".into(),
@@ -64,11 +68,9 @@ fn inputs(stage: &str) -> NextJsServiceInputs {
     }
 }
 
-/// Props as the app sets them for a stage.
-fn props(stage: &str) -> NextJsServiceProps {
+/// Props as the app sets them for every stage.
+fn props() -> NextJsServiceProps {
     NextJsServiceProps {
-        app_name: "pantri".into(),
-        stage: stage.into(),
         datadog: DatadogAgentProps {
             site: "ap1.datadoghq.com".into(),
             ..DatadogAgentProps::default()
@@ -91,7 +93,7 @@ fn dev_props() -> NextJsServiceProps {
         deletion_protection: false,
         app_logs: AppLogs::CloudWatch,
         enable_exec: true,
-        ..props("dev")
+        ..props()
     }
 }
 
@@ -107,16 +109,20 @@ fn prod_props() -> NextJsServiceProps {
         environment: vec![("NEXT_PUBLIC_SITE_URL".into(), "https://example.com".into())],
         secrets: vec![(
             "NEXTAUTH_SECRET".into(),
-            secret("pantri/prod/app"),
-            "nextauth".into(),
+            SecretSource::secret_key(&secret("pantri/prod/app"), "nextauth"),
         )],
-        ..props("prod")
+        ..props()
     }
 }
 
-/// The service of `p`'s stage, wired to that stage's inputs.
+/// The service of `p`'s stage, wired to that stage's inputs: dev when `p` deletes its data
+/// with the stack (only [`dev_props`] do), prod otherwise.
 fn synth(p: NextJsServiceProps) -> App {
-    synth_with(inputs(&p.stage), p)
+    let stage = match p.removal {
+        Removal::Destroy => "dev",
+        Removal::Retain => "prod",
+    };
+    synth_with(inputs(stage), p)
 }
 
 fn synth_with(inputs: NextJsServiceInputs, p: NextJsServiceProps) -> App {

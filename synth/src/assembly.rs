@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SynthError};
@@ -209,94 +210,106 @@ impl CloudAssembly {
             .collect()
     }
 
-    /// The stack artifacts, in manifest order.
+    /// The stack artifacts, in manifest order. Templates are parsed on every core; of several
+    /// broken artifacts, the first in manifest order is reported.
     pub fn stacks(&self) -> Result<Vec<StackArtifact>> {
-        let mut out = Vec::new();
-        for (id, artifact) in &self.manifest.artifacts {
-            if artifact.kind != "aws:cloudformation:stack" {
-                continue;
-            }
-            let bad = |message: String| SynthError::Parse {
-                path: PathBuf::from("manifest.json"),
-                message,
-            };
-            let properties: StackProperties =
-                serde_json::from_value(artifact.properties.clone().unwrap_or_default())
-                    .map_err(|e| bad(format!("artifact {id}: {e}")))?;
-            let env = artifact
-                .environment
-                .as_deref()
-                .and_then(|e| e.strip_prefix("aws://"))
-                .and_then(|e| e.split_once('/'))
-                .map(|(a, r)| Environment::new(a, r))
-                .ok_or_else(|| {
-                    bad(format!(
-                        "artifact {id}: environment must be aws://ACCOUNT/REGION"
-                    ))
-                })?;
-            let text = self.files.get(&properties.template_file).ok_or_else(|| {
+        let stacks: Vec<(&String, &Artifact)> = self
+            .manifest
+            .artifacts
+            .iter()
+            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
+            .collect();
+        let parsed: Vec<Result<StackArtifact>> = stacks
+            .par_iter()
+            .map(|(id, artifact)| self.stack(id, artifact))
+            .collect();
+        parsed.into_iter().collect()
+    }
+
+    /// One stack artifact, its template parsed.
+    fn stack(&self, id: &str, artifact: &Artifact) -> Result<StackArtifact> {
+        let bad = |message: String| SynthError::Parse {
+            path: PathBuf::from("manifest.json"),
+            message,
+        };
+        let properties: StackProperties =
+            serde_json::from_value(artifact.properties.clone().unwrap_or_default())
+                .map_err(|e| bad(format!("artifact {id}: {e}")))?;
+        let env = artifact
+            .environment
+            .as_deref()
+            .and_then(|e| e.strip_prefix("aws://"))
+            .and_then(|e| e.split_once('/'))
+            .map(|(a, r)| Environment::new(a, r))
+            .ok_or_else(|| {
                 bad(format!(
-                    "artifact {id}: template {} is missing",
-                    properties.template_file
+                    "artifact {id}: environment must be aws://ACCOUNT/REGION"
                 ))
             })?;
-            let template = parse_template(&properties.template_file, text)?;
-            let display_name = artifact.display_name.clone().unwrap_or_else(|| id.clone());
-            let stage = display_name
-                .rsplit_once('/')
-                .map(|(s, _)| s.to_owned())
-                .unwrap_or_default();
-            let mut cross_region = Vec::new();
-            let mut env_parameters = Vec::new();
-            let mut logical_ids = IndexMap::new();
-            for (path, entries) in &artifact.metadata {
-                for entry in entries {
-                    match entry.kind.as_str() {
-                        LOGICAL_ID_METADATA => {
-                            if let Some(lid) = entry.data.as_str() {
-                                logical_ids.insert(path.clone(), lid.to_owned());
-                            }
+        let text = self.files.get(&properties.template_file).ok_or_else(|| {
+            bad(format!(
+                "artifact {id}: template {} is missing",
+                properties.template_file
+            ))
+        })?;
+        let template = parse_template(&properties.template_file, text)?;
+        let display_name = artifact
+            .display_name
+            .clone()
+            .unwrap_or_else(|| id.to_owned());
+        let stage = display_name
+            .rsplit_once('/')
+            .map(|(s, _)| s.to_owned())
+            .unwrap_or_default();
+        let mut cross_region = Vec::new();
+        let mut env_parameters = Vec::new();
+        let mut logical_ids = IndexMap::new();
+        for (path, entries) in &artifact.metadata {
+            for entry in entries {
+                match entry.kind.as_str() {
+                    LOGICAL_ID_METADATA => {
+                        if let Some(lid) = entry.data.as_str() {
+                            logical_ids.insert(path.clone(), lid.to_owned());
                         }
-                        CROSS_REGION_METADATA => {
-                            let link = serde_json::from_value(entry.data.clone())
-                                .map_err(|e| bad(format!("artifact {id}: {e}")))?;
-                            cross_region.push(link);
-                        }
-                        ENV_PARAMETER_METADATA => {
-                            let p = serde_json::from_value(entry.data.clone())
-                                .map_err(|e| bad(format!("artifact {id}: {e}")))?;
-                            env_parameters.push(p);
-                        }
-                        _ => {}
                     }
+                    CROSS_REGION_METADATA => {
+                        let link = serde_json::from_value(entry.data.clone())
+                            .map_err(|e| bad(format!("artifact {id}: {e}")))?;
+                        cross_region.push(link);
+                    }
+                    ENV_PARAMETER_METADATA => {
+                        let p = serde_json::from_value(entry.data.clone())
+                            .map_err(|e| bad(format!("artifact {id}: {e}")))?;
+                        env_parameters.push(p);
+                    }
+                    _ => {}
                 }
             }
-            let dependencies = artifact
-                .dependencies
-                .iter()
-                .filter(|d| {
-                    self.manifest
-                        .artifacts
-                        .get(*d)
-                        .is_some_and(|a| a.kind == "aws:cloudformation:stack")
-                })
-                .cloned()
-                .collect();
-            out.push(StackArtifact {
-                id: id.clone(),
-                display_name,
-                stage,
-                env,
-                template_size: text.len(),
-                properties,
-                template,
-                dependencies,
-                cross_region,
-                env_parameters,
-                logical_ids,
-            });
         }
-        Ok(out)
+        let dependencies = artifact
+            .dependencies
+            .iter()
+            .filter(|d| {
+                self.manifest
+                    .artifacts
+                    .get(*d)
+                    .is_some_and(|a| a.kind == "aws:cloudformation:stack")
+            })
+            .cloned()
+            .collect();
+        Ok(StackArtifact {
+            id: id.to_owned(),
+            display_name,
+            stage,
+            env,
+            template_size: text.len(),
+            properties,
+            template,
+            dependencies,
+            cross_region,
+            env_parameters,
+            logical_ids,
+        })
     }
 
     /// Writes the assembly to `dir`, replacing what was there only once everything is written.

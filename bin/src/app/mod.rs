@@ -30,6 +30,7 @@ use pantri_constructs::monitoring::{
     DatadogIntegrationProps, DatadogMonitors, DatadogMonitorsProps, ServiceAlarms,
     ServiceAlarmsProps, Workload,
 };
+use pantri_constructs::naming::{Naming, NamingError};
 use pantri_constructs::network::{
     InterfaceEndpoint, NatGateways, SecureNetwork, SecureNetworkProps,
 };
@@ -70,9 +71,21 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
                 *path = normalize(&dir.join(&*path));
             }
         }
-        add_stage(&mut app, &name, &settings);
+        let naming =
+            naming(&settings.app_name, &name).with_context(|| format!("{}", file.display()))?;
+        add_stage(&mut app, &naming, &settings);
     }
     Ok(app)
+}
+
+/// The stage's [`Naming`]: its settings' `app_name` and its file's name.
+fn naming(app_name: &str, stage_name: &str) -> anyhow::Result<Naming> {
+    Naming::new(app_name, stage_name).map_err(|e| match e {
+        NamingError::App(_) => anyhow::anyhow!("app_name: {e} (it names stacks and resources)"),
+        NamingError::Stage(_) => anyhow::anyhow!(
+            "{e}: the stage is the settings file's name, so rename the file (dev.yaml, prod.yaml)"
+        ),
+    })
 }
 
 /// What the app container needs beyond what the service construct sets itself (static bucket,
@@ -169,14 +182,14 @@ fn publish_static_files(
 }
 
 /// Adds one stage's stacks.
-pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
+pub fn add_stage(app: &mut App, naming: &Naming, s: &StageSettings) {
     let removal = if s.retain_data {
         Removal::Retain
     } else {
         Removal::Destroy
     };
     let env = Environment::new(&s.account, &s.region);
-    let app_name = s.app_name.as_str();
+    let (app_name, stage_name) = (naming.app(), naming.stage());
     let mut root = app.root();
     let mut stage = root.stage(stage_name, env.clone());
     stage.tag("Application", app_name);
@@ -198,10 +211,9 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let network = SecureNetwork::new(
             &mut stack,
             "Vpc",
+            naming,
             &s.availability_zones,
             SecureNetworkProps {
-                app_name: app_name.to_owned(),
-                stage: Some(stage_name.to_owned()),
                 cidr: s.network.cidr.clone(),
                 nat_gateways: match s.network.nat_gateways {
                     NatSetting::PerAz => NatGateways::PerAz,
@@ -262,10 +274,9 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let user_pool = UserPool::new(
         &mut data,
         "UserPool",
+        naming,
         &s.domain_name,
         UserPoolProps {
-            app_name: app_name.to_owned(),
-            stage: stage_name.to_owned(),
             mfa: match s.auth.mfa {
                 MfaSetting::Required => Mfa::Required,
                 MfaSetting::Optional => Mfa::Optional,
@@ -288,7 +299,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let repository = ImageRepository::new(
         &mut data,
         "Repository",
-        &format!("{app_name}-{stage_name}"),
+        &naming.prefix(),
         ImageRepositoryProps {
             removal,
             ..ImageRepositoryProps::default()
@@ -297,9 +308,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
     let secrets = AppSecrets::new(
         &mut data,
         "Secrets",
+        naming,
         AppSecretsProps {
-            app_name: app_name.to_owned(),
-            stage: stage_name.to_owned(),
             removal,
             ..AppSecretsProps::default()
         },
@@ -353,9 +363,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         let acl = EdgeWebAcl::new(
             &mut global,
             "WebAcl",
+            naming,
             EdgeWebAclProps {
-                app_name: app_name.to_owned(),
-                stage: stage_name.to_owned(),
                 common_rules_to_count: if s.edge.max_body_kib.is_some_and(|k| k > 8) {
                     vec!["SizeRestrictions_BODY".to_owned()]
                 } else {
@@ -387,10 +396,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             .and_then(|w| w.source.as_ref())
             .map(|source| {
                 stack
-                    .image_asset(
-                        "Image",
-                        ImageAssetProps::new(source, format!("{app_name}-{stage_name}")),
-                    )
+                    .image_asset("Image", ImageAssetProps::new(source, naming.prefix()))
                     .image_tag_parameter()
             });
         let image = s
@@ -407,6 +413,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             &mut stack,
             "Web",
             NextJsServiceInputs {
+                naming: naming.clone(),
                 vpc: vpc.clone(),
                 domain_name: origin_name.clone(),
                 hosted_zone: zone.zone_ref(),
@@ -418,8 +425,6 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 origin_secret: secrets.origin_verify(),
             },
             NextJsServiceProps {
-                app_name: app_name.to_owned(),
-                stage: stage_name.to_owned(),
                 access_log_prefix: log_bucket.alb_prefix().to_owned(),
                 repository: Some(repository.resource()),
                 image_tag,
@@ -479,6 +484,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
             &mut stack,
             "Cdn",
             EdgeInputs {
+                naming: naming.clone(),
                 domain_name: s.domain_name.clone(),
                 hosted_zone: zone.zone_ref(),
                 alb_domain_name: Str::from(origin_name.as_str()),
@@ -488,8 +494,6 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                 certificate_arn,
             },
             EdgeProps {
-                app_name: app_name.to_owned(),
-                stage: stage_name.to_owned(),
                 web_acl_arn: Some(web_acl_arn),
                 price_class: match s.edge.price_class {
                     PriceClassSetting::All => PriceClass::All,
@@ -514,9 +518,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
                     every_days: s.edge.origin_secret_rotation_days.unwrap_or(30),
                     log_retention_days: s.service.log_retention_days,
                     removal,
-                    log_group_name: Some(format!(
-                        "/aws/lambda/{app_name}-{stage_name}-origin-rotation"
-                    )),
+                    log_group_name: Some(format!("/aws/lambda/{naming}-origin-rotation")),
                 },
             );
         }
@@ -562,8 +564,7 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         // The alarm topic's Datadog subscription reads the API key secret by name.
         stack.add_dependency(data_node);
         let workload = Workload {
-            app_name: app_name.to_owned(),
-            stage: stage_name.to_owned(),
+            naming: naming.clone(),
             env: s.environment.clone(),
             service: app_name.to_owned(),
             team: "platform".to_owned(),
@@ -618,8 +619,8 @@ pub fn add_stage(app: &mut App, stage_name: &str, s: &StageSettings) {
         DatadogIntegration::new(
             &mut stack,
             "Datadog",
+            naming,
             DatadogIntegrationProps {
-                app_name: app_name.to_owned(),
                 regions: vec![s.region.clone()],
                 ..DatadogIntegrationProps::default()
             },

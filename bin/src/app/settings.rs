@@ -421,12 +421,7 @@ impl StageSettings {
     /// Checks values serde cannot: names the key and what to do. (Construct props are checked
     /// again by the constructs, with construct paths.)
     pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(!self.app_name.is_empty(), "app_name: must not be empty");
-        anyhow::ensure!(
-            self.app_name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-            "app_name: {:?} must be lower-case letters, digits and hyphens (it names stacks and resources)",
-            self.app_name
-        );
+        // app_name is checked with the stage, as a Naming (see `app::naming`).
         anyhow::ensure!(
             !self.environment.is_empty()
                 && self.environment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),

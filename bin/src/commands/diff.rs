@@ -1,15 +1,13 @@
 //! `pantri diff`: what a change does to the infrastructure, against another cloud assembly (a
 //! directory, or the committed `cdk.out` of a git revision) or against the deployed stacks.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use pantri_synth::assembly::StackArtifact;
-use pantri_synth::diff::links::LinkStack;
-use pantri_synth::diff::{self, render, SchemaSpecs, StackInput, StackSettings};
+use pantri_synth::diff::{self, render};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
 use crate::baseline;
@@ -89,41 +87,7 @@ where
             deployed.stacks
         }
     };
-    let old_by_id: BTreeMap<&str, &StackArtifact> =
-        old_stacks.iter().map(|s| (s.id.as_str(), s)).collect();
-    // Stacks of the selection that only the baseline has would be deleted.
-    let removed: Vec<&StackArtifact> = old_stacks
-        .iter()
-        .filter(|o| is_selected(o, args) && !new_stacks.iter().any(|n| n.id == o.id))
-        .collect();
-    let settings = |s: &StackArtifact| StackSettings {
-        tags: s.properties.tags.clone(),
-        termination_protection: s.properties.termination_protection,
-    };
-    let mut inputs: Vec<StackInput> = new_stacks
-        .iter()
-        .map(|n| {
-            let old = old_by_id.get(n.id.as_str());
-            StackInput {
-                name: &n.display_name,
-                old: old.map(|o| &o.template),
-                new: Some(&n.template),
-                old_stack: old.map(|o| settings(o)).unwrap_or_default(),
-                new_stack: settings(n),
-            }
-        })
-        .collect();
-    inputs.extend(removed.into_iter().map(|o| StackInput {
-        name: &o.display_name,
-        old: Some(&o.template),
-        new: None,
-        old_stack: settings(o),
-        new_stack: StackSettings::default(),
-    }));
-    // Who uses whose values is read from the old side, with the baseline's stack names and
-    // cross-region links (a parameter pantri fills, like the us-east-1 certificate's ARN).
-    let links: Vec<LinkStack> = old_stacks.iter().map(LinkStack::from).collect();
-    let result = diff::diff_stacks_linked(&inputs, &links, &SchemaSpecs);
+    let result = diff::diff_artifacts(&new_stacks, &old_stacks, &|s| is_selected(s, args));
     let color = args.format == DiffFormat::Text && super::use_color(no_color);
     let options = render::TextOptions {
         color,

@@ -34,7 +34,7 @@ use pantri_synth::{Output, Res, Scope, Str};
 
 use crate::policy::{document, Principal, Statement};
 use crate::storage::deny_insecure_transport;
-use crate::{BucketRef, HostedZoneRef, SecretRef};
+use crate::{BucketRef, HostedZoneRef, Naming, SecretRef};
 
 use certificate::check_in_zone;
 
@@ -82,10 +82,13 @@ impl PriceClass {
     }
 }
 
-/// What an [`Edge`] cannot work without: its name, its zone, its two origins, its log bucket,
+/// What an [`Edge`] cannot work without: the app's naming, its domain name, its zone, its two origins, its log bucket,
 /// the origin secret and the certificate. Every field is required (there is no `Default`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeInputs {
+    /// The app and stage: the access control and the headers policy are named
+    /// `<app>-<stage>-…` (unique per account).
+    pub naming: Naming,
     /// The name viewers use (`example.com`); must be in `hosted_zone`.
     pub domain_name: String,
     /// The zone for the A/AAAA alias records.
@@ -107,12 +110,8 @@ pub struct EdgeInputs {
 }
 
 /// The tuning of an [`Edge`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EdgeProps {
-    /// The app's name, for policy names and the comment. Default `pantri`.
-    pub app_name: String,
-    /// The stage, for policy names (unique per account). Default `prod`.
-    pub stage: String,
     /// The us-east-1 WAF web ACL ARN ([`EdgeWebAcl::arn`]). Default none, which leaves the
     /// distribution unprotected and fails checkov CKV_AWS_68 on purpose: set it.
     pub web_acl_arn: Option<Str>,
@@ -128,19 +127,6 @@ pub struct EdgeProps {
     pub public_paths: Vec<String>,
 }
 
-impl Default for EdgeProps {
-    fn default() -> Self {
-        EdgeProps {
-            app_name: "pantri".to_owned(),
-            stage: "prod".to_owned(),
-            web_acl_arn: None,
-            price_class: PriceClass::default(),
-            content_security_policy: None,
-            public_paths: Vec::new(),
-        }
-    }
-}
-
 /// The CloudFront distribution of the app, its static bucket's policy and its DNS records.
 ///
 /// What it cannot work without is [`EdgeInputs`], an argument with no default:
@@ -152,9 +138,10 @@ impl Default for EdgeProps {
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
 /// # let mut stack = stage.stack("Edge", StackProps::default());
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, zone};
-/// use pantri_constructs::edge::{Edge, EdgeInputs, EdgeProps};
+/// use pantri_constructs::{edge::{Edge, EdgeInputs, EdgeProps}, Naming};
 ///
 /// let inputs = EdgeInputs {
+///     naming: Naming::new("shop", "dev").expect("lowercase names"),
 ///     domain_name: "example.com".into(),
 ///     hosted_zone: zone("example.com"),
 ///     alb_domain_name: "origin.example.com".into(),
@@ -180,9 +167,10 @@ impl Default for EdgeProps {
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
 /// # let mut stack = stage.stack("Edge", StackProps::default());
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, zone};
-/// # use pantri_constructs::edge::{Edge, EdgeInputs, EdgeProps};
+/// # use pantri_constructs::{edge::{Edge, EdgeInputs, EdgeProps}, Naming};
 /// #
 /// # let inputs = EdgeInputs {
+/// #     naming: Naming::new("shop", "dev").expect("lowercase names"),
 /// #     domain_name: "example.com".into(),
 /// #     hosted_zone: zone("example.com"),
 /// #     alb_domain_name: "origin.example.com".into(),
@@ -215,6 +203,7 @@ impl Edge {
             s.error(e);
         }
         let EdgeInputs {
+            naming,
             domain_name,
             hosted_zone: zone,
             alb_domain_name: alb,
@@ -223,7 +212,7 @@ impl Edge {
             origin_secret: secret,
             certificate_arn,
         } = inputs;
-        let name = format!("{}-{}", props.app_name, props.stage);
+        let name = naming.prefix();
         let mut security_headers = SecurityHeadersConfig::new()
             // Two years, subdomains, preload: what the HSTS preload list asks.
             .strict_transport_security(

@@ -9,14 +9,11 @@ use pantri_synth::cfn::wafv2::CfnWebACL;
 use pantri_synth::{Res, Scope, Str, Value};
 
 use super::certificate::require_cloudfront_region;
+use crate::Naming;
 
 /// Props of [`EdgeWebAcl`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeWebAclProps {
-    /// The app's name, for the ACL and metric names. Default `pantri`.
-    pub app_name: String,
-    /// The stage, for the ACL and metric names. Default `prod`.
-    pub stage: String,
     /// Requests one client IP may make in 5 minutes before it is blocked. Default 2000 (about 7
     /// a second, far above a person browsing, well below a scraper or a credential-stuffing run).
     pub rate_limit_per_5_minutes: u32,
@@ -28,8 +25,6 @@ pub struct EdgeWebAclProps {
 impl Default for EdgeWebAclProps {
     fn default() -> Self {
         EdgeWebAclProps {
-            app_name: "pantri".to_owned(),
-            stage: "prod".to_owned(),
             rate_limit_per_5_minutes: 2000,
             common_rules_to_count: Vec::new(),
         }
@@ -37,7 +32,8 @@ impl Default for EdgeWebAclProps {
 }
 
 /// A WAFv2 web ACL (scope CLOUDFRONT) with AWS managed rule groups (common rules, known bad
-/// inputs such as Log4Shell, IP reputation) and a per-IP rate limit.
+/// inputs such as Log4Shell, IP reputation) and a per-IP rate limit. The ACL and its metrics
+/// are named after the app and stage (`<app>-<stage>`).
 ///
 /// ```
 /// # use pantri_synth::{App, Environment, StackProps};
@@ -45,9 +41,10 @@ impl Default for EdgeWebAclProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "us-east-1"));
 /// # let mut stack = stage.stack("Global", StackProps::default());
-/// use pantri_constructs::edge::{EdgeWebAcl, EdgeWebAclProps};
+/// use pantri_constructs::{edge::{EdgeWebAcl, EdgeWebAclProps}, Naming};
 /// // In a us-east-1 stack: a CloudFront web ACL lives there.
-/// let acl = EdgeWebAcl::new(&mut stack, "WebAcl", EdgeWebAclProps::default());
+/// let naming = Naming::new("shop", "dev").expect("lowercase names");
+/// let acl = EdgeWebAcl::new(&mut stack, "WebAcl", &naming, EdgeWebAclProps::default());
 /// let _arn = acl.arn();
 /// # assert!(pantri_constructs::testing::errors(&app).is_empty());
 /// ```
@@ -62,7 +59,12 @@ fn visibility(metric: &str) -> VisibilityConfig {
 
 impl EdgeWebAcl {
     /// Adds the web ACL; an error unless the stack is in us-east-1.
-    pub fn new(scope: &mut Scope<'_>, id: &str, props: EdgeWebAclProps) -> EdgeWebAcl {
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        naming: &Naming,
+        props: EdgeWebAclProps,
+    ) -> EdgeWebAcl {
         let mut s = scope.construct(id, "pantri.EdgeWebAcl");
         require_cloudfront_region(&mut s, "the CloudFront web ACL");
         // WAF's own bounds for a rate-based rule.
@@ -72,7 +74,7 @@ impl EdgeWebAcl {
                 props.rate_limit_per_5_minutes
             ));
         }
-        let name = format!("{}-{}", props.app_name, props.stage);
+        let name = naming.prefix();
         let managed = |priority: u32, group: &str, overrides: &[String]| {
             let mut statement = ManagedRuleGroupStatement::new(group, "AWS");
             if !overrides.is_empty() {

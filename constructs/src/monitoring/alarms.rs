@@ -76,7 +76,7 @@ pub struct ServiceAlarmsProps {
     /// Thresholds; see [`AlarmThresholds`] for the defaults.
     pub thresholds: AlarmThresholds,
     /// An existing SNS topic alarms and recoveries go to. Default none: the construct creates
-    /// an encrypted topic `<app_name>-<stage>-alarms` (see the module comment).
+    /// an encrypted topic `<app>-<stage>-alarms` (see the module comment).
     pub alarm_topic_arn: Option<Str>,
     /// Email addresses subscribed to the created topic (each confirms by mail). Default none.
     /// Only with the created topic: an existing topic's subscriptions belong to its owner.
@@ -391,7 +391,7 @@ impl ServiceAlarms {
             let description = format!(
                 "{what} ({stage}, env:{env}). {runbook}",
                 what = spec.what,
-                stage = w.stage,
+                stage = w.naming.stage(),
                 env = w.env,
                 runbook = spec.runbook
             );

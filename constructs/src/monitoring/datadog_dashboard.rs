@@ -16,7 +16,7 @@ use super::{render, Workload};
 /// The tuning of a [`DatadogDashboard`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatadogDashboardProps {
-    /// The dashboard title. Default `<app_name>-<stage> system overview`.
+    /// The dashboard title. Default `<app>-<stage> system overview`.
     pub title: Option<String>,
     /// The APM span name of incoming requests. Default `web.request` (see
     /// [`super::DatadogMonitorsProps::apm_operation`]).

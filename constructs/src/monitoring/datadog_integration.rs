@@ -21,6 +21,7 @@ use pantri_synth::fns::{self, aws, dynamic};
 use pantri_synth::{Output, Res, Scope, Str};
 
 use crate::policy::{document, Principal, Statement};
+use crate::Naming;
 
 /// Datadog's AWS account for the US1, US3, US5, EU1 and AP1 sites.
 pub const DATADOG_AWS_ACCOUNT: &str = "464622532012";
@@ -28,9 +29,7 @@ pub const DATADOG_AWS_ACCOUNT: &str = "464622532012";
 /// Props of [`DatadogIntegration`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatadogIntegrationProps {
-    /// The application name, first part of the role name. Default `pantri`.
-    pub app_name: String,
-    /// The role's name. Default `<app_name>-datadog-integration` (named, because the Datadog
+    /// The role's name. Default `<app>-datadog-integration` (named, because the Datadog
     /// integration refers to it by name, and once per account: no stage in it).
     pub role_name: Option<String>,
     /// The AWS account Datadog assumes the role from. Default [`DATADOG_AWS_ACCOUNT`]; the
@@ -46,7 +45,7 @@ pub struct DatadogIntegrationProps {
     /// Whether Datadog imports CloudWatch alarms as events, so the alarms of
     /// [`super::ServiceAlarms`] show beside the monitors. Default true.
     pub collect_cloudwatch_alarms: bool,
-    /// Tags (`key:value`) Datadog adds to every metric of the account. Default `app:<app_name>`.
+    /// Tags (`key:value`) Datadog adds to every metric of the account. Default `app:<app>`.
     pub account_tags: Vec<String>,
     /// The secret Datadog creates to hold the external id. Default `DatadogIntegrationExternalID`
     /// (Datadog's own default).
@@ -56,7 +55,6 @@ pub struct DatadogIntegrationProps {
 impl Default for DatadogIntegrationProps {
     fn default() -> Self {
         DatadogIntegrationProps {
-            app_name: "pantri".to_owned(),
             role_name: None,
             datadog_account_id: DATADOG_AWS_ACCOUNT.to_owned(),
             regions: Vec::new(),
@@ -78,9 +76,9 @@ impl Default for DatadogIntegrationProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::monitoring::{DatadogIntegration, DatadogIntegrationProps};
-/// let integration = DatadogIntegration::new(&mut stack, "Datadog", DatadogIntegrationProps {
-///     app_name: "orders".into(),
+/// use pantri_constructs::{monitoring::{DatadogIntegration, DatadogIntegrationProps}, Naming};
+/// let naming = Naming::new("orders", "dev").expect("lowercase names");
+/// let integration = DatadogIntegration::new(&mut stack, "Datadog", &naming, DatadogIntegrationProps {
 ///     regions: vec!["eu-west-1".into()],
 ///     ..DatadogIntegrationProps::default()
 /// });
@@ -173,17 +171,20 @@ fn permissions() -> Vec<Statement> {
 }
 
 impl DatadogIntegration {
-    /// Adds the integration and its role.
+    /// Adds the integration and its role, named after the app alone (`<app>-datadog-integration`,
+    /// account tag `app:<app>`): the integration is one per account, shared by the stages
+    /// deployed there, so `naming`'s stage is in neither.
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
+        naming: &Naming,
         props: DatadogIntegrationProps,
     ) -> DatadogIntegration {
         let mut s = scope.construct(id, "pantri.DatadogIntegration");
         let role_name = props
             .role_name
             .clone()
-            .unwrap_or_else(|| format!("{}-datadog-integration", props.app_name));
+            .unwrap_or_else(|| format!("{}-datadog-integration", naming.app()));
         let mut ok = true;
         if !(props.datadog_account_id.len() == 12
             && props.datadog_account_id.chars().all(|c| c.is_ascii_digit()))
@@ -237,7 +238,7 @@ impl DatadogIntegration {
         }
         let mut account_tags = props.account_tags.clone();
         if account_tags.is_empty() {
-            account_tags.push(format!("app:{}", props.app_name));
+            account_tags.push(format!("app:{}", naming.app()));
         }
 
         let integration = s.resource(

@@ -378,7 +378,7 @@ impl DatadogMonitors {
                  Stage {stage} (env:{env}, service:{svc}).\n\n{handles}",
                 summary = spec.summary,
                 runbook = spec.runbook,
-                stage = w.stage,
+                stage = w.naming.stage(),
                 env = w.env,
                 svc = w.service,
             );

@@ -29,15 +29,16 @@ pub use datadog_monitors::{DatadogMonitors, DatadogMonitorsProps, MonitorThresho
 
 use pantri_synth::{fns, Scope, Str};
 
+use crate::Naming;
+
 /// The service being watched, by the names Datadog and CloudWatch know it: the required input
 /// of [`ServiceAlarms`], [`DatadogMonitors`] and [`DatadogDashboard`]. Every field is given (there
 /// is no `Default`: the names are the service's own).
 ///
 /// ```
-/// use pantri_constructs::monitoring::Workload;
+/// use pantri_constructs::{monitoring::Workload, Naming};
 /// let workload = Workload {
-///     app_name: "orders".into(),
-///     stage: "dev".into(),
+///     naming: Naming::new("orders", "dev").expect("lowercase names"),
 ///     env: "dev".into(),
 ///     service: "orders-api".into(),
 ///     team: "payments".into(),
@@ -55,10 +56,9 @@ use pantri_synth::{fns, Scope, Str};
 /// attributes, such as [`crate::service::WebService::load_balancer_full_name`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
-    /// The application name, first part of every resource name (`pantri`).
-    pub app_name: String,
-    /// The stage (`dev`, `prod`), second part of every resource name.
-    pub stage: String,
+    /// The app and stage (`orders`, `dev`): the prefix of every alarm, monitor and topic name,
+    /// and the `app:` and `stage:` tags.
+    pub naming: Naming,
     /// The Datadog `env` tag (DD_ENV of the task).
     pub env: String,
     /// The Datadog `service` tag (DD_SERVICE of the task).
@@ -81,9 +81,9 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// `<app_name>-<stage>`: the prefix of every name humans look for.
+    /// `<app>-<stage>`: the prefix of every name humans look for.
     pub fn prefix(&self) -> String {
-        format!("{}-{}", self.app_name, self.stage)
+        self.naming.prefix()
     }
 
     /// The application log group, by the naming convention of the service construct.
@@ -97,8 +97,8 @@ impl Workload {
             format!("env:{}", self.env),
             format!("service:{}", self.service),
             format!("team:{}", self.team),
-            format!("app:{}", self.app_name),
-            format!("stage:{}", self.stage),
+            format!("app:{}", self.naming.app()),
+            format!("stage:{}", self.naming.stage()),
             "managed-by:pantri".to_owned(),
         ]
     }
@@ -126,9 +126,8 @@ impl Workload {
     /// Records an error at `scope` for every unusable field; returns whether all were usable.
     pub fn validate(&self, scope: &mut Scope<'_>) -> bool {
         let mut ok = true;
+        // The naming's parts are tag values already (checked when it was made).
         for (field, value) in [
-            ("app_name", &self.app_name),
-            ("stage", &self.stage),
             ("env", &self.env),
             ("service", &self.service),
             ("team", &self.team),

@@ -37,7 +37,7 @@ use pantri_synth::cfn::logs::CfnLogGroup;
 use pantri_synth::fns;
 use pantri_synth::{Res, Scope, Str};
 
-use crate::{Removal, VpcRef};
+use crate::{Naming, Removal, VpcRef};
 use endpoints::interface_endpoints;
 use flow_logs::flow_logs;
 use validate::{distinct, validate};
@@ -59,11 +59,6 @@ pub use endpoints::InterfaceEndpoint;
 /// Settings of a [`SecureNetwork`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SecureNetworkProps {
-    /// The application name, in `Name` tags and the flow-log group name. Default `"pantri"`.
-    pub app_name: String,
-    /// The stage (`dev`, `prod`), appended to names (`pantri-dev`) so that two stages can share
-    /// an account. Default `None`: names are the app name alone.
-    pub stage: Option<String>,
     /// The VPC's IPv4 CIDR block, /16 to /28. Default `"10.0.0.0/16"`.
     pub cidr: String,
     /// Prefix length of each public subnet (ALB and NAT gateways only). Default `24` (251 usable
@@ -91,8 +86,6 @@ pub struct SecureNetworkProps {
 impl Default for SecureNetworkProps {
     fn default() -> Self {
         SecureNetworkProps {
-            app_name: "pantri".to_owned(),
-            stage: None,
             cidr: "10.0.0.0/16".to_owned(),
             public_subnet_mask: 24,
             private_subnet_mask: 20,
@@ -105,7 +98,9 @@ impl Default for SecureNetworkProps {
     }
 }
 
-/// A multi-AZ VPC; see the [module documentation](self).
+/// A multi-AZ VPC; see the [module documentation](self). What it cannot work without are
+/// arguments: the app's [`Naming`] (`Name` tags and the flow-log group are `<app>-<stage>…`, so
+/// two stages can share an account) and the availability zones.
 ///
 /// ```
 /// # use pantri_synth::{App, Environment, StackProps};
@@ -113,10 +108,9 @@ impl Default for SecureNetworkProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// use pantri_constructs::network::{NatGateways, SecureNetwork, SecureNetworkProps};
-/// let network = SecureNetwork::new(&mut stack, "Vpc", &["eu-west-1a", "eu-west-1b"], SecureNetworkProps {
-///     app_name: "orders".into(),
-///     stage: Some("dev".into()),
+/// use pantri_constructs::{network::{NatGateways, SecureNetwork, SecureNetworkProps}, Naming};
+/// let naming = Naming::new("orders", "dev").expect("lowercase names");
+/// let network = SecureNetwork::new(&mut stack, "Vpc", &naming, &["eu-west-1a", "eu-west-1b"], SecureNetworkProps {
 ///     nat_gateways: NatGateways::Single,
 ///     ..SecureNetworkProps::default()
 /// });
@@ -132,10 +126,9 @@ impl Default for SecureNetworkProps {
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Stack", StackProps::default());
-/// # use pantri_constructs::network::{NatGateways, SecureNetwork, SecureNetworkProps};
-/// let network = SecureNetwork::new(&mut stack, "Vpc", SecureNetworkProps {
-///     app_name: "orders".into(),
-///     stage: Some("dev".into()),
+/// # use pantri_constructs::{network::{NatGateways, SecureNetwork, SecureNetworkProps}, Naming};
+/// # let naming = Naming::new("orders", "dev").expect("lowercase names");
+/// let network = SecureNetwork::new(&mut stack, "Vpc", &naming, SecureNetworkProps {
 ///     nat_gateways: NatGateways::Single,
 ///     ..SecureNetworkProps::default()
 /// });
@@ -168,6 +161,7 @@ impl SecureNetwork {
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
+        naming: &Naming,
         availability_zones: &[impl AsRef<str>],
         props: SecureNetworkProps,
     ) -> SecureNetwork {
@@ -177,10 +171,7 @@ impl SecureNetwork {
             .map(|az| az.as_ref().to_owned())
             .collect();
         let subnet_cidrs = validate(&mut s, &availability_zones, &props);
-        let name = match &props.stage {
-            Some(stage) => format!("{}-{stage}", props.app_name),
-            None => props.app_name.clone(),
-        };
+        let name = naming.prefix();
         // A zone or endpoint listed twice is already an error; build each once so that the tree
         // reports that error alone, not a cascade of duplicate ids.
         let azs = &distinct(&availability_zones);

@@ -36,21 +36,6 @@ pub(super) fn validate(
     props: &SecureNetworkProps,
 ) -> Option<SubnetCidrs> {
     let mut problems = Vec::new();
-    for (what, value) in [
-        ("app_name", Some(&props.app_name)),
-        ("stage", props.stage.as_ref()),
-    ] {
-        if let Some(v) = value {
-            let ok = !v.is_empty()
-                && v.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !ok {
-                problems.push(format!(
-                    "{what} {v:?} is not a name: use lower-case letters, digits and '-'"
-                ));
-            }
-        }
-    }
 
     if azs.len() < 2 {
         problems.push(format!(

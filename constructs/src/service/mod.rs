@@ -40,13 +40,15 @@ use pantri_synth::cfn::iam::CfnRole;
 use pantri_synth::{fns, Output, ParamRef, Parameter, Res, Scope, Str};
 
 use crate::policy::Statement;
-use crate::{BucketRef, HostedZoneRef, Removal, SecretRef, UserPoolRef, VpcRef};
+use crate::{BucketRef, HostedZoneRef, Naming, Removal, SecretRef, UserPoolRef, VpcRef};
 
 pub use cluster::{CapacityStrategy, Cluster, ClusterProps};
 pub use datadog::DatadogAgent;
 pub use roles::COGNITO_ACTIONS;
 pub use scaling::Scaling;
-pub use task::{ContainerImage, FargateTask, FargateTaskProps, VOLUME_INIT_CONTAINER};
+pub use task::{
+    ContainerImage, FargateTask, FargateTaskProps, SecretSource, ServingTask, VOLUME_INIT_CONTAINER,
+};
 pub use web::{AccessLogs, WebIngress, WebService, WebServiceProps};
 pub use worker::{QueueWorkerService, QueueWorkerServiceProps};
 
@@ -135,6 +137,10 @@ pub enum ContainerInsights {
 /// stack becomes an import at synth.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NextJsServiceInputs {
+    /// The app and stage: the cluster, task family and repository are `<app>-<stage>`, the
+    /// ECS service `<app>-service`, the log groups `/aws/ecs/<app>-<stage>` and
+    /// `/ecs/datadog-agent-<stage>`, the service-discovery namespace `<app>.<stage>.internal`.
+    pub naming: Naming,
     /// The network: the ALB goes in its public subnets, the tasks in its private ones.
     pub vpc: VpcRef,
     /// The ALB's DNS name (`origin.example.com`), the origin CloudFront reaches; must be in
@@ -162,10 +168,6 @@ pub struct NextJsServiceInputs {
 /// The tuning of [`NextJsService::new`]. Every default is the secure (prod-like) choice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NextJsServiceProps {
-    /// The app's name, in every human-facing name (`pantri`). Default `pantri`.
-    pub app_name: String,
-    /// The stage (`dev`, `prod`), in every human-facing name. Default `prod`.
-    pub stage: String,
     /// The key prefix of the ALB's access logs in the log bucket. Default `alb`.
     pub access_log_prefix: String,
     /// The key prefix of the static bucket the app may write and delete (user uploads). What
@@ -245,16 +247,14 @@ pub struct NextJsServiceProps {
     /// Plain environment variables of the app (never secrets: validation rejects names that
     /// look like one).
     pub environment: Vec<(String, Str)>,
-    /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
-    /// injected by ECS from Secrets Manager.
-    pub secrets: Vec<(String, SecretRef, String)>,
+    /// Secret environment variables: (name, where ECS reads the value at task start: a
+    /// Secrets Manager secret or an SSM parameter).
+    pub secrets: Vec<(String, SecretSource)>,
 }
 
 impl Default for NextJsServiceProps {
     fn default() -> Self {
         NextJsServiceProps {
-            app_name: "pantri".to_owned(),
-            stage: "prod".to_owned(),
             access_log_prefix: "alb".to_owned(),
             uploads_prefix: "uploads/".to_owned(),
             datadog: DatadogAgentProps::default(),
@@ -294,6 +294,10 @@ impl Default for NextJsServiceProps {
 /// The names humans look for, derived from app and stage once.
 #[derive(Clone, Debug)]
 struct Names {
+    /// The app's name: the Datadog `service` unless the props say another.
+    app: String,
+    /// The stage: the Datadog `env` unless the props say another.
+    stage: String,
     /// `<app>-<stage>`: cluster, repository, task family.
     base: String,
     /// `<app>-service` (the seed's `--services pantri-service`; the cluster carries the stage).
@@ -307,8 +311,11 @@ struct Names {
 }
 
 impl Names {
-    fn new(app: &str, stage: &str) -> Names {
+    fn new(naming: &Naming) -> Names {
+        let (app, stage) = (naming.app(), naming.stage());
         Names {
+            app: app.to_owned(),
+            stage: stage.to_owned(),
             base: format!("{app}-{stage}"),
             service: format!("{app}-service"),
             app_log_group: format!("/aws/ecs/{app}-{stage}"),
@@ -338,7 +345,7 @@ pub const RESERVED_ENV: &[&str] = &[
 ];
 
 /// The reference app's Next.js service on ECS Fargate behind an ALB only CloudFront may use: a
-/// composition of [`FargateTask`] (with the [`DatadogAgent`] add-on), [`Cluster`] and
+/// composition of a [`ServingTask`] (with the [`DatadogAgent`] add-on), [`Cluster`] and
 /// [`WebService`] with [`WebIngress::BehindCloudFront`], plus its image repository, its
 /// `ImageTag` parameter, a task role for the static bucket and the user pool, and outputs.
 ///
@@ -351,10 +358,11 @@ pub const RESERVED_ENV: &[&str] = &[
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Service", StackProps::default());
-/// use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// use pantri_constructs::{service::{NextJsService, NextJsServiceInputs, NextJsServiceProps}, Naming};
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
 ///
 /// let inputs = NextJsServiceInputs {
+///     naming: Naming::new("shop", "dev").expect("lowercase names"),
 ///     vpc: vpc(),
 ///     domain_name: "origin.example.com".into(),
 ///     hosted_zone: zone("example.com"),
@@ -366,10 +374,10 @@ pub const RESERVED_ENV: &[&str] = &[
 ///     origin_secret: secret("origin-verify"),
 /// };
 /// let web = NextJsService::new(&mut stack, "Web", inputs, NextJsServiceProps {
-///     stage: "dev".into(),
+///     health_check_path: "/healthz".into(),
 ///     ..NextJsServiceProps::default()
 /// });
-/// assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// assert_eq!(web.cluster_name_literal(), "shop-dev");
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
@@ -381,10 +389,11 @@ pub const RESERVED_ENV: &[&str] = &[
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Service", StackProps::default());
-/// # use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::{service::{NextJsService, NextJsServiceInputs, NextJsServiceProps}, Naming};
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
 /// #
 /// # let inputs = NextJsServiceInputs {
+/// #     naming: Naming::new("shop", "dev").expect("lowercase names"),
 /// #     vpc: vpc(),
 /// #     domain_name: "origin.example.com".into(),
 /// #     hosted_zone: zone("example.com"),
@@ -396,10 +405,10 @@ pub const RESERVED_ENV: &[&str] = &[
 /// #     origin_secret: secret("origin-verify"),
 /// # };
 /// let web = NextJsService::new(&mut stack, "Web", NextJsServiceProps {
-///     stage: "dev".into(),
+///     health_check_path: "/healthz".into(),
 ///     ..NextJsServiceProps::default()
 /// });
-/// # assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(web.cluster_name_literal(), "shop-dev");
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 ///
@@ -411,10 +420,11 @@ pub const RESERVED_ENV: &[&str] = &[
 /// # let mut root = app.root();
 /// # let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
 /// # let mut stack = stage.stack("Service", StackProps::default());
-/// # use pantri_constructs::service::{NextJsService, NextJsServiceInputs, NextJsServiceProps};
+/// # use pantri_constructs::{service::{NextJsService, NextJsServiceInputs, NextJsServiceProps}, Naming};
 /// # use pantri_constructs::testing::fixtures::{bucket, secret, user_pool, vpc, zone};
 /// #
 /// let inputs = NextJsServiceInputs {
+///     naming: Naming::new("shop", "dev").expect("lowercase names"),
 ///     vpc: vpc(),
 ///     domain_name: "origin.example.com".into(),
 ///     hosted_zone: zone("example.com"),
@@ -425,10 +435,10 @@ pub const RESERVED_ENV: &[&str] = &[
 ///     origin_secret: secret("origin-verify"),
 /// };
 /// # let web = NextJsService::new(&mut stack, "Web", inputs, NextJsServiceProps {
-/// #     stage: "dev".into(),
+/// #     health_check_path: "/healthz".into(),
 /// #     ..NextJsServiceProps::default()
 /// # });
-/// # assert_eq!(web.cluster_name_literal(), "pantri-dev");
+/// # assert_eq!(web.cluster_name_literal(), "shop-dev");
 /// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
 /// ```
 #[derive(Clone, Debug)]
@@ -459,7 +469,7 @@ impl NextJsService {
     ) -> NextJsService {
         let mut s = scope.construct(id, "pantri.NextJsService");
         validate::props(&mut s, &props);
-        let names = Names::new(&props.app_name, &props.stage);
+        let names = Names::new(&inputs.naming);
 
         let repository = match props.repository {
             Some(r) => r,
@@ -481,7 +491,7 @@ impl NextJsService {
                 ..Parameter::string()
                     .description(format!(
                         "Tag of the {} image to run (an immutable tag such as the git SHA, pushed to the repository before deploying)",
-                        props.app_name
+                        names.app
                     ))
                     .from_env("PANTRI_IMAGE_TAG")
                     // Deploy fills only NoEcho parameters from the environment (so a secret
@@ -498,9 +508,10 @@ impl NextJsService {
             }
         };
         let version_tag = image.tag().cloned();
-        let task = FargateTask::in_scope(
+        let task = ServingTask::in_scope(
             &mut s,
             image,
+            props.container_port,
             task_props(&names, &inputs, &props, version_tag.as_ref()),
         );
         let cluster = Cluster::in_scope(
@@ -578,8 +589,8 @@ fn task_props(
     let dd = &props.datadog;
     let agent = DatadogAgent {
         api_key_secret: inputs.datadog_api_key.clone(),
-        env: dd.env.clone().unwrap_or_else(|| props.stage.clone()),
-        service: dd.service.clone().unwrap_or_else(|| props.app_name.clone()),
+        env: dd.env.clone().unwrap_or_else(|| names.stage.clone()),
+        service: dd.service.clone().unwrap_or_else(|| names.app.clone()),
         version: dd.version.clone().map(Str::from),
         site: dd.site.clone(),
         agent_image: dd.agent_image.clone(),
@@ -626,7 +637,6 @@ fn task_props(
         cpu: props.cpu,
         memory: props.memory,
         container_name: APP_CONTAINER.to_owned(),
-        container_port: Some(props.container_port),
         health_check: Some(vec![
             "CMD".to_owned(),
             "node".to_owned(),

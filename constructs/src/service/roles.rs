@@ -7,7 +7,7 @@ use pantri_synth::cfn::iam::CfnRole;
 use pantri_synth::fns::{self, aws};
 use pantri_synth::{Res, Scope, Str, Value};
 
-use super::task::{FargateTaskProps, LogGroups};
+use super::task::{parameter_arn, FargateTaskProps, LogGroups, SecretSource};
 use crate::policy::{document, Principal, Statement};
 
 /// The Cognito actions the app may call on its own pool: reading and updating users. Sign-in is
@@ -46,12 +46,34 @@ pub(super) fn secret_arns(props: &FargateTaskProps) -> Vec<Str> {
     if let Some(dd) = &props.datadog {
         arns.push(dd.api_key_secret.arn.clone());
     }
-    for (_, secret, _) in &props.secrets {
-        if !arns.contains(&secret.arn) {
-            arns.push(secret.arn.clone());
+    for (_, source) in &props.secrets {
+        if let SecretSource::SecretsManager { secret, .. } = source {
+            if !arns.contains(&secret.arn) {
+                arns.push(secret.arn.clone());
+            }
         }
     }
     arns
+}
+
+/// The SSM parameters the task reads at start, and the customer-managed keys of those that
+/// are `SecureString`s under one.
+fn parameter_sources(props: &FargateTaskProps) -> (Vec<Str>, Vec<Str>) {
+    let (mut arns, mut keys) = (Vec::new(), Vec::new());
+    for (_, source) in &props.secrets {
+        if let SecretSource::Parameter { name, kms_key_arn } = source {
+            let arn = parameter_arn(name);
+            if !arns.contains(&arn) {
+                arns.push(arn);
+            }
+            if let Some(key) = kms_key_arn {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+        }
+    }
+    (arns, keys)
 }
 
 /// What the roles are made for.
@@ -106,6 +128,30 @@ pub(super) fn roles(s: &mut Scope<'_>, i: &RoleInputs<'_>) -> Roles {
                 .sid("ReadTaskSecrets")
                 .actions(["secretsmanager:GetSecretValue"])
                 .resources(secrets),
+        );
+    }
+    let (parameters, parameter_keys) = parameter_sources(props);
+    if !parameters.is_empty() {
+        // What ECS calls to inject parameters (GetParameters, plural), on exactly these.
+        execution_statements.push(
+            Statement::allow()
+                .sid("ReadTaskParameters")
+                .actions(["ssm:GetParameters"])
+                .resources(parameters),
+        );
+    }
+    if !parameter_keys.is_empty() {
+        execution_statements.push(
+            Statement::allow()
+                .sid("DecryptTaskParameters")
+                .actions(["kms:Decrypt"])
+                .resources(parameter_keys)
+                // Only for SSM's decryption of a parameter, not any use of the key.
+                .condition(
+                    "StringEquals",
+                    "kms:ViaService",
+                    fns::sub("ssm.${AWS::Region}.amazonaws.com"),
+                ),
         );
     }
     let which = props

@@ -110,6 +110,89 @@ impl ContainerImage {
     }
 }
 
+/// Where ECS reads a secret environment variable from when a task starts: the value never
+/// appears in the template, and the task's execution role may read exactly these sources.
+///
+/// ```
+/// use pantri_constructs::service::SecretSource;
+/// use pantri_constructs::SecretRef;
+///
+/// let db = SecretRef {
+///     arn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:orders/db-AbCdEf".into(),
+///     name: "orders/db".into(),
+/// };
+/// let secrets = vec![
+///     ("DB_PASSWORD".to_owned(), SecretSource::secret_key(&db, "password")),
+///     ("STRIPE_KEY".to_owned(), SecretSource::parameter("/orders/dev/stripe-key")),
+/// ];
+/// # assert_eq!(secrets.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum SecretSource {
+    /// A Secrets Manager secret: its whole string (`json_key` `None`), or one key of its JSON.
+    SecretsManager {
+        /// The secret.
+        secret: SecretRef,
+        /// The JSON key whose value is the variable's, or `None` for the whole string.
+        json_key: Option<String>,
+    },
+    /// An SSM Parameter Store parameter (`String` or `SecureString`) of the task's account
+    /// and region, by name (`/orders/dev/stripe-key`).
+    Parameter {
+        /// The parameter's name: one word, or a path starting with `/`.
+        name: String,
+        /// The customer-managed KMS key of a `SecureString`, which the execution role may then
+        /// use to decrypt. `None` for a `String` or the AWS-managed `aws/ssm` key.
+        kms_key_arn: Option<Str>,
+    },
+}
+
+impl SecretSource {
+    /// The whole string of a Secrets Manager secret.
+    pub fn secret(secret: &SecretRef) -> SecretSource {
+        SecretSource::SecretsManager {
+            secret: secret.clone(),
+            json_key: None,
+        }
+    }
+
+    /// One key of a Secrets Manager secret's JSON.
+    pub fn secret_key(secret: &SecretRef, json_key: &str) -> SecretSource {
+        SecretSource::SecretsManager {
+            secret: secret.clone(),
+            json_key: Some(json_key.to_owned()),
+        }
+    }
+
+    /// An SSM parameter encrypted, if at all, with the AWS-managed key.
+    pub fn parameter(name: &str) -> SecretSource {
+        SecretSource::Parameter {
+            name: name.to_owned(),
+            kms_key_arn: None,
+        }
+    }
+
+    /// The `ValueFrom` ECS reads: the secret's ARN (with the JSON key), or the parameter's ARN.
+    fn value_from(&self) -> Str {
+        match self {
+            SecretSource::SecretsManager { secret, json_key } => match json_key {
+                None => secret.arn.clone(),
+                Some(key) => fns::join("", [secret.arn.clone(), Str::from(format!(":{key}::"))]),
+            },
+            SecretSource::Parameter { name, .. } => parameter_arn(name),
+        }
+    }
+}
+
+/// The ARN of parameter `name` in the stack's account and region (a path's leading `/` is
+/// not repeated after `parameter`).
+pub(super) fn parameter_arn(name: &str) -> Str {
+    fns::sub(&format!(
+        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{}",
+        name.trim_start_matches('/')
+    ))
+}
+
 /// The tuning of a [`FargateTask`]. Every default is the secure choice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FargateTaskProps {
@@ -122,15 +205,13 @@ pub struct FargateTaskProps {
     pub memory: u32,
     /// The app container's name. Default `app`.
     pub container_name: String,
-    /// The port the app listens on, if it serves. Default none (a worker).
-    pub container_port: Option<u16>,
     /// The container health check command (`["CMD", "/healthcheck"]`). Default none.
     pub health_check: Option<Vec<String>>,
     /// Plain environment variables (never secrets: names that look like one are errors).
     pub environment: Vec<(String, Str)>,
-    /// Secret environment variables: (name, secret, JSON key or "" for the whole string),
-    /// injected by ECS from Secrets Manager; the execution role may read exactly these.
-    pub secrets: Vec<(String, SecretRef, String)>,
+    /// Secret environment variables: (name, where ECS reads the value when the task starts);
+    /// the execution role may read exactly these.
+    pub secrets: Vec<(String, SecretSource)>,
     /// The user the app runs as. Default `1000:1000`: never root, whatever the image says.
     /// `None` runs the image's own user.
     pub user: Option<String>,
@@ -165,7 +246,6 @@ impl Default for FargateTaskProps {
             cpu: 512,
             memory: 1024,
             container_name: "app".to_owned(),
-            container_port: None,
             health_check: None,
             environment: Vec::new(),
             secrets: Vec::new(),
@@ -236,6 +316,65 @@ pub struct FargateTask {
     enable_exec: bool,
 }
 
+/// A [`FargateTask`] whose app listens on a port: what a [`WebService`](super::WebService)
+/// takes, so a web service whose task serves nothing does not compile. Made by
+/// [`FargateTask::serving`]; it is a `FargateTask` for everything else (roles, grants, a
+/// [`QueueWorkerService`](super::QueueWorkerService)).
+///
+/// ```
+/// use pantri_constructs::service::{ContainerImage, FargateTask, FargateTaskProps};
+/// use pantri_synth::{App, Environment, StackProps};
+///
+/// let mut app = App::new();
+/// let mut root = app.root();
+/// let mut stage = root.stage("dev", Environment::new("111111111111", "eu-west-1"));
+/// let mut stack = stage.stack("Service", StackProps::default());
+/// let task = FargateTask::serving(
+///     &mut stack,
+///     "ApiTask",
+///     ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
+///     8080,
+///     FargateTaskProps::default(),
+/// );
+/// assert_eq!(task.port(), 8080);
+/// assert_eq!(task.container_port(), Some(8080));
+/// # assert_eq!(pantri_constructs::testing::errors(&app), Vec::<String>::new());
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServingTask {
+    task: FargateTask,
+    port: u16,
+}
+
+impl ServingTask {
+    /// Adds the same resources as [`FargateTask::serving`] directly to `scope`, with no
+    /// construct node of its own (see [`FargateTask::in_scope`]).
+    pub fn in_scope(
+        s: &mut Scope<'_>,
+        image: ContainerImage,
+        port: u16,
+        p: FargateTaskProps,
+    ) -> ServingTask {
+        ServingTask {
+            task: FargateTask::build(s, image, Some(port), p),
+            port,
+        }
+    }
+
+    /// The port the app listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl std::ops::Deref for ServingTask {
+    type Target = FargateTask;
+
+    fn deref(&self) -> &FargateTask {
+        &self.task
+    }
+}
+
 /// The log groups of the task.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LogGroups {
@@ -246,7 +385,8 @@ pub(super) struct LogGroups {
 }
 
 impl FargateTask {
-    /// Adds the task under `scope` at `id`. Bad props are synth errors at the construct's path.
+    /// Adds a task whose app listens on no port (a worker) under `scope` at `id`. Bad props
+    /// are synth errors at the construct's path.
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
@@ -257,12 +397,34 @@ impl FargateTask {
         FargateTask::in_scope(&mut s, image, props)
     }
 
+    /// Adds a task whose app listens on `port` (mapped as `http`), what a
+    /// [`WebService`](super::WebService) forwards requests to.
+    pub fn serving(
+        scope: &mut Scope<'_>,
+        id: &str,
+        image: ContainerImage,
+        port: u16,
+        props: FargateTaskProps,
+    ) -> ServingTask {
+        let mut s = scope.construct(id, "pantri.FargateTask");
+        ServingTask::in_scope(&mut s, image, port, props)
+    }
+
     /// Adds the same resources directly to `scope`, with no construct node of its own: for a
     /// composition whose resources keep the paths (so the logical IDs) they had before it was
     /// composed of parts. Ids: `AgentLogs`, `AppLogs`, `ExecutionRole`, `TaskRole`,
     /// `TaskDefinition`.
     pub fn in_scope(s: &mut Scope<'_>, image: ContainerImage, p: FargateTaskProps) -> FargateTask {
-        check(s, &p);
+        FargateTask::build(s, image, None, p)
+    }
+
+    fn build(
+        s: &mut Scope<'_>,
+        image: ContainerImage,
+        port: Option<u16>,
+        p: FargateTaskProps,
+    ) -> FargateTask {
+        check(s, port, &p);
         let agent = p
             .datadog
             .as_ref()
@@ -277,7 +439,7 @@ impl FargateTask {
                 logs: &logs,
             },
         );
-        let task_definition = task_definition(s, &image, &p, &roles, &logs);
+        let task_definition = task_definition(s, &image, port, &p, &roles, &logs);
         FargateTask {
             task_definition,
             execution_role: roles.execution,
@@ -285,7 +447,7 @@ impl FargateTask {
             app_log_group: app,
             agent_log_group: agent,
             container_name: p.container_name.clone(),
-            container_port: p.container_port,
+            container_port: port,
             enable_exec: p.enable_exec,
         }
     }
@@ -373,12 +535,12 @@ fn needs_init(p: &FargateTaskProps) -> bool {
     chmods(p) || firelens(p)
 }
 
-fn check(s: &mut Scope<'_>, p: &FargateTaskProps) {
+fn check(s: &mut Scope<'_>, port: Option<u16>, p: &FargateTaskProps) {
     let mut errors = Vec::new();
     validate::fargate_size(p.cpu, p.memory, sidecar_memory(p), &mut errors);
     validate::retention(p.log_retention_days, &mut errors);
     validate::environment(&p.environment, &p.secrets, &mut errors);
-    if let Some(port) = p.container_port {
+    if let Some(port) = port {
         validate::container_port(port, p.datadog.is_some(), &mut errors);
     }
     if let Some(dd) = &p.datadog {
@@ -409,25 +571,17 @@ pub(super) fn awslogs(group: Str, prefix: &str) -> LogConfiguration {
     LogConfiguration::new("awslogs").options(options)
 }
 
-/// `arn` or `arn:json_key::` (the ECS form for one key of a JSON secret).
-fn value_from(arn: &Str, json_key: &str) -> Str {
-    if json_key.is_empty() {
-        arn.clone()
-    } else {
-        fns::join("", [arn.clone(), Str::from(format!(":{json_key}::"))])
-    }
-}
-
 fn task_definition(
     s: &mut Scope<'_>,
     image: &ContainerImage,
+    port: Option<u16>,
     p: &FargateTaskProps,
     roles: &roles::Roles,
     logs: &LogGroups,
 ) -> Res<CfnTaskDefinition> {
     let version = p.datadog.as_ref().and_then(|dd| dd.version_or(image.tag()));
     let sidecar_logs = logs.agent.unwrap_or(logs.app).ref_();
-    let mut containers = vec![app_container(image, p, logs, version.as_ref())];
+    let mut containers = vec![app_container(image, port, p, logs, version.as_ref())];
     if let Some(dd) = &p.datadog {
         containers.push(dd.agent_init_container(sidecar_logs.clone()));
         containers.push(dd.agent_container(version.as_ref(), sidecar_logs.clone()));
@@ -472,6 +626,7 @@ fn task_definition(
 
 fn app_container(
     image: &ContainerImage,
+    port: Option<u16>,
     p: &FargateTaskProps,
     logs: &LogGroups,
     version: Option<&Str>,
@@ -519,7 +674,7 @@ fn app_container(
     let secrets: Vec<Secret> = p
         .secrets
         .iter()
-        .map(|(name, secret, key)| Secret::new(name.as_str(), value_from(&secret.arn, key)))
+        .map(|(name, source)| Secret::new(name.as_str(), source.value_from()))
         .collect();
     let mut c = ContainerDefinition::new(image.image.clone(), name)
         .essential(true)
@@ -533,7 +688,7 @@ fn app_container(
         )
         .stop_timeout(30)
         .log_configuration(logging);
-    if let Some(port) = p.container_port {
+    if let Some(port) = port {
         c = c.port_mappings([PortMapping::new()
             .name("http")
             .container_port(port)

@@ -6,7 +6,7 @@
 use pantri_synth::Scope;
 
 use super::web::{WebIngress, WebServiceProps};
-use super::{NextJsServiceProps, RESERVED_ENV};
+use super::{NextJsServiceProps, SecretSource, RESERVED_ENV};
 use crate::VpcRef;
 
 /// Fargate (Linux) task sizes: CPU units → (lowest memory, highest memory, step), in MiB.
@@ -44,7 +44,6 @@ const AGENT_PORTS: &[u16] = &[8125, 8126];
 /// Records an error for each problem of the Next.js composition's own props.
 pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     let mut errors = Vec::new();
-    names(p, &mut errors);
     reserved(p, &mut errors);
     uploads_prefix(p, &mut errors);
     if p.image.is_some() && p.image_tag.is_some() {
@@ -55,29 +54,6 @@ pub(super) fn props(s: &mut Scope<'_>, p: &NextJsServiceProps) {
     }
     for e in errors {
         s.error(e);
-    }
-}
-
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn names(p: &NextJsServiceProps, errors: &mut Vec<String>) {
-    if !is_name(&p.app_name) || p.app_name.len() > 32 {
-        errors.push(format!(
-            "app_name {:?} is not a name: use 1 to 32 lowercase letters, digits and inner '-'",
-            p.app_name
-        ));
-    }
-    if !is_name(&p.stage) || p.stage.len() > 16 {
-        errors.push(format!(
-            "stage {:?} is not a name: use 1 to 16 lowercase letters, digits and inner '-'",
-            p.stage
-        ));
     }
 }
 
@@ -224,10 +200,32 @@ fn uploads_prefix(p: &NextJsServiceProps, errors: &mut Vec<String>) {
     }
 }
 
+/// SSM's rule for a parameter name: 1 to 2048 of letters, digits and `_.-/`; a path starts with
+/// `/`; no `aws`/`ssm` prefix (reserved).
+fn parameter_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 2048 {
+        return Err("is not 1 to 2048 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+    {
+        return Err("has characters SSM refuses: use letters, digits and _ . - /");
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err("is a path without its leading '/': write it as /a/b");
+    }
+    let first = name.trim_start_matches('/').to_ascii_lowercase();
+    if first.starts_with("aws") || first.starts_with("ssm") {
+        return Err("starts with aws or ssm, which SSM reserves");
+    }
+    Ok(())
+}
+
 /// Names of variables: valid, each once, none that looks like a secret in plain text.
 pub(super) fn environment(
     environment: &[(String, pantri_synth::Str)],
-    secrets: &[(String, crate::SecretRef, String)],
+    secrets: &[(String, SecretSource)],
     errors: &mut Vec<String>,
 ) {
     let mut seen = std::collections::BTreeSet::new();
@@ -258,11 +256,29 @@ pub(super) fn environment(
             ));
         }
     }
-    for (name, secret, _) in secrets {
-        if secret.arn.as_literal() == Some("") {
-            errors.push(format!(
-                "secret environment variable {name} has an empty secret ARN: pass the secret's reference"
-            ));
+    for (name, source) in secrets {
+        match source {
+            SecretSource::SecretsManager { secret, json_key } => {
+                if secret.arn.as_literal() == Some("") {
+                    errors.push(format!(
+                        "secret environment variable {name} has an empty secret ARN: pass the secret's reference"
+                    ));
+                }
+                if json_key.as_deref() == Some("") {
+                    errors.push(format!(
+                        "secret environment variable {name} names an empty JSON key: give the key, or use the whole secret"
+                    ));
+                }
+            }
+            SecretSource::Parameter {
+                name: parameter, ..
+            } => {
+                if let Err(why) = parameter_name(parameter) {
+                    errors.push(format!(
+                        "secret environment variable {name}: parameter name {parameter:?} {why}"
+                    ));
+                }
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use pantri_synth::{Res, Scope, Str};
 use super::alb::{self, Alb, AlbInputs};
 use super::cluster::{self, Cluster, ServiceInputs};
 use super::scaling::{self, Scaling};
-use super::{discovery, validate, FargateTask};
+use super::{discovery, validate, ServingTask};
 use crate::{BucketRef, HostedZoneRef, SecretRef, VpcRef};
 
 /// Who may reach a [`WebService`]: an explicit choice, so that a service never answers 403 to
@@ -120,8 +120,8 @@ impl Default for WebServiceProps {
     }
 }
 
-/// A load-balanced web service: a [`FargateTask`] run in a [`Cluster`] in the VPC's private
-/// subnets, behind an internet-facing ALB in its public subnets (HTTPS only, the restricted
+/// A load-balanced web service: a [`ServingTask`] (a task whose app listens on a port) run in
+/// a [`Cluster`] in the VPC's private subnets, behind an internet-facing ALB in its public subnets (HTTPS only, the restricted
 /// TLS 1.3/1.2 policy, invalid headers dropped, desync mitigation strictest), autoscaled on
 /// CPU and memory (and requests), the tasks reachable from the ALB only.
 ///
@@ -144,11 +144,12 @@ impl Default for WebServiceProps {
 ///     private_subnet_ids: vec!["subnet-c".into(), "subnet-d".into()],
 /// };
 /// let cluster = Cluster::new(&mut stack, "Cluster", ClusterProps::default());
-/// let task = FargateTask::new(
+/// let task = FargateTask::serving(
 ///     &mut stack,
 ///     "ApiTask",
 ///     ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
-///     FargateTaskProps { container_port: Some(8080), ..FargateTaskProps::default() },
+///     8080,
+///     FargateTaskProps::default(),
 /// );
 /// let web = WebService::new(
 ///     &mut stack,
@@ -188,11 +189,12 @@ impl Default for WebServiceProps {
 /// #     private_subnet_ids: vec!["subnet-c".into(), "subnet-d".into()],
 /// # };
 /// # let cluster = Cluster::new(&mut stack, "Cluster", ClusterProps::default());
-/// # let task = FargateTask::new(
+/// # let task = FargateTask::serving(
 /// #     &mut stack,
 /// #     "ApiTask",
 /// #     ContainerImage::public("public.ecr.aws/nginx/nginx:1.27"),
-/// #     FargateTaskProps { container_port: Some(8080), ..FargateTaskProps::default() },
+/// #     8080,
+/// #     FargateTaskProps::default(),
 /// # );
 /// let web = WebService::new(
 ///     &mut stack,
@@ -222,7 +224,7 @@ impl WebService {
         id: &str,
         vpc: &VpcRef,
         cluster: &Cluster,
-        task: &FargateTask,
+        task: &ServingTask,
         ingress: WebIngress,
         props: WebServiceProps,
     ) -> WebService {
@@ -236,7 +238,7 @@ impl WebService {
         s: &mut Scope<'_>,
         vpc: &VpcRef,
         cluster: &Cluster,
-        task: &FargateTask,
+        task: &ServingTask,
         ingress: WebIngress,
         props: WebServiceProps,
     ) -> WebService {
@@ -247,13 +249,7 @@ impl WebService {
         let mut errors = Vec::new();
         props.scaling.check(props.desired_count, &mut errors);
         validate::web(vpc, &ingress, &props, &mut errors);
-        let port = match task.container_port() {
-            Some(port) => port,
-            None => {
-                errors.push("the task has no container_port: a web service forwards requests to it; set FargateTaskProps::container_port".to_owned());
-                0
-            }
-        };
+        let port = task.port();
         for e in errors {
             s.error(e);
         }

@@ -18,7 +18,7 @@ use pantri_constructs::service::{
     QueueWorkerServiceProps, Scaling, WebIngress, WebService, WebServiceProps,
 };
 use pantri_constructs::storage::{LogBucket, LogBucketProps};
-use pantri_constructs::Removal;
+use pantri_constructs::{Naming, Removal};
 use pantri_synth::cfn::dynamodb::table::{
     AttributeDefinition, PointInTimeRecoverySpecification, SSESpecification,
 };
@@ -86,13 +86,14 @@ pub const STAGES: [Stage; 2] = [
 pub fn build(_ctx: &AppContext) -> anyhow::Result<App> {
     let mut app = App::new();
     for stage in &STAGES {
-        add_stage(&mut app, stage);
+        let naming = Naming::new("orders", stage.name)?;
+        add_stage(&mut app, &naming, stage);
     }
     Ok(app)
 }
 
 /// Adds one stage's stacks.
-pub fn add_stage(app: &mut App, st: &Stage) {
+pub fn add_stage(app: &mut App, naming: &Naming, st: &Stage) {
     let mut root = app.root();
     let mut stage = root.stage(st.name, Environment::new(st.account, st.region));
     let props = |description: &str| StackProps {
@@ -107,10 +108,9 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         let network = SecureNetwork::new(
             &mut stack,
             "Vpc",
+            naming,
             &st.zones,
             SecureNetworkProps {
-                app_name: "orders".to_owned(),
-                stage: Some(st.name.to_owned()),
                 nat_gateways: st.nat,
                 removal: st.removal,
                 ..SecureNetworkProps::default()
@@ -137,7 +137,7 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         let repository = ImageRepository::new(
             &mut stack,
             "Repository",
-            &format!("orders-{}", st.name),
+            &naming.prefix(),
             ImageRepositoryProps {
                 removal: st.removal,
                 ..ImageRepositoryProps::default()
@@ -225,7 +225,7 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         &mut stack,
         "Cluster",
         ClusterProps {
-            cluster_name: Some(format!("orders-{}", st.name)),
+            cluster_name: Some(naming.prefix()),
             capacity: if st.name == "prod" {
                 CapacityStrategy::on_demand()
             } else {
@@ -234,9 +234,8 @@ pub fn add_stage(app: &mut App, st: &Stage) {
             ..ClusterProps::default()
         },
     );
-    let task = |name: &str, port: Option<u16>, command: &str| FargateTaskProps {
+    let task = |name: &str, command: &str| FargateTaskProps {
         family: Some(format!("orders-{name}-{}", st.name)),
-        container_port: port,
         environment: vec![
             ("ORDERS_QUEUE_URL".to_owned(), queue.attr_queue_url()),
             ("ORDERS_TABLE".to_owned(), table.ref_()),
@@ -248,11 +247,12 @@ pub fn add_stage(app: &mut App, st: &Stage) {
     };
     let image = ContainerImage::ecr(repository.resource(), tag.value::<Str>());
 
-    let api_task = FargateTask::new(
+    let api_task = FargateTask::serving(
         &mut stack,
         "ApiTask",
         image.clone(),
-        task("api", Some(8080), "api"),
+        8080,
+        task("api", "api"),
     );
     table.grant_read(&mut stack, api_task.task_role());
     table_key.grant_decrypt(&mut stack, api_task.task_role());
@@ -282,12 +282,7 @@ pub fn add_stage(app: &mut App, st: &Stage) {
         },
     );
 
-    let worker_task = FargateTask::new(
-        &mut stack,
-        "WorkerTask",
-        image,
-        task("worker", None, "worker"),
-    );
+    let worker_task = FargateTask::new(&mut stack, "WorkerTask", image, task("worker", "worker"));
     table.grant_read_write(&mut stack, worker_task.task_role());
     table_key.grant_encrypt_decrypt(&mut stack, worker_task.task_role());
     QueueWorkerService::new(

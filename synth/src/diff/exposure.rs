@@ -14,13 +14,7 @@ use serde_json::{Map, Value};
 /// The access changes between two normalized templates.
 pub(crate) fn diff(old: &Value, new: &Value) -> Vec<AccessChange> {
     let empty = Map::new();
-    let resources = |t: &Value| {
-        t.get("Resources")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_else(|| empty.clone())
-    };
-    let (old, new) = (resources(old), resources(new));
+    let (old, new) = (resources(old, &empty), resources(new, &empty));
     let mut out = Vec::new();
     let ids = old
         .keys()
@@ -178,4 +172,12 @@ fn identity(
     if o.is_none() && n.is_some() {
         found(true, format!("new {what}"));
     }
+}
+
+/// The template's resources (`empty` when it has none).
+fn resources<'a>(template: &'a Value, empty: &'a Map<String, Value>) -> &'a Map<String, Value> {
+    template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .unwrap_or(empty)
 }

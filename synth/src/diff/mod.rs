@@ -22,8 +22,10 @@ mod security;
 
 pub use model::*;
 
+use crate::assembly::StackArtifact;
 use crate::spec::TypeSpec;
 use impact::{format_path, property_impact, references, References, Seg};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,8 +53,9 @@ pub struct StackSettings {
     pub termination_protection: bool,
 }
 
-/// Where the diff reads per-type schema facts from. Tests inject hand-written specs.
-pub trait SpecSource {
+/// Where the diff reads per-type schema facts from. Tests inject hand-written specs. `Sync`:
+/// stacks are diffed on every core.
+pub trait SpecSource: Sync {
     /// The spec of `type_name`, if known.
     fn type_spec(&self, type_name: &str) -> Option<&TypeSpec>;
 }
@@ -123,8 +126,9 @@ pub fn diff_stacks_linked(
     deployed: &[links::LinkStack],
     specs: &dyn SpecSource,
 ) -> AssemblyDiff {
+    // Stacks are independent until `links::flag`: diffed on every core, in input order.
     let mut diff = AssemblyDiff {
-        stacks: inputs.iter().map(|i| diff_stack(i, specs)).collect(),
+        stacks: inputs.par_iter().map(|i| diff_stack(i, specs)).collect(),
     };
     links::flag(&mut diff, inputs, deployed);
     for s in &mut diff.stacks {
@@ -135,8 +139,65 @@ pub fn diff_stacks_linked(
     diff
 }
 
+/// Diffs the stacks of two assemblies, `new` against `old` by artifact id: what `pantri diff`
+/// shows. A stack only `new` has is created; a stack only `old` has, when `selected` admits it,
+/// is deleted. What a change does to other stacks is read from every stack of `old` (an
+/// importer outside the selection still makes its producer's update fail).
+pub fn diff_artifacts(
+    new: &[StackArtifact],
+    old: &[StackArtifact],
+    selected: &dyn Fn(&StackArtifact) -> bool,
+) -> AssemblyDiff {
+    let old_by_id: BTreeMap<&str, &StackArtifact> =
+        old.iter().map(|s| (s.id.as_str(), s)).collect();
+    let new_ids: BTreeSet<&str> = new.iter().map(|s| s.id.as_str()).collect();
+    let settings = |s: &StackArtifact| StackSettings {
+        tags: s.properties.tags.clone(),
+        termination_protection: s.properties.termination_protection,
+    };
+    let mut inputs: Vec<StackInput> = new
+        .iter()
+        .map(|n| {
+            let o = old_by_id.get(n.id.as_str());
+            StackInput {
+                name: &n.display_name,
+                old: o.map(|o| &o.template),
+                new: Some(&n.template),
+                old_stack: o.map(|o| settings(o)).unwrap_or_default(),
+                new_stack: settings(n),
+            }
+        })
+        .collect();
+    inputs.extend(
+        old.iter()
+            .filter(|o| !new_ids.contains(o.id.as_str()) && selected(o))
+            .map(|o| StackInput {
+                name: &o.display_name,
+                old: Some(&o.template),
+                new: None,
+                old_stack: settings(o),
+                new_stack: StackSettings::default(),
+            }),
+    );
+    let links: Vec<links::LinkStack> = old.iter().map(links::LinkStack::from).collect();
+    diff_stacks_linked(&inputs, &links, &SchemaSpecs)
+}
+
 /// Diffs one stack.
 pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
+    // Most stacks of a change are untouched: equal templates (key order aside, as the
+    // normalized comparison would find) and settings are an unchanged stack, without
+    // normalizing and walking both.
+    if let (Some(old), Some(new)) = (input.old, input.new) {
+        if input.old_stack == input.new_stack && old == new {
+            return unchanged(input.name);
+        }
+    }
+    compare(input, specs)
+}
+
+/// Diffs one stack the long way: normalized, resource by resource.
+fn compare(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
     let empty = Value::Object(Map::new());
     let old = normalize::normalize(input.old.unwrap_or(&empty));
     let new = normalize::normalize(input.new.unwrap_or(&empty));
@@ -186,6 +247,29 @@ pub fn diff_stack(input: &StackInput, specs: &dyn SpecSource) -> StackDiff {
         diff.status = StackStatus::Unchanged;
     }
     diff
+}
+
+/// A stack whose template and settings are the same on both sides: what [`diff_stack`] finds
+/// for it the long way.
+fn unchanged(name: &str) -> StackDiff {
+    StackDiff {
+        name: name.to_owned(),
+        status: StackStatus::Unchanged,
+        parameters: Vec::new(),
+        conditions: Vec::new(),
+        mappings: Vec::new(),
+        outputs: Vec::new(),
+        resources: Vec::new(),
+        moves: Vec::new(),
+        stateful: Vec::new(),
+        iam: Vec::new(),
+        security_groups: Vec::new(),
+        access: Vec::new(),
+        cross_stack: Vec::new(),
+        tags: BTreeMap::new(),
+        termination_protection: None,
+        counts: Counts::default(),
+    }
 }
 
 fn section_map(template: &Value) -> &Map<String, Value> {
@@ -641,4 +725,59 @@ fn count(resources: &[ResourceChange]) -> Counts {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference prod template with every object's keys in reverse order.
+    fn reversed(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), reversed(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
+            other => other.clone(),
+        }
+    }
+
+    #[test]
+    fn the_short_way_for_an_untouched_stack_finds_what_the_long_way_finds() {
+        let template: Value = serde_json::from_str(include_str!(
+            "../../tests/data/diff/pantri-prod.template.json"
+        ))
+        .expect("reference template parses");
+        let settings = StackSettings {
+            tags: BTreeMap::from([("Application".to_owned(), "pantri".to_owned())]),
+            termination_protection: true,
+        };
+        for other in [template.clone(), reversed(&template)] {
+            let input = StackInput {
+                name: "prod/App",
+                old: Some(&template),
+                new: Some(&other),
+                old_stack: settings.clone(),
+                new_stack: settings.clone(),
+            };
+            let long = compare(&input, &SchemaSpecs);
+            assert_eq!(long.status, StackStatus::Unchanged);
+            assert_eq!(diff_stack(&input, &SchemaSpecs), long);
+        }
+        // A setting that differs takes the long way, and is found.
+        let input = StackInput {
+            name: "prod/App",
+            old: Some(&template),
+            new: Some(&template),
+            old_stack: settings.clone(),
+            new_stack: StackSettings::default(),
+        };
+        let d = diff_stack(&input, &SchemaSpecs);
+        assert_eq!(d.status, StackStatus::Updated);
+        assert_eq!(d.termination_protection, Some((true, false)));
+        assert_eq!(d.tags.len(), 1);
+    }
 }
