@@ -6,8 +6,9 @@
 //! every Unicode class as UTF-8 byte sequences and a counted repetition as that many copies, so
 //! `[\w+=,.@-]{1,512}` took it tens of milliseconds and some patterns went over its size limit;
 //! compiling the reference app's patterns was a quarter of its synthesis. Only the patterns
-//! `regex-lite` cannot read, those with Unicode classes (`\p{L}`, `\P{C}`), go to `regex`,
-//! where those classes mean what ECMAScript's `u` flag makes them mean.
+//! `regex-lite` cannot read, those with Unicode classes (`\p{L}`, `\P{C}`), go to `regex`'s
+//! engine (`regex-automata`, without its lazy DFA), where those classes mean what ECMAScript's
+//! `u` flag makes them mean.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,7 +19,7 @@ pub enum Pattern {
     /// ASCII classes, as ECMAScript has them (almost every pattern).
     Ascii(regex_lite::Regex),
     /// A pattern with Unicode classes (`\p{L}`), which `regex-lite` does not have.
-    Unicode(regex::Regex),
+    Unicode(regex_automata::meta::Regex),
 }
 
 impl Pattern {
@@ -27,7 +28,7 @@ impl Pattern {
     pub fn new(pattern: &str) -> Option<Pattern> {
         match regex_lite::Regex::new(pattern) {
             Ok(re) => Some(Pattern::Ascii(re)),
-            Err(_) => regex::Regex::new(pattern).ok().map(Pattern::Unicode),
+            Err(_) => unicode_engine(pattern).map(Pattern::Unicode),
         }
     }
 
@@ -38,6 +39,17 @@ impl Pattern {
             Pattern::Unicode(re) => re.is_match(s),
         }
     }
+}
+
+/// `regex`'s engine with its lazy DFA off: the DFA needs a second, reversed automaton, and
+/// building both for a Unicode class (`\p{L}` is hundreds of UTF-8 byte ranges) cost more than
+/// the app's few short matches save. The same syntax and size limit as `regex::Regex::new`.
+fn unicode_engine(pattern: &str) -> Option<regex_automata::meta::Regex> {
+    use regex_automata::meta;
+    meta::Builder::new()
+        .configure(meta::Config::new().hybrid(false).dfa(false).onepass(false))
+        .build(pattern)
+        .ok()
 }
 
 /// The compiled patterns, shared by every thread: a pattern is compiled once per process
