@@ -2,9 +2,12 @@
 //! dependencies, logical IDs and pantri's links per construct path) and `tree.json`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use serde::{ser::SerializeMap, Serialize, Serializer};
 
 use indexmap::IndexMap;
-use serde_json::{json, Map as JsonMap, Value as Json};
+use serde_json::json;
 
 use crate::assembly::{
     Artifact, EnvParameter, MetadataEntry, StackProperties, CROSS_REGION_METADATA,
@@ -100,49 +103,91 @@ pub(crate) fn stack_artifact(
     }
 }
 
-pub(crate) fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
+/// `tree.json`: the construct tree of the selected stacks (and their ancestors), serialized
+/// straight from the app. Building it as a JSON value first, then writing and freeing that,
+/// was a sixth of the reference app's synthesis.
+pub(crate) fn tree_json<'a>(app: &'a App, stacks: &[NodeId]) -> impl Serialize + 'a {
     let included: BTreeSet<NodeId> = stacks.iter().flat_map(|s| app.ancestors(*s)).collect();
     let selected: BTreeSet<NodeId> = stacks.iter().copied().collect();
-    /// `inside`: whether the nearest stack above `n` is selected (then its whole subtree is in).
-    fn node_json(
-        app: &App,
-        n: NodeId,
-        included: &BTreeSet<NodeId>,
-        selected: &BTreeSet<NodeId>,
-        inside: bool,
-    ) -> Json {
-        let node = app.node(n);
-        let mut out = JsonMap::new();
-        out.insert(
-            "id".into(),
-            json!(if node.parent.is_none() {
+    TreeFile(TreeNode {
+        tree: Rc::new(TreeSelection {
+            app,
+            included,
+            selected,
+        }),
+        node: app.root_id(),
+        inside: false,
+    })
+}
+
+struct TreeSelection<'a> {
+    app: &'a App,
+    /// The selected stacks and their ancestors.
+    included: BTreeSet<NodeId>,
+    selected: BTreeSet<NodeId>,
+}
+
+struct TreeFile<'a>(TreeNode<'a>);
+
+impl Serialize for TreeFile<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("version", "tree-0.1")?;
+        map.serialize_entry("tree", &self.0)?;
+        map.end()
+    }
+}
+
+/// One node of `tree.json`. `inside`: whether the nearest stack above the node is selected
+/// (then its whole subtree is in).
+struct TreeNode<'a> {
+    tree: Rc<TreeSelection<'a>>,
+    node: NodeId,
+    inside: bool,
+}
+
+impl<'a> TreeNode<'a> {
+    fn children(&self) -> impl Iterator<Item = TreeNode<'a>> + '_ {
+        let t = &self.tree;
+        let inside = match t.app.node(self.node).kind {
+            NodeKind::Stack(_) => t.selected.contains(&self.node),
+            _ => self.inside,
+        };
+        t.app
+            .node(self.node)
+            .children
+            .iter()
+            .filter(move |c| inside || t.included.contains(c))
+            .map(move |c| TreeNode {
+                tree: Rc::clone(t),
+                node: *c,
+                inside,
+            })
+    }
+}
+
+impl Serialize for TreeNode<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let app = self.tree.app;
+        let node = app.node(self.node);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry(
+            "id",
+            if node.parent.is_none() {
                 "App"
             } else {
                 node.id.as_str()
-            }),
-        );
-        out.insert("path".into(), json!(app.path(n)));
-        let inside = match node.kind {
-            NodeKind::Stack(_) => selected.contains(&n),
-            _ => inside,
-        };
-        let children: JsonMap<String, Json> = node
-            .children
-            .iter()
-            .filter(|c| included.contains(c) || inside)
-            .map(|c| {
-                let child = node_json(app, *c, included, selected, inside);
-                (app.id(*c).to_owned(), child)
-            })
-            .collect();
-        if !children.is_empty() {
-            out.insert("children".into(), Json::Object(children));
+            },
+        )?;
+        map.serialize_entry("path", app.path(self.node))?;
+        if self.children().next().is_some() {
+            map.serialize_entry("children", &TreeChildren(self))?;
         }
         if let NodeKind::Resource { body, .. } = &node.kind {
-            out.insert(
-                "attributes".into(),
-                json!({ "aws:cdk:cloudformation:type": body.type_name() }),
-            );
+            map.serialize_entry(
+                "attributes",
+                &json!({ "aws:cdk:cloudformation:type": body.type_name() }),
+            )?;
         }
         let fqn = match (&node.kind, &node.construct_type) {
             (_, Some(t)) => Some(t.clone()),
@@ -156,12 +201,21 @@ pub(crate) fn tree_json(app: &App, stacks: &[NodeId]) -> Json {
             _ => None,
         };
         if let Some(fqn) = fqn {
-            out.insert(
-                "constructInfo".into(),
-                json!({ "fqn": fqn, "version": env!("CARGO_PKG_VERSION") }),
-            );
+            map.serialize_entry(
+                "constructInfo",
+                &json!({ "fqn": fqn, "version": env!("CARGO_PKG_VERSION") }),
+            )?;
         }
-        Json::Object(out)
+        map.end()
     }
-    json!({ "version": "tree-0.1", "tree": node_json(app, app.root_id(), &included, &selected, false) })
+}
+
+/// The `children` of a node, by id, in the order they were added.
+struct TreeChildren<'n, 'a>(&'n TreeNode<'a>);
+
+impl Serialize for TreeChildren<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let app = self.0.tree.app;
+        s.collect_map(self.0.children().map(|c| (app.id(c.node), c)))
+    }
 }

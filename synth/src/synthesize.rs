@@ -454,7 +454,7 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 crate::tags::apply_inherited_tags(app, element, body.type_name(), &mut props);
                 let mut res = JsonMap::new();
                 res.insert("Type".into(), Json::String(body.type_name().to_owned()));
-                let resolved = r.resolve(&props, &mut site);
+                let resolved = r.resolve(props, &mut site);
                 // A construct that rejected its props has said what is wrong; the schema
                 // errors of the resources it built from them repeat the same mistake.
                 if !below_rejected_construct(app, element) {
@@ -480,7 +480,7 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 }
                 if let Some(c) = options.condition {
                     let v = r.resolve(
-                        &Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
+                        Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
                         &mut site,
                     );
                     res.insert(
@@ -514,16 +514,16 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 if let Some(d) = &o.description {
                     out.insert("Description".into(), json!(d));
                 }
-                out.insert("Value".into(), r.resolve(&o.value, &mut site));
+                out.insert("Value".into(), r.resolve(o.value.clone(), &mut site));
                 if let Some(name) = &o.export_name {
                     out.insert(
                         "Export".into(),
-                        json!({ "Name": r.resolve(name.value(), &mut site) }),
+                        json!({ "Name": r.resolve(name.value().clone(), &mut site) }),
                     );
                 }
                 if let Some(c) = o.condition {
                     let v = r.resolve(
-                        &Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
+                        Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
                         &mut site,
                     );
                     out.insert(
@@ -534,7 +534,7 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
                 outputs.insert(lid, Json::Object(out));
             }
             NodeKind::Condition(expr) => {
-                let v = r.resolve(expr, &mut site);
+                let v = r.resolve(expr.clone(), &mut site);
                 conditions.insert(lid, v);
             }
             NodeKind::Mapping(m) => {
@@ -584,7 +584,7 @@ fn render_parameter(r: &mut Resolver<'_>, p: &Parameter, site: &mut Site) -> Jso
     let mut out = JsonMap::new();
     out.insert("Type".into(), json!(p.type_));
     if let Some(d) = &p.default {
-        out.insert("Default".into(), r.resolve(d, site));
+        out.insert("Default".into(), r.resolve(d.clone(), site));
     }
     if let Some(d) = &p.description {
         out.insert("Description".into(), json!(d));

@@ -1,6 +1,7 @@
 //! Synth-time checks of a resource's properties against its [`TypeSpec`]: unknown and missing
 //! properties (with a "did you mean"), and every constraint of the schema on literal values.
 
+use super::pattern::compile_pattern;
 use super::{ConstraintKind, TypeSpec};
 
 /// A literal property value that breaks a constraint of its type's schema.
@@ -229,24 +230,6 @@ fn visit_values<'a>(
         }
         _ => {}
     }
-}
-
-/// The compiled patterns, shared by every thread: a pattern is compiled once per process
-/// (compiling them once per rendering thread was a third of the reference app's synthesis).
-/// Bounded by the patterns of the vendored schemas.
-static PATTERNS: std::sync::OnceLock<std::sync::Mutex<PatternCache>> = std::sync::OnceLock::new();
-
-type PatternCache = std::collections::HashMap<&'static str, Option<std::sync::Arc<regex::Regex>>>;
-
-/// The compiled pattern, or `None` when the `regex` crate does not support it.
-pub fn compile_pattern(pattern: &'static str) -> Option<std::sync::Arc<regex::Regex>> {
-    let cache = PATTERNS.get_or_init(Default::default);
-    // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache
-        .entry(pattern)
-        .or_insert_with(|| regex::Regex::new(pattern).ok().map(std::sync::Arc::new))
-        .clone()
 }
 
 fn number_of(v: &serde_json::Value) -> Option<f64> {
