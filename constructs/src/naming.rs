@@ -69,7 +69,7 @@ impl Naming {
 
     /// `<app>-<stage>` (`orders-dev`): the prefix of the names people search for.
     pub fn prefix(&self) -> String {
-        format!("{}-{}", self.app, self.stage)
+        self.to_string()
     }
 }
 
@@ -80,7 +80,7 @@ impl fmt::Display for Naming {
 }
 
 /// Whether `s` is 1 to `max` lowercase letters, digits and inner `-`, starting with a letter.
-pub(crate) fn is_name(s: &str, max: usize) -> bool {
+fn is_name(s: &str, max: usize) -> bool {
     s.len() <= max
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-')

@@ -294,10 +294,6 @@ impl Default for NextJsServiceProps {
 /// The names humans look for, derived from app and stage once.
 #[derive(Clone, Debug)]
 struct Names {
-    /// The app's name: the Datadog `service` unless the props say another.
-    app: String,
-    /// The stage: the Datadog `env` unless the props say another.
-    stage: String,
     /// `<app>-<stage>`: cluster, repository, task family.
     base: String,
     /// `<app>-service` (the seed's `--services pantri-service`; the cluster carries the stage).
@@ -314,8 +310,6 @@ impl Names {
     fn new(naming: &Naming) -> Names {
         let (app, stage) = (naming.app(), naming.stage());
         Names {
-            app: app.to_owned(),
-            stage: stage.to_owned(),
             base: format!("{app}-{stage}"),
             service: format!("{app}-service"),
             app_log_group: format!("/aws/ecs/{app}-{stage}"),
@@ -491,7 +485,7 @@ impl NextJsService {
                 ..Parameter::string()
                     .description(format!(
                         "Tag of the {} image to run (an immutable tag such as the git SHA, pushed to the repository before deploying)",
-                        names.app
+                        inputs.naming.app()
                     ))
                     .from_env("PANTRI_IMAGE_TAG")
                     // Deploy fills only NoEcho parameters from the environment (so a secret
@@ -589,8 +583,14 @@ fn task_props(
     let dd = &props.datadog;
     let agent = DatadogAgent {
         api_key_secret: inputs.datadog_api_key.clone(),
-        env: dd.env.clone().unwrap_or_else(|| names.stage.clone()),
-        service: dd.service.clone().unwrap_or_else(|| names.app.clone()),
+        env: dd
+            .env
+            .clone()
+            .unwrap_or_else(|| inputs.naming.stage().to_owned()),
+        service: dd
+            .service
+            .clone()
+            .unwrap_or_else(|| inputs.naming.app().to_owned()),
         version: dd.version.clone().map(Str::from),
         site: dd.site.clone(),
         agent_image: dd.agent_image.clone(),
