@@ -20,6 +20,7 @@ mod scope;
 pub mod spec;
 pub mod synthesize;
 pub mod tags;
+mod template;
 pub mod tree;
 pub mod validate;
 pub mod value;

@@ -13,6 +13,7 @@ use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
 use crate::resolve::{resolve_map, Effects, Facts, Resolver, Site, StackInfo};
+use crate::template::{entries_text, TemplateParts};
 use crate::tree::{App, NodeId, NodeKind, Parameter};
 use crate::validate;
 use crate::value::Value;
@@ -112,11 +113,12 @@ pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
     // Stacks render on every core: each reads the shared facts and keeps its own effects, merged
     // below in stack order (see `Effects`), so the result does not depend on the threads.
     let facts_ref = &facts;
+    let format = options.format;
     let per_stack: Vec<(RenderedStack, Effects)> = elements
         .par_iter()
         .map(|(stack, elems)| {
             let mut r = Resolver::new(app, facts_ref);
-            let rendered = render_stack(&mut r, *stack, elems);
+            let rendered = render_stack(&mut r, *stack, elems, format);
             (rendered, r.fx)
         })
         .collect();
@@ -164,29 +166,19 @@ impl Resolved<'_> {
             Format::Json => "json",
             Format::Yaml => "yaml",
         };
-        // Serializing is most of this phase and every template is independent: the templates
-        // are written on every core, each dropped as soon as it is text, and collected in stack
-        // order, so the output is the same bytes whatever the threads do.
+        // The bulk of each template is text already (see `TemplateParts`): what is left is
+        // writing the two sections generated elements may have grown and splicing the parts, on
+        // every core, collected in stack order, so the output is the same bytes whatever the
+        // threads do.
         let texts: Vec<(String, Vec<Problem>)> = rendered
             .par_iter_mut()
             .map(|stack| {
-                let template = std::mem::take(&mut stack.template);
+                let parts = std::mem::take(&mut stack.template);
                 let mut problems = Vec::new();
-                let text = match format {
-                    Format::Json => written(
-                        app.path(stack.node),
-                        "template",
-                        to_json_string(&template),
-                        &mut problems,
-                    ),
-                    Format::Yaml => crate::yaml::to_string(&template),
-                };
-                validate::template_limits(
-                    app.path(stack.node),
-                    &template,
-                    text.len(),
-                    &mut problems,
-                );
+                let path = app.path(stack.node);
+                let counts = parts.counts();
+                let text = parts.into_text(format, path, &mut problems);
+                validate::template_limits(path, counts, text.len(), &mut problems);
                 (text, problems)
             })
             .collect();
@@ -425,12 +417,17 @@ fn below_rejected_construct(app: &App, element: NodeId) -> bool {
 
 pub(crate) struct RenderedStack {
     pub node: NodeId,
-    pub template: Json,
+    pub template: TemplateParts,
     /// Same-stack edges (element → elements it depends on or refers to), for cycle detection.
     pub edges: BTreeMap<NodeId, BTreeSet<NodeId>>,
 }
 
-fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> RenderedStack {
+fn render_stack(
+    r: &mut Resolver<'_>,
+    stack: NodeId,
+    elements: &[NodeId],
+    format: Format,
+) -> RenderedStack {
     let app = r.app;
     let mut sections: [JsonMap<String, Json>; 5] = Default::default();
     let [parameters, mappings, conditions, resources, outputs] = &mut sections;
@@ -551,31 +548,37 @@ fn render_stack(r: &mut Resolver<'_>, stack: NodeId, elements: &[NodeId]) -> Ren
             .or_default()
             .extend(site.refs.into_iter().filter(|n| *n != element));
     }
-    let mut template = JsonMap::new();
-    template.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+    let mut head = JsonMap::new();
+    head.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
     if let NodeKind::Stack(data) = &app.node(stack).kind {
         if let Some(d) = &data.props.description {
-            template.insert("Description".into(), json!(d));
+            head.insert("Description".into(), json!(d));
         }
     }
-    for (name, section) in [
-        "Parameters",
-        "Mappings",
-        "Conditions",
-        "Resources",
-        "Outputs",
-    ]
-    .iter()
-    .zip(sections)
-    {
-        if !section.is_empty() || *name == "Resources" {
-            template.insert((*name).to_owned(), Json::Object(section));
+    let [parameters, mappings, conditions, resources, outputs] = sections;
+    let (resource_count, mapping_count) = (resources.len(), mappings.len());
+    let mut body = JsonMap::new();
+    for (name, section) in [("Mappings", mappings), ("Conditions", conditions)] {
+        if !section.is_empty() {
+            body.insert(name.to_owned(), Json::Object(section));
         }
     }
+    body.insert("Resources".to_owned(), Json::Object(resources));
     validate::depends_on_cycles(app, &edges, &mut r.fx.problems);
+    // The bulk of the template becomes text here, on the stack's thread, and its JSON is freed:
+    // holding every stack's JSON until all are resolved was most of synthesis's memory.
+    let path = app.path(stack);
+    let problems = &mut r.fx.problems;
     RenderedStack {
         node: stack,
-        template: Json::Object(template),
+        template: TemplateParts {
+            head: entries_text(format, &head, path, problems),
+            parameters: (!parameters.is_empty()).then_some(parameters),
+            body: entries_text(format, &body, path, problems),
+            outputs: (!outputs.is_empty()).then_some(outputs),
+            resources: resource_count,
+            mappings: mapping_count,
+        },
         edges,
     }
 }
@@ -667,51 +670,32 @@ fn stack_level_dependencies(r: &mut Resolver<'_>, stack: NodeId) {
 }
 
 fn add_generated_elements(r: &Effects, stack: &mut RenderedStack) {
-    let Json::Object(template) = &mut stack.template else {
-        return;
-    };
+    let template = &mut stack.template;
     if let Some(params) = r.cross_region_params.get(&stack.node) {
-        let section = template.entry("Parameters").or_insert_with(|| json!({}));
+        let section = template.parameters.get_or_insert_with(JsonMap::new);
         for (id, link) in params {
-            section[id] = json!({
+            section.insert(id.clone(), json!({
                 "Type": "String",
                 "Description": format!("Filled by pantri deploy from output {} of {}", link.output, link.producer),
-            });
+            }));
         }
     }
     if let Some(outputs) = r.generated_outputs.get(&stack.node) {
-        let section = template.entry("Outputs").or_insert_with(|| json!({}));
+        let section = template.outputs.get_or_insert_with(JsonMap::new);
         for (id, o) in outputs {
             let mut out = json!({ "Description": o.description(), "Value": o.value });
             if let Some(name) = &o.export_name {
                 out["Export"] = json!({ "Name": name });
             }
-            section[id] = out;
+            section.insert(id.clone(), out);
         }
     }
-    // Parameters must come before Resources for readability; re-order the sections.
-    let order = [
-        "AWSTemplateFormatVersion",
-        "Description",
-        "Parameters",
-        "Mappings",
-        "Conditions",
-        "Resources",
-        "Outputs",
-    ];
-    let mut sorted = JsonMap::new();
-    for key in order {
-        if let Some(v) = template.remove(key) {
-            sorted.insert(key.to_owned(), v);
-        }
-    }
-    *template = sorted;
 }
 
 fn rendered_exports(stacks: &[RenderedStack]) -> Vec<(NodeId, String, Json)> {
     let mut out = Vec::new();
     for s in stacks {
-        if let Some(outputs) = s.template.get("Outputs").and_then(Json::as_object) {
+        if let Some(outputs) = &s.template.outputs {
             for (id, o) in outputs {
                 if let Some(name) = o.get("Export").and_then(|e| e.get("Name")) {
                     out.push((s.node, id.clone(), name.clone()));

@@ -212,25 +212,27 @@ impl Ord for Environment {
     }
 }
 
+/// The number of entries of the template sections CloudFormation limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SectionCounts {
+    pub resources: usize,
+    pub outputs: usize,
+    pub parameters: usize,
+    pub mappings: usize,
+}
+
 pub(crate) fn template_limits(
     path: &str,
-    template: &Json,
+    counts: SectionCounts,
     size: usize,
     problems: &mut Vec<Problem>,
 ) {
-    let count = |section: &str| {
-        template
-            .get(section)
-            .and_then(Json::as_object)
-            .map_or(0, |m| m.len())
-    };
-    for (section, max) in [
-        ("Resources", MAX_RESOURCES),
-        ("Outputs", MAX_OUTPUTS),
-        ("Parameters", MAX_PARAMETERS),
-        ("Mappings", MAX_MAPPINGS),
+    for (section, n, max) in [
+        ("Resources", counts.resources, MAX_RESOURCES),
+        ("Outputs", counts.outputs, MAX_OUTPUTS),
+        ("Parameters", counts.parameters, MAX_PARAMETERS),
+        ("Mappings", counts.mappings, MAX_MAPPINGS),
     ] {
-        let n = count(section);
         if n > max {
             problems.push(Problem::error(
                 path,

@@ -28,6 +28,15 @@ pub fn to_string(value: &Json) -> String {
     out
 }
 
+/// The top-level blocks of `map`'s entries: [`to_string`] of a non-empty map, and of a map of
+/// several entries the concatenation of each entry's text (each block is at column 0), so a
+/// template can be written a few sections at a time.
+pub(crate) fn entries_to_string(map: &serde_json::Map<String, Json>) -> String {
+    let mut out = String::new();
+    write_map(&mut out, map, 0, false);
+    out
+}
+
 /// True when a YAML 1.1 reader resolves the plain scalar `s` to something other than a string:
 /// a boolean, null, an integer (including octal `0755`, `1_000` and base-60 `1:20`), a float, a
 /// timestamp, or the value and merge keys (`=`, `<<`). Errs towards quoting: a quoted string is
