@@ -51,82 +51,165 @@ fn leak<T>(items: Vec<T>) -> &'static [T] {
     }
 }
 
-/// One record into a spec. The records are generated and checked whole by a test (every
-/// record decodes and encodes back to its text), so a line this does not know is skipped
-/// rather than reported.
-pub(super) fn decode(record: &'static str) -> TypeSpec {
-    let mut spec = TypeSpec {
-        type_name: "",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &[],
-        attributes: &[],
-        properties: &[],
-        required: &[],
-        tagging: None,
-        constraints: &[],
-    };
-    let mut constraints = Vec::new();
-    for line in record.lines() {
-        let mut items = line.split('\t');
-        let field = items.next().unwrap_or_default();
-        match field {
-            "type" => spec.type_name = items.next().unwrap_or_default(),
-            "create_only" => spec.create_only = leak(items.collect()),
-            "conditional_create_only" => spec.conditional_create_only = leak(items.collect()),
-            "primary_identifier" => spec.primary_identifier = leak(items.collect()),
-            "attributes" => spec.attributes = leak(items.collect()),
-            "properties" => spec.properties = leak(items.collect()),
-            "required" => spec.required = leak(items.collect()),
-            "tagging" => {
-                let property = items.next().unwrap_or_default();
-                let form = match items.next() {
-                    Some("list") => TagForm::List,
-                    Some("map") => TagForm::Map,
-                    _ => continue,
-                };
-                spec.tagging = Some(Tagging { property, form });
-            }
-            "constraint" => constraints.extend(constraint(items)),
-            _ => {}
-        }
-    }
-    spec.constraints = leak(constraints);
-    spec
+type Span = std::ops::Range<usize>;
+
+/// A constraint's kind while its record is read: the lists are spans of the record's one list
+/// of strings (or of numbers), made into slices once that list has its final place.
+enum Draft {
+    Done(ConstraintKind),
+    Enum(Span),
+    NumEnum(Span),
+    Required(Span),
+    Properties(Span),
 }
 
-fn constraint(mut items: std::str::Split<'static, char>) -> Option<Constraint> {
-    let path = leak(items.next()?.split('/').collect());
-    let kind = items.next()?;
+/// One record into a spec, with three allocations (every string of the record, every number,
+/// the constraints) however many lists it has. The records are generated and checked whole by
+/// a test (every record decodes and encodes back to its text), so a line this does not know is
+/// skipped rather than reported.
+pub(super) fn decode(record: &'static str) -> TypeSpec {
+    let mut strs: Vec<&'static str> = Vec::new();
+    let mut nums: Vec<f64> = Vec::new();
+    let mut type_name = "";
+    let mut tagging = None;
+    let mut lists: [Span; 6] = Default::default();
+    let mut drafts: Vec<(Span, Draft)> = Vec::new();
+    for line in split(record, b'\n').filter(|l| !l.is_empty()) {
+        let mut items = split(line, b'\t');
+        let field = items.next().unwrap_or_default();
+        let list = match field {
+            "create_only" => 0,
+            "conditional_create_only" => 1,
+            "primary_identifier" => 2,
+            "attributes" => 3,
+            "properties" => 4,
+            "required" => 5,
+            "type" => {
+                type_name = items.next().unwrap_or_default();
+                continue;
+            }
+            "tagging" => {
+                let property = items.next().unwrap_or_default();
+                tagging = match items.next() {
+                    Some("list") => Some(Tagging {
+                        property,
+                        form: TagForm::List,
+                    }),
+                    Some("map") => Some(Tagging {
+                        property,
+                        form: TagForm::Map,
+                    }),
+                    _ => None,
+                };
+                continue;
+            }
+            "constraint" => {
+                let Some(path) = items.next() else { continue };
+                let path = push(&mut strs, split(path, b'/'));
+                if let Some(kind) = draft(items, &mut strs, &mut nums) {
+                    drafts.push((path, kind));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        lists[list] = push(&mut strs, items);
+    }
+    let strs = leak(strs);
+    let nums = leak(nums);
+    let slice = |span: &Span| strs.get(span.clone()).unwrap_or_default();
+    let constraints = drafts
+        .into_iter()
+        .map(|(path, draft)| Constraint {
+            path: slice(&path),
+            kind: match draft {
+                Draft::Done(kind) => kind,
+                Draft::Enum(s) => ConstraintKind::Enum(slice(&s)),
+                Draft::NumEnum(s) => ConstraintKind::NumEnum(nums.get(s).unwrap_or_default()),
+                Draft::Required(s) => ConstraintKind::Required(slice(&s)),
+                Draft::Properties(s) => ConstraintKind::Properties(slice(&s)),
+            },
+        })
+        .collect();
+    let [create_only, conditional_create_only, primary_identifier, attributes, properties, required] =
+        lists.each_ref().map(slice);
+    TypeSpec {
+        type_name,
+        create_only,
+        conditional_create_only,
+        primary_identifier,
+        attributes,
+        properties,
+        required,
+        tagging,
+        constraints: leak(constraints),
+    }
+}
+
+/// Appends `items` to the record's strings; where they are.
+fn push(strs: &mut Vec<&'static str>, items: impl Iterator<Item = &'static str>) -> Span {
+    let start = strs.len();
+    strs.extend(items);
+    start..strs.len()
+}
+
+/// `text` cut at every `sep` (an ASCII byte), like `str::split`. A plain loop over the bytes:
+/// the items are a few bytes long, and `str::split`'s search (memchr) was two thirds of the
+/// time a record took to read.
+fn split(text: &'static str, sep: u8) -> impl Iterator<Item = &'static str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.bytes().position(|b| b == sep) {
+            Some(i) => {
+                // `sep` is ASCII, so both sides of it are on character boundaries.
+                rest = text.get(i + 1..);
+                text.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+fn draft(
+    mut items: impl Iterator<Item = &'static str>,
+    strs: &mut Vec<&'static str>,
+    nums: &mut Vec<f64>,
+) -> Option<Draft> {
     let int = |s: Option<&str>| s.and_then(|s| s.parse::<u64>().ok());
     let num = |s: Option<&str>| s.and_then(|s| s.parse::<f64>().ok());
-    let kind = match kind {
-        "pattern" => ConstraintKind::Pattern(items.next()?),
-        "length" => ConstraintKind::Length {
+    let kind = items.next()?;
+    Some(match kind {
+        "pattern" => Draft::Done(ConstraintKind::Pattern(items.next()?)),
+        "length" => Draft::Done(ConstraintKind::Length {
             min: int(items.next()),
             max: int(items.next()),
-        },
-        "items" => ConstraintKind::Items {
+        }),
+        "items" => Draft::Done(ConstraintKind::Items {
             min: int(items.next()),
             max: int(items.next()),
-        },
-        "range" => ConstraintKind::Range {
+        }),
+        "range" => Draft::Done(ConstraintKind::Range {
             min: num(items.next()),
             max: num(items.next()),
-        },
-        "xrange" => ConstraintKind::ExclusiveRange {
+        }),
+        "xrange" => Draft::Done(ConstraintKind::ExclusiveRange {
             min: num(items.next()),
             max: num(items.next()),
-        },
-        "enum" => ConstraintKind::Enum(leak(items.collect())),
+        }),
+        "enum" => Draft::Enum(push(strs, items)),
         "numenum" => {
-            ConstraintKind::NumEnum(leak(items.filter_map(|n| n.parse::<f64>().ok()).collect()))
+            let start = nums.len();
+            nums.extend(items.filter_map(|n| n.parse::<f64>().ok()));
+            Draft::NumEnum(start..nums.len())
         }
-        "required" => ConstraintKind::Required(leak(items.collect())),
-        "properties" => ConstraintKind::Properties(leak(items.collect())),
+        "required" => Draft::Required(push(strs, items)),
+        "properties" => Draft::Properties(push(strs, items)),
         _ => return None,
-    };
-    Some(Constraint { path, kind })
+    })
 }
 
 #[cfg(test)]
