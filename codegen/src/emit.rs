@@ -180,8 +180,9 @@ fn emit_to_value(out: &mut String, s: &StructDef, uses: &mut Uses) {
     let _ = writeln!(out, "{i}}}\n");
 }
 
-/// The submodule of one resource: structs, enums, trait impls, attribute accessors, spec.
-pub fn resource_module(res: &Resource, spec: &str) -> String {
+/// The submodule of one resource: structs, enums, trait impls, attribute accessors. (Its schema
+/// facts are a record of `specs.txt`, [`crate::spec_table`].)
+pub fn resource_module(res: &Resource) -> String {
     let mut body = String::new();
     let mut uses = Uses::default();
     for (idx, s) in res.structs.iter().enumerate() {
@@ -270,36 +271,12 @@ pub fn resource_module(res: &Resource, spec: &str) -> String {
         let _ = writeln!(body, "    }}\n");
     }
 
-    let _ = writeln!(
-        body,
-        "    /// What the schema says about `{}`.",
-        res.type_name
-    );
-    let spec = spec.replace('\n', "\n    ");
-    let _ = writeln!(body, "    pub(crate) const SPEC: TypeSpec = {spec};");
-
     let value_uses: Vec<&str> = uses.0.iter().copied().collect();
     let mut head = String::new();
     let _ = writeln!(head, "    use crate::cfn::Props;");
     if attr_uses {
         let _ = writeln!(head, "    use crate::resource::Res;");
     }
-    let spec_uses = [
-        "Constraint",
-        "ConstraintKind",
-        "TagForm",
-        "Tagging",
-        "TypeSpec",
-    ]
-    .into_iter()
-    .filter(|n| {
-        *n == "TypeSpec"
-            || body.contains(&format!("{n} {{"))
-            || body.contains(&format!("{n}::"))
-            || body.contains(&format!("{n}("))
-    })
-    .collect::<Vec<_>>();
-    let _ = writeln!(head, "    use crate::spec::{{{}}};", spec_uses.join(", "));
     let _ = writeln!(
         head,
         "    use crate::value::{{{}}};\n",

@@ -2,8 +2,9 @@
 //! resource schemas (`schemas/`).
 //!
 //! One file per service; each resource gets a submodule with its property structs and enums,
-//! its `TypeSpec`, and the resource struct re-exported at service level. The naming rules are
-//! all in [`naming`]. The output is committed; [`stale_files`] (and the freshness test) say when
+//! and the resource struct re-exported at service level. The schema facts of every vendored
+//! type, typed or not, are one data file, `specs.txt` ([`spec_table`]), indexed from `mod.rs`.
+//! The naming rules are all in [`naming`]. The output is committed; [`stale_files`] (and the freshness test) say when
 //! it no longer matches the schemas.
 
 pub mod emit;
@@ -15,13 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 /// Where the generated files go, relative to the workspace root.
 pub const OUT_DIR: &str = "synth/src/cfn";
 
-/// Where the schema facts of the types without a typed struct go.
-pub const FACTS_DIR: &str = "synth/src/cfn/facts";
+/// The schema facts of every vendored type, one record each ([`spec_table`]).
+pub const SPECS_FILE: &str = "synth/src/cfn/specs.txt";
 
 /// The list of types that get typed structs, relative to the workspace root.
 pub const ALLOWLIST: &str = "codegen/allowlist.txt";
@@ -125,9 +126,7 @@ pub fn generate_with(root: &Path, schemas_dir: &Path) -> Result<Vec<GeneratedFil
 /// The text of one resource's submodule (without the file header), for tests and tooling.
 pub fn render_resource(schema: &serde_json::Value) -> Result<String> {
     let res = model::build(schema)?;
-    let attrs: Vec<String> = res.attributes.iter().map(|a| a.name.clone()).collect();
-    let spec = spec_table::type_spec(schema, &res.type_name, &attrs);
-    Ok(emit::resource_module(&res, &spec))
+    Ok(emit::resource_module(&res))
 }
 
 /// Generates a typed struct for every schema under `schemas_dir`, allowlisted or not.
@@ -138,13 +137,8 @@ pub fn generate_all_typed(schemas_dir: &Path) -> Result<Vec<GeneratedFile>> {
     generate_from(&schemas, source.trim(), None)
 }
 
-/// The schema-facts constant of a type without a typed struct (`TRANSIT_GATEWAY`).
-pub fn facts_const(type_name: &str) -> String {
-    naming::resource_module(type_name).to_uppercase()
-}
-
-/// Generates the service files, the facts files and `mod.rs` from parsed schemas: typed
-/// structs for the types in `typed` (every type when `None`), a `TypeSpec` for the others.
+/// Generates the service files, `specs.txt` and `mod.rs` from parsed schemas: typed structs
+/// for the types in `typed` (every type when `None`), schema facts for every type.
 pub fn generate_from(
     schemas: &[serde_json::Value],
     source: &str,
@@ -153,8 +147,8 @@ pub fn generate_from(
     let head = header(source);
     // service → (type name → submodule text)
     let mut services: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    // service → (type name → TypeSpec expression)
-    let mut facts: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    // type name → its record of specs.txt
+    let mut records: BTreeMap<String, String> = BTreeMap::new();
     for schema in schemas {
         let type_name = schema
             .get("typeName")
@@ -168,20 +162,17 @@ pub fn generate_from(
                 .entry(service)
                 .or_default()
                 .insert(type_name.to_owned(), text);
-        } else {
-            let attrs: Vec<String> = model::attributes(schema)
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect();
-            let spec = spec_table::type_spec(schema, type_name, &attrs);
-            facts
-                .entry(service)
-                .or_default()
-                .insert(type_name.to_owned(), spec);
         }
+        let attrs: Vec<String> = model::attributes(schema)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        records.insert(
+            type_name.to_owned(),
+            spec_table::spec_record(schema, type_name, &attrs)?,
+        );
     }
     let mut files = Vec::new();
-    let mut all_types: Vec<(String, String)> = Vec::new();
     for (service, types) in &services {
         let mut out = head.clone();
         let names: Vec<&str> = types.keys().map(String::as_str).collect();
@@ -214,40 +205,30 @@ pub fn generate_from(
             let _ = writeln!(out, "pub mod {module} {{");
             out.push_str(text);
             out.push_str("}\n");
-            all_types.push((type_name.clone(), format!("{service}::{module}::SPEC")));
         }
         files.push(GeneratedFile {
             path: Path::new(OUT_DIR).join(format!("{service}.rs")),
             text: out,
         });
     }
-    for (service, types) in &facts {
-        files.push(GeneratedFile {
-            path: Path::new(FACTS_DIR).join(format!("{service}.rs")),
-            text: facts_file(&head, types),
-        });
-        for type_name in types.keys() {
-            all_types.push((
-                type_name.clone(),
-                format!("facts::{service}::{}", facts_const(type_name)),
-            ));
-        }
+    // The records in type-name order, each one's byte range noted for the index in mod.rs.
+    let mut data = head.clone();
+    let mut index = Vec::with_capacity(records.len());
+    for (type_name, record) in &records {
+        let start = data.len();
+        data.push_str(record);
+        index.push((type_name.as_str(), start, data.len()));
     }
-    if !facts.is_empty() {
-        let mut text = head.clone();
-        text.push_str("//! Schema facts of the types without a typed struct, one module per service: what\n//! `Scope::raw_resource` is checked against.\n\n");
-        for service in facts.keys() {
-            let _ = writeln!(text, "pub(crate) mod {service};");
-        }
-        files.push(GeneratedFile {
-            path: Path::new(FACTS_DIR).join("mod.rs"),
-            text,
-        });
+    if u32::try_from(data.len()).is_err() {
+        bail!("{SPECS_FILE} would be over 4 GiB");
     }
-    all_types.sort();
     files.push(GeneratedFile {
         path: Path::new(OUT_DIR).join("mod.rs"),
-        text: mod_rs(&head, services.keys(), !facts.is_empty(), &all_types),
+        text: mod_rs(&head, services.keys(), &index),
+    });
+    files.push(GeneratedFile {
+        path: PathBuf::from(SPECS_FILE),
+        text: data,
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -290,6 +271,16 @@ const MOD_DOCS: &str = r#"//! Typed CloudFormation resources, generated from the
 //! ```
 "#;
 
+const SPEC_DOCS: &str = r#"
+/// The schema facts of every type pantri has a schema for, one record per type in the line
+/// format `crate::spec::table` reads: text, so that the binary holds no table of pointers for
+/// the loader to relocate at every start.
+pub(crate) static SPEC_DATA: &str = include_str!("specs.txt");
+
+/// Every type pantri has a schema for, sorted by type name, with the byte range of its record
+/// in [`SPEC_DATA`].
+"#;
+
 const PROPS_HELPER: &str = r#"
 /// Builds the property map of a generated struct: CloudFormation names in schema order, unset
 /// options left out.
@@ -316,41 +307,10 @@ impl Props {
 }
 "#;
 
-/// One service's facts file: a `TypeSpec` constant per type.
-fn facts_file(head: &str, types: &BTreeMap<String, String>) -> String {
-    let mut body = String::new();
-    for (type_name, spec) in types {
-        let _ = writeln!(body, "\n/// What the schema says about `{type_name}`.");
-        let _ = writeln!(
-            body,
-            "pub(crate) const {}: TypeSpec = {spec};",
-            facts_const(type_name)
-        );
-    }
-    let uses: Vec<&str> = [
-        "Constraint",
-        "ConstraintKind",
-        "TagForm",
-        "Tagging",
-        "TypeSpec",
-    ]
-    .into_iter()
-    .filter(|n| {
-        *n == "TypeSpec" || body.contains(&format!("{n} {{")) || body.contains(&format!("{n}::"))
-    })
-    .collect();
-    let mut out = head.to_owned();
-    let names: Vec<String> = types.keys().map(|t| format!("`{t}`")).collect();
-    let _ = writeln!(out, "//! Schema facts: {}.", names.join(", "));
-    let _ = writeln!(out, "\nuse crate::spec::{{{}}};", uses.join(", "));
-    out + &body
-}
-
 fn mod_rs<'a>(
     head: &str,
     services: impl Iterator<Item = &'a String>,
-    has_facts: bool,
-    specs: &[(String, String)],
+    index: &[(&str, usize, usize)],
 ) -> String {
     let mut out = head.to_owned();
     out.push_str(MOD_DOCS);
@@ -358,14 +318,16 @@ fn mod_rs<'a>(
     for s in services {
         let _ = writeln!(out, "pub mod {s};");
     }
-    if has_facts {
-        let _ = writeln!(out, "#[rustfmt::skip]\nmod facts;");
-    }
-    out.push_str("\nuse crate::spec::TypeSpec;\nuse crate::value::{Map, ToValue, Value};\n");
+    out.push_str("\nuse crate::value::{Map, ToValue, Value};\n");
     out.push_str(PROPS_HELPER);
-    out.push_str("\n/// Every type pantri has a schema for, sorted by type name.\npub static SPECS: &[TypeSpec] = &[\n");
-    for (_, path) in specs {
-        let _ = writeln!(out, "    {path},");
+    out.push_str(SPEC_DOCS);
+    let _ = writeln!(
+        out,
+        "pub(crate) static SPEC_INDEX: [(&str, u32, u32); {}] = [",
+        index.len()
+    );
+    for (type_name, start, end) in index {
+        let _ = writeln!(out, "    ({type_name:?}, {start}, {end}),");
     }
     out.push_str("];\n");
     out
@@ -374,7 +336,9 @@ fn mod_rs<'a>(
 /// The `.rs` files now in the generated directories, relative to the workspace root.
 fn generated_on_disk(root: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for dir in [OUT_DIR, FACTS_DIR] {
+    // `facts/` held the facts of the untyped types before `specs.txt`; what is left there is
+    // removed like any file the generator no longer makes.
+    for dir in [OUT_DIR, "synth/src/cfn/facts"] {
         let entries = match std::fs::read_dir(root.join(dir)) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,

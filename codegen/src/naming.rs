@@ -27,7 +27,6 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "Res",
     "Props",
     "CfnResource",
-    "TypeSpec",
     "Option",
     "Box",
     "Vec",

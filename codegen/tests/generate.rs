@@ -83,23 +83,6 @@ fn a_small_schema_gives_the_expected_shape() {
         "        pub children: Option<List<Rule>>,",
         "    pub enum RuleStatus {",
         "    impl From<RuleStatus> for Str {",
-        // The spec.
-        "        create_only: &[\"/properties/Name\"],",
-        "        attributes: &[\"Arn\", \"Endpoint.Address\"],",
-        "        required: &[\"Name\", \"Type\"],",
-        "        tagging: Some(Tagging { property: \"Tags\", form: TagForm::List }),",
-        "            Constraint { path: &[\"Name\"], kind: ConstraintKind::Pattern(\"^[a-z]+$\") },",
-        "            Constraint { path: &[\"Count\"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(5.0) } },",
-        // Integer enums and fractional and exclusive bounds are kept.
-        "            Constraint { path: &[\"Days\"], kind: ConstraintKind::NumEnum(&[1.0, 3.0, 5.0]) },",
-        "            Constraint { path: &[\"Ratio\"], kind: ConstraintKind::Range { min: None, max: Some(0.5) } },",
-        "            Constraint { path: &[\"Ratio\"], kind: ConstraintKind::ExclusiveRange { min: Some(0.0), max: None } },",
-        // Nested objects: their required and (additionalProperties: false) allowed properties.
-        "            Constraint { path: &[\"Rules\", \"*\"], kind: ConstraintKind::Required(&[\"Status\"]) },",
-        "            Constraint { path: &[\"Rules\", \"*\"], kind: ConstraintKind::Properties(&[\"Status\", \"Next\", \"Children\"]) },",
-        // The top level's writable properties, read-only ones left out.
-        "        properties: &[\"Name\", \"Type\", \"Count\", \"Days\", \"Ratio\", \"Rules\", \"Labels\", \"Document\", \"Tags\"],",
-        "            Constraint { path: &[\"Rules\", \"*\", \"Status\"], kind: ConstraintKind::Enum(&[\"Enabled\", \"Disabled\"]) },",
     ];
     for e in expect {
         assert!(text.contains(e), "missing {e:?} in\n{text}");
@@ -117,18 +100,98 @@ fn a_small_schema_gives_the_expected_shape() {
 }
 
 #[test]
+fn a_small_schema_gives_the_expected_spec_record() {
+    let schema = small_schema();
+    let attrs = ["Arn".to_owned(), "Endpoint.Address".to_owned()];
+    let record = pantri_codegen::spec_table::spec_record(&schema, "AWS::Demo::Widget", &attrs)
+        .expect("a record");
+    let lines: Vec<&str> = record.lines().collect();
+    let expect = [
+        "type\tAWS::Demo::Widget",
+        "create_only\t/properties/Name",
+        "primary_identifier\t/properties/Name",
+        "attributes\tArn\tEndpoint.Address",
+        // The top level's writable properties, read-only ones left out.
+        "properties\tName\tType\tCount\tDays\tRatio\tRules\tLabels\tDocument\tTags",
+        "required\tName\tType",
+        "tagging\tTags\tlist",
+        "constraint\tName\tpattern\t^[a-z]+$",
+        "constraint\tName\tlength\t-\t10",
+        "constraint\tCount\trange\t1.0\t5.0",
+        // Integer enums and fractional and exclusive bounds are kept.
+        "constraint\tDays\tnumenum\t1.0\t3.0\t5.0",
+        "constraint\tRatio\trange\t-\t0.5",
+        "constraint\tRatio\txrange\t0.0\t-",
+        // Nested objects: their required and (additionalProperties: false) allowed properties.
+        "constraint\tRules/*\trequired\tStatus",
+        "constraint\tRules/*\tproperties\tStatus\tNext\tChildren",
+        "constraint\tRules/*/Status\tenum\tEnabled\tDisabled",
+    ];
+    for e in expect {
+        assert!(lines.contains(&e), "missing {e:?} in\n{record}");
+    }
+    // Empty lists are left out, not written as an empty line.
+    assert!(!record.contains("conditional_create_only"), "{record}");
+}
+
+#[test]
+fn a_pattern_with_control_characters_is_written_with_escapes() {
+    let schema = json!({
+        "typeName": "AWS::Demo::Note",
+        "properties": {
+            "Text": {"type": "string", "pattern": "^[\\P{C}\r\n\t]+$"},
+            "Ascii": {"type": "string", "pattern": "^[^\u{0}-\u{7f}]$"}
+        }
+    });
+    let record =
+        pantri_codegen::spec_table::spec_record(&schema, "AWS::Demo::Note", &[]).expect("a record");
+    assert!(
+        record.contains("constraint\tText\tpattern\t^[\\P{C}\\r\\n\\t]+$\n"),
+        "{record}"
+    );
+    assert!(
+        record.contains("constraint\tAscii\tpattern\t^[^\\x00-\\x7f]$\n"),
+        "{record}"
+    );
+}
+
+#[test]
+fn an_enum_value_with_a_tab_is_an_error() {
+    let schema = json!({
+        "typeName": "AWS::Demo::Note",
+        "properties": {"Kind": {"type": "string", "enum": ["a\tb"]}}
+    });
+    let err = pantri_codegen::spec_table::spec_record(&schema, "AWS::Demo::Note", &[])
+        .expect_err("a tab cannot be stored");
+    assert!(err.to_string().contains("AWS::Demo::Note"), "{err}");
+}
+
+#[test]
 fn every_file_starts_with_the_generated_header() {
     let files = pantri_codegen::generate_from(&[small_schema()], "test schemas 1.0", None)
         .expect("generates");
     let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-    assert_eq!(names, ["synth/src/cfn/demo.rs", "synth/src/cfn/mod.rs"]);
+    assert_eq!(
+        names,
+        [
+            "synth/src/cfn/demo.rs",
+            "synth/src/cfn/mod.rs",
+            "synth/src/cfn/specs.txt"
+        ]
+    );
     for f in &files {
         assert!(f.text.starts_with(
             "// @generated by pantri-codegen from test schemas 1.0; do not edit by hand. Regenerate: cargo run -p pantri-codegen\n"
         ));
     }
     assert!(files[0].text.contains("pub use widget::CfnWidget;"));
-    assert!(files[1].text.contains("    demo::widget::SPEC,"));
+    // The index names each type with its record's byte range in specs.txt.
+    let header_len = files[2].text.find("type\t").expect("a record");
+    let entry = format!(
+        "    (\"AWS::Demo::Widget\", {header_len}, {}),",
+        files[2].text.len()
+    );
+    assert!(files[1].text.contains(&entry), "{}", files[1].text);
 }
 
 #[test]
@@ -137,19 +200,10 @@ fn types_outside_the_allowlist_get_schema_facts_not_structs() {
     let files = pantri_codegen::generate_from(&[small_schema()], "test schemas 1.0", Some(&typed))
         .expect("generates");
     let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-    assert_eq!(
-        names,
-        [
-            "synth/src/cfn/facts/demo.rs",
-            "synth/src/cfn/facts/mod.rs",
-            "synth/src/cfn/mod.rs"
-        ]
-    );
-    assert!(files[0]
-        .text
-        .contains("pub(crate) const WIDGET: TypeSpec = TypeSpec {"));
+    assert_eq!(names, ["synth/src/cfn/mod.rs", "synth/src/cfn/specs.txt"]);
+    assert!(files[1].text.contains("type\tAWS::Demo::Widget\n"));
+    assert!(files[0].text.contains("    (\"AWS::Demo::Widget\", "));
     assert!(!files[0].text.contains("pub struct"));
-    assert!(files[2].text.contains("    facts::demo::WIDGET,"));
 }
 
 #[test]
@@ -185,7 +239,8 @@ fn an_unreadable_generated_file_is_an_error_not_an_empty_file() {
         stale,
         [
             "synth/src/cfn/demo.rs (missing)",
-            "synth/src/cfn/mod.rs (missing)"
+            "synth/src/cfn/mod.rs (missing)",
+            "synth/src/cfn/specs.txt (missing)"
         ]
     );
 }

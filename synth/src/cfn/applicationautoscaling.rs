@@ -13,7 +13,6 @@ pub use scaling_policy::CfnScalingPolicy;
 pub mod scalable_target {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// The `AWS::ApplicationAutoScaling::ScalableTarget` resource specifies a resource that Application Auto Scaling can scale, such as an AWS::DynamoDB::Table or AWS::ECS::Service resource.
@@ -444,38 +443,12 @@ pub mod scalable_target {
         }
     }
 
-    /// What the schema says about `AWS::ApplicationAutoScaling::ScalableTarget`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ApplicationAutoScaling::ScalableTarget",
-        create_only: &["/properties/ResourceId", "/properties/ScalableDimension", "/properties/ServiceNamespace"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/ResourceId", "/properties/ScalableDimension", "/properties/ServiceNamespace"],
-        attributes: &["Id"],
-        properties: &["MaxCapacity", "MinCapacity", "ResourceId", "RoleARN", "ScalableDimension", "ScheduledActions", "ServiceNamespace", "SuspendedState", "Tags"],
-        required: &["ResourceId", "ServiceNamespace", "ScalableDimension", "MinCapacity", "MaxCapacity"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["ResourceId"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["RoleARN"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["ScalableDimension"], kind: ConstraintKind::Enum(&["appstream:fleet:DesiredCapacity", "cassandra:table:ReadCapacityUnits", "cassandra:table:WriteCapacityUnits", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "custom-resource:ResourceType:Property", "dynamodb:index:ReadCapacityUnits", "dynamodb:index:WriteCapacityUnits", "dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits", "ec2:capacity-reservation:AvailableInstances", "ec2:spot-fleet-request:TargetCapacity", "ecs:service:DesiredCount", "elasticache:cache-cluster:Nodes", "elasticache:replication-group:NodeGroups", "elasticache:replication-group:Replicas", "elasticmapreduce:instancegroup:InstanceCount", "kafka:broker-storage:VolumeSize", "lambda:function:ProvisionedConcurrency", "neptune:cluster:ReadReplicaCount", "rds:cluster:ReadReplicaCount", "sagemaker:inference-component:DesiredCopyCount", "sagemaker:variant:DesiredInstanceCount", "sagemaker:variant:DesiredProvisionedConcurrency", "workspaces:workspacespool:DesiredUserSessions"]) },
-            Constraint { path: &["ScheduledActions", "*"], kind: ConstraintKind::Required(&["ScheduledActionName", "Schedule"]) },
-            Constraint { path: &["ScheduledActions", "*"], kind: ConstraintKind::Properties(&["EndTime", "ScalableTargetAction", "Schedule", "ScheduledActionName", "StartTime", "Timezone"]) },
-            Constraint { path: &["ScheduledActions", "*", "ScalableTargetAction"], kind: ConstraintKind::Properties(&["MaxCapacity", "MinCapacity"]) },
-            Constraint { path: &["ServiceNamespace"], kind: ConstraintKind::Enum(&["appstream", "cassandra", "comprehend", "custom-resource", "dynamodb", "ec2", "ecs", "elasticache", "elasticmapreduce", "kafka", "lambda", "neptune", "rds", "sagemaker", "workspaces"]) },
-            Constraint { path: &["SuspendedState"], kind: ConstraintKind::Properties(&["DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::ApplicationAutoScaling::ScalingPolicy`: the resource struct, its property types and enums.
 pub mod scaling_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Num, Str, ToValue, Value};
 
     /// The `AWS::ApplicationAutoScaling::ScalingPolicy` resource defines a scaling policy that Application Auto Scaling uses to adjust the capacity of a scalable target.
@@ -2185,81 +2158,4 @@ pub mod scaling_policy {
         }
     }
 
-    /// What the schema says about `AWS::ApplicationAutoScaling::ScalingPolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ApplicationAutoScaling::ScalingPolicy",
-        create_only: &["/properties/PolicyName", "/properties/ServiceNamespace", "/properties/ResourceId", "/properties/ScalableDimension", "/properties/ScalingTargetId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Arn", "/properties/ScalableDimension"],
-        attributes: &["Arn"],
-        properties: &["PolicyName", "PolicyType", "PredictiveScalingPolicyConfiguration", "ResourceId", "ScalableDimension", "ScalingTargetId", "ServiceNamespace", "StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration"],
-        required: &["PolicyName", "PolicyType"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["PolicyName"], kind: ConstraintKind::Pattern("^\\p{Print}+$") },
-            Constraint { path: &["PolicyName"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["PolicyType"], kind: ConstraintKind::Enum(&["PredictiveScaling", "StepScaling", "TargetTrackingScaling"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration"], kind: ConstraintKind::Required(&["MetricSpecifications"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration"], kind: ConstraintKind::Properties(&["MaxCapacityBreachBehavior", "MaxCapacityBuffer", "MetricSpecifications", "Mode", "SchedulingBufferTime"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MaxCapacityBreachBehavior"], kind: ConstraintKind::Enum(&["HonorMaxCapacity", "IncreaseMaxCapacity"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MaxCapacityBuffer"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100.0) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*"], kind: ConstraintKind::Required(&["TargetValue"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*"], kind: ConstraintKind::Properties(&["CustomizedCapacityMetricSpecification", "CustomizedLoadMetricSpecification", "CustomizedScalingMetricSpecification", "PredefinedLoadMetricSpecification", "PredefinedMetricPairSpecification", "PredefinedScalingMetricSpecification", "TargetValue"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification"], kind: ConstraintKind::Required(&["MetricDataQueries"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification"], kind: ConstraintKind::Properties(&["MetricDataQueries"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification", "MetricDataQueries", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification", "MetricDataQueries", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedCapacityMetricSpecification", "MetricDataQueries", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification"], kind: ConstraintKind::Required(&["MetricDataQueries"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification"], kind: ConstraintKind::Properties(&["MetricDataQueries"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification", "MetricDataQueries", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification", "MetricDataQueries", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedLoadMetricSpecification", "MetricDataQueries", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification"], kind: ConstraintKind::Required(&["MetricDataQueries"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification"], kind: ConstraintKind::Properties(&["MetricDataQueries"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification", "MetricDataQueries", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification", "MetricDataQueries", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "CustomizedScalingMetricSpecification", "MetricDataQueries", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCount", "ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "TotalALBRequestCount"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedLoadMetricSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification", "PredefinedMetricType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCount", "ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "TotalALBRequestCount"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedMetricPairSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCount", "ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "TotalALBRequestCount"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "MetricSpecifications", "*", "PredefinedScalingMetricSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "Mode"], kind: ConstraintKind::Enum(&["ForecastAndScale", "ForecastOnly"]) },
-            Constraint { path: &["PredictiveScalingPolicyConfiguration", "SchedulingBufferTime"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(3600.0) } },
-            Constraint { path: &["ResourceId"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["ScalableDimension"], kind: ConstraintKind::Enum(&["appstream:fleet:DesiredCapacity", "cassandra:table:ReadCapacityUnits", "cassandra:table:WriteCapacityUnits", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "custom-resource:ResourceType:Property", "dynamodb:index:ReadCapacityUnits", "dynamodb:index:WriteCapacityUnits", "dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits", "ec2:spot-fleet-request:TargetCapacity", "ecs:service:DesiredCount", "elasticache:cache-cluster:Nodes", "elasticache:replication-group:NodeGroups", "elasticache:replication-group:Replicas", "elasticmapreduce:instancegroup:InstanceCount", "kafka:broker-storage:VolumeSize", "lambda:function:ProvisionedConcurrency", "neptune:cluster:ReadReplicaCount", "rds:cluster:ReadReplicaCount", "sagemaker:inference-component:DesiredCopyCount", "sagemaker:variant:DesiredInstanceCount", "sagemaker:variant:DesiredProvisionedConcurrency", "workspaces:workspacespool:DesiredUserSessions"]) },
-            Constraint { path: &["ServiceNamespace"], kind: ConstraintKind::Enum(&["appstream", "cassandra", "comprehend", "custom-resource", "dynamodb", "ec2", "ecs", "elasticache", "elasticmapreduce", "kafka", "lambda", "neptune", "rds", "sagemaker", "workspaces"]) },
-            Constraint { path: &["StepScalingPolicyConfiguration"], kind: ConstraintKind::Properties(&["AdjustmentType", "Cooldown", "MetricAggregationType", "MinAdjustmentMagnitude", "StepAdjustments"]) },
-            Constraint { path: &["StepScalingPolicyConfiguration", "AdjustmentType"], kind: ConstraintKind::Enum(&["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]) },
-            Constraint { path: &["StepScalingPolicyConfiguration", "MetricAggregationType"], kind: ConstraintKind::Enum(&["Average", "Maximum", "Minimum"]) },
-            Constraint { path: &["StepScalingPolicyConfiguration", "StepAdjustments", "*"], kind: ConstraintKind::Required(&["ScalingAdjustment"]) },
-            Constraint { path: &["StepScalingPolicyConfiguration", "StepAdjustments", "*"], kind: ConstraintKind::Properties(&["MetricIntervalLowerBound", "MetricIntervalUpperBound", "ScalingAdjustment"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration"], kind: ConstraintKind::Required(&["TargetValue"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration"], kind: ConstraintKind::Properties(&["CustomizedMetricSpecification", "DisableScaleIn", "PredefinedMetricSpecification", "ScaleInCooldown", "ScaleOutCooldown", "TargetValue"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification"], kind: ConstraintKind::Properties(&["Dimensions", "MetricName", "Metrics", "Namespace", "Statistic", "Unit"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Dimensions", "*"], kind: ConstraintKind::Required(&["Value", "Name"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Dimensions", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*"], kind: ConstraintKind::Properties(&["Expression", "Id", "Label", "MetricStat", "ReturnData"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "Expression"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "MetricStat"], kind: ConstraintKind::Properties(&["Metric", "Stat", "Unit"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Metrics", "*", "MetricStat", "Unit"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "CustomizedMetricSpecification", "Statistic"], kind: ConstraintKind::Enum(&["Average", "Maximum", "Minimum", "SampleCount", "Sum"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification"], kind: ConstraintKind::Required(&["PredefinedMetricType"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification"], kind: ConstraintKind::Properties(&["PredefinedMetricType", "ResourceLabel"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification", "PredefinedMetricType"], kind: ConstraintKind::Enum(&["ALBRequestCountPerTarget", "AppStreamAverageCapacityUtilization", "CassandraReadCapacityUtilization", "CassandraWriteCapacityUtilization", "ComprehendInferenceUtilization", "DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization", "EC2SpotFleetRequestAverageCPUUtilization", "EC2SpotFleetRequestAverageNetworkIn", "EC2SpotFleetRequestAverageNetworkOut", "ECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilizationHighResolution", "ECSServiceAverageMemoryUtilization", "ECSServiceAverageMemoryUtilizationHighResolution", "ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage", "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage", "ElastiCacheDatabaseMemoryUsagePercentage", "ElastiCacheEngineCPUUtilization", "ElastiCachePrimaryEngineCPUUtilization", "ElastiCacheReplicaEngineCPUUtilization", "KafkaBrokerStorageUtilization", "LambdaProvisionedConcurrencyUtilization", "NeptuneReaderAverageCPUUtilization", "RDSReaderAverageCPUUtilization", "RDSReaderAverageDatabaseConnections", "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution", "SageMakerInferenceComponentInvocationsPerCopy", "SageMakerVariantConcurrentRequestsPerModelHighResolution", "SageMakerVariantInvocationsPerInstance", "SageMakerVariantProvisionedConcurrencyUtilization", "WorkSpacesAverageUserSessionsCapacityUtilization"]) },
-            Constraint { path: &["TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification", "ResourceLabel"], kind: ConstraintKind::Length { min: Some(1), max: Some(1023) } },
-        ],
-    };
 }

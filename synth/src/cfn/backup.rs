@@ -14,7 +14,6 @@ pub use backup_vault::CfnBackupVault;
 pub mod backup_plan {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Json, List, Map, Num, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Backup::BackupPlan
@@ -546,44 +545,12 @@ pub mod backup_plan {
         }
     }
 
-    /// What the schema says about `AWS::Backup::BackupPlan`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Backup::BackupPlan",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/BackupPlanId"],
-        attributes: &["BackupPlanId", "VersionId", "BackupPlanArn"],
-        properties: &["BackupPlan", "BackupPlanTags"],
-        required: &["BackupPlan"],
-        tagging: Some(Tagging { property: "BackupPlanTags", form: TagForm::Map }),
-        constraints: &[
-            Constraint { path: &["BackupPlan"], kind: ConstraintKind::Required(&["BackupPlanName", "BackupPlanRule"]) },
-            Constraint { path: &["BackupPlan"], kind: ConstraintKind::Properties(&["AdvancedBackupSettings", "BackupPlanName", "BackupPlanRule", "ScanSettings"]) },
-            Constraint { path: &["BackupPlan", "AdvancedBackupSettings", "*"], kind: ConstraintKind::Required(&["BackupOptions", "ResourceType"]) },
-            Constraint { path: &["BackupPlan", "AdvancedBackupSettings", "*"], kind: ConstraintKind::Properties(&["BackupOptions", "ResourceType"]) },
-            Constraint { path: &["BackupPlan", "AdvancedBackupSettings", "*", "ResourceType"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9\\-\\_\\.]{1,50}$") },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*"], kind: ConstraintKind::Required(&["TargetBackupVault", "RuleName"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*"], kind: ConstraintKind::Properties(&["CompletionWindowMinutes", "CopyActions", "EnableContinuousBackup", "IndexActions", "Lifecycle", "RecoveryPointTags", "RuleName", "ScanActions", "ScheduleExpression", "ScheduleExpressionTimezone", "StartWindowMinutes", "TargetBackupVault", "TargetLogicallyAirGappedBackupVaultArn"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "CopyActions", "*"], kind: ConstraintKind::Required(&["DestinationBackupVaultArn"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "CopyActions", "*"], kind: ConstraintKind::Properties(&["DestinationBackupVaultArn", "Lifecycle"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "CopyActions", "*", "Lifecycle"], kind: ConstraintKind::Properties(&["DeleteAfterDays", "MoveToColdStorageAfterDays", "OptInToArchiveForSupportedResources"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "IndexActions", "*"], kind: ConstraintKind::Properties(&["ResourceTypes"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "Lifecycle"], kind: ConstraintKind::Properties(&["DeleteAfterDays", "MoveToColdStorageAfterDays", "OptInToArchiveForSupportedResources"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "ScanActions", "*"], kind: ConstraintKind::Properties(&["MalwareScanner", "ScanMode"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "ScanActions", "*", "MalwareScanner"], kind: ConstraintKind::Enum(&["GUARDDUTY"]) },
-            Constraint { path: &["BackupPlan", "BackupPlanRule", "*", "ScanActions", "*", "ScanMode"], kind: ConstraintKind::Enum(&["FULL_SCAN", "INCREMENTAL_SCAN"]) },
-            Constraint { path: &["BackupPlan", "ScanSettings", "*"], kind: ConstraintKind::Properties(&["MalwareScanner", "ResourceTypes", "ScannerRoleArn"]) },
-            Constraint { path: &["BackupPlan", "ScanSettings", "*", "MalwareScanner"], kind: ConstraintKind::Enum(&["GUARDDUTY"]) },
-            Constraint { path: &["BackupPlan", "ScanSettings", "*", "ResourceTypes", "*"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9\\-\\_\\.]{1,50}$") },
-        ],
-    };
 }
 
 /// `AWS::Backup::BackupSelection`: the resource struct, its property types and enums.
 pub mod backup_selection {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Backup::BackupSelection
@@ -822,36 +789,12 @@ pub mod backup_selection {
         }
     }
 
-    /// What the schema says about `AWS::Backup::BackupSelection`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Backup::BackupSelection",
-        create_only: &["/properties/BackupSelection", "/properties/BackupPlanId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["SelectionId", "Id"],
-        properties: &["BackupPlanId", "BackupSelection"],
-        required: &["BackupSelection", "BackupPlanId"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["BackupSelection"], kind: ConstraintKind::Required(&["SelectionName", "IamRoleArn"]) },
-            Constraint { path: &["BackupSelection"], kind: ConstraintKind::Properties(&["Conditions", "IamRoleArn", "ListOfTags", "NotResources", "Resources", "SelectionName"]) },
-            Constraint { path: &["BackupSelection", "Conditions"], kind: ConstraintKind::Properties(&["StringEquals", "StringLike", "StringNotEquals", "StringNotLike"]) },
-            Constraint { path: &["BackupSelection", "Conditions", "StringEquals", "*"], kind: ConstraintKind::Properties(&["ConditionKey", "ConditionValue"]) },
-            Constraint { path: &["BackupSelection", "Conditions", "StringLike", "*"], kind: ConstraintKind::Properties(&["ConditionKey", "ConditionValue"]) },
-            Constraint { path: &["BackupSelection", "Conditions", "StringNotEquals", "*"], kind: ConstraintKind::Properties(&["ConditionKey", "ConditionValue"]) },
-            Constraint { path: &["BackupSelection", "Conditions", "StringNotLike", "*"], kind: ConstraintKind::Properties(&["ConditionKey", "ConditionValue"]) },
-            Constraint { path: &["BackupSelection", "ListOfTags", "*"], kind: ConstraintKind::Required(&["ConditionValue", "ConditionKey", "ConditionType"]) },
-            Constraint { path: &["BackupSelection", "ListOfTags", "*"], kind: ConstraintKind::Properties(&["ConditionKey", "ConditionType", "ConditionValue"]) },
-            Constraint { path: &["BackupSelection", "SelectionName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9\\-\\_\\.\\:]+$") },
-        ],
-    };
 }
 
 /// `AWS::Backup::BackupVault`: the resource struct, its property types and enums.
 pub mod backup_vault {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, Json, List, Map, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Backup::BackupVault
@@ -1011,22 +954,4 @@ pub mod backup_vault {
         }
     }
 
-    /// What the schema says about `AWS::Backup::BackupVault`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Backup::BackupVault",
-        create_only: &["/properties/BackupVaultName", "/properties/EncryptionKeyArn"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/BackupVaultName"],
-        attributes: &["BackupVaultArn"],
-        properties: &["AccessPolicy", "BackupVaultName", "BackupVaultTags", "EncryptionKeyArn", "LockConfiguration", "Notifications"],
-        required: &["BackupVaultName"],
-        tagging: Some(Tagging { property: "BackupVaultTags", form: TagForm::Map }),
-        constraints: &[
-            Constraint { path: &["BackupVaultName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9\\-\\_]{2,50}$") },
-            Constraint { path: &["LockConfiguration"], kind: ConstraintKind::Required(&["MinRetentionDays"]) },
-            Constraint { path: &["LockConfiguration"], kind: ConstraintKind::Properties(&["ChangeableForDays", "MaxRetentionDays", "MinRetentionDays"]) },
-            Constraint { path: &["Notifications"], kind: ConstraintKind::Required(&["SNSTopicArn", "BackupVaultEvents"]) },
-            Constraint { path: &["Notifications"], kind: ConstraintKind::Properties(&["BackupVaultEvents", "SNSTopicArn"]) },
-        ],
-    };
 }

@@ -12,7 +12,6 @@ pub use certificate::CfnCertificate;
 pub mod certificate {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::CertificateManager::Certificate
@@ -264,27 +263,4 @@ pub mod certificate {
         }
     }
 
-    /// What the schema says about `AWS::CertificateManager::Certificate`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::CertificateManager::Certificate",
-        create_only: &["/properties/SubjectAlternativeNames", "/properties/DomainValidationOptions", "/properties/KeyAlgorithm", "/properties/DomainName", "/properties/CertificateAuthorityArn", "/properties/CertificateExport"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/CertificateArn"],
-        attributes: &["CertificateArn"],
-        properties: &["CertificateAuthorityArn", "CertificateExport", "CertificateTransparencyLoggingPreference", "DomainName", "DomainValidationOptions", "Id", "KeyAlgorithm", "SubjectAlternativeNames", "Tags", "ValidationMethod"],
-        required: &["DomainName"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["CertificateExport"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["CertificateTransparencyLoggingPreference"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["DomainValidationOptions", "*"], kind: ConstraintKind::Properties(&["DomainName", "HostedZoneId", "ValidationDomain"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(1), max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
-        ],
-    };
 }

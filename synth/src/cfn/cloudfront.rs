@@ -16,7 +16,6 @@ pub use response_headers_policy::CfnResponseHeadersPolicy;
 pub mod cache_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, List, Num, Str, ToValue, Value};
 
     /// A cache policy. When it's attached to a cache behavior, the cache policy determines the following: + The values that CloudFront includes in the cache key.
@@ -257,42 +256,12 @@ pub mod cache_policy {
         }
     }
 
-    /// What the schema says about `AWS::CloudFront::CachePolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::CloudFront::CachePolicy",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "LastModifiedTime"],
-        properties: &["CachePolicyConfig"],
-        required: &["CachePolicyConfig"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["CachePolicyConfig"], kind: ConstraintKind::Required(&["Name", "MinTTL", "MaxTTL", "DefaultTTL", "ParametersInCacheKeyAndForwardedToOrigin"]) },
-            Constraint { path: &["CachePolicyConfig"], kind: ConstraintKind::Properties(&["Comment", "DefaultTTL", "MaxTTL", "MinTTL", "Name", "ParametersInCacheKeyAndForwardedToOrigin"]) },
-            Constraint { path: &["CachePolicyConfig", "DefaultTTL"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["CachePolicyConfig", "MaxTTL"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["CachePolicyConfig", "MinTTL"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin"], kind: ConstraintKind::Required(&["EnableAcceptEncodingGzip", "HeadersConfig", "CookiesConfig", "QueryStringsConfig"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin"], kind: ConstraintKind::Properties(&["CookiesConfig", "EnableAcceptEncodingBrotli", "EnableAcceptEncodingGzip", "HeadersConfig", "QueryStringsConfig"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "CookiesConfig"], kind: ConstraintKind::Required(&["CookieBehavior"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "CookiesConfig"], kind: ConstraintKind::Properties(&["CookieBehavior", "Cookies"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "CookiesConfig", "CookieBehavior"], kind: ConstraintKind::Pattern("^(none|whitelist|allExcept|all)$") },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "HeadersConfig"], kind: ConstraintKind::Required(&["HeaderBehavior"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "HeadersConfig"], kind: ConstraintKind::Properties(&["HeaderBehavior", "Headers"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "HeadersConfig", "HeaderBehavior"], kind: ConstraintKind::Pattern("^(none|whitelist)$") },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "QueryStringsConfig"], kind: ConstraintKind::Required(&["QueryStringBehavior"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "QueryStringsConfig"], kind: ConstraintKind::Properties(&["QueryStringBehavior", "QueryStrings"]) },
-            Constraint { path: &["CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin", "QueryStringsConfig", "QueryStringBehavior"], kind: ConstraintKind::Pattern("^(none|whitelist|allExcept|all)$") },
-        ],
-    };
 }
 
 /// `AWS::CloudFront::Distribution`: the resource struct, its property types and enums.
 pub mod distribution {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Num, Str, ToValue, Value};
 
     /// A distribution tells CloudFront where you want content to be delivered from, and the details about how to track and manage content delivery.
@@ -3477,114 +3446,12 @@ pub mod distribution {
         }
     }
 
-    /// What the schema says about `AWS::CloudFront::Distribution`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::CloudFront::Distribution",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "DomainName"],
-        properties: &["DistributionConfig", "Tags"],
-        required: &["DistributionConfig"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DistributionConfig"], kind: ConstraintKind::Required(&["Enabled", "DefaultCacheBehavior"]) },
-            Constraint { path: &["DistributionConfig"], kind: ConstraintKind::Properties(&["Aliases", "AnycastIpListId", "CNAMEs", "CacheBehaviors", "CacheTagConfig", "Comment", "ConnectionFunctionAssociation", "ConnectionMode", "ContinuousDeploymentPolicyId", "CustomErrorResponses", "CustomOrigin", "DefaultCacheBehavior", "DefaultRootObject", "Enabled", "HttpVersion", "IPV6Enabled", "Logging", "OriginGroups", "Origins", "PriceClass", "Restrictions", "S3Origin", "Staging", "TenantConfig", "ViewerCertificate", "ViewerMtlsConfig", "WebACLId"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*"], kind: ConstraintKind::Required(&["PathPattern", "TargetOriginId", "ViewerProtocolPolicy"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*"], kind: ConstraintKind::Properties(&["AllowedMethods", "CachePolicyId", "CachedMethods", "Compress", "DefaultTTL", "FieldLevelEncryptionId", "ForwardedValues", "FunctionAssociations", "GrpcConfig", "LambdaFunctionAssociations", "MaxTTL", "MinTTL", "OriginRequestPolicyId", "PathPattern", "RealtimeLogConfigArn", "ResponseHeadersPolicyId", "SmoothStreaming", "TargetOriginId", "TrustedKeyGroups", "TrustedSigners", "ViewerProtocolPolicy"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "ForwardedValues"], kind: ConstraintKind::Required(&["QueryString"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "ForwardedValues"], kind: ConstraintKind::Properties(&["Cookies", "Headers", "QueryString", "QueryStringCacheKeys"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "ForwardedValues", "Cookies"], kind: ConstraintKind::Required(&["Forward"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "ForwardedValues", "Cookies"], kind: ConstraintKind::Properties(&["Forward", "WhitelistedNames"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "FunctionAssociations", "*"], kind: ConstraintKind::Properties(&["EventType", "FunctionARN"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "GrpcConfig"], kind: ConstraintKind::Required(&["Enabled"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "GrpcConfig"], kind: ConstraintKind::Properties(&["Enabled"]) },
-            Constraint { path: &["DistributionConfig", "CacheBehaviors", "*", "LambdaFunctionAssociations", "*"], kind: ConstraintKind::Properties(&["EventType", "IncludeBody", "LambdaFunctionARN"]) },
-            Constraint { path: &["DistributionConfig", "CacheTagConfig"], kind: ConstraintKind::Required(&["HeaderName"]) },
-            Constraint { path: &["DistributionConfig", "CacheTagConfig"], kind: ConstraintKind::Properties(&["HeaderName"]) },
-            Constraint { path: &["DistributionConfig", "ConnectionFunctionAssociation"], kind: ConstraintKind::Required(&["Id"]) },
-            Constraint { path: &["DistributionConfig", "ConnectionFunctionAssociation"], kind: ConstraintKind::Properties(&["Id"]) },
-            Constraint { path: &["DistributionConfig", "ConnectionFunctionAssociation", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["DistributionConfig", "ConnectionMode"], kind: ConstraintKind::Enum(&["direct", "tenant-only"]) },
-            Constraint { path: &["DistributionConfig", "CustomErrorResponses", "*"], kind: ConstraintKind::Required(&["ErrorCode"]) },
-            Constraint { path: &["DistributionConfig", "CustomErrorResponses", "*"], kind: ConstraintKind::Properties(&["ErrorCachingMinTTL", "ErrorCode", "ResponseCode", "ResponsePagePath"]) },
-            Constraint { path: &["DistributionConfig", "CustomErrorResponses", "*", "ErrorCode"], kind: ConstraintKind::NumEnum(&[400.0, 403.0, 404.0, 405.0, 414.0, 416.0, 500.0, 501.0, 502.0, 503.0, 504.0]) },
-            Constraint { path: &["DistributionConfig", "CustomErrorResponses", "*", "ResponseCode"], kind: ConstraintKind::NumEnum(&[200.0, 400.0, 403.0, 404.0, 405.0, 414.0, 416.0, 500.0, 501.0, 502.0, 503.0, 504.0]) },
-            Constraint { path: &["DistributionConfig", "CustomOrigin"], kind: ConstraintKind::Required(&["DNSName", "OriginProtocolPolicy", "OriginSSLProtocols"]) },
-            Constraint { path: &["DistributionConfig", "CustomOrigin"], kind: ConstraintKind::Properties(&["DNSName", "HTTPPort", "HTTPSPort", "OriginProtocolPolicy", "OriginSSLProtocols"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior"], kind: ConstraintKind::Required(&["TargetOriginId", "ViewerProtocolPolicy"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior"], kind: ConstraintKind::Properties(&["AllowedMethods", "CachePolicyId", "CachedMethods", "Compress", "DefaultTTL", "FieldLevelEncryptionId", "ForwardedValues", "FunctionAssociations", "GrpcConfig", "LambdaFunctionAssociations", "MaxTTL", "MinTTL", "OriginRequestPolicyId", "RealtimeLogConfigArn", "ResponseHeadersPolicyId", "SmoothStreaming", "TargetOriginId", "TrustedKeyGroups", "TrustedSigners", "ViewerProtocolPolicy"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "ForwardedValues"], kind: ConstraintKind::Required(&["QueryString"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "ForwardedValues"], kind: ConstraintKind::Properties(&["Cookies", "Headers", "QueryString", "QueryStringCacheKeys"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "ForwardedValues", "Cookies"], kind: ConstraintKind::Required(&["Forward"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "ForwardedValues", "Cookies"], kind: ConstraintKind::Properties(&["Forward", "WhitelistedNames"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "FunctionAssociations", "*"], kind: ConstraintKind::Properties(&["EventType", "FunctionARN"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "GrpcConfig"], kind: ConstraintKind::Required(&["Enabled"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "GrpcConfig"], kind: ConstraintKind::Properties(&["Enabled"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "LambdaFunctionAssociations", "*"], kind: ConstraintKind::Properties(&["EventType", "IncludeBody", "LambdaFunctionARN"]) },
-            Constraint { path: &["DistributionConfig", "DefaultCacheBehavior", "ViewerProtocolPolicy"], kind: ConstraintKind::Enum(&["allow-all", "https-only", "redirect-to-https"]) },
-            Constraint { path: &["DistributionConfig", "HttpVersion"], kind: ConstraintKind::Enum(&["http1.1", "http2", "http2and3", "http3"]) },
-            Constraint { path: &["DistributionConfig", "Logging"], kind: ConstraintKind::Properties(&["Bucket", "IncludeCookies", "Prefix"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups"], kind: ConstraintKind::Required(&["Quantity"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups"], kind: ConstraintKind::Properties(&["Items", "Quantity"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*"], kind: ConstraintKind::Required(&["Id", "FailoverCriteria", "Members"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*"], kind: ConstraintKind::Properties(&["FailoverCriteria", "Id", "Members", "SelectionCriteria"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*", "FailoverCriteria"], kind: ConstraintKind::Required(&["StatusCodes"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*", "FailoverCriteria"], kind: ConstraintKind::Properties(&["StatusCodes"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*", "Members"], kind: ConstraintKind::Required(&["Quantity", "Items"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*", "Members"], kind: ConstraintKind::Properties(&["Items", "Quantity"]) },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*", "Members", "Items"], kind: ConstraintKind::Items { min: Some(2), max: Some(2) } },
-            Constraint { path: &["DistributionConfig", "OriginGroups", "Items", "*", "SelectionCriteria"], kind: ConstraintKind::Enum(&["default", "media-quality-based"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*"], kind: ConstraintKind::Required(&["DomainName", "Id"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*"], kind: ConstraintKind::Properties(&["ConnectionAttempts", "ConnectionTimeout", "CustomOriginConfig", "DomainName", "Id", "OriginAccessControlId", "OriginCustomHeaders", "OriginPath", "OriginShield", "ResponseCompletionTimeout", "S3OriginConfig", "VpcOriginConfig"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "CustomOriginConfig"], kind: ConstraintKind::Required(&["OriginProtocolPolicy"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "CustomOriginConfig"], kind: ConstraintKind::Properties(&["HTTPPort", "HTTPSPort", "IpAddressType", "OriginKeepaliveTimeout", "OriginMtlsConfig", "OriginProtocolPolicy", "OriginReadTimeout", "OriginSSLProtocols"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "CustomOriginConfig", "IpAddressType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6", "dualstack"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "CustomOriginConfig", "OriginMtlsConfig"], kind: ConstraintKind::Required(&["ClientCertificateArn"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "CustomOriginConfig", "OriginMtlsConfig"], kind: ConstraintKind::Properties(&["ClientCertificateArn"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "OriginCustomHeaders", "*"], kind: ConstraintKind::Required(&["HeaderValue", "HeaderName"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "OriginCustomHeaders", "*"], kind: ConstraintKind::Properties(&["HeaderName", "HeaderValue"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "OriginShield"], kind: ConstraintKind::Properties(&["Enabled", "OriginShieldRegion"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "S3OriginConfig"], kind: ConstraintKind::Properties(&["OriginAccessIdentity", "OriginReadTimeout"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "VpcOriginConfig"], kind: ConstraintKind::Required(&["VpcOriginId"]) },
-            Constraint { path: &["DistributionConfig", "Origins", "*", "VpcOriginConfig"], kind: ConstraintKind::Properties(&["OriginKeepaliveTimeout", "OriginReadTimeout", "OwnerAccountId", "VpcOriginId"]) },
-            Constraint { path: &["DistributionConfig", "PriceClass"], kind: ConstraintKind::Enum(&["None", "PriceClass_100", "PriceClass_200", "PriceClass_All"]) },
-            Constraint { path: &["DistributionConfig", "Restrictions"], kind: ConstraintKind::Required(&["GeoRestriction"]) },
-            Constraint { path: &["DistributionConfig", "Restrictions"], kind: ConstraintKind::Properties(&["GeoRestriction"]) },
-            Constraint { path: &["DistributionConfig", "Restrictions", "GeoRestriction"], kind: ConstraintKind::Required(&["RestrictionType"]) },
-            Constraint { path: &["DistributionConfig", "Restrictions", "GeoRestriction"], kind: ConstraintKind::Properties(&["Locations", "RestrictionType"]) },
-            Constraint { path: &["DistributionConfig", "Restrictions", "GeoRestriction", "Locations", "*"], kind: ConstraintKind::Enum(&["AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW"]) },
-            Constraint { path: &["DistributionConfig", "Restrictions", "GeoRestriction", "RestrictionType"], kind: ConstraintKind::Enum(&["blacklist", "none", "whitelist"]) },
-            Constraint { path: &["DistributionConfig", "S3Origin"], kind: ConstraintKind::Required(&["DNSName"]) },
-            Constraint { path: &["DistributionConfig", "S3Origin"], kind: ConstraintKind::Properties(&["DNSName", "OriginAccessIdentity"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig"], kind: ConstraintKind::Properties(&["ParameterDefinitions"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*"], kind: ConstraintKind::Required(&["Name", "Definition"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*"], kind: ConstraintKind::Properties(&["Definition", "Name"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*", "Definition"], kind: ConstraintKind::Properties(&["StringSchema"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*", "Definition", "StringSchema"], kind: ConstraintKind::Required(&["Required"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*", "Definition", "StringSchema"], kind: ConstraintKind::Properties(&["Comment", "DefaultValue", "Required"]) },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*", "Definition", "StringSchema", "DefaultValue"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*", "Name"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9-_]+$") },
-            Constraint { path: &["DistributionConfig", "TenantConfig", "ParameterDefinitions", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["DistributionConfig", "ViewerCertificate"], kind: ConstraintKind::Properties(&["AcmCertificateArn", "CloudFrontDefaultCertificate", "IamCertificateId", "MinimumProtocolVersion", "SslSupportMethod"]) },
-            Constraint { path: &["DistributionConfig", "ViewerCertificate", "IamCertificateId"], kind: ConstraintKind::Length { min: None, max: Some(32) } },
-            Constraint { path: &["DistributionConfig", "ViewerCertificate", "MinimumProtocolVersion"], kind: ConstraintKind::Enum(&["SSLv3", "TLSv1", "TLSv1.1_2016", "TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025", "TLSv1_2016"]) },
-            Constraint { path: &["DistributionConfig", "ViewerCertificate", "SslSupportMethod"], kind: ConstraintKind::Enum(&["sni-only", "static-ip", "vip"]) },
-            Constraint { path: &["DistributionConfig", "ViewerMtlsConfig"], kind: ConstraintKind::Properties(&["Mode", "TrustStoreConfig"]) },
-            Constraint { path: &["DistributionConfig", "ViewerMtlsConfig", "Mode"], kind: ConstraintKind::Enum(&["required", "optional", "passthrough"]) },
-            Constraint { path: &["DistributionConfig", "ViewerMtlsConfig", "TrustStoreConfig"], kind: ConstraintKind::Required(&["TrustStoreId"]) },
-            Constraint { path: &["DistributionConfig", "ViewerMtlsConfig", "TrustStoreConfig"], kind: ConstraintKind::Properties(&["AdvertiseTrustStoreCaNames", "IgnoreCertificateExpiry", "TrustStoreId"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::CloudFront::OriginAccessControl`: the resource struct, its property types and enums.
 pub mod origin_access_control {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
     /// Creates a new origin access control in CloudFront. After you create an origin access control, you can add it to an origin in a CloudFront distribution so that CloudFront sends authenticated (signed)…
@@ -3668,31 +3535,12 @@ pub mod origin_access_control {
         }
     }
 
-    /// What the schema says about `AWS::CloudFront::OriginAccessControl`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::CloudFront::OriginAccessControl",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["OriginAccessControlConfig"],
-        required: &["OriginAccessControlConfig"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["OriginAccessControlConfig"], kind: ConstraintKind::Required(&["Name", "SigningProtocol", "SigningBehavior", "OriginAccessControlOriginType"]) },
-            Constraint { path: &["OriginAccessControlConfig"], kind: ConstraintKind::Properties(&["Description", "Name", "OriginAccessControlOriginType", "SigningBehavior", "SigningProtocol"]) },
-            Constraint { path: &["OriginAccessControlConfig", "OriginAccessControlOriginType"], kind: ConstraintKind::Pattern("^(s3|mediastore|lambda|mediapackagev2)$") },
-            Constraint { path: &["OriginAccessControlConfig", "SigningBehavior"], kind: ConstraintKind::Pattern("^(never|no-override|always|always-amz-auth)$") },
-            Constraint { path: &["OriginAccessControlConfig", "SigningProtocol"], kind: ConstraintKind::Pattern("^(sigv4|sigv4a)$") },
-        ],
-    };
 }
 
 /// `AWS::CloudFront::OriginRequestPolicy`: the resource struct, its property types and enums.
 pub mod origin_request_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// An origin request policy. When it's attached to a cache behavior, the origin request policy determines the values that CloudFront includes in requests that it sends to the origin.
@@ -3883,37 +3731,12 @@ pub mod origin_request_policy {
         }
     }
 
-    /// What the schema says about `AWS::CloudFront::OriginRequestPolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::CloudFront::OriginRequestPolicy",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "LastModifiedTime"],
-        properties: &["OriginRequestPolicyConfig"],
-        required: &["OriginRequestPolicyConfig"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["OriginRequestPolicyConfig"], kind: ConstraintKind::Required(&["Name", "HeadersConfig", "CookiesConfig", "QueryStringsConfig"]) },
-            Constraint { path: &["OriginRequestPolicyConfig"], kind: ConstraintKind::Properties(&["Comment", "CookiesConfig", "HeadersConfig", "Name", "QueryStringsConfig"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "CookiesConfig"], kind: ConstraintKind::Required(&["CookieBehavior"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "CookiesConfig"], kind: ConstraintKind::Properties(&["CookieBehavior", "Cookies"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "CookiesConfig", "CookieBehavior"], kind: ConstraintKind::Pattern("^(none|whitelist|all|allExcept)$") },
-            Constraint { path: &["OriginRequestPolicyConfig", "HeadersConfig"], kind: ConstraintKind::Required(&["HeaderBehavior"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "HeadersConfig"], kind: ConstraintKind::Properties(&["HeaderBehavior", "Headers"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "HeadersConfig", "HeaderBehavior"], kind: ConstraintKind::Pattern("^(none|whitelist|allViewer|allViewerAndWhitelistCloudFront|allExcept)$") },
-            Constraint { path: &["OriginRequestPolicyConfig", "QueryStringsConfig"], kind: ConstraintKind::Required(&["QueryStringBehavior"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "QueryStringsConfig"], kind: ConstraintKind::Properties(&["QueryStringBehavior", "QueryStrings"]) },
-            Constraint { path: &["OriginRequestPolicyConfig", "QueryStringsConfig", "QueryStringBehavior"], kind: ConstraintKind::Pattern("^(none|whitelist|all|allExcept)$") },
-        ],
-    };
 }
 
 /// `AWS::CloudFront::ResponseHeadersPolicy`: the resource struct, its property types and enums.
 pub mod response_headers_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Num, Str, ToValue, Value};
 
     /// A response headers policy. A response headers policy contains information about a set of HTTP response headers.
@@ -4654,60 +4477,4 @@ pub mod response_headers_policy {
         }
     }
 
-    /// What the schema says about `AWS::CloudFront::ResponseHeadersPolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::CloudFront::ResponseHeadersPolicy",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "LastModifiedTime"],
-        properties: &["ResponseHeadersPolicyConfig"],
-        required: &["ResponseHeadersPolicyConfig"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["ResponseHeadersPolicyConfig"], kind: ConstraintKind::Required(&["Name"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig"], kind: ConstraintKind::Properties(&["Comment", "CorsConfig", "CustomHeadersConfig", "Name", "RemoveHeadersConfig", "SecurityHeadersConfig", "ServerTimingHeadersConfig"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "Comment"], kind: ConstraintKind::Length { min: None, max: Some(128) } },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig"], kind: ConstraintKind::Required(&["AccessControlAllowOrigins", "AccessControlAllowHeaders", "AccessControlAllowMethods", "AccessControlAllowCredentials", "OriginOverride"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig"], kind: ConstraintKind::Properties(&["AccessControlAllowCredentials", "AccessControlAllowHeaders", "AccessControlAllowMethods", "AccessControlAllowOrigins", "AccessControlExposeHeaders", "AccessControlMaxAgeSec", "OriginOverride"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowHeaders"], kind: ConstraintKind::Required(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowHeaders"], kind: ConstraintKind::Properties(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowHeaders", "Items"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowMethods"], kind: ConstraintKind::Required(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowMethods"], kind: ConstraintKind::Properties(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowMethods", "Items"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowMethods", "Items", "*"], kind: ConstraintKind::Enum(&["ALL", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowOrigins"], kind: ConstraintKind::Required(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowOrigins"], kind: ConstraintKind::Properties(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowOrigins", "Items"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlExposeHeaders"], kind: ConstraintKind::Required(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlExposeHeaders"], kind: ConstraintKind::Properties(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CustomHeadersConfig"], kind: ConstraintKind::Required(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CustomHeadersConfig"], kind: ConstraintKind::Properties(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CustomHeadersConfig", "Items", "*"], kind: ConstraintKind::Required(&["Header", "Value", "Override"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "CustomHeadersConfig", "Items", "*"], kind: ConstraintKind::Properties(&["Header", "Override", "Value"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "RemoveHeadersConfig"], kind: ConstraintKind::Required(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "RemoveHeadersConfig"], kind: ConstraintKind::Properties(&["Items"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "RemoveHeadersConfig", "Items", "*"], kind: ConstraintKind::Required(&["Header"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "RemoveHeadersConfig", "Items", "*"], kind: ConstraintKind::Properties(&["Header"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig"], kind: ConstraintKind::Properties(&["ContentSecurityPolicy", "ContentTypeOptions", "FrameOptions", "ReferrerPolicy", "StrictTransportSecurity", "XSSProtection"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ContentSecurityPolicy"], kind: ConstraintKind::Required(&["Override", "ContentSecurityPolicy"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ContentSecurityPolicy"], kind: ConstraintKind::Properties(&["ContentSecurityPolicy", "Override"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ContentTypeOptions"], kind: ConstraintKind::Required(&["Override"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ContentTypeOptions"], kind: ConstraintKind::Properties(&["Override"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "FrameOptions"], kind: ConstraintKind::Required(&["Override", "FrameOption"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "FrameOptions"], kind: ConstraintKind::Properties(&["FrameOption", "Override"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "FrameOptions", "FrameOption"], kind: ConstraintKind::Pattern("^(DENY|SAMEORIGIN)$") },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ReferrerPolicy"], kind: ConstraintKind::Required(&["Override", "ReferrerPolicy"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ReferrerPolicy"], kind: ConstraintKind::Properties(&["Override", "ReferrerPolicy"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "ReferrerPolicy", "ReferrerPolicy"], kind: ConstraintKind::Pattern("^(no-referrer|no-referrer-when-downgrade|origin|origin-when-cross-origin|same-origin|strict-origin|strict-origin-when-cross-origin|unsafe-url)$") },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "StrictTransportSecurity"], kind: ConstraintKind::Required(&["Override", "AccessControlMaxAgeSec"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "StrictTransportSecurity"], kind: ConstraintKind::Properties(&["AccessControlMaxAgeSec", "IncludeSubdomains", "Override", "Preload"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "XSSProtection"], kind: ConstraintKind::Required(&["Override", "Protection"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "SecurityHeadersConfig", "XSSProtection"], kind: ConstraintKind::Properties(&["ModeBlock", "Override", "Protection", "ReportUri"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "ServerTimingHeadersConfig"], kind: ConstraintKind::Required(&["Enabled"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "ServerTimingHeadersConfig"], kind: ConstraintKind::Properties(&["Enabled", "SamplingRate"]) },
-            Constraint { path: &["ResponseHeadersPolicyConfig", "ServerTimingHeadersConfig", "SamplingRate"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100.0) } },
-        ],
-    };
 }

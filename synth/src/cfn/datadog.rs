@@ -14,7 +14,6 @@ pub use monitor::CfnMonitor;
 pub mod dashboard {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
     /// Datadog Dashboard 2.1.0
@@ -57,25 +56,12 @@ pub mod dashboard {
         }
     }
 
-    /// What the schema says about `Datadog::Dashboards::Dashboard`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "Datadog::Dashboards::Dashboard",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "Url"],
-        properties: &["DashboardDefinition"],
-        required: &["DashboardDefinition"],
-        tagging: None,
-        constraints: &[],
-    };
 }
 
 /// `Datadog::Integrations::AWSAccount`: the resource struct, its property types and enums.
 pub mod aws_account {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, List, Str, ToValue, Value};
 
     /// Datadog AWS Account Integration 0.0.1
@@ -605,37 +591,12 @@ pub mod aws_account {
         }
     }
 
-    /// What the schema says about `Datadog::Integrations::AWSAccount`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "Datadog::Integrations::AWSAccount",
-        create_only: &["/properties/AccountID", "/properties/AuthConfig/RoleName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["AccountID", "AWSPartition", "AuthConfig", "AWSRegions", "MetricsConfig", "AccountTags", "ResourcesConfig", "LogsConfig", "TracesConfig", "ExternalIDSecretName"],
-        required: &[],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["AWSPartition"], kind: ConstraintKind::Enum(&["aws", "aws-us-gov", "aws-cn"]) },
-            Constraint { path: &["AuthConfig"], kind: ConstraintKind::Properties(&["RoleName"]) },
-            Constraint { path: &["AWSRegions"], kind: ConstraintKind::Properties(&["IncludeOnly", "IncludeAll"]) },
-            Constraint { path: &["MetricsConfig"], kind: ConstraintKind::Properties(&["Enabled", "AutomuteEnabled", "CollectCloudwatchAlarms", "CollectCustomMetrics", "TagFilters", "NamespaceFilters"]) },
-            Constraint { path: &["MetricsConfig", "TagFilters", "*"], kind: ConstraintKind::Properties(&["Namespace", "Tags"]) },
-            Constraint { path: &["MetricsConfig", "NamespaceFilters"], kind: ConstraintKind::Properties(&["IncludeOnly", "ExcludeOnly"]) },
-            Constraint { path: &["ResourcesConfig"], kind: ConstraintKind::Properties(&["CSPMResourceCollection", "ExtendedResourceCollection"]) },
-            Constraint { path: &["LogsConfig"], kind: ConstraintKind::Properties(&["LambdaForwarder"]) },
-            Constraint { path: &["LogsConfig", "LambdaForwarder"], kind: ConstraintKind::Properties(&["Lambdas", "Sources"]) },
-            Constraint { path: &["TracesConfig"], kind: ConstraintKind::Properties(&["XRayServices"]) },
-            Constraint { path: &["TracesConfig", "XRayServices"], kind: ConstraintKind::Properties(&["IncludeOnly", "IncludeAll"]) },
-        ],
-    };
 }
 
 /// `Datadog::Monitors::Monitor`: the resource struct, its property types and enums.
 pub mod monitor {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Num, Str, ToValue, Value};
 
     /// Datadog Monitor 4.10.0
@@ -1416,31 +1377,4 @@ pub mod monitor {
         }
     }
 
-    /// What the schema says about `Datadog::Monitors::Monitor`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "Datadog::Monitors::Monitor",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Modified", "Id", "Deleted", "State", "OverallState", "Creator", "Created"],
-        properties: &["Message", "Name", "Tags", "Priority", "Options", "Query", "Type", "Multi", "RestrictedRoles", "CloudformationOptions"],
-        required: &["Query", "Type"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Options"], kind: ConstraintKind::Properties(&["EnableLogsSample", "EnableSamples", "EscalationMessage", "EvaluationDelay", "GroupRetentionDuration", "IncludeTags", "Locked", "MinLocationFailed", "NewHostDelay", "NoDataTimeframe", "NotifyAudit", "NotifyBy", "NotifyNoData", "NotificationPresetName", "OnMissingData", "RenotifyInterval", "RequireFullWindow", "SchedulingOptions", "SyntheticsCheckID", "Thresholds", "ThresholdWindows", "TimeoutH", "RenotifyOccurrences", "RenotifyStatuses", "MinFailureDuration", "NewGroupDelay", "Variables"]) },
-            Constraint { path: &["Options", "NotificationPresetName"], kind: ConstraintKind::Enum(&["show_all", "hide_query", "hide_handles", "hide_all"]) },
-            Constraint { path: &["Options", "OnMissingData"], kind: ConstraintKind::Enum(&["default", "show_no_data", "show_and_notify_no_data", "resolve"]) },
-            Constraint { path: &["Options", "SchedulingOptions"], kind: ConstraintKind::Properties(&["EvaluationWindow"]) },
-            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow"], kind: ConstraintKind::Properties(&["DayStarts", "MonthStarts", "HourStarts"]) },
-            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow", "MonthStarts"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(1.0) } },
-            Constraint { path: &["Options", "SchedulingOptions", "EvaluationWindow", "HourStarts"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(59.0) } },
-            Constraint { path: &["Options", "Thresholds"], kind: ConstraintKind::Properties(&["Critical", "CriticalRecovery", "OK", "Warning", "WarningRecovery"]) },
-            Constraint { path: &["Options", "ThresholdWindows"], kind: ConstraintKind::Properties(&["TriggerWindow", "RecoveryWindow"]) },
-            Constraint { path: &["Options", "RenotifyStatuses", "*"], kind: ConstraintKind::Enum(&["alert", "no data", "warn"]) },
-            Constraint { path: &["Options", "MinFailureDuration"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(7200.0) } },
-            Constraint { path: &["Options", "NewGroupDelay"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["Type"], kind: ConstraintKind::Enum(&["audit alert", "composite", "event alert", "event-v2 alert", "log alert", "metric alert", "process alert", "query alert", "service check", "synthetics alert", "trace-analytics alert", "slo alert", "rum alert", "ci-pipelines alert", "error-tracking alert", "ci-tests alert", "database-monitoring alert", "network-performance alert", "cost alert", "data-quality alert"]) },
-            Constraint { path: &["CloudformationOptions"], kind: ConstraintKind::Properties(&["LowercaseQuery"]) },
-        ],
-    };
 }

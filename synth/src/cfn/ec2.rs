@@ -25,7 +25,6 @@ pub use vpc_gateway_attachment::CfnVPCGatewayAttachment;
 pub mod eip {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Specifies an Elastic IP (EIP) address and can, optionally, associate it with an Amazon EC2 instance.
@@ -163,28 +162,12 @@ pub mod eip {
         }
     }
 
-    /// What the schema says about `AWS::EC2::EIP`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::EIP",
-        create_only: &["/properties/NetworkBorderGroup", "/properties/TransferAddress", "/properties/IpamPoolId", "/properties/Address"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/PublicIp", "/properties/AllocationId"],
-        attributes: &["PublicIp", "AllocationId"],
-        properties: &["Address", "Domain", "InstanceId", "IpamPoolId", "NetworkBorderGroup", "PublicIpv4Pool", "Tags", "TransferAddress"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::FlowLog`: the resource struct, its property types and enums.
 pub mod flow_log {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Specifies a VPC flow log, which enables you to capture IP traffic for a specific network interface, subnet, or VPC.
@@ -570,40 +553,12 @@ pub mod flow_log {
         }
     }
 
-    /// What the schema says about `AWS::EC2::FlowLog`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::FlowLog",
-        create_only: &["/properties/DeliverCrossAccountRole", "/properties/DeliverLogsPermissionArn", "/properties/LogGroupName", "/properties/LogDestination", "/properties/ResourceId", "/properties/TrafficType", "/properties/LogDestinationType", "/properties/ResourceType", "/properties/LogFormat", "/properties/MaxAggregationInterval", "/properties/DestinationOptions", "/properties/TagFieldSpecifications"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["DeliverCrossAccountRole", "DeliverLogsPermissionArn", "DestinationOptions", "LogDestination", "LogDestinationType", "LogFormat", "LogGroupName", "MaxAggregationInterval", "ResourceId", "ResourceType", "TagFieldSpecifications", "Tags", "TrafficType"],
-        required: &["ResourceType", "ResourceId"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DestinationOptions"], kind: ConstraintKind::Required(&["FileFormat", "HiveCompatiblePartitions", "PerHourPartition"]) },
-            Constraint { path: &["DestinationOptions"], kind: ConstraintKind::Properties(&["FileFormat", "HiveCompatiblePartitions", "PerHourPartition"]) },
-            Constraint { path: &["DestinationOptions", "FileFormat"], kind: ConstraintKind::Enum(&["plain-text", "parquet"]) },
-            Constraint { path: &["LogDestinationType"], kind: ConstraintKind::Enum(&["cloud-watch-logs", "s3", "kinesis-data-firehose"]) },
-            Constraint { path: &["ResourceType"], kind: ConstraintKind::Enum(&["NetworkInterface", "Subnet", "VPC", "TransitGateway", "TransitGatewayAttachment", "RegionalNatGateway"]) },
-            Constraint { path: &["TagFieldSpecifications"], kind: ConstraintKind::Items { min: Some(1), max: Some(3) } },
-            Constraint { path: &["TagFieldSpecifications", "*"], kind: ConstraintKind::Required(&["ResourceType", "TagKeys"]) },
-            Constraint { path: &["TagFieldSpecifications", "*"], kind: ConstraintKind::Properties(&["ResourceType", "TagKeys"]) },
-            Constraint { path: &["TagFieldSpecifications", "*", "ResourceType"], kind: ConstraintKind::Enum(&["auto-scaling-group", "instance", "network-interface"]) },
-            Constraint { path: &["TagFieldSpecifications", "*", "TagKeys"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
-            Constraint { path: &["TagFieldSpecifications", "*", "TagKeys", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["TrafficType"], kind: ConstraintKind::Enum(&["ACCEPT", "ALL", "REJECT"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::InternetGateway`: the resource struct, its property types and enums.
 pub mod internet_gateway {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Allocates an internet gateway for use with a VPC. After creating the Internet gateway, you then attach it to a VPC.
@@ -673,30 +628,12 @@ pub mod internet_gateway {
         }
     }
 
-    /// What the schema says about `AWS::EC2::InternetGateway`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::InternetGateway",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/InternetGatewayId"],
-        attributes: &["InternetGatewayId"],
-        properties: &["Tags"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::EC2::NatGateway`: the resource struct, its property types and enums.
 pub mod nat_gateway {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
     /// Specifies a network address translation (NAT) gateway in the specified subnet. You can create either a public NAT gateway or a private NAT gateway. The default is a public NAT gateway.
@@ -979,33 +916,12 @@ pub mod nat_gateway {
         }
     }
 
-    /// What the schema says about `AWS::EC2::NatGateway`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::NatGateway",
-        create_only: &["/properties/VpcId", "/properties/SubnetId", "/properties/ConnectivityType", "/properties/AllocationId", "/properties/PrivateIpAddress", "/properties/AvailabilityMode"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/NatGatewayId"],
-        attributes: &["NatGatewayId", "EniId", "AutoProvisionZones", "AutoScalingIps", "RouteTableId"],
-        properties: &["AllocationId", "AvailabilityMode", "AvailabilityZoneAddresses", "ConnectivityType", "MaxDrainDurationSeconds", "PrivateIpAddress", "SecondaryAllocationIds", "SecondaryPrivateIpAddressCount", "SecondaryPrivateIpAddresses", "SubnetId", "Tags", "VpcId"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AvailabilityMode"], kind: ConstraintKind::Enum(&["regional", "zonal"]) },
-            Constraint { path: &["AvailabilityZoneAddresses", "*"], kind: ConstraintKind::Required(&["AllocationIds"]) },
-            Constraint { path: &["AvailabilityZoneAddresses", "*"], kind: ConstraintKind::Properties(&["AllocationIds", "AvailabilityZone", "AvailabilityZoneId"]) },
-            Constraint { path: &["ConnectivityType"], kind: ConstraintKind::Enum(&["private", "public"]) },
-            Constraint { path: &["SecondaryPrivateIpAddressCount"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(31.0) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::Route`: the resource struct, its property types and enums.
 pub mod route {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
     /// Specifies a route in a route table. For more information, see [Routes](https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html#route-table-routes) in the *Amazon VPC User Guide*.
@@ -1193,25 +1109,12 @@ pub mod route {
         }
     }
 
-    /// What the schema says about `AWS::EC2::Route`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::Route",
-        create_only: &["/properties/RouteTableId", "/properties/DestinationCidrBlock", "/properties/DestinationIpv6CidrBlock", "/properties/DestinationPrefixListId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/RouteTableId", "/properties/CidrBlock"],
-        attributes: &["CidrBlock"],
-        properties: &["CarrierGatewayId", "CoreNetworkArn", "DestinationCidrBlock", "DestinationIpv6CidrBlock", "DestinationPrefixListId", "EgressOnlyInternetGatewayId", "GatewayId", "InstanceId", "LocalGatewayId", "NatGatewayId", "NetworkInterfaceId", "OdbNetworkArn", "RouteTableId", "TransitGatewayId", "VpcEndpointId", "VpcPeeringConnectionId"],
-        required: &["RouteTableId"],
-        tagging: None,
-        constraints: &[],
-    };
 }
 
 /// `AWS::EC2::RouteTable`: the resource struct, its property types and enums.
 pub mod route_table {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Specifies a route table for the specified VPC. After you create a route table, you can add routes and associate the table with a subnet.
@@ -1287,28 +1190,12 @@ pub mod route_table {
         }
     }
 
-    /// What the schema says about `AWS::EC2::RouteTable`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::RouteTable",
-        create_only: &["/properties/VpcId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/RouteTableId"],
-        attributes: &["RouteTableId"],
-        properties: &["Tags", "VpcId"],
-        required: &["VpcId"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::SecurityGroup`: the resource struct, its property types and enums.
 pub mod security_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::EC2::SecurityGroup
@@ -1637,38 +1524,12 @@ pub mod security_group {
         }
     }
 
-    /// What the schema says about `AWS::EC2::SecurityGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::SecurityGroup",
-        create_only: &["/properties/GroupDescription", "/properties/GroupName", "/properties/VpcId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "GroupId"],
-        properties: &["GroupDescription", "GroupName", "SecurityGroupEgress", "SecurityGroupIngress", "Tags", "VpcId"],
-        required: &["GroupDescription"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["GroupDescription"], kind: ConstraintKind::Pattern("^([a-z,A-Z,0-9,. _\\-:/()#,@[\\]+=&;\\{\\}!$*])*$") },
-            Constraint { path: &["GroupDescription"], kind: ConstraintKind::Length { min: Some(0), max: Some(255) } },
-            Constraint { path: &["SecurityGroupEgress", "*"], kind: ConstraintKind::Required(&["IpProtocol"]) },
-            Constraint { path: &["SecurityGroupEgress", "*"], kind: ConstraintKind::Properties(&["CidrIp", "CidrIpv6", "Description", "DestinationPrefixListId", "DestinationSecurityGroupId", "FromPort", "IpProtocol", "ToPort"]) },
-            Constraint { path: &["SecurityGroupEgress", "*", "FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-            Constraint { path: &["SecurityGroupEgress", "*", "ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-            Constraint { path: &["SecurityGroupIngress", "*"], kind: ConstraintKind::Required(&["IpProtocol"]) },
-            Constraint { path: &["SecurityGroupIngress", "*"], kind: ConstraintKind::Properties(&["CidrIp", "CidrIpv6", "Description", "FromPort", "IpProtocol", "SourcePrefixListId", "SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId", "ToPort"]) },
-            Constraint { path: &["SecurityGroupIngress", "*", "FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-            Constraint { path: &["SecurityGroupIngress", "*", "ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::SecurityGroupEgress`: the resource struct, its property types and enums.
 pub mod security_group_egress {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, Str, ToValue, Value};
 
     /// Adds the specified outbound (egress) rule to a security group.
@@ -1780,28 +1641,12 @@ pub mod security_group_egress {
         }
     }
 
-    /// What the schema says about `AWS::EC2::SecurityGroupEgress`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::SecurityGroupEgress",
-        create_only: &["/properties/IpProtocol", "/properties/DestinationSecurityGroupId", "/properties/ToPort", "/properties/CidrIp", "/properties/FromPort", "/properties/GroupId", "/properties/CidrIpv6", "/properties/DestinationPrefixListId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["CidrIp", "CidrIpv6", "Description", "DestinationPrefixListId", "DestinationSecurityGroupId", "FromPort", "GroupId", "IpProtocol", "ToPort"],
-        required: &["IpProtocol", "GroupId"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-            Constraint { path: &["ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-        ],
-    };
 }
 
 /// `AWS::EC2::SecurityGroupIngress`: the resource struct, its property types and enums.
 pub mod security_group_ingress {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::EC2::SecurityGroupIngress
@@ -1949,28 +1794,12 @@ pub mod security_group_ingress {
         }
     }
 
-    /// What the schema says about `AWS::EC2::SecurityGroupIngress`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::SecurityGroupIngress",
-        create_only: &["/properties/GroupName", "/properties/IpProtocol", "/properties/SourceSecurityGroupId", "/properties/SourcePrefixListId", "/properties/ToPort", "/properties/CidrIp", "/properties/SourceSecurityGroupName", "/properties/SourceSecurityGroupOwnerId", "/properties/FromPort", "/properties/GroupId", "/properties/CidrIpv6"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["CidrIp", "CidrIpv6", "Description", "FromPort", "GroupId", "GroupName", "IpProtocol", "SourcePrefixListId", "SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId", "ToPort"],
-        required: &["IpProtocol"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["FromPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-            Constraint { path: &["ToPort"], kind: ConstraintKind::Range { min: Some(-1.0), max: None } },
-        ],
-    };
 }
 
 /// `AWS::EC2::Subnet`: the resource struct, its property types and enums.
 pub mod subnet {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Specifies a subnet for the specified VPC. For an IPv4 only subnet, specify an IPv4 CIDR block. If the VPC has an IPv6 CIDR block, you can create an IPv6 only subnet or a dual stack subnet instead.
@@ -2252,29 +2081,12 @@ pub mod subnet {
         }
     }
 
-    /// What the schema says about `AWS::EC2::Subnet`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::Subnet",
-        create_only: &["/properties/VpcId", "/properties/AvailabilityZone", "/properties/AvailabilityZoneId", "/properties/CidrBlock", "/properties/OutpostArn", "/properties/Ipv6Native", "/properties/Ipv4IpamPoolId", "/properties/Ipv4NetmaskLength", "/properties/Ipv6IpamPoolId", "/properties/Ipv6NetmaskLength"],
-        conditional_create_only: &["/properties/Ipv6CidrBlock"],
-        primary_identifier: &["/properties/SubnetId"],
-        attributes: &["NetworkAclAssociationId", "SubnetId", "Ipv6CidrBlocks", "BlockPublicAccessStates"],
-        properties: &["AssignIpv6AddressOnCreation", "AvailabilityZone", "AvailabilityZoneId", "CidrBlock", "EnableDns64", "EnableLniAtDeviceIndex", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "Ipv6CidrBlock", "Ipv6IpamPoolId", "Ipv6Native", "Ipv6NetmaskLength", "MapPublicIpOnLaunch", "OutpostArn", "PrivateDnsNameOptionsOnLaunch", "Tags", "VpcId"],
-        required: &["VpcId"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["PrivateDnsNameOptionsOnLaunch"], kind: ConstraintKind::Properties(&["EnableResourceNameDnsAAAARecord", "EnableResourceNameDnsARecord", "HostnameType"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::SubnetRouteTableAssociation`: the resource struct, its property types and enums.
 pub mod subnet_route_table_association {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
     /// Associates a subnet with a route table. The subnet and route table must be in the same VPC.
@@ -2316,25 +2128,12 @@ pub mod subnet_route_table_association {
         }
     }
 
-    /// What the schema says about `AWS::EC2::SubnetRouteTableAssociation`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::SubnetRouteTableAssociation",
-        create_only: &["/properties/SubnetId", "/properties/RouteTableId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["RouteTableId", "SubnetId"],
-        required: &["RouteTableId", "SubnetId"],
-        tagging: None,
-        constraints: &[],
-    };
 }
 
 /// `AWS::EC2::VPC`: the resource struct, its property types and enums.
 pub mod vpc {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Specifies a virtual private cloud (VPC). A VPC must have an associated IPv4 CIDR block. You can specify an IPv4 CIDR block or an IPAM-allocated IPv4 CIDR block.
@@ -3113,48 +2912,12 @@ pub mod vpc {
         }
     }
 
-    /// What the schema says about `AWS::EC2::VPC`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::VPC",
-        create_only: &["/properties/CidrBlock", "/properties/Ipv4IpamPoolId", "/properties/Ipv4NetmaskLength", "/properties/VpcEncryptionControl"],
-        conditional_create_only: &["/properties/InstanceTenancy"],
-        primary_identifier: &["/properties/VpcId"],
-        attributes: &["CidrBlockAssociations", "DefaultNetworkAcl", "DefaultSecurityGroup", "Ipv6CidrBlocks", "VpcId", "VpcEncryptionControl.VpcId", "VpcEncryptionControl.VpcEncryptionControlId", "VpcEncryptionControl.State", "VpcEncryptionControl.StateMessage", "VpcEncryptionControl.ResourceExclusions", "VpcEncryptionControl.ResourceExclusions.InternetGateway", "VpcEncryptionControl.ResourceExclusions.InternetGateway.State", "VpcEncryptionControl.ResourceExclusions.InternetGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.State", "VpcEncryptionControl.ResourceExclusions.EgressOnlyInternetGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.NatGateway", "VpcEncryptionControl.ResourceExclusions.NatGateway.State", "VpcEncryptionControl.ResourceExclusions.NatGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.State", "VpcEncryptionControl.ResourceExclusions.VirtualPrivateGateway.StateMessage", "VpcEncryptionControl.ResourceExclusions.VpcPeering", "VpcEncryptionControl.ResourceExclusions.VpcPeering.State", "VpcEncryptionControl.ResourceExclusions.VpcPeering.StateMessage", "VpcEncryptionControl.ResourceExclusions.Lambda", "VpcEncryptionControl.ResourceExclusions.Lambda.State", "VpcEncryptionControl.ResourceExclusions.Lambda.StateMessage", "VpcEncryptionControl.ResourceExclusions.VpcLattice", "VpcEncryptionControl.ResourceExclusions.VpcLattice.State", "VpcEncryptionControl.ResourceExclusions.VpcLattice.StateMessage", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.State", "VpcEncryptionControl.ResourceExclusions.ElasticFileSystem.StateMessage"],
-        properties: &["CidrBlock", "EnableDnsHostnames", "EnableDnsSupport", "InstanceTenancy", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "Tags", "VpcEncryptionControl"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["InstanceTenancy"], kind: ConstraintKind::Enum(&["dedicated", "default", "host"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["VpcEncryptionControl"], kind: ConstraintKind::Properties(&["EgressOnlyInternetGatewayExclusion", "ElasticFileSystemExclusion", "InternetGatewayExclusion", "LambdaExclusion", "Mode", "NatGatewayExclusion", "ResourceExclusions", "State", "StateMessage", "VirtualPrivateGatewayExclusion", "VpcEncryptionControlId", "VpcId", "VpcLatticeExclusion", "VpcPeeringExclusion"]) },
-            Constraint { path: &["VpcEncryptionControl", "EgressOnlyInternetGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "ElasticFileSystemExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "InternetGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "LambdaExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "Mode"], kind: ConstraintKind::Enum(&["monitor", "enforce"]) },
-            Constraint { path: &["VpcEncryptionControl", "NatGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions"], kind: ConstraintKind::Properties(&["EgressOnlyInternetGateway", "ElasticFileSystem", "InternetGateway", "Lambda", "NatGateway", "VirtualPrivateGateway", "VpcLattice", "VpcPeering"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "EgressOnlyInternetGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "ElasticFileSystem"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "InternetGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "Lambda"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "NatGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "VirtualPrivateGateway"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "VpcLattice"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "ResourceExclusions", "VpcPeering"], kind: ConstraintKind::Properties(&["State", "StateMessage"]) },
-            Constraint { path: &["VpcEncryptionControl", "VirtualPrivateGatewayExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "VpcLatticeExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-            Constraint { path: &["VpcEncryptionControl", "VpcPeeringExclusion"], kind: ConstraintKind::Enum(&["enable", "disable"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::VPCEndpoint`: the resource struct, its property types and enums.
 pub mod vpc_endpoint {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Json, List, Str, ToValue, Value};
 
     /// Specifies a VPC endpoint. A VPC endpoint provides a private connection between your VPC and an endpoint service.
@@ -3581,36 +3344,12 @@ pub mod vpc_endpoint {
         }
     }
 
-    /// What the schema says about `AWS::EC2::VPCEndpoint`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::VPCEndpoint",
-        create_only: &["/properties/ServiceName", "/properties/VpcEndpointType", "/properties/VpcId", "/properties/ServiceNetworkArn", "/properties/ResourceConfigurationArn", "/properties/ServiceRegion", "/properties/DnsOptions/PrivateDnsPreference", "/properties/DnsOptions/PrivateDnsSpecifiedDomains"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["NetworkInterfaceIds", "CreationTimestamp", "DnsEntries", "Id"],
-        properties: &["DnsOptions", "IpAddressType", "PolicyDocument", "PrivateDnsEnabled", "ResourceConfigurationArn", "RouteTableIds", "SecurityGroupIds", "ServiceName", "ServiceNetworkArn", "ServiceRegion", "SubnetIds", "Tags", "VpcEndpointType", "VpcId"],
-        required: &["VpcId"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DnsOptions"], kind: ConstraintKind::Properties(&["DnsRecordIpType", "PrivateDnsOnlyForInboundResolverEndpoint", "PrivateDnsPreference", "PrivateDnsSpecifiedDomains"]) },
-            Constraint { path: &["DnsOptions", "DnsRecordIpType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6", "dualstack", "service-defined", "not-specified"]) },
-            Constraint { path: &["DnsOptions", "PrivateDnsOnlyForInboundResolverEndpoint"], kind: ConstraintKind::Enum(&["OnlyInboundResolver", "AllResolvers", "NotSpecified"]) },
-            Constraint { path: &["DnsOptions", "PrivateDnsPreference"], kind: ConstraintKind::Enum(&["VERIFIED_DOMAINS_ONLY", "ALL_DOMAINS", "VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS", "SPECIFIED_DOMAINS_ONLY"]) },
-            Constraint { path: &["DnsOptions", "PrivateDnsSpecifiedDomains"], kind: ConstraintKind::Items { min: Some(1), max: Some(10) } },
-            Constraint { path: &["DnsOptions", "PrivateDnsSpecifiedDomains", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["IpAddressType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6", "dualstack", "not-specified"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["VpcEndpointType"], kind: ConstraintKind::Enum(&["Interface", "Gateway", "GatewayLoadBalancer", "ServiceNetwork", "Resource", "Tunnel"]) },
-        ],
-    };
 }
 
 /// `AWS::EC2::VPCGatewayAttachment`: the resource struct, its property types and enums.
 pub mod vpc_gateway_attachment {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
     /// Resource Type definition for AWS::EC2::VPCGatewayAttachment
@@ -3668,16 +3407,4 @@ pub mod vpc_gateway_attachment {
         }
     }
 
-    /// What the schema says about `AWS::EC2::VPCGatewayAttachment`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::EC2::VPCGatewayAttachment",
-        create_only: &["/properties/VpcId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/AttachmentType", "/properties/VpcId"],
-        attributes: &["AttachmentType"],
-        properties: &["InternetGatewayId", "VpcId", "VpnGatewayId"],
-        required: &["VpcId"],
-        tagging: None,
-        constraints: &[],
-    };
 }

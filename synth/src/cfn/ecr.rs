@@ -12,7 +12,6 @@ pub use repository::CfnRepository;
 pub mod repository {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Json, List, Str, ToValue, Value};
 
     /// The `AWS::ECR::Repository` resource specifies an Amazon Elastic Container Registry (Amazon ECR) repository, where users can push and pull Docker images, Open Container Initiative (OCI) images, and…
@@ -367,40 +366,4 @@ pub mod repository {
         }
     }
 
-    /// What the schema says about `AWS::ECR::Repository`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ECR::Repository",
-        create_only: &["/properties/RepositoryName", "/properties/EncryptionConfiguration", "/properties/EncryptionConfiguration/EncryptionType", "/properties/EncryptionConfiguration/KmsKey"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/RepositoryName"],
-        attributes: &["Arn", "RepositoryUri"],
-        properties: &["EmptyOnDelete", "EncryptionConfiguration", "ImageScanningConfiguration", "ImageTagMutability", "ImageTagMutabilityExclusionFilters", "LifecyclePolicy", "RepositoryName", "RepositoryPolicyText", "Tags"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["EncryptionConfiguration"], kind: ConstraintKind::Required(&["EncryptionType"]) },
-            Constraint { path: &["EncryptionConfiguration"], kind: ConstraintKind::Properties(&["EncryptionType", "KmsKey"]) },
-            Constraint { path: &["EncryptionConfiguration", "EncryptionType"], kind: ConstraintKind::Enum(&["AES256", "KMS", "KMS_DSSE"]) },
-            Constraint { path: &["EncryptionConfiguration", "KmsKey"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["ImageScanningConfiguration"], kind: ConstraintKind::Properties(&["ScanOnPush"]) },
-            Constraint { path: &["ImageTagMutability"], kind: ConstraintKind::Enum(&["MUTABLE", "IMMUTABLE", "MUTABLE_WITH_EXCLUSION", "IMMUTABLE_WITH_EXCLUSION"]) },
-            Constraint { path: &["ImageTagMutabilityExclusionFilters"], kind: ConstraintKind::Items { min: Some(1), max: Some(5) } },
-            Constraint { path: &["ImageTagMutabilityExclusionFilters", "*"], kind: ConstraintKind::Required(&["ImageTagMutabilityExclusionFilterType", "ImageTagMutabilityExclusionFilterValue"]) },
-            Constraint { path: &["ImageTagMutabilityExclusionFilters", "*"], kind: ConstraintKind::Properties(&["ImageTagMutabilityExclusionFilterType", "ImageTagMutabilityExclusionFilterValue"]) },
-            Constraint { path: &["ImageTagMutabilityExclusionFilters", "*", "ImageTagMutabilityExclusionFilterType"], kind: ConstraintKind::Enum(&["WILDCARD"]) },
-            Constraint { path: &["ImageTagMutabilityExclusionFilters", "*", "ImageTagMutabilityExclusionFilterValue"], kind: ConstraintKind::Pattern("^[0-9a-zA-Z._*-]{1,128}") },
-            Constraint { path: &["ImageTagMutabilityExclusionFilters", "*", "ImageTagMutabilityExclusionFilterValue"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["LifecyclePolicy"], kind: ConstraintKind::Properties(&["LifecyclePolicyText", "RegistryId"]) },
-            Constraint { path: &["LifecyclePolicy", "LifecyclePolicyText"], kind: ConstraintKind::Length { min: Some(100), max: Some(30720) } },
-            Constraint { path: &["LifecyclePolicy", "RegistryId"], kind: ConstraintKind::Pattern("^[0-9]{12}$") },
-            Constraint { path: &["LifecyclePolicy", "RegistryId"], kind: ConstraintKind::Length { min: Some(12), max: Some(12) } },
-            Constraint { path: &["RepositoryName"], kind: ConstraintKind::Pattern("^(?=.{2,256}$)([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*)$") },
-            Constraint { path: &["RepositoryName"], kind: ConstraintKind::Length { min: Some(2), max: Some(256) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(127) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-        ],
-    };
 }

@@ -15,7 +15,6 @@ pub use task_definition::CfnTaskDefinition;
 pub mod cluster {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// The `AWS::ECS::Cluster` resource creates an Amazon Elastic Container Service (Amazon ECS) cluster.
@@ -471,41 +470,11 @@ pub mod cluster {
         }
     }
 
-    /// What the schema says about `AWS::ECS::Cluster`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ECS::Cluster",
-        create_only: &["/properties/ClusterName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/ClusterName"],
-        attributes: &["Arn"],
-        properties: &["CapacityProviders", "ClusterName", "ClusterSettings", "Configuration", "DefaultCapacityProviderStrategy", "ServiceConnectDefaults", "Tags"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["ClusterSettings", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["Configuration"], kind: ConstraintKind::Properties(&["ExecuteCommandConfiguration", "ManagedStorageConfiguration"]) },
-            Constraint { path: &["Configuration", "ExecuteCommandConfiguration"], kind: ConstraintKind::Properties(&["KmsKeyId", "LogConfiguration", "Logging"]) },
-            Constraint { path: &["Configuration", "ExecuteCommandConfiguration", "LogConfiguration"], kind: ConstraintKind::Properties(&["CloudWatchEncryptionEnabled", "CloudWatchLogGroupName", "S3BucketName", "S3EncryptionEnabled", "S3KeyPrefix"]) },
-            Constraint { path: &["Configuration", "ExecuteCommandConfiguration", "Logging"], kind: ConstraintKind::Enum(&["DEFAULT", "NONE", "OVERRIDE"]) },
-            Constraint { path: &["Configuration", "ManagedStorageConfiguration"], kind: ConstraintKind::Properties(&["FargateEphemeralStorageKmsKeyId", "KmsKeyId"]) },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*"], kind: ConstraintKind::Properties(&["Base", "CapacityProvider", "Weight"]) },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*", "Base"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100000.0) } },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*", "Weight"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1000.0) } },
-            Constraint { path: &["ServiceConnectDefaults"], kind: ConstraintKind::Properties(&["Namespace"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::ECS::ClusterCapacityProviderAssociations`: the resource struct, its property types and enums.
 pub mod cluster_capacity_provider_associations {
     use crate::cfn::Props;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
     /// Associate a set of ECS Capacity Providers with a specified ECS Cluster
@@ -594,31 +563,12 @@ pub mod cluster_capacity_provider_associations {
         const TYPE_NAME: &'static str = "AWS::ECS::ClusterCapacityProviderAssociations";
     }
 
-    /// What the schema says about `AWS::ECS::ClusterCapacityProviderAssociations`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ECS::ClusterCapacityProviderAssociations",
-        create_only: &["/properties/Cluster"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Cluster"],
-        attributes: &[],
-        properties: &["CapacityProviders", "Cluster", "DefaultCapacityProviderStrategy"],
-        required: &["Cluster", "DefaultCapacityProviderStrategy"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Cluster"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*"], kind: ConstraintKind::Required(&["CapacityProvider"]) },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*"], kind: ConstraintKind::Properties(&["Base", "CapacityProvider", "Weight"]) },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*", "Base"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100000.0) } },
-            Constraint { path: &["DefaultCapacityProviderStrategy", "*", "Weight"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1000.0) } },
-        ],
-    };
 }
 
 /// `AWS::ECS::Service`: the resource struct, its property types and enums.
 pub mod service {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Map, Num, Str, ToValue, Value};
 
     /// The `AWS::ECS::Service` resource creates an Amazon Elastic Container Service (Amazon ECS) service that runs and maintains the requested number of tasks and associated load balancers.
@@ -3491,147 +3441,12 @@ pub mod service {
         }
     }
 
-    /// What the schema says about `AWS::ECS::Service`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ECS::Service",
-        create_only: &["/properties/Cluster", "/properties/Role", "/properties/SchedulingStrategy", "/properties/ServiceName"],
-        conditional_create_only: &["/properties/LaunchType"],
-        primary_identifier: &["/properties/ServiceArn", "/properties/Cluster"],
-        attributes: &["ServiceArn", "Name"],
-        properties: &["AvailabilityZoneRebalancing", "CapacityProviderStrategy", "Cluster", "DeploymentConfiguration", "DeploymentController", "DesiredCount", "EnableECSManagedTags", "EnableExecuteCommand", "ForceNewDeployment", "GatewayConnectors", "HealthCheckGracePeriodSeconds", "LaunchType", "LoadBalancers", "Monitoring", "NetworkConfiguration", "PlacementConstraints", "PlacementStrategies", "PlatformVersion", "PropagateTags", "Role", "SchedulingStrategy", "ServiceConnectConfiguration", "ServiceName", "ServiceRegistries", "Tags", "TaskDefinition", "VolumeConfigurations", "VpcLatticeConfigurations"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AvailabilityZoneRebalancing"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["CapacityProviderStrategy", "*"], kind: ConstraintKind::Properties(&["Base", "CapacityProvider", "Weight"]) },
-            Constraint { path: &["CapacityProviderStrategy", "*", "Base"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100000.0) } },
-            Constraint { path: &["CapacityProviderStrategy", "*", "Weight"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1000.0) } },
-            Constraint { path: &["DeploymentConfiguration"], kind: ConstraintKind::Properties(&["Alarms", "BakeTimeInMinutes", "CanaryConfiguration", "DeploymentCircuitBreaker", "EarlySuccessCriteria", "LifecycleHooks", "LinearConfiguration", "MaximumPercent", "MinimumHealthyPercent", "Strategy"]) },
-            Constraint { path: &["DeploymentConfiguration", "Alarms"], kind: ConstraintKind::Required(&["AlarmNames", "Rollback", "Enable"]) },
-            Constraint { path: &["DeploymentConfiguration", "Alarms"], kind: ConstraintKind::Properties(&["AlarmNames", "Enable", "Rollback"]) },
-            Constraint { path: &["DeploymentConfiguration", "BakeTimeInMinutes"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1440.0) } },
-            Constraint { path: &["DeploymentConfiguration", "CanaryConfiguration"], kind: ConstraintKind::Properties(&["CanaryBakeTimeInMinutes", "CanaryPercent"]) },
-            Constraint { path: &["DeploymentConfiguration", "CanaryConfiguration", "CanaryBakeTimeInMinutes"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1440.0) } },
-            Constraint { path: &["DeploymentConfiguration", "CanaryConfiguration", "CanaryPercent"], kind: ConstraintKind::Range { min: Some(0.1), max: Some(100.0) } },
-            Constraint { path: &["DeploymentConfiguration", "DeploymentCircuitBreaker"], kind: ConstraintKind::Required(&["Enable", "Rollback"]) },
-            Constraint { path: &["DeploymentConfiguration", "DeploymentCircuitBreaker"], kind: ConstraintKind::Properties(&["Enable", "ResetOnHealthyTask", "Rollback", "ThresholdConfiguration"]) },
-            Constraint { path: &["DeploymentConfiguration", "DeploymentCircuitBreaker", "ThresholdConfiguration"], kind: ConstraintKind::Required(&["Type", "Value"]) },
-            Constraint { path: &["DeploymentConfiguration", "DeploymentCircuitBreaker", "ThresholdConfiguration"], kind: ConstraintKind::Properties(&["Type", "Value"]) },
-            Constraint { path: &["DeploymentConfiguration", "DeploymentCircuitBreaker", "ThresholdConfiguration", "Type"], kind: ConstraintKind::Enum(&["COUNT", "BOUNDED_PERCENT", "UNBOUNDED_PERCENT"]) },
-            Constraint { path: &["DeploymentConfiguration", "EarlySuccessCriteria"], kind: ConstraintKind::Properties(&["Enable", "HealthyPercent", "SourceServiceRevisionCleanup"]) },
-            Constraint { path: &["DeploymentConfiguration", "EarlySuccessCriteria", "HealthyPercent"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100.0) } },
-            Constraint { path: &["DeploymentConfiguration", "EarlySuccessCriteria", "SourceServiceRevisionCleanup"], kind: ConstraintKind::Enum(&["BLOCKING", "DEFERRED"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*"], kind: ConstraintKind::Required(&["LifecycleStages"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*"], kind: ConstraintKind::Properties(&["HookDetails", "HookTargetArn", "LifecycleStages", "RoleArn", "TargetType", "TimeoutConfiguration"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*", "LifecycleStages"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*", "LifecycleStages", "*"], kind: ConstraintKind::Enum(&["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*", "TargetType"], kind: ConstraintKind::Enum(&["AWS_LAMBDA", "PAUSE"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*", "TimeoutConfiguration"], kind: ConstraintKind::Properties(&["Action", "TimeoutInMinutes"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*", "TimeoutConfiguration", "Action"], kind: ConstraintKind::Enum(&["ROLLBACK", "CONTINUE"]) },
-            Constraint { path: &["DeploymentConfiguration", "LifecycleHooks", "*", "TimeoutConfiguration", "TimeoutInMinutes"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(20160.0) } },
-            Constraint { path: &["DeploymentConfiguration", "LinearConfiguration"], kind: ConstraintKind::Properties(&["StepBakeTimeInMinutes", "StepPercent"]) },
-            Constraint { path: &["DeploymentConfiguration", "LinearConfiguration", "StepBakeTimeInMinutes"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1440.0) } },
-            Constraint { path: &["DeploymentConfiguration", "LinearConfiguration", "StepPercent"], kind: ConstraintKind::Range { min: Some(3.0), max: Some(100.0) } },
-            Constraint { path: &["DeploymentConfiguration", "Strategy"], kind: ConstraintKind::Enum(&["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]) },
-            Constraint { path: &["DeploymentController"], kind: ConstraintKind::Properties(&["Type"]) },
-            Constraint { path: &["DeploymentController", "Type"], kind: ConstraintKind::Enum(&["CODE_DEPLOY", "ECS", "EXTERNAL"]) },
-            Constraint { path: &["ForceNewDeployment"], kind: ConstraintKind::Required(&["EnableForceNewDeployment"]) },
-            Constraint { path: &["ForceNewDeployment"], kind: ConstraintKind::Properties(&["EnableForceNewDeployment", "ForceNewDeploymentNonce"]) },
-            Constraint { path: &["ForceNewDeployment", "ForceNewDeploymentNonce"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["GatewayConnectors"], kind: ConstraintKind::Items { min: None, max: Some(1) } },
-            Constraint { path: &["GatewayConnectors", "*"], kind: ConstraintKind::Required(&["PortName"]) },
-            Constraint { path: &["GatewayConnectors", "*"], kind: ConstraintKind::Properties(&["Filters", "HealthCheck", "PortName"]) },
-            Constraint { path: &["GatewayConnectors", "*", "Filters"], kind: ConstraintKind::Properties(&["AccessTypes"]) },
-            Constraint { path: &["GatewayConnectors", "*", "Filters", "AccessTypes"], kind: ConstraintKind::Items { min: None, max: Some(2) } },
-            Constraint { path: &["GatewayConnectors", "*", "Filters", "AccessTypes", "*"], kind: ConstraintKind::Enum(&["PUBLIC", "PRIVATE"]) },
-            Constraint { path: &["GatewayConnectors", "*", "HealthCheck"], kind: ConstraintKind::Properties(&["HealthCheckIntervalSeconds", "HealthCheckPath", "HealthCheckPort", "HealthCheckProtocol", "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "Matcher", "UnhealthyThresholdCount"]) },
-            Constraint { path: &["GatewayConnectors", "*", "HealthCheck", "HealthCheckProtocol"], kind: ConstraintKind::Enum(&["HTTP", "HTTPS"]) },
-            Constraint { path: &["GatewayConnectors", "*", "HealthCheck", "Matcher"], kind: ConstraintKind::Properties(&["GrpcCode", "HttpCode"]) },
-            Constraint { path: &["LaunchType"], kind: ConstraintKind::Enum(&["EC2", "FARGATE", "EXTERNAL"]) },
-            Constraint { path: &["LoadBalancers", "*"], kind: ConstraintKind::Properties(&["AdvancedConfiguration", "ContainerName", "ContainerPort", "LoadBalancerName", "TargetGroupArn"]) },
-            Constraint { path: &["LoadBalancers", "*", "AdvancedConfiguration"], kind: ConstraintKind::Required(&["AlternateTargetGroupArn"]) },
-            Constraint { path: &["LoadBalancers", "*", "AdvancedConfiguration"], kind: ConstraintKind::Properties(&["AlternateTargetGroupArn", "ProductionListenerRule", "RoleArn", "TestListenerRule"]) },
-            Constraint { path: &["Monitoring"], kind: ConstraintKind::Required(&["MetricConfigurations"]) },
-            Constraint { path: &["Monitoring"], kind: ConstraintKind::Properties(&["MetricConfigurations"]) },
-            Constraint { path: &["Monitoring", "MetricConfigurations"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*"], kind: ConstraintKind::Required(&["MetricNames", "ResolutionSeconds"]) },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*"], kind: ConstraintKind::Properties(&["MetricNames", "ResolutionSeconds"]) },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*", "MetricNames"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*", "MetricNames", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*", "MetricNames", "*"], kind: ConstraintKind::Enum(&["CPUUtilization", "MemoryUtilization"]) },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*", "ResolutionSeconds"], kind: ConstraintKind::Range { min: Some(20.0), max: Some(60.0) } },
-            Constraint { path: &["Monitoring", "MetricConfigurations", "*", "ResolutionSeconds"], kind: ConstraintKind::NumEnum(&[20.0, 60.0]) },
-            Constraint { path: &["NetworkConfiguration"], kind: ConstraintKind::Properties(&["AwsvpcConfiguration"]) },
-            Constraint { path: &["NetworkConfiguration", "AwsvpcConfiguration"], kind: ConstraintKind::Properties(&["AssignPublicIp", "SecurityGroups", "Subnets"]) },
-            Constraint { path: &["NetworkConfiguration", "AwsvpcConfiguration", "AssignPublicIp"], kind: ConstraintKind::Enum(&["DISABLED", "ENABLED"]) },
-            Constraint { path: &["PlacementConstraints", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["PlacementConstraints", "*"], kind: ConstraintKind::Properties(&["Expression", "Type"]) },
-            Constraint { path: &["PlacementConstraints", "*", "Type"], kind: ConstraintKind::Enum(&["distinctInstance", "memberOf"]) },
-            Constraint { path: &["PlacementStrategies", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["PlacementStrategies", "*"], kind: ConstraintKind::Properties(&["Field", "Type"]) },
-            Constraint { path: &["PlacementStrategies", "*", "Type"], kind: ConstraintKind::Enum(&["binpack", "random", "spread"]) },
-            Constraint { path: &["PropagateTags"], kind: ConstraintKind::Enum(&["SERVICE", "TASK_DEFINITION"]) },
-            Constraint { path: &["SchedulingStrategy"], kind: ConstraintKind::Enum(&["DAEMON", "REPLICA"]) },
-            Constraint { path: &["ServiceConnectConfiguration"], kind: ConstraintKind::Required(&["Enabled"]) },
-            Constraint { path: &["ServiceConnectConfiguration"], kind: ConstraintKind::Properties(&["AccessLogConfiguration", "ContainerConfigurations", "Enabled", "LogConfiguration", "Namespace", "Services"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "AccessLogConfiguration"], kind: ConstraintKind::Required(&["Format"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "AccessLogConfiguration"], kind: ConstraintKind::Properties(&["Format", "IncludeQueryParameters"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "AccessLogConfiguration", "Format"], kind: ConstraintKind::Enum(&["TEXT", "JSON"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "AccessLogConfiguration", "IncludeQueryParameters"], kind: ConstraintKind::Enum(&["DISABLED", "ENABLED"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "ContainerConfigurations"], kind: ConstraintKind::Items { min: Some(0), max: Some(10) } },
-            Constraint { path: &["ServiceConnectConfiguration", "ContainerConfigurations", "*"], kind: ConstraintKind::Properties(&["LogLevel"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "ContainerConfigurations", "*", "LogLevel"], kind: ConstraintKind::Enum(&["debug", "info"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "LogConfiguration"], kind: ConstraintKind::Properties(&["LogDriver", "Options", "SecretOptions"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "LogConfiguration", "SecretOptions", "*"], kind: ConstraintKind::Required(&["Name", "ValueFrom"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "LogConfiguration", "SecretOptions", "*"], kind: ConstraintKind::Properties(&["Name", "ValueFrom"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*"], kind: ConstraintKind::Required(&["PortName"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*"], kind: ConstraintKind::Properties(&["ClientAliases", "DiscoveryName", "IngressPortOverride", "PortName", "Timeout", "Tls"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "ClientAliases", "*"], kind: ConstraintKind::Required(&["Port"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "ClientAliases", "*"], kind: ConstraintKind::Properties(&["DnsName", "Port", "TestTrafficRules"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "ClientAliases", "*", "Port"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(65535.0) } },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "ClientAliases", "*", "TestTrafficRules"], kind: ConstraintKind::Required(&["Header"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "ClientAliases", "*", "TestTrafficRules"], kind: ConstraintKind::Properties(&["Header"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "IngressPortOverride"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(65535.0) } },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "Timeout"], kind: ConstraintKind::Properties(&["IdleTimeoutSeconds", "PerRequestTimeoutSeconds"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "Timeout", "IdleTimeoutSeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(2147483647.0) } },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "Timeout", "PerRequestTimeoutSeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(2147483647.0) } },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "Tls"], kind: ConstraintKind::Required(&["IssuerCertificateAuthority"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "Tls"], kind: ConstraintKind::Properties(&["IssuerCertificateAuthority", "KmsKey", "RoleArn"]) },
-            Constraint { path: &["ServiceConnectConfiguration", "Services", "*", "Tls", "IssuerCertificateAuthority"], kind: ConstraintKind::Properties(&["AwsPcaAuthorityArn"]) },
-            Constraint { path: &["ServiceRegistries", "*"], kind: ConstraintKind::Properties(&["ContainerName", "ContainerPort", "Port", "RegistryArn"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["VolumeConfigurations", "*"], kind: ConstraintKind::Required(&["Name"]) },
-            Constraint { path: &["VolumeConfigurations", "*"], kind: ConstraintKind::Properties(&["ManagedEBSVolume", "Name"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume"], kind: ConstraintKind::Required(&["RoleArn"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume"], kind: ConstraintKind::Properties(&["Encrypted", "FilesystemType", "Iops", "KmsKeyId", "RoleArn", "SizeInGiB", "SnapshotId", "TagSpecifications", "Throughput", "VolumeInitializationRate", "VolumeType"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "FilesystemType"], kind: ConstraintKind::Enum(&["ext3", "ext4", "ntfs", "xfs"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*"], kind: ConstraintKind::Required(&["ResourceType"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*"], kind: ConstraintKind::Properties(&["PropagateTags", "ResourceType", "Tags"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "PropagateTags"], kind: ConstraintKind::Enum(&["SERVICE", "TASK_DEFINITION"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "ResourceType"], kind: ConstraintKind::Enum(&["volume"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["VolumeConfigurations", "*", "ManagedEBSVolume", "TagSpecifications", "*", "Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["VpcLatticeConfigurations", "*"], kind: ConstraintKind::Required(&["RoleArn", "TargetGroupArn", "PortName"]) },
-            Constraint { path: &["VpcLatticeConfigurations", "*"], kind: ConstraintKind::Properties(&["AdvancedConfiguration", "PortName", "RoleArn", "TargetGroupArn"]) },
-            Constraint { path: &["VpcLatticeConfigurations", "*", "AdvancedConfiguration"], kind: ConstraintKind::Properties(&["AlternateTargetGroupArn", "ProductionListenerRule", "TestListenerRule"]) },
-        ],
-    };
 }
 
 /// `AWS::ECS::TaskDefinition`: the resource struct, its property types and enums.
 pub mod task_definition {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Map, Str, ToValue, Value};
 
     /// Registers a new task definition from the supplied `family` and `containerDefinitions`. Optionally, you can add data volumes to your containers with the `volumes` parameter.
@@ -6381,98 +6196,4 @@ pub mod task_definition {
         }
     }
 
-    /// What the schema says about `AWS::ECS::TaskDefinition`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ECS::TaskDefinition",
-        create_only: &["/properties/Family", "/properties/ContainerDefinitions", "/properties/Cpu", "/properties/EnableFaultInjection", "/properties/ExecutionRoleArn", "/properties/InferenceAccelerators", "/properties/Memory", "/properties/NetworkMode", "/properties/PlacementConstraints", "/properties/ProxyConfiguration", "/properties/RequiresCompatibilities", "/properties/RuntimePlatform", "/properties/TaskRoleArn", "/properties/Volumes", "/properties/PidMode", "/properties/IpcMode", "/properties/EphemeralStorage"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/TaskDefinitionArn"],
-        attributes: &["TaskDefinitionArn"],
-        properties: &["ContainerDefinitions", "Cpu", "EnableFaultInjection", "EphemeralStorage", "ExecutionRoleArn", "Family", "InferenceAccelerators", "IpcMode", "Memory", "NetworkMode", "PidMode", "PlacementConstraints", "ProxyConfiguration", "RequiresCompatibilities", "RuntimePlatform", "Tags", "TaskRoleArn", "Volumes"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["ContainerDefinitions", "*"], kind: ConstraintKind::Required(&["Name", "Image"]) },
-            Constraint { path: &["ContainerDefinitions", "*"], kind: ConstraintKind::Properties(&["Command", "Cpu", "CredentialSpecs", "DependsOn", "DisableNetworking", "DnsSearchDomains", "DnsServers", "DockerLabels", "DockerSecurityOptions", "EntryPoint", "Environment", "EnvironmentFiles", "Essential", "ExtraHosts", "FirelensConfiguration", "HealthCheck", "Hostname", "Image", "Interactive", "Links", "LinuxParameters", "LogConfiguration", "Memory", "MemoryReservation", "MountPoints", "Name", "PortMappings", "Privileged", "PseudoTerminal", "ReadonlyRootFilesystem", "RepositoryCredentials", "ResourceRequirements", "RestartPolicy", "Secrets", "StartTimeout", "StopTimeout", "SystemControls", "Ulimits", "User", "VersionConsistency", "VolumesFrom", "WorkingDirectory"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "DependsOn", "*"], kind: ConstraintKind::Properties(&["Condition", "ContainerName"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "DependsOn", "*", "Condition"], kind: ConstraintKind::Enum(&["COMPLETE", "HEALTHY", "START", "SUCCESS"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "Environment", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "EnvironmentFiles", "*"], kind: ConstraintKind::Properties(&["Type", "Value"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "EnvironmentFiles", "*", "Type"], kind: ConstraintKind::Enum(&["s3"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ExtraHosts", "*"], kind: ConstraintKind::Properties(&["Hostname", "IpAddress"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "FirelensConfiguration"], kind: ConstraintKind::Properties(&["Options", "Type"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "FirelensConfiguration", "Type"], kind: ConstraintKind::Enum(&["fluentbit", "fluentd"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "HealthCheck"], kind: ConstraintKind::Properties(&["Command", "Interval", "Retries", "StartPeriod", "Timeout"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LinuxParameters"], kind: ConstraintKind::Properties(&["Capabilities", "Devices", "InitProcessEnabled", "MaxSwap", "SharedMemorySize", "Swappiness", "Tmpfs"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LinuxParameters", "Capabilities"], kind: ConstraintKind::Properties(&["Add", "Drop"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LinuxParameters", "Devices", "*"], kind: ConstraintKind::Properties(&["ContainerPath", "HostPath", "Permissions"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LinuxParameters", "Devices", "*", "Permissions", "*"], kind: ConstraintKind::Enum(&["mknod", "read", "write"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LinuxParameters", "Tmpfs", "*"], kind: ConstraintKind::Required(&["Size"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LinuxParameters", "Tmpfs", "*"], kind: ConstraintKind::Properties(&["ContainerPath", "MountOptions", "Size"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LogConfiguration"], kind: ConstraintKind::Required(&["LogDriver"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LogConfiguration"], kind: ConstraintKind::Properties(&["LogDriver", "Options", "SecretOptions"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LogConfiguration", "SecretOptions", "*"], kind: ConstraintKind::Required(&["Name", "ValueFrom"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "LogConfiguration", "SecretOptions", "*"], kind: ConstraintKind::Properties(&["Name", "ValueFrom"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "MountPoints", "*"], kind: ConstraintKind::Properties(&["ContainerPath", "ReadOnly", "SourceVolume"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "PortMappings", "*"], kind: ConstraintKind::Properties(&["AppProtocol", "ContainerPort", "ContainerPortRange", "HostPort", "Name", "Protocol"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "PortMappings", "*", "AppProtocol"], kind: ConstraintKind::Enum(&["http", "http2", "grpc"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "PortMappings", "*", "Protocol"], kind: ConstraintKind::Enum(&["tcp", "udp"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "RepositoryCredentials"], kind: ConstraintKind::Properties(&["CredentialsParameter"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*"], kind: ConstraintKind::Properties(&["SharingStrategy", "Type", "Value"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "SharingStrategy"], kind: ConstraintKind::Required(&["NvidiaMps"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "SharingStrategy"], kind: ConstraintKind::Properties(&["NvidiaMps"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "SharingStrategy", "NvidiaMps"], kind: ConstraintKind::Required(&["Memory"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "SharingStrategy", "NvidiaMps"], kind: ConstraintKind::Properties(&["MaxComputePercent", "Memory"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "SharingStrategy", "NvidiaMps", "MaxComputePercent"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(100.0) } },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "SharingStrategy", "NvidiaMps", "Memory"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
-            Constraint { path: &["ContainerDefinitions", "*", "ResourceRequirements", "*", "Type"], kind: ConstraintKind::Enum(&["GPU", "InferenceAccelerator", "NeuronDevice"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "RestartPolicy"], kind: ConstraintKind::Properties(&["Enabled", "IgnoredExitCodes", "RestartAttemptPeriod"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "Secrets", "*"], kind: ConstraintKind::Required(&["Name", "ValueFrom"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "Secrets", "*"], kind: ConstraintKind::Properties(&["Name", "ValueFrom"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "SystemControls", "*"], kind: ConstraintKind::Properties(&["Namespace", "Value"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "Ulimits", "*"], kind: ConstraintKind::Required(&["HardLimit", "Name", "SoftLimit"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "Ulimits", "*"], kind: ConstraintKind::Properties(&["HardLimit", "Name", "SoftLimit"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "Ulimits", "*", "Name"], kind: ConstraintKind::Enum(&["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "VersionConsistency"], kind: ConstraintKind::Enum(&["enabled", "disabled"]) },
-            Constraint { path: &["ContainerDefinitions", "*", "VolumesFrom", "*"], kind: ConstraintKind::Properties(&["ReadOnly", "SourceContainer"]) },
-            Constraint { path: &["EphemeralStorage"], kind: ConstraintKind::Properties(&["SizeInGiB"]) },
-            Constraint { path: &["InferenceAccelerators", "*"], kind: ConstraintKind::Properties(&["DeviceName", "DeviceType"]) },
-            Constraint { path: &["IpcMode"], kind: ConstraintKind::Enum(&["host", "none", "task"]) },
-            Constraint { path: &["NetworkMode"], kind: ConstraintKind::Enum(&["awsvpc", "bridge", "host", "none"]) },
-            Constraint { path: &["PidMode"], kind: ConstraintKind::Enum(&["host", "task"]) },
-            Constraint { path: &["PlacementConstraints", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["PlacementConstraints", "*"], kind: ConstraintKind::Properties(&["Expression", "Type"]) },
-            Constraint { path: &["PlacementConstraints", "*", "Type"], kind: ConstraintKind::Enum(&["memberOf"]) },
-            Constraint { path: &["ProxyConfiguration"], kind: ConstraintKind::Required(&["ContainerName"]) },
-            Constraint { path: &["ProxyConfiguration"], kind: ConstraintKind::Properties(&["ContainerName", "ProxyConfigurationProperties", "Type"]) },
-            Constraint { path: &["ProxyConfiguration", "ProxyConfigurationProperties", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["ProxyConfiguration", "Type"], kind: ConstraintKind::Enum(&["APPMESH"]) },
-            Constraint { path: &["RequiresCompatibilities", "*"], kind: ConstraintKind::Enum(&["EC2", "EXTERNAL", "FARGATE", "MANAGED_INSTANCES"]) },
-            Constraint { path: &["RuntimePlatform"], kind: ConstraintKind::Properties(&["CpuArchitecture", "OperatingSystemFamily"]) },
-            Constraint { path: &["RuntimePlatform", "CpuArchitecture"], kind: ConstraintKind::Enum(&["ARM64", "X86_64"]) },
-            Constraint { path: &["RuntimePlatform", "OperatingSystemFamily"], kind: ConstraintKind::Enum(&["LINUX", "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2016_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL", "WINDOWS_SERVER_2025_CORE", "WINDOWS_SERVER_2025_FULL", "WINDOWS_SERVER_20H2_CORE"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Volumes", "*"], kind: ConstraintKind::Properties(&["ConfiguredAtLaunch", "DockerVolumeConfiguration", "EFSVolumeConfiguration", "FSxWindowsFileServerVolumeConfiguration", "Host", "Name", "S3FilesVolumeConfiguration"]) },
-            Constraint { path: &["Volumes", "*", "DockerVolumeConfiguration"], kind: ConstraintKind::Properties(&["Autoprovision", "Driver", "DriverOpts", "Labels", "Scope"]) },
-            Constraint { path: &["Volumes", "*", "DockerVolumeConfiguration", "Scope"], kind: ConstraintKind::Enum(&["shared", "task"]) },
-            Constraint { path: &["Volumes", "*", "EFSVolumeConfiguration"], kind: ConstraintKind::Required(&["FilesystemId"]) },
-            Constraint { path: &["Volumes", "*", "EFSVolumeConfiguration"], kind: ConstraintKind::Properties(&["AuthorizationConfig", "FilesystemId", "RootDirectory", "TransitEncryption", "TransitEncryptionPort"]) },
-            Constraint { path: &["Volumes", "*", "EFSVolumeConfiguration", "AuthorizationConfig"], kind: ConstraintKind::Properties(&["AccessPointId", "IAM"]) },
-            Constraint { path: &["Volumes", "*", "EFSVolumeConfiguration", "AuthorizationConfig", "IAM"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["Volumes", "*", "EFSVolumeConfiguration", "TransitEncryption"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["Volumes", "*", "FSxWindowsFileServerVolumeConfiguration"], kind: ConstraintKind::Required(&["FileSystemId", "RootDirectory"]) },
-            Constraint { path: &["Volumes", "*", "FSxWindowsFileServerVolumeConfiguration"], kind: ConstraintKind::Properties(&["AuthorizationConfig", "FileSystemId", "RootDirectory"]) },
-            Constraint { path: &["Volumes", "*", "FSxWindowsFileServerVolumeConfiguration", "AuthorizationConfig"], kind: ConstraintKind::Required(&["CredentialsParameter", "Domain"]) },
-            Constraint { path: &["Volumes", "*", "FSxWindowsFileServerVolumeConfiguration", "AuthorizationConfig"], kind: ConstraintKind::Properties(&["CredentialsParameter", "Domain"]) },
-            Constraint { path: &["Volumes", "*", "Host"], kind: ConstraintKind::Properties(&["SourcePath"]) },
-            Constraint { path: &["Volumes", "*", "S3FilesVolumeConfiguration"], kind: ConstraintKind::Required(&["FileSystemArn"]) },
-            Constraint { path: &["Volumes", "*", "S3FilesVolumeConfiguration"], kind: ConstraintKind::Properties(&["AccessPointArn", "FileSystemArn", "RootDirectory", "TransitEncryptionPort"]) },
-        ],
-    };
 }

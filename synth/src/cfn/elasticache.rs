@@ -18,7 +18,6 @@ pub use user_group::CfnUserGroup;
 pub mod cache_cluster {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource type definition for AWS::ElastiCache::CacheCluster
@@ -448,35 +447,12 @@ pub mod cache_cluster {
         }
     }
 
-    /// What the schema says about `AWS::ElastiCache::CacheCluster`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::CacheCluster",
-        create_only: &["/properties/Port", "/properties/SnapshotArns", "/properties/SnapshotName", "/properties/CacheSubnetGroupName", "/properties/ClusterName", "/properties/Engine", "/properties/NetworkType"],
-        conditional_create_only: &["/properties/PreferredAvailabilityZones", "/properties/IpDiscovery"],
-        primary_identifier: &["/properties/ClusterName"],
-        attributes: &["ConfigurationEndpoint", "ConfigurationEndpoint.Port", "ConfigurationEndpoint.Address", "RedisEndpoint", "RedisEndpoint.Port", "RedisEndpoint.Address"],
-        properties: &["AZMode", "AutoMinorVersionUpgrade", "CacheNodeType", "CacheParameterGroupName", "CacheSecurityGroupNames", "CacheSubnetGroupName", "ClusterName", "Engine", "EngineVersion", "IpDiscovery", "LogDeliveryConfigurations", "NetworkType", "NotificationTopicArn", "NumCacheNodes", "Port", "PreferredAvailabilityZone", "PreferredAvailabilityZones", "PreferredMaintenanceWindow", "SnapshotArns", "SnapshotName", "SnapshotRetentionLimit", "SnapshotWindow", "Tags", "TransitEncryptionEnabled", "VpcSecurityGroupIds"],
-        required: &["CacheNodeType", "NumCacheNodes", "Engine"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["LogDeliveryConfigurations", "*"], kind: ConstraintKind::Required(&["LogFormat", "LogType", "DestinationType", "DestinationDetails"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*"], kind: ConstraintKind::Properties(&["DestinationDetails", "DestinationType", "LogFormat", "LogType"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails"], kind: ConstraintKind::Properties(&["CloudWatchLogsDetails", "KinesisFirehoseDetails"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "CloudWatchLogsDetails"], kind: ConstraintKind::Required(&["LogGroup"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "CloudWatchLogsDetails"], kind: ConstraintKind::Properties(&["LogGroup"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "KinesisFirehoseDetails"], kind: ConstraintKind::Required(&["DeliveryStream"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "KinesisFirehoseDetails"], kind: ConstraintKind::Properties(&["DeliveryStream"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::ElastiCache::ParameterGroup`: the resource struct, its property types and enums.
 pub mod parameter_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Map, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ElastiCache::ParameterGroup
@@ -566,28 +542,12 @@ pub mod parameter_group {
         }
     }
 
-    /// What the schema says about `AWS::ElastiCache::ParameterGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::ParameterGroup",
-        create_only: &["/properties/CacheParameterGroupFamily"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/CacheParameterGroupName"],
-        attributes: &["CacheParameterGroupName"],
-        properties: &["CacheParameterGroupFamily", "Description", "Properties", "Tags"],
-        required: &["Description", "CacheParameterGroupFamily"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::ElastiCache::ReplicationGroup`: the resource struct, its property types and enums.
 pub mod replication_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource type definition for AWS::ElastiCache::ReplicationGroup
@@ -1278,43 +1238,12 @@ pub mod replication_group {
         }
     }
 
-    /// What the schema says about `AWS::ElastiCache::ReplicationGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::ReplicationGroup",
-        create_only: &["/properties/AtRestEncryptionEnabled", "/properties/CacheSubnetGroupName", "/properties/DataTieringEnabled", "/properties/GlobalReplicationGroupId", "/properties/KmsKeyId", "/properties/NetworkType", "/properties/Port", "/properties/PreferredCacheClusterAZs", "/properties/ReplicationGroupId", "/properties/SnapshotArns", "/properties/SnapshotName"],
-        conditional_create_only: &["/properties/AuthToken", "/properties/NodeGroupConfiguration"],
-        primary_identifier: &["/properties/ReplicationGroupId"],
-        attributes: &["ConfigurationEndPoint", "ConfigurationEndPoint.Address", "ConfigurationEndPoint.Port", "PrimaryEndPoint", "PrimaryEndPoint.Address", "PrimaryEndPoint.Port", "ReadEndPoint", "ReadEndPoint.Addresses", "ReadEndPoint.AddressesList", "ReadEndPoint.Ports", "ReadEndPoint.PortsList", "ReaderEndPoint", "ReaderEndPoint.Address", "ReaderEndPoint.Port", "EffectiveDurability"],
-        properties: &["AtRestEncryptionEnabled", "AuthToken", "AutoMinorVersionUpgrade", "AutomaticFailoverEnabled", "CacheNodeType", "CacheParameterGroupName", "CacheSecurityGroupNames", "CacheSubnetGroupName", "ClusterMode", "DataTieringEnabled", "Durability", "Engine", "EngineVersion", "GlobalReplicationGroupId", "IpDiscovery", "KmsKeyId", "LogDeliveryConfigurations", "MultiAZEnabled", "NetworkType", "NodeGroupConfiguration", "NotificationTopicArn", "NumCacheClusters", "NumNodeGroups", "Port", "PreferredCacheClusterAZs", "PreferredMaintenanceWindow", "PrimaryClusterId", "ReplicasPerNodeGroup", "ReplicationGroupDescription", "ReplicationGroupId", "SecurityGroupIds", "SnapshotArns", "SnapshotName", "SnapshotRetentionLimit", "SnapshotWindow", "SnapshottingClusterId", "Tags", "TransitEncryptionEnabled", "TransitEncryptionMode", "UserGroupIds"],
-        required: &["ReplicationGroupDescription"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["LogDeliveryConfigurations", "*"], kind: ConstraintKind::Required(&["DestinationDetails", "DestinationType", "LogFormat", "LogType"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*"], kind: ConstraintKind::Properties(&["DestinationDetails", "DestinationType", "LogFormat", "LogType"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails"], kind: ConstraintKind::Properties(&["CloudWatchLogsDetails", "KinesisFirehoseDetails"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "CloudWatchLogsDetails"], kind: ConstraintKind::Required(&["LogGroup"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "CloudWatchLogsDetails"], kind: ConstraintKind::Properties(&["LogGroup"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "KinesisFirehoseDetails"], kind: ConstraintKind::Required(&["DeliveryStream"]) },
-            Constraint { path: &["LogDeliveryConfigurations", "*", "DestinationDetails", "KinesisFirehoseDetails"], kind: ConstraintKind::Properties(&["DeliveryStream"]) },
-            Constraint { path: &["NodeGroupConfiguration", "*"], kind: ConstraintKind::Properties(&["NodeGroupId", "PrimaryAvailabilityZone", "ReplicaAvailabilityZones", "ReplicaCount", "Slots"]) },
-            Constraint { path: &["NodeGroupConfiguration", "*", "NodeGroupId"], kind: ConstraintKind::Pattern("^\\d+$") },
-            Constraint { path: &["NodeGroupConfiguration", "*", "NodeGroupId"], kind: ConstraintKind::Length { min: Some(1), max: Some(4) } },
-            Constraint { path: &["NumCacheClusters"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(6.0) } },
-            Constraint { path: &["ReplicasPerNodeGroup"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(5.0) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["UserGroupIds"], kind: ConstraintKind::Items { min: Some(0), max: None } },
-            Constraint { path: &["UserGroupIds", "*"], kind: ConstraintKind::Pattern("^[a-zA-Z][a-zA-Z0-9\\-]*$") },
-            Constraint { path: &["UserGroupIds", "*"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-        ],
-    };
 }
 
 /// `AWS::ElastiCache::ServerlessCache`: the resource struct, its property types and enums.
 pub mod serverless_cache {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
     /// The AWS::ElastiCache::ServerlessCache resource creates an Amazon ElastiCache Serverless Cache.
@@ -1740,37 +1669,11 @@ pub mod serverless_cache {
         }
     }
 
-    /// What the schema says about `AWS::ElastiCache::ServerlessCache`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::ServerlessCache",
-        create_only: &["/properties/ServerlessCacheName", "/properties/KmsKeyId", "/properties/SnapshotArnsToRestore", "/properties/SubnetIds", "/properties/NetworkType", "/properties/ConnectionType"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/ServerlessCacheName"],
-        attributes: &["FullEngineVersion", "CreateTime", "Status", "Endpoint.Address", "Endpoint.Port", "ReaderEndpoint.Address", "ReaderEndpoint.Port", "ARN"],
-        properties: &["CacheUsageLimits", "ConnectionType", "DailySnapshotTime", "Description", "Endpoint", "Engine", "FinalSnapshotName", "KmsKeyId", "MajorEngineVersion", "NetworkType", "ReaderEndpoint", "SecurityGroupIds", "ServerlessCacheName", "SnapshotArnsToRestore", "SnapshotRetentionLimit", "SubnetIds", "Tags", "UserGroupId"],
-        required: &["ServerlessCacheName", "Engine"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["CacheUsageLimits"], kind: ConstraintKind::Properties(&["DataStorage", "ECPUPerSecond"]) },
-            Constraint { path: &["CacheUsageLimits", "DataStorage"], kind: ConstraintKind::Required(&["Unit"]) },
-            Constraint { path: &["CacheUsageLimits", "DataStorage"], kind: ConstraintKind::Properties(&["Maximum", "Minimum", "Unit"]) },
-            Constraint { path: &["CacheUsageLimits", "ECPUPerSecond"], kind: ConstraintKind::Properties(&["Maximum", "Minimum"]) },
-            Constraint { path: &["Endpoint"], kind: ConstraintKind::Properties(&["Address", "Port"]) },
-            Constraint { path: &["ReaderEndpoint"], kind: ConstraintKind::Properties(&["Address", "Port"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^(?!aws:)[a-zA-Z0-9 _\\.\\/=+:\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9 _\\.\\/=+:\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::ElastiCache::SubnetGroup`: the resource struct, its property types and enums.
 pub mod subnet_group {
     use crate::cfn::Props;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ElastiCache::SubnetGroup
@@ -1853,28 +1756,12 @@ pub mod subnet_group {
         const TYPE_NAME: &'static str = "AWS::ElastiCache::SubnetGroup";
     }
 
-    /// What the schema says about `AWS::ElastiCache::SubnetGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::SubnetGroup",
-        create_only: &["/properties/CacheSubnetGroupName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/CacheSubnetGroupName"],
-        attributes: &[],
-        properties: &["CacheSubnetGroupName", "Description", "SubnetIds", "Tags"],
-        required: &["Description", "SubnetIds"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-        ],
-    };
 }
 
 /// `AWS::ElastiCache::User`: the resource struct, its property types and enums.
 pub mod user {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ElastiCache::User
@@ -2068,42 +1955,12 @@ pub mod user {
         }
     }
 
-    /// What the schema says about `AWS::ElastiCache::User`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::User",
-        create_only: &["/properties/UserId", "/properties/UserName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/UserId"],
-        attributes: &["Status", "Arn"],
-        properties: &["AccessString", "AuthenticationMode", "Engine", "NoPasswordRequired", "Passwords", "Tags", "UserId", "UserName"],
-        required: &["UserId", "UserName", "Engine"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AccessString"], kind: ConstraintKind::Pattern("\\S") },
-            Constraint { path: &["AuthenticationMode"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["AuthenticationMode"], kind: ConstraintKind::Properties(&["Passwords", "Type"]) },
-            Constraint { path: &["AuthenticationMode", "Passwords"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["Engine"], kind: ConstraintKind::Enum(&["redis", "valkey"]) },
-            Constraint { path: &["Passwords"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^(?!aws:)[a-zA-Z0-9 _\\.\\/=+:\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9 _\\.\\/=+:\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["UserId"], kind: ConstraintKind::Pattern("[a-z][a-z0-9\\\\-]*") },
-            Constraint { path: &["UserId"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-            Constraint { path: &["UserName"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-        ],
-    };
 }
 
 /// `AWS::ElastiCache::UserGroup`: the resource struct, its property types and enums.
 pub mod user_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ElastiCache::UserGroup
@@ -2223,29 +2080,4 @@ pub mod user_group {
         }
     }
 
-    /// What the schema says about `AWS::ElastiCache::UserGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElastiCache::UserGroup",
-        create_only: &["/properties/UserGroupId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/UserGroupId"],
-        attributes: &["Status", "Arn"],
-        properties: &["Engine", "Tags", "UserGroupId", "UserIds"],
-        required: &["UserGroupId", "Engine", "UserIds"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Engine"], kind: ConstraintKind::Enum(&["redis", "valkey"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^(?!aws:)[a-zA-Z0-9 _\\.\\/=+:\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9 _\\.\\/=+:\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["UserGroupId"], kind: ConstraintKind::Pattern("[a-z][a-z0-9\\\\-]*") },
-            Constraint { path: &["UserIds"], kind: ConstraintKind::Items { min: Some(0), max: None } },
-            Constraint { path: &["UserIds", "*"], kind: ConstraintKind::Pattern("^[a-zA-Z][a-zA-Z0-9\\-]*$") },
-            Constraint { path: &["UserIds", "*"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-        ],
-    };
 }

@@ -15,7 +15,6 @@ pub use target_group::CfnTargetGroup;
 pub mod listener {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Map, Str, ToValue, Value};
 
     /// Specifies a listener for an Application Load Balancer, Network Load Balancer, or Gateway Load Balancer.
@@ -1097,68 +1096,12 @@ pub mod listener {
         }
     }
 
-    /// What the schema says about `AWS::ElasticLoadBalancingV2::Listener`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElasticLoadBalancingV2::Listener",
-        create_only: &["/properties/LoadBalancerArn"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/ListenerArn"],
-        attributes: &["ListenerArn"],
-        properties: &["AlpnPolicy", "Certificates", "DefaultActions", "ListenerAttributes", "LoadBalancerArn", "MutualAuthentication", "Port", "Protocol", "SslPolicy", "Tags"],
-        required: &["LoadBalancerArn", "DefaultActions"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Certificates", "*"], kind: ConstraintKind::Properties(&["CertificateArn"]) },
-            Constraint { path: &["DefaultActions", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["DefaultActions", "*"], kind: ConstraintKind::Properties(&["AuthenticateCognitoConfig", "AuthenticateOidcConfig", "FixedResponseConfig", "ForwardConfig", "JwtValidationConfig", "Order", "RedirectConfig", "TargetGroupArn", "Type"]) },
-            Constraint { path: &["DefaultActions", "*", "AuthenticateCognitoConfig"], kind: ConstraintKind::Required(&["UserPoolClientId", "UserPoolDomain", "UserPoolArn"]) },
-            Constraint { path: &["DefaultActions", "*", "AuthenticateCognitoConfig"], kind: ConstraintKind::Properties(&["AuthenticationRequestExtraParams", "OnUnauthenticatedRequest", "Scope", "SessionCookieName", "SessionTimeout", "UserPoolArn", "UserPoolClientId", "UserPoolDomain"]) },
-            Constraint { path: &["DefaultActions", "*", "AuthenticateCognitoConfig", "OnUnauthenticatedRequest"], kind: ConstraintKind::Enum(&["allow", "authenticate", "deny"]) },
-            Constraint { path: &["DefaultActions", "*", "AuthenticateOidcConfig"], kind: ConstraintKind::Required(&["TokenEndpoint", "Issuer", "UserInfoEndpoint", "ClientId", "AuthorizationEndpoint"]) },
-            Constraint { path: &["DefaultActions", "*", "AuthenticateOidcConfig", "OnUnauthenticatedRequest"], kind: ConstraintKind::Enum(&["allow", "authenticate", "deny"]) },
-            Constraint { path: &["DefaultActions", "*", "FixedResponseConfig"], kind: ConstraintKind::Required(&["StatusCode"]) },
-            Constraint { path: &["DefaultActions", "*", "FixedResponseConfig"], kind: ConstraintKind::Properties(&["ContentType", "MessageBody", "StatusCode"]) },
-            Constraint { path: &["DefaultActions", "*", "FixedResponseConfig", "ContentType"], kind: ConstraintKind::Length { min: Some(0), max: Some(32) } },
-            Constraint { path: &["DefaultActions", "*", "FixedResponseConfig", "MessageBody"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["DefaultActions", "*", "FixedResponseConfig", "StatusCode"], kind: ConstraintKind::Pattern("^(2|4|5)\\d\\d$") },
-            Constraint { path: &["DefaultActions", "*", "ForwardConfig"], kind: ConstraintKind::Properties(&["TargetGroupStickinessConfig", "TargetGroups"]) },
-            Constraint { path: &["DefaultActions", "*", "ForwardConfig", "TargetGroupStickinessConfig"], kind: ConstraintKind::Properties(&["DurationSeconds", "Enabled"]) },
-            Constraint { path: &["DefaultActions", "*", "ForwardConfig", "TargetGroups", "*"], kind: ConstraintKind::Properties(&["TargetGroupArn", "Weight"]) },
-            Constraint { path: &["DefaultActions", "*", "JwtValidationConfig"], kind: ConstraintKind::Required(&["JwksEndpoint", "Issuer"]) },
-            Constraint { path: &["DefaultActions", "*", "JwtValidationConfig"], kind: ConstraintKind::Properties(&["AdditionalClaims", "Issuer", "JwksEndpoint"]) },
-            Constraint { path: &["DefaultActions", "*", "JwtValidationConfig", "AdditionalClaims", "*"], kind: ConstraintKind::Required(&["Format", "Name", "Values"]) },
-            Constraint { path: &["DefaultActions", "*", "JwtValidationConfig", "AdditionalClaims", "*"], kind: ConstraintKind::Properties(&["Format", "Name", "Values"]) },
-            Constraint { path: &["DefaultActions", "*", "JwtValidationConfig", "AdditionalClaims", "*", "Format"], kind: ConstraintKind::Enum(&["single-string", "space-separated-values", "string-array"]) },
-            Constraint { path: &["DefaultActions", "*", "Order"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(50000.0) } },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig"], kind: ConstraintKind::Required(&["StatusCode"]) },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig"], kind: ConstraintKind::Properties(&["Host", "Path", "Port", "Protocol", "Query", "StatusCode"]) },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig", "Host"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig", "Path"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig", "Protocol"], kind: ConstraintKind::Pattern("^(HTTPS?|#\\{protocol\\})$") },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig", "Query"], kind: ConstraintKind::Length { min: Some(0), max: Some(128) } },
-            Constraint { path: &["DefaultActions", "*", "RedirectConfig", "StatusCode"], kind: ConstraintKind::Enum(&["HTTP_301", "HTTP_302"]) },
-            Constraint { path: &["DefaultActions", "*", "Type"], kind: ConstraintKind::Enum(&["authenticate-cognito", "authenticate-oidc", "fixed-response", "forward", "jwt-validation", "redirect"]) },
-            Constraint { path: &["ListenerAttributes", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["MutualAuthentication"], kind: ConstraintKind::Properties(&["AdvertiseTrustStoreCaNames", "IgnoreClientCertificateExpiry", "Mode", "TrustStoreArn"]) },
-            Constraint { path: &["MutualAuthentication", "AdvertiseTrustStoreCaNames"], kind: ConstraintKind::Enum(&["off", "on"]) },
-            Constraint { path: &["Port"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(65535.0) } },
-            Constraint { path: &["Protocol"], kind: ConstraintKind::Enum(&["GENEVE", "HTTP", "HTTPS", "QUIC", "TCP", "TCP_QUIC", "TCP_UDP", "TLS", "UDP"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::ElasticLoadBalancingV2::ListenerRule`: the resource struct, its property types and enums.
 pub mod listener_rule {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Map, Str, ToValue, Value};
 
     /// Specifies a listener rule. The listener must be associated with an Application Load Balancer. Each rule consists of a priority, one or more actions, and one or more conditions.
@@ -2504,83 +2447,12 @@ pub mod listener_rule {
         }
     }
 
-    /// What the schema says about `AWS::ElasticLoadBalancingV2::ListenerRule`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElasticLoadBalancingV2::ListenerRule",
-        create_only: &["/properties/ListenerArn"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/RuleArn"],
-        attributes: &["RuleArn", "IsDefault"],
-        properties: &["Actions", "Conditions", "ListenerArn", "Priority", "Tags", "Transforms"],
-        required: &["Actions", "Priority", "Conditions"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Actions", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["Actions", "*"], kind: ConstraintKind::Properties(&["AuthenticateCognitoConfig", "AuthenticateOidcConfig", "FixedResponseConfig", "ForwardConfig", "JwtValidationConfig", "Order", "RedirectConfig", "TargetGroupArn", "Type"]) },
-            Constraint { path: &["Actions", "*", "AuthenticateCognitoConfig"], kind: ConstraintKind::Required(&["UserPoolClientId", "UserPoolDomain", "UserPoolArn"]) },
-            Constraint { path: &["Actions", "*", "AuthenticateCognitoConfig"], kind: ConstraintKind::Properties(&["AuthenticationRequestExtraParams", "OnUnauthenticatedRequest", "Scope", "SessionCookieName", "SessionTimeout", "UserPoolArn", "UserPoolClientId", "UserPoolDomain"]) },
-            Constraint { path: &["Actions", "*", "AuthenticateCognitoConfig", "OnUnauthenticatedRequest"], kind: ConstraintKind::Enum(&["allow", "authenticate", "deny"]) },
-            Constraint { path: &["Actions", "*", "AuthenticateOidcConfig"], kind: ConstraintKind::Required(&["TokenEndpoint", "Issuer", "UserInfoEndpoint", "ClientId", "AuthorizationEndpoint"]) },
-            Constraint { path: &["Actions", "*", "AuthenticateOidcConfig", "OnUnauthenticatedRequest"], kind: ConstraintKind::Enum(&["allow", "authenticate", "deny"]) },
-            Constraint { path: &["Actions", "*", "FixedResponseConfig"], kind: ConstraintKind::Required(&["StatusCode"]) },
-            Constraint { path: &["Actions", "*", "FixedResponseConfig"], kind: ConstraintKind::Properties(&["ContentType", "MessageBody", "StatusCode"]) },
-            Constraint { path: &["Actions", "*", "FixedResponseConfig", "ContentType"], kind: ConstraintKind::Length { min: Some(0), max: Some(32) } },
-            Constraint { path: &["Actions", "*", "FixedResponseConfig", "MessageBody"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["Actions", "*", "FixedResponseConfig", "StatusCode"], kind: ConstraintKind::Pattern("^(2|4|5)\\d\\d$") },
-            Constraint { path: &["Actions", "*", "ForwardConfig"], kind: ConstraintKind::Properties(&["TargetGroupStickinessConfig", "TargetGroups"]) },
-            Constraint { path: &["Actions", "*", "ForwardConfig", "TargetGroupStickinessConfig"], kind: ConstraintKind::Properties(&["DurationSeconds", "Enabled"]) },
-            Constraint { path: &["Actions", "*", "ForwardConfig", "TargetGroups", "*"], kind: ConstraintKind::Properties(&["TargetGroupArn", "Weight"]) },
-            Constraint { path: &["Actions", "*", "JwtValidationConfig"], kind: ConstraintKind::Required(&["JwksEndpoint", "Issuer"]) },
-            Constraint { path: &["Actions", "*", "JwtValidationConfig"], kind: ConstraintKind::Properties(&["AdditionalClaims", "Issuer", "JwksEndpoint"]) },
-            Constraint { path: &["Actions", "*", "JwtValidationConfig", "AdditionalClaims", "*"], kind: ConstraintKind::Required(&["Format", "Name", "Values"]) },
-            Constraint { path: &["Actions", "*", "JwtValidationConfig", "AdditionalClaims", "*"], kind: ConstraintKind::Properties(&["Format", "Name", "Values"]) },
-            Constraint { path: &["Actions", "*", "JwtValidationConfig", "AdditionalClaims", "*", "Format"], kind: ConstraintKind::Enum(&["single-string", "space-separated-values", "string-array"]) },
-            Constraint { path: &["Actions", "*", "Order"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(50000.0) } },
-            Constraint { path: &["Actions", "*", "RedirectConfig"], kind: ConstraintKind::Required(&["StatusCode"]) },
-            Constraint { path: &["Actions", "*", "RedirectConfig"], kind: ConstraintKind::Properties(&["Host", "Path", "Port", "Protocol", "Query", "StatusCode"]) },
-            Constraint { path: &["Actions", "*", "RedirectConfig", "Host"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Actions", "*", "RedirectConfig", "Path"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Actions", "*", "RedirectConfig", "Protocol"], kind: ConstraintKind::Pattern("^(HTTPS?|#\\{protocol\\})$") },
-            Constraint { path: &["Actions", "*", "RedirectConfig", "Query"], kind: ConstraintKind::Length { min: Some(0), max: Some(128) } },
-            Constraint { path: &["Actions", "*", "RedirectConfig", "StatusCode"], kind: ConstraintKind::Enum(&["HTTP_301", "HTTP_302"]) },
-            Constraint { path: &["Actions", "*", "Type"], kind: ConstraintKind::Enum(&["authenticate-cognito", "authenticate-oidc", "fixed-response", "forward", "jwt-validation", "redirect"]) },
-            Constraint { path: &["Conditions", "*"], kind: ConstraintKind::Properties(&["Field", "HostHeaderConfig", "HttpHeaderConfig", "HttpRequestMethodConfig", "PathPatternConfig", "QueryStringConfig", "RegexValues", "SourceIpConfig", "Values"]) },
-            Constraint { path: &["Conditions", "*", "Field"], kind: ConstraintKind::Length { min: Some(0), max: Some(64) } },
-            Constraint { path: &["Conditions", "*", "HostHeaderConfig"], kind: ConstraintKind::Properties(&["RegexValues", "Values"]) },
-            Constraint { path: &["Conditions", "*", "HttpHeaderConfig"], kind: ConstraintKind::Properties(&["HttpHeaderName", "RegexValues", "Values"]) },
-            Constraint { path: &["Conditions", "*", "HttpRequestMethodConfig"], kind: ConstraintKind::Properties(&["Values"]) },
-            Constraint { path: &["Conditions", "*", "PathPatternConfig"], kind: ConstraintKind::Properties(&["RegexValues", "Values"]) },
-            Constraint { path: &["Conditions", "*", "QueryStringConfig"], kind: ConstraintKind::Properties(&["Values"]) },
-            Constraint { path: &["Conditions", "*", "QueryStringConfig", "Values", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Conditions", "*", "SourceIpConfig"], kind: ConstraintKind::Properties(&["IpAddressType", "Values"]) },
-            Constraint { path: &["Conditions", "*", "SourceIpConfig", "IpAddressType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6"]) },
-            Constraint { path: &["Priority"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(50000.0) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Transforms", "*"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["Transforms", "*", "HostHeaderRewriteConfig"], kind: ConstraintKind::Required(&["Rewrites"]) },
-            Constraint { path: &["Transforms", "*", "HostHeaderRewriteConfig"], kind: ConstraintKind::Properties(&["Rewrites"]) },
-            Constraint { path: &["Transforms", "*", "HostHeaderRewriteConfig", "Rewrites", "*"], kind: ConstraintKind::Required(&["Regex", "Replace"]) },
-            Constraint { path: &["Transforms", "*", "HostHeaderRewriteConfig", "Rewrites", "*"], kind: ConstraintKind::Properties(&["Regex", "Replace"]) },
-            Constraint { path: &["Transforms", "*", "Type"], kind: ConstraintKind::Enum(&["host-header-rewrite", "url-rewrite"]) },
-            Constraint { path: &["Transforms", "*", "UrlRewriteConfig"], kind: ConstraintKind::Required(&["Rewrites"]) },
-            Constraint { path: &["Transforms", "*", "UrlRewriteConfig"], kind: ConstraintKind::Properties(&["Rewrites"]) },
-            Constraint { path: &["Transforms", "*", "UrlRewriteConfig", "Rewrites", "*"], kind: ConstraintKind::Required(&["Regex", "Replace"]) },
-            Constraint { path: &["Transforms", "*", "UrlRewriteConfig", "Rewrites", "*"], kind: ConstraintKind::Properties(&["Regex", "Replace"]) },
-        ],
-    };
 }
 
 /// `AWS::ElasticLoadBalancingV2::LoadBalancer`: the resource struct, its property types and enums.
 pub mod load_balancer {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Specifies an Application Load Balancer, a Network Load Balancer, or a Gateway Load Balancer.
@@ -3024,41 +2896,12 @@ pub mod load_balancer {
         }
     }
 
-    /// What the schema says about `AWS::ElasticLoadBalancingV2::LoadBalancer`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        create_only: &["/properties/Name", "/properties/Type", "/properties/Scheme"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/LoadBalancerArn"],
-        attributes: &["LoadBalancerName", "LoadBalancerFullName", "CanonicalHostedZoneID", "LoadBalancerArn", "DNSName"],
-        properties: &["EnableCapacityReservationProvisionStabilize", "EnablePrefixForIpv6SourceNat", "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic", "IpAddressType", "Ipv4IpamPoolId", "LoadBalancerAttributes", "MinimumLoadBalancerCapacity", "Name", "Scheme", "SecurityGroups", "SubnetMappings", "Subnets", "Tags", "Type"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["EnablePrefixForIpv6SourceNat"], kind: ConstraintKind::Enum(&["off", "on"]) },
-            Constraint { path: &["IpAddressType"], kind: ConstraintKind::Enum(&["dualstack", "dualstack-without-public-ipv4", "ipv4"]) },
-            Constraint { path: &["LoadBalancerAttributes", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["MinimumLoadBalancerCapacity"], kind: ConstraintKind::Required(&["CapacityUnits"]) },
-            Constraint { path: &["MinimumLoadBalancerCapacity"], kind: ConstraintKind::Properties(&["CapacityUnits"]) },
-            Constraint { path: &["Scheme"], kind: ConstraintKind::Enum(&["internal", "internet-facing"]) },
-            Constraint { path: &["SubnetMappings", "*"], kind: ConstraintKind::Required(&["SubnetId"]) },
-            Constraint { path: &["SubnetMappings", "*"], kind: ConstraintKind::Properties(&["AllocationId", "IPv6Address", "PrivateIPv4Address", "SourceNatIpv6Prefix", "SubnetId"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Type"], kind: ConstraintKind::Enum(&["application", "gateway", "network"]) },
-        ],
-    };
 }
 
 /// `AWS::ElasticLoadBalancingV2::TargetGroup`: the resource struct, its property types and enums.
 pub mod target_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ElasticLoadBalancingV2::TargetGroup
@@ -3590,40 +3433,4 @@ pub mod target_group {
         }
     }
 
-    /// What the schema says about `AWS::ElasticLoadBalancingV2::TargetGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ElasticLoadBalancingV2::TargetGroup",
-        create_only: &["/properties/TargetType", "/properties/ProtocolVersion", "/properties/Port", "/properties/Name", "/properties/VpcId", "/properties/Protocol", "/properties/IpAddressType"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/TargetGroupArn"],
-        attributes: &["LoadBalancerArns", "TargetGroupArn", "TargetGroupName", "TargetGroupFullName"],
-        properties: &["HealthCheckEnabled", "HealthCheckIntervalSeconds", "HealthCheckPath", "HealthCheckPort", "HealthCheckProtocol", "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "IpAddressType", "Matcher", "Name", "Port", "Protocol", "ProtocolVersion", "Tags", "TargetControlPort", "TargetGroupAttributes", "TargetType", "Targets", "UnhealthyThresholdCount", "VpcId"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["HealthCheckIntervalSeconds"], kind: ConstraintKind::Range { min: Some(5.0), max: Some(300.0) } },
-            Constraint { path: &["HealthCheckPath"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["HealthCheckProtocol"], kind: ConstraintKind::Enum(&["GENEVE", "HTTP", "HTTPS", "QUIC", "TCP", "TCP_QUIC", "TCP_UDP", "TLS", "UDP"]) },
-            Constraint { path: &["HealthCheckTimeoutSeconds"], kind: ConstraintKind::Range { min: Some(2.0), max: Some(120.0) } },
-            Constraint { path: &["HealthyThresholdCount"], kind: ConstraintKind::Range { min: Some(2.0), max: Some(10.0) } },
-            Constraint { path: &["IpAddressType"], kind: ConstraintKind::Enum(&["ipv4", "ipv6"]) },
-            Constraint { path: &["Matcher"], kind: ConstraintKind::Properties(&["GrpcCode", "HttpCode"]) },
-            Constraint { path: &["Port"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(65535.0) } },
-            Constraint { path: &["Protocol"], kind: ConstraintKind::Enum(&["GENEVE", "HTTP", "HTTPS", "QUIC", "TCP", "TCP_QUIC", "TCP_UDP", "TLS", "UDP"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["TargetControlPort"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(65535.0) } },
-            Constraint { path: &["TargetGroupAttributes", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["TargetType"], kind: ConstraintKind::Enum(&["alb", "instance", "ip", "lambda"]) },
-            Constraint { path: &["Targets", "*"], kind: ConstraintKind::Required(&["Id"]) },
-            Constraint { path: &["Targets", "*"], kind: ConstraintKind::Properties(&["AvailabilityZone", "Id", "Port", "QuicServerId"]) },
-            Constraint { path: &["Targets", "*", "Port"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(65535.0) } },
-            Constraint { path: &["Targets", "*", "QuicServerId"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["UnhealthyThresholdCount"], kind: ConstraintKind::Range { min: Some(2.0), max: Some(10.0) } },
-        ],
-    };
 }

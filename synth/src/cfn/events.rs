@@ -13,7 +13,6 @@ pub use rule::CfnRule;
 pub mod event_bus {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// Resource type definition for AWS::Events::EventBus
@@ -270,38 +269,12 @@ pub mod event_bus {
         }
     }
 
-    /// What the schema says about `AWS::Events::EventBus`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Events::EventBus",
-        create_only: &["/properties/Name"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Name"],
-        attributes: &["Arn"],
-        properties: &["DeadLetterConfig", "Description", "EventSourceName", "KmsKeyIdentifier", "LogConfig", "Name", "Policy", "Tags"],
-        required: &["Name"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DeadLetterConfig"], kind: ConstraintKind::Properties(&["Arn"]) },
-            Constraint { path: &["EventSourceName"], kind: ConstraintKind::Pattern("^aws\\.partner(/[\\.\\-_A-Za-z0-9]+){2,}$") },
-            Constraint { path: &["EventSourceName"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["LogConfig"], kind: ConstraintKind::Properties(&["IncludeDetail", "Level"]) },
-            Constraint { path: &["LogConfig", "IncludeDetail"], kind: ConstraintKind::Enum(&["FULL", "NONE"]) },
-            Constraint { path: &["LogConfig", "Level"], kind: ConstraintKind::Enum(&["INFO", "ERROR", "TRACE", "OFF"]) },
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^[/\\.\\-_A-Za-z0-9]+$") },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::Events::Rule`: the resource struct, its property types and enums.
 pub mod rule {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Map, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Events::Rule
@@ -1620,108 +1593,4 @@ pub mod rule {
         }
     }
 
-    /// What the schema says about `AWS::Events::Rule`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Events::Rule",
-        create_only: &["/properties/Name"],
-        conditional_create_only: &["/properties/EventBusName"],
-        primary_identifier: &["/properties/Arn"],
-        attributes: &["Arn", "RuleName"],
-        properties: &["Description", "EventBusName", "EventPattern", "Name", "RoleArn", "ScheduleExpression", "State", "Tags", "Targets"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(512) } },
-            Constraint { path: &["EventBusName"], kind: ConstraintKind::Pattern("^(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+$") },
-            Constraint { path: &["EventBusName"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^[\\.\\-_A-Za-z0-9]+$") },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["RoleArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["ScheduleExpression"], kind: ConstraintKind::Pattern("^(rate\\(.+\\)|cron\\(.+\\))?$") },
-            Constraint { path: &["ScheduleExpression"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["State"], kind: ConstraintKind::Enum(&["DISABLED", "ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Targets"], kind: ConstraintKind::Items { min: None, max: Some(5) } },
-            Constraint { path: &["Targets", "*"], kind: ConstraintKind::Required(&["Id", "Arn"]) },
-            Constraint { path: &["Targets", "*"], kind: ConstraintKind::Properties(&["AppSyncParameters", "Arn", "BatchParameters", "DeadLetterConfig", "EcsParameters", "HttpParameters", "Id", "Input", "InputPath", "InputTransformer", "KinesisParameters", "RedshiftDataParameters", "RetryPolicy", "RoleArn", "RunCommandParameters", "SageMakerPipelineParameters", "SqsParameters"]) },
-            Constraint { path: &["Targets", "*", "AppSyncParameters"], kind: ConstraintKind::Required(&["GraphQLOperation"]) },
-            Constraint { path: &["Targets", "*", "AppSyncParameters"], kind: ConstraintKind::Properties(&["GraphQLOperation"]) },
-            Constraint { path: &["Targets", "*", "Arn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Targets", "*", "BatchParameters"], kind: ConstraintKind::Required(&["JobName", "JobDefinition"]) },
-            Constraint { path: &["Targets", "*", "BatchParameters"], kind: ConstraintKind::Properties(&["ArrayProperties", "JobDefinition", "JobName", "RetryStrategy"]) },
-            Constraint { path: &["Targets", "*", "BatchParameters", "ArrayProperties"], kind: ConstraintKind::Properties(&["Size"]) },
-            Constraint { path: &["Targets", "*", "BatchParameters", "RetryStrategy"], kind: ConstraintKind::Properties(&["Attempts"]) },
-            Constraint { path: &["Targets", "*", "DeadLetterConfig"], kind: ConstraintKind::Properties(&["Arn"]) },
-            Constraint { path: &["Targets", "*", "DeadLetterConfig", "Arn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Targets", "*", "EcsParameters"], kind: ConstraintKind::Required(&["TaskDefinitionArn"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters"], kind: ConstraintKind::Properties(&["CapacityProviderStrategy", "EnableECSManagedTags", "EnableExecuteCommand", "Group", "LaunchType", "NetworkConfiguration", "PlacementConstraints", "PlacementStrategies", "PlatformVersion", "PropagateTags", "ReferenceId", "TagList", "TaskCount", "TaskDefinitionArn"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "CapacityProviderStrategy"], kind: ConstraintKind::Items { min: Some(0), max: Some(6) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "CapacityProviderStrategy", "*"], kind: ConstraintKind::Required(&["CapacityProvider"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "CapacityProviderStrategy", "*"], kind: ConstraintKind::Properties(&["Base", "CapacityProvider", "Weight"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "CapacityProviderStrategy", "*", "Base"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100000.0) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "CapacityProviderStrategy", "*", "CapacityProvider"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "CapacityProviderStrategy", "*", "Weight"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1000.0) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "LaunchType"], kind: ConstraintKind::Enum(&["EC2", "EXTERNAL", "FARGATE"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "NetworkConfiguration"], kind: ConstraintKind::Properties(&["AwsVpcConfiguration"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "NetworkConfiguration", "AwsVpcConfiguration"], kind: ConstraintKind::Required(&["Subnets"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "NetworkConfiguration", "AwsVpcConfiguration"], kind: ConstraintKind::Properties(&["AssignPublicIp", "SecurityGroups", "Subnets"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "NetworkConfiguration", "AwsVpcConfiguration", "AssignPublicIp"], kind: ConstraintKind::Enum(&["DISABLED", "ENABLED"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "PlacementConstraints"], kind: ConstraintKind::Items { min: Some(0), max: Some(10) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "PlacementConstraints", "*"], kind: ConstraintKind::Properties(&["Expression", "Type"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "PlacementConstraints", "*", "Expression"], kind: ConstraintKind::Length { min: Some(0), max: Some(2000) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "PlacementConstraints", "*", "Type"], kind: ConstraintKind::Enum(&["distinctInstance", "memberOf"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "PlacementStrategies", "*"], kind: ConstraintKind::Properties(&["Field", "Type"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "PropagateTags"], kind: ConstraintKind::Enum(&["TASK_DEFINITION"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "ReferenceId"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "TagList", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Targets", "*", "EcsParameters", "TagList", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "TagList", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "TaskCount"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
-            Constraint { path: &["Targets", "*", "EcsParameters", "TaskDefinitionArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Targets", "*", "HttpParameters"], kind: ConstraintKind::Properties(&["HeaderParameters", "PathParameterValues", "QueryStringParameters"]) },
-            Constraint { path: &["Targets", "*", "HttpParameters", "PathParameterValues", "*"], kind: ConstraintKind::Pattern("^(?!\\s*$).+$") },
-            Constraint { path: &["Targets", "*", "Id"], kind: ConstraintKind::Pattern("^[\\.\\-_A-Za-z0-9]+$") },
-            Constraint { path: &["Targets", "*", "Id"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Targets", "*", "Input"], kind: ConstraintKind::Length { min: Some(0), max: Some(8192) } },
-            Constraint { path: &["Targets", "*", "InputPath"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Targets", "*", "InputTransformer"], kind: ConstraintKind::Required(&["InputTemplate"]) },
-            Constraint { path: &["Targets", "*", "InputTransformer"], kind: ConstraintKind::Properties(&["InputPathsMap", "InputTemplate"]) },
-            Constraint { path: &["Targets", "*", "InputTransformer", "InputTemplate"], kind: ConstraintKind::Length { min: Some(1), max: Some(8192) } },
-            Constraint { path: &["Targets", "*", "KinesisParameters"], kind: ConstraintKind::Required(&["PartitionKeyPath"]) },
-            Constraint { path: &["Targets", "*", "KinesisParameters"], kind: ConstraintKind::Properties(&["PartitionKeyPath"]) },
-            Constraint { path: &["Targets", "*", "KinesisParameters", "PartitionKeyPath"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters"], kind: ConstraintKind::Required(&["Database"]) },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters"], kind: ConstraintKind::Properties(&["Database", "DbUser", "SecretManagerArn", "Sql", "Sqls", "StatementName", "WithEvent"]) },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters", "Database"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters", "DbUser"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters", "SecretManagerArn"], kind: ConstraintKind::Pattern("^(^arn:aws([a-z]|\\-)*:secretsmanager:[a-z0-9-.]+:.*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)$") },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters", "SecretManagerArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters", "Sql"], kind: ConstraintKind::Length { min: Some(1), max: Some(100000) } },
-            Constraint { path: &["Targets", "*", "RedshiftDataParameters", "StatementName"], kind: ConstraintKind::Length { min: Some(1), max: Some(500) } },
-            Constraint { path: &["Targets", "*", "RetryPolicy"], kind: ConstraintKind::Properties(&["MaximumEventAgeInSeconds", "MaximumRetryAttempts"]) },
-            Constraint { path: &["Targets", "*", "RetryPolicy", "MaximumEventAgeInSeconds"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(86400.0) } },
-            Constraint { path: &["Targets", "*", "RetryPolicy", "MaximumRetryAttempts"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(185.0) } },
-            Constraint { path: &["Targets", "*", "RoleArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Targets", "*", "RunCommandParameters"], kind: ConstraintKind::Required(&["RunCommandTargets"]) },
-            Constraint { path: &["Targets", "*", "RunCommandParameters"], kind: ConstraintKind::Properties(&["RunCommandTargets"]) },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets"], kind: ConstraintKind::Items { min: Some(1), max: Some(5) } },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets", "*"], kind: ConstraintKind::Required(&["Values", "Key"]) },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets", "*"], kind: ConstraintKind::Properties(&["Key", "Values"]) },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets", "*", "Key"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$") },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets", "*", "Values"], kind: ConstraintKind::Items { min: Some(1), max: Some(50) } },
-            Constraint { path: &["Targets", "*", "RunCommandParameters", "RunCommandTargets", "*", "Values", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters"], kind: ConstraintKind::Properties(&["PipelineParameterList"]) },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters", "PipelineParameterList"], kind: ConstraintKind::Items { min: Some(0), max: Some(200) } },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters", "PipelineParameterList", "*"], kind: ConstraintKind::Required(&["Value", "Name"]) },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters", "PipelineParameterList", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters", "PipelineParameterList", "*", "Name"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$") },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters", "PipelineParameterList", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Targets", "*", "SageMakerPipelineParameters", "PipelineParameterList", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["Targets", "*", "SqsParameters"], kind: ConstraintKind::Required(&["MessageGroupId"]) },
-            Constraint { path: &["Targets", "*", "SqsParameters"], kind: ConstraintKind::Properties(&["MessageGroupId"]) },
-        ],
-    };
 }

@@ -14,7 +14,6 @@ pub use role::CfnRole;
 pub mod managed_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
     /// Creates a new managed policy for your AWS-account. This operation creates a policy version with a version identifier of `v1` and sets v1 as the policy's default version.
@@ -147,31 +146,12 @@ pub mod managed_policy {
         }
     }
 
-    /// What the schema says about `AWS::IAM::ManagedPolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::IAM::ManagedPolicy",
-        create_only: &["/properties/ManagedPolicyName", "/properties/Description", "/properties/Path"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/PolicyArn"],
-        attributes: &["PolicyArn", "AttachmentCount", "CreateDate", "DefaultVersionId", "IsAttachable", "PermissionsBoundaryUsageCount", "PolicyId", "UpdateDate"],
-        properties: &["Description", "Groups", "ManagedPolicyName", "Path", "PolicyDocument", "Roles", "Users"],
-        required: &["PolicyDocument"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1000) } },
-            Constraint { path: &["Path"], kind: ConstraintKind::Pattern("^((/[A-Za-z0-9\\.,\\+@=_-]+)*)/$") },
-            Constraint { path: &["Path"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
-            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$") },
-            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Length { min: Some(1), max: Some(131072) } },
-        ],
-    };
 }
 
 /// `AWS::IAM::Policy`: the resource struct, its property types and enums.
 pub mod policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// Adds or updates an inline policy document that is embedded in the specified IAM group, user or role. An IAM user can also have a managed policy attached to it.
@@ -243,30 +223,12 @@ pub mod policy {
         }
     }
 
-    /// What the schema says about `AWS::IAM::Policy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::IAM::Policy",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["Groups", "PolicyDocument", "PolicyName", "Roles", "Users"],
-        required: &["PolicyDocument", "PolicyName"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$") },
-            Constraint { path: &["PolicyDocument"], kind: ConstraintKind::Length { min: Some(1), max: Some(131072) } },
-            Constraint { path: &["PolicyName"], kind: ConstraintKind::Pattern("^[\\w+=,.@-]+$") },
-            Constraint { path: &["PolicyName"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-        ],
-    };
 }
 
 /// `AWS::IAM::Role`: the resource struct, its property types and enums.
 pub mod role {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, Json, List, Str, ToValue, Value};
 
     /// Creates a new role for your AWS-account. For more information about roles, see [IAM roles](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles.html) in the *IAM User Guide*.
@@ -445,38 +407,4 @@ pub mod role {
         }
     }
 
-    /// What the schema says about `AWS::IAM::Role`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::IAM::Role",
-        create_only: &["/properties/Path", "/properties/RoleName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/RoleName"],
-        attributes: &["Arn", "RoleId"],
-        properties: &["AssumeRolePolicyDocument", "Description", "ManagedPolicyArns", "MaxSessionDuration", "Path", "PermissionsBoundary", "Policies", "RoleName", "Tags"],
-        required: &["AssumeRolePolicyDocument"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AssumeRolePolicyDocument"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+$") },
-            Constraint { path: &["AssumeRolePolicyDocument"], kind: ConstraintKind::Length { min: Some(1), max: Some(131072) } },
-            Constraint { path: &["Description"], kind: ConstraintKind::Pattern("^[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*$") },
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1000) } },
-            Constraint { path: &["ManagedPolicyArns"], kind: ConstraintKind::Items { min: Some(0), max: None } },
-            Constraint { path: &["ManagedPolicyArns", "*"], kind: ConstraintKind::Pattern("arn:(aws[a-zA-Z-]*)?:iam::(\\d{12}|aws):policy/[a-zA-Z_0-9+=,.@\\-_/]+") },
-            Constraint { path: &["MaxSessionDuration"], kind: ConstraintKind::Range { min: Some(3600.0), max: Some(43200.0) } },
-            Constraint { path: &["Path"], kind: ConstraintKind::Pattern("^(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)$") },
-            Constraint { path: &["Path"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
-            Constraint { path: &["PermissionsBoundary"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
-            Constraint { path: &["Policies", "*"], kind: ConstraintKind::Required(&["PolicyName", "PolicyDocument"]) },
-            Constraint { path: &["Policies", "*"], kind: ConstraintKind::Properties(&["PolicyDocument", "PolicyName"]) },
-            Constraint { path: &["RoleName"], kind: ConstraintKind::Pattern("^[\\w+=,.@-]+$") },
-            Constraint { path: &["RoleName"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }

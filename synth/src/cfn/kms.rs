@@ -12,7 +12,6 @@ pub use key::CfnKey;
 pub mod key {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
     /// The `AWS::KMS::Key` resource specifies an [KMS key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#kms_keys) in KMSlong.
@@ -312,27 +311,4 @@ pub mod key {
         }
     }
 
-    /// What the schema says about `AWS::KMS::Key`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::KMS::Key",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/KeyId"],
-        attributes: &["Arn", "KeyId"],
-        properties: &["BypassPolicyLockoutSafetyCheck", "Description", "EnableKeyRotation", "Enabled", "KeyPolicy", "KeySpec", "KeyUsage", "MultiRegion", "Origin", "PendingWindowInDays", "RotationPeriodInDays", "Tags"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(8192) } },
-            Constraint { path: &["KeySpec"], kind: ConstraintKind::Enum(&["SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ECC_NIST_EDWARDS25519"]) },
-            Constraint { path: &["KeyUsage"], kind: ConstraintKind::Enum(&["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"]) },
-            Constraint { path: &["Origin"], kind: ConstraintKind::Enum(&["AWS_KMS", "EXTERNAL"]) },
-            Constraint { path: &["PendingWindowInDays"], kind: ConstraintKind::Range { min: Some(7.0), max: Some(30.0) } },
-            Constraint { path: &["RotationPeriodInDays"], kind: ConstraintKind::Range { min: Some(90.0), max: Some(2560.0) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }

@@ -18,7 +18,6 @@ pub use version::CfnVersion;
 pub mod alias {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, List, Num, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Lambda::Alias
@@ -174,36 +173,12 @@ pub mod alias {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::Alias`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::Alias",
-        create_only: &["/properties/Name", "/properties/FunctionName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/AliasArn"],
-        attributes: &["AliasArn"],
-        properties: &["Description", "FunctionName", "FunctionVersion", "Name", "ProvisionedConcurrencyConfig", "RoutingConfig"],
-        required: &["FunctionName", "FunctionVersion", "Name"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["FunctionVersion"], kind: ConstraintKind::Pattern("^(\\$LATEST(\\.PUBLISHED)?|[0-9]*)$") },
-            Constraint { path: &["FunctionVersion"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$") },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["ProvisionedConcurrencyConfig"], kind: ConstraintKind::Required(&["ProvisionedConcurrentExecutions"]) },
-            Constraint { path: &["ProvisionedConcurrencyConfig"], kind: ConstraintKind::Properties(&["ProvisionedConcurrentExecutions"]) },
-            Constraint { path: &["RoutingConfig"], kind: ConstraintKind::Properties(&["AdditionalVersionWeights"]) },
-            Constraint { path: &["RoutingConfig", "AdditionalVersionWeights", "*"], kind: ConstraintKind::Required(&["FunctionVersion", "FunctionWeight"]) },
-            Constraint { path: &["RoutingConfig", "AdditionalVersionWeights", "*"], kind: ConstraintKind::Properties(&["FunctionVersion", "FunctionWeight"]) },
-        ],
-    };
 }
 
 /// `AWS::Lambda::EventSourceMapping`: the resource struct, its property types and enums.
 pub mod event_source_mapping {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Num, Str, ToValue, Value};
 
     /// The `AWS::Lambda::EventSourceMapping` resource creates a mapping between an event source and an LAMlong function. LAM reads items from the event source and triggers the function.
@@ -1407,121 +1382,12 @@ pub mod event_source_mapping {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::EventSourceMapping`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::EventSourceMapping",
-        create_only: &["/properties/EventSourceArn", "/properties/StartingPosition", "/properties/StartingPositionTimestamp", "/properties/SelfManagedEventSource"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "EventSourceMappingArn"],
-        properties: &["AmazonManagedKafkaEventSourceConfig", "BatchSize", "BisectBatchOnFunctionError", "DestinationConfig", "DocumentDBEventSourceConfig", "Enabled", "EventSourceArn", "FilterCriteria", "FunctionName", "FunctionResponseTypes", "KmsKeyArn", "LoggingConfig", "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts", "MetricsConfig", "ParallelizationFactor", "ProvisionedPollerConfig", "Queues", "ScalingConfig", "SelfManagedEventSource", "SelfManagedKafkaEventSourceConfig", "SourceAccessConfigurations", "StartingPosition", "StartingPositionTimestamp", "Tags", "Topics", "TumblingWindowInSeconds"],
-        required: &["FunctionName"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig"], kind: ConstraintKind::Properties(&["ConsumerGroupId", "SchemaRegistryConfig"]) },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "ConsumerGroupId"], kind: ConstraintKind::Pattern("[a-zA-Z0-9-\\/*:_+=.@-]*") },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "ConsumerGroupId"], kind: ConstraintKind::Length { min: Some(1), max: Some(200) } },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig"], kind: ConstraintKind::Properties(&["AccessConfigs", "EventRecordFormat", "SchemaRegistryURI", "SchemaValidationConfigs"]) },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs"], kind: ConstraintKind::Items { min: None, max: Some(2) } },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*"], kind: ConstraintKind::Properties(&["Type", "URI"]) },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*", "Type"], kind: ConstraintKind::Enum(&["BASIC_AUTH", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", "OAUTHBEARER_AUTH"]) },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*", "URI"], kind: ConstraintKind::Pattern("arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)") },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*", "URI"], kind: ConstraintKind::Length { min: Some(1), max: Some(10000) } },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "EventRecordFormat"], kind: ConstraintKind::Enum(&["JSON", "SOURCE"]) },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaRegistryURI"], kind: ConstraintKind::Pattern("[a-zA-Z0-9-/*:_+=.@-]*") },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaRegistryURI"], kind: ConstraintKind::Length { min: Some(1), max: Some(10000) } },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaValidationConfigs"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaValidationConfigs", "*"], kind: ConstraintKind::Properties(&["Attribute"]) },
-            Constraint { path: &["AmazonManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaValidationConfigs", "*", "Attribute"], kind: ConstraintKind::Enum(&["KEY", "VALUE"]) },
-            Constraint { path: &["BatchSize"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(10000.0) } },
-            Constraint { path: &["DestinationConfig"], kind: ConstraintKind::Properties(&["OnFailure"]) },
-            Constraint { path: &["DestinationConfig", "OnFailure"], kind: ConstraintKind::Properties(&["Destination"]) },
-            Constraint { path: &["DestinationConfig", "OnFailure", "Destination"], kind: ConstraintKind::Pattern("^$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)") },
-            Constraint { path: &["DestinationConfig", "OnFailure", "Destination"], kind: ConstraintKind::Length { min: Some(12), max: Some(1024) } },
-            Constraint { path: &["DocumentDBEventSourceConfig"], kind: ConstraintKind::Properties(&["CollectionName", "DatabaseName", "FullDocument"]) },
-            Constraint { path: &["DocumentDBEventSourceConfig", "CollectionName"], kind: ConstraintKind::Pattern("^(^(?!(system\\x2e)))(^[_a-zA-Z0-9])([^$]*)$") },
-            Constraint { path: &["DocumentDBEventSourceConfig", "CollectionName"], kind: ConstraintKind::Length { min: Some(1), max: Some(57) } },
-            Constraint { path: &["DocumentDBEventSourceConfig", "DatabaseName"], kind: ConstraintKind::Pattern("^[^ /\\.$\\x22]*$") },
-            Constraint { path: &["DocumentDBEventSourceConfig", "DatabaseName"], kind: ConstraintKind::Length { min: Some(1), max: Some(63) } },
-            Constraint { path: &["DocumentDBEventSourceConfig", "FullDocument"], kind: ConstraintKind::Enum(&["UpdateLookup", "Default"]) },
-            Constraint { path: &["EventSourceArn"], kind: ConstraintKind::Pattern("arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)") },
-            Constraint { path: &["EventSourceArn"], kind: ConstraintKind::Length { min: Some(12), max: Some(1024) } },
-            Constraint { path: &["FilterCriteria"], kind: ConstraintKind::Properties(&["Filters"]) },
-            Constraint { path: &["FilterCriteria", "Filters"], kind: ConstraintKind::Items { min: Some(1), max: Some(20) } },
-            Constraint { path: &["FilterCriteria", "Filters", "*"], kind: ConstraintKind::Properties(&["Pattern"]) },
-            Constraint { path: &["FilterCriteria", "Filters", "*", "Pattern"], kind: ConstraintKind::Pattern(".*") },
-            Constraint { path: &["FilterCriteria", "Filters", "*", "Pattern"], kind: ConstraintKind::Length { min: Some(0), max: Some(4096) } },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Pattern("(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?") },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
-            Constraint { path: &["FunctionResponseTypes"], kind: ConstraintKind::Length { min: Some(0), max: Some(1) } },
-            Constraint { path: &["FunctionResponseTypes"], kind: ConstraintKind::Items { min: Some(0), max: Some(1) } },
-            Constraint { path: &["FunctionResponseTypes", "*"], kind: ConstraintKind::Enum(&["ReportBatchItemFailures"]) },
-            Constraint { path: &["KmsKeyArn"], kind: ConstraintKind::Pattern("(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()") },
-            Constraint { path: &["KmsKeyArn"], kind: ConstraintKind::Length { min: Some(12), max: Some(2048) } },
-            Constraint { path: &["LoggingConfig"], kind: ConstraintKind::Properties(&["SystemLogLevel"]) },
-            Constraint { path: &["LoggingConfig", "SystemLogLevel"], kind: ConstraintKind::Enum(&["DEBUG", "INFO", "WARN"]) },
-            Constraint { path: &["MaximumBatchingWindowInSeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(300.0) } },
-            Constraint { path: &["MaximumRecordAgeInSeconds"], kind: ConstraintKind::Range { min: Some(-1.0), max: Some(604800.0) } },
-            Constraint { path: &["MaximumRetryAttempts"], kind: ConstraintKind::Range { min: Some(-1.0), max: Some(10000.0) } },
-            Constraint { path: &["MetricsConfig"], kind: ConstraintKind::Properties(&["Metrics"]) },
-            Constraint { path: &["MetricsConfig", "Metrics"], kind: ConstraintKind::Items { min: Some(0), max: Some(3) } },
-            Constraint { path: &["MetricsConfig", "Metrics", "*"], kind: ConstraintKind::Enum(&["EventCount", "ErrorCount", "KafkaMetrics"]) },
-            Constraint { path: &["ParallelizationFactor"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(10.0) } },
-            Constraint { path: &["ProvisionedPollerConfig"], kind: ConstraintKind::Properties(&["MaximumPollers", "MinimumPollers", "PollerGroupName"]) },
-            Constraint { path: &["ProvisionedPollerConfig", "MaximumPollers"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(10000.0) } },
-            Constraint { path: &["ProvisionedPollerConfig", "MinimumPollers"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(200.0) } },
-            Constraint { path: &["ProvisionedPollerConfig", "PollerGroupName"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9-_]*$") },
-            Constraint { path: &["ProvisionedPollerConfig", "PollerGroupName"], kind: ConstraintKind::Length { min: Some(0), max: Some(128) } },
-            Constraint { path: &["Queues"], kind: ConstraintKind::Items { min: Some(1), max: Some(1) } },
-            Constraint { path: &["Queues", "*"], kind: ConstraintKind::Pattern("[\\s\\S]*") },
-            Constraint { path: &["Queues", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1000) } },
-            Constraint { path: &["ScalingConfig"], kind: ConstraintKind::Properties(&["MaximumConcurrency"]) },
-            Constraint { path: &["ScalingConfig", "MaximumConcurrency"], kind: ConstraintKind::Range { min: Some(2.0), max: Some(1000.0) } },
-            Constraint { path: &["SelfManagedEventSource"], kind: ConstraintKind::Properties(&["Endpoints"]) },
-            Constraint { path: &["SelfManagedEventSource", "Endpoints"], kind: ConstraintKind::Properties(&["KafkaBootstrapServers"]) },
-            Constraint { path: &["SelfManagedEventSource", "Endpoints", "KafkaBootstrapServers"], kind: ConstraintKind::Items { min: Some(1), max: Some(10) } },
-            Constraint { path: &["SelfManagedEventSource", "Endpoints", "KafkaBootstrapServers", "*"], kind: ConstraintKind::Pattern("^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]*[a-zA-Z0-9])\\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\\-]*[A-Za-z0-9]):[0-9]{1,5}") },
-            Constraint { path: &["SelfManagedEventSource", "Endpoints", "KafkaBootstrapServers", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(300) } },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig"], kind: ConstraintKind::Properties(&["ConsumerGroupId", "ConsumptionMode", "SchemaRegistryConfig"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "ConsumerGroupId"], kind: ConstraintKind::Pattern("[a-zA-Z0-9-\\/*:_+=.@-]*") },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "ConsumerGroupId"], kind: ConstraintKind::Length { min: Some(1), max: Some(200) } },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "ConsumptionMode"], kind: ConstraintKind::Enum(&["Stream", "Queue"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig"], kind: ConstraintKind::Properties(&["AccessConfigs", "EventRecordFormat", "SchemaRegistryURI", "SchemaValidationConfigs"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs"], kind: ConstraintKind::Items { min: None, max: Some(2) } },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*"], kind: ConstraintKind::Properties(&["Type", "URI"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*", "Type"], kind: ConstraintKind::Enum(&["BASIC_AUTH", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", "OAUTHBEARER_AUTH"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*", "URI"], kind: ConstraintKind::Pattern("arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)") },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "AccessConfigs", "*", "URI"], kind: ConstraintKind::Length { min: Some(1), max: Some(10000) } },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "EventRecordFormat"], kind: ConstraintKind::Enum(&["JSON", "SOURCE"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaRegistryURI"], kind: ConstraintKind::Pattern("[a-zA-Z0-9-/*:_+=.@-]*") },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaRegistryURI"], kind: ConstraintKind::Length { min: Some(1), max: Some(10000) } },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaValidationConfigs"], kind: ConstraintKind::Items { min: Some(1), max: Some(2) } },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaValidationConfigs", "*"], kind: ConstraintKind::Properties(&["Attribute"]) },
-            Constraint { path: &["SelfManagedKafkaEventSourceConfig", "SchemaRegistryConfig", "SchemaValidationConfigs", "*", "Attribute"], kind: ConstraintKind::Enum(&["KEY", "VALUE"]) },
-            Constraint { path: &["SourceAccessConfigurations"], kind: ConstraintKind::Items { min: Some(1), max: Some(29) } },
-            Constraint { path: &["SourceAccessConfigurations", "*"], kind: ConstraintKind::Properties(&["Type", "URI"]) },
-            Constraint { path: &["SourceAccessConfigurations", "*", "Type"], kind: ConstraintKind::Enum(&["BASIC_AUTH", "VPC_SUBNET", "VPC_SECURITY_GROUP", "SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH", "VIRTUAL_HOST", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", "OAUTHBEARER_AUTH", "OAUTHBEARER_SCOPE", "OAUTHBEARER_AUDIENCE", "OAUTHBEARER_LOGICAL_CLUSTER", "OAUTHBEARER_IDENTITY_POOL", "IAM_AUTH", "IAM_OAUTHBEARER_AUTH"]) },
-            Constraint { path: &["SourceAccessConfigurations", "*", "URI"], kind: ConstraintKind::Pattern("[a-zA-Z0-9-\\/*:_+=.@-]*") },
-            Constraint { path: &["SourceAccessConfigurations", "*", "URI"], kind: ConstraintKind::Length { min: Some(1), max: Some(200) } },
-            Constraint { path: &["StartingPosition"], kind: ConstraintKind::Pattern("(LATEST|TRIM_HORIZON|AT_TIMESTAMP)+") },
-            Constraint { path: &["StartingPosition"], kind: ConstraintKind::Length { min: Some(6), max: Some(12) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Topics"], kind: ConstraintKind::Items { min: Some(1), max: Some(1) } },
-            Constraint { path: &["Topics", "*"], kind: ConstraintKind::Pattern("^[^.]([a-zA-Z0-9\\-_.]+)") },
-            Constraint { path: &["Topics", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(249) } },
-            Constraint { path: &["TumblingWindowInSeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(900.0) } },
-        ],
-    };
 }
 
 /// `AWS::Lambda::Function`: the resource struct, its property types and enums.
 pub mod function {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Num, Str, ToValue, Value};
 
     /// The `AWS::Lambda::Function` resource creates a Lambda function.
@@ -3021,121 +2887,12 @@ pub mod function {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::Function`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::Function",
-        create_only: &["/properties/FunctionName", "/properties/PackageType", "/properties/TenancyConfig"],
-        conditional_create_only: &["/properties/DurableConfig"],
-        primary_identifier: &["/properties/FunctionName"],
-        attributes: &["SnapStartResponse", "SnapStartResponse.ApplyOn", "SnapStartResponse.OptimizationStatus", "Arn"],
-        properties: &["Architectures", "CapacityProviderConfig", "Code", "CodeSigningConfigArn", "DeadLetterConfig", "Description", "DurableConfig", "Environment", "EphemeralStorage", "FileSystemConfigs", "FunctionName", "FunctionScalingConfig", "Handler", "ImageConfig", "KmsKeyArn", "Layers", "LoggingConfig", "MemorySize", "PackageType", "PublishToLatestPublished", "RecursiveLoop", "ReservedConcurrentExecutions", "Role", "Runtime", "RuntimeManagementConfig", "SnapStart", "Tags", "TenancyConfig", "Timeout", "TracingConfig", "VpcConfig"],
-        required: &["Code", "Role"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Architectures"], kind: ConstraintKind::Items { min: Some(1), max: Some(1) } },
-            Constraint { path: &["Architectures", "*"], kind: ConstraintKind::Enum(&["x86_64", "arm64"]) },
-            Constraint { path: &["CapacityProviderConfig"], kind: ConstraintKind::Required(&["LambdaManagedInstancesCapacityProviderConfig"]) },
-            Constraint { path: &["CapacityProviderConfig"], kind: ConstraintKind::Properties(&["LambdaManagedInstancesCapacityProviderConfig"]) },
-            Constraint { path: &["CapacityProviderConfig", "LambdaManagedInstancesCapacityProviderConfig"], kind: ConstraintKind::Required(&["CapacityProviderArn"]) },
-            Constraint { path: &["CapacityProviderConfig", "LambdaManagedInstancesCapacityProviderConfig"], kind: ConstraintKind::Properties(&["CapacityProviderArn", "ExecutionEnvironmentMemoryGiBPerVCpu", "PerExecutionEnvironmentMaxConcurrency"]) },
-            Constraint { path: &["CapacityProviderConfig", "LambdaManagedInstancesCapacityProviderConfig", "CapacityProviderArn"], kind: ConstraintKind::Pattern("^arn:aws[a-zA-Z-]*:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:capacity-provider:[a-zA-Z0-9-_]+$") },
-            Constraint { path: &["CapacityProviderConfig", "LambdaManagedInstancesCapacityProviderConfig", "CapacityProviderArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
-            Constraint { path: &["CapacityProviderConfig", "LambdaManagedInstancesCapacityProviderConfig", "ExecutionEnvironmentMemoryGiBPerVCpu"], kind: ConstraintKind::Range { min: Some(2.0), max: Some(8.0) } },
-            Constraint { path: &["CapacityProviderConfig", "LambdaManagedInstancesCapacityProviderConfig", "PerExecutionEnvironmentMaxConcurrency"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(1600.0) } },
-            Constraint { path: &["Code"], kind: ConstraintKind::Properties(&["ImageUri", "S3Bucket", "S3Key", "S3ObjectStorageMode", "S3ObjectVersion", "SourceKMSKeyArn", "ZipFile"]) },
-            Constraint { path: &["Code", "S3Bucket"], kind: ConstraintKind::Pattern("^[0-9A-Za-z\\.\\-_]*(?<!\\.)$") },
-            Constraint { path: &["Code", "S3Bucket"], kind: ConstraintKind::Length { min: Some(3), max: Some(63) } },
-            Constraint { path: &["Code", "S3Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Code", "S3ObjectStorageMode"], kind: ConstraintKind::Enum(&["COPY", "REFERENCE"]) },
-            Constraint { path: &["Code", "S3ObjectVersion"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Code", "SourceKMSKeyArn"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$") },
-            Constraint { path: &["Code", "SourceKMSKeyArn"], kind: ConstraintKind::Length { min: Some(0), max: Some(10000) } },
-            Constraint { path: &["CodeSigningConfigArn"], kind: ConstraintKind::Pattern("arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}") },
-            Constraint { path: &["CodeSigningConfigArn"], kind: ConstraintKind::Length { min: Some(0), max: Some(200) } },
-            Constraint { path: &["DeadLetterConfig"], kind: ConstraintKind::Properties(&["TargetArn"]) },
-            Constraint { path: &["DeadLetterConfig", "TargetArn"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$") },
-            Constraint { path: &["DeadLetterConfig", "TargetArn"], kind: ConstraintKind::Length { min: Some(0), max: Some(10000) } },
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["DurableConfig"], kind: ConstraintKind::Required(&["ExecutionTimeout"]) },
-            Constraint { path: &["DurableConfig"], kind: ConstraintKind::Properties(&["ExecutionTimeout", "KMSKeyArn", "RetentionPeriodInDays"]) },
-            Constraint { path: &["DurableConfig", "ExecutionTimeout"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(31622400.0) } },
-            Constraint { path: &["DurableConfig", "KMSKeyArn"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$") },
-            Constraint { path: &["DurableConfig", "KMSKeyArn"], kind: ConstraintKind::Length { min: Some(0), max: Some(10000) } },
-            Constraint { path: &["DurableConfig", "RetentionPeriodInDays"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(90.0) } },
-            Constraint { path: &["Environment"], kind: ConstraintKind::Properties(&["Variables"]) },
-            Constraint { path: &["EphemeralStorage"], kind: ConstraintKind::Required(&["Size"]) },
-            Constraint { path: &["EphemeralStorage"], kind: ConstraintKind::Properties(&["Size"]) },
-            Constraint { path: &["EphemeralStorage", "Size"], kind: ConstraintKind::Range { min: Some(512.0), max: Some(32768.0) } },
-            Constraint { path: &["FileSystemConfigs"], kind: ConstraintKind::Items { min: Some(0), max: Some(1) } },
-            Constraint { path: &["FileSystemConfigs", "*"], kind: ConstraintKind::Required(&["Arn", "LocalMountPath"]) },
-            Constraint { path: &["FileSystemConfigs", "*"], kind: ConstraintKind::Properties(&["Arn", "LocalMountPath", "S3FilesConfig"]) },
-            Constraint { path: &["FileSystemConfigs", "*", "Arn"], kind: ConstraintKind::Pattern("^arn:aws[a-zA-Z-]*:elasticfilesystem:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}$|^arn:aws[-a-z]*:s3files:[0-9a-z-:]+:file-system/fs-[0-9a-f]{17,40}/access-point/fsap-[0-9a-f]{17,40}$") },
-            Constraint { path: &["FileSystemConfigs", "*", "Arn"], kind: ConstraintKind::Length { min: None, max: Some(200) } },
-            Constraint { path: &["FileSystemConfigs", "*", "LocalMountPath"], kind: ConstraintKind::Pattern("^/mnt/[a-zA-Z0-9-_.]+$") },
-            Constraint { path: &["FileSystemConfigs", "*", "LocalMountPath"], kind: ConstraintKind::Length { min: Some(0), max: Some(160) } },
-            Constraint { path: &["FileSystemConfigs", "*", "S3FilesConfig"], kind: ConstraintKind::Properties(&["DirectS3Read"]) },
-            Constraint { path: &["FileSystemConfigs", "*", "S3FilesConfig", "DirectS3Read"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED", "AUTO"]) },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Pattern("^([a-zA-Z0-9_-]{1,64}|arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:function:[a-zA-Z0-9_-]{1,64})$") },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-            Constraint { path: &["FunctionScalingConfig"], kind: ConstraintKind::Properties(&["MaxExecutionEnvironments", "MinExecutionEnvironments"]) },
-            Constraint { path: &["FunctionScalingConfig", "MaxExecutionEnvironments"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(15000.0) } },
-            Constraint { path: &["FunctionScalingConfig", "MinExecutionEnvironments"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(15000.0) } },
-            Constraint { path: &["Handler"], kind: ConstraintKind::Pattern("^[^\\s]+$") },
-            Constraint { path: &["Handler"], kind: ConstraintKind::Length { min: Some(0), max: Some(128) } },
-            Constraint { path: &["ImageConfig"], kind: ConstraintKind::Properties(&["Command", "EntryPoint", "WorkingDirectory"]) },
-            Constraint { path: &["ImageConfig", "Command"], kind: ConstraintKind::Items { min: Some(0), max: Some(1500) } },
-            Constraint { path: &["ImageConfig", "EntryPoint"], kind: ConstraintKind::Items { min: Some(0), max: Some(1500) } },
-            Constraint { path: &["ImageConfig", "WorkingDirectory"], kind: ConstraintKind::Length { min: Some(0), max: Some(1000) } },
-            Constraint { path: &["KmsKeyArn"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()$") },
-            Constraint { path: &["KmsKeyArn"], kind: ConstraintKind::Length { min: Some(0), max: Some(10000) } },
-            Constraint { path: &["Layers"], kind: ConstraintKind::Items { min: None, max: Some(5) } },
-            Constraint { path: &["Layers", "*"], kind: ConstraintKind::Pattern("^(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+|arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)$") },
-            Constraint { path: &["Layers", "*"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-            Constraint { path: &["LoggingConfig"], kind: ConstraintKind::Properties(&["ApplicationLogLevel", "LogFormat", "LogGroup", "SystemLogLevel"]) },
-            Constraint { path: &["LoggingConfig", "ApplicationLogLevel"], kind: ConstraintKind::Enum(&["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]) },
-            Constraint { path: &["LoggingConfig", "LogFormat"], kind: ConstraintKind::Enum(&["Text", "JSON"]) },
-            Constraint { path: &["LoggingConfig", "LogGroup"], kind: ConstraintKind::Pattern("[\\.\\-_/#A-Za-z0-9]+") },
-            Constraint { path: &["LoggingConfig", "LogGroup"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
-            Constraint { path: &["LoggingConfig", "SystemLogLevel"], kind: ConstraintKind::Enum(&["DEBUG", "INFO", "WARN"]) },
-            Constraint { path: &["MemorySize"], kind: ConstraintKind::Range { min: Some(128.0), max: Some(32768.0) } },
-            Constraint { path: &["PackageType"], kind: ConstraintKind::Enum(&["Image", "Zip"]) },
-            Constraint { path: &["RecursiveLoop"], kind: ConstraintKind::Enum(&["Allow", "Terminate"]) },
-            Constraint { path: &["ReservedConcurrentExecutions"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["Role"], kind: ConstraintKind::Pattern("^arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+$") },
-            Constraint { path: &["Role"], kind: ConstraintKind::Length { min: Some(0), max: Some(10000) } },
-            Constraint { path: &["Runtime"], kind: ConstraintKind::Enum(&["dotnet10", "dotnet6", "dotnet8", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "go1.x", "java11", "java11.al2023", "java17", "java17.al2023", "java21", "java25", "java8", "java8.al2", "java8.al2023", "nodejs", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "nodejs26.x", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "provided", "provided.al2", "provided.al2023", "python2.7", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14", "python3.15", "python3.6", "python3.7", "python3.8", "python3.9", "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3", "ruby3.4", "ruby4.0"]) },
-            Constraint { path: &["RuntimeManagementConfig"], kind: ConstraintKind::Required(&["UpdateRuntimeOn"]) },
-            Constraint { path: &["RuntimeManagementConfig"], kind: ConstraintKind::Properties(&["RuntimeVersionArn", "UpdateRuntimeOn"]) },
-            Constraint { path: &["RuntimeManagementConfig", "UpdateRuntimeOn"], kind: ConstraintKind::Enum(&["Auto", "FunctionUpdate", "Manual"]) },
-            Constraint { path: &["SnapStart"], kind: ConstraintKind::Required(&["ApplyOn"]) },
-            Constraint { path: &["SnapStart"], kind: ConstraintKind::Properties(&["ApplyOn"]) },
-            Constraint { path: &["SnapStart", "ApplyOn"], kind: ConstraintKind::Enum(&["PublishedVersions", "None"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["TenancyConfig"], kind: ConstraintKind::Required(&["TenantIsolationMode"]) },
-            Constraint { path: &["TenancyConfig"], kind: ConstraintKind::Properties(&["TenantIsolationMode"]) },
-            Constraint { path: &["TenancyConfig", "TenantIsolationMode"], kind: ConstraintKind::Enum(&["PER_TENANT"]) },
-            Constraint { path: &["Timeout"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(5400.0) } },
-            Constraint { path: &["TracingConfig"], kind: ConstraintKind::Properties(&["Mode"]) },
-            Constraint { path: &["TracingConfig", "Mode"], kind: ConstraintKind::Enum(&["Active", "PassThrough"]) },
-            Constraint { path: &["VpcConfig"], kind: ConstraintKind::Properties(&["Ipv6AllowedForDualStack", "SecurityGroupIds", "SubnetIds"]) },
-            Constraint { path: &["VpcConfig", "SecurityGroupIds"], kind: ConstraintKind::Items { min: Some(0), max: Some(5) } },
-            Constraint { path: &["VpcConfig", "SecurityGroupIds", "*"], kind: ConstraintKind::Pattern("^sg-[0-9a-zA-Z]*$") },
-            Constraint { path: &["VpcConfig", "SecurityGroupIds", "*"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["VpcConfig", "SubnetIds"], kind: ConstraintKind::Items { min: Some(0), max: Some(16) } },
-            Constraint { path: &["VpcConfig", "SubnetIds", "*"], kind: ConstraintKind::Pattern("^subnet-[0-9a-z]*$") },
-            Constraint { path: &["VpcConfig", "SubnetIds", "*"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-        ],
-    };
 }
 
 /// `AWS::Lambda::LayerVersion`: the resource struct, its property types and enums.
 pub mod layer_version {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Lambda::LayerVersion
@@ -3493,41 +3250,12 @@ pub mod layer_version {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::LayerVersion`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::LayerVersion",
-        create_only: &["/properties/CompatibleRuntimes", "/properties/LicenseInfo", "/properties/CompatibleArchitectures", "/properties/LayerName", "/properties/Description", "/properties/Content"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/LayerVersionArn"],
-        attributes: &["LayerVersionArn"],
-        properties: &["CompatibleArchitectures", "CompatibleRuntimes", "Content", "Description", "LayerName", "LicenseInfo"],
-        required: &["Content"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["CompatibleArchitectures"], kind: ConstraintKind::Items { min: Some(0), max: Some(2) } },
-            Constraint { path: &["CompatibleArchitectures", "*"], kind: ConstraintKind::Enum(&["arm64", "x86_64"]) },
-            Constraint { path: &["CompatibleRuntimes"], kind: ConstraintKind::Items { min: Some(0), max: Some(15) } },
-            Constraint { path: &["CompatibleRuntimes", "*"], kind: ConstraintKind::Enum(&["dotnet10", "dotnet6", "dotnet8", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "go1.x", "java11", "java11.al2023", "java17", "java17.al2023", "java21", "java25", "java8", "java8.al2", "java8.al2023", "nodejs", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "nodejs26.x", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "provided", "provided.al2", "provided.al2023", "python2.7", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14", "python3.15", "python3.6", "python3.7", "python3.8", "python3.9", "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3", "ruby3.4", "ruby4.0"]) },
-            Constraint { path: &["Content"], kind: ConstraintKind::Required(&["S3Bucket", "S3Key"]) },
-            Constraint { path: &["Content"], kind: ConstraintKind::Properties(&["S3Bucket", "S3Key", "S3ObjectStorageMode", "S3ObjectVersion"]) },
-            Constraint { path: &["Content", "S3Bucket"], kind: ConstraintKind::Pattern("^[0-9A-Za-z\\.\\-_]*(?<!\\.)$") },
-            Constraint { path: &["Content", "S3Bucket"], kind: ConstraintKind::Length { min: Some(3), max: Some(63) } },
-            Constraint { path: &["Content", "S3Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Content", "S3ObjectStorageMode"], kind: ConstraintKind::Enum(&["COPY", "REFERENCE"]) },
-            Constraint { path: &["Content", "S3ObjectVersion"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["LayerName"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+$") },
-            Constraint { path: &["LayerName"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
-            Constraint { path: &["LicenseInfo"], kind: ConstraintKind::Length { min: Some(0), max: Some(512) } },
-        ],
-    };
 }
 
 /// `AWS::Lambda::Permission`: the resource struct, its property types and enums.
 pub mod permission {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Str, ToValue, Value};
 
     /// The `AWS::Lambda::Permission` resource grants an AWS service or another account permission to use a function.
@@ -3658,41 +3386,12 @@ pub mod permission {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::Permission`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::Permission",
-        create_only: &["/properties/FunctionName", "/properties/FunctionUrlAuthType", "/properties/InvokedViaFunctionUrl", "/properties/SourceAccount", "/properties/SourceArn", "/properties/Principal", "/properties/PrincipalOrgID", "/properties/Action", "/properties/EventSourceToken"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/FunctionName", "/properties/Id"],
-        attributes: &["Id"],
-        properties: &["Action", "EventSourceToken", "FunctionName", "FunctionUrlAuthType", "InvokedViaFunctionUrl", "Principal", "PrincipalOrgID", "SourceAccount", "SourceArn"],
-        required: &["FunctionName", "Action", "Principal"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Action"], kind: ConstraintKind::Pattern("^(lambda:[*]|lambda:[a-zA-Z]+|[*])$") },
-            Constraint { path: &["Action"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["EventSourceToken"], kind: ConstraintKind::Pattern("^[a-zA-Z0-9._\\-]+$") },
-            Constraint { path: &["EventSourceToken"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$") },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
-            Constraint { path: &["FunctionUrlAuthType"], kind: ConstraintKind::Enum(&["AWS_IAM", "NONE"]) },
-            Constraint { path: &["Principal"], kind: ConstraintKind::Pattern("^.*$") },
-            Constraint { path: &["Principal"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["PrincipalOrgID"], kind: ConstraintKind::Pattern("^o-[a-z0-9]{10,32}$") },
-            Constraint { path: &["PrincipalOrgID"], kind: ConstraintKind::Length { min: Some(12), max: Some(34) } },
-            Constraint { path: &["SourceAccount"], kind: ConstraintKind::Pattern("^\\d{12}$") },
-            Constraint { path: &["SourceAccount"], kind: ConstraintKind::Length { min: Some(12), max: Some(12) } },
-            Constraint { path: &["SourceArn"], kind: ConstraintKind::Pattern("^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)$") },
-            Constraint { path: &["SourceArn"], kind: ConstraintKind::Length { min: Some(12), max: Some(1024) } },
-        ],
-    };
 }
 
 /// `AWS::Lambda::Url`: the resource struct, its property types and enums.
 pub mod url {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Lambda::Url
@@ -3932,42 +3631,12 @@ pub mod url {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::Url`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::Url",
-        create_only: &["/properties/TargetFunctionArn", "/properties/Qualifier"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/FunctionArn"],
-        attributes: &["FunctionUrl", "FunctionArn"],
-        properties: &["AuthType", "Cors", "InvokeMode", "Qualifier", "TargetFunctionArn"],
-        required: &["TargetFunctionArn", "AuthType"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["AuthType"], kind: ConstraintKind::Enum(&["AWS_IAM", "NONE"]) },
-            Constraint { path: &["Cors"], kind: ConstraintKind::Properties(&["AllowCredentials", "AllowHeaders", "AllowMethods", "AllowOrigins", "ExposeHeaders", "MaxAge"]) },
-            Constraint { path: &["Cors", "AllowHeaders"], kind: ConstraintKind::Items { min: Some(1), max: Some(100) } },
-            Constraint { path: &["Cors", "AllowHeaders", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Cors", "AllowMethods"], kind: ConstraintKind::Items { min: Some(1), max: Some(6) } },
-            Constraint { path: &["Cors", "AllowMethods", "*"], kind: ConstraintKind::Length { min: Some(0), max: Some(6) } },
-            Constraint { path: &["Cors", "AllowMethods", "*"], kind: ConstraintKind::Enum(&["GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*"]) },
-            Constraint { path: &["Cors", "AllowOrigins"], kind: ConstraintKind::Items { min: Some(1), max: Some(100) } },
-            Constraint { path: &["Cors", "AllowOrigins", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(253) } },
-            Constraint { path: &["Cors", "ExposeHeaders"], kind: ConstraintKind::Items { min: Some(1), max: Some(100) } },
-            Constraint { path: &["Cors", "ExposeHeaders", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Cors", "MaxAge"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(86400.0) } },
-            Constraint { path: &["InvokeMode"], kind: ConstraintKind::Enum(&["BUFFERED", "RESPONSE_STREAM"]) },
-            Constraint { path: &["Qualifier"], kind: ConstraintKind::Pattern("((?!^[0-9]+$)([a-zA-Z0-9-_]+))") },
-            Constraint { path: &["Qualifier"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["TargetFunctionArn"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:((?!\\d+)[0-9a-zA-Z-_]+))?$") },
-        ],
-    };
 }
 
 /// `AWS::Lambda::Version`: the resource struct, its property types and enums.
 pub mod version {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Int, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Lambda::Version
@@ -4155,29 +3824,4 @@ pub mod version {
         }
     }
 
-    /// What the schema says about `AWS::Lambda::Version`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Lambda::Version",
-        create_only: &["/properties/FunctionName", "/properties/Description", "/properties/CodeSha256", "/properties/ProvisionedConcurrencyConfig", "/properties/RuntimePolicy"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/FunctionArn"],
-        attributes: &["Version", "FunctionArn"],
-        properties: &["CodeSha256", "Description", "FunctionName", "FunctionScalingConfig", "ProvisionedConcurrencyConfig", "RuntimePolicy"],
-        required: &["FunctionName"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Pattern("^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?$") },
-            Constraint { path: &["FunctionName"], kind: ConstraintKind::Length { min: Some(1), max: Some(140) } },
-            Constraint { path: &["FunctionScalingConfig"], kind: ConstraintKind::Properties(&["MaxExecutionEnvironments", "MinExecutionEnvironments"]) },
-            Constraint { path: &["FunctionScalingConfig", "MaxExecutionEnvironments"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(15000.0) } },
-            Constraint { path: &["FunctionScalingConfig", "MinExecutionEnvironments"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(15000.0) } },
-            Constraint { path: &["ProvisionedConcurrencyConfig"], kind: ConstraintKind::Required(&["ProvisionedConcurrentExecutions"]) },
-            Constraint { path: &["ProvisionedConcurrencyConfig"], kind: ConstraintKind::Properties(&["ProvisionedConcurrentExecutions"]) },
-            Constraint { path: &["RuntimePolicy"], kind: ConstraintKind::Required(&["UpdateRuntimeOn"]) },
-            Constraint { path: &["RuntimePolicy"], kind: ConstraintKind::Properties(&["RuntimeVersionArn", "UpdateRuntimeOn"]) },
-            Constraint { path: &["RuntimePolicy", "RuntimeVersionArn"], kind: ConstraintKind::Pattern("^arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}::runtime:.+$") },
-            Constraint { path: &["RuntimePolicy", "RuntimeVersionArn"], kind: ConstraintKind::Length { min: Some(26), max: Some(2048) } },
-        ],
-    };
 }

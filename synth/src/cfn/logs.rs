@@ -12,7 +12,6 @@ pub use log_group::CfnLogGroup;
 pub mod log_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
     /// The `AWS::Logs::LogGroup` resource specifies a log group. A log group defines common properties for log streams, such as their retention and access control rules.
@@ -191,27 +190,4 @@ pub mod log_group {
         }
     }
 
-    /// What the schema says about `AWS::Logs::LogGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Logs::LogGroup",
-        create_only: &["/properties/LogGroupName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/LogGroupName"],
-        attributes: &["Arn"],
-        properties: &["BearerTokenAuthenticationEnabled", "DataProtectionPolicy", "DeletionProtectionEnabled", "FieldIndexPolicies", "KmsKeyId", "LogGroupClass", "LogGroupName", "ResourcePolicyDocument", "RetentionInDays", "Tags"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["KmsKeyId"], kind: ConstraintKind::Pattern("^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\\d{12}:(key|alias)/.+\\Z") },
-            Constraint { path: &["KmsKeyId"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["LogGroupClass"], kind: ConstraintKind::Enum(&["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"]) },
-            Constraint { path: &["LogGroupName"], kind: ConstraintKind::Pattern("^[.\\-_/#A-Za-z0-9]{1,512}\\Z") },
-            Constraint { path: &["LogGroupName"], kind: ConstraintKind::Length { min: Some(1), max: Some(512) } },
-            Constraint { path: &["RetentionInDays"], kind: ConstraintKind::NumEnum(&[1.0, 3.0, 5.0, 7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 365.0, 400.0, 545.0, 731.0, 1096.0, 1827.0, 2192.0, 2557.0, 2922.0, 3288.0, 3653.0]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }

@@ -18,7 +18,6 @@ pub use db_subnet_group::CfnDBSubnetGroup;
 pub mod db_cluster {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Num, Str, ToValue, Value};
 
     /// The `AWS::RDS::DBCluster` resource creates an Amazon Aurora DB cluster or Multi-AZ DB cluster.
@@ -934,49 +933,11 @@ pub mod db_cluster {
         }
     }
 
-    /// What the schema says about `AWS::RDS::DBCluster`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBCluster",
-        create_only: &["/properties/ClusterScalabilityType", "/properties/DBClusterIdentifier", "/properties/DBSubnetGroupName", "/properties/DBSystemId", "/properties/DatabaseName", "/properties/EngineMode", "/properties/KmsKeyId", "/properties/PubliclyAccessible", "/properties/RestoreToTime", "/properties/RestoreType", "/properties/SnapshotIdentifier", "/properties/SourceDBClusterIdentifier", "/properties/SourceDbClusterResourceId", "/properties/SourceRegion", "/properties/StorageEncrypted", "/properties/UseLatestRestorableTime"],
-        conditional_create_only: &["/properties/AvailabilityZones", "/properties/Engine", "/properties/GlobalClusterIdentifier", "/properties/MasterUsername"],
-        primary_identifier: &["/properties/DBClusterIdentifier"],
-        attributes: &["DBClusterArn", "DBClusterResourceId", "Endpoint", "Endpoint.Address", "Endpoint.Port", "ReadEndpoint", "ReadEndpoint.Address", "MasterUserSecret.SecretArn", "StorageEncryptionType", "StorageThroughput"],
-        properties: &["AllocatedStorage", "AssociatedRoles", "AutoMinorVersionUpgrade", "AvailabilityZones", "BacktrackWindow", "BackupRetentionPeriod", "ClusterScalabilityType", "CopyTagsToSnapshot", "DBClusterIdentifier", "DBClusterInstanceClass", "DBClusterParameterGroupName", "DBInstanceParameterGroupName", "DBSubnetGroupName", "DBSystemId", "DatabaseInsightsMode", "DatabaseName", "DeleteAutomatedBackups", "DeletionProtection", "Domain", "DomainIAMRoleName", "EnableCloudwatchLogsExports", "EnableGlobalWriteForwarding", "EnableHttpEndpoint", "EnableIAMDatabaseAuthentication", "EnableLocalWriteForwarding", "Engine", "EngineLifecycleSupport", "EngineMode", "EngineVersion", "GlobalClusterIdentifier", "Iops", "KmsKeyId", "ManageMasterUserPassword", "MasterUserAuthenticationType", "MasterUserPassword", "MasterUserSecret", "MasterUsername", "MonitoringInterval", "MonitoringRoleArn", "NetworkType", "PerformanceInsightsEnabled", "PerformanceInsightsKmsKeyId", "PerformanceInsightsRetentionPeriod", "Port", "PreferredBackupWindow", "PreferredMaintenanceWindow", "PubliclyAccessible", "ReplicationSourceIdentifier", "RestoreToTime", "RestoreType", "ScalingConfiguration", "ServerlessV2ScalingConfiguration", "SnapshotIdentifier", "SourceDBClusterIdentifier", "SourceDbClusterResourceId", "SourceRegion", "StorageEncrypted", "StorageType", "Tags", "UseLatestRestorableTime", "VpcSecurityGroupIds"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AssociatedRoles"], kind: ConstraintKind::Items { min: Some(0), max: Some(15) } },
-            Constraint { path: &["AssociatedRoles", "*"], kind: ConstraintKind::Required(&["RoleArn"]) },
-            Constraint { path: &["AssociatedRoles", "*"], kind: ConstraintKind::Properties(&["FeatureName", "RoleArn"]) },
-            Constraint { path: &["AssociatedRoles", "*", "RoleArn"], kind: ConstraintKind::Pattern("^arn:aws[a-z-]*:iam::[0-9]*:role/.*$") },
-            Constraint { path: &["AssociatedRoles", "*", "RoleArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
-            Constraint { path: &["BacktrackWindow"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["BackupRetentionPeriod"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(35.0) } },
-            Constraint { path: &["ClusterScalabilityType"], kind: ConstraintKind::Enum(&["limitless", "standard"]) },
-            Constraint { path: &["DBClusterIdentifier"], kind: ConstraintKind::Pattern("^[a-zA-Z]{1}(?:-?[a-zA-Z0-9]){0,62}$") },
-            Constraint { path: &["DBClusterIdentifier"], kind: ConstraintKind::Length { min: Some(1), max: Some(63) } },
-            Constraint { path: &["DatabaseInsightsMode"], kind: ConstraintKind::Enum(&["advanced", "standard"]) },
-            Constraint { path: &["GlobalClusterIdentifier"], kind: ConstraintKind::Pattern("^$|^[a-zA-Z]{1}(?:-?[a-zA-Z0-9]){0,62}$") },
-            Constraint { path: &["GlobalClusterIdentifier"], kind: ConstraintKind::Length { min: Some(0), max: Some(63) } },
-            Constraint { path: &["MasterUserAuthenticationType"], kind: ConstraintKind::Enum(&["iam-db-auth", "password"]) },
-            Constraint { path: &["MasterUserSecret"], kind: ConstraintKind::Properties(&["KmsKeyId", "SecretArn"]) },
-            Constraint { path: &["MasterUsername"], kind: ConstraintKind::Pattern("^[a-zA-Z]{1}[a-zA-Z0-9_]*$") },
-            Constraint { path: &["MasterUsername"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-            Constraint { path: &["ScalingConfiguration"], kind: ConstraintKind::Properties(&["AutoPause", "MaxCapacity", "MinCapacity", "SecondsBeforeTimeout", "SecondsUntilAutoPause", "TimeoutAction"]) },
-            Constraint { path: &["ServerlessV2ScalingConfiguration"], kind: ConstraintKind::Properties(&["MaxCapacity", "MinCapacity", "SecondsUntilAutoPause"]) },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::RDS::DBClusterParameterGroup`: the resource struct, its property types and enums.
 pub mod db_cluster_parameter_group {
     use crate::cfn::Props;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// The `AWS::RDS::DBClusterParameterGroup` resource creates a new Amazon RDS DB cluster parameter group.
@@ -1069,33 +1030,12 @@ pub mod db_cluster_parameter_group {
         const TYPE_NAME: &'static str = "AWS::RDS::DBClusterParameterGroup";
     }
 
-    /// What the schema says about `AWS::RDS::DBClusterParameterGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBClusterParameterGroup",
-        create_only: &["/properties/DBClusterParameterGroupName", "/properties/Description", "/properties/Family"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/DBClusterParameterGroupName"],
-        attributes: &[],
-        properties: &["DBClusterParameterGroupName", "Description", "Family", "Parameters", "Tags"],
-        required: &["Description", "Family", "Parameters"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DBClusterParameterGroupName"], kind: ConstraintKind::Pattern("^[a-zA-Z]{1}(?:-?[a-zA-Z0-9])*$") },
-            Constraint { path: &["DBClusterParameterGroupName"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::RDS::DBInstance`: the resource struct, its property types and enums.
 pub mod db_instance {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// The `AWS::RDS::DBInstance` resource creates an Amazon DB instance. The new DB instance can be an RDS DB instance, or it can be a DB instance in an Aurora DB cluster.
@@ -2292,49 +2232,12 @@ pub mod db_instance {
         }
     }
 
-    /// What the schema says about `AWS::RDS::DBInstance`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBInstance",
-        create_only: &["/properties/BackupTarget", "/properties/CharacterSetName", "/properties/CustomIAMInstanceProfile", "/properties/DBClusterIdentifier", "/properties/DBInstanceIdentifier", "/properties/DBName", "/properties/DBSubnetGroupName", "/properties/DBSystemId", "/properties/KmsKeyId", "/properties/MasterUsername", "/properties/NcharCharacterSetName", "/properties/SourceRegion", "/properties/StorageEncrypted", "/properties/Timezone"],
-        conditional_create_only: &["/properties/AutoMinorVersionUpgrade", "/properties/AvailabilityZone", "/properties/BackupRetentionPeriod", "/properties/DBClusterSnapshotIdentifier", "/properties/DBParameterGroupName", "/properties/DBSnapshotIdentifier", "/properties/Engine", "/properties/MultiAZ", "/properties/PerformanceInsightsKMSKeyId", "/properties/PreferredMaintenanceWindow", "/properties/RestoreTime", "/properties/SourceDBClusterIdentifier", "/properties/SourceDBInstanceAutomatedBackupsArn", "/properties/SourceDBInstanceIdentifier", "/properties/SourceDbiResourceId", "/properties/UseLatestRestorableTime"],
-        primary_identifier: &["/properties/DBInstanceIdentifier"],
-        attributes: &["AutomaticRestartTime", "CertificateDetails", "CertificateDetails.CAIdentifier", "CertificateDetails.ValidTill", "Endpoint", "Endpoint.Address", "Endpoint.Port", "Endpoint.HostedZoneId", "DbiResourceId", "DBInstanceArn", "DBInstanceStatus", "InstanceCreateTime", "IsStorageConfigUpgradeAvailable", "LatestRestorableTime", "ListenerEndpoint", "ListenerEndpoint.Address", "ListenerEndpoint.Port", "ListenerEndpoint.HostedZoneId", "MasterUserSecret.SecretArn", "PercentProgress", "ReadReplicaDBClusterIdentifiers", "ReadReplicaDBInstanceIdentifiers", "ResumeFullAutomationModeTime", "SecondaryAvailabilityZone", "StatusInfos", "StorageOperationStatus", "StorageOperationPercentProgress"],
-        properties: &["AdditionalStorageVolumes", "AllocatedStorage", "AllowMajorVersionUpgrade", "ApplyImmediately", "AssociatedRoles", "AutoMinorVersionUpgrade", "AutomaticBackupReplicationKmsKeyId", "AutomaticBackupReplicationRegion", "AutomaticBackupReplicationRetentionPeriod", "AvailabilityZone", "BackupRetentionPeriod", "BackupTarget", "CACertificateIdentifier", "CertificateRotationRestart", "CharacterSetName", "CopyTagsToSnapshot", "CustomIAMInstanceProfile", "DBClusterIdentifier", "DBClusterSnapshotIdentifier", "DBInstanceClass", "DBInstanceIdentifier", "DBName", "DBParameterGroupName", "DBSecurityGroups", "DBSnapshotIdentifier", "DBSubnetGroupName", "DBSystemId", "DatabaseInsightsMode", "DedicatedLogVolume", "DeleteAutomatedBackups", "DeletionProtection", "Domain", "DomainAuthSecretArn", "DomainDnsIps", "DomainFqdn", "DomainIAMRoleName", "DomainOu", "EnableCloudwatchLogsExports", "EnableIAMDatabaseAuthentication", "EnablePerformanceInsights", "Engine", "EngineLifecycleSupport", "EngineVersion", "Iops", "KmsKeyId", "LicenseModel", "ManageMasterUserPassword", "MasterUserAuthenticationType", "MasterUserPassword", "MasterUserSecret", "MasterUsername", "MaxAllocatedStorage", "MonitoringInterval", "MonitoringRoleArn", "MultiAZ", "NcharCharacterSetName", "NetworkType", "OptionGroupName", "PerformanceInsightsKMSKeyId", "PerformanceInsightsRetentionPeriod", "Port", "PreferredBackupWindow", "PreferredMaintenanceWindow", "ProcessorFeatures", "PromotionTier", "PubliclyAccessible", "ReplicaMode", "RestoreTime", "SourceDBClusterIdentifier", "SourceDBInstanceAutomatedBackupsArn", "SourceDBInstanceIdentifier", "SourceDbiResourceId", "SourceRegion", "StorageEncrypted", "StorageThroughput", "StorageType", "Tags", "TdeCredentialArn", "TdeCredentialPassword", "Timezone", "UseDefaultProcessorFeatures", "UseLatestRestorableTime", "VPCSecurityGroups"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["AdditionalStorageVolumes", "*"], kind: ConstraintKind::Properties(&["AllocatedStorage", "Iops", "MaxAllocatedStorage", "StorageOperationPercentProgress", "StorageOperationStatus", "StorageThroughput", "StorageType", "VolumeName"]) },
-            Constraint { path: &["AdditionalStorageVolumes", "*", "AllocatedStorage"], kind: ConstraintKind::Pattern("^[0-9]*$") },
-            Constraint { path: &["AllocatedStorage"], kind: ConstraintKind::Pattern("^[0-9]*$") },
-            Constraint { path: &["AssociatedRoles", "*"], kind: ConstraintKind::Required(&["FeatureName", "RoleArn"]) },
-            Constraint { path: &["AssociatedRoles", "*"], kind: ConstraintKind::Properties(&["FeatureName", "RoleArn"]) },
-            Constraint { path: &["AutomaticBackupReplicationRetentionPeriod"], kind: ConstraintKind::Range { min: Some(1.0), max: None } },
-            Constraint { path: &["BackupRetentionPeriod"], kind: ConstraintKind::Range { min: Some(0.0), max: None } },
-            Constraint { path: &["DBInstanceIdentifier"], kind: ConstraintKind::Pattern("^$|^[a-zA-Z]{1}(?:-?[a-zA-Z0-9]){0,62}$") },
-            Constraint { path: &["DBInstanceIdentifier"], kind: ConstraintKind::Length { min: Some(1), max: Some(63) } },
-            Constraint { path: &["DatabaseInsightsMode"], kind: ConstraintKind::Enum(&["advanced", "standard"]) },
-            Constraint { path: &["MasterUserAuthenticationType"], kind: ConstraintKind::Enum(&["iam-db-auth", "password"]) },
-            Constraint { path: &["MasterUserSecret"], kind: ConstraintKind::Properties(&["KmsKeyId", "SecretArn"]) },
-            Constraint { path: &["MasterUsername"], kind: ConstraintKind::Pattern("^[a-zA-Z][a-zA-Z0-9_]{0,127}$") },
-            Constraint { path: &["MasterUsername"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["PerformanceInsightsRetentionPeriod"], kind: ConstraintKind::NumEnum(&[7.0, 31.0, 62.0, 93.0, 124.0, 155.0, 186.0, 217.0, 248.0, 279.0, 310.0, 341.0, 372.0, 403.0, 434.0, 465.0, 496.0, 527.0, 558.0, 589.0, 620.0, 651.0, 682.0, 713.0, 731.0]) },
-            Constraint { path: &["Port"], kind: ConstraintKind::Pattern("^\\d*$") },
-            Constraint { path: &["ProcessorFeatures", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["ProcessorFeatures", "*", "Name"], kind: ConstraintKind::Enum(&["coreCount", "threadsPerCore"]) },
-            Constraint { path: &["PromotionTier"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(15.0) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::RDS::DBParameterGroup`: the resource struct, its property types and enums.
 pub mod db_parameter_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// The `AWS::RDS::DBParameterGroup` resource creates a custom parameter group for an RDS database family.
@@ -2440,32 +2343,12 @@ pub mod db_parameter_group {
         }
     }
 
-    /// What the schema says about `AWS::RDS::DBParameterGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBParameterGroup",
-        create_only: &["/properties/DBParameterGroupName", "/properties/Description", "/properties/Family"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/DBParameterGroupName"],
-        attributes: &["DBParameterGroupArn"],
-        properties: &["DBParameterGroupName", "Description", "Family", "Parameters", "Tags"],
-        required: &["Family", "Description"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DBParameterGroupName"], kind: ConstraintKind::Pattern("^[a-zA-Z]{1}(?:-?[a-zA-Z0-9])*$") },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::RDS::DBProxy`: the resource struct, its property types and enums.
 pub mod db_proxy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource schema for AWS::RDS::DBProxy
@@ -2906,47 +2789,12 @@ pub mod db_proxy {
         }
     }
 
-    /// What the schema says about `AWS::RDS::DBProxy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBProxy",
-        create_only: &["/properties/DBProxyName", "/properties/EngineFamily", "/properties/EndpointNetworkType", "/properties/TargetConnectionNetworkType", "/properties/VpcSubnetIds"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/DBProxyName"],
-        attributes: &["DBProxyArn", "Endpoint", "VpcId"],
-        properties: &["Auth", "DBProxyName", "DebugLogging", "DefaultAuthScheme", "EndpointNetworkType", "EngineFamily", "IdleClientTimeout", "RequireTLS", "RoleArn", "Tags", "TargetConnectionNetworkType", "VpcSecurityGroupIds", "VpcSubnetIds"],
-        required: &["DBProxyName", "EngineFamily", "RoleArn", "VpcSubnetIds"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Auth"], kind: ConstraintKind::Items { min: Some(1), max: Some(200) } },
-            Constraint { path: &["Auth", "*"], kind: ConstraintKind::Properties(&["AuthScheme", "ClientPasswordAuthType", "Description", "IAMAuth", "SecretArn"]) },
-            Constraint { path: &["Auth", "*", "AuthScheme"], kind: ConstraintKind::Enum(&["SECRETS"]) },
-            Constraint { path: &["Auth", "*", "ClientPasswordAuthType"], kind: ConstraintKind::Enum(&["MYSQL_NATIVE_PASSWORD", "MYSQL_CACHING_SHA2_PASSWORD", "POSTGRES_SCRAM_SHA_256", "POSTGRES_MD5", "SQL_SERVER_AUTHENTICATION"]) },
-            Constraint { path: &["Auth", "*", "Description"], kind: ConstraintKind::Length { min: Some(1), max: Some(1000) } },
-            Constraint { path: &["Auth", "*", "IAMAuth"], kind: ConstraintKind::Enum(&["DISABLED", "REQUIRED", "ENABLED"]) },
-            Constraint { path: &["Auth", "*", "SecretArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
-            Constraint { path: &["DBProxyName"], kind: ConstraintKind::Pattern("[0-z]*") },
-            Constraint { path: &["DBProxyName"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["DefaultAuthScheme"], kind: ConstraintKind::Enum(&["IAM_AUTH", "NONE"]) },
-            Constraint { path: &["EndpointNetworkType"], kind: ConstraintKind::Enum(&["IPV4", "IPV6", "DUAL"]) },
-            Constraint { path: &["EngineFamily"], kind: ConstraintKind::Enum(&["MYSQL", "POSTGRESQL", "SQLSERVER"]) },
-            Constraint { path: &["RoleArn"], kind: ConstraintKind::Length { min: Some(20), max: Some(2048) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("(\\w|\\d|\\s|\\\\|-|\\.:=+-)*") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: None, max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("(\\w|\\d|\\s|\\\\|-|\\.:=+-)*") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(128) } },
-            Constraint { path: &["TargetConnectionNetworkType"], kind: ConstraintKind::Enum(&["IPV4", "IPV6"]) },
-            Constraint { path: &["VpcSecurityGroupIds"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["VpcSubnetIds"], kind: ConstraintKind::Items { min: Some(2), max: None } },
-        ],
-    };
 }
 
 /// `AWS::RDS::DBProxyTargetGroup`: the resource struct, its property types and enums.
 pub mod db_proxy_target_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
     /// Resource schema for AWS::RDS::DBProxyTargetGroup
@@ -3148,39 +2996,12 @@ pub mod db_proxy_target_group {
         }
     }
 
-    /// What the schema says about `AWS::RDS::DBProxyTargetGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBProxyTargetGroup",
-        create_only: &["/properties/DBProxyName", "/properties/TargetGroupName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/TargetGroupArn"],
-        attributes: &["TargetGroupArn"],
-        properties: &["ConnectionPoolConfigurationInfo", "DBClusterIdentifiers", "DBInstanceIdentifiers", "DBProxyName", "Tags", "TargetGroupName"],
-        required: &["DBProxyName", "TargetGroupName"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["ConnectionPoolConfigurationInfo"], kind: ConstraintKind::Properties(&["ConnectionBorrowTimeout", "InitQuery", "MaxConnectionsPercent", "MaxIdleConnectionsPercent", "SessionPinningFilters"]) },
-            Constraint { path: &["ConnectionPoolConfigurationInfo", "MaxConnectionsPercent"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100.0) } },
-            Constraint { path: &["ConnectionPoolConfigurationInfo", "MaxIdleConnectionsPercent"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100.0) } },
-            Constraint { path: &["DBProxyName"], kind: ConstraintKind::Pattern("[A-z][0-z]*") },
-            Constraint { path: &["DBProxyName"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^(?!aws:|rds:)[\\p{L}\\p{Z}\\p{N}_. :/=+\\-@]+$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^(?!aws:|rds:)[\\p{L}\\p{Z}\\p{N}_. :/=+\\-@]+$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["TargetGroupName"], kind: ConstraintKind::Length { min: Some(1), max: Some(63) } },
-            Constraint { path: &["TargetGroupName"], kind: ConstraintKind::Enum(&["default"]) },
-        ],
-    };
 }
 
 /// `AWS::RDS::DBSubnetGroup`: the resource struct, its property types and enums.
 pub mod db_subnet_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// The `AWS::RDS::DBSubnetGroup` resource creates a database subnet group. Subnet groups must contain at least two subnets in two different Availability Zones in the same region.
@@ -3276,22 +3097,4 @@ pub mod db_subnet_group {
         }
     }
 
-    /// What the schema says about `AWS::RDS::DBSubnetGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::RDS::DBSubnetGroup",
-        create_only: &["/properties/DBSubnetGroupName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/DBSubnetGroupName"],
-        attributes: &["DBSubnetGroupArn"],
-        properties: &["DBSubnetGroupDescription", "DBSubnetGroupName", "SubnetIds", "Tags"],
-        required: &["DBSubnetGroupDescription", "SubnetIds"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: None, max: Some(50) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }

@@ -13,7 +13,6 @@ pub use record_set::CfnRecordSet;
 pub mod hosted_zone {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, List, Str, ToValue, Value};
 
     /// Creates a new public or private hosted zone. You create records in a public hosted zone to define how you want to route traffic on the internet for a domain, such as example.com, and its subdomains…
@@ -250,38 +249,11 @@ pub mod hosted_zone {
         }
     }
 
-    /// What the schema says about `AWS::Route53::HostedZone`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Route53::HostedZone",
-        create_only: &["/properties/Name", "/properties/DelegationSetId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "NameServers"],
-        properties: &["DelegationSetId", "HostedZoneConfig", "HostedZoneFeatures", "HostedZoneTags", "Name", "QueryLoggingConfig", "VPCs"],
-        required: &[],
-        tagging: Some(Tagging { property: "HostedZoneTags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DelegationSetId"], kind: ConstraintKind::Length { min: Some(0), max: Some(32) } },
-            Constraint { path: &["HostedZoneConfig"], kind: ConstraintKind::Properties(&["Comment"]) },
-            Constraint { path: &["HostedZoneConfig", "Comment"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["HostedZoneFeatures"], kind: ConstraintKind::Properties(&["EnableAcceleratedRecovery"]) },
-            Constraint { path: &["HostedZoneTags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["HostedZoneTags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["HostedZoneTags", "*", "Key"], kind: ConstraintKind::Length { min: None, max: Some(128) } },
-            Constraint { path: &["HostedZoneTags", "*", "Value"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["QueryLoggingConfig"], kind: ConstraintKind::Required(&["CloudWatchLogsLogGroupArn"]) },
-            Constraint { path: &["QueryLoggingConfig"], kind: ConstraintKind::Properties(&["CloudWatchLogsLogGroupArn"]) },
-            Constraint { path: &["VPCs", "*"], kind: ConstraintKind::Required(&["VPCId", "VPCRegion"]) },
-            Constraint { path: &["VPCs", "*"], kind: ConstraintKind::Properties(&["VPCId", "VPCRegion"]) },
-        ],
-    };
 }
 
 /// `AWS::Route53::RecordSet`: the resource struct, its property types and enums.
 pub mod record_set {
     use crate::cfn::Props;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::Route53::RecordSet.
@@ -686,44 +658,4 @@ pub mod record_set {
         }
     }
 
-    /// What the schema says about `AWS::Route53::RecordSet`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Route53::RecordSet",
-        create_only: &["/properties/HostedZoneName", "/properties/HostedZoneId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Name", "/properties/HostedZoneId", "/properties/Type", "/properties/SetIdentifier"],
-        attributes: &[],
-        properties: &["AliasTarget", "CidrRoutingConfig", "Comment", "Failover", "GeoLocation", "GeoProximityLocation", "HealthCheckId", "HostedZoneId", "HostedZoneName", "MultiValueAnswer", "Name", "Region", "ResourceRecords", "SetIdentifier", "TTL", "Type", "Weight"],
-        required: &["Type", "Name"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["AliasTarget"], kind: ConstraintKind::Required(&["HostedZoneId", "DNSName"]) },
-            Constraint { path: &["AliasTarget"], kind: ConstraintKind::Properties(&["DNSName", "EvaluateTargetHealth", "HostedZoneId"]) },
-            Constraint { path: &["AliasTarget", "DNSName"], kind: ConstraintKind::Length { min: None, max: Some(1024) } },
-            Constraint { path: &["AliasTarget", "HostedZoneId"], kind: ConstraintKind::Length { min: None, max: Some(44) } },
-            Constraint { path: &["CidrRoutingConfig"], kind: ConstraintKind::Required(&["CollectionId", "LocationName"]) },
-            Constraint { path: &["CidrRoutingConfig"], kind: ConstraintKind::Properties(&["CollectionId", "LocationName"]) },
-            Constraint { path: &["CidrRoutingConfig", "CollectionId"], kind: ConstraintKind::Pattern("^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$") },
-            Constraint { path: &["CidrRoutingConfig", "LocationName"], kind: ConstraintKind::Pattern("[0-9A-Za-z_\\-\\*]+") },
-            Constraint { path: &["CidrRoutingConfig", "LocationName"], kind: ConstraintKind::Length { min: Some(1), max: Some(16) } },
-            Constraint { path: &["Comment"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
-            Constraint { path: &["Failover"], kind: ConstraintKind::Enum(&["PRIMARY", "SECONDARY"]) },
-            Constraint { path: &["GeoLocation", "ContinentCode"], kind: ConstraintKind::Length { min: Some(2), max: Some(2) } },
-            Constraint { path: &["GeoLocation", "CountryCode"], kind: ConstraintKind::Length { min: Some(1), max: Some(2) } },
-            Constraint { path: &["GeoLocation", "SubdivisionCode"], kind: ConstraintKind::Length { min: Some(1), max: Some(3) } },
-            Constraint { path: &["GeoProximityLocation", "AWSRegion"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["GeoProximityLocation", "Bias"], kind: ConstraintKind::Range { min: Some(-99.0), max: Some(99.0) } },
-            Constraint { path: &["GeoProximityLocation", "Coordinates"], kind: ConstraintKind::Required(&["Longitude", "Latitude"]) },
-            Constraint { path: &["GeoProximityLocation", "Coordinates"], kind: ConstraintKind::Properties(&["Latitude", "Longitude"]) },
-            Constraint { path: &["GeoProximityLocation", "Coordinates", "Latitude"], kind: ConstraintKind::Pattern("[-+]?[0-9]{1,2}(\\.[0-9]{0,2})?") },
-            Constraint { path: &["GeoProximityLocation", "Coordinates", "Longitude"], kind: ConstraintKind::Pattern("[-+]?[0-9]{1,3}(\\.[0-9]{0,2})?") },
-            Constraint { path: &["GeoProximityLocation", "LocalZoneGroup"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["HealthCheckId"], kind: ConstraintKind::Length { min: None, max: Some(64) } },
-            Constraint { path: &["HostedZoneId"], kind: ConstraintKind::Length { min: None, max: Some(44) } },
-            Constraint { path: &["HostedZoneName"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: None, max: Some(1024) } },
-            Constraint { path: &["ResourceRecords", "*"], kind: ConstraintKind::Length { min: None, max: Some(4000) } },
-            Constraint { path: &["SetIdentifier"], kind: ConstraintKind::Length { min: Some(0), max: Some(128) } },
-        ],
-    };
 }

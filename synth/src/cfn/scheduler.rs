@@ -13,7 +13,6 @@ pub use schedule_group::CfnScheduleGroup;
 pub mod schedule {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, List, Map, Num, Str, ToValue, Value};
 
     /// Definition of AWS::Scheduler::Schedule Resource Type
@@ -1004,101 +1003,12 @@ pub mod schedule {
         }
     }
 
-    /// What the schema says about `AWS::Scheduler::Schedule`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Scheduler::Schedule",
-        create_only: &["/properties/Name"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Name"],
-        attributes: &["Arn"],
-        properties: &["Description", "EndDate", "FlexibleTimeWindow", "GroupName", "KmsKeyArn", "Name", "ScheduleExpression", "ScheduleExpressionTimezone", "StartDate", "State", "Target"],
-        required: &["FlexibleTimeWindow", "ScheduleExpression", "Target"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(512) } },
-            Constraint { path: &["FlexibleTimeWindow"], kind: ConstraintKind::Required(&["Mode"]) },
-            Constraint { path: &["FlexibleTimeWindow"], kind: ConstraintKind::Properties(&["MaximumWindowInMinutes", "Mode"]) },
-            Constraint { path: &["FlexibleTimeWindow", "MaximumWindowInMinutes"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(1440.0) } },
-            Constraint { path: &["FlexibleTimeWindow", "Mode"], kind: ConstraintKind::Enum(&["OFF", "FLEXIBLE"]) },
-            Constraint { path: &["GroupName"], kind: ConstraintKind::Pattern("^[0-9a-zA-Z-_.]+$") },
-            Constraint { path: &["GroupName"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["KmsKeyArn"], kind: ConstraintKind::Pattern("^arn:aws[a-z-]*:kms:[a-z0-9\\-]+:\\d{12}:(key|alias)\\/[0-9a-zA-Z-_]*$") },
-            Constraint { path: &["KmsKeyArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^[0-9a-zA-Z-_.]+$") },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["ScheduleExpression"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["ScheduleExpressionTimezone"], kind: ConstraintKind::Length { min: Some(1), max: Some(50) } },
-            Constraint { path: &["State"], kind: ConstraintKind::Enum(&["ENABLED", "DISABLED"]) },
-            Constraint { path: &["Target"], kind: ConstraintKind::Required(&["Arn", "RoleArn"]) },
-            Constraint { path: &["Target"], kind: ConstraintKind::Properties(&["Arn", "DeadLetterConfig", "EcsParameters", "EventBridgeParameters", "Input", "KinesisParameters", "RetryPolicy", "RoleArn", "SageMakerPipelineParameters", "SqsParameters"]) },
-            Constraint { path: &["Target", "Arn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Target", "DeadLetterConfig"], kind: ConstraintKind::Properties(&["Arn"]) },
-            Constraint { path: &["Target", "DeadLetterConfig", "Arn"], kind: ConstraintKind::Pattern("^arn:aws[a-z-]*:sqs:[a-z0-9\\-]+:\\d{12}:[a-zA-Z0-9\\-_]+$") },
-            Constraint { path: &["Target", "DeadLetterConfig", "Arn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Target", "EcsParameters"], kind: ConstraintKind::Required(&["TaskDefinitionArn"]) },
-            Constraint { path: &["Target", "EcsParameters"], kind: ConstraintKind::Properties(&["CapacityProviderStrategy", "EnableECSManagedTags", "EnableExecuteCommand", "Group", "LaunchType", "NetworkConfiguration", "PlacementConstraints", "PlacementStrategy", "PlatformVersion", "PropagateTags", "ReferenceId", "Tags", "TaskCount", "TaskDefinitionArn"]) },
-            Constraint { path: &["Target", "EcsParameters", "CapacityProviderStrategy"], kind: ConstraintKind::Items { min: None, max: Some(6) } },
-            Constraint { path: &["Target", "EcsParameters", "CapacityProviderStrategy", "*"], kind: ConstraintKind::Required(&["CapacityProvider"]) },
-            Constraint { path: &["Target", "EcsParameters", "CapacityProviderStrategy", "*"], kind: ConstraintKind::Properties(&["Base", "CapacityProvider", "Weight"]) },
-            Constraint { path: &["Target", "EcsParameters", "CapacityProviderStrategy", "*", "Base"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(100000.0) } },
-            Constraint { path: &["Target", "EcsParameters", "CapacityProviderStrategy", "*", "CapacityProvider"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["Target", "EcsParameters", "CapacityProviderStrategy", "*", "Weight"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(1000.0) } },
-            Constraint { path: &["Target", "EcsParameters", "Group"], kind: ConstraintKind::Length { min: Some(1), max: Some(255) } },
-            Constraint { path: &["Target", "EcsParameters", "LaunchType"], kind: ConstraintKind::Enum(&["EC2", "FARGATE", "EXTERNAL"]) },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration"], kind: ConstraintKind::Properties(&["AwsvpcConfiguration"]) },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration", "AwsvpcConfiguration"], kind: ConstraintKind::Required(&["Subnets"]) },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration", "AwsvpcConfiguration"], kind: ConstraintKind::Properties(&["AssignPublicIp", "SecurityGroups", "Subnets"]) },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration", "AwsvpcConfiguration", "SecurityGroups"], kind: ConstraintKind::Items { min: Some(1), max: Some(5) } },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration", "AwsvpcConfiguration", "SecurityGroups", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1000) } },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration", "AwsvpcConfiguration", "Subnets"], kind: ConstraintKind::Items { min: Some(1), max: Some(16) } },
-            Constraint { path: &["Target", "EcsParameters", "NetworkConfiguration", "AwsvpcConfiguration", "Subnets", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(1000) } },
-            Constraint { path: &["Target", "EcsParameters", "PlacementConstraints"], kind: ConstraintKind::Items { min: None, max: Some(10) } },
-            Constraint { path: &["Target", "EcsParameters", "PlacementConstraints", "*"], kind: ConstraintKind::Properties(&["Expression", "Type"]) },
-            Constraint { path: &["Target", "EcsParameters", "PlacementConstraints", "*", "Expression"], kind: ConstraintKind::Length { min: None, max: Some(2000) } },
-            Constraint { path: &["Target", "EcsParameters", "PlacementConstraints", "*", "Type"], kind: ConstraintKind::Enum(&["distinctInstance", "memberOf"]) },
-            Constraint { path: &["Target", "EcsParameters", "PlacementStrategy"], kind: ConstraintKind::Items { min: None, max: Some(5) } },
-            Constraint { path: &["Target", "EcsParameters", "PlacementStrategy", "*"], kind: ConstraintKind::Properties(&["Field", "Type"]) },
-            Constraint { path: &["Target", "EcsParameters", "PlacementStrategy", "*", "Field"], kind: ConstraintKind::Length { min: None, max: Some(255) } },
-            Constraint { path: &["Target", "EcsParameters", "PlacementStrategy", "*", "Type"], kind: ConstraintKind::Enum(&["random", "spread", "binpack"]) },
-            Constraint { path: &["Target", "EcsParameters", "PlatformVersion"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Target", "EcsParameters", "PropagateTags"], kind: ConstraintKind::Enum(&["TASK_DEFINITION"]) },
-            Constraint { path: &["Target", "EcsParameters", "ReferenceId"], kind: ConstraintKind::Length { min: None, max: Some(1024) } },
-            Constraint { path: &["Target", "EcsParameters", "Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(50) } },
-            Constraint { path: &["Target", "EcsParameters", "Tags", "*", "*"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Target", "EcsParameters", "TaskCount"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(10.0) } },
-            Constraint { path: &["Target", "EcsParameters", "TaskDefinitionArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Target", "EventBridgeParameters"], kind: ConstraintKind::Required(&["DetailType", "Source"]) },
-            Constraint { path: &["Target", "EventBridgeParameters"], kind: ConstraintKind::Properties(&["DetailType", "Source"]) },
-            Constraint { path: &["Target", "EventBridgeParameters", "DetailType"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Target", "EventBridgeParameters", "Source"], kind: ConstraintKind::Pattern("^(?=[/\\.\\-_A-Za-z0-9]+)((?!aws\\.).*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)$") },
-            Constraint { path: &["Target", "EventBridgeParameters", "Source"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Target", "Input"], kind: ConstraintKind::Length { min: Some(1), max: None } },
-            Constraint { path: &["Target", "KinesisParameters"], kind: ConstraintKind::Required(&["PartitionKey"]) },
-            Constraint { path: &["Target", "KinesisParameters"], kind: ConstraintKind::Properties(&["PartitionKey"]) },
-            Constraint { path: &["Target", "KinesisParameters", "PartitionKey"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Target", "RetryPolicy"], kind: ConstraintKind::Properties(&["MaximumEventAgeInSeconds", "MaximumRetryAttempts"]) },
-            Constraint { path: &["Target", "RetryPolicy", "MaximumEventAgeInSeconds"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(86400.0) } },
-            Constraint { path: &["Target", "RetryPolicy", "MaximumRetryAttempts"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(185.0) } },
-            Constraint { path: &["Target", "RoleArn"], kind: ConstraintKind::Pattern("^arn:aws[a-z-]*:iam::\\d{12}:role\\/[\\w+=,.@\\/-]+$") },
-            Constraint { path: &["Target", "RoleArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(1600) } },
-            Constraint { path: &["Target", "SageMakerPipelineParameters"], kind: ConstraintKind::Properties(&["PipelineParameterList"]) },
-            Constraint { path: &["Target", "SageMakerPipelineParameters", "PipelineParameterList"], kind: ConstraintKind::Items { min: Some(0), max: Some(200) } },
-            Constraint { path: &["Target", "SageMakerPipelineParameters", "PipelineParameterList", "*"], kind: ConstraintKind::Required(&["Name", "Value"]) },
-            Constraint { path: &["Target", "SageMakerPipelineParameters", "PipelineParameterList", "*"], kind: ConstraintKind::Properties(&["Name", "Value"]) },
-            Constraint { path: &["Target", "SageMakerPipelineParameters", "PipelineParameterList", "*", "Name"], kind: ConstraintKind::Pattern("^[A-Za-z0-9\\-_]*$") },
-            Constraint { path: &["Target", "SageMakerPipelineParameters", "PipelineParameterList", "*", "Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["Target", "SageMakerPipelineParameters", "PipelineParameterList", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Target", "SqsParameters"], kind: ConstraintKind::Properties(&["MessageGroupId"]) },
-            Constraint { path: &["Target", "SqsParameters", "MessageGroupId"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-        ],
-    };
 }
 
 /// `AWS::Scheduler::ScheduleGroup`: the resource struct, its property types and enums.
 pub mod schedule_group {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Str, ToValue, Value};
 
     /// Definition of AWS::Scheduler::ScheduleGroup Resource Type
@@ -1192,24 +1102,4 @@ pub mod schedule_group {
         }
     }
 
-    /// What the schema says about `AWS::Scheduler::ScheduleGroup`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::Scheduler::ScheduleGroup",
-        create_only: &["/properties/Name"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Name"],
-        attributes: &["Arn", "CreationDate", "LastModificationDate", "State"],
-        properties: &["Name", "Tags"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^[0-9a-zA-Z-_.]+$") },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(64) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(200) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-        ],
-    };
 }

@@ -14,7 +14,6 @@ pub use secret_target_attachment::CfnSecretTargetAttachment;
 pub mod rotation_schedule {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::SecretsManager::RotationSchedule
@@ -310,31 +309,12 @@ pub mod rotation_schedule {
         }
     }
 
-    /// What the schema says about `AWS::SecretsManager::RotationSchedule`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SecretsManager::RotationSchedule",
-        create_only: &["/properties/SecretId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["ExternalSecretRotationMetadata", "ExternalSecretRotationRoleArn", "HostedRotationLambda", "RotateImmediatelyOnUpdate", "RotationLambdaARN", "RotationRules", "SecretId"],
-        required: &["SecretId"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["ExternalSecretRotationMetadata", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["ExternalSecretRotationMetadata", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["HostedRotationLambda"], kind: ConstraintKind::Required(&["RotationType"]) },
-            Constraint { path: &["HostedRotationLambda"], kind: ConstraintKind::Properties(&["ExcludeCharacters", "KmsKeyArn", "MasterSecretArn", "MasterSecretKmsKeyArn", "RotationLambdaName", "RotationType", "Runtime", "SuperuserSecretArn", "SuperuserSecretKmsKeyArn", "VpcSecurityGroupIds", "VpcSubnetIds"]) },
-            Constraint { path: &["RotationRules"], kind: ConstraintKind::Properties(&["AutomaticallyAfterDays", "Duration", "ScheduleExpression"]) },
-        ],
-    };
 }
 
 /// `AWS::SecretsManager::Secret`: the resource struct, its property types and enums.
 pub mod secret {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, List, Str, ToValue, Value};
 
     /// Creates a new secret. A *secret* can be a password, a set of credentials such as a user name and password, an OAuth token, or other secret information that you store in an encrypted form in Secrets…
@@ -610,38 +590,12 @@ pub mod secret {
         }
     }
 
-    /// What the schema says about `AWS::SecretsManager::Secret`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SecretsManager::Secret",
-        create_only: &["/properties/Name"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["Description", "GenerateSecretString", "KmsKeyId", "Name", "ReplicaRegions", "SecretString", "Tags", "Type"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(2048) } },
-            Constraint { path: &["GenerateSecretString"], kind: ConstraintKind::Properties(&["ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers", "ExcludePunctuation", "ExcludeUppercase", "GenerateStringKey", "IncludeSpace", "PasswordLength", "RequireEachIncludedType", "SecretStringTemplate"]) },
-            Constraint { path: &["KmsKeyId"], kind: ConstraintKind::Length { min: Some(0), max: Some(2048) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(0), max: Some(512) } },
-            Constraint { path: &["ReplicaRegions", "*"], kind: ConstraintKind::Required(&["Region"]) },
-            Constraint { path: &["ReplicaRegions", "*"], kind: ConstraintKind::Properties(&["KmsKeyId", "Region"]) },
-            Constraint { path: &["SecretString"], kind: ConstraintKind::Length { min: Some(1), max: Some(65536) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Type"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::SecretsManager::SecretTargetAttachment`: the resource struct, its property types and enums.
 pub mod secret_target_attachment {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TypeSpec};
     use crate::value::{Str, ToValue, Value};
 
     /// Resource Type definition for AWS::SecretsManager::SecretTargetAttachment
@@ -687,18 +641,4 @@ pub mod secret_target_attachment {
         }
     }
 
-    /// What the schema says about `AWS::SecretsManager::SecretTargetAttachment`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SecretsManager::SecretTargetAttachment",
-        create_only: &["/properties/SecretId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["SecretId", "TargetId", "TargetType"],
-        required: &["TargetType", "TargetId", "SecretId"],
-        tagging: None,
-        constraints: &[
-            Constraint { path: &["SecretId"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-        ],
-    };
 }

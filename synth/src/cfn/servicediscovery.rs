@@ -13,7 +13,6 @@ pub use service::CfnService;
 pub mod private_dns_namespace {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Num, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ServiceDiscovery::PrivateDnsNamespace
@@ -213,39 +212,12 @@ pub mod private_dns_namespace {
         }
     }
 
-    /// What the schema says about `AWS::ServiceDiscovery::PrivateDnsNamespace`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ServiceDiscovery::PrivateDnsNamespace",
-        create_only: &["/properties/Vpc", "/properties/Name"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "HostedZoneId", "Arn"],
-        properties: &["Description", "Name", "Properties", "Tags", "Vpc"],
-        required: &["Name"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^(?!arn:)[!-~]{1,253}$") },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(1024) } },
-            Constraint { path: &["Properties"], kind: ConstraintKind::Properties(&["DnsProperties"]) },
-            Constraint { path: &["Properties", "DnsProperties"], kind: ConstraintKind::Properties(&["SOA"]) },
-            Constraint { path: &["Properties", "DnsProperties", "SOA"], kind: ConstraintKind::Properties(&["TTL"]) },
-            Constraint { path: &["Properties", "DnsProperties", "SOA", "TTL"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(2147483647.0) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(200) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Vpc"], kind: ConstraintKind::Length { min: Some(0), max: Some(64) } },
-        ],
-    };
 }
 
 /// `AWS::ServiceDiscovery::Service`: the resource struct, its property types and enums.
 pub mod service {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{List, Map, Num, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::ServiceDiscovery::Service
@@ -642,41 +614,4 @@ pub mod service {
         }
     }
 
-    /// What the schema says about `AWS::ServiceDiscovery::Service`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::ServiceDiscovery::Service",
-        create_only: &["/properties/HealthCheckCustomConfig", "/properties/Name", "/properties/Type", "/properties/NamespaceId"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id", "Arn"],
-        properties: &["Description", "DnsConfig", "HealthCheckConfig", "HealthCheckCustomConfig", "Name", "NamespaceId", "ServiceAttributes", "Tags", "Type"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["DnsConfig"], kind: ConstraintKind::Required(&["DnsRecords"]) },
-            Constraint { path: &["DnsConfig"], kind: ConstraintKind::Properties(&["DnsRecords", "NamespaceId", "RoutingPolicy"]) },
-            Constraint { path: &["DnsConfig", "DnsRecords", "*"], kind: ConstraintKind::Required(&["Type", "TTL"]) },
-            Constraint { path: &["DnsConfig", "DnsRecords", "*"], kind: ConstraintKind::Properties(&["TTL", "Type"]) },
-            Constraint { path: &["DnsConfig", "DnsRecords", "*", "TTL"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(2147483647.0) } },
-            Constraint { path: &["DnsConfig", "DnsRecords", "*", "Type"], kind: ConstraintKind::Enum(&["A", "AAAA", "CNAME", "SRV"]) },
-            Constraint { path: &["DnsConfig", "NamespaceId"], kind: ConstraintKind::Length { min: Some(0), max: Some(64) } },
-            Constraint { path: &["DnsConfig", "RoutingPolicy"], kind: ConstraintKind::Enum(&["MULTIVALUE", "WEIGHTED"]) },
-            Constraint { path: &["HealthCheckConfig"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["HealthCheckConfig"], kind: ConstraintKind::Properties(&["FailureThreshold", "ResourcePath", "Type"]) },
-            Constraint { path: &["HealthCheckConfig", "FailureThreshold"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(10.0) } },
-            Constraint { path: &["HealthCheckConfig", "ResourcePath"], kind: ConstraintKind::Length { min: Some(0), max: Some(255) } },
-            Constraint { path: &["HealthCheckConfig", "Type"], kind: ConstraintKind::Enum(&["HTTP", "HTTPS", "TCP"]) },
-            Constraint { path: &["HealthCheckCustomConfig"], kind: ConstraintKind::Properties(&["FailureThreshold"]) },
-            Constraint { path: &["HealthCheckCustomConfig", "FailureThreshold"], kind: ConstraintKind::Range { min: Some(1.0), max: Some(10.0) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Pattern("^((?=^.{1,127}$)^([a-zA-Z0-9_][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9])(\\.([a-zA-Z0-9_][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9]))*$)|(^\\.$)$") },
-            Constraint { path: &["NamespaceId"], kind: ConstraintKind::Length { min: Some(0), max: Some(255) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(200) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["Type"], kind: ConstraintKind::Enum(&["HTTP"]) },
-        ],
-    };
 }

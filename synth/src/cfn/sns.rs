@@ -14,7 +14,6 @@ pub use topic_policy::CfnTopicPolicy;
 pub mod subscription {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Bool, Json, Str, ToValue, Value};
 
     /// Resource Type definition for AWS::SNS::Subscription
@@ -146,25 +145,12 @@ pub mod subscription {
         }
     }
 
-    /// What the schema says about `AWS::SNS::Subscription`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SNS::Subscription",
-        create_only: &["/properties/Endpoint", "/properties/Protocol", "/properties/TopicArn"],
-        conditional_create_only: &["/properties/Region"],
-        primary_identifier: &["/properties/Arn"],
-        attributes: &["Arn"],
-        properties: &["DeliveryPolicy", "Endpoint", "FilterPolicy", "FilterPolicyScope", "Protocol", "RawMessageDelivery", "RedrivePolicy", "Region", "ReplayPolicy", "SubscriptionRoleArn", "TopicArn"],
-        required: &["TopicArn", "Protocol"],
-        tagging: None,
-        constraints: &[],
-    };
 }
 
 /// `AWS::SNS::Topic`: the resource struct, its property types and enums.
 pub mod topic {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
     /// The `AWS::SNS::Topic` resource creates a topic to which notifications can be published. One account can create a maximum of 100,000 standard topics and 1,000 FIFO topics.
@@ -467,37 +453,12 @@ pub mod topic {
         }
     }
 
-    /// What the schema says about `AWS::SNS::Topic`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SNS::Topic",
-        create_only: &["/properties/TopicName", "/properties/FifoTopic"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/TopicArn"],
-        attributes: &["TopicArn"],
-        properties: &["ArchivePolicy", "ContentBasedDeduplication", "DataProtectionPolicy", "DeliveryStatusLogging", "DisplayName", "FifoThroughputScope", "FifoTopic", "KmsMasterKeyId", "MaximumMessageSize", "SignatureVersion", "Subscription", "Tags", "TopicName", "TracingConfig"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DeliveryStatusLogging", "*"], kind: ConstraintKind::Required(&["Protocol"]) },
-            Constraint { path: &["DeliveryStatusLogging", "*"], kind: ConstraintKind::Properties(&["FailureFeedbackRoleArn", "Protocol", "SuccessFeedbackRoleArn", "SuccessFeedbackSampleRate"]) },
-            Constraint { path: &["DeliveryStatusLogging", "*", "Protocol"], kind: ConstraintKind::Enum(&["http/s", "sqs", "lambda", "firehose", "application"]) },
-            Constraint { path: &["MaximumMessageSize"], kind: ConstraintKind::Range { min: Some(1024.0), max: Some(1048576.0) } },
-            Constraint { path: &["Subscription", "*"], kind: ConstraintKind::Required(&["Endpoint", "Protocol"]) },
-            Constraint { path: &["Subscription", "*"], kind: ConstraintKind::Properties(&["Endpoint", "Protocol"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["TopicName"], kind: ConstraintKind::Length { min: None, max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::SNS::TopicPolicy`: the resource struct, its property types and enums.
 pub mod topic_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// The `AWS::SNS::TopicPolicy` resource associates SNS topics with a policy.
@@ -539,16 +500,4 @@ pub mod topic_policy {
         }
     }
 
-    /// What the schema says about `AWS::SNS::TopicPolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SNS::TopicPolicy",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["PolicyDocument", "Topics"],
-        required: &["PolicyDocument", "Topics"],
-        tagging: None,
-        constraints: &[],
-    };
 }

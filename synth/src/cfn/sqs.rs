@@ -13,7 +13,6 @@ pub use queue_policy::CfnQueuePolicy;
 pub mod queue {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
     /// The `AWS::SQS::Queue` resource creates an SQS standard or FIFO queue. Keep the following caveats in mind: + If you don't specify the `FifoQueue` property, SQS creates a standard queue.
@@ -260,39 +259,12 @@ pub mod queue {
         }
     }
 
-    /// What the schema says about `AWS::SQS::Queue`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SQS::Queue",
-        create_only: &["/properties/FifoQueue", "/properties/QueueName"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/QueueUrl"],
-        attributes: &["QueueUrl", "Arn"],
-        properties: &["ContentBasedDeduplication", "DeduplicationScope", "DelaySeconds", "FifoQueue", "FifoThroughputLimit", "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "MaximumMessageSize", "MessageRetentionPeriod", "QueueName", "ReceiveMessageWaitTimeSeconds", "RedriveAllowPolicy", "RedrivePolicy", "SqsManagedSseEnabled", "Tags", "VisibilityTimeout"],
-        required: &[],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["DelaySeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(900.0) } },
-            Constraint { path: &["KmsDataKeyReusePeriodSeconds"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(86400.0) } },
-            Constraint { path: &["MaximumMessageSize"], kind: ConstraintKind::Range { min: Some(1024.0), max: Some(1048576.0) } },
-            Constraint { path: &["MessageRetentionPeriod"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(1209600.0) } },
-            Constraint { path: &["ReceiveMessageWaitTimeSeconds"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(20.0) } },
-            Constraint { path: &["RedrivePolicy"], kind: ConstraintKind::Properties(&["deadLetterTargetArn", "maxReceiveCount"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Value", "Key"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Pattern("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$") },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(0), max: Some(256) } },
-            Constraint { path: &["VisibilityTimeout"], kind: ConstraintKind::Range { min: Some(0.0), max: Some(43200.0) } },
-        ],
-    };
 }
 
 /// `AWS::SQS::QueuePolicy`: the resource struct, its property types and enums.
 pub mod queue_policy {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{TypeSpec};
     use crate::value::{Json, List, Str, ToValue, Value};
 
     /// The `AWS::SQS::QueuePolicy` type applies a policy to SQS queues.
@@ -334,16 +306,4 @@ pub mod queue_policy {
         }
     }
 
-    /// What the schema says about `AWS::SQS::QueuePolicy`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SQS::QueuePolicy",
-        create_only: &[],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Id"],
-        attributes: &["Id"],
-        properties: &["PolicyDocument", "Queues"],
-        required: &["PolicyDocument", "Queues"],
-        tagging: None,
-        constraints: &[],
-    };
 }

@@ -12,7 +12,6 @@ pub use parameter::CfnParameter;
 pub mod parameter {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Map, Str, ToValue, Value};
 
     /// The `AWS::SSM::Parameter` resource creates an SSM parameter in SYSlong Parameter Store.
@@ -202,26 +201,4 @@ pub mod parameter {
         }
     }
 
-    /// What the schema says about `AWS::SSM::Parameter`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::SSM::Parameter",
-        create_only: &["/properties/Name"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Name"],
-        attributes: &["Arn"],
-        properties: &["AllowedPattern", "DataType", "Description", "Name", "Policies", "Tags", "Tier", "Type", "Value"],
-        required: &["Value", "Type"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::Map }),
-        constraints: &[
-            Constraint { path: &["AllowedPattern"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["DataType"], kind: ConstraintKind::Length { min: Some(0), max: Some(128) } },
-            Constraint { path: &["DataType"], kind: ConstraintKind::Enum(&["text", "aws:ec2:image"]) },
-            Constraint { path: &["Description"], kind: ConstraintKind::Length { min: Some(0), max: Some(1024) } },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["Policies"], kind: ConstraintKind::Length { min: Some(1), max: Some(4096) } },
-            Constraint { path: &["Tags"], kind: ConstraintKind::Items { min: Some(0), max: Some(1000) } },
-            Constraint { path: &["Tier"], kind: ConstraintKind::Enum(&["Standard", "Advanced", "Intelligent-Tiering"]) },
-            Constraint { path: &["Type"], kind: ConstraintKind::Enum(&["String", "StringList"]) },
-        ],
-    };
 }

@@ -13,7 +13,6 @@ pub use state_machine::CfnStateMachine;
 pub mod activity {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Int, List, Str, ToValue, Value};
 
     /// Resource schema for Activity
@@ -168,36 +167,12 @@ pub mod activity {
         }
     }
 
-    /// What the schema says about `AWS::StepFunctions::Activity`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::StepFunctions::Activity",
-        create_only: &["/properties/Name", "/properties/EncryptionConfiguration"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Arn"],
-        attributes: &["Arn"],
-        properties: &["EncryptionConfiguration", "Name", "Tags"],
-        required: &["Name"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["EncryptionConfiguration"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["EncryptionConfiguration"], kind: ConstraintKind::Properties(&["KmsDataKeyReusePeriodSeconds", "KmsKeyId", "Type"]) },
-            Constraint { path: &["EncryptionConfiguration", "KmsDataKeyReusePeriodSeconds"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(900.0) } },
-            Constraint { path: &["EncryptionConfiguration", "KmsKeyId"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["EncryptionConfiguration", "Type"], kind: ConstraintKind::Enum(&["CUSTOMER_MANAGED_KMS_KEY", "AWS_OWNED_KEY"]) },
-            Constraint { path: &["Name"], kind: ConstraintKind::Length { min: Some(1), max: Some(80) } },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-        ],
-    };
 }
 
 /// `AWS::StepFunctions::StateMachine`: the resource struct, its property types and enums.
 pub mod state_machine {
     use crate::cfn::Props;
     use crate::resource::Res;
-    use crate::spec::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
     use crate::value::{Bool, Int, Json, List, Str, ToValue, Value};
 
     /// Resource schema for StateMachine
@@ -666,40 +641,4 @@ pub mod state_machine {
         }
     }
 
-    /// What the schema says about `AWS::StepFunctions::StateMachine`.
-    pub(crate) const SPEC: TypeSpec = TypeSpec {
-        type_name: "AWS::StepFunctions::StateMachine",
-        create_only: &["/properties/StateMachineName", "/properties/StateMachineType"],
-        conditional_create_only: &[],
-        primary_identifier: &["/properties/Arn"],
-        attributes: &["Arn", "Name", "StateMachineRevisionId"],
-        properties: &["Definition", "DefinitionS3Location", "DefinitionString", "DefinitionSubstitutions", "EncryptionConfiguration", "LoggingConfiguration", "RoleArn", "StateMachineName", "StateMachineType", "Tags", "TracingConfiguration"],
-        required: &["RoleArn"],
-        tagging: Some(Tagging { property: "Tags", form: TagForm::List }),
-        constraints: &[
-            Constraint { path: &["Definition"], kind: ConstraintKind::Length { min: Some(1), max: Some(1048576) } },
-            Constraint { path: &["DefinitionS3Location"], kind: ConstraintKind::Required(&["Bucket", "Key"]) },
-            Constraint { path: &["DefinitionS3Location"], kind: ConstraintKind::Properties(&["Bucket", "Key", "Version"]) },
-            Constraint { path: &["DefinitionString"], kind: ConstraintKind::Length { min: Some(1), max: Some(1048576) } },
-            Constraint { path: &["EncryptionConfiguration"], kind: ConstraintKind::Required(&["Type"]) },
-            Constraint { path: &["EncryptionConfiguration"], kind: ConstraintKind::Properties(&["KmsDataKeyReusePeriodSeconds", "KmsKeyId", "Type"]) },
-            Constraint { path: &["EncryptionConfiguration", "KmsDataKeyReusePeriodSeconds"], kind: ConstraintKind::Range { min: Some(60.0), max: Some(900.0) } },
-            Constraint { path: &["EncryptionConfiguration", "KmsKeyId"], kind: ConstraintKind::Length { min: Some(1), max: Some(2048) } },
-            Constraint { path: &["EncryptionConfiguration", "Type"], kind: ConstraintKind::Enum(&["CUSTOMER_MANAGED_KMS_KEY", "AWS_OWNED_KEY"]) },
-            Constraint { path: &["LoggingConfiguration"], kind: ConstraintKind::Properties(&["Destinations", "IncludeExecutionData", "Level"]) },
-            Constraint { path: &["LoggingConfiguration", "Destinations"], kind: ConstraintKind::Items { min: Some(1), max: None } },
-            Constraint { path: &["LoggingConfiguration", "Destinations", "*"], kind: ConstraintKind::Properties(&["CloudWatchLogsLogGroup"]) },
-            Constraint { path: &["LoggingConfiguration", "Destinations", "*", "CloudWatchLogsLogGroup"], kind: ConstraintKind::Properties(&["LogGroupArn"]) },
-            Constraint { path: &["LoggingConfiguration", "Destinations", "*", "CloudWatchLogsLogGroup", "LogGroupArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["LoggingConfiguration", "Level"], kind: ConstraintKind::Enum(&["ALL", "ERROR", "FATAL", "OFF"]) },
-            Constraint { path: &["RoleArn"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["StateMachineName"], kind: ConstraintKind::Length { min: Some(1), max: Some(80) } },
-            Constraint { path: &["StateMachineType"], kind: ConstraintKind::Enum(&["STANDARD", "EXPRESS"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Required(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*"], kind: ConstraintKind::Properties(&["Key", "Value"]) },
-            Constraint { path: &["Tags", "*", "Key"], kind: ConstraintKind::Length { min: Some(1), max: Some(128) } },
-            Constraint { path: &["Tags", "*", "Value"], kind: ConstraintKind::Length { min: Some(1), max: Some(256) } },
-            Constraint { path: &["TracingConfiguration"], kind: ConstraintKind::Properties(&["Enabled"]) },
-        ],
-    };
 }

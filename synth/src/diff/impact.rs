@@ -37,7 +37,7 @@ pub(crate) fn format_path(path: &[Seg]) -> String {
 
 /// Replacements the registry schemas do not record: (type, property pointer, why).
 ///
-/// Checked systematically: the only types of `SPECS` whose primary identifier has a property that
+/// Checked systematically: the only vendored types whose primary identifier has a property that
 /// is neither create-only nor an attribute is `AWS::Route53::RecordSet` (`Name`, `Type`,
 /// `SetIdentifier`). CloudFormation's older resource specification gives `Name` the update type
 /// Immutable (replacement) and `Type` and `SetIdentifier` Mutable, so only `Name` is here.

@@ -21,7 +21,7 @@ pub fn check_element(type_name: &str, properties: &serde_json::Value) -> Vec<Str
         return Vec::new();
     }
     let Some(spec) = super::lookup(type_name) else {
-        let hint = match did_you_mean(type_name, crate::cfn::SPECS.iter().map(|s| s.type_name)) {
+        let hint = match did_you_mean(type_name, super::type_names()) {
             Some(m) => format!("did you mean {m}?"),
             None => "check the spelling, or vendor its schema (scripts/refresh-schemas)".to_owned(),
         };

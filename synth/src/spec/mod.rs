@@ -1,12 +1,14 @@
 //! Per-type facts read from the CloudFormation resource schemas: what replaces a resource, what
 //! its properties and attributes are, how it takes tags, and the constraints on its values.
 //!
-//! The tables themselves are generated (`crate::cfn::SPECS`, one entry for every vendored
-//! schema, typed or not); nothing else in pantri hard-codes such a list. [`check`] holds the
+//! The tables themselves are generated (`cfn/specs.txt`, one record for every vendored
+//! schema, typed or not, read by [`lookup`] on first use: `table`); nothing else in pantri
+//! hard-codes such a list. [`check`] holds the
 //! synth-time checks of a resource against its entry.
 
 pub mod check;
 pub mod pattern;
+mod table;
 
 pub use check::{check_constraints, check_resource, ConstraintViolation};
 pub use pattern::{compile_pattern, Pattern};
@@ -109,11 +111,18 @@ pub struct TypeSpec {
 
 /// The spec of a type, when pantri has its schema.
 pub fn lookup(type_name: &str) -> Option<&'static TypeSpec> {
-    let specs = crate::cfn::SPECS;
-    specs
-        .binary_search_by(|s| s.type_name.cmp(type_name))
-        .ok()
-        .map(|i| &specs[i])
+    table::lookup(type_name)
+}
+
+/// Every type name pantri has a schema for, sorted.
+pub fn type_names() -> impl Iterator<Item = &'static str> {
+    table::type_names()
+}
+
+/// The spec of every type pantri has a schema for, in type-name order. Reads them all: for
+/// tests and tools, not for synthesis, which looks up the types it uses.
+pub fn all() -> impl Iterator<Item = &'static TypeSpec> {
+    table::all()
 }
 
 impl TypeSpec {
@@ -249,7 +258,7 @@ mod tests {
 
     #[test]
     fn generated_specs_are_sorted_and_cover_every_vendored_type() {
-        let specs = crate::cfn::SPECS;
+        let specs: Vec<&TypeSpec> = all().collect();
         assert!(specs.windows(2).all(|w| w[0].type_name < w[1].type_name));
         // Typed (`AWS::S3::Bucket`) and facts-only (`AWS::Glue::Job`) types alike.
         for t in [
@@ -268,8 +277,7 @@ mod tests {
     /// schema refresh that adds one shows up in review.
     #[test]
     fn the_patterns_that_do_not_compile_are_the_pinned_ones() {
-        let unique: std::collections::BTreeSet<&'static str> = crate::cfn::SPECS
-            .iter()
+        let unique: std::collections::BTreeSet<&'static str> = all()
             .flat_map(|s| s.constraints)
             .filter_map(|c| match c.kind {
                 ConstraintKind::Pattern(p) => Some(p),

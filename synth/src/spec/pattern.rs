@@ -6,9 +6,13 @@
 //! every Unicode class as UTF-8 byte sequences and a counted repetition as that many copies, so
 //! `[\w+=,.@-]{1,512}` took it tens of milliseconds and some patterns went over its size limit;
 //! compiling the reference app's patterns was a quarter of its synthesis. Only the patterns
-//! `regex-lite` cannot read, those with Unicode classes (`\p{L}`, `\P{C}`), go to `regex`'s
-//! engine (`regex-automata`, without its lazy DFA), where those classes mean what ECMAScript's
-//! `u` flag makes them mean.
+//! `regex-lite` cannot read, those with Unicode classes (`\p{L}`, `\P{C}`), take another way:
+//! `regex-syntax` (the `regex` crate's parser) reads them, classes meaning what ECMAScript's `u`
+//! flag makes them mean, and prints them back with every class spelled out as character ranges,
+//! which `regex-lite` compiles twenty times faster than `regex`'s engine builds its automaton
+//! (about 0.2 ms a pattern instead of 4; a test checks the two agree on every such pattern).
+//! What `regex-lite` would read differently (a Unicode word boundary: its `\b` is ASCII) or
+//! cannot read goes to `regex`'s engine (`regex-automata`, without its lazy DFA).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,7 +22,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub enum Pattern {
     /// ASCII classes, as ECMAScript has them (almost every pattern).
     Ascii(regex_lite::Regex),
-    /// A pattern with Unicode classes (`\p{L}`), which `regex-lite` does not have.
+    /// A pattern with Unicode classes (`\p{L}`), which `regex-lite` does not have, with the
+    /// classes spelled out as ranges.
+    Expanded(regex_lite::Regex),
+    /// A pattern with Unicode classes that `regex-lite` cannot take even spelled out.
     Unicode(regex_automata::meta::Regex),
 }
 
@@ -28,14 +35,17 @@ impl Pattern {
     pub fn new(pattern: &str) -> Option<Pattern> {
         match regex_lite::Regex::new(pattern) {
             Ok(re) => Some(Pattern::Ascii(re)),
-            Err(_) => unicode_engine(pattern).map(Pattern::Unicode),
+            Err(_) => match expanded(pattern) {
+                Some(re) => Some(Pattern::Expanded(re)),
+                None => unicode_engine(pattern).map(Pattern::Unicode),
+            },
         }
     }
 
     /// True when the pattern matches somewhere in `s` (JSON Schema patterns are not anchored).
     pub fn is_match(&self, s: &str) -> bool {
         match self {
-            Pattern::Ascii(re) => re.is_match(s),
+            Pattern::Ascii(re) | Pattern::Expanded(re) => re.is_match(s),
             Pattern::Unicode(re) => re.is_match(s),
         }
     }
@@ -44,6 +54,27 @@ impl Pattern {
 /// `regex`'s engine with its lazy DFA off: the DFA needs a second, reversed automaton, and
 /// building both for a Unicode class (`\p{L}` is hundreds of UTF-8 byte ranges) cost more than
 /// the app's few short matches save. The same syntax and size limit as `regex::Regex::new`.
+/// `pattern` read by `regex-syntax` and printed back with its classes as explicit ranges, for
+/// `regex-lite`; `None` when the printed form would not mean the same there.
+fn expanded(pattern: &str) -> Option<regex_lite::Regex> {
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let looks = hir.properties().look_set();
+    // regex-lite's word boundaries are ASCII; these are Unicode ones.
+    let unicode_word = [
+        Look::WordUnicode,
+        Look::WordUnicodeNegate,
+        Look::WordStartUnicode,
+        Look::WordEndUnicode,
+        Look::WordStartHalfUnicode,
+        Look::WordEndHalfUnicode,
+    ];
+    if unicode_word.into_iter().any(|l| looks.contains(l)) {
+        return None;
+    }
+    regex_lite::Regex::new(&hir.to_string()).ok()
+}
+
 fn unicode_engine(pattern: &str) -> Option<regex_automata::meta::Regex> {
     use regex_automata::meta;
     meta::Builder::new()
@@ -86,13 +117,85 @@ mod tests {
     }
 
     #[test]
-    fn unicode_classes_go_to_the_unicode_engine() {
+    fn unicode_classes_are_spelled_out_for_regex_lite() {
         // GIVEN the tag value pattern of many schemas
         let p = Pattern::new(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$").expect("compiles");
         // THEN letters of any script match, control characters do not
-        assert!(matches!(p, Pattern::Unicode(_)));
+        assert!(matches!(p, Pattern::Expanded(_)));
         assert!(p.is_match("Café 東京 42"));
         assert!(!p.is_match("tab\there"));
+    }
+
+    #[test]
+    fn a_unicode_word_boundary_goes_to_the_unicode_engine() {
+        // A letter at a word's end. regex-lite's \b is ASCII: spelled out for it, the pattern
+        // would find no boundary after "é", which is not an ASCII word character.
+        let p = Pattern::new(r"\p{L}\b").expect("compiles");
+        assert!(matches!(p, Pattern::Unicode(_)));
+        assert!(p.is_match("éé"));
+        assert!(p.is_match("é."));
+        assert!(!p.is_match("1é2"));
+    }
+
+    /// Every vendored pattern that takes the spelled-out way matches what `regex`'s engine
+    /// matches, on strings chosen to reach the classes' edges (scripts, marks, spaces, controls,
+    /// surrogate neighbours, emoji).
+    #[test]
+    fn spelled_out_patterns_agree_with_the_unicode_engine() {
+        let samples = [
+            "",
+            "abc",
+            "ABC-123_.",
+            "Café 東京 42",
+            "tab\there",
+            "a\nb",
+            "x:y/z",
+            "ß",
+            "😀",
+            "aws:foo",
+            " ",
+            "\u{0}",
+            "\u{7f}",
+            "\u{85}",
+            "\u{a0}",
+            "é",
+            "e\u{301}",
+            "\u{2028}",
+            "\u{feff}",
+            "\u{fffd}",
+            "\u{d7ff}\u{e000}",
+            "١٢٣",
+            "ǅ",
+            "Ⅻ",
+            "a\u{200b}b",
+            "key=value@host",
+            "arn:aws:iam::123456789012:role/x",
+            "ä-ö_ü.1",
+        ];
+        let mut checked = 0;
+        for spec in crate::spec::all() {
+            for c in spec.constraints {
+                let crate::spec::ConstraintKind::Pattern(p) = c.kind else {
+                    continue;
+                };
+                let Some(Pattern::Expanded(lite)) = Pattern::new(p) else {
+                    continue;
+                };
+                let Some(engine) = unicode_engine(p) else {
+                    continue;
+                };
+                for s in samples {
+                    assert_eq!(
+                        lite.is_match(s),
+                        engine.is_match(s),
+                        "{p:?} on {s:?} ({})",
+                        spec.type_name
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "only {checked} spelled-out patterns");
     }
 
     #[test]
