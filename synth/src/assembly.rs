@@ -1,8 +1,8 @@
 //! The cloud assembly: `manifest.json`, `tree.json`, the `cdk.out` version file and one template
 //! per stack, in the AWS CDK's cloud-assembly format so the CDK CLI accepts the directory.
 //!
-//! An assembly is built in memory, then written atomically (a sibling temporary directory renamed
-//! into place), so a failed synth never leaves a half-written `cdk.out`.
+//! An assembly is written atomically (a sibling staging directory renamed into place, see
+//! [`crate::sink`]), so a failed synth never leaves a half-written `cdk.out`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SynthError};
+use crate::sink::{io_err, AssemblyWriter};
 use crate::tree::Environment;
 
 /// The cloud-assembly schema version pantri writes.
@@ -44,6 +45,17 @@ pub struct Manifest {
     /// Artifacts by id.
     #[serde(default)]
     pub artifacts: IndexMap<String, Artifact>,
+}
+
+impl Manifest {
+    /// The display names (`stage/stack`) of the stack artifacts, in manifest order.
+    pub fn stack_names(&self) -> Vec<&str> {
+        self.artifacts
+            .iter()
+            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
+            .map(|(id, a)| a.display_name.as_deref().unwrap_or(id))
+            .collect()
+    }
 }
 
 /// One artifact of the manifest.
@@ -158,17 +170,6 @@ pub fn to_json_string<T: Serialize>(value: &T) -> std::result::Result<String, se
     String::from_utf8(buf).map_err(serde::ser::Error::custom)
 }
 
-fn io_err<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> SynthError + 'a {
-    move |source| SynthError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 impl CloudAssembly {
     /// Reads an assembly from a directory (a committed `cdk.out` or a baseline).
     pub fn read(dir: &Path) -> Result<CloudAssembly> {
@@ -202,12 +203,7 @@ impl CloudAssembly {
     /// The display names (`stage/stack`) of the stack artifacts, in manifest order, from the
     /// manifest alone: no template is parsed, unlike [`CloudAssembly::stacks`].
     pub fn stack_names(&self) -> Vec<&str> {
-        self.manifest
-            .artifacts
-            .iter()
-            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
-            .map(|(id, a)| a.display_name.as_deref().unwrap_or(id))
-            .collect()
+        self.manifest.stack_names()
     }
 
     /// The stack artifacts, in manifest order. Templates are parsed on every core; of several
@@ -316,52 +312,11 @@ impl CloudAssembly {
     /// Refuses ([`SynthError::NotAnAssembly`]) a `dir` that is a file, or a non-empty directory
     /// without a cloud assembly's `manifest.json`: only an assembly is ever replaced.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        check_replaceable(dir)?;
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "cdk.out".into());
-        let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
-        let retired = parent.join(format!(".{name}.retired-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&staging);
-        let written = self.write_files(&staging);
-        if let Err(e) = written {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-        let had_old = dir.exists();
-        if had_old {
-            fs::rename(dir, &retired).map_err(io_err("cannot move aside", dir))?;
-        }
-        if let Err(source) = fs::rename(&staging, dir) {
-            if had_old {
-                let _ = fs::rename(&retired, dir);
-            }
-            let _ = fs::remove_dir_all(&staging);
-            return Err(SynthError::Io {
-                action: "cannot move into place",
-                path: dir.to_path_buf(),
-                source,
-            });
-        }
-        if had_old {
-            let _ = fs::remove_dir_all(&retired);
-        }
-        Ok(())
-    }
-
-    fn write_files(&self, dir: &Path) -> Result<()> {
-        fs::create_dir_all(dir).map_err(io_err("cannot create", dir))?;
+        let writer = AssemblyWriter::new(dir)?;
         for (name, content) in &self.files {
-            let path = dir.join(name);
-            fs::write(&path, content).map_err(io_err("cannot write", &path))?;
+            writer.put_str(name, content)?;
         }
-        Ok(())
+        writer.commit()
     }
 
     /// Compares a subset of an app's stages with the whole assembly in `dir`: files only `dir`
@@ -473,38 +428,6 @@ impl CloudAssembly {
             }
         }
         Ok(out)
-    }
-}
-
-/// Whether `dir` may be replaced by a new assembly: it does not exist, is an empty directory, or
-/// holds a cloud assembly (a `manifest.json` that reads as one).
-fn check_replaceable(dir: &Path) -> Result<()> {
-    let meta = match fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err("cannot read", dir)(e)),
-        Ok(meta) => meta,
-    };
-    let refuse = |reason| {
-        Err(SynthError::NotAnAssembly {
-            path: dir.to_path_buf(),
-            reason,
-        })
-    };
-    if !meta.is_dir() {
-        return refuse("is a file, not a directory");
-    }
-    let empty = fs::read_dir(dir)
-        .map_err(io_err("cannot read", dir))?
-        .next()
-        .is_none();
-    if empty {
-        return Ok(());
-    }
-    let manifest = fs::read_to_string(dir.join("manifest.json"));
-    match manifest.map(|text| serde_json::from_str::<Manifest>(&text)) {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(_)) => refuse("has a manifest.json that is not a cloud assembly's"),
-        Err(_) => refuse("is a directory that holds no cloud assembly (no manifest.json)"),
     }
 }
 

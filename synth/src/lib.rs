@@ -17,6 +17,7 @@ mod manifest;
 mod resolve;
 pub mod resource;
 mod scope;
+pub mod sink;
 pub mod spec;
 pub mod synthesize;
 pub mod tags;
@@ -30,7 +31,7 @@ pub use assembly::CloudAssembly;
 pub use error::{Problem, Result, Severity, SynthError};
 pub use resource::{CfnResource, DeletionPolicy, RawResource, Res, ResourceBody, ResourceOptions};
 pub use scope::Scope;
-pub use synthesize::{synthesize, Format, SynthOptions, Synthesis};
+pub use synthesize::{synthesize, synthesize_into, Format, SynthOptions, Synthesis, Synthesized};
 pub use tree::{
     App, ConditionRef, Environment, MappingRef, NodeId, Output, OutputRef, ParamRef, Parameter,
     StackProps,

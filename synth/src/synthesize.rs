@@ -13,6 +13,7 @@ use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
 use crate::resolve::{resolve_map, Effects, Facts, Resolver, Site, StackInfo};
+use crate::sink::{AssemblySink, MemorySink};
 use crate::template::{entries_text, TemplateParts};
 use crate::tree::{App, NodeId, NodeKind, Parameter};
 use crate::validate;
@@ -49,9 +50,31 @@ pub struct Synthesis {
     pub warnings: Vec<Problem>,
 }
 
+/// A successful synthesis whose files went to an [`AssemblySink`]: the manifest (also among the
+/// files) and the warnings found on the way.
+#[derive(Clone, Debug)]
+pub struct Synthesized {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Warnings (errors make synthesis fail instead).
+    pub warnings: Vec<Problem>,
+}
+
 /// Synthesizes the app's stacks (those of the selected stages) into a cloud assembly.
 pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
     resolve(app, options).render()
+}
+
+/// Synthesizes the app's stacks (those of the selected stages), giving each file of the
+/// assembly to `sink` as soon as it is rendered, so that no more than a few files are ever held
+/// in memory. On an error the sink may have been given some files: discard them (an
+/// [`crate::sink::AssemblyWriter`] not committed removes them).
+pub fn synthesize_into(
+    app: &App,
+    options: &SynthOptions,
+    sink: &dyn AssemblySink,
+) -> Result<Synthesized> {
+    resolve(app, options).render_into(sink)
 }
 
 /// An app resolved into templates (logical IDs, references, cross-stack exports, validation),
@@ -102,6 +125,7 @@ pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
         facts.stacks.insert(stack, info);
     }
     validate::unique_stack_names(app, &facts.stacks, problems);
+    validate::unique_artifact_ids(app, &facts.stacks, problems);
     let elements: Vec<(NodeId, Vec<NodeId>)> = stacks
         .iter()
         .map(|s| (*s, stack_elements(app, *s)))
@@ -153,6 +177,19 @@ impl Resolved<'_> {
     /// The second phase of [`synthesize`]: templates, manifest and tree as text, the template
     /// size limits checked. Fails with every problem of both phases if any is an error.
     pub fn render(self) -> Result<Synthesis> {
+        let sink = MemorySink::default();
+        let Synthesized { manifest, warnings } = self.render_into(&sink)?;
+        Ok(Synthesis {
+            assembly: CloudAssembly {
+                manifest,
+                files: sink.into_files(),
+            },
+            warnings,
+        })
+    }
+
+    /// [`Resolved::render`] into `sink`: each file is given to it as soon as it is text.
+    pub fn render_into(self, sink: &dyn AssemblySink) -> Result<Synthesized> {
         let Resolved {
             app,
             facts,
@@ -168,9 +205,12 @@ impl Resolved<'_> {
         };
         // The bulk of each template is text already (see `TemplateParts`): what is left is
         // writing the two sections generated elements may have grown and splicing the parts, on
-        // every core, collected in stack order, so the output is the same bytes whatever the
-        // threads do.
-        let texts: Vec<(String, Vec<Problem>)> = rendered
+        // every core. Each template goes to the sink as soon as it is whole; the problems are
+        // collected in stack order, so they do not depend on the threads either.
+        let template_file = |stack: &RenderedStack| {
+            format!("{}.template.{ext}", facts.stacks[&stack.node].artifact_id)
+        };
+        let per_stack: Vec<Vec<Problem>> = rendered
             .par_iter_mut()
             .map(|stack| {
                 let parts = std::mem::take(&mut stack.template);
@@ -179,10 +219,10 @@ impl Resolved<'_> {
                 let counts = parts.counts();
                 let text = parts.into_text(format, path, &mut problems);
                 validate::template_limits(path, counts, text.len(), &mut problems);
-                (text, problems)
+                sink.put(&template_file(stack), text)?;
+                Ok(problems)
             })
-            .collect();
-        let mut files = BTreeMap::new();
+            .collect::<Result<_>>()?;
         let mut manifest = Manifest {
             version: SCHEMA_VERSION.to_owned(),
             artifacts: IndexMap::new(),
@@ -194,7 +234,7 @@ impl Resolved<'_> {
         };
         let mut hashes = crate::asset::HashCache::new();
         let mut asset_problems = Vec::new();
-        for (stack, (text, problems)) in rendered.iter().zip(texts) {
+        for (stack, problems) in rendered.iter().zip(per_stack) {
             let info = &facts.stacks[&stack.node];
             let assets = crate::asset::stack_assets(
                 app,
@@ -205,8 +245,10 @@ impl Resolved<'_> {
                 &mut asset_problems,
             );
             manifest.artifacts.extend(assets.artifacts);
-            files.extend(assets.files);
-            let file = format!("{}.template.{ext}", info.artifact_id);
+            for (name, text) in assets.files {
+                sink.put(&name, text)?;
+            }
+            let file = template_file(stack);
             fx.problems.extend(problems);
             let mut artifact =
                 crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
@@ -216,7 +258,6 @@ impl Resolved<'_> {
             manifest
                 .artifacts
                 .insert(info.artifact_id.clone(), artifact);
-            files.insert(file, text);
         }
         fx.problems.extend(asset_problems);
         manifest.artifacts.insert(
@@ -231,20 +272,17 @@ impl Resolved<'_> {
             },
         );
         let tree = to_json_string(&crate::manifest::tree_json(app, &stacks));
-        let tree = written("", "tree.json", tree, &mut fx.problems);
-        files.insert("tree.json".to_owned(), tree);
-        let text = written(
-            "",
+        sink.put(
+            "tree.json",
+            written("", "tree.json", tree, &mut fx.problems),
+        )?;
+        let text = to_json_string(&manifest);
+        sink.put(
             "manifest.json",
-            to_json_string(&manifest),
-            &mut fx.problems,
-        );
-        files.insert("manifest.json".to_owned(), text);
+            written("", "manifest.json", text, &mut fx.problems),
+        )?;
         let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
-        files.insert(
-            "cdk.out".to_owned(),
-            written("", "cdk.out", text, &mut fx.problems),
-        );
+        sink.put("cdk.out", written("", "cdk.out", text, &mut fx.problems))?;
 
         let mut problems = fx.problems;
         problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
@@ -252,8 +290,8 @@ impl Resolved<'_> {
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return Err(SynthError::Invalid(problems));
         }
-        Ok(Synthesis {
-            assembly: CloudAssembly { manifest, files },
+        Ok(Synthesized {
+            manifest,
             warnings: problems,
         })
     }

@@ -90,6 +90,31 @@ pub(crate) fn unique_stack_names(
     }
 }
 
+/// Two stacks whose artifact ids (`stage-stack`, other characters than letters, digits and
+/// hyphens made hyphens) are the same would write the same template file: one would silently
+/// replace the other.
+pub(crate) fn unique_artifact_ids(
+    app: &App,
+    stacks: &HashMap<NodeId, StackInfo>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: BTreeMap<&str, NodeId> = BTreeMap::new();
+    let mut nodes: Vec<&NodeId> = stacks.keys().collect();
+    nodes.sort();
+    for node in nodes {
+        let id = stacks[node].artifact_id.as_str();
+        if let Some(other) = seen.insert(id, *node) {
+            problems.push(Problem::error(
+                app.path(*node),
+                format!(
+                    "the stack's artifact id {id} (its file {id}.template.json) is also {}'s: give one of the stacks another id",
+                    app.path(other)
+                ),
+            ));
+        }
+    }
+}
+
 /// Finds one cycle in a directed graph, as the list of nodes around it.
 fn find_cycle(edges: &BTreeMap<NodeId, BTreeSet<NodeId>>) -> Option<Vec<NodeId>> {
     #[derive(Clone, Copy, PartialEq)]

@@ -6,8 +6,10 @@ pub mod ls;
 pub mod synth;
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
-use pantri_synth::{App, Severity, SynthError, SynthOptions, Synthesis};
+use pantri_synth::sink::AssemblyWriter;
+use pantri_synth::{App, Problem, Severity, SynthError, SynthOptions, Synthesis, Synthesized};
 
 use crate::cli::AppContext;
 
@@ -36,9 +38,46 @@ where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     let app = build(ctx)?;
-    match pantri_synth::synthesize(&app, options) {
+    reported(
+        pantri_synth::synthesize(&app, options),
+        |s| &s.warnings,
+        err,
+    )
+}
+
+/// Builds the app and synthesizes it into the directory `dir`, each file written as soon as it
+/// is rendered (into a staging directory moved into place at the end: `dir` is untouched when
+/// synthesis fails). Problems are printed, as by [`build_and_synthesize`].
+pub(crate) fn build_and_write<F>(
+    ctx: &AppContext,
+    build: &F,
+    options: &SynthOptions,
+    dir: &Path,
+    err: &mut dyn Write,
+) -> anyhow::Result<Synthesized>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let app = build(ctx)?;
+    let writer = AssemblyWriter::new(dir)?;
+    let synthesized = reported(
+        pantri_synth::synthesize_into(&app, options, &writer),
+        |s| &s.warnings,
+        err,
+    )?;
+    writer.commit()?;
+    Ok(synthesized)
+}
+
+/// Prints a synthesis's warnings, or its problems when it failed.
+fn reported<T>(
+    result: pantri_synth::Result<T>,
+    warnings: impl Fn(&T) -> &[Problem],
+    err: &mut dyn Write,
+) -> anyhow::Result<T> {
+    match result {
         Ok(s) => {
-            for w in &s.warnings {
+            for w in warnings(&s) {
                 writeln!(err, "{w}")?;
             }
             Ok(s)

@@ -63,63 +63,65 @@ where
         format,
         assembly_dir: args.output.clone(),
     };
+    if !args.check {
+        // Written as it is rendered: the assembly is never whole in memory.
+        let synthesized = super::build_and_write(ctx, build, &options, &args.output, err)?;
+        if !args.quiet {
+            writeln!(
+                out,
+                "synthesized {} stacks into {} in {} ms",
+                synthesized.manifest.stack_names().len(),
+                args.output.display(),
+                started.elapsed().as_millis()
+            )?;
+        }
+        return Ok(Exit::Success);
+    }
     let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
     let assembly = &synthesis.assembly;
     // Counted from the manifest: parsing every template back only to count them cost as much as
     // writing them.
     let stacks = assembly.stack_names().len();
-    if args.check {
-        let differences = if args.stages.is_empty() {
-            assembly.compare_with_dir(&args.output)?
-        } else {
-            assembly.compare_subset_with_dir(&args.output)?
-        };
-        if differences.is_empty() {
-            if !args.quiet {
-                writeln!(
-                    out,
-                    "{} is up to date ({stacks} stacks)",
-                    args.output.display()
-                )?;
-            }
-            return Ok(Exit::Success);
+    let differences = if args.stages.is_empty() {
+        assembly.compare_with_dir(&args.output)?
+    } else {
+        assembly.compare_subset_with_dir(&args.output)?
+    };
+    if differences.is_empty() {
+        if !args.quiet {
+            writeln!(
+                out,
+                "{} is up to date ({stacks} stacks)",
+                args.output.display()
+            )?;
         }
-        writeln!(
-            err,
-            "{} differs from what the code synthesizes:",
-            args.output.display()
-        )?;
-        for d in &differences {
-            match d.kind {
-                DifferenceKind::Missing => writeln!(err, "  missing: {}", d.file)?,
-                DifferenceKind::Extra => writeln!(err, "  no longer synthesized: {}", d.file)?,
-                DifferenceKind::Changed => {
-                    writeln!(err, "  changed: {}", d.file)?;
-                    let lines: Vec<&str> = d.diff.lines().collect();
-                    for line in lines.iter().take(CHECK_DIFF_LINES) {
-                        writeln!(err, "    {line}")?;
-                    }
-                    if lines.len() > CHECK_DIFF_LINES {
-                        writeln!(err, "    ... {} more lines", lines.len() - CHECK_DIFF_LINES)?;
-                    }
+        return Ok(Exit::Success);
+    }
+    writeln!(
+        err,
+        "{} differs from what the code synthesizes:",
+        args.output.display()
+    )?;
+    for d in &differences {
+        match d.kind {
+            DifferenceKind::Missing => writeln!(err, "  missing: {}", d.file)?,
+            DifferenceKind::Extra => writeln!(err, "  no longer synthesized: {}", d.file)?,
+            DifferenceKind::Changed => {
+                writeln!(err, "  changed: {}", d.file)?;
+                let lines: Vec<&str> = d.diff.lines().collect();
+                for line in lines.iter().take(CHECK_DIFF_LINES) {
+                    writeln!(err, "    {line}")?;
+                }
+                if lines.len() > CHECK_DIFF_LINES {
+                    writeln!(err, "    ... {} more lines", lines.len() - CHECK_DIFF_LINES)?;
                 }
             }
         }
-        writeln!(
-            err,
-            "run `pantri synth` and commit {} with the code that changes it",
-            args.output.display()
-        )?;
-        return Ok(Exit::Failed);
     }
-    assembly.write(&args.output)?;
-    if !args.quiet {
-        writeln!(
-            out,
-            "synthesized {stacks} stacks into {} in {} ms",
-            args.output.display(),
-            started.elapsed().as_millis()
-        )?;
-    }
-    Ok(Exit::Success)
+    writeln!(
+        err,
+        "run `pantri synth` and commit {} with the code that changes it",
+        args.output.display()
+    )?;
+    Ok(Exit::Failed)
 }

@@ -55,8 +55,7 @@ where
         assembly_dir: dir.clone(),
         ..SynthOptions::default()
     };
-    let synthesis = super::build_and_synthesize(ctx, build, &options, err)?;
-    synthesis.assembly.write(&dir)?;
+    super::build_and_write(ctx, build, &options, &dir, err)?;
     Ok((dir, Some(tmp)))
 }
 
