@@ -319,3 +319,49 @@ fn yaml_templates_hold_the_json_data_and_quote_yaml_1_1_booleans() {
     }
     assert!(compared >= 10, "only {compared} YAML templates");
 }
+
+#[test]
+fn ls_lists_the_stacks_of_the_manifest_without_synthesizing() {
+    // GIVEN the stages and the assembly they synthesize
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    assert!(pantri(dir.path(), &["synth", "--quiet"]).status.success());
+    // WHEN `ls` answers from the tree, and `ls --app` from the manifest
+    let from_tree = pantri(dir.path(), &["ls"]);
+    let from_manifest = pantri(dir.path(), &["ls", "--app", "cdk.out"]);
+    // THEN the names and their order are the same
+    assert!(from_tree.status.success(), "{}", stderr(&from_tree));
+    assert!(from_manifest.status.success(), "{}", stderr(&from_manifest));
+    assert_eq!(stdout(&from_tree), stdout(&from_manifest));
+    assert_eq!(stdout(&from_tree).lines().count(), 13);
+}
+
+#[test]
+fn ls_fails_on_an_error_a_construct_reports() {
+    // GIVEN a stage whose task size Fargate does not have
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    let dev = stages.join("dev.yaml");
+    let text = std::fs::read_to_string(&dev)
+        .expect("dev.yaml")
+        .replace("  memory: 1024\n", "  memory: 999\n");
+    std::fs::write(&dev, text).expect("write");
+    // WHEN the stacks are listed
+    let out = pantri(dir.path(), &["ls"]);
+    // THEN the construct's error is printed with its path, nothing is listed, and the exit
+    // code is synth's for the same app
+    let synth = pantri(dir.path(), &["synth", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), synth.status.code());
+    assert!(
+        stderr(&out).contains("[dev/Service/Web] memory 999 MiB is not legal"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("the app has 1 error(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
+}

@@ -38,7 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Synthesize stages into a cloud assembly (cdk.out).
     Synth(commands::synth::SynthArgs),
-    /// List the stacks with stage, region, resource count and template size.
+    /// List the stacks (with --long: stack name, region, account, resource count and template
+    /// size, which synthesizes; without: the construct tree's stacks, which does not).
     Ls(commands::ls::LsArgs),
     /// Explain what a change does: replacements, stateful risks, security changes.
     Diff(commands::diff::DiffArgs),
@@ -78,7 +79,7 @@ where
     };
     let result = match &cli.command {
         Command::Synth(args) => commands::synth::run(args, &ctx, build, out, err),
-        Command::Ls(args) => commands::ls::run(args, &ctx, build, out),
+        Command::Ls(args) => commands::ls::run(args, &ctx, build, out, err),
         Command::Diff(args) => commands::diff::run(args, &ctx, build, cli.no_color, out, err),
         Command::Deploy(args) => {
             commands::deploy::deploy(args, &ctx, build, cli.no_color, out, err)

@@ -30,10 +30,21 @@ pub fn run<F>(
     ctx: &AppContext,
     build: &F,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> anyhow::Result<Exit>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
+    if args.app.is_none() && !args.long && !args.assets {
+        // The stacks and their names are the tree's: building the app answers, synthesizing
+        // it (most of the time `ls` took) does not add to the answer. The manifest lists the
+        // stacks in the same order with the same names (`App::stacks`, `App::path`).
+        let app = super::build_checked(ctx, build, err)?;
+        for stack in app.stacks() {
+            writeln!(out, "{}", app.path(stack))?;
+        }
+        return Ok(Exit::Success);
+    }
     let assembly = match &args.app {
         Some(dir) => CloudAssembly::read(dir)?,
         None => {
@@ -57,7 +68,7 @@ where
         return Ok(Exit::Success);
     }
     if !args.long {
-        // The names are in the manifest; only --long needs the templates parsed.
+        // An assembly's names are in its manifest; only --long needs the templates parsed.
         for name in assembly.stack_names() {
             writeln!(out, "{name}")?;
         }

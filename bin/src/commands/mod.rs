@@ -27,6 +27,37 @@ pub(crate) fn terminal_width() -> Option<usize> {
     term.size_checked().map(|(_rows, cols)| usize::from(cols))
 }
 
+/// Prints every problem; how many are errors.
+fn print_problems(problems: &[Problem], err: &mut dyn Write) -> std::io::Result<usize> {
+    for p in problems {
+        writeln!(err, "{p}")?;
+    }
+    Ok(problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count())
+}
+
+/// Builds the app without synthesizing it, for what the tree alone answers (`pantri ls`): the
+/// problems its constructs reported while it was built are printed, and an error among them
+/// fails, as in [`build_and_synthesize`]. What only synthesis finds (schemas, references,
+/// limits) is left to the commands that synthesize.
+pub(crate) fn build_checked<F>(
+    ctx: &AppContext,
+    build: &F,
+    err: &mut dyn Write,
+) -> anyhow::Result<App>
+where
+    F: Fn(&AppContext) -> anyhow::Result<App>,
+{
+    let app = build(ctx)?;
+    let n = print_problems(app.problems(), err)?;
+    if n > 0 {
+        anyhow::bail!("the app has {n} error(s): fix them, then run the command again");
+    }
+    Ok(app)
+}
+
 /// Builds the app and synthesizes it; problems are printed, and an invalid tree is an error.
 pub(crate) fn build_and_synthesize<F>(
     ctx: &AppContext,
@@ -77,19 +108,11 @@ fn reported<T>(
 ) -> anyhow::Result<T> {
     match result {
         Ok(s) => {
-            for w in warnings(&s) {
-                writeln!(err, "{w}")?;
-            }
+            print_problems(warnings(&s), err)?;
             Ok(s)
         }
         Err(SynthError::Invalid(problems)) => {
-            for p in &problems {
-                writeln!(err, "{p}")?;
-            }
-            let n = problems
-                .iter()
-                .filter(|p| p.severity == Severity::Error)
-                .count();
+            let n = print_problems(&problems, err)?;
             anyhow::bail!("synthesis failed with {n} error(s); nothing was written")
         }
         Err(e) => Err(e.into()),
