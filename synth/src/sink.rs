@@ -20,6 +20,10 @@ use crate::error::{Result, SynthError};
 pub trait AssemblySink: Sync {
     /// Takes the file `name` (relative to the assembly directory) with its `content`.
     fn put(&self, name: &str, content: String) -> Result<()>;
+
+    /// Adds `content` to the end of the file `name`, given before (a template is given up to
+    /// its outputs once its stack is resolved, and finished when every stack is).
+    fn append(&self, name: &str, content: &str) -> Result<()>;
 }
 
 /// Keeps the files in memory, by name.
@@ -43,6 +47,16 @@ impl AssemblySink for MemorySink {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(name.to_owned(), content);
+        Ok(())
+    }
+
+    fn append(&self, name: &str, content: &str) -> Result<()> {
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name.to_owned())
+            .or_default()
+            .push_str(content);
         Ok(())
     }
 }
@@ -133,6 +147,17 @@ impl AssemblySink for AssemblyWriter {
     fn put(&self, name: &str, content: String) -> Result<()> {
         self.put_str(name, &content)
     }
+
+    fn append(&self, name: &str, content: &str) -> Result<()> {
+        use std::io::Write as _;
+        let path = self.staging.join(name);
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(content.as_bytes()))
+            .map_err(io_err("cannot write", &path))
+    }
 }
 
 impl Drop for AssemblyWriter {
@@ -215,10 +240,15 @@ mod tests {
         writer
             .put("manifest.json", r#"{"version":"2"}"#.to_owned())
             .expect("staged");
-        writer.put_str("New.template.json", "{}\n").expect("staged");
+        writer.put_str("New.template.json", "{").expect("staged");
+        writer.append("New.template.json", "}\n").expect("appended");
         writer.commit().expect("moved into place");
         assert_eq!(listing(tmp.path()), ["cdk.out"]);
         assert_eq!(listing(&dir), ["New.template.json", "manifest.json"]);
+        assert_eq!(
+            fs::read_to_string(dir.join("New.template.json")).expect("read"),
+            "{}\n"
+        );
         assert_eq!(
             fs::read_to_string(dir.join("manifest.json")).expect("read"),
             r#"{"version":"2"}"#
@@ -244,11 +274,14 @@ mod tests {
         for (name, text) in files {
             forward.put(name, text.to_owned()).expect("kept");
         }
+        forward.append("a", "+").expect("appended");
         for (name, text) in files.iter().rev() {
             backward.put(name, (*text).to_owned()).expect("kept");
         }
+        backward.append("a", "+").expect("appended");
         let forward = forward.into_files();
         assert_eq!(forward.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(forward["a"], "1+");
         assert_eq!(forward, backward.into_files());
     }
 }

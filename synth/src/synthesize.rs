@@ -14,7 +14,7 @@ use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
 use crate::resolve::{resolve_map, Effects, Facts, Resolver, Site, StackInfo};
 use crate::sink::{AssemblySink, MemorySink};
-use crate::template::{entries_text, TemplateParts};
+use crate::template::{entries_text, PendingTemplate, TemplateParts};
 use crate::tree::{App, NodeId, NodeKind, Parameter};
 use crate::validate;
 use crate::value::Value;
@@ -62,7 +62,15 @@ pub struct Synthesized {
 
 /// Synthesizes the app's stacks (those of the selected stages) into a cloud assembly.
 pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
-    resolve(app, options).render()
+    let sink = MemorySink::default();
+    let Synthesized { manifest, warnings } = resolve(app, options, &sink)?.render()?;
+    Ok(Synthesis {
+        assembly: CloudAssembly {
+            manifest,
+            files: sink.into_files(),
+        },
+        warnings,
+    })
 }
 
 /// Synthesizes the app's stacks (those of the selected stages), giving each file of the
@@ -74,14 +82,16 @@ pub fn synthesize_into(
     options: &SynthOptions,
     sink: &dyn AssemblySink,
 ) -> Result<Synthesized> {
-    resolve(app, options).render_into(sink)
+    resolve(app, options, sink)?.render()
 }
 
 /// An app resolved into templates (logical IDs, references, cross-stack exports, validation),
-/// with every problem found so far; [`Resolved::render`] turns it into a cloud assembly. The two
-/// phases are apart so that each can be measured (`bin/benches/scale.rs`).
+/// with every problem found so far, and each template written to the sink up to its outputs;
+/// [`Resolved::render`] finishes the assembly. The two phases are apart so that each can be
+/// measured (`bin/benches/scale.rs`).
 pub struct Resolved<'a> {
     app: &'a App,
+    sink: &'a dyn AssemblySink,
     facts: Facts,
     fx: Effects,
     stacks: Vec<NodeId>,
@@ -90,8 +100,14 @@ pub struct Resolved<'a> {
     assembly_dir: std::path::PathBuf,
 }
 
-/// The first phase of [`synthesize`]: every selected stack's template as JSON, and the problems.
-pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
+/// The first phase of [`synthesize`]: every selected stack's template given to `sink` up to its
+/// outputs (which other stacks' references may still grow), and the problems. Fails only when
+/// the sink does.
+pub fn resolve<'a>(
+    app: &'a App,
+    options: &SynthOptions,
+    sink: &'a dyn AssemblySink,
+) -> Result<Resolved<'a>> {
     let mut facts = Facts::default();
     let mut fx = Effects::default();
     let problems = &mut fx.problems;
@@ -142,30 +158,52 @@ pub fn resolve<'a>(app: &'a App, options: &SynthOptions) -> Resolved<'a> {
         .par_iter()
         .map(|(stack, elems)| {
             let mut r = Resolver::new(app, facts_ref);
-            let rendered = render_stack(&mut r, *stack, elems, format);
-            (rendered, r.fx)
+            let (mut parts, edges) = render_stack(&mut r, *stack, elems, format);
+            add_cross_region_parameters(&r.fx, *stack, &mut parts);
+            // The template is written up to its outputs now, on this thread: only other
+            // stacks' references still add to it (see `TemplateParts::split`).
+            let (prefix, template) = parts.split(format, app.path(*stack), &mut r.fx.problems);
+            sink.put(&template_file(facts_ref, *stack, format), prefix)?;
+            Ok((
+                RenderedStack {
+                    node: *stack,
+                    template,
+                    edges,
+                },
+                r.fx,
+            ))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut rendered: Vec<RenderedStack> = Vec::with_capacity(per_stack.len());
     for (stack, effects) in per_stack {
         rendered.push(stack);
         fx.merge(effects);
     }
     for stack in &mut rendered {
-        add_generated_elements(&fx, stack);
+        add_generated_outputs(&fx, stack);
     }
     crate::asset::add_stack_dependencies(app, &mut fx);
     validate::stack_dependency_cycles(app, &fx.stack_dependencies, &mut fx.problems);
     validate::duplicate_exports(app, &rendered_exports(&rendered), &mut fx.problems);
-    Resolved {
+    Ok(Resolved {
         app,
+        sink,
         facts,
         fx,
         stacks,
         rendered,
         format: options.format,
         assembly_dir: options.assembly_dir.clone(),
-    }
+    })
+}
+
+/// The file of a stack's template.
+fn template_file(facts: &Facts, stack: NodeId, format: Format) -> String {
+    let ext = match format {
+        Format::Json => "json",
+        Format::Yaml => "yaml",
+    };
+    format!("{}.template.{ext}", facts.stacks[&stack].artifact_id)
 }
 
 impl Resolved<'_> {
@@ -174,24 +212,13 @@ impl Resolved<'_> {
         self.rendered.len()
     }
 
-    /// The second phase of [`synthesize`]: templates, manifest and tree as text, the template
-    /// size limits checked. Fails with every problem of both phases if any is an error.
-    pub fn render(self) -> Result<Synthesis> {
-        let sink = MemorySink::default();
-        let Synthesized { manifest, warnings } = self.render_into(&sink)?;
-        Ok(Synthesis {
-            assembly: CloudAssembly {
-                manifest,
-                files: sink.into_files(),
-            },
-            warnings,
-        })
-    }
-
-    /// [`Resolved::render`] into `sink`: each file is given to it as soon as it is text.
-    pub fn render_into(self, sink: &dyn AssemblySink) -> Result<Synthesized> {
+    /// The second phase of [`synthesize`]: the templates finished (their outputs), manifest
+    /// and tree given to the sink, the template size limits checked. Fails with every problem
+    /// of both phases if any is an error.
+    pub fn render(self) -> Result<Synthesized> {
         let Resolved {
             app,
+            sink,
             facts,
             mut fx,
             stacks,
@@ -199,27 +226,19 @@ impl Resolved<'_> {
             format,
             assembly_dir,
         } = self;
-        let ext = match format {
-            Format::Json => "json",
-            Format::Yaml => "yaml",
-        };
-        // The bulk of each template is text already (see `TemplateParts`): what is left is
-        // writing the two sections generated elements may have grown and splicing the parts, on
-        // every core. Each template goes to the sink as soon as it is whole; the problems are
-        // collected in stack order, so they do not depend on the threads either.
-        let template_file = |stack: &RenderedStack| {
-            format!("{}.template.{ext}", facts.stacks[&stack.node].artifact_id)
-        };
+        // What is left of each template is its outputs, on every core; the problems are
+        // collected in stack order, so they do not depend on the threads.
         let per_stack: Vec<Vec<Problem>> = rendered
             .par_iter_mut()
             .map(|stack| {
-                let parts = std::mem::take(&mut stack.template);
+                let pending = std::mem::take(&mut stack.template);
                 let mut problems = Vec::new();
                 let path = app.path(stack.node);
-                let counts = parts.counts();
-                let text = parts.into_text(format, path, &mut problems);
-                validate::template_limits(path, counts, text.len(), &mut problems);
-                sink.put(&template_file(stack), text)?;
+                let counts = pending.counts();
+                let size = pending.prefix_len;
+                let suffix = pending.suffix(format, path, &mut problems);
+                validate::template_limits(path, counts, size + suffix.len(), &mut problems);
+                sink.append(&template_file(&facts, stack.node, format), &suffix)?;
                 Ok(problems)
             })
             .collect::<Result<_>>()?;
@@ -248,7 +267,7 @@ impl Resolved<'_> {
             for (name, text) in assets.files {
                 sink.put(&name, text)?;
             }
-            let file = template_file(stack);
+            let file = template_file(&facts, stack.node, format);
             fx.problems.extend(problems);
             let mut artifact =
                 crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
@@ -455,7 +474,8 @@ fn below_rejected_construct(app: &App, element: NodeId) -> bool {
 
 pub(crate) struct RenderedStack {
     pub node: NodeId,
-    pub template: TemplateParts,
+    /// The template's outputs: the rest is written.
+    pub template: PendingTemplate,
     /// Same-stack edges (element → elements it depends on or refers to), for cycle detection.
     pub edges: BTreeMap<NodeId, BTreeSet<NodeId>>,
 }
@@ -465,7 +485,7 @@ fn render_stack(
     stack: NodeId,
     elements: &[NodeId],
     format: Format,
-) -> RenderedStack {
+) -> (TemplateParts, BTreeMap<NodeId, BTreeSet<NodeId>>) {
     let app = r.app;
     let mut sections: [JsonMap<String, Json>; 5] = Default::default();
     let [parameters, mappings, conditions, resources, outputs] = &mut sections;
@@ -607,18 +627,15 @@ fn render_stack(
     // holding every stack's JSON until all are resolved was most of synthesis's memory.
     let path = app.path(stack);
     let problems = &mut r.fx.problems;
-    RenderedStack {
-        node: stack,
-        template: TemplateParts {
-            head: entries_text(format, &head, path, problems),
-            parameters: (!parameters.is_empty()).then_some(parameters),
-            body: entries_text(format, &body, path, problems),
-            outputs: (!outputs.is_empty()).then_some(outputs),
-            resources: resource_count,
-            mappings: mapping_count,
-        },
-        edges,
-    }
+    let template = TemplateParts {
+        head: entries_text(format, &head, path, problems),
+        parameters: (!parameters.is_empty()).then_some(parameters),
+        body: entries_text(format, &body, path, problems),
+        outputs: (!outputs.is_empty()).then_some(outputs),
+        resources: resource_count,
+        mappings: mapping_count,
+    };
+    (template, edges)
 }
 
 fn render_parameter(r: &mut Resolver<'_>, p: &Parameter, site: &mut Site) -> Json {
@@ -707,9 +724,11 @@ fn stack_level_dependencies(r: &mut Resolver<'_>, stack: NodeId) {
     }
 }
 
-fn add_generated_elements(r: &Effects, stack: &mut RenderedStack) {
-    let template = &mut stack.template;
-    if let Some(params) = r.cross_region_params.get(&stack.node) {
+/// The parameters deploy fills from other regions' outputs, for the references this stack made
+/// (only a stack's own references add to its parameters, so they are all known once it is
+/// resolved; `r` holds that stack's effects).
+fn add_cross_region_parameters(r: &Effects, stack: NodeId, template: &mut TemplateParts) {
+    if let Some(params) = r.cross_region_params.get(&stack) {
         let section = template.parameters.get_or_insert_with(JsonMap::new);
         for (id, link) in params {
             section.insert(id.clone(), json!({
@@ -718,8 +737,12 @@ fn add_generated_elements(r: &Effects, stack: &mut RenderedStack) {
             }));
         }
     }
+}
+
+/// The outputs other stacks' references read, once every stack is resolved.
+fn add_generated_outputs(r: &Effects, stack: &mut RenderedStack) {
     if let Some(outputs) = r.generated_outputs.get(&stack.node) {
-        let section = template.outputs.get_or_insert_with(JsonMap::new);
+        let section = stack.template.outputs.get_or_insert_with(JsonMap::new);
         for (id, o) in outputs {
             let mut out = json!({ "Description": o.description(), "Value": o.value });
             if let Some(name) = &o.export_name {

@@ -16,8 +16,8 @@ use crate::validate::SectionCounts;
 
 /// A stack's template between resolving and rendering: the sections generated elements may
 /// still grow (cross-region `Parameters`, exported `Outputs`) as JSON, the rest as text in the
-/// chosen format, spliced by [`TemplateParts::into_text`] into exactly the bytes the whole
-/// template serialized at once would be.
+/// chosen format, written by [`TemplateParts::split`] and [`PendingTemplate::suffix`] as exactly the
+/// bytes the whole template serialized at once would be.
 #[derive(Debug, Default)]
 pub(crate) struct TemplateParts {
     /// `AWSTemplateFormatVersion` and `Description`, as entries of the template (see
@@ -46,20 +46,96 @@ impl TemplateParts {
         }
     }
 
-    /// The whole template as text, sections in CloudFormation's usual order.
-    pub fn into_text(self, format: Format, path: &str, problems: &mut Vec<Problem>) -> String {
-        let section = |name: &str, map: Option<JsonMap<String, Json>>, problems: &mut _| {
-            map.map(|m| {
-                let mut entry = JsonMap::new();
-                entry.insert(name.to_owned(), Json::Object(m));
-                entries_text(format, &entry, path, problems)
-            })
+    /// The template's text up to its `Outputs`, which only other stacks' references still grow
+    /// once this stack is resolved (its `Parameters` come from its own references), and what is
+    /// left to write after it.
+    pub fn split(
+        self,
+        format: Format,
+        path: &str,
+        problems: &mut Vec<Problem>,
+    ) -> (String, PendingTemplate) {
+        let counts = self.counts();
+        let parameters = self
+            .parameters
+            .map(|m| section_text(format, "Parameters", m, path, problems));
+        let entries: Vec<&str> = [Some(&self.head), parameters.as_ref(), Some(&self.body)]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let prefix = match format {
+            Format::Json => {
+                let len: usize = entries.iter().map(|e| e.len() + 2).sum();
+                let mut out = String::with_capacity(len + 2);
+                out.push_str("{\n");
+                out.push_str(&entries.join(",\n"));
+                out
+            }
+            Format::Yaml => entries.concat(),
         };
-        let parameters = section("Parameters", self.parameters, problems);
-        let outputs = section("Outputs", self.outputs, problems);
-        let parts = [Some(self.head), parameters, Some(self.body), outputs];
-        splice(format, parts.iter().flatten().map(String::as_str))
+        let pending = PendingTemplate {
+            prefix_len: prefix.len(),
+            outputs: self.outputs,
+            counts,
+        };
+        (prefix, pending)
     }
+
+    /// The whole template as text, sections in CloudFormation's usual order.
+    #[cfg(test)]
+    pub fn into_text(self, format: Format, path: &str, problems: &mut Vec<Problem>) -> String {
+        let (mut text, pending) = self.split(format, path, problems);
+        text.push_str(&pending.suffix(format, path, problems));
+        text
+    }
+}
+
+/// A template whose text up to `Outputs` is written (see [`TemplateParts::split`]): its outputs,
+/// which generated outputs may still grow, and what is needed to check its limits.
+#[derive(Debug, Default)]
+pub(crate) struct PendingTemplate {
+    /// `Outputs`, when the template has the section.
+    pub outputs: Option<JsonMap<String, Json>>,
+    /// The size of the text written so far.
+    pub prefix_len: usize,
+    /// The sections' counts when the prefix was written (outputs are counted again).
+    counts: SectionCounts,
+}
+
+impl PendingTemplate {
+    /// The number of entries of the sections CloudFormation limits.
+    pub fn counts(&self) -> SectionCounts {
+        SectionCounts {
+            outputs: self.outputs.as_ref().map_or(0, JsonMap::len),
+            ..self.counts
+        }
+    }
+
+    /// The rest of the template's text: its `Outputs` and the end.
+    pub fn suffix(self, format: Format, path: &str, problems: &mut Vec<Problem>) -> String {
+        let outputs = self
+            .outputs
+            .map(|m| section_text(format, "Outputs", m, path, problems));
+        match (format, outputs) {
+            (Format::Json, Some(outputs)) => format!(",\n{outputs}\n}}\n"),
+            (Format::Json, None) => "\n}\n".to_owned(),
+            (Format::Yaml, outputs) => outputs.unwrap_or_default(),
+        }
+    }
+}
+
+/// One top-level section of a template as text (see [`entries_text`]).
+fn section_text(
+    format: Format,
+    name: &str,
+    map: JsonMap<String, Json>,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> String {
+    let mut entry = JsonMap::new();
+    entry.insert(name.to_owned(), Json::Object(map));
+    entries_text(format, &entry, path, problems)
 }
 
 /// The entries of `map` as they are written inside a template of `format`: for JSON, the lines
@@ -85,27 +161,6 @@ pub(crate) fn entries_text(
             text
         }
         Format::Yaml => crate::yaml::entries_to_string(map),
-    }
-}
-
-/// A template from the texts of its entries (each from [`entries_text`]), in order.
-pub(crate) fn splice<'a>(format: Format, entries: impl Iterator<Item = &'a str>) -> String {
-    let entries: Vec<&str> = entries.collect();
-    let len: usize = entries.iter().map(|e| e.len() + 2).sum();
-    match format {
-        Format::Json => {
-            let mut out = String::with_capacity(len + 4);
-            out.push_str("{\n");
-            for (i, entry) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
-                }
-                out.push_str(entry);
-            }
-            out.push_str("\n}\n");
-            out
-        }
-        Format::Yaml => entries.concat(),
     }
 }
 

@@ -17,7 +17,8 @@ fn bucket() -> RawResource {
 }
 
 /// Two stages, each with a service stack that refers to a bucket of its storage stack (an
-/// export and an import), so generated outputs are spliced into templates at render.
+/// export and an import) and an edge stack in another region that does too (an output and a
+/// parameter deploy fills), so generated parameters and outputs are written into templates.
 fn app() -> App {
     let mut app = App::new();
     let mut root = app.root();
@@ -33,7 +34,15 @@ fn app() -> App {
         };
         r.properties
             .insert("Bucket".to_owned(), Value::from(b.ref_()));
-        service.raw_resource("Reader", r);
+        service.raw_resource("Reader", r.clone());
+        let mut edge = stage.stack(
+            "Edge",
+            StackProps {
+                env: Some(Environment::new(ACCOUNT, "us-east-1")),
+                ..StackProps::default()
+            },
+        );
+        edge.raw_resource("Reader", r);
     }
     app
 }
@@ -61,7 +70,7 @@ fn an_assembly_written_as_it_is_rendered_is_the_one_synthesized_in_memory() {
         writer.commit().expect("moved into place");
         let in_memory = synthesize(&app(), &options).expect("synth").assembly;
         assert_eq!(done.manifest, in_memory.manifest);
-        assert_eq!(done.manifest.stack_names().len(), 4);
+        assert_eq!(done.manifest.stack_names().len(), 6);
         assert!(in_memory
             .compare_with_dir(&out)
             .expect("readable")
@@ -70,18 +79,15 @@ fn an_assembly_written_as_it_is_rendered_is_the_one_synthesized_in_memory() {
             CloudAssembly::read(&out).expect("reads back").files,
             in_memory.files
         );
-        let import = in_memory
-            .files
-            .get(&format!(
-                "dev-Service.template.{}",
-                if format == Format::Json {
-                    "json"
-                } else {
-                    "yaml"
-                }
-            ))
-            .expect("the consumer's template");
+        let ext = if format == Format::Json {
+            "json"
+        } else {
+            "yaml"
+        };
+        let import = &in_memory.files[&format!("dev-Service.template.{ext}")];
         assert!(import.contains("Fn::ImportValue"), "{import}");
+        let edge = &in_memory.files[&format!("dev-Edge.template.{ext}")];
+        assert!(edge.contains("Filled by pantri deploy"), "{edge}");
         assert_eq!(listing(tmp.path()), ["cdk.out"], "no staging left behind");
     }
 }
