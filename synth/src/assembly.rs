@@ -156,15 +156,23 @@ pub struct CloudAssembly {
     pub files: BTreeMap<String, String>,
 }
 
+/// Writes `value` to `out` as [`to_json_string`] renders it.
+pub fn write_json<W: std::io::Write, T: Serialize>(
+    mut out: W,
+    value: &T,
+) -> std::result::Result<(), serde_json::Error> {
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut ser)?;
+    out.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
 /// Renders JSON the way pantri writes every file: one-space indentation (as the CDK does), keys
 /// in the order they were built, and a final newline. A value serde cannot write (a map with
 /// non-string keys, a failing `Serialize`) is an error, never an empty file.
 pub fn to_json_string<T: Serialize>(value: &T) -> std::result::Result<String, serde_json::Error> {
     let mut buf = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    value.serialize(&mut ser)?;
-    buf.push(b'\n');
+    write_json(&mut buf, value)?;
     // serde_json writes UTF-8 only, so this takes the buffer as it is (a lossy conversion
     // copied every template once more).
     String::from_utf8(buf).map_err(serde::ser::Error::custom)

@@ -9,7 +9,9 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
-use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION};
+use crate::assembly::{
+    to_json_string, write_json, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION,
+};
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
 use crate::resolve::{resolve_map, Effects, Facts, Resolver, Site, StackInfo};
@@ -290,16 +292,11 @@ impl Resolved<'_> {
                 display_name: None,
             },
         );
-        let tree = to_json_string(&crate::manifest::tree_json(app, &stacks));
-        sink.put(
-            "tree.json",
-            written("", "tree.json", tree, &mut fx.problems),
-        )?;
-        let text = to_json_string(&manifest);
-        sink.put(
-            "manifest.json",
-            written("", "manifest.json", text, &mut fx.problems),
-        )?;
+        // The two largest files after the templates (5 MB and 2 MB at 100 stages) are serialized
+        // straight into the sink's file.
+        let tree = crate::manifest::tree_json(app, &stacks);
+        sink.put_with("tree.json", &mut |w| Ok(write_json(w, &tree)?))?;
+        sink.put_with("manifest.json", &mut |w| Ok(write_json(w, &manifest)?))?;
         let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
         sink.put("cdk.out", written("", "cdk.out", text, &mut fx.problems))?;
 
