@@ -136,7 +136,7 @@ impl AssemblyWriter {
     }
 
     /// Writes one file of the assembly into the staging directory. A file that the assembly
-    /// being replaced holds with the same bytes is hard-linked instead ([`reusable`]): most of
+    /// being replaced holds with the same bytes is hard-linked instead (see `reusable`): most of
     /// a synthesis writes what the last one wrote, and on ext4 creating a file beside hundreds
     /// just deleted scans the inode table for each one (a fifth of a 100-stage synthesis went to
     /// `recently_deleted`). A link allocates no inode, and removing the old assembly then frees
