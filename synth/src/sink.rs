@@ -101,8 +101,6 @@ pub struct AssemblyWriter {
     dir: PathBuf,
     staging: PathBuf,
     retired: PathBuf,
-    /// The staging directory's owner: an old file is reused only if it has the same.
-    owner: Option<u32>,
     committed: bool,
 }
 
@@ -128,25 +126,15 @@ impl AssemblyWriter {
         fs::create_dir_all(&staging).map_err(io_err("cannot create", &staging))?;
         Ok(AssemblyWriter {
             dir: dir.to_path_buf(),
-            owner: owner(&staging),
             staging,
             retired,
             committed: false,
         })
     }
 
-    /// Writes one file of the assembly into the staging directory. A file that the assembly
-    /// being replaced holds with the same bytes is hard-linked instead (see `reusable`): most of
-    /// a synthesis writes what the last one wrote, and on ext4 creating a file beside hundreds
-    /// just deleted scans the inode table for each one (a fifth of a 100-stage synthesis went to
-    /// `recently_deleted`). A link allocates no inode, and removing the old assembly then frees
-    /// none.
+    /// Writes one file of the assembly into the staging directory.
     pub fn put_str(&self, name: &str, content: &str) -> Result<()> {
         let path = self.staging.join(name);
-        let old = self.dir.join(name);
-        if reusable(&old, self.owner, content.as_bytes()) && fs::hard_link(&old, &path).is_ok() {
-            return Ok(());
-        }
         fs::write(&path, content).map_err(io_err("cannot write", &path))
     }
 
@@ -213,43 +201,6 @@ impl Drop for AssemblyWriter {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
-}
-
-/// The owner of `path` (unix), for [`reusable`].
-fn owner(path: &Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata(path).ok().map(|m| m.uid())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
-}
-
-/// Whether the old assembly's file `old` can stand for a new file with `content`: a regular
-/// file with exactly these bytes, linked nowhere else, owned by `owner`, the staging
-/// directory's (so that the new assembly's files are the writer's, as written ones are).
-/// Anything else, an unreadable file included, is written anew.
-fn reusable(old: &Path, owner: Option<u32>, content: &[u8]) -> bool {
-    let Ok(meta) = fs::symlink_metadata(old) else {
-        return false;
-    };
-    if !meta.is_file() || meta.len() != content.len() as u64 {
-        return false;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if meta.nlink() != 1 || owner != Some(meta.uid()) {
-            return false;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = owner;
-    fs::read(old).is_ok_and(|bytes| bytes == content)
 }
 
 /// Whether `dir` may be replaced by a new assembly: it does not exist, is an empty directory, or
