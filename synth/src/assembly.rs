@@ -120,9 +120,17 @@ pub struct CrossRegionLink {
     pub output: String,
 }
 
-/// A stack of an assembly, as deploy and diff see it.
+/// A stack of an assembly, as deploy and diff see it, its template parsed.
+pub type StackArtifact = StackOf<serde_json::Value>;
+
+/// A stack of an assembly whose template is still its text (the diff parses only the templates
+/// that differ): [`CloudAssembly::unparsed_stacks`], [`StackOf::parse`].
+pub type UnparsedStack<'a> = StackOf<&'a str>;
+
+/// A stack of an assembly, with its template as `T`: parsed ([`StackArtifact`]) or text
+/// ([`UnparsedStack`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct StackArtifact {
+pub struct StackOf<T> {
     /// The artifact id (unique in the assembly).
     pub id: String,
     /// `stage/stack`.
@@ -134,7 +142,7 @@ pub struct StackArtifact {
     /// Name, template file, tags, termination protection.
     pub properties: StackProperties,
     /// The template.
-    pub template: serde_json::Value,
+    pub template: T,
     /// The template's size in bytes, as written.
     pub template_size: usize,
     /// Artifact ids of the stacks it depends on.
@@ -217,21 +225,32 @@ impl CloudAssembly {
     /// The stack artifacts, in manifest order. Templates are parsed on every core; of several
     /// broken artifacts, the first in manifest order is reported.
     pub fn stacks(&self) -> Result<Vec<StackArtifact>> {
-        let stacks: Vec<(&String, &Artifact)> = self
-            .manifest
-            .artifacts
-            .iter()
-            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
-            .collect();
-        let parsed: Vec<Result<StackArtifact>> = stacks
+        let parsed: Vec<Result<StackArtifact>> = self
+            .stack_artifacts()
             .par_iter()
-            .map(|(id, artifact)| self.stack(id, artifact))
+            .map(|(id, artifact)| self.stack(id, artifact).and_then(StackOf::parse))
             .collect();
         parsed.into_iter().collect()
     }
 
-    /// One stack artifact, its template parsed.
-    fn stack(&self, id: &str, artifact: &Artifact) -> Result<StackArtifact> {
+    /// The stack artifacts, in manifest order, with their templates as text (none is parsed).
+    pub fn unparsed_stacks(&self) -> Result<Vec<UnparsedStack<'_>>> {
+        self.stack_artifacts()
+            .into_iter()
+            .map(|(id, artifact)| self.stack(id, artifact))
+            .collect()
+    }
+
+    fn stack_artifacts(&self) -> Vec<(&String, &Artifact)> {
+        self.manifest
+            .artifacts
+            .iter()
+            .filter(|(_, a)| a.kind == "aws:cloudformation:stack")
+            .collect()
+    }
+
+    /// One stack artifact, its template as text.
+    fn stack(&self, id: &str, artifact: &Artifact) -> Result<UnparsedStack<'_>> {
         let bad = |message: String| SynthError::Parse {
             path: PathBuf::from("manifest.json"),
             message,
@@ -256,7 +275,6 @@ impl CloudAssembly {
                 properties.template_file
             ))
         })?;
-        let template = parse_template(&properties.template_file, text)?;
         let display_name = artifact
             .display_name
             .clone()
@@ -301,14 +319,14 @@ impl CloudAssembly {
             })
             .cloned()
             .collect();
-        Ok(StackArtifact {
+        Ok(StackOf {
             id: id.to_owned(),
             display_name,
             stage,
             env,
             template_size: text.len(),
             properties,
-            template,
+            template: text.as_str(),
             dependencies,
             cross_region,
             env_parameters,
@@ -436,6 +454,33 @@ impl CloudAssembly {
             }
         }
         Ok(out)
+    }
+}
+
+impl<'a> UnparsedStack<'a> {
+    /// The stack with its template parsed ([`parse_template`]).
+    pub fn parse(self) -> Result<StackArtifact> {
+        let template = parse_template(&self.properties.template_file, self.template)?;
+        Ok(self.with_template(template))
+    }
+}
+
+impl<T> StackOf<T> {
+    /// The same stack with another form of its template.
+    pub fn with_template<U>(self, template: U) -> StackOf<U> {
+        StackOf {
+            id: self.id,
+            display_name: self.display_name,
+            stage: self.stage,
+            env: self.env,
+            properties: self.properties,
+            template,
+            template_size: self.template_size,
+            dependencies: self.dependencies,
+            cross_region: self.cross_region,
+            env_parameters: self.env_parameters,
+            logical_ids: self.logical_ids,
+        }
     }
 }
 

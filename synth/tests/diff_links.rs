@@ -4,7 +4,9 @@
 mod support;
 
 use pantri_synth::assembly::CrossRegionLink;
-use pantri_synth::diff::links::{self, cross_stack_uses, ExportFate, LinkStack, ValueChange, Via};
+use pantri_synth::diff::links::{
+    self, cross_stack_uses, ExportFate, LinkStack, LinkTemplate, ValueChange, Via,
+};
 use pantri_synth::diff::{self, CrossStackRole, Impact, SchemaSpecs, StackInput, StackSettings};
 use serde_json::{json, Value};
 use support::{input, res, tpl};
@@ -139,28 +141,28 @@ fn cross_stack_uses_read_imports_and_cross_region_parameters() {
             name: "prod/Data",
             id: "prod-Data",
             stack_name: "pantri-prod-data",
-            template: &d,
+            template: LinkTemplate::Parsed(&d),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Service",
             id: "prod-Service",
             stack_name: "pantri-prod-service",
-            template: &s,
+            template: LinkTemplate::Parsed(&s),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Global",
             id: "prod-Global",
             stack_name: "pantri-prod-global",
-            template: &global,
+            template: LinkTemplate::Parsed(&global),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Edge",
             id: "prod-Edge",
             stack_name: "pantri-prod-edge",
-            template: &edge,
+            template: LinkTemplate::Parsed(&edge),
             cross_region: &links,
         },
     ];
@@ -243,14 +245,14 @@ fn a_cross_region_parameter_in_use_is_flagged_on_both_sides() {
             name: "prod/Global",
             id: "prod-Global",
             stack_name: "pantri-prod-global",
-            template: &old_global,
+            template: LinkTemplate::Parsed(&old_global),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Edge",
             id: "prod-Edge",
             stack_name: "pantri-prod-edge",
-            template: &old_edge,
+            template: LinkTemplate::Parsed(&old_edge),
             cross_region: &links,
         },
     ];
@@ -420,28 +422,28 @@ fn cross_stack_diff() -> diff::AssemblyDiff {
             name: "prod/Data",
             id: "prod-Data",
             stack_name: "pantri-prod-data",
-            template: &old_data,
+            template: LinkTemplate::Parsed(&old_data),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Service",
             id: "prod-Service",
             stack_name: "pantri-prod-service",
-            template: &old_service,
+            template: LinkTemplate::Parsed(&old_service),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Global",
             id: "prod-Global",
             stack_name: "pantri-prod-global",
-            template: &old_global,
+            template: LinkTemplate::Parsed(&old_global),
             cross_region: &[],
         },
         LinkStack {
             name: "prod/Edge",
             id: "prod-Edge",
             stack_name: "pantri-prod-edge",
-            template: &old_edge,
+            template: LinkTemplate::Parsed(&old_edge),
             cross_region: &links,
         },
     ];

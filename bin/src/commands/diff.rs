@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use pantri_synth::assembly::StackArtifact;
+use pantri_synth::assembly::{StackArtifact, StackOf};
 use pantri_synth::diff::{self, render};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
@@ -76,18 +76,28 @@ where
         Some(dir) => CloudAssembly::read(dir)?,
         None => super::build_and_synthesize(ctx, build, &SynthOptions::default(), err)?.assembly,
     };
-    let new_stacks = select(new.stacks()?, args)?;
-    let old_stacks: Vec<StackArtifact> = match args.baseline.as_deref() {
-        Some(spec) => baseline::read(spec)?.stacks()?,
+    let result = match args.baseline.as_deref() {
+        // Two assemblies: only the templates that differ are parsed.
+        Some(spec) => {
+            let new_stacks = select(new.unparsed_stacks()?, args)?;
+            let old = baseline::read(spec)?;
+            let result = diff::diff_assemblies(&new_stacks, &old.unparsed_stacks()?, &|s| {
+                is_selected(s, args)
+            })?;
+            // One command per process: the exit frees the baseline's text faster than `drop`.
+            std::mem::forget(old);
+            result
+        }
         None => {
+            let new_stacks = select(new.stacks()?, args)?;
             let deployed = deployed_stacks(&new_stacks, &args.aws)?;
             for problem in &deployed.leftovers {
                 writeln!(err, "warning: deploy would stop here: {problem}")?;
             }
-            deployed.stacks
+            diff::diff_artifacts(&new_stacks, &deployed.stacks, &|s| is_selected(s, args))
         }
     };
-    let result = diff::diff_artifacts(&new_stacks, &old_stacks, &|s| is_selected(s, args));
+    std::mem::forget(new);
     let color = args.format == DiffFormat::Text && super::use_color(no_color);
     let options = render::TextOptions {
         color,
@@ -111,14 +121,14 @@ where
 }
 
 /// True when the arguments select the stack.
-fn is_selected(s: &StackArtifact, args: &DiffArgs) -> bool {
+fn is_selected<T>(s: &StackOf<T>, args: &DiffArgs) -> bool {
     args.stage.as_ref().is_none_or(|stage| &s.stage == stage)
         && (args.stacks.is_empty() || args.stacks.iter().any(|w| matches_name(s, w)))
 }
 
 /// The stacks the arguments select: a stage, and within it named stacks, each of which must
 /// exist (deploy's selection, without the dependencies).
-fn select(stacks: Vec<StackArtifact>, args: &DiffArgs) -> anyhow::Result<Vec<StackArtifact>> {
+fn select<T: Clone>(stacks: Vec<StackOf<T>>, args: &DiffArgs) -> anyhow::Result<Vec<StackOf<T>>> {
     let Some(stage) = &args.stage else {
         return Ok(stacks);
     };

@@ -3,21 +3,21 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pantri_synth::assembly::StackArtifact;
+use pantri_synth::assembly::{StackArtifact, StackOf};
 
 use super::error::DeployError;
 
 /// Selects the stacks of `stage` (all of them, or those named, matched by `stage/stack`, stack
 /// name, artifact id or the stack's own id), plus the stacks they depend on unless `exclusively`.
 /// Returns them in dependency order (a stack after everything it depends on; manifest order
-/// otherwise).
-pub fn select<'a>(
-    all: &'a [StackArtifact],
+/// otherwise). `T` is the template's form: `pantri diff` selects stacks before parsing them.
+pub fn select<'a, T>(
+    all: &'a [StackOf<T>],
     stage: &str,
     names: &[String],
     exclusively: bool,
-) -> Result<Vec<&'a StackArtifact>, DeployError> {
-    let in_stage: Vec<&StackArtifact> = all.iter().filter(|s| s.stage == stage).collect();
+) -> Result<Vec<&'a StackOf<T>>, DeployError> {
+    let in_stage: Vec<&StackOf<T>> = all.iter().filter(|s| s.stage == stage).collect();
     if in_stage.is_empty() {
         let mut stages: Vec<&str> = all.iter().map(|s| s.stage.as_str()).collect();
         stages.sort_unstable();
@@ -46,7 +46,7 @@ pub fn select<'a>(
             wanted.insert(found.id.as_str());
         }
     }
-    let by_id: HashMap<&str, &StackArtifact> = all.iter().map(|s| (s.id.as_str(), s)).collect();
+    let by_id: HashMap<&str, &StackOf<T>> = all.iter().map(|s| (s.id.as_str(), s)).collect();
     if !exclusively {
         let mut todo: Vec<&str> = wanted.iter().copied().collect();
         while let Some(id) = todo.pop() {
@@ -68,14 +68,14 @@ pub fn select<'a>(
 
 /// True when `name` names the stack: `stage/stack`, the stack's id in the stage, its artifact id
 /// or its CloudFormation name.
-pub fn matches_name(s: &StackArtifact, name: &str) -> bool {
+pub fn matches_name<T>(s: &StackOf<T>, name: &str) -> bool {
     let own = s.display_name.rsplit('/').next().unwrap_or_default();
     name == s.display_name || name == s.id || name == s.properties.stack_name || name == own
 }
 
 /// Sorts stacks so each comes after the selected stacks it depends on (stable: manifest order
 /// among independent stacks). A cycle is a usage error.
-pub fn order(stacks: Vec<&StackArtifact>) -> Result<Vec<&StackArtifact>, DeployError> {
+pub fn order<T>(stacks: Vec<&StackOf<T>>) -> Result<Vec<&StackOf<T>>, DeployError> {
     let ids: BTreeSet<&str> = stacks.iter().map(|s| s.id.as_str()).collect();
     let mut placed: BTreeSet<&str> = BTreeSet::new();
     let mut out = Vec::with_capacity(stacks.len());

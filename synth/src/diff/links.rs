@@ -12,6 +12,8 @@ use super::model::{
     AssemblyDiff, CrossStackChange, CrossStackRole, ResourceChangeKind, StackDiff, StackStatus,
 };
 use super::normalize::{equivalent, normalize};
+use super::skim::import_arguments;
+pub use super::skim::{skim, Skim};
 use super::{Impact, StackInput};
 use crate::assembly::{CrossRegionLink, StackArtifact};
 use serde::Serialize;
@@ -28,10 +30,48 @@ pub struct LinkStack<'a> {
     pub id: &'a str,
     /// The CloudFormation stack name, for `${AWS::StackName}` in export names.
     pub stack_name: &'a str,
-    /// The template.
-    pub template: &'a Value,
+    /// The template, or what the cross-stack reading needs of it.
+    pub template: LinkTemplate<'a>,
     /// Parameters filled from another region's outputs.
     pub cross_region: &'a [CrossRegionLink],
+}
+
+/// A template as the cross-stack reading sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum LinkTemplate<'a> {
+    /// The whole template.
+    Parsed(&'a Value),
+    /// Its outputs and imports only, read from its text ([`skim`]): the template of a stack the
+    /// diff finds unchanged without parsing it.
+    Skimmed(&'a Skim),
+}
+
+impl<'a> LinkTemplate<'a> {
+    /// The template's exports ([`template_exports`]).
+    pub fn exports(self, stack_name: &str) -> Vec<TemplateExport<'a>> {
+        match self {
+            LinkTemplate::Parsed(t) => template_exports(t, stack_name),
+            LinkTemplate::Skimmed(s) => template_exports(&s.outputs, stack_name),
+        }
+    }
+
+    /// The export names the template imports ([`imported_names`]).
+    pub fn imported_names(self, stack_name: &str) -> BTreeSet<String> {
+        match self {
+            LinkTemplate::Parsed(t) => imported_names(t, stack_name),
+            LinkTemplate::Skimmed(s) => s
+                .imports
+                .iter()
+                .filter_map(|a| export_name(a, stack_name))
+                .collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for LinkTemplate<'a> {
+    fn from(template: &'a Value) -> Self {
+        LinkTemplate::Parsed(template)
+    }
 }
 
 impl<'a> From<&'a StackArtifact> for LinkStack<'a> {
@@ -40,7 +80,7 @@ impl<'a> From<&'a StackArtifact> for LinkStack<'a> {
             name: &s.display_name,
             id: &s.id,
             stack_name: &s.properties.stack_name,
-            template: &s.template,
+            template: LinkTemplate::Parsed(&s.template),
             cross_region: &s.cross_region,
         }
     }
@@ -99,9 +139,12 @@ pub fn template_exports<'a>(template: &'a Value, stack_name: &str) -> Vec<Templa
 /// Every export name a template imports (`Fn::ImportValue` of a literal, or of a `Fn::Sub` of
 /// `${AWS::StackName}`, which is the importing stack's `stack_name`).
 pub fn imported_names(template: &Value, stack_name: &str) -> BTreeSet<String> {
-    let mut out = Vec::new();
-    imports(template, stack_name, &mut out);
-    out.into_iter().collect()
+    let mut arguments = Vec::new();
+    import_arguments(template, &mut arguments);
+    arguments
+        .into_iter()
+        .filter_map(|a| export_name(a, stack_name))
+        .collect()
 }
 
 /// Every use of one stack's output by another, from the templates (exports and imports) and the
@@ -109,13 +152,13 @@ pub fn imported_names(template: &Value, stack_name: &str) -> BTreeSet<String> {
 pub fn cross_stack_uses(stacks: &[LinkStack]) -> Vec<CrossStackUse> {
     let mut exports: BTreeMap<String, (&str, &str)> = BTreeMap::new();
     for s in stacks {
-        for e in template_exports(s.template, s.stack_name) {
+        for e in s.template.exports(s.stack_name) {
             exports.insert(e.name, (s.name, e.output));
         }
     }
     let mut out = Vec::new();
     for s in stacks {
-        for name in imported_names(s.template, s.stack_name) {
+        for name in s.template.imported_names(s.stack_name) {
             if let Some((producer, output)) = exports.get(&name) {
                 out.push(CrossStackUse {
                     producer: producer.to_string(),
@@ -158,22 +201,6 @@ fn export_name(v: &Value, stack_name: &str) -> Option<String> {
             (!text.contains("${")).then_some(text)
         }
         _ => None,
-    }
-}
-
-fn imports(v: &Value, stack_name: &str, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            if let (1, Some(name)) = (m.len(), m.get("Fn::ImportValue")) {
-                if let Some(name) = export_name(name, stack_name) {
-                    out.push(name);
-                }
-                return;
-            }
-            m.values().for_each(|x| imports(x, stack_name, out));
-        }
-        Value::Array(a) => a.iter().for_each(|x| imports(x, stack_name, out)),
-        _ => {}
     }
 }
 
@@ -315,12 +342,21 @@ fn use_change(
 /// deployed templates, stack names and cross-region links): those are the imports
 /// CloudFormation checks when the producer deploys first. A producer must be one of `inputs`;
 /// a consumer outside them is still named on the producer's side.
-pub(crate) fn flag(diff: &mut AssemblyDiff, inputs: &[StackInput], deployed: &[LinkStack]) {
+///
+/// `inputs[n]` is the input of `diff.stacks[n]`, `None` for a stack whose template and settings
+/// are the same on both sides: such a stack changes no value another stack reads (a test checks
+/// that its input would flag nothing), but it is still flagged as a consumer.
+pub(crate) fn flag(
+    diff: &mut AssemblyDiff,
+    inputs: &[Option<&StackInput>],
+    deployed: &[LinkStack],
+) {
     let uses = cross_stack_uses(deployed);
-    let index: BTreeMap<&str, usize> = inputs
+    let index: BTreeMap<&str, usize> = diff
+        .stacks
         .iter()
         .enumerate()
-        .map(|(n, i)| (i.name, n))
+        .map(|(n, s)| (s.name.as_str(), n))
         .collect();
     let stack_names: BTreeMap<&str, &str> =
         deployed.iter().map(|s| (s.name, s.stack_name)).collect();
@@ -331,7 +367,10 @@ pub(crate) fn flag(diff: &mut AssemblyDiff, inputs: &[StackInput], deployed: &[L
         let Some(&p) = index.get(u.producer.as_str()) else {
             continue;
         };
-        let (producer, input) = (&diff.stacks[p], &inputs[p]);
+        let Some(input) = inputs[p] else {
+            continue;
+        };
+        let producer = &diff.stacks[p];
         let changes = exports.entry(p).or_insert_with(|| {
             let stack_name = stack_names.get(u.producer.as_str()).copied().unwrap_or("");
             input

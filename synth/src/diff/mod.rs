@@ -19,10 +19,12 @@ mod normalize;
 mod policy;
 pub mod render;
 mod security;
+mod skim;
 
 pub use model::*;
 
-use crate::assembly::StackArtifact;
+use crate::assembly::{parse_template, StackArtifact, StackOf, UnparsedStack};
+use crate::error::Result;
 use crate::spec::TypeSpec;
 use impact::{format_path, property_impact, references, References, Seg};
 use rayon::prelude::*;
@@ -109,7 +111,7 @@ pub fn diff_stacks(inputs: &[StackInput], specs: &dyn SpecSource) -> AssemblyDif
                 name: i.name,
                 id: i.name,
                 stack_name: "",
-                template: i.old?,
+                template: links::LinkTemplate::Parsed(i.old?),
                 cross_region: &[],
             })
         })
@@ -126,11 +128,40 @@ pub fn diff_stacks_linked(
     deployed: &[links::LinkStack],
     specs: &dyn SpecSource,
 ) -> AssemblyDiff {
+    let entries: Vec<Entry> = inputs.iter().map(Entry::Compare).collect();
+    diff_entries(&entries, deployed, specs)
+}
+
+/// One stack of an assembly diff: compared, or known to be unchanged (its template text and
+/// settings are the same on both sides).
+enum Entry<'i, 'a> {
+    Compare(&'i StackInput<'a>),
+    Same(&'a str),
+}
+
+fn diff_entries(
+    entries: &[Entry],
+    deployed: &[links::LinkStack],
+    specs: &dyn SpecSource,
+) -> AssemblyDiff {
     // Stacks are independent until `links::flag`: diffed on every core, in input order.
     let mut diff = AssemblyDiff {
-        stacks: inputs.par_iter().map(|i| diff_stack(i, specs)).collect(),
+        stacks: entries
+            .par_iter()
+            .map(|e| match e {
+                Entry::Compare(input) => diff_stack(input, specs),
+                Entry::Same(name) => unchanged(name),
+            })
+            .collect(),
     };
-    links::flag(&mut diff, inputs, deployed);
+    let inputs: Vec<Option<&StackInput>> = entries
+        .iter()
+        .map(|e| match e {
+            Entry::Compare(input) => Some(*input),
+            Entry::Same(_) => None,
+        })
+        .collect();
+    links::flag(&mut diff, &inputs, deployed);
     for s in &mut diff.stacks {
         if s.status == StackStatus::Unchanged && !s.is_empty() {
             s.status = StackStatus::Updated;
@@ -151,10 +182,6 @@ pub fn diff_artifacts(
     let old_by_id: BTreeMap<&str, &StackArtifact> =
         old.iter().map(|s| (s.id.as_str(), s)).collect();
     let new_ids: BTreeSet<&str> = new.iter().map(|s| s.id.as_str()).collect();
-    let settings = |s: &StackArtifact| StackSettings {
-        tags: s.properties.tags.clone(),
-        termination_protection: s.properties.termination_protection,
-    };
     let mut inputs: Vec<StackInput> = new
         .iter()
         .map(|n| {
@@ -181,6 +208,158 @@ pub fn diff_artifacts(
     );
     let links: Vec<links::LinkStack> = old.iter().map(links::LinkStack::from).collect();
     diff_stacks_linked(&inputs, &links, &SchemaSpecs)
+}
+
+/// The stack-level settings of a stack of an assembly.
+fn settings<T>(s: &StackOf<T>) -> StackSettings {
+    StackSettings {
+        tags: s.properties.tags.clone(),
+        termination_protection: s.properties.termination_protection,
+    }
+}
+
+/// Diffs the stacks of two assemblies whose templates are still text: what [`diff_artifacts`]
+/// finds for them parsed (`selected` admits the stacks only `old` has), reading less. A stack
+/// whose template text, format and settings are the same on both sides is unchanged without
+/// parsing either template; of its old template the cross-stack reading needs only the outputs
+/// and imports, which are skimmed from the text ([`links::skim`]). Every other template is
+/// parsed, on every core. A template that does not parse is the error
+/// [`crate::CloudAssembly::stacks`] reports, the new side's first.
+pub fn diff_assemblies(
+    new: &[UnparsedStack],
+    old: &[UnparsedStack],
+    selected: &dyn Fn(&UnparsedStack) -> bool,
+) -> Result<AssemblyDiff> {
+    let old_by_id: BTreeMap<&str, usize> = old
+        .iter()
+        .enumerate()
+        .map(|(n, s)| (s.id.as_str(), n))
+        .collect();
+    let new_ids: BTreeSet<&str> = new.iter().map(|s| s.id.as_str()).collect();
+    let deleted: Vec<bool> = old
+        .iter()
+        .map(|o| !new_ids.contains(o.id.as_str()) && selected(o))
+        .collect();
+    let yaml = |s: &UnparsedStack| {
+        let file = &s.properties.template_file;
+        file.ends_with(".yaml") || file.ends_with(".yml")
+    };
+    // For each new stack: its old stack, and whether the two are the same.
+    let pairs: Vec<(Option<usize>, bool)> = new
+        .iter()
+        .map(|n| {
+            let o = old_by_id.get(n.id.as_str()).copied();
+            let same = o.is_some_and(|o| {
+                let o = &old[o];
+                o.template == n.template && yaml(o) == yaml(n) && settings(o) == settings(n)
+            });
+            (o, same)
+        })
+        .collect();
+    let mut old_whole = deleted.clone();
+    for (o, same) in &pairs {
+        if let (Some(o), false) = (o, same) {
+            old_whole[*o] = true;
+        }
+    }
+    let jobs: Vec<(&UnparsedStack, bool)> = new
+        .iter()
+        .zip(&pairs)
+        .filter(|(_, (_, same))| !same)
+        .map(|(n, _)| (n, true))
+        .chain(
+            old.iter()
+                .zip(&old_whole)
+                .map(|(o, whole)| (o, *whole || yaml(o))),
+        )
+        .collect();
+    let read: Vec<Option<Read>> = jobs
+        .par_iter()
+        .map(|(s, whole)| {
+            if *whole {
+                parse_template(&s.properties.template_file, s.template)
+                    .ok()
+                    .map(Read::Parsed)
+            } else {
+                links::skim(s.template).ok().map(Read::Skimmed)
+            }
+        })
+        .collect();
+    let Some(read) = read.into_iter().collect::<Option<Vec<Read>>>() else {
+        // A template that does not parse: read everything the long way for its error.
+        let parse = |side: &[UnparsedStack]| -> Result<Vec<StackArtifact>> {
+            side.iter().map(|s| s.clone().parse()).collect()
+        };
+        let (new, old) = (parse(new)?, parse(old)?);
+        return Ok(diff_artifacts(&new, &old, &|s| {
+            old.iter().zip(&deleted).any(|(o, d)| *d && o.id == s.id)
+        }));
+    };
+    let (new_read, old_read) = read.split_at(jobs.len() - old.len());
+    fn parsed(r: &Read) -> Option<&Value> {
+        match r {
+            Read::Parsed(v) => Some(v),
+            Read::Skimmed(_) => None,
+        }
+    }
+    let compared: Vec<StackInput> = new
+        .iter()
+        .zip(&pairs)
+        .filter(|(_, (_, same))| !same)
+        .zip(new_read)
+        .map(|((n, (o, _)), r)| StackInput {
+            name: &n.display_name,
+            old: o.and_then(|o| parsed(&old_read[o])),
+            new: parsed(r),
+            old_stack: o.map(|o| settings(&old[o])).unwrap_or_default(),
+            new_stack: settings(n),
+        })
+        .chain(
+            old.iter()
+                .zip(&deleted)
+                .zip(old_read)
+                .filter(|((_, d), _)| **d)
+                .map(|((o, _), r)| StackInput {
+                    name: &o.display_name,
+                    old: parsed(r),
+                    new: None,
+                    old_stack: settings(o),
+                    new_stack: StackSettings::default(),
+                }),
+        )
+        .collect();
+    // In `diff_artifacts`' order: the new stacks, then the deleted ones.
+    let mut compared_iter = compared.iter();
+    let mut entries: Vec<Entry> = pairs
+        .iter()
+        .zip(new)
+        .filter_map(|((_, same), n)| match same {
+            true => Some(Entry::Same(&n.display_name)),
+            false => compared_iter.next().map(Entry::Compare),
+        })
+        .collect();
+    entries.extend(compared_iter.map(Entry::Compare));
+    let links: Vec<links::LinkStack> = old
+        .iter()
+        .zip(old_read)
+        .map(|(o, r)| links::LinkStack {
+            name: &o.display_name,
+            id: &o.id,
+            stack_name: &o.properties.stack_name,
+            template: match r {
+                Read::Parsed(v) => links::LinkTemplate::Parsed(v),
+                Read::Skimmed(s) => links::LinkTemplate::Skimmed(s),
+            },
+            cross_region: &o.cross_region,
+        })
+        .collect();
+    Ok(diff_entries(&entries, &links, &SchemaSpecs))
+}
+
+/// A template read for [`diff_assemblies`]: whole, or only what the cross-stack reading needs.
+enum Read {
+    Parsed(Value),
+    Skimmed(links::Skim),
 }
 
 /// Diffs one stack.
@@ -742,6 +921,61 @@ mod tests {
             ),
             Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
             other => other.clone(),
+        }
+    }
+
+    #[test]
+    fn a_stack_the_same_on_both_sides_is_flagged_as_consumer_and_flags_nothing_as_producer() {
+        let data = |bucket: &str| {
+            serde_json::json!({
+                "Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": bucket}}},
+                "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Bucket", "Arn"]},
+                    "Export": {"Name": {"Fn::Sub": "${AWS::StackName}:Arn"}}}}
+            })
+        };
+        let service = |name: &str| {
+            serde_json::json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {
+                "DisplayName": {"Fn::ImportValue": "data:Arn"}, "TopicName": name}}}})
+        };
+        let (d1, d2, s1, s2) = (data("b1"), data("b2"), service("t1"), service("t2"));
+        let deployed = |d: &'static str, s: &'static str, dt, st| {
+            [("prod/Data", d, dt), ("prod/Service", s, st)].map(|(name, stack_name, t)| {
+                links::LinkStack {
+                    name,
+                    id: name,
+                    stack_name,
+                    template: links::LinkTemplate::Parsed(t),
+                    cross_region: &[],
+                }
+            })
+        };
+        let links = deployed("data", "service", &d1, &s1);
+        let input = |name, old, new| StackInput {
+            name,
+            old: Some(old),
+            new: Some(new),
+            old_stack: StackSettings::default(),
+            new_stack: StackSettings::default(),
+        };
+        // (Data's new template, Service's new template): one side changes, the other does not.
+        for (dn, sn, flagged) in [(&d2, &s1, true), (&d1, &s2, false), (&d1, &s1, false)] {
+            let inputs = [input("prod/Data", &d1, dn), input("prod/Service", &s1, sn)];
+            let long = diff_stacks_linked(&inputs, &links, &SchemaSpecs);
+            let entries: Vec<Entry> = inputs
+                .iter()
+                .map(|i| match i.old == i.new {
+                    true => Entry::Same(i.name),
+                    false => Entry::Compare(i),
+                })
+                .collect();
+            let short = diff_entries(&entries, &links, &SchemaSpecs);
+            assert_eq!(short, long);
+            let consumer = &short.stacks[1];
+            assert_eq!(!consumer.cross_stack.is_empty(), flagged, "{consumer:?}");
+            if flagged {
+                assert_eq!(consumer.status, StackStatus::Updated);
+                assert_eq!(short.stacks[0].cross_stack.len(), 1);
+            }
         }
     }
 
