@@ -248,8 +248,11 @@ mod tests {
     use super::super::links::LinkTemplate;
     use super::*;
 
+    /// A template's exports (output, name, value) and imported names.
+    type Found = (Vec<(String, String, Value)>, Vec<String>);
+
     /// What the cross-stack reading finds in `text`, parsed and skimmed.
-    fn both(text: &str) -> [(Vec<(String, String, Value)>, Vec<String>); 2] {
+    fn both(text: &str) -> [Found; 2] {
         let parsed: Value = serde_json::from_str(text).expect("parses");
         let skimmed = skim(text).expect("skims");
         [
