@@ -144,12 +144,24 @@ pub fn resolve<'a>(
     }
     validate::unique_stack_names(app, &facts.stacks, problems);
     validate::unique_artifact_ids(app, &facts.stacks, problems);
+    // Each stack's elements and logical IDs are its own (an ID is unique within its stack):
+    // found on every core, merged in stack order.
     let elements: Vec<(NodeId, Vec<NodeId>)> = stacks
-        .iter()
+        .par_iter()
         .map(|s| (*s, stack_elements(app, *s)))
         .collect();
-    for (stack, elems) in &elements {
-        assign_logical_ids(app, *stack, elems, &mut facts.logical_ids, problems);
+    let ids: Vec<StackIds> = elements
+        .par_iter()
+        .map(|(stack, elems)| {
+            let mut ids = Vec::with_capacity(elems.len());
+            let mut found = Vec::new();
+            assign_logical_ids(app, *stack, elems, &mut ids, &mut found);
+            (ids, found)
+        })
+        .collect();
+    for (ids, found) in ids {
+        facts.logical_ids.extend(ids);
+        problems.extend(found);
     }
 
     // Stacks render on every core: each reads the shared facts and keeps its own effects, merged
@@ -222,95 +234,117 @@ impl Resolved<'_> {
             app,
             sink,
             facts,
-            mut fx,
+            fx,
             stacks,
-            mut rendered,
+            rendered,
             format,
             assembly_dir,
         } = self;
-        // What is left of each template is its outputs, on every core; the problems are
-        // collected in stack order, so they do not depend on the threads.
-        let per_stack: Vec<Vec<Problem>> = rendered
-            .par_iter_mut()
-            .map(|stack| {
-                let pending = std::mem::take(&mut stack.template);
-                let mut problems = Vec::new();
-                let path = app.path(stack.node);
-                let counts = pending.counts();
-                let size = pending.prefix_len;
-                let suffix = pending.suffix(format, path, &mut problems);
-                validate::template_limits(path, counts, size + suffix.len(), &mut problems);
-                sink.append(&template_file(&facts, stack.node, format), &suffix)?;
-                Ok(problems)
-            })
-            .collect::<Result<_>>()?;
-        let mut manifest = Manifest {
-            version: SCHEMA_VERSION.to_owned(),
-            artifacts: IndexMap::new(),
-        };
-        let assembly_dir = if assembly_dir.as_os_str().is_empty() {
-            std::path::Path::new("cdk.out")
-        } else {
-            assembly_dir.as_path()
-        };
-        let mut hashes = crate::asset::HashCache::new();
-        let mut asset_problems = Vec::new();
-        for (stack, problems) in rendered.iter().zip(per_stack) {
-            let info = &facts.stacks[&stack.node];
-            let assets = crate::asset::stack_assets(
-                app,
-                &facts,
-                stack.node,
-                assembly_dir,
-                &mut hashes,
-                &mut asset_problems,
-            );
-            manifest.artifacts.extend(assets.artifacts);
-            for (name, text) in assets.files {
-                sink.put(&name, text)?;
-            }
-            let file = template_file(&facts, stack.node, format);
-            fx.problems.extend(problems);
-            let mut artifact =
-                crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
-            if let Some(dep) = assets.dependency {
-                artifact.dependencies.insert(0, dep);
-            }
-            manifest
-                .artifacts
-                .insert(info.artifact_id.clone(), artifact);
-        }
-        fx.problems.extend(asset_problems);
-        manifest.artifacts.insert(
-            "Tree".to_owned(),
-            Artifact {
-                kind: "cdk:tree".to_owned(),
-                environment: None,
-                properties: Some(json!({ "file": "tree.json" })),
-                dependencies: Vec::new(),
-                metadata: IndexMap::new(),
-                display_name: None,
+        // `tree.json` (the largest file after the templates: 5 MB at 100 stages) reads only the
+        // construct tree: it is serialized while the stacks are finished.
+        let (tree, finished) = rayon::join(
+            || {
+                let tree = crate::manifest::tree_json(app, &stacks);
+                sink.put_with("tree.json", &mut |w| Ok(write_json(w, &tree)?))
             },
+            move || finish(app, sink, facts, fx, rendered, format, assembly_dir),
         );
-        // The two largest files after the templates (5 MB and 2 MB at 100 stages) are serialized
-        // straight into the sink's file.
-        let tree = crate::manifest::tree_json(app, &stacks);
-        sink.put_with("tree.json", &mut |w| Ok(write_json(w, &tree)?))?;
-        sink.put_with("manifest.json", &mut |w| Ok(write_json(w, &manifest)?))?;
-        let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
-        sink.put("cdk.out", written("", "cdk.out", text, &mut fx.problems))?;
-
-        let mut problems = fx.problems;
-        problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
-        problems.dedup();
-        if problems.iter().any(|p| p.severity == Severity::Error) {
-            return Err(SynthError::Invalid(problems));
-        }
-        Ok(Synthesized {
-            manifest,
-            warnings: problems,
-        })
+        let finished = finished?;
+        tree?;
+        Ok(finished)
     }
+}
+
+/// Everything of [`Resolved::render`] but `tree.json`: the templates' outputs, the assets, the
+/// manifest.
+fn finish(
+    app: &App,
+    sink: &dyn AssemblySink,
+    facts: Facts,
+    mut fx: Effects,
+    mut rendered: Vec<RenderedStack>,
+    format: Format,
+    assembly_dir: std::path::PathBuf,
+) -> Result<Synthesized> {
+    // What is left of each template is its outputs, on every core; the problems are
+    // collected in stack order, so they do not depend on the threads.
+    let per_stack: Vec<Vec<Problem>> = rendered
+        .par_iter_mut()
+        .map(|stack| {
+            let pending = std::mem::take(&mut stack.template);
+            let mut problems = Vec::new();
+            let path = app.path(stack.node);
+            let counts = pending.counts();
+            let size = pending.prefix_len;
+            let suffix = pending.suffix(format, path, &mut problems);
+            validate::template_limits(path, counts, size + suffix.len(), &mut problems);
+            sink.append(&template_file(&facts, stack.node, format), &suffix)?;
+            Ok(problems)
+        })
+        .collect::<Result<_>>()?;
+    let mut manifest = Manifest {
+        version: SCHEMA_VERSION.to_owned(),
+        artifacts: IndexMap::new(),
+    };
+    let assembly_dir = if assembly_dir.as_os_str().is_empty() {
+        std::path::Path::new("cdk.out")
+    } else {
+        assembly_dir.as_path()
+    };
+    let mut hashes = crate::asset::HashCache::new();
+    let mut asset_problems = Vec::new();
+    for (stack, problems) in rendered.iter().zip(per_stack) {
+        let info = &facts.stacks[&stack.node];
+        let assets = crate::asset::stack_assets(
+            app,
+            &facts,
+            stack.node,
+            assembly_dir,
+            &mut hashes,
+            &mut asset_problems,
+        );
+        manifest.artifacts.extend(assets.artifacts);
+        for (name, text) in assets.files {
+            sink.put(&name, text)?;
+        }
+        let file = template_file(&facts, stack.node, format);
+        fx.problems.extend(problems);
+        let mut artifact = crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
+        if let Some(dep) = assets.dependency {
+            artifact.dependencies.insert(0, dep);
+        }
+        manifest
+            .artifacts
+            .insert(info.artifact_id.clone(), artifact);
+    }
+    fx.problems.extend(asset_problems);
+    manifest.artifacts.insert(
+        "Tree".to_owned(),
+        Artifact {
+            kind: "cdk:tree".to_owned(),
+            environment: None,
+            properties: Some(json!({ "file": "tree.json" })),
+            dependencies: Vec::new(),
+            metadata: IndexMap::new(),
+            display_name: None,
+        },
+    );
+    // The largest file after the templates and the tree (2 MB at 100 stages) is serialized
+    // straight into the sink's file.
+    sink.put_with("manifest.json", &mut |w| Ok(write_json(w, &manifest)?))?;
+    let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
+    sink.put("cdk.out", written("", "cdk.out", text, &mut fx.problems))?;
+
+    let mut problems = fx.problems;
+    problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
+    problems.dedup();
+    if problems.iter().any(|p| p.severity == Severity::Error) {
+        return Err(SynthError::Invalid(problems));
+    }
+    Ok(Synthesized {
+        manifest,
+        warnings: problems,
+    })
 }
 
 fn sanitize_name(s: &str) -> String {
@@ -388,11 +422,14 @@ fn stack_elements(app: &App, stack: NodeId) -> Vec<NodeId> {
     out
 }
 
+/// A stack's logical IDs, by element, and the problems found assigning them.
+type StackIds = (Vec<(NodeId, String)>, Vec<Problem>);
+
 fn assign_logical_ids(
     app: &App,
     stack: NodeId,
     elements: &[NodeId],
-    logical_ids: &mut HashMap<NodeId, String>,
+    logical_ids: &mut Vec<(NodeId, String)>,
     problems: &mut Vec<Problem>,
 ) {
     let stack_path = app.path(stack);
@@ -435,7 +472,7 @@ fn assign_logical_ids(
                 format!("logical ID {lid} is also used by {}: rename one of them or override its logical ID", app.path(other)),
             ));
         }
-        logical_ids.insert(element, lid);
+        logical_ids.push((element, lid));
     }
     for (old, new, used) in renames {
         if !used {
