@@ -2,7 +2,7 @@
 //! properties (with a "did you mean"), and every constraint of the schema on literal values.
 
 use super::paths::{is_intrinsic, PathTree, Step};
-use super::pattern::compile_pattern;
+use super::pattern::matches;
 use super::{ConstraintKind, TypeSpec};
 
 /// A literal property value that breaks a constraint of its type's schema.
@@ -221,8 +221,7 @@ fn violation(kind: &ConstraintKind, v: &serde_json::Value) -> Option<String> {
     match *kind {
         ConstraintKind::Pattern(p) => {
             let s = v.as_str()?;
-            let re = compile_pattern(p)?;
-            (!re.is_match(s)).then(|| format!("{s:?} does not match the pattern {p}"))
+            (!matches(p, s)?).then(|| format!("{s:?} does not match the pattern {p}"))
         }
         ConstraintKind::Length { min, max } => {
             let s = v.as_str()?;
