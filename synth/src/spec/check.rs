@@ -1,7 +1,8 @@
 //! Synth-time checks of a resource's properties against its [`TypeSpec`]: unknown and missing
 //! properties (with a "did you mean"), and every constraint of the schema on literal values.
 
-use super::pattern::compile_pattern;
+use super::paths::{is_intrinsic, PathTree, Step};
+use super::pattern::matches;
 use super::{ConstraintKind, TypeSpec};
 
 /// A literal property value that breaks a constraint of its type's schema.
@@ -46,8 +47,8 @@ pub fn check_resource(spec: &TypeSpec, properties: &serde_json::Value) -> Vec<Co
         _ => &empty,
     };
     if !is_intrinsic(properties) {
-        out.extend(unknown_keys(map, spec.properties, ""));
-        out.extend(missing_keys(map, spec.required, ""));
+        out.extend(unknown_keys(map, spec.properties, &|| String::new()));
+        out.extend(missing_keys(map, spec.required, &|| String::new()));
     }
     out.extend(check_constraints(spec, properties));
     out
@@ -81,11 +82,16 @@ fn at_key(at: &str, key: &str) -> String {
     }
 }
 
+/// The keys of `map` that are not `known`; `at` is the object's path, built only for one.
 fn unknown_keys(
     map: &serde_json::Map<String, serde_json::Value>,
     known: &'static [&'static str],
-    at: &str,
+    at: &dyn Fn() -> String,
 ) -> Vec<ConstraintViolation> {
+    if map.keys().all(|k| known.contains(&k.as_str())) {
+        return Vec::new();
+    }
+    let at = at();
     map.keys()
         .filter(|k| !known.contains(&k.as_str()))
         .map(|k| {
@@ -95,23 +101,28 @@ fn unknown_keys(
                 None => format!("it has: {}", known.join(", ")),
             };
             ConstraintViolation {
-                property: at_key(at, k),
+                property: at_key(&at, k),
                 message: format!("unknown property; {hint}"),
             }
         })
         .collect()
 }
 
+/// The `required` keys missing from `map`; `at` is the object's path, built only for one.
 fn missing_keys(
     map: &serde_json::Map<String, serde_json::Value>,
     required: &'static [&'static str],
-    at: &str,
+    at: &dyn Fn() -> String,
 ) -> Vec<ConstraintViolation> {
+    if required.iter().all(|r| map.contains_key(*r)) {
+        return Vec::new();
+    }
+    let at = at();
     required
         .iter()
         .filter(|r| !map.contains_key(**r))
         .map(|r| ConstraintViolation {
-            property: at_key(at, r),
+            property: at_key(&at, r),
             message: "required property is missing".to_owned(),
         })
         .collect()
@@ -128,51 +139,44 @@ pub fn check_constraints(
     spec: &TypeSpec,
     properties: &serde_json::Value,
 ) -> Vec<ConstraintViolation> {
-    let mut out = Vec::new();
-    let mut at = Vec::new();
-    for c in spec.constraints {
+    // Found by constraint, then in the order of the document: sorted by constraint below.
+    let mut found: Vec<(usize, ConstraintViolation)> = Vec::new();
+    PathTree::of(spec.constraints).walk(properties, &mut Vec::new(), &mut |i, at, value| {
+        let Some(c) = spec.constraints.get(i) else {
+            return;
+        };
         // The property path is built only for a violation: most values pass, and formatting
         // the path of every checked value was a tenth of a synthesis.
-        visit_values(
-            properties,
-            c.path,
-            &mut at,
-            &mut |at, value| match (c.kind, value) {
-                (ConstraintKind::Properties(known), serde_json::Value::Object(map)) => {
-                    out.extend(unknown_keys(map, known, &property_path(at)));
-                }
-                (ConstraintKind::Required(required), serde_json::Value::Object(map)) => {
-                    out.extend(missing_keys(map, required, &property_path(at)));
-                }
-                _ => {
-                    if let Some(message) = violation(&c.kind, value) {
-                        out.push(ConstraintViolation {
+        match (c.kind, value) {
+            (ConstraintKind::Properties(known), serde_json::Value::Object(map)) => {
+                found.extend(
+                    unknown_keys(map, known, &|| property_path(at))
+                        .into_iter()
+                        .map(|v| (i, v)),
+                );
+            }
+            (ConstraintKind::Required(required), serde_json::Value::Object(map)) => {
+                found.extend(
+                    missing_keys(map, required, &|| property_path(at))
+                        .into_iter()
+                        .map(|v| (i, v)),
+                );
+            }
+            _ => {
+                if let Some(message) = violation(&c.kind, value) {
+                    found.push((
+                        i,
+                        ConstraintViolation {
                             property: property_path(at),
                             message,
-                        });
-                    }
+                        },
+                    ));
                 }
-            },
-        );
-    }
-    out
-}
-
-/// True for `{"Ref": ...}` and `{"Fn::...": ...}`.
-fn is_intrinsic(v: &serde_json::Value) -> bool {
-    v.as_object().is_some_and(|o| {
-        o.len() == 1
-            && o.keys()
-                .next()
-                .is_some_and(|k| k == "Ref" || k.starts_with("Fn::") || k == "Condition")
-    })
-}
-
-/// One step of a property path: a key of an object or an index of a list.
-#[derive(Clone, Copy)]
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
+            }
+        }
+    });
+    found.sort_by_key(|(i, _)| *i);
+    found.into_iter().map(|(_, v)| v).collect()
 }
 
 /// The dotted path with list indexes: `LifecycleConfiguration.Rules[0].Status`.
@@ -189,47 +193,6 @@ fn property_path(steps: &[Step<'_>]) -> String {
         }
     }
     out
-}
-
-/// Calls `found` with every literal value at `path` (`*` is every item of a list or every
-/// value of an object) and the steps that lead to it; intrinsics are not descended into.
-fn visit_values<'a>(
-    v: &'a serde_json::Value,
-    path: &[&str],
-    at: &mut Vec<Step<'a>>,
-    found: &mut dyn FnMut(&[Step<'a>], &'a serde_json::Value),
-) {
-    if is_intrinsic(v) {
-        return;
-    }
-    let Some((first, rest)) = path.split_first() else {
-        found(at, v);
-        return;
-    };
-    match (*first, v) {
-        ("*", serde_json::Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                at.push(Step::Index(i));
-                visit_values(item, rest, at, found);
-                at.pop();
-            }
-        }
-        ("*", serde_json::Value::Object(map)) => {
-            for (k, item) in map {
-                at.push(Step::Key(k));
-                visit_values(item, rest, at, found);
-                at.pop();
-            }
-        }
-        (key, serde_json::Value::Object(map)) => {
-            if let Some((k, item)) = map.get_key_value(key) {
-                at.push(Step::Key(k));
-                visit_values(item, rest, at, found);
-                at.pop();
-            }
-        }
-        _ => {}
-    }
 }
 
 fn number_of(v: &serde_json::Value) -> Option<f64> {
@@ -258,8 +221,7 @@ fn violation(kind: &ConstraintKind, v: &serde_json::Value) -> Option<String> {
     match *kind {
         ConstraintKind::Pattern(p) => {
             let s = v.as_str()?;
-            let re = compile_pattern(p)?;
-            (!re.is_match(s)).then(|| format!("{s:?} does not match the pattern {p}"))
+            (!matches(p, s)?).then(|| format!("{s:?} does not match the pattern {p}"))
         }
         ConstraintKind::Length { min, max } => {
             let s = v.as_str()?;

@@ -14,6 +14,7 @@
 //! What `regex-lite` would read differently (a Unicode word boundary: its `\b` is ASCII) or
 //! cannot read goes to `regex`'s engine (`regex-automata`, without its lazy DFA).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -101,9 +102,54 @@ pub fn compile_pattern(pattern: &'static str) -> Option<Arc<Pattern>> {
         .clone()
 }
 
+/// Answers by pattern (address, length), then by value.
+type Answers = HashMap<(usize, usize), HashMap<Box<str>, bool>>;
+
+thread_local! {
+    /// What each value checked on this thread gave, by pattern (its address and length) and value. The
+    /// stages of an app are much alike, so the same values come back (three in four, at 100
+    /// stages), and `regex-lite` spends hundreds of instructions a byte on the larger patterns.
+    static MATCHED: RefCell<Answers> = RefCell::default();
+}
+
+/// Whether `s` matches `pattern` ([`Pattern::is_match`]), compiled once per process and each
+/// answer kept for the thread; `None` when the pattern cannot be compiled.
+pub fn matches(pattern: &'static str, s: &str) -> Option<bool> {
+    let known = MATCHED.with_borrow(|m| {
+        m.get(&(pattern.as_ptr() as usize, pattern.len()))?
+            .get(s)
+            .copied()
+    });
+    if known.is_some() {
+        return known;
+    }
+    let matched = compile_pattern(pattern)?.is_match(s);
+    MATCHED.with_borrow_mut(|m| {
+        m.entry((pattern.as_ptr() as usize, pattern.len()))
+            .or_default()
+            .insert(s.into(), matched)
+    });
+    Some(matched)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_answer_is_the_pattern_s_own() {
+        let pattern = r"^[a-z]{1,8}$";
+        for _ in 0..2 {
+            assert_eq!(matches(pattern, "abc"), Some(true));
+            assert_eq!(matches(pattern, "ABC"), Some(false));
+        }
+        // The same text at another address, as another type's schema would have it, agrees.
+        let copy: &'static str = String::from(pattern).leak();
+        assert_eq!(matches(copy, "ABC"), Some(false));
+        // A pattern no engine reads (a look-ahead) is no answer, however often asked.
+        assert_eq!(matches(r"^(?=a)a$", "a"), None);
+        assert_eq!(matches(r"^(?=a)a$", "a"), None);
+    }
 
     #[test]
     fn word_and_digit_classes_are_ascii_as_in_ecmascript() {
