@@ -17,15 +17,28 @@ fn main() -> ExitCode {
         eprintln!("usage: diff_assemblies NEW_DIR OLD_DIR");
         return ExitCode::from(2);
     };
-    let stacks = |dir: &str| CloudAssembly::read(Path::new(dir)).and_then(|a| a.stacks());
-    let (new, old) = match (stacks(new), stacks(old)) {
+    let read = |dir: &str| CloudAssembly::read(Path::new(dir));
+    let (new, old) = match (read(new), read(old)) {
         (Ok(new), Ok(old)) => (new, old),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = diff::diff_artifacts(&new, &old, &|_| true);
+    let diffed = new.unparsed_stacks().and_then(|new_stacks| {
+        let old_stacks = old.unparsed_stacks()?;
+        diff::diff_assemblies(&new_stacks, &old_stacks, &|_| true)
+    });
+    let result = match diffed {
+        Ok((result, templates)) => {
+            std::mem::forget(templates);
+            result
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match serde_json::to_string_pretty(&render::json(&result)) {
         Ok(text) => {
             println!("{text}");

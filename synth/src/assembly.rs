@@ -198,17 +198,25 @@ impl CloudAssembly {
         })?;
         let mut files = BTreeMap::new();
         files.insert("manifest.json".to_owned(), text);
-        for artifact in manifest.artifacts.values() {
-            let file = artifact
-                .properties
-                .as_ref()
-                .and_then(|p| p.get("templateFile").or_else(|| p.get("file")))
-                .and_then(|f| f.as_str());
-            if let Some(file) = file {
+        let names: Vec<&str> = manifest
+            .artifacts
+            .values()
+            .filter_map(|artifact| {
+                let p = artifact.properties.as_ref()?;
+                p.get("templateFile").or_else(|| p.get("file"))?.as_str()
+            })
+            .collect();
+        // Read on every core (at 100 stages, 20 MB in 800 files); the first error in
+        // manifest order is the one reported.
+        let texts: Vec<Result<String>> = names
+            .par_iter()
+            .map(|file| {
                 let path = dir.join(file);
-                let text = fs::read_to_string(&path).map_err(io_err("cannot read", &path))?;
-                files.insert(file.to_owned(), text);
-            }
+                fs::read_to_string(&path).map_err(io_err("cannot read", &path))
+            })
+            .collect();
+        for (file, text) in names.into_iter().zip(texts) {
+            files.insert(file.to_owned(), text?);
         }
         if let Ok(text) = fs::read_to_string(dir.join("cdk.out")) {
             files.insert("cdk.out".to_owned(), text);

@@ -43,7 +43,8 @@ fn both(new: &CloudAssembly, old: &CloudAssembly) -> diff::AssemblyDiff {
         old.unparsed_stacks().expect("old"),
     );
     let short = diff::diff_assemblies(&new_text, &old_text, &|s: &UnparsedStack| selected(&s.id))
-        .expect("diff");
+        .expect("diff")
+        .0;
     let (new_parsed, old_parsed) = (new.stacks().expect("new"), old.stacks().expect("old"));
     let long = diff::diff_artifacts(&new_parsed, &old_parsed, &|s: &StackArtifact| {
         selected(&s.id)
@@ -140,7 +141,8 @@ fn a_template_that_does_not_parse_is_the_error_reading_everything_reports() {
     }
     let error = |new: &CloudAssembly, old: &CloudAssembly| {
         diff::diff_assemblies(&stacks(new), &stacks(old), &|_| true)
-            .expect_err("does not parse")
+            .err()
+            .expect("does not parse")
             .to_string()
     };
     let expected = broken.stacks().expect_err("broken").to_string();

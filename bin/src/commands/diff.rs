@@ -81,11 +81,13 @@ where
         Some(spec) => {
             let new_stacks = select(new.unparsed_stacks()?, args)?;
             let old = baseline::read(spec)?;
-            let result = diff::diff_assemblies(&new_stacks, &old.unparsed_stacks()?, &|s| {
-                is_selected(s, args)
-            })?;
-            // One command per process: the exit frees the baseline's text faster than `drop`.
-            std::mem::forget(old);
+            let (result, templates) =
+                diff::diff_assemblies(&new_stacks, &old.unparsed_stacks()?, &|s| {
+                    is_selected(s, args)
+                })?;
+            // One command per process: the exit frees the baseline and the parsed templates
+            // faster than `drop`.
+            std::mem::forget((old, templates));
             result
         }
         None => {

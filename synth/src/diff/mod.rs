@@ -224,12 +224,13 @@ fn settings<T>(s: &StackOf<T>) -> StackSettings {
 /// parsing either template; of its old template the cross-stack reading needs only the outputs
 /// and imports, which are skimmed from the text ([`links::skim`]). Every other template is
 /// parsed, on every core. A template that does not parse is the error
-/// [`crate::CloudAssembly::stacks`] reports, the new side's first.
+/// [`crate::CloudAssembly::stacks`] reports, the new side's first. Returns the diff and the
+/// templates it read.
 pub fn diff_assemblies(
     new: &[UnparsedStack],
     old: &[UnparsedStack],
     selected: &dyn Fn(&UnparsedStack) -> bool,
-) -> Result<AssemblyDiff> {
+) -> Result<(AssemblyDiff, ReadTemplates)> {
     let old_by_id: BTreeMap<&str, usize> = old
         .iter()
         .enumerate()
@@ -291,9 +292,10 @@ pub fn diff_assemblies(
             side.iter().map(|s| s.clone().parse()).collect()
         };
         let (new, old) = (parse(new)?, parse(old)?);
-        return Ok(diff_artifacts(&new, &old, &|s| {
+        let diff = diff_artifacts(&new, &old, &|s| {
             old.iter().zip(&deleted).any(|(o, d)| *d && o.id == s.id)
-        }));
+        });
+        return Ok((diff, ReadTemplates { _read: Vec::new() }));
     };
     let (new_read, old_read) = read.split_at(jobs.len() - old.len());
     fn parsed(r: &Read) -> Option<&Value> {
@@ -353,7 +355,17 @@ pub fn diff_assemblies(
             cross_region: &o.cross_region,
         })
         .collect();
-    Ok(diff_entries(&entries, &links, &SchemaSpecs))
+    let diff = diff_entries(&entries, &links, &SchemaSpecs);
+    drop((entries, links));
+    drop(compared);
+    Ok((diff, ReadTemplates { _read: read }))
+}
+
+/// The templates [`diff_assemblies`] parsed or skimmed, given to the caller: a process that
+/// exits right after the diff leaves freeing them to the system (`std::mem::forget`), which
+/// is faster than dropping them value by value.
+pub struct ReadTemplates {
+    _read: Vec<Read>,
 }
 
 /// A template read for [`diff_assemblies`]: whole, or only what the cross-stack reading needs.
