@@ -16,7 +16,7 @@ use std::fmt;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Skim {
     /// A template holding only the original's `Outputs` (an empty object when it has none), so
-    /// [`super::template_exports`] reads it as it reads the whole template.
+    /// [`super::links::template_exports`] reads it as it reads the whole template.
     pub outputs: Value,
     /// The argument of every object that is `Fn::ImportValue` alone, anywhere in the template.
     pub imports: Vec<Value>,
