@@ -42,7 +42,11 @@ pub(super) fn all() -> impl Iterator<Item = &'static TypeSpec> {
 fn spec_at(i: usize) -> Option<&'static TypeSpec> {
     let (_, start, end) = SPEC_INDEX.get(i)?;
     let record = SPEC_DATA.get(*start as usize..*end as usize)?;
-    Some(DECODED.get(i)?.get_or_init(|| Box::leak(Box::new(decode(record)))))
+    Some(
+        DECODED
+            .get(i)?
+            .get_or_init(|| Box::leak(Box::new(decode(record)))),
+    )
 }
 
 /// A list that lives as long as the process: the decoded facts are kept for it.
