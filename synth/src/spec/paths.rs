@@ -7,7 +7,7 @@
 //! keys the properties have, and only those a constraint names.
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ pub(super) struct PathTree {
 /// Every tree built, by the address and length of its constraints: the schema facts are
 /// decoded once per type and kept for the process, so the same list is checked again and again.
 type Cache = HashMap<(usize, usize), &'static PathTree>;
-static CACHE: RwLock<Option<Cache>> = RwLock::new(None);
+static CACHE: LazyLock<RwLock<Cache>> = LazyLock::new(RwLock::default);
 
 impl PathTree {
     /// The tree of `constraints`, built on the first call for them and kept for the process.
@@ -43,14 +43,13 @@ impl PathTree {
         if let Some(tree) = CACHE
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .and_then(|c| c.get(&key))
+            .get(&key)
         {
             return tree;
         }
-        let mut cache = CACHE.write().unwrap_or_else(PoisonError::into_inner);
-        cache
-            .get_or_insert_with(HashMap::new)
+        CACHE
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(key)
             .or_insert_with(|| Box::leak(Box::new(PathTree::build(constraints))))
     }
