@@ -302,7 +302,7 @@ impl Props {
     }
 
     pub(crate) fn done(self) -> Value {
-        Value::Map(self.0)
+        Value::Map(Box::new(self.0))
     }
 }
 "#;

@@ -148,7 +148,7 @@ impl ToValue for Statement {
                 if !services.is_empty() {
                     p.insert("Service".to_owned(), one_or_many(services));
                 }
-                Value::Map(p)
+                Value::Map(Box::new(p))
             };
             m.insert("Principal".to_owned(), principal);
         }
@@ -168,11 +168,11 @@ impl ToValue for Statement {
             let c = self
                 .conditions
                 .iter()
-                .map(|(op, kv)| (op.clone(), Value::Map(kv.clone())))
+                .map(|(op, kv)| (op.clone(), Value::Map(Box::new(kv.clone()))))
                 .collect();
-            m.insert("Condition".to_owned(), Value::Map(c));
+            m.insert("Condition".to_owned(), Value::Map(Box::new(c)));
         }
-        Value::Map(m)
+        Value::Map(Box::new(m))
     }
 }
 

@@ -55,11 +55,14 @@ pub(crate) fn stack_artifact(
         }));
     }
     for element in stack.edges.keys() {
-        if let NodeKind::Parameter(Parameter {
-            from_env: Some(variable),
-            ..
-        }) = &app.node(*element).kind
-        {
+        if let NodeKind::Parameter(p) = &app.node(*element).kind {
+            let Parameter {
+                from_env: Some(variable),
+                ..
+            } = &**p
+            else {
+                continue;
+            };
             let data = EnvParameter {
                 parameter: facts.logical_ids[element].clone(),
                 variable: variable.clone(),

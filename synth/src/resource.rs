@@ -75,7 +75,7 @@ impl ResourceBody for RawResource {
         &self.type_name
     }
     fn properties(&self) -> Value {
-        Value::Map(self.properties.clone())
+        Value::Map(Box::new(self.properties.clone()))
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -226,18 +226,18 @@ impl ResourceOptions {
         let mut slot = self
             .metadata
             .entry(top.to_owned())
-            .or_insert_with(|| Value::Map(IndexMap::new()));
+            .or_insert_with(|| Value::Map(Box::default()));
         for (i, key) in path.iter().enumerate() {
             let last = i + 1 == path.len();
             if !matches!(slot, Value::Map(_)) {
-                *slot = Value::Map(IndexMap::new());
+                *slot = Value::Map(Box::default());
             }
             let Value::Map(m) = slot else { return };
             slot = m.entry((*key).to_owned()).or_insert_with(|| {
                 if last {
                     Value::List(Vec::new())
                 } else {
-                    Value::Map(IndexMap::new())
+                    Value::Map(Box::default())
                 }
             });
         }

@@ -199,7 +199,7 @@ impl<'a> Scope<'a> {
 
     /// Adds a parameter.
     pub fn parameter(&mut self, id: &str, parameter: Parameter) -> ParamRef {
-        ParamRef(self.element(id, NodeKind::Parameter(parameter)))
+        ParamRef(self.element(id, NodeKind::Parameter(Box::new(parameter))))
     }
 
     /// Adds an output.
@@ -218,7 +218,7 @@ impl<'a> Scope<'a> {
         id: &str,
         map: IndexMap<String, IndexMap<String, Value>>,
     ) -> MappingRef {
-        MappingRef(self.element(id, NodeKind::Mapping(map)))
+        MappingRef(self.element(id, NodeKind::Mapping(Box::new(map))))
     }
 
     /// Tags every taggable resource under this scope.

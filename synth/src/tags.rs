@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use indexmap::IndexMap;
-
 use crate::spec::{self, TagForm};
 use crate::tree::{App, NodeId};
 use crate::value::Value;
@@ -77,7 +75,7 @@ pub(crate) fn apply_inherited_tags(app: &App, node: NodeId, type_name: &str, pro
             *items = merged.into_iter().map(|(_, t)| t).collect();
         }
         TagForm::Map => {
-            let slot = slot.or_insert_with(|| Value::Map(IndexMap::new()));
+            let slot = slot.or_insert_with(|| Value::Map(Box::default()));
             let Value::Map(map) = slot else { return };
             for (k, v) in tags {
                 map.entry(k).or_insert(Value::String(v));

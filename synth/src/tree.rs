@@ -221,10 +221,11 @@ pub(crate) enum NodeKind {
         body: Box<dyn ResourceBody>,
         options: ResourceOptions,
     },
-    Parameter(Parameter),
+    // Boxed: the largest variants, rare against resources and constructs (a node is smaller).
+    Parameter(Box<Parameter>),
     Output(Output),
     Condition(Value),
-    Mapping(IndexMap<String, IndexMap<String, Value>>),
+    Mapping(Box<IndexMap<String, IndexMap<String, Value>>>),
 }
 
 #[derive(Debug)]
