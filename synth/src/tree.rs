@@ -6,22 +6,20 @@
 //! stage) are recorded with the node's path and reported together at synth time, so one run shows
 //! every mistake.
 
+mod arena;
+
 use indexmap::IndexMap;
 
 use crate::error::{Problem, Severity};
 use crate::resource::{CfnResource, Res, ResourceBody, ResourceOptions};
 use crate::scope::Scope;
 use crate::value::{Str, ToValue, Typed, Value};
+use arena::Arena;
 
-/// The index of a node in its app's arena.
+/// A node of an app: which shard of its arena, and where in it (see `tree/arena.rs`). Ids
+/// sort in the order their nodes were added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub(crate) u32);
-
-impl NodeId {
-    pub(crate) fn index(self) -> usize {
-        self.0 as usize
-    }
-}
 
 /// Where a stack deploys: an AWS account and region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -256,7 +254,7 @@ pub(crate) struct Node {
 /// The root of a construct tree and the arena of its nodes.
 #[derive(Debug)]
 pub struct App {
-    pub(crate) nodes: Vec<Node>,
+    nodes: Arena,
     pub(crate) problems: Vec<Problem>,
     /// Assets declared by constructs, hashed and written at synthesis.
     pub(crate) assets: Vec<crate::asset::AssetDecl>,
@@ -272,7 +270,7 @@ impl App {
     /// An empty app.
     pub fn new() -> Self {
         App {
-            nodes: vec![Node {
+            nodes: Arena::with_root(Node {
                 id: String::new(),
                 path: String::new(),
                 parent: None,
@@ -282,7 +280,7 @@ impl App {
                 dependencies: Vec::new(),
                 logical_id_override: None,
                 construct_type: None,
-            }],
+            }),
             problems: Vec::new(),
             assets: Vec::new(),
         }
@@ -304,11 +302,11 @@ impl App {
     }
 
     pub(crate) fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id.index()]
+        self.nodes.get(id).unwrap_or_else(|| unknown_node(id))
     }
 
     pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
-        &mut self.nodes[id.index()]
+        self.nodes.get_mut(id).unwrap_or_else(|| unknown_node(id))
     }
 
     /// The node's path from the root, ids joined with `/` (the root's path is empty).
@@ -408,7 +406,7 @@ impl App {
 
     /// The typed props of a resource, for reading.
     pub fn get<T: CfnResource>(&self, r: Res<T>) -> Option<&T> {
-        match &self.nodes.get(r.node().index())?.kind {
+        match &self.nodes.get(r.node())?.kind {
             NodeKind::Resource { body, .. } => body.as_any().downcast_ref::<T>(),
             _ => None,
         }
@@ -416,7 +414,7 @@ impl App {
 
     /// The typed props of a resource, for changing after creation (the escape hatch).
     pub fn get_mut<T: CfnResource>(&mut self, r: Res<T>) -> Option<&mut T> {
-        match &mut self.nodes.get_mut(r.node().index())?.kind {
+        match &mut self.nodes.get_mut(r.node())?.kind {
             NodeKind::Resource { body, .. } => body.as_any_mut().downcast_mut::<T>(),
             _ => None,
         }
@@ -436,7 +434,7 @@ impl App {
 
     /// The template attributes (DependsOn, policies, ...) of a resource.
     pub fn options_mut(&mut self, resource: impl Into<NodeId>) -> Option<&mut ResourceOptions> {
-        match &mut self.nodes.get_mut(resource.into().index())?.kind {
+        match &mut self.nodes.get_mut(resource.into())?.kind {
             NodeKind::Resource { options, .. } => Some(options),
             _ => None,
         }
@@ -527,8 +525,7 @@ impl App {
                 format!("duplicate construct id {id:?}: siblings need distinct ids"),
             ));
         }
-        let node = NodeId(self.nodes.len() as u32);
-        self.nodes.push(Node {
+        let node = self.nodes.push(Node {
             id: id.to_owned(),
             path: shown,
             parent: Some(parent),
@@ -542,4 +539,10 @@ impl App {
         self.node_mut(parent).children.push(node);
         node
     }
+}
+
+/// A node id from another app (or from before [`App::build_in_parallel`], inside it).
+#[cold]
+fn unknown_node(id: NodeId) -> ! {
+    panic!("{id:?} is not a node of this app: a NodeId is only valid in the App that added it")
 }

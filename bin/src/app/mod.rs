@@ -65,10 +65,11 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
         .par_iter()
         .map(|(name, file)| stage_settings(name, file))
         .collect();
-    for stage in stages {
-        let (naming, settings) = stage?;
-        add_stage(&mut app, &naming, &settings);
-    }
+    let stages = stages.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    // Each stage is a world of its own: built on every core, joined in file order.
+    app.build_in_parallel(&stages, |app, (naming, settings)| {
+        add_stage(app, naming, settings)
+    });
     Ok(app)
 }
 

@@ -74,8 +74,8 @@ mod tests {
         assert!(files[2].1.contains("retain_data: true"), "a prod copy");
     }
 
-    /// Stacks are resolved and rendered on every core; the assembly must not depend on how the
-    /// threads ran: two parallel runs and a one-thread run give the same bytes.
+    /// Stages are built, and stacks resolved and rendered, on every core; the assembly must not
+    /// depend on how the threads ran: two parallel runs and a one-thread run give the same bytes.
     #[test]
     fn synthesis_is_the_same_on_many_threads_and_on_one() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -83,9 +83,9 @@ mod tests {
             stages_dir: dir.path().to_path_buf(),
         };
         write_stage_files(&ctx.stages_dir, 12).expect("stage files");
-        let app = crate::app::build(&ctx).expect("the generated stages build");
         let options = pantri_synth::SynthOptions::default();
         let synth = || {
+            let app = crate::app::build(&ctx).expect("the generated stages build");
             pantri_synth::synthesize(&app, &options)
                 .expect("synthesizes")
                 .assembly

@@ -1,0 +1,267 @@
+//! The nodes of an app, in shards, and building parts of an app on every core.
+//!
+//! A [`NodeId`] names a shard (its high [`SHARD_BITS`] bits) and a node in it. An app starts
+//! with one shard holding the root. [`App::build_in_parallel`] gives each chunk of its items a
+//! fork of the app (the root and a shard of its own), builds the forks on every core, and joins
+//! them: each fork's shard becomes the app's, unchanged. Nothing is renumbered, so the ids
+//! that constructs keep in their values stay valid. Shards are numbered in item order and nodes
+//! in a shard in the order they were added, so ids sort in the order a serial build would have
+//! given them.
+
+use rayon::prelude::*;
+
+use super::{App, Node, NodeId, NodeKind};
+use crate::error::Problem;
+
+/// The bits of a [`NodeId`] that name its shard.
+const SHARD_BITS: u32 = 8;
+/// The bits of a [`NodeId`] that name the node in its shard (16 M nodes).
+const LOCAL_BITS: u32 = 32 - SHARD_BITS;
+const MAX_SHARDS: usize = 1 << SHARD_BITS;
+const MAX_LOCAL: usize = 1 << LOCAL_BITS;
+/// At most this many forks per [`App::build_in_parallel`]: enough to keep every core busy when
+/// items take unequal time, few enough to leave shards for more calls.
+const MAX_FORKS: usize = 32;
+
+impl NodeId {
+    fn new(shard: usize, local: usize) -> NodeId {
+        debug_assert!(shard < MAX_SHARDS && local < MAX_LOCAL);
+        NodeId(((shard as u32) << LOCAL_BITS) | local as u32)
+    }
+
+    fn shard(self) -> usize {
+        (self.0 >> LOCAL_BITS) as usize
+    }
+
+    fn local(self) -> usize {
+        (self.0 as usize) & (MAX_LOCAL - 1)
+    }
+}
+
+/// The nodes of an app.
+#[derive(Debug)]
+pub(super) struct Arena {
+    shards: Vec<Vec<Node>>,
+    /// The shard new nodes go to: the last one, so that ids keep the order of their adding.
+    current: usize,
+}
+
+impl Arena {
+    /// An arena of the root alone.
+    pub(super) fn with_root(root: Node) -> Arena {
+        Arena {
+            shards: vec![vec![root]],
+            current: 0,
+        }
+    }
+
+    pub(super) fn get(&self, id: NodeId) -> Option<&Node> {
+        self.shards.get(id.shard())?.get(id.local())
+    }
+
+    pub(super) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        self.shards.get_mut(id.shard())?.get_mut(id.local())
+    }
+
+    pub(super) fn push(&mut self, node: Node) -> NodeId {
+        let shard = &mut self.shards[self.current];
+        assert!(
+            shard.len() < MAX_LOCAL,
+            "more than {MAX_LOCAL} constructs built in one part of the app"
+        );
+        shard.push(node);
+        NodeId::new(self.current, shard.len() - 1)
+    }
+
+    fn root(&self) -> &Node {
+        &self.shards[0][0]
+    }
+
+    fn root_mut(&mut self) -> &mut Node {
+        &mut self.shards[0][0]
+    }
+}
+
+impl App {
+    /// Builds a part of the app for each item on every core: `build` gets an app to add to (its
+    /// root is this app's root) and one item. The result is the app a loop over the items would
+    /// have built, in the same order: the nodes, their ids' order, the problems and the assets.
+    ///
+    /// `build` may add nodes anywhere below the root and use the nodes it adds; it must not use
+    /// the nodes this app had before the call (their ids are not in the app it gets; using one
+    /// panics), nor change the root itself (its tags or dependencies: that is reported as an
+    /// error at synthesis). Stages are the natural items: each is a world of its own.
+    pub fn build_in_parallel<T: Sync>(&mut self, items: &[T], build: impl Fn(&mut App, &T) + Sync) {
+        let free = MAX_SHARDS - self.nodes.shards.len();
+        let forks = items.len().min(free).min(MAX_FORKS);
+        if forks < 2 {
+            for item in items {
+                build(self, item);
+            }
+            return;
+        }
+        let first = self.nodes.shards.len();
+        let root = self.nodes.root();
+        let chunk = items.len().div_ceil(forks);
+        let built: Vec<App> = items
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let mut fork = App {
+                    nodes: Arena {
+                        shards: (0..=first + i).map(|_| Vec::new()).collect(),
+                        current: first + i,
+                    },
+                    problems: Vec::new(),
+                    assets: Vec::new(),
+                };
+                fork.nodes.shards[0].push(root_copy(root));
+                for item in chunk {
+                    build(&mut fork, item);
+                }
+                fork
+            })
+            .collect();
+        for mut fork in built {
+            let shard = fork.nodes.current;
+            debug_assert_eq!(shard, self.nodes.shards.len());
+            let nodes = std::mem::take(&mut fork.nodes.shards[shard]);
+            self.nodes.shards.push(nodes);
+            self.nodes.current = shard;
+            let fork_root = &mut fork.nodes.shards[0][0];
+            let children = std::mem::take(&mut fork_root.children);
+            if !same_root(fork_root, self.nodes.root()) {
+                self.problems.push(Problem::error(
+                    "",
+                    "a builder given to App::build_in_parallel changed the app's root (its tags, \
+                     dependencies or type): make app-wide changes before or after the parallel build",
+                ));
+            }
+            self.nodes.root_mut().children.extend(children);
+            self.problems.append(&mut fork.problems);
+            self.assets.append(&mut fork.assets);
+        }
+    }
+}
+
+/// The root as a fork starts with: all but its children.
+fn root_copy(root: &Node) -> Node {
+    Node {
+        id: root.id.clone(),
+        path: root.path.clone(),
+        parent: None,
+        children: Vec::new(),
+        kind: NodeKind::App,
+        tags: root.tags.clone(),
+        dependencies: root.dependencies.clone(),
+        logical_id_override: root.logical_id_override.clone(),
+        construct_type: root.construct_type.clone(),
+    }
+}
+
+fn same_root(a: &Node, b: &Node) -> bool {
+    a.tags == b.tags
+        && a.dependencies == b.dependencies
+        && a.logical_id_override == b.logical_id_override
+        && a.construct_type == b.construct_type
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::RawResource;
+    use crate::value::Value;
+
+    /// Stage `i`: a stack with two resources, the second referring to the first.
+    fn stage(app: &mut App, i: &usize) {
+        let env = crate::Environment::new("123456789012", "eu-west-1");
+        let mut root = app.root();
+        let mut stage = root.stage(&format!("s{i}"), env);
+        let mut stack = stage.stack("Stack", crate::StackProps::default());
+        let first = stack.raw_resource("First", RawResource::new("AWS::SNS::Topic"));
+        let arn = Value::from(crate::fns::ref_node::<crate::Str>(first.node()));
+        stack.raw_resource(
+            "Second",
+            RawResource::new("AWS::SNS::Subscription")
+                .prop("TopicArn", arn)
+                .prop("Protocol", "email")
+                .prop("Endpoint", "ops@example.com"),
+        );
+        if i.is_multiple_of(3) {
+            stack.warning(format!("stage {i}"));
+        }
+    }
+
+    fn shape(app: &App) -> Vec<(String, Option<String>, Vec<String>)> {
+        app.descendants(app.root_id())
+            .into_iter()
+            .map(|n| {
+                let parent = app.parent(n).map(|p| app.path(p).to_owned());
+                let children = app
+                    .children(n)
+                    .iter()
+                    .map(|c| app.path(*c).to_owned())
+                    .collect();
+                (app.path(n).to_owned(), parent, children)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_parallel_build_gives_the_app_a_loop_gives() {
+        let items: Vec<usize> = (0..100).collect();
+        let mut serial = App::new();
+        for i in &items {
+            stage(&mut serial, i);
+        }
+        let mut parallel = App::new();
+        parallel.build_in_parallel(&items, stage);
+        assert_eq!(shape(&parallel), shape(&serial));
+        assert_eq!(parallel.problems(), serial.problems());
+        // Ids sort in the order the nodes were added, as a serial build numbers them.
+        let ids = parallel.descendants(parallel.root_id());
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        // References between nodes of a fork still name the same nodes.
+        let a = crate::synthesize(&serial, &crate::SynthOptions::default()).expect("serial");
+        let b = crate::synthesize(&parallel, &crate::SynthOptions::default()).expect("parallel");
+        assert_eq!(a.assembly.files, b.assembly.files);
+        assert!(a
+            .assembly
+            .files
+            .keys()
+            .any(|f| f.ends_with(".template.json")));
+    }
+
+    #[test]
+    fn nodes_added_after_a_parallel_build_sort_after_it() {
+        let mut app = App::new();
+        app.build_in_parallel(&[1usize, 2, 3, 4], stage);
+        let later = app.add_node(app.root_id(), "later", NodeKind::Construct);
+        assert!(app.descendants(app.root_id()).iter().all(|n| *n <= later));
+        assert_eq!(app.path(later), "later");
+    }
+
+    #[test]
+    fn a_builder_that_changes_the_root_is_an_error() {
+        let mut app = App::new();
+        app.build_in_parallel(&[1usize, 2], |app, i| {
+            stage(app, i);
+            let root = app.root_id();
+            app.tag(root, "team", "web");
+        });
+        let problem = app.problems().iter().find(|p| p.message.contains("root"));
+        assert!(problem.is_some(), "{:?}", app.problems());
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a node of this app")]
+    fn a_builder_cannot_reach_nodes_added_before_the_parallel_build() {
+        let mut app = App::new();
+        let before = app.add_node(app.root_id(), "before", NodeKind::Construct);
+        app.build_in_parallel(&[1usize, 2], |app, _| {
+            app.add_node(before, "child", NodeKind::Construct);
+        });
+    }
+}
