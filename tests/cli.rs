@@ -168,6 +168,40 @@ fn check_fails_with_a_diff_when_cdk_out_is_stale() {
     assert!(err.contains("run `pantri synth`"), "{err}");
 }
 
+/// A stage file that does not build, over an assembly from an earlier synth: the stage file's
+/// error, and the old assembly as it was, with nothing staged beside it (the output directory
+/// is checked while the app builds).
+#[test]
+fn a_failed_build_leaves_the_old_assembly_and_no_staging_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    let out = pantri(dir.path(), &["synth", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = std::fs::read(dir.path().join("cdk.out/manifest.json")).expect("manifest");
+    let dev = stages.join("dev.yaml");
+    let text = std::fs::read_to_string(&dev).expect("dev.yaml");
+    std::fs::write(&dev, format!("{text}\nno_such_setting: 1\n")).expect("write");
+    let out = pantri(dir.path(), &["synth", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("dev.yaml") && err.contains("no_such_setting"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("cdk.out/manifest.json")).expect("manifest"),
+        manifest
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "nothing retired or staged beside it: {names:?}"
+    );
+}
+
 /// `-o` naming a file: refused in one line, exit 2, the file untouched and nothing else written.
 #[test]
 fn synth_refuses_to_replace_a_file() {

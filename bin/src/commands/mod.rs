@@ -100,8 +100,15 @@ pub(crate) fn build_and_write<F>(
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
-    let app = built(ctx, build)?;
-    let writer = AssemblyWriter::new(dir)?;
+    // Whether `dir` may be replaced is checked while the app builds (at 100 stages that reads
+    // a 2 MB manifest); a build error is the one reported, and an unused writer removes its
+    // staging directory when dropped.
+    let mut writer = None;
+    let app = rayon::in_place_scope(|s| {
+        s.spawn(|_| writer = Some(AssemblyWriter::new(dir)));
+        built(ctx, build)
+    })?;
+    let writer = writer.unwrap_or_else(|| AssemblyWriter::new(dir))?;
     let synthesized = reported(
         pantri_synth::synthesize_into(&app, options, &writer),
         |s| &s.warnings,
