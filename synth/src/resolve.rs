@@ -19,6 +19,9 @@ pub(crate) struct StackInfo {
     pub stack_name: String,
     pub account: String,
     pub region: String,
+    /// The stack's assets: indexes into the app's, in the order they were declared (found in
+    /// one pass over the assets, not one per stack).
+    pub assets: Vec<usize>,
 }
 
 /// An output that a producing stack gets because another stack refers to one of its elements.

@@ -142,6 +142,14 @@ pub fn resolve<'a>(
         let info = stack_info(app, stack, problems);
         facts.stacks.insert(stack, info);
     }
+    for (i, asset) in app.assets.iter().enumerate() {
+        let info = app
+            .stack_of(asset.node)
+            .and_then(|s| facts.stacks.get_mut(&s));
+        if let Some(info) = info {
+            info.assets.push(i);
+        }
+    }
     validate::unique_stack_names(app, &facts.stacks, problems);
     validate::unique_artifact_ids(app, &facts.stacks, problems);
     // Each stack's elements and logical IDs are its own (an ID is unique within its stack):
@@ -193,9 +201,9 @@ pub fn resolve<'a>(
         rendered.push(stack);
         fx.merge(effects);
     }
-    for stack in &mut rendered {
-        add_generated_outputs(&fx, stack);
-    }
+    rendered
+        .par_iter_mut()
+        .for_each(|stack| add_generated_outputs(&fx, stack));
     crate::asset::add_stack_dependencies(app, &mut fx);
     validate::stack_dependency_cycles(app, &fx.stack_dependencies, &mut fx.problems);
     validate::duplicate_exports(app, &rendered_exports(&rendered), &mut fx.problems);
@@ -394,6 +402,7 @@ fn stack_info(app: &App, stack: NodeId, problems: &mut Vec<Problem>) -> StackInf
         stack_name,
         account,
         region,
+        assets: Vec::new(),
     }
 }
 

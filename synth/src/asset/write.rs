@@ -36,11 +36,10 @@ pub(crate) struct StackAssets {
 /// Hashes already computed in this synthesis: a source shared by stages is read once.
 pub(crate) type HashCache = HashMap<(PathBuf, String), Result<String, String>>;
 
-fn decls_of(app: &App, stack: NodeId) -> Vec<&AssetDecl> {
-    app.assets
-        .iter()
-        .filter(|a| app.stack_of(a.node) == Some(stack))
-        .collect()
+fn decls_of<'a>(app: &'a App, facts: &Facts, stack: NodeId) -> Vec<&'a AssetDecl> {
+    facts.stacks.get(&stack).map_or_else(Vec::new, |info| {
+        info.assets.iter().map(|i| &app.assets[*i]).collect()
+    })
 }
 
 /// The asset id: the asset's logical ID (from its path below the stack), stable across builds so
@@ -91,7 +90,7 @@ fn cached(
 
 /// The metadata entries of a stack's asset parameters (on the stack's path).
 pub(crate) fn stack_metadata(app: &App, facts: &Facts, stack: NodeId) -> Vec<MetadataEntry> {
-    decls_of(app, stack)
+    decls_of(app, facts, stack)
         .into_iter()
         .filter_map(|d| {
             let parameter = facts.logical_ids.get(&d.parameter?)?.clone();
@@ -150,7 +149,7 @@ pub(crate) fn stack_assets(
     cache: &mut HashCache,
     problems: &mut Vec<Problem>,
 ) -> StackAssets {
-    let decls = decls_of(app, stack);
+    let decls = decls_of(app, facts, stack);
     let Some(info) = facts.stacks.get(&stack) else {
         return StackAssets::default();
     };
