@@ -189,27 +189,75 @@ impl Serialize for TreeNode<'_> {
         if let NodeKind::Resource { body, .. } = &node.kind {
             map.serialize_entry(
                 "attributes",
-                &json!({ "aws:cdk:cloudformation:type": body.type_name() }),
+                &Attributes {
+                    type_name: body.type_name(),
+                },
             )?;
         }
         let fqn = match (&node.kind, &node.construct_type) {
-            (_, Some(t)) => Some(t.clone()),
-            (NodeKind::App, _) => Some("pantri.App".to_owned()),
-            (NodeKind::Stage { .. }, _) => Some("pantri.Stage".to_owned()),
-            (NodeKind::Stack(_), _) => Some("pantri.Stack".to_owned()),
-            (NodeKind::Resource { body, .. }, _) => Some(format!(
-                "pantri.cfn.{}",
-                body.type_name().replace("::", ".")
-            )),
+            (_, Some(t)) => Some(Fqn::Named(t)),
+            (NodeKind::App, _) => Some(Fqn::Named("pantri.App")),
+            (NodeKind::Stage { .. }, _) => Some(Fqn::Named("pantri.Stage")),
+            (NodeKind::Stack(_), _) => Some(Fqn::Named("pantri.Stack")),
+            (NodeKind::Resource { body, .. }, _) => Some(Fqn::Cfn(body.type_name())),
             _ => None,
         };
         if let Some(fqn) = fqn {
             map.serialize_entry(
                 "constructInfo",
-                &json!({ "fqn": fqn, "version": env!("CARGO_PKG_VERSION") }),
+                &ConstructInfo {
+                    fqn,
+                    version: env!("CARGO_PKG_VERSION"),
+                },
             )?;
         }
         map.end()
+    }
+}
+
+// tree.json's small objects are written straight from these, not built as JSON values first:
+// they are most of its 5 MB at 100 stages.
+#[derive(Serialize)]
+struct Attributes<'a> {
+    #[serde(rename = "aws:cdk:cloudformation:type")]
+    type_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct ConstructInfo<'a> {
+    fqn: Fqn<'a>,
+    version: &'static str,
+}
+
+/// A construct's type name: given, or the resource's (`AWS::EC2::VPC` is `pantri.cfn.AWS.EC2.VPC`).
+enum Fqn<'a> {
+    Named(&'a str),
+    Cfn(&'a str),
+}
+
+impl Serialize for Fqn<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fqn::Named(name) => s.serialize_str(name),
+            Fqn::Cfn(type_name) => {
+                s.collect_str(&format_args!("pantri.cfn.{}", CfnPath(type_name)))
+            }
+        }
+    }
+}
+
+/// `AWS::EC2::VPC` as `AWS.EC2.VPC`.
+struct CfnPath<'a>(&'a str);
+
+impl std::fmt::Display for CfnPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, part) in self.0.split("::").enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(part)?;
+        }
+        Ok(())
     }
 }
 
