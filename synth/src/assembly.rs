@@ -169,7 +169,7 @@ pub fn write_json<W: std::io::Write, T: Serialize>(
     mut out: W,
     value: &T,
 ) -> std::result::Result<(), serde_json::Error> {
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let formatter = crate::pretty::OneSpace::default();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
     value.serialize(&mut ser)?;
     out.write_all(b"\n").map_err(serde_json::Error::io)

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fns;
 pub mod logical_id;
 mod manifest;
+mod pretty;
 mod resolve;
 pub mod resource;
 mod scope;
