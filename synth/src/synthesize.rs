@@ -98,6 +98,8 @@ pub struct Resolved<'a> {
     fx: Effects,
     stacks: Vec<NodeId>,
     rendered: Vec<RenderedStack>,
+    /// The assets' hashes, computed while the stacks rendered.
+    hashes: crate::asset::HashCache,
     format: Format,
     assembly_dir: std::path::PathBuf,
 }
@@ -176,26 +178,11 @@ pub fn resolve<'a>(
     // below in stack order (see `Effects`), so the result does not depend on the threads.
     let facts_ref = &facts;
     let format = options.format;
-    let per_stack: Vec<(RenderedStack, Effects)> = elements
-        .par_iter()
-        .map(|(stack, elems)| {
-            let mut r = Resolver::new(app, facts_ref);
-            let (mut parts, edges) = render_stack(&mut r, *stack, elems, format);
-            add_cross_region_parameters(&r.fx, *stack, &mut parts);
-            // The template is written up to its outputs now, on this thread: only other
-            // stacks' references still add to it (see `TemplateParts::split`).
-            let (prefix, template) = parts.split(format, app.path(*stack), &mut r.fx.problems);
-            sink.put(&template_file(facts_ref, *stack, format), prefix)?;
-            Ok((
-                RenderedStack {
-                    node: *stack,
-                    template,
-                    edges,
-                },
-                r.fx,
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let (per_stack, hashes) = rayon::join(
+        || render_stacks(app, facts_ref, &elements, format, sink),
+        || crate::asset::hash_all(app, facts_ref),
+    );
+    let per_stack = per_stack?;
     let mut rendered: Vec<RenderedStack> = Vec::with_capacity(per_stack.len());
     for (stack, effects) in per_stack {
         rendered.push(stack);
@@ -214,9 +201,41 @@ pub fn resolve<'a>(
         fx,
         stacks,
         rendered,
+        hashes,
         format: options.format,
         assembly_dir: options.assembly_dir.clone(),
     })
+}
+
+/// Every stack rendered on every core: its template given to `sink` up to its outputs, and its
+/// effects on other stacks, in stack order.
+fn render_stacks(
+    app: &App,
+    facts: &Facts,
+    elements: &[(NodeId, Vec<NodeId>)],
+    format: Format,
+    sink: &dyn AssemblySink,
+) -> Result<Vec<(RenderedStack, Effects)>> {
+    elements
+        .par_iter()
+        .map(|(stack, elems)| {
+            let mut r = Resolver::new(app, facts);
+            let (mut parts, edges) = render_stack(&mut r, *stack, elems, format);
+            add_cross_region_parameters(&r.fx, *stack, &mut parts);
+            // The template is written up to its outputs now, on this thread: only other
+            // stacks' references still add to it (see `TemplateParts::split`).
+            let (prefix, template) = parts.split(format, app.path(*stack), &mut r.fx.problems);
+            sink.put(&template_file(facts, *stack, format), prefix)?;
+            Ok((
+                RenderedStack {
+                    node: *stack,
+                    template,
+                    edges,
+                },
+                r.fx,
+            ))
+        })
+        .collect()
 }
 
 /// The file of a stack's template.
@@ -237,17 +256,9 @@ impl Resolved<'_> {
     /// The second phase of [`synthesize`]: the templates finished (their outputs), manifest
     /// and tree given to the sink, the template size limits checked. Fails with every problem
     /// of both phases if any is an error.
-    pub fn render(self) -> Result<Synthesized> {
-        let Resolved {
-            app,
-            sink,
-            facts,
-            fx,
-            stacks,
-            rendered,
-            format,
-            assembly_dir,
-        } = self;
+    pub fn render(mut self) -> Result<Synthesized> {
+        let stacks = std::mem::take(&mut self.stacks);
+        let (app, sink) = (self.app, self.sink);
         // `tree.json` (the largest file after the templates: 5 MB at 100 stages) reads only the
         // construct tree: it is serialized while the stacks are finished.
         let (tree, finished) = rayon::join(
@@ -255,7 +266,7 @@ impl Resolved<'_> {
                 let tree = crate::manifest::tree_json(app, &stacks);
                 sink.put_with("tree.json", &mut |w| Ok(write_json(w, &tree)?))
             },
-            move || finish(app, sink, facts, fx, rendered, format, assembly_dir),
+            move || finish(self),
         );
         let finished = finished?;
         tree?;
@@ -265,15 +276,18 @@ impl Resolved<'_> {
 
 /// Everything of [`Resolved::render`] but `tree.json`: the templates' outputs, the assets, the
 /// manifest.
-fn finish(
-    app: &App,
-    sink: &dyn AssemblySink,
-    facts: Facts,
-    mut fx: Effects,
-    mut rendered: Vec<RenderedStack>,
-    format: Format,
-    assembly_dir: std::path::PathBuf,
-) -> Result<Synthesized> {
+fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
+    let Resolved {
+        app,
+        sink,
+        facts,
+        mut fx,
+        stacks: _,
+        mut rendered,
+        mut hashes,
+        format,
+        assembly_dir,
+    } = resolved;
     // What is left of each template is its outputs, on every core; the problems are
     // collected in stack order, so they do not depend on the threads.
     let per_stack: Vec<Vec<Problem>> = rendered
@@ -299,7 +313,6 @@ fn finish(
     } else {
         assembly_dir.as_path()
     };
-    let mut hashes = crate::asset::HashCache::new();
     let mut asset_problems = Vec::new();
     for (stack, problems) in rendered.iter().zip(per_stack) {
         let info = &facts.stacks[&stack.node];

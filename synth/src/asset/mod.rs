@@ -31,7 +31,7 @@ use crate::value::Str;
 pub use hash::{
     hash_directory, hash_file, hash_image, list_directory, DockerIgnore, HashError, HashedFile,
 };
-pub(crate) use write::{add_stack_dependencies, stack_assets, stack_metadata, HashCache};
+pub(crate) use write::{add_stack_dependencies, hash_all, stack_assets, stack_metadata, HashCache};
 
 /// The artifact type of an asset manifest (the cloud-assembly schema's).
 pub const ASSET_MANIFEST_ARTIFACT: &str = "cdk:asset-manifest";

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::schema::{
@@ -76,16 +77,64 @@ fn relative_to(source: &Path, assembly_dir: &Path) -> String {
         .join("/")
 }
 
-fn cached(
-    cache: &mut HashCache,
-    path: &Path,
-    key: String,
-    compute: impl FnOnce() -> Result<String, HashError>,
-) -> Result<String, String> {
+/// Where a declaration's hash is kept: its source, normalized, and what else the hash covers.
+fn hash_key(d: &AssetDecl) -> (PathBuf, String) {
+    let (path, key) = match &d.kind {
+        AssetKind::File(f) => match f.packaging {
+            Packaging::File => (&f.path, "file".to_owned()),
+            Packaging::Zip => (&f.path, "dir".to_owned()),
+        },
+        AssetKind::Image(i) => (
+            &i.directory,
+            format!("{:?}", image_source(i, String::new()).hash_settings()),
+        ),
+        AssetKind::Tree(t) => (&t.directory, "dir".to_owned()),
+    };
+    (normalize(path), key)
+}
+
+/// Reads and hashes a declaration's source.
+fn compute_hash(d: &AssetDecl) -> Result<String, HashError> {
+    match &d.kind {
+        AssetKind::File(f) => match f.packaging {
+            Packaging::File => hash_file(&f.path),
+            Packaging::Zip => hash_directory(&f.path, &DockerIgnore::none(), &[]),
+        },
+        AssetKind::Image(i) => hash_image(&i.directory, &image_source(i, String::new())),
+        AssetKind::Tree(t) => hash_directory(&t.directory, &DockerIgnore::none(), &[]),
+    }
+}
+
+/// The image's source as the asset manifest records it, its context at `directory`.
+fn image_source(i: &super::ImageAssetProps, directory: String) -> ImageSource {
+    ImageSource {
+        directory,
+        docker_file: Some(i.dockerfile.clone()),
+        docker_build_args: i.build_args.clone(),
+        docker_build_target: i.target.clone(),
+        platform: Some(i.platform.as_str().to_owned()),
+    }
+}
+
+fn cached(cache: &mut HashCache, d: &AssetDecl) -> Result<String, String> {
     cache
-        .entry((normalize(path), key))
-        .or_insert_with(|| compute().map_err(|e| e.to_string()))
+        .entry(hash_key(d))
+        .or_insert_with(|| compute_hash(d).map_err(|e| e.to_string()))
         .clone()
+}
+
+/// The hashes of the assets of the synthesized stacks, each distinct source read once, on every
+/// core (they read files: synthesis computes them while it renders the stacks).
+pub(crate) fn hash_all(app: &App, facts: &Facts) -> HashCache {
+    let mut first: HashMap<(PathBuf, String), &AssetDecl> = HashMap::new();
+    for i in facts.stacks.values().flat_map(|info| &info.assets) {
+        let d = &app.assets[*i];
+        first.entry(hash_key(d)).or_insert(d);
+    }
+    first
+        .into_par_iter()
+        .map(|(key, d)| (key, compute_hash(d).map_err(|e| e.to_string())))
+        .collect()
 }
 
 /// The metadata entries of a stack's asset parameters (on the stack's path).
@@ -192,13 +241,7 @@ pub(crate) fn stack_assets(
         };
         match &d.kind {
             AssetKind::File(f) => {
-                let hashed = match f.packaging {
-                    Packaging::File => cached(cache, &f.path, "file".into(), || hash_file(&f.path)),
-                    Packaging::Zip => cached(cache, &f.path, "dir".into(), || {
-                        hash_directory(&f.path, &DockerIgnore::none(), &[])
-                    }),
-                };
-                let hash = match hashed {
+                let hash = match cached(cache, d) {
                     Ok(h) => h,
                     Err(e) => {
                         fail(e);
@@ -235,17 +278,8 @@ pub(crate) fn stack_assets(
                 );
             }
             AssetKind::Image(i) => {
-                let source = ImageSource {
-                    directory: relative_to(&i.directory, assembly_dir),
-                    docker_file: Some(i.dockerfile.clone()),
-                    docker_build_args: i.build_args.clone(),
-                    docker_build_target: i.target.clone(),
-                    platform: Some(i.platform.as_str().to_owned()),
-                };
-                let key = format!("{:?}", source.hash_settings());
-                let hash = match cached(cache, &i.directory, key, || {
-                    hash_image(&i.directory, &source)
-                }) {
+                let source = image_source(i, relative_to(&i.directory, assembly_dir));
+                let hash = match cached(cache, d) {
                     Ok(h) => h,
                     Err(e) => {
                         fail(e);
@@ -271,9 +305,7 @@ pub(crate) fn stack_assets(
                 );
             }
             AssetKind::Tree(t) => {
-                let hash = match cached(cache, &t.directory, "dir".into(), || {
-                    hash_directory(&t.directory, &DockerIgnore::none(), &[])
-                }) {
+                let hash = match cached(cache, d) {
                     Ok(h) => h,
                     Err(e) => {
                         fail(e);
