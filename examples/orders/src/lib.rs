@@ -82,13 +82,17 @@ pub const STAGES: [Stage; 2] = [
     },
 ];
 
-/// The app: every stage of [`STAGES`].
+/// The app: every stage of [`STAGES`], each built on its own core (a stage uses only what it
+/// adds, so the stages can be built apart and joined in order).
 pub fn build(_ctx: &AppContext) -> anyhow::Result<App> {
+    let stages = STAGES
+        .iter()
+        .map(|stage| Ok((Naming::new("orders", stage.name)?, stage)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut app = App::new();
-    for stage in &STAGES {
-        let naming = Naming::new("orders", stage.name)?;
-        add_stage(&mut app, &naming, stage);
-    }
+    app.build_in_parallel(&stages, |app, (naming, stage)| {
+        add_stage(app, naming, stage)
+    });
     Ok(app)
 }
 
