@@ -122,6 +122,13 @@ impl App {
                 fork
             })
             .collect();
+        // The ids below the root, to find a fork's child that repeats one (a fork cannot see
+        // the others' children, nor the root's earlier ones).
+        let mut root_ids: std::collections::HashSet<String> = self
+            .children(self.root_id())
+            .iter()
+            .map(|c| self.id(*c).to_owned())
+            .collect();
         for mut fork in built {
             let shard = fork.nodes.current;
             debug_assert_eq!(shard, self.nodes.shards.len());
@@ -137,6 +144,19 @@ impl App {
                      dependencies or type): make app-wide changes before or after the parallel build",
                 ));
             }
+            // Repeats within the fork were reported as it added them.
+            let mut ids = Vec::with_capacity(children.len());
+            for child in &children {
+                let id = self.id(*child).to_owned();
+                if root_ids.contains(&id) {
+                    let message =
+                        format!("duplicate construct id {id:?}: siblings need distinct ids");
+                    self.problems
+                        .push(Problem::error(self.path(*child).to_owned(), message));
+                }
+                ids.push(id);
+            }
+            root_ids.extend(ids);
             self.nodes.root_mut().children.extend(children);
             self.problems.append(&mut fork.problems);
             self.assets.append(&mut fork.assets);
@@ -253,6 +273,45 @@ mod tests {
         });
         let problem = app.problems().iter().find(|p| p.message.contains("root"));
         assert!(problem.is_some(), "{:?}", app.problems());
+    }
+
+    #[test]
+    fn a_stage_id_used_twice_is_reported_as_a_loop_reports_it() {
+        let build = |app: &mut App| {
+            app.add_node(app.root_id(), "s1", NodeKind::Construct);
+        };
+        let mut serial = App::new();
+        build(&mut serial);
+        // 40 items make chunks of two: the two 2s meet in one fork, the two 7s in two.
+        let items: Vec<usize> = (0..40)
+            .map(|i| {
+                if i == 3 {
+                    2
+                } else if i == 6 {
+                    7
+                } else {
+                    i
+                }
+            })
+            .collect();
+        for i in &items {
+            stage(&mut serial, i);
+        }
+        let mut parallel = App::new();
+        build(&mut parallel);
+        parallel.build_in_parallel(&items, stage);
+        let duplicates = |app: &App| {
+            let mut found: Vec<Problem> = app
+                .problems()
+                .iter()
+                .filter(|p| p.message.contains("duplicate construct id"))
+                .cloned()
+                .collect();
+            found.sort_by(|a, b| a.path.cmp(&b.path));
+            found
+        };
+        assert_eq!(duplicates(&parallel).len(), 3, "{:?}", parallel.problems());
+        assert_eq!(duplicates(&parallel), duplicates(&serial));
     }
 
     #[test]
