@@ -274,6 +274,9 @@ impl Resolved<'_> {
     }
 }
 
+/// A stack's asset artifacts, its own artifact, and the problems its assets have.
+type StackArtifacts = (Vec<(String, Artifact)>, Artifact, Vec<Problem>);
+
 /// Everything of [`Resolved::render`] but `tree.json`: the templates' outputs, the assets, the
 /// manifest.
 fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
@@ -284,7 +287,7 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
         mut fx,
         stacks: _,
         mut rendered,
-        mut hashes,
+        hashes,
         format,
         assembly_dir,
     } = resolved;
@@ -313,30 +316,40 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
     } else {
         assembly_dir.as_path()
     };
+    // Each stack's assets and artifact on every core (the assets' hashes are known), added to
+    // the manifest in stack order.
+    let artifacts: Vec<StackArtifacts> = rendered
+        .par_iter()
+        .map(|stack| {
+            let mut problems = Vec::new();
+            let assets = crate::asset::stack_assets(
+                app,
+                &facts,
+                stack.node,
+                assembly_dir,
+                &hashes,
+                &mut problems,
+            );
+            for (name, text) in assets.files {
+                sink.put(&name, text)?;
+            }
+            let file = template_file(&facts, stack.node, format);
+            let mut artifact = crate::manifest::stack_artifact(app, &facts, &fx, stack, file);
+            if let Some(dep) = assets.dependency {
+                artifact.dependencies.insert(0, dep);
+            }
+            Ok((assets.artifacts, artifact, problems))
+        })
+        .collect::<Result<_>>()?;
     let mut asset_problems = Vec::new();
-    for (stack, problems) in rendered.iter().zip(per_stack) {
-        let info = &facts.stacks[&stack.node];
-        let assets = crate::asset::stack_assets(
-            app,
-            &facts,
-            stack.node,
-            assembly_dir,
-            &mut hashes,
-            &mut asset_problems,
-        );
-        manifest.artifacts.extend(assets.artifacts);
-        for (name, text) in assets.files {
-            sink.put(&name, text)?;
-        }
-        let file = template_file(&facts, stack.node, format);
+    for ((stack, problems), (assets, artifact, mut found)) in
+        rendered.iter().zip(per_stack).zip(artifacts)
+    {
+        manifest.artifacts.extend(assets);
         fx.problems.extend(problems);
-        let mut artifact = crate::manifest::stack_artifact(app, &facts, &fx, stack, file.clone());
-        if let Some(dep) = assets.dependency {
-            artifact.dependencies.insert(0, dep);
-        }
-        manifest
-            .artifacts
-            .insert(info.artifact_id.clone(), artifact);
+        asset_problems.append(&mut found);
+        let id = facts.stacks[&stack.node].artifact_id.clone();
+        manifest.artifacts.insert(id, artifact);
     }
     fx.problems.extend(asset_problems);
     manifest.artifacts.insert(

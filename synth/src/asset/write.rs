@@ -116,11 +116,12 @@ fn image_source(i: &super::ImageAssetProps, directory: String) -> ImageSource {
     }
 }
 
-fn cached(cache: &mut HashCache, d: &AssetDecl) -> Result<String, String> {
-    cache
-        .entry(hash_key(d))
-        .or_insert_with(|| compute_hash(d).map_err(|e| e.to_string()))
-        .clone()
+/// A declaration's hash from `cache`, or computed (not kept) when it is not there.
+fn cached(cache: &HashCache, d: &AssetDecl) -> Result<String, String> {
+    match cache.get(&hash_key(d)) {
+        Some(hash) => hash.clone(),
+        None => compute_hash(d).map_err(|e| e.to_string()),
+    }
 }
 
 /// The hashes of the assets of the synthesized stacks, each distinct source read once, on every
@@ -195,7 +196,7 @@ pub(crate) fn stack_assets(
     facts: &Facts,
     stack: NodeId,
     assembly_dir: &Path,
-    cache: &mut HashCache,
+    cache: &HashCache,
     problems: &mut Vec<Problem>,
 ) -> StackAssets {
     let decls = decls_of(app, facts, stack);
