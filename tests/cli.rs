@@ -200,6 +200,10 @@ fn a_failed_build_leaves_the_old_assembly_and_no_staging_directory() {
         names.iter().all(|n| !n.starts_with('.')),
         "nothing retired or staged beside it: {names:?}"
     );
+    // Nor is a new output directory's parent created.
+    let out = pantri(dir.path(), &["synth", "--quiet", "-o", "new/out"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!dir.path().join("new").exists());
 }
 
 /// `-o` naming a file: refused in one line, exit 2, the file untouched and nothing else written.

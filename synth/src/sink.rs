@@ -108,7 +108,20 @@ impl AssemblyWriter {
     /// ([`SynthError::NotAnAssembly`]) a `dir` that is a file, or a non-empty directory without a
     /// cloud assembly's `manifest.json`: only an assembly is ever replaced.
     pub fn new(dir: &Path) -> Result<AssemblyWriter> {
-        check_replaceable(dir)?;
+        AssemblyWriter::check(dir)?;
+        AssemblyWriter::new_checked(dir)
+    }
+
+    /// What [`AssemblyWriter::new`] checks before it creates anything: that `dir` is missing,
+    /// empty, or a cloud assembly. Touches nothing, so it can run while the app is still being
+    /// built (and fail) without leaving a directory behind.
+    pub fn check(dir: &Path) -> Result<()> {
+        check_replaceable(dir)
+    }
+
+    /// [`AssemblyWriter::new`] for a `dir` that [`AssemblyWriter::check`] accepted: creates the
+    /// staging directory (and `dir`'s parent).
+    pub fn new_checked(dir: &Path) -> Result<AssemblyWriter> {
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),

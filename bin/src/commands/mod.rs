@@ -101,14 +101,14 @@ where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
     // Whether `dir` may be replaced is checked while the app builds (at 100 stages that reads
-    // a 2 MB manifest); a build error is the one reported, and an unused writer removes its
-    // staging directory when dropped.
-    let mut writer = None;
+    // a 2 MB manifest). The check creates nothing; a build error is the one reported.
+    let mut checked = None;
     let app = rayon::in_place_scope(|s| {
-        s.spawn(|_| writer = Some(AssemblyWriter::new(dir)));
+        s.spawn(|_| checked = Some(AssemblyWriter::check(dir)));
         built(ctx, build)
     })?;
-    let writer = writer.unwrap_or_else(|| AssemblyWriter::new(dir))?;
+    checked.unwrap_or_else(|| AssemblyWriter::check(dir))?;
+    let writer = AssemblyWriter::new_checked(dir)?;
     let synthesized = reported(
         pantri_synth::synthesize_into(&app, options, &writer),
         |s| &s.warnings,
