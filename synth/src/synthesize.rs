@@ -341,17 +341,16 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
             Ok((assets.artifacts, artifact, problems))
         })
         .collect::<Result<_>>()?;
-    let mut asset_problems = Vec::new();
-    for ((stack, problems), (assets, artifact, mut found)) in
+    // (Problems are sorted below: the order they are gathered in does not matter.)
+    for ((stack, problems), (assets, artifact, found)) in
         rendered.iter().zip(per_stack).zip(artifacts)
     {
         manifest.artifacts.extend(assets);
         fx.problems.extend(problems);
-        asset_problems.append(&mut found);
+        fx.problems.extend(found);
         let id = facts.stacks[&stack.node].artifact_id.clone();
         manifest.artifacts.insert(id, artifact);
     }
-    fx.problems.extend(asset_problems);
     manifest.artifacts.insert(
         "Tree".to_owned(),
         Artifact {
