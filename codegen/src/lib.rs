@@ -284,11 +284,11 @@ pub(crate) static SPEC_DATA: &str = include_str!("specs.txt");
 const PROPS_HELPER: &str = r#"
 /// Builds the property map of a generated struct: CloudFormation names in schema order, unset
 /// options left out.
-pub(crate) struct Props(Map<Value>);
+pub(crate) struct Props(ValueMap);
 
 impl Props {
     pub(crate) fn new() -> Self {
-        Props(Map::new())
+        Props(ValueMap::default())
     }
 
     pub(crate) fn req(&mut self, name: &str, value: &impl ToValue) {
@@ -318,7 +318,7 @@ fn mod_rs<'a>(
     for s in services {
         let _ = writeln!(out, "pub mod {s};");
     }
-    out.push_str("\nuse crate::value::{Map, ToValue, Value};\n");
+    out.push_str("\nuse crate::value::{ToValue, Value, ValueMap};\n");
     out.push_str(PROPS_HELPER);
     out.push_str(SPEC_DOCS);
     let _ = writeln!(

@@ -2,7 +2,7 @@
 //! can name a bucket's ARN or a role by reference instead of a hand-written string.
 
 use indexmap::IndexMap;
-use pantri_synth::{Str, ToValue, Value};
+use pantri_synth::{Str, ToValue, Value, ValueMap};
 
 /// Allow or Deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub struct Statement {
     principal: Vec<Principal>,
     actions: Vec<String>,
     resources: Vec<Str>,
-    conditions: IndexMap<String, IndexMap<String, Value>>,
+    conditions: IndexMap<String, ValueMap>,
 }
 
 impl Principal {
@@ -118,7 +118,7 @@ fn one_or_many(mut items: Vec<Value>) -> Value {
 
 impl ToValue for Statement {
     fn to_value(&self) -> Value {
-        let mut m = IndexMap::new();
+        let mut m = ValueMap::default();
         if let Some(sid) = &self.sid {
             m.insert("Sid".to_owned(), Value::from(sid.as_str()));
         }
@@ -141,7 +141,7 @@ impl ToValue for Statement {
             let principal = if anyone {
                 Value::from("*")
             } else {
-                let mut p = IndexMap::new();
+                let mut p = ValueMap::default();
                 if !aws.is_empty() {
                     p.insert("AWS".to_owned(), one_or_many(aws));
                 }

@@ -37,4 +37,6 @@ pub use tree::{
     App, ConditionRef, Environment, MappingRef, NodeId, Output, OutputRef, ParamRef, Parameter,
     StackProps,
 };
-pub use value::{Bool, Int, Intrinsic, Json, List, Map, Num, Pseudo, Str, ToValue, Typed, Value};
+pub use value::{
+    Bool, Int, Intrinsic, Json, List, Map, Num, Pseudo, Str, ToValue, Typed, Value, ValueMap,
+};

@@ -2,7 +2,8 @@
 //! element of another stack becomes an export/import (same region) or an output plus a parameter
 //! that deploy fills (another region of the same account).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::value::FastMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 use serde_json::{json, Map as JsonMap, Value as Json};
@@ -55,8 +56,8 @@ impl GeneratedOutput {
 /// reads it from every thread.
 #[derive(Default)]
 pub(crate) struct Facts {
-    pub logical_ids: HashMap<NodeId, String>,
-    pub stacks: HashMap<NodeId, StackInfo>,
+    pub logical_ids: FastMap<NodeId, String>,
+    pub stacks: FastMap<NodeId, StackInfo>,
 }
 
 /// What rendering stacks adds beyond their own templates: problems, the outputs producers get

@@ -51,7 +51,7 @@ pub struct RawResource {
     /// The CloudFormation type name.
     pub type_name: String,
     /// The properties.
-    pub properties: IndexMap<String, Value>,
+    pub properties: crate::value::ValueMap,
 }
 
 impl RawResource {
@@ -59,7 +59,7 @@ impl RawResource {
     pub fn new(type_name: impl Into<String>) -> Self {
         RawResource {
             type_name: type_name.into(),
-            properties: IndexMap::new(),
+            properties: Default::default(),
         }
     }
 

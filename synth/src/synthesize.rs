@@ -3,7 +3,8 @@
 //!
 //! Every problem is collected with its construct path; if any is an error, nothing is produced.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::value::FastMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
@@ -475,7 +476,7 @@ fn assign_logical_ids(
         .iter()
         .map(|(o, n)| (o.clone(), n.clone(), false))
         .collect();
-    let mut seen: HashMap<String, NodeId> = HashMap::new();
+    let mut seen: FastMap<String, NodeId> = FastMap::default();
     for &element in elements {
         let components = app.components_below(stack, element);
         let mut lid = match &app.node(element).logical_id_override {

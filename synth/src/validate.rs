@@ -1,7 +1,8 @@
 //! Checks of a synthesized tree against CloudFormation's rules and limits. Each adds problems
 //! with the construct path (or stack path) they concern; none stops at the first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::value::FastMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
@@ -64,7 +65,7 @@ pub(crate) fn stack_name(path: &str, name: &str, problems: &mut Vec<Problem>) {
 
 pub(crate) fn unique_stack_names(
     app: &App,
-    stacks: &HashMap<NodeId, StackInfo>,
+    stacks: &FastMap<NodeId, StackInfo>,
     problems: &mut Vec<Problem>,
 ) {
     let mut seen: BTreeMap<(String, String, String), NodeId> = BTreeMap::new();
@@ -95,7 +96,7 @@ pub(crate) fn unique_stack_names(
 /// replace the other.
 pub(crate) fn unique_artifact_ids(
     app: &App,
-    stacks: &HashMap<NodeId, StackInfo>,
+    stacks: &FastMap<NodeId, StackInfo>,
     problems: &mut Vec<Problem>,
 ) {
     let mut seen: BTreeMap<&str, NodeId> = BTreeMap::new();
@@ -125,7 +126,7 @@ fn find_cycle(edges: &BTreeMap<NodeId, BTreeSet<NodeId>>) -> Option<Vec<NodeId>>
     fn visit(
         n: NodeId,
         edges: &BTreeMap<NodeId, BTreeSet<NodeId>>,
-        marks: &mut HashMap<NodeId, Mark>,
+        marks: &mut FastMap<NodeId, Mark>,
         path: &mut Vec<NodeId>,
     ) -> Option<Vec<NodeId>> {
         match marks.get(&n) {
@@ -147,7 +148,7 @@ fn find_cycle(edges: &BTreeMap<NodeId, BTreeSet<NodeId>>) -> Option<Vec<NodeId>>
         marks.insert(n, Mark::Done);
         None
     }
-    let mut marks = HashMap::new();
+    let mut marks = FastMap::default();
     for n in edges.keys() {
         if let Some(c) = visit(*n, edges, &mut marks, &mut Vec::new()) {
             return Some(c);

@@ -31,7 +31,7 @@ pub enum Value {
     /// A map of values, in insertion order. Boxed: a map is 72 bytes inline, every other
     /// variant at most 24, and every typed resource holds dozens of (mostly empty) values, so
     /// the box halves the memory a construct tree takes (and the pages synthesis touches).
-    Map(Box<IndexMap<String, Value>>),
+    Map(Box<ValueMap>),
     /// An intrinsic function or reference.
     Intrinsic(Box<Intrinsic>),
 }
@@ -285,7 +285,7 @@ impl ToValue for Value {
     }
 }
 
-impl<T: ToValue> ToValue for IndexMap<String, T> {
+impl<T: ToValue, S> ToValue for IndexMap<String, T, S> {
     fn to_value(&self) -> Value {
         Value::Map(Box::new(
             self.iter()
@@ -496,3 +496,11 @@ pub type Json = Value;
 
 /// A map property whose keys are free (for example tags in map form or ECS docker labels).
 pub type Map<T> = IndexMap<String, T>;
+
+/// The map of a [`Value::Map`]: insertion-ordered, hashed with foldhash rather than SipHash (the
+/// keys are property names and the like, which no attacker chooses; SipHash was a tenth of a
+/// 100-stage synthesis's instructions). Build one with `ValueMap::default()` or `collect()`.
+pub type ValueMap = IndexMap<String, Value, foldhash::fast::FixedState>;
+
+/// A hash map of synthesis's own keys (node ids, logical IDs, patterns), hashed with foldhash.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;

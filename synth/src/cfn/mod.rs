@@ -65,15 +65,15 @@ pub mod ssm;
 pub mod stepfunctions;
 pub mod wafv2;
 
-use crate::value::{Map, ToValue, Value};
+use crate::value::{ToValue, Value, ValueMap};
 
 /// Builds the property map of a generated struct: CloudFormation names in schema order, unset
 /// options left out.
-pub(crate) struct Props(Map<Value>);
+pub(crate) struct Props(ValueMap);
 
 impl Props {
     pub(crate) fn new() -> Self {
-        Props(Map::new())
+        Props(ValueMap::default())
     }
 
     pub(crate) fn req(&mut self, name: &str, value: &impl ToValue) {

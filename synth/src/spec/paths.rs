@@ -6,7 +6,7 @@
 //! the schema checks' cost, 440,000 lookups at 100 stages. The walk instead goes through the
 //! keys the properties have, and only those a constraint names.
 
-use std::collections::HashMap;
+use crate::value::FastMap;
 use std::sync::{LazyLock, PoisonError, RwLock};
 
 use serde_json::Value;
@@ -33,7 +33,7 @@ pub(super) struct PathTree {
 
 /// Every tree built, by the address and length of its constraints: the schema facts are
 /// decoded once per type and kept for the process, so the same list is checked again and again.
-type Cache = HashMap<(usize, usize), &'static PathTree>;
+type Cache = FastMap<(usize, usize), &'static PathTree>;
 static CACHE: LazyLock<RwLock<Cache>> = LazyLock::new(RwLock::default);
 
 impl PathTree {

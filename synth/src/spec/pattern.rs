@@ -14,6 +14,7 @@
 //! What `regex-lite` would read differently (a Unicode word boundary: its `\b` is ASCII) or
 //! cannot read goes to `regex`'s engine (`regex-automata`, without its lazy DFA).
 
+use crate::value::FastMap;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -103,7 +104,7 @@ pub fn compile_pattern(pattern: &'static str) -> Option<Arc<Pattern>> {
 }
 
 /// Answers by pattern (address, length), then by value.
-type Answers = HashMap<(usize, usize), HashMap<Box<str>, bool>>;
+type Answers = FastMap<(usize, usize), FastMap<Box<str>, bool>>;
 
 thread_local! {
     /// What each value checked on this thread gave, by pattern (its address and length) and value. The
