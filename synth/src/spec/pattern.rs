@@ -92,7 +92,10 @@ static PATTERNS: OnceLock<Mutex<PatternCache>> = OnceLock::new();
 
 type PatternCache = HashMap<&'static str, Option<Arc<Pattern>>>;
 
-/// The compiled pattern, or `None` when it cannot be compiled ([`Pattern::new`]).
+/// The compiled pattern, or `None` when it cannot be compiled ([`Pattern::new`]). The lock is
+/// held while a pattern compiles: compiling in a slot of its own per pattern, so that a thread
+/// waits only for the pattern it needs, was no faster for the reference app (150 runs of
+/// each, alternated: the median 0.7 ms slower).
 pub fn compile_pattern(pattern: &'static str) -> Option<Arc<Pattern>> {
     let cache = PATTERNS.get_or_init(Default::default);
     // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
@@ -263,5 +266,43 @@ mod tests {
         let a = compile_pattern("^[a-z]+$").expect("compiles");
         let b = compile_pattern("^[a-z]+$").expect("compiles");
         assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn threads_asking_at_once_share_one_compiled_pattern() {
+        // Patterns no other test compiles, so that the threads race for the first compile: a
+        // slow Unicode one and a quick one, asked for in opposite orders.
+        let slow = "^[\\p{L}\\p{N}_.:/=+@-]{1,7}$";
+        let quick = "^shared-[0-9]{2}$";
+        let got: Vec<(Arc<Pattern>, Arc<Pattern>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    s.spawn(move || {
+                        let (first, second) = if i % 2 == 0 {
+                            (slow, quick)
+                        } else {
+                            (quick, slow)
+                        };
+                        let a = compile_pattern(first).expect("compiles");
+                        let b = compile_pattern(second).expect("compiles");
+                        if i % 2 == 0 {
+                            (a, b)
+                        } else {
+                            (b, a)
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("no panic"))
+                .collect()
+        });
+        let (slow0, quick0) = &got[0];
+        assert!(slow0.is_match("a.b") && !slow0.is_match("a b"));
+        assert!(quick0.is_match("shared-42"));
+        for (s, q) in &got {
+            assert!(Arc::ptr_eq(s, slow0) && Arc::ptr_eq(q, quick0));
+        }
     }
 }
