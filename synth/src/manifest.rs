@@ -35,7 +35,7 @@ pub(crate) fn stack_artifact(
         .into_iter()
         .rev()
     {
-        for (k, v) in &app.node(n).tags {
+        for (k, v) in app.node(n).tags() {
             tags.insert(k.clone(), v.clone());
         }
     }
@@ -179,7 +179,7 @@ impl Serialize for TreeNode<'_> {
             if node.parent.is_none() {
                 "App"
             } else {
-                node.id.as_str()
+                node.id()
             },
         )?;
         map.serialize_entry("path", app.path(self.node))?;
@@ -194,7 +194,7 @@ impl Serialize for TreeNode<'_> {
                 },
             )?;
         }
-        let fqn = match (&node.kind, &node.construct_type) {
+        let fqn = match (&node.kind, node.construct_type.as_deref()) {
             (_, Some(t)) => Some(Fqn::Named(t)),
             (NodeKind::App, _) => Some(Fqn::Named("pantri.App")),
             (NodeKind::Stage { .. }, _) => Some(Fqn::Named("pantri.Stage")),

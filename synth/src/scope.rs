@@ -73,7 +73,7 @@ impl<'a> Scope<'a> {
     /// A construct node under this one that records its type (`pantri.SecureNetwork`) in tree.json.
     pub fn construct(&mut self, id: &str, type_name: &str) -> Scope<'_> {
         let node = self.app.add_node(self.node, id, NodeKind::Construct);
-        self.app.node_mut(node).construct_type = Some(type_name.to_owned());
+        self.app.node_mut(node).construct_type = Some(type_name.into());
         Scope {
             app: self.app,
             node,

@@ -479,8 +479,8 @@ fn assign_logical_ids(
     let mut seen: FastMap<String, NodeId> = FastMap::default();
     for &element in elements {
         let components = app.components_below(stack, element);
-        let mut lid = match &app.node(element).logical_id_override {
-            Some(o) => o.clone(),
+        let mut lid = match app.node(element).logical_id_override() {
+            Some(o) => o.to_owned(),
             None => logical_id::logical_id(&components).unwrap_or_default(),
         };
         for (old, new, used) in &mut renames {
@@ -518,7 +518,7 @@ fn assign_logical_ids(
         }
     }
     for node in app.descendants(stack) {
-        if app.node(node).logical_id_override.is_some() && !elements.contains(&node) {
+        if app.node(node).logical_id_override().is_some() && !elements.contains(&node) {
             problems.push(Problem::error(
                 app.path(node),
                 "a logical ID override on a node that is not a CloudFormation element has no effect: put it on the resource",
@@ -750,7 +750,7 @@ fn depends_on(
     // stack by `stack_level_dependencies`; here only the element and constructs inside the stack.
     let mut targets: Vec<NodeId> = explicit.to_vec();
     for ancestor in app.ancestors(element).take_while(|n| *n != stack) {
-        targets.extend(app.node(ancestor).dependencies.iter().copied());
+        targets.extend(app.node(ancestor).dependencies().iter().copied());
     }
     let mut out = BTreeSet::new();
     for target in targets {
@@ -777,7 +777,7 @@ fn depends_on(
 fn stack_level_dependencies(r: &mut Resolver<'_>, stack: NodeId) {
     let app = r.app;
     for ancestor in app.ancestors(stack) {
-        for target in &app.node(ancestor).dependencies {
+        for target in app.node(ancestor).dependencies() {
             let stacks: Vec<NodeId> = match app.stack_of(*target) {
                 Some(s) => vec![s],
                 None => app

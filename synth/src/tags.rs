@@ -21,7 +21,7 @@ pub fn inherited_tags(app: &App, node: NodeId) -> BTreeMap<String, String> {
         .take_while(|n| !app.is_stack_or_above(*n))
         .collect();
     for n in chain.into_iter().rev() {
-        for (k, v) in &app.node(n).tags {
+        for (k, v) in app.node(n).tags() {
             out.insert(k.clone(), v.clone());
         }
     }

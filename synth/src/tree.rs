@@ -233,22 +233,86 @@ pub(crate) struct StackData {
     pub renames: Vec<(String, String)>,
 }
 
+/// A node of the tree. Kept small (the arena holds one per construct, resource and element, and
+/// the memory synthesis touches is time): the id is the end of the path, and what few nodes have
+/// is behind one box.
 #[derive(Debug)]
 pub(crate) struct Node {
-    pub id: String,
     /// The path from the root, built once when the node is added: synthesis names every
-    /// resource, metadata entry and problem by it.
+    /// resource, metadata entry and problem by it. The node's id is its end, from `id_at`.
     pub path: String,
+    id_at: u32,
     pub parent: Option<NodeId>,
     pub children: Vec<NodeId>,
     pub kind: NodeKind,
+    /// The construct's type, for tree.json (`pantri.SecureNetwork`).
+    pub construct_type: Option<Box<str>>,
+    more: Option<Box<NodeMore>>,
+}
+
+/// What few nodes have.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct NodeMore {
     /// Tags applied at this node, for every taggable resource of its subtree.
     pub tags: Vec<(String, String)>,
     /// Construct-level dependencies: everything under this node depends on everything under each.
     pub dependencies: Vec<NodeId>,
     pub logical_id_override: Option<String>,
-    /// The construct's type, for tree.json (`pantri.SecureNetwork`).
-    pub construct_type: Option<String>,
+}
+
+// The arena holds a node per construct, resource and element (at 1,000 stages, 150,000 of them).
+const _: () = assert!(std::mem::size_of::<Node>() <= 224);
+
+impl Node {
+    /// A node at `path` whose id is `path`'s end from byte `id_at`.
+    pub(crate) fn new(path: String, id_at: usize, parent: Option<NodeId>, kind: NodeKind) -> Node {
+        Node {
+            id_at: u32::try_from(id_at).unwrap_or_else(|_| path_too_long(&path)),
+            path,
+            parent,
+            children: Vec::new(),
+            kind,
+            construct_type: None,
+            more: None,
+        }
+    }
+
+    /// The node's id: the last component of its path.
+    pub(crate) fn id(&self) -> &str {
+        self.path.get(self.id_at as usize..).unwrap_or_default()
+    }
+
+    pub(crate) fn tags(&self) -> &[(String, String)] {
+        self.more.as_ref().map_or(&[], |m| &m.tags)
+    }
+
+    pub(crate) fn dependencies(&self) -> &[NodeId] {
+        self.more.as_ref().map_or(&[], |m| &m.dependencies)
+    }
+
+    pub(crate) fn logical_id_override(&self) -> Option<&str> {
+        self.more.as_ref()?.logical_id_override.as_deref()
+    }
+
+    pub(crate) fn more(&self) -> Option<&NodeMore> {
+        self.more.as_deref()
+    }
+
+    pub(crate) fn more_mut(&mut self) -> &mut NodeMore {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn set_more(&mut self, more: Option<NodeMore>) {
+        self.more = more.map(Box::new);
+    }
+}
+
+#[cold]
+fn path_too_long(path: &str) -> ! {
+    panic!(
+        "a construct path of {} bytes: paths are limited to 4 GB",
+        path.len()
+    )
 }
 
 /// The root of a construct tree and the arena of its nodes.
@@ -270,17 +334,7 @@ impl App {
     /// An empty app.
     pub fn new() -> Self {
         App {
-            nodes: Arena::with_root(Node {
-                id: String::new(),
-                path: String::new(),
-                parent: None,
-                children: Vec::new(),
-                kind: NodeKind::App,
-                tags: Vec::new(),
-                dependencies: Vec::new(),
-                logical_id_override: None,
-                construct_type: None,
-            }),
+            nodes: Arena::with_root(Node::new(String::new(), 0, None, NodeKind::App)),
             problems: Vec::new(),
             assets: Vec::new(),
         }
@@ -316,7 +370,7 @@ impl App {
 
     /// The node's id (its last path component).
     pub fn id(&self, node: NodeId) -> &str {
-        &self.node(node).id
+        self.node(node).id()
     }
 
     /// The children of a node, in the order they were added.
@@ -450,7 +504,7 @@ impl App {
 
     /// Forces the logical ID of an element. An override on a node that is not an element is an error.
     pub fn override_logical_id(&mut self, element: impl Into<NodeId>, logical_id: &str) {
-        self.node_mut(element.into()).logical_id_override = Some(logical_id.to_owned());
+        self.node_mut(element.into()).more_mut().logical_id_override = Some(logical_id.to_owned());
     }
 
     /// Renames a logical ID of a stack (after it is computed): keeps an old ID through a refactor.
@@ -469,13 +523,13 @@ impl App {
     /// stack dependency across stacks.
     pub fn add_dependency(&mut self, from: impl Into<NodeId>, on: impl Into<NodeId>) {
         let on = on.into();
-        self.node_mut(from.into()).dependencies.push(on);
+        self.node_mut(from.into()).more_mut().dependencies.push(on);
     }
 
     /// Applies a tag to every taggable resource under `node`. At a stack or above it is a stack
     /// tag (in the manifest; CloudFormation propagates it to the stack's resources).
     pub fn tag(&mut self, node: impl Into<NodeId>, key: &str, value: &str) {
-        let tags = &mut self.node_mut(node.into()).tags;
+        let tags = &mut self.node_mut(node.into()).more_mut().tags;
         tags.retain(|(k, _)| k != key);
         tags.push((key.to_owned(), value.to_owned()));
     }
@@ -518,24 +572,15 @@ impl App {
             .node(parent)
             .children
             .iter()
-            .any(|c| self.node(*c).id == id)
+            .any(|c| self.node(*c).id() == id)
         {
             self.problems.push(Problem::error(
                 shown.clone(),
                 format!("duplicate construct id {id:?}: siblings need distinct ids"),
             ));
         }
-        let node = self.nodes.push(Node {
-            id: id.to_owned(),
-            path: shown,
-            parent: Some(parent),
-            children: Vec::new(),
-            kind,
-            tags: Vec::new(),
-            dependencies: Vec::new(),
-            logical_id_override: None,
-            construct_type: None,
-        });
+        let id_at = shown.len() - id.len();
+        let node = self.nodes.push(Node::new(shown, id_at, Some(parent), kind));
         self.node_mut(parent).children.push(node);
         node
     }

@@ -166,24 +166,14 @@ impl App {
 
 /// The root as a fork starts with: all but its children.
 fn root_copy(root: &Node) -> Node {
-    Node {
-        id: root.id.clone(),
-        path: root.path.clone(),
-        parent: None,
-        children: Vec::new(),
-        kind: NodeKind::App,
-        tags: root.tags.clone(),
-        dependencies: root.dependencies.clone(),
-        logical_id_override: root.logical_id_override.clone(),
-        construct_type: root.construct_type.clone(),
-    }
+    let mut copy = Node::new(root.path.clone(), 0, None, NodeKind::App);
+    copy.construct_type.clone_from(&root.construct_type);
+    copy.set_more(root.more().cloned());
+    copy
 }
 
 fn same_root(a: &Node, b: &Node) -> bool {
-    a.tags == b.tags
-        && a.dependencies == b.dependencies
-        && a.logical_id_override == b.logical_id_override
-        && a.construct_type == b.construct_type
+    a.more() == b.more() && a.construct_type == b.construct_type
 }
 
 #[cfg(test)]
