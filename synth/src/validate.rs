@@ -208,19 +208,22 @@ pub(crate) fn stack_dependency_cycles(
 
 pub(crate) fn duplicate_exports(
     app: &App,
-    exports: &[(NodeId, String, Json)],
+    exports: &[(NodeId, &str, &Json)],
     problems: &mut Vec<Problem>,
 ) {
-    let mut seen: BTreeMap<(Option<Environment>, String), String> = BTreeMap::new();
-    for (stack, output, name) in exports {
+    // The first exporter of each name per environment; a path is formatted only for a repeat.
+    let mut seen: FastMap<(Option<&Environment>, &str), (NodeId, &str)> = FastMap::default();
+    for &(stack, output, name) in exports {
         let Some(literal) = name.as_str() else {
             continue;
         };
-        let env = app.env_of(*stack).cloned();
-        let here = format!("{}/{output}", app.path(*stack));
-        if let Some(other) = seen.insert((env, literal.to_owned()), here.clone()) {
+        let first = *seen
+            .entry((app.env_of(stack), literal))
+            .or_insert((stack, output));
+        if first != (stack, output) {
+            let other = format!("{}/{}", app.path(first.0), first.1);
             problems.push(Problem::error(
-                here,
+                format!("{}/{output}", app.path(stack)),
                 format!("export name {literal} is also exported by {other}: export names are unique per account and region"),
             ));
         }

@@ -482,14 +482,27 @@ fn limits_and_duplicate_exports() {
     }
     stack.output("A", Output::new(Value::from("x")).export("shared"));
     stack.output("B", Output::new(Value::from("y")).export("shared"));
+    stack.output("C", Output::new(Value::from("z")).export("shared"));
+    // The same name in another region is another export.
+    let mut other = root.stage("west", Environment::new(ACCOUNT, "us-west-2"));
+    let mut west = other.stack("Small", StackProps::default());
+    west.output("A", Output::new(Value::from("x")).export("shared"));
     let errs = errors(&app);
     assert!(
         errs.iter()
             .any(|e| e.starts_with("[dev/Big]") && e.contains("501 Resources")),
         "{errs:?}"
     );
-    assert!(
-        errs.iter().any(|e| e.contains("export name shared")),
+    let duplicates: Vec<&String> = errs
+        .iter()
+        .filter(|e| e.contains("export name shared"))
+        .collect();
+    assert_eq!(
+        duplicates,
+        [
+            "[dev/Big/B] export name shared is also exported by dev/Big/A: export names are unique per account and region",
+            "[dev/Big/C] export name shared is also exported by dev/Big/A: export names are unique per account and region",
+        ],
         "{errs:?}"
     );
 }
