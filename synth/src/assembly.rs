@@ -175,6 +175,20 @@ pub fn write_json<W: std::io::Write, T: Serialize>(
     out.write_all(b"\n").map_err(serde_json::Error::io)
 }
 
+/// [`write_json`] into a file behind `dyn Write` (an [`crate::sink::AssemblySink::put_with`]
+/// file), through a buffer of its own: serde writes a token at a time, and each write through
+/// the `dyn Write` was a call the compiler could not inline (a quarter of the instructions that
+/// wrote `tree.json`); into a concrete buffer it is a copy.
+pub(crate) fn write_json_to<T: Serialize>(
+    out: &mut dyn std::io::Write,
+    value: &T,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, out);
+    write_json(&mut buffered, value)?;
+    buffered.flush()
+}
+
 /// Renders JSON the way pantri writes every file: one-space indentation (as the CDK does), keys
 /// in the order they were built, and a final newline. A value serde cannot write (a map with
 /// non-string keys, a failing `Serialize`) is an error, never an empty file.

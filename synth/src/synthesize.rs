@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::assembly::{
-    to_json_string, write_json, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION,
+    to_json_string, write_json_to, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION,
 };
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
@@ -265,7 +265,7 @@ impl Resolved<'_> {
         let (tree, finished) = rayon::join(
             || {
                 let tree = crate::manifest::tree_json(app, &stacks);
-                sink.put_with("tree.json", &mut |w| Ok(write_json(w, &tree)?))
+                sink.put_with("tree.json", &mut |w| write_json_to(w, &tree))
             },
             move || finish(self),
         );
@@ -365,7 +365,7 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
     );
     // The largest file after the templates and the tree (2 MB at 100 stages) is serialized
     // straight into the sink's file.
-    sink.put_with("manifest.json", &mut |w| Ok(write_json(w, &manifest)?))?;
+    sink.put_with("manifest.json", &mut |w| write_json_to(w, &manifest))?;
     let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
     sink.put("cdk.out", written("", "cdk.out", text, &mut fx.problems))?;
 
