@@ -7,6 +7,7 @@
 //! The naming rules are all in [`naming`]. The output is committed; [`stale_files`] (and the freshness test) say when
 //! it no longer matches the schemas.
 
+pub mod ascii_patterns;
 pub mod emit;
 pub mod model;
 pub mod naming;
@@ -23,6 +24,9 @@ pub const OUT_DIR: &str = "synth/src/cfn";
 
 /// The schema facts of every vendored type, one record each ([`spec_table`]).
 pub const SPECS_FILE: &str = "synth/src/cfn/specs.txt";
+
+/// The ASCII forms of the schema patterns `regex-lite` cannot read as written ([`ascii_patterns`]).
+pub const ASCII_PATTERNS_FILE: &str = "synth/src/cfn/ascii_patterns.txt";
 
 /// The list of types that get typed structs, relative to the workspace root.
 pub const ALLOWLIST: &str = "codegen/allowlist.txt";
@@ -225,6 +229,17 @@ pub fn generate_from(
     files.push(GeneratedFile {
         path: Path::new(OUT_DIR).join("mod.rs"),
         text: mod_rs(&head, services.keys(), &index),
+    });
+    // Every record's patterns, as written in them.
+    let patterns = data.lines().filter_map(|line| {
+        let mut fields = line.split('\t');
+        (fields.next() == Some("constraint") && fields.nth(1) == Some("pattern"))
+            .then(|| fields.next().map(str::to_owned))
+            .flatten()
+    });
+    files.push(GeneratedFile {
+        path: PathBuf::from(ASCII_PATTERNS_FILE),
+        text: ascii_patterns::file(&head, patterns),
     });
     files.push(GeneratedFile {
         path: PathBuf::from(SPECS_FILE),
