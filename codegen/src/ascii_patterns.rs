@@ -40,10 +40,9 @@ pub fn ascii_form(pattern: &str) -> Option<String> {
     if !compiles_whole(pattern, &hir) {
         return None;
     }
-    let form = ascii_only(&hir)?.to_string();
-    if form.contains('\t') || form.contains('\n') {
-        return None;
-    }
+    // Written as `specs.txt` writes patterns: a control character the cut class keeps
+    // (`\x00`) as its regex escape, so that the line holds it and a reviewer reads it.
+    let form = crate::spec_table::escape_controls(&ascii_only(&hir)?.to_string());
     regex_lite::Regex::new(&form).ok()?;
     Some(form)
 }
@@ -113,6 +112,15 @@ fn ascii_only(hir: &Hir) -> Option<Hir> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_control_character_the_cut_keeps_is_written_as_its_escape() {
+        let form = ascii_form(r"^\p{ASCII}+$").expect("a form");
+        assert!(!form.chars().any(|c| c.is_ascii_control()), "{form:?}");
+        assert!(form.contains(r"\x00"), "{form:?}");
+        let re = regex_lite::Regex::new(&form).expect("regex-lite reads it");
+        assert!(re.is_match("a\u{0}\tb\u{7f}"));
+    }
 
     #[test]
     fn a_unicode_class_is_cut_to_ascii() {

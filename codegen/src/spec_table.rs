@@ -48,7 +48,7 @@ fn num_lit(v: &J) -> Option<String> {
 /// A pattern with its control characters (a tab, a line break, NUL) written as the regex
 /// escapes that match them (`\t`, `\x00`): the same pattern, in a form a line of the record can
 /// hold and a reviewer can read.
-fn escape_controls(pattern: &str) -> String {
+pub(crate) fn escape_controls(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
     for c in pattern.chars() {
         match c {
