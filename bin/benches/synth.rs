@@ -16,7 +16,12 @@ fn reference_app(c: &mut Criterion) {
         stages_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../stages"),
     };
     c.bench_function("build reference app", |b| {
-        b.iter(|| pantri::app::build(&ctx).map(|app| app.stages().len()))
+        b.iter(|| {
+            pantri::app::build(&ctx).map(|mut app| {
+                app.build_deferred();
+                app.stages().len()
+            })
+        })
     });
     let app = match pantri::app::build(&ctx) {
         Ok(app) => app,

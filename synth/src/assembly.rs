@@ -175,20 +175,6 @@ pub fn write_json<W: std::io::Write, T: Serialize>(
     out.write_all(b"\n").map_err(serde_json::Error::io)
 }
 
-/// [`write_json`] into a file behind `dyn Write` (an [`crate::sink::AssemblySink::put_with`]
-/// file), through a buffer of its own: serde writes a token at a time, and each write through
-/// the `dyn Write` was a call the compiler could not inline (a quarter of the instructions that
-/// wrote `tree.json`); into a concrete buffer it is a copy.
-pub(crate) fn write_json_to<T: Serialize>(
-    out: &mut dyn std::io::Write,
-    value: &T,
-) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, out);
-    write_json(&mut buffered, value)?;
-    buffered.flush()
-}
-
 /// Renders JSON the way pantri writes every file: one-space indentation (as the CDK does), keys
 /// in the order they were built, and a final newline. A value serde cannot write (a map with
 /// non-string keys, a failing `Serialize`) is an error, never an empty file.
@@ -539,60 +525,4 @@ pub struct FileDifference {
     pub kind: DifferenceKind,
     /// A unified diff, for changed files.
     pub diff: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Fails every write after the first `ok` bytes.
-    struct Full {
-        ok: usize,
-        written: Vec<u8>,
-    }
-
-    impl std::io::Write for Full {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let room = self.ok.saturating_sub(self.written.len());
-            if room == 0 {
-                return Err(std::io::Error::other("disk full"));
-            }
-            let n = room.min(buf.len());
-            self.written.extend_from_slice(&buf[..n]);
-            Ok(n)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_file_written_through_its_own_buffer_has_the_same_bytes() {
-        // Larger than the buffer, so that it is handed on in several pieces.
-        let value: IndexMap<String, Vec<String>> = (0..3_000)
-            .map(|i| (format!("key {i}"), vec![format!("value \"{i}\"\n"); 3]))
-            .collect();
-        let mut out: Vec<u8> = Vec::new();
-        write_json_to(&mut out, &value).expect("written");
-        let expected = to_json_string(&value).expect("serialized");
-        assert!(expected.len() > 3 * 64 * 1024);
-        assert_eq!(String::from_utf8(out).expect("UTF-8"), expected);
-    }
-
-    #[test]
-    fn a_write_that_fails_is_an_error_not_a_short_file() {
-        let value: Vec<String> = vec!["x".repeat(1024); 200];
-        let mut full = Full {
-            ok: 100_000,
-            written: Vec::new(),
-        };
-        let err = write_json_to(&mut full, &value).expect_err("the disk is full");
-        assert_eq!(err.to_string(), "disk full");
-        let mut small = Full {
-            ok: 10,
-            written: Vec::new(),
-        };
-        // Fits in the buffer: the failure comes from the last flush.
-        assert!(write_json_to(&mut small, &vec!["a"; 10]).is_err());
-    }
 }

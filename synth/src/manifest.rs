@@ -2,11 +2,11 @@
 //! dependencies, logical IDs and pantri's links per construct path) and `tree.json`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 use serde::{ser::SerializeMap, Serialize, Serializer};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::assembly::{
@@ -106,21 +106,45 @@ pub(crate) fn stack_artifact(
     }
 }
 
-/// `tree.json`: the construct tree of the selected stacks (and their ancestors), serialized
-/// straight from the app. Building it as a JSON value first, then writing and freeing that,
-/// was a sixth of the reference app's synthesis.
-pub(crate) fn tree_json<'a>(app: &'a App, stacks: &[NodeId]) -> impl Serialize + 'a {
-    let included: BTreeSet<NodeId> = stacks.iter().flat_map(|s| app.ancestors(*s)).collect();
-    let selected: BTreeSet<NodeId> = stacks.iter().copied().collect();
-    TreeFile(TreeNode {
-        tree: Rc::new(TreeSelection {
-            app,
-            included,
-            selected,
-        }),
+/// The depth of the root's children's keys in `tree.json` (`{"tree": {"children": {...}}}`).
+pub(crate) const TREE_CHILD_DEPTH: usize = 3;
+
+/// `tree.json`'s entries below the root for the selected stacks (the root's children that hold
+/// one, each with its subtree), serialized straight from the app on every core, at the depth
+/// of the root's children, in order. Building the tree as a JSON value first, then writing and
+/// freeing that, was a sixth of the reference app's synthesis.
+pub(crate) fn tree_children<'a>(
+    app: &'a App,
+    stacks: &[NodeId],
+) -> serde_json::Result<Vec<(&'a str, Vec<u8>)>> {
+    let selection = TreeSelection {
+        app,
+        included: stacks.iter().flat_map(|s| app.ancestors(*s)).collect(),
+        selected: stacks.iter().copied().collect(),
+    };
+    let root = TreeNode {
+        tree: &selection,
         node: app.root_id(),
         inside: false,
-    })
+    };
+    let children: Vec<TreeNode<'_>> = root.children().collect();
+    children
+        .par_iter()
+        .map(|child| {
+            let mut out = Vec::new();
+            crate::pretty::Entries::value(&mut out, TREE_CHILD_DEPTH, child)?;
+            Ok((app.id(child.node), out))
+        })
+        .collect()
+}
+
+/// The root's `constructInfo` in `tree.json` (what follows its children).
+pub(crate) fn root_construct_info(app: &App) -> impl Serialize + '_ {
+    let root = app.node(app.root_id());
+    ConstructInfo {
+        fqn: Fqn::Named(root.construct_type.as_deref().unwrap_or("pantri.App")),
+        version: env!("CARGO_PKG_VERSION"),
+    }
 }
 
 struct TreeSelection<'a> {
@@ -130,28 +154,17 @@ struct TreeSelection<'a> {
     selected: BTreeSet<NodeId>,
 }
 
-struct TreeFile<'a>(TreeNode<'a>);
-
-impl Serialize for TreeFile<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("version", "tree-0.1")?;
-        map.serialize_entry("tree", &self.0)?;
-        map.end()
-    }
-}
-
 /// One node of `tree.json`. `inside`: whether the nearest stack above the node is selected
 /// (then its whole subtree is in).
 struct TreeNode<'a> {
-    tree: Rc<TreeSelection<'a>>,
+    tree: &'a TreeSelection<'a>,
     node: NodeId,
     inside: bool,
 }
 
 impl<'a> TreeNode<'a> {
     fn children(&self) -> impl Iterator<Item = TreeNode<'a>> + '_ {
-        let t = &self.tree;
+        let t = self.tree;
         let inside = match t.app.node(self.node).kind {
             NodeKind::Stack(_) => t.selected.contains(&self.node),
             _ => self.inside,
@@ -162,7 +175,7 @@ impl<'a> TreeNode<'a> {
             .iter()
             .filter(move |c| inside || t.included.contains(c))
             .map(move |c| TreeNode {
-                tree: Rc::clone(t),
+                tree: t,
                 node: *c,
                 inside,
             })

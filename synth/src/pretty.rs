@@ -59,6 +59,103 @@ impl OneSpace {
     }
 }
 
+/// A JSON object written a few entries at a time (`tree.json` and the manifest, a batch of stages
+/// at a time), in the bytes [`OneSpace`] gives the whole object serialized at once: open it,
+/// add entries or open entries that are objects themselves, then close each.
+#[derive(Debug)]
+pub(crate) struct Entries {
+    /// The depth of the entries' keys.
+    depth: usize,
+    count: usize,
+}
+
+impl Entries {
+    /// Opens an object whose keys are at `depth` (1 for a file's top-level object).
+    pub(crate) fn open(out: &mut Vec<u8>, depth: usize) -> Entries {
+        out.push(b'{');
+        Entries { depth, count: 0 }
+    }
+
+    /// The separator and key of the next entry, up to its value.
+    fn key(&mut self, out: &mut Vec<u8>, key: &str) -> serde_json::Result<()> {
+        let mut f = OneSpace {
+            depth: self.depth,
+            has_value: false,
+        };
+        f.item(out, self.count == 0)
+            .map_err(serde_json::Error::io)?;
+        self.count += 1;
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, f);
+        serde::Serialize::serialize(key, &mut ser)?;
+        out.extend_from_slice(b": ");
+        Ok(())
+    }
+
+    /// Adds an entry.
+    pub(crate) fn entry<T: serde::Serialize + ?Sized>(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &str,
+        value: &T,
+    ) -> serde_json::Result<()> {
+        self.key(out, key)?;
+        Entries::value(out, self.depth, value)
+    }
+
+    /// `value` as it is written as the value of an entry whose key is at `depth`.
+    pub(crate) fn value<T: serde::Serialize + ?Sized>(
+        out: &mut Vec<u8>,
+        depth: usize,
+        value: &T,
+    ) -> serde_json::Result<()> {
+        let f = OneSpace {
+            depth,
+            has_value: false,
+        };
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, f))
+    }
+
+    /// Adds an entry whose value was written by [`Entries::value`] at this object's depth.
+    pub(crate) fn written_entry(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &str,
+        value: &[u8],
+    ) -> serde_json::Result<()> {
+        self.key(out, key)?;
+        out.extend_from_slice(value);
+        Ok(())
+    }
+
+    /// The depth of this object's keys.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Adds an entry whose value is an object written entry by entry.
+    pub(crate) fn open_entry(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &str,
+    ) -> serde_json::Result<Entries> {
+        self.key(out, key)?;
+        Ok(Entries::open(out, self.depth + 1))
+    }
+
+    /// Closes the object.
+    pub(crate) fn close(self, out: &mut Vec<u8>) {
+        if self.count > 0 {
+            let f = OneSpace {
+                depth: self.depth - 1,
+                has_value: true,
+            };
+            // Writing into a vector does not fail.
+            let _ = f.newline(out);
+        }
+        out.push(b'}');
+    }
+}
+
 impl Formatter for OneSpace {
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.begin(w, b"[")
@@ -146,6 +243,50 @@ mod tests {
         ];
         for v in &values {
             assert_eq!(ours(v), serde_jsons(v), "{v}");
+        }
+    }
+
+    /// `value` (an object) written entry by entry, nested objects opened as entries.
+    fn by_entries(value: &serde_json::Value) -> String {
+        fn write(
+            out: &mut Vec<u8>,
+            entries: &mut Entries,
+            map: &serde_json::Map<String, serde_json::Value>,
+        ) {
+            for (k, v) in map {
+                match v {
+                    serde_json::Value::Object(inner) if k.starts_with('o') => {
+                        let mut child = entries.open_entry(out, k).expect("key");
+                        write(out, &mut child, inner);
+                        child.close(out);
+                    }
+                    _ => entries.entry(out, k, v).expect("value"),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let mut top = Entries::open(&mut out, 1);
+        write(&mut out, &mut top, value.as_object().expect("an object"));
+        top.close(&mut out);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn an_object_written_entry_by_entry_is_the_object_written_at_once() {
+        let values = [
+            json!({}),
+            json!({ "a": 1 }),
+            json!({ "o": {} }),
+            json!({ "version": "tree-0.1", "o1": { "id": "App", "path": "", "o2": {
+                "dev": { "id": "dev", "children": { "Stack": [1, {}] } }, "o3": {}, "prod": [] },
+                "info": { "fqn": "pantri.App" } }, "e\"scaped\nkey": null }),
+            nested(70, json!({ "deep": [1, 2] }))
+                .as_array()
+                .map(|a| json!({ "x": a, "o": { "o": { "y": a } } }))
+                .expect("an array"),
+        ];
+        for v in &values {
+            assert_eq!(by_entries(v), serde_jsons(v), "{v}");
         }
     }
 }

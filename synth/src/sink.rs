@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -24,14 +24,6 @@ pub trait AssemblySink: Sync {
     /// Adds `content` to the end of the file `name`, given before (a template is given up to
     /// its outputs once its stack is resolved, and finished when every stack is).
     fn append(&self, name: &str, content: &str) -> Result<()>;
-
-    /// Takes the file `name`, its content written by `write`: a large file (`tree.json`, the
-    /// manifest) is serialized straight into a directory's file, never whole in memory.
-    fn put_with(
-        &self,
-        name: &str,
-        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
-    ) -> Result<()>;
 }
 
 /// Keeps the files in memory, by name.
@@ -66,18 +58,6 @@ impl AssemblySink for MemorySink {
             .or_default()
             .push_str(content);
         Ok(())
-    }
-
-    fn put_with(
-        &self,
-        name: &str,
-        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
-    ) -> Result<()> {
-        let mut buf = Vec::new();
-        let text = write(&mut buf)
-            .and_then(|()| String::from_utf8(buf).map_err(io::Error::other))
-            .map_err(io_err("cannot write", Path::new(name)))?;
-        self.put(name, text)
     }
 }
 
@@ -190,21 +170,6 @@ impl AssemblySink for AssemblyWriter {
             .and_then(|mut f| f.write_all(content.as_bytes()))
             .map_err(io_err("cannot write", &path))
     }
-
-    fn put_with(
-        &self,
-        name: &str,
-        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
-    ) -> Result<()> {
-        let path = self.staging.join(name);
-        fs::File::create(&path)
-            .and_then(|file| {
-                let mut out = io::BufWriter::new(file);
-                write(&mut out)?;
-                out.flush()
-            })
-            .map_err(io_err("cannot write", &path))
-    }
 }
 
 impl Drop for AssemblyWriter {
@@ -297,9 +262,8 @@ mod tests {
             .put("manifest.json", r#"{"version":"2"}"#.to_owned())
             .expect("staged");
         writer.put_str("New.template.json", "{").expect("staged");
-        writer
-            .put_with("tree.json", &mut |w| w.write_all(b"[]\n"))
-            .expect("staged");
+        writer.put("tree.json", "[".to_owned()).expect("staged");
+        writer.append("tree.json", "]\n").expect("appended");
         writer.append("New.template.json", "}\n").expect("appended");
         writer.commit().expect("moved into place");
         assert_eq!(listing(tmp.path()), ["cdk.out"]);
@@ -368,16 +332,12 @@ mod tests {
             forward.put(name, text.to_owned()).expect("kept");
         }
         forward.append("a", "+").expect("appended");
-        forward
-            .put_with("d", &mut |w| w.write_all(b"4"))
-            .expect("kept");
+        forward.put("d", "4".to_owned()).expect("kept");
         for (name, text) in files.iter().rev() {
             backward.put(name, (*text).to_owned()).expect("kept");
         }
         backward.append("a", "+").expect("appended");
-        backward
-            .put_with("d", &mut |w| w.write_all(b"4"))
-            .expect("kept");
+        backward.put("d", "4".to_owned()).expect("kept");
         let forward = forward.into_files();
         assert_eq!(forward.keys().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
         assert_eq!(forward["a"], "1+");

@@ -10,11 +10,10 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
-use crate::assembly::{
-    to_json_string, write_json_to, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION,
-};
+use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION};
 use crate::error::{Problem, Result, Severity, SynthError};
 use crate::logical_id;
+use crate::pretty::Entries;
 use crate::resolve::{resolve_map, Effects, Facts, Resolver, Site, StackInfo};
 use crate::sink::{AssemblySink, MemorySink};
 use crate::template::{entries_text, PendingTemplate, TemplateParts};
@@ -53,20 +52,27 @@ pub struct Synthesis {
     pub warnings: Vec<Problem>,
 }
 
-/// A successful synthesis whose files went to an [`AssemblySink`]: the manifest (also among the
-/// files) and the warnings found on the way.
+/// A successful synthesis whose files went to an [`AssemblySink`]: its stacks and the warnings
+/// found on the way.
 #[derive(Clone, Debug)]
 pub struct Synthesized {
-    /// The manifest.
-    pub manifest: Manifest,
+    /// The display names (`stage/stack`) of the stacks, in manifest order.
+    pub stacks: Vec<String>,
     /// Warnings (errors make synthesis fail instead).
     pub warnings: Vec<Problem>,
 }
 
+/// The stages (items of [`App::defer_in_parallel`]) built and synthesized at a time. Each batch
+/// is dropped before the next is built, so memory holds one batch's tree: about 350 KB a stage
+/// of the reference app, against 200 KB of output. A batch keeps both cores busy (six stacks
+/// a stage), and its fixed costs (merging forks, the serial parts of resolving) stay a few
+/// percent of its time.
+const DEFERRED_BATCH: usize = 32;
+
 /// Synthesizes the app's stacks (those of the selected stages) into a cloud assembly.
 pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
     let sink = MemorySink::default();
-    let Synthesized { manifest, warnings } = resolve(app, options, &sink)?.render()?;
+    let (Synthesized { warnings, .. }, manifest) = synthesize_all(app, options, &sink, true)?;
     Ok(Synthesis {
         assembly: CloudAssembly {
             manifest,
@@ -78,66 +84,302 @@ pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
 
 /// Synthesizes the app's stacks (those of the selected stages), giving each file of the
 /// assembly to `sink` as soon as it is rendered, so that no more than a few files are ever held
-/// in memory. On an error the sink may have been given some files: discard them (an
+/// in memory; deferred stages ([`App::defer_in_parallel`]) are built a batch at a time and
+/// dropped once written. On an error the sink may have been given some files: discard them (an
 /// [`crate::sink::AssemblyWriter`] not committed removes them).
 pub fn synthesize_into(
     app: &App,
     options: &SynthOptions,
     sink: &dyn AssemblySink,
 ) -> Result<Synthesized> {
-    resolve(app, options, sink)?.render()
+    synthesize_all(app, options, sink, false).map(|(done, _)| done)
 }
 
-/// An app resolved into templates (logical IDs, references, cross-stack exports, validation),
-/// with every problem found so far, and each template written to the sink up to its outputs;
-/// [`Resolved::render`] finishes the assembly. The two phases are apart so that each can be
-/// measured (`bin/benches/scale.rs`).
-pub struct Resolved<'a> {
+/// The app's built part, then its deferred parts a batch at a time; the manifest's artifacts
+/// are kept when `keep_manifest`.
+fn synthesize_all(
+    app: &App,
+    options: &SynthOptions,
+    sink: &dyn AssemblySink,
+    keep_manifest: bool,
+) -> Result<(Synthesized, Manifest)> {
+    let mut run = Run::new(app, options, sink, keep_manifest)?;
+    run = resolve_batch(app, run)?.render_batch()?;
+    let mut previous: Option<App> = None;
+    for (part, items) in app.deferred_batches(DEFERRED_BATCH) {
+        // The batch before is freed while this one is built (freeing a tree node by node
+        // takes a tenth of the time building it does).
+        let (batch, ()) = rayon::join(|| app.build_batch(part, items), || drop(previous.take()));
+        run = resolve_batch(&batch, run)?.render_batch()?;
+        previous = Some(batch);
+    }
+    let (done, ()) = rayon::join(|| run.finish(), || drop(previous));
+    done
+}
+
+/// What synthesis keeps from one batch of stacks to the next (an app's deferred stages are
+/// synthesized a batch at a time): the checks that span the app, the assets' hashes, the
+/// problems, and `tree.json` and the manifest, written into the sink a batch of entries at a
+/// time (each file's object is open until [`Run::finish`]).
+struct Run<'s> {
+    sink: &'s dyn AssemblySink,
+    format: Format,
+    assembly_dir: std::path::PathBuf,
+    /// The stages asked for (`SynthOptions::stages`).
+    wanted: Vec<String>,
+    /// Every stage's id, in order (for the stages asked for that do not exist).
+    stage_ids: Vec<String>,
+    /// The ids of the root's children, in every batch.
+    root_ids: std::collections::HashSet<String>,
+    seen: validate::Seen,
+    hashes: crate::asset::HashCache,
+    problems: Vec<Problem>,
+    /// The stacks' display names, in order.
+    stacks: Vec<String>,
+    /// The manifest's artifacts, when they are kept ([`synthesize`]).
+    kept: Option<IndexMap<String, Artifact>>,
+    tree: TreeFile,
+    manifest: ManifestFile,
+}
+
+/// `tree.json`, open: `{"version", "tree": {"id", "path", "children": {` entries.
+struct TreeFile {
+    top: Entries,
+    root: Entries,
+    /// Open from the first child on (a root without children has no `children`).
+    children: Option<Entries>,
+    /// The root's `constructInfo`, written when the file is closed.
+    root_info: Vec<u8>,
+}
+
+/// `manifest.json`, open: `{"version", "artifacts": {` entries.
+struct ManifestFile {
+    top: Entries,
+    artifacts: Entries,
+}
+
+impl<'s> Run<'s> {
+    /// Starts `tree.json` and the manifest in `sink`.
+    fn new(
+        app: &App,
+        options: &SynthOptions,
+        sink: &'s dyn AssemblySink,
+        keep_manifest: bool,
+    ) -> Result<Run<'s>> {
+        // Writing strings into memory does not fail; should it, it is the file's error.
+        let cannot = |file: &'static str| {
+            move |e: serde_json::Error| {
+                crate::sink::io_err("cannot write", std::path::Path::new(file))(
+                    std::io::Error::other(e),
+                )
+            }
+        };
+        let mut out = Vec::new();
+        let mut top = Entries::open(&mut out, 1);
+        top.entry(&mut out, "version", "tree-0.1")
+            .map_err(cannot("tree.json"))?;
+        let mut root = top
+            .open_entry(&mut out, "tree")
+            .map_err(cannot("tree.json"))?;
+        root.entry(&mut out, "id", "App")
+            .and_then(|()| root.entry(&mut out, "path", ""))
+            .map_err(cannot("tree.json"))?;
+        let mut root_info = Vec::new();
+        Entries::value(
+            &mut root_info,
+            root.depth(),
+            &crate::manifest::root_construct_info(app),
+        )
+        .map_err(cannot("tree.json"))?;
+        sink.put("tree.json", text(out))?;
+        let tree = TreeFile {
+            top,
+            root,
+            children: None,
+            root_info,
+        };
+        let mut out = Vec::new();
+        let mut top = Entries::open(&mut out, 1);
+        let artifacts = top
+            .entry(&mut out, "version", SCHEMA_VERSION)
+            .and_then(|()| top.open_entry(&mut out, "artifacts"))
+            .map_err(cannot("manifest.json"))?;
+        sink.put("manifest.json", text(out))?;
+        Ok(Run {
+            sink,
+            format: options.format,
+            assembly_dir: if options.assembly_dir.as_os_str().is_empty() {
+                "cdk.out".into()
+            } else {
+                options.assembly_dir.clone()
+            },
+            wanted: options.stages.clone(),
+            stage_ids: Vec::new(),
+            root_ids: std::collections::HashSet::new(),
+            seen: validate::Seen::default(),
+            hashes: crate::asset::HashCache::default(),
+            problems: Vec::new(),
+            stacks: Vec::new(),
+            kept: keep_manifest.then(IndexMap::new),
+            tree,
+            manifest: ManifestFile { top, artifacts },
+        })
+    }
+
+    /// Closes `tree.json` and the manifest, writes `cdk.out`, and fails with every problem of
+    /// every batch if any is an error.
+    fn finish(mut self) -> Result<(Synthesized, Manifest)> {
+        for wanted in &self.wanted {
+            if !self.stage_ids.contains(wanted) {
+                self.problems.push(Problem::error(
+                    wanted.clone(),
+                    format!(
+                        "no stage named {wanted:?}; the app has: {}",
+                        self.stage_ids.join(", ")
+                    ),
+                ));
+            }
+        }
+        let TreeFile {
+            top,
+            mut root,
+            children,
+            root_info,
+        } = self.tree;
+        let mut out = Vec::new();
+        if let Some(children) = children {
+            children.close(&mut out);
+        }
+        let closed = root.written_entry(&mut out, "constructInfo", &root_info);
+        if let Err(e) = closed {
+            json_problem::<()>("", "tree", e, &mut self.problems);
+        }
+        root.close(&mut out);
+        top.close(&mut out);
+        out.push(b'\n');
+        self.sink.append("tree.json", &text(out))?;
+
+        let tree_artifact = Artifact {
+            kind: "cdk:tree".to_owned(),
+            environment: None,
+            properties: Some(json!({ "file": "tree.json" })),
+            dependencies: Vec::new(),
+            metadata: IndexMap::new(),
+            display_name: None,
+        };
+        let ManifestFile { top, mut artifacts } = self.manifest;
+        let mut out = Vec::new();
+        if let Err(e) = artifacts.entry(&mut out, "Tree", &tree_artifact) {
+            json_problem::<()>("", "manifest", e, &mut self.problems);
+        }
+        artifacts.close(&mut out);
+        top.close(&mut out);
+        out.push(b'\n');
+        self.sink.append("manifest.json", &text(out))?;
+        // (Not kept, the manifest is only in the sink.)
+        let artifacts = self.kept.map_or_else(IndexMap::new, |mut kept| {
+            kept.insert("Tree".to_owned(), tree_artifact);
+            kept
+        });
+        let manifest = Manifest {
+            version: SCHEMA_VERSION.to_owned(),
+            artifacts,
+        };
+        let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
+        self.sink
+            .put("cdk.out", written("", "cdk.out", text, &mut self.problems))?;
+
+        let mut problems = self.problems;
+        problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
+        problems.dedup();
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return Err(SynthError::Invalid(problems));
+        }
+        Ok((
+            Synthesized {
+                stacks: self.stacks,
+                warnings: problems,
+            },
+            manifest,
+        ))
+    }
+}
+
+/// Text from JSON serialized into bytes (serde_json writes UTF-8 only).
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A problem for a file that cannot be written as JSON, and an empty object to go on with.
+fn json_problem<T: Default>(
+    path: &str,
+    what: &str,
+    e: serde_json::Error,
+    problems: &mut Vec<Problem>,
+) -> T {
+    written(path, what, Err(e), problems);
+    T::default()
+}
+
+/// An app (or a batch of its deferred stages) resolved into templates (logical IDs, references,
+/// cross-stack exports, validation), with every problem found so far, and each template
+/// written to the sink up to its outputs; [`Resolved::render`] finishes the assembly. The two
+/// phases are apart so that each can be measured (`bin/benches/scale.rs`).
+pub struct Resolved<'a, 's> {
     app: &'a App,
-    sink: &'a dyn AssemblySink,
+    run: Run<'s>,
     facts: Facts,
     fx: Effects,
     stacks: Vec<NodeId>,
     rendered: Vec<RenderedStack>,
-    /// The assets' hashes, computed while the stacks rendered.
-    hashes: crate::asset::HashCache,
-    format: Format,
-    assembly_dir: std::path::PathBuf,
 }
 
-/// The first phase of [`synthesize`]: every selected stack's template given to `sink` up to its
+/// The first phase of [`synthesize`] of the app's built part (not its deferred stages: call
+/// [`App::build_deferred`] first): every selected stack's template given to `sink` up to its
 /// outputs (which other stacks' references may still grow), and the problems. Fails only when
 /// the sink does.
-pub fn resolve<'a>(
+pub fn resolve<'a, 's>(
     app: &'a App,
     options: &SynthOptions,
-    sink: &'a dyn AssemblySink,
-) -> Result<Resolved<'a>> {
+    sink: &'s dyn AssemblySink,
+) -> Result<Resolved<'a, 's>> {
+    resolve_batch(app, Run::new(app, options, sink, false)?)
+}
+
+/// [`resolve`] of one batch: the app's built part or a batch of its deferred stages.
+fn resolve_batch<'a, 's>(app: &'a App, mut run: Run<'s>) -> Result<Resolved<'a, 's>> {
     let mut facts = Facts::default();
     let mut fx = Effects::default();
     let problems = &mut fx.problems;
     problems.extend(app.problems.iter().cloned());
 
-    let known_stages: Vec<String> = app.stages().iter().map(|s| app.id(*s).to_owned()).collect();
-    for wanted in &options.stages {
-        if !known_stages.contains(wanted) {
+    // The root's children of each batch are apart from the others' (each batch's own are
+    // checked as they are added).
+    let ids: std::collections::HashSet<&str> = app
+        .children(app.root_id())
+        .iter()
+        .map(|c| app.id(*c))
+        .collect();
+    for child in app.children(app.root_id()) {
+        let id = app.id(*child);
+        if ids.contains(id) && run.root_ids.contains(id) {
             problems.push(Problem::error(
-                wanted.clone(),
-                format!(
-                    "no stage named {wanted:?}; the app has: {}",
-                    known_stages.join(", ")
-                ),
+                app.path(*child),
+                format!("duplicate construct id {id:?}: siblings need distinct ids"),
             ));
         }
     }
+    run.root_ids.extend(ids.into_iter().map(str::to_owned));
+    run.stage_ids
+        .extend(app.stages().iter().map(|s| app.id(*s).to_owned()));
     let stacks: Vec<NodeId> = app
         .stacks()
         .into_iter()
         .filter(|s| {
-            options.stages.is_empty()
+            run.wanted.is_empty()
                 || app
                     .stage_of(*s)
-                    .is_some_and(|st| options.stages.iter().any(|w| w == app.id(st)))
+                    .is_some_and(|st| run.wanted.iter().any(|w| w == app.id(st)))
         })
         .collect();
 
@@ -153,8 +395,8 @@ pub fn resolve<'a>(
             info.assets.push(i);
         }
     }
-    validate::unique_stack_names(app, &facts.stacks, problems);
-    validate::unique_artifact_ids(app, &facts.stacks, problems);
+    validate::unique_stack_names(app, &facts.stacks, &mut run.seen, problems);
+    validate::unique_artifact_ids(app, &facts.stacks, &mut run.seen, problems);
     // Each stack's elements and logical IDs are its own (an ID is unique within its stack):
     // found on every core, merged in stack order.
     let elements: Vec<(NodeId, Vec<NodeId>)> = stacks
@@ -178,11 +420,12 @@ pub fn resolve<'a>(
     // Stacks render on every core: each reads the shared facts and keeps its own effects, merged
     // below in stack order (see `Effects`), so the result does not depend on the threads.
     let facts_ref = &facts;
-    let format = options.format;
+    let (format, sink, known) = (run.format, run.sink, &run.hashes);
     let (per_stack, hashes) = rayon::join(
         || render_stacks(app, facts_ref, &elements, format, sink),
-        || crate::asset::hash_all(app, facts_ref),
+        || crate::asset::hash_all(app, facts_ref, known),
     );
+    run.hashes.extend(hashes);
     let per_stack = per_stack?;
     let mut rendered: Vec<RenderedStack> = Vec::with_capacity(per_stack.len());
     for (stack, effects) in per_stack {
@@ -194,17 +437,15 @@ pub fn resolve<'a>(
         .for_each(|stack| add_generated_outputs(&fx, stack));
     crate::asset::add_stack_dependencies(app, &mut fx);
     validate::stack_dependency_cycles(app, &fx.stack_dependencies, &mut fx.problems);
-    validate::duplicate_exports(app, &rendered_exports(&rendered), &mut fx.problems);
+    let exports = rendered_exports(&rendered);
+    validate::duplicate_exports(app, &exports, &mut run.seen, &mut fx.problems);
     Ok(Resolved {
         app,
-        sink,
+        run,
         facts,
         fx,
         stacks,
         rendered,
-        hashes,
-        format: options.format,
-        assembly_dir: options.assembly_dir.clone(),
     })
 }
 
@@ -248,7 +489,7 @@ fn template_file(facts: &Facts, stack: NodeId, format: Format) -> String {
     format!("{}.template.{ext}", facts.stacks[&stack].artifact_id)
 }
 
-impl Resolved<'_> {
+impl<'s> Resolved<'_, 's> {
     /// The number of stacks resolved.
     pub fn stack_count(&self) -> usize {
         self.rendered.len()
@@ -257,41 +498,62 @@ impl Resolved<'_> {
     /// The second phase of [`synthesize`]: the templates finished (their outputs), manifest
     /// and tree given to the sink, the template size limits checked. Fails with every problem
     /// of both phases if any is an error.
-    pub fn render(mut self) -> Result<Synthesized> {
+    pub fn render(self) -> Result<Synthesized> {
+        self.render_batch()?.finish().map(|(done, _)| done)
+    }
+
+    /// [`Resolved::render`] of one batch: its templates finished, its entries of `tree.json`
+    /// and the manifest written, its problems kept for [`Run::finish`].
+    fn render_batch(mut self) -> Result<Run<'s>> {
         let stacks = std::mem::take(&mut self.stacks);
-        let (app, sink) = (self.app, self.sink);
+        let app = self.app;
         // `tree.json` (the largest file after the templates: 5 MB at 100 stages) reads only the
         // construct tree: it is serialized while the stacks are finished.
         let (tree, finished) = rayon::join(
-            || {
-                let tree = crate::manifest::tree_json(app, &stacks);
-                sink.put_with("tree.json", &mut |w| write_json_to(w, &tree))
-            },
-            move || finish(self),
+            || crate::manifest::tree_children(app, &stacks),
+            move || finish_batch(self),
         );
-        let finished = finished?;
-        tree?;
-        Ok(finished)
+        let mut run = finished?;
+        match tree {
+            Ok(children) => {
+                let mut out = Vec::new();
+                let tree = &mut run.tree;
+                for (id, value) in children {
+                    let open = match &mut tree.children {
+                        Some(open) => Ok(open),
+                        None => tree
+                            .root
+                            .open_entry(&mut out, "children")
+                            .map(|c| tree.children.insert(c)),
+                    };
+                    if let Err(e) = open.and_then(|c| c.written_entry(&mut out, id, &value)) {
+                        json_problem::<()>("", "tree", e, &mut run.problems);
+                    }
+                }
+                run.sink.append("tree.json", &text(out))?;
+            }
+            Err(e) => json_problem::<()>("", "tree", e, &mut run.problems),
+        }
+        Ok(run)
     }
 }
 
-/// A stack's asset artifacts, its own artifact, and the problems its assets have.
-type StackArtifacts = (Vec<(String, Artifact)>, Artifact, Vec<Problem>);
+/// A stack's asset artifacts, its own artifact (and its JSON, at the depth of the manifest's
+/// artifacts), and the problems its assets have.
+type StackArtifacts = (Vec<(String, Artifact)>, (Artifact, Vec<u8>), Vec<Problem>);
 
-/// Everything of [`Resolved::render`] but `tree.json`: the templates' outputs, the assets, the
-/// manifest.
-fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
+/// Everything of [`Resolved::render_batch`] but `tree.json`: the templates' outputs, the assets,
+/// the manifest's entries.
+fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
     let Resolved {
         app,
-        sink,
+        mut run,
         facts,
         mut fx,
         stacks: _,
         mut rendered,
-        hashes,
-        format,
-        assembly_dir,
     } = resolved;
+    let (format, sink) = (run.format, run.sink);
     // What is left of each template is its outputs, on every core; the problems are
     // collected in stack order, so they do not depend on the threads.
     let per_stack: Vec<Vec<Problem>> = rendered
@@ -308,17 +570,10 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
             Ok(problems)
         })
         .collect::<Result<_>>()?;
-    let mut manifest = Manifest {
-        version: SCHEMA_VERSION.to_owned(),
-        artifacts: IndexMap::new(),
-    };
-    let assembly_dir = if assembly_dir.as_os_str().is_empty() {
-        std::path::Path::new("cdk.out")
-    } else {
-        assembly_dir.as_path()
-    };
-    // Each stack's assets and artifact on every core (the assets' hashes are known), added to
-    // the manifest in stack order.
+    // Each stack's assets and artifact on every core (the assets' hashes are known), its
+    // artifact serialized there too; added to the manifest in stack order.
+    let depth = run.manifest.artifacts.depth();
+    let (assembly_dir, hashes) = (run.assembly_dir.as_path(), &run.hashes);
     let artifacts: Vec<StackArtifacts> = rendered
         .par_iter()
         .map(|stack| {
@@ -328,7 +583,7 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
                 &facts,
                 stack.node,
                 assembly_dir,
-                &hashes,
+                hashes,
                 &mut problems,
             );
             for (name, text) in assets.files {
@@ -339,46 +594,40 @@ fn finish(resolved: Resolved<'_>) -> Result<Synthesized> {
             if let Some(dep) = assets.dependency {
                 artifact.dependencies.insert(0, dep);
             }
-            Ok((assets.artifacts, artifact, problems))
+            let mut json = Vec::new();
+            if let Err(e) = Entries::value(&mut json, depth, &artifact) {
+                json_problem::<()>(app.path(stack.node), "manifest", e, &mut problems);
+            }
+            Ok((assets.artifacts, (artifact, json), problems))
         })
         .collect::<Result<_>>()?;
-    // (Problems are sorted below: the order they are gathered in does not matter.)
-    for ((stack, problems), (assets, artifact, found)) in
+    // (Problems are sorted at the end: the order they are gathered in does not matter.)
+    let mut out = Vec::new();
+    for ((stack, problems), (assets, (artifact, json), found)) in
         rendered.iter().zip(per_stack).zip(artifacts)
     {
-        manifest.artifacts.extend(assets);
         fx.problems.extend(problems);
         fx.problems.extend(found);
-        let id = facts.stacks[&stack.node].artifact_id.clone();
-        manifest.artifacts.insert(id, artifact);
+        for (id, asset) in assets {
+            if let Err(e) = run.manifest.artifacts.entry(&mut out, &id, &asset) {
+                json_problem::<()>(app.path(stack.node), "manifest", e, &mut fx.problems);
+            }
+            if let Some(kept) = &mut run.kept {
+                kept.insert(id, asset);
+            }
+        }
+        let id = &facts.stacks[&stack.node].artifact_id;
+        if let Err(e) = run.manifest.artifacts.written_entry(&mut out, id, &json) {
+            json_problem::<()>(app.path(stack.node), "manifest", e, &mut fx.problems);
+        }
+        run.stacks.push(app.path(stack.node).to_owned());
+        if let Some(kept) = &mut run.kept {
+            kept.insert(id.clone(), artifact);
+        }
     }
-    manifest.artifacts.insert(
-        "Tree".to_owned(),
-        Artifact {
-            kind: "cdk:tree".to_owned(),
-            environment: None,
-            properties: Some(json!({ "file": "tree.json" })),
-            dependencies: Vec::new(),
-            metadata: IndexMap::new(),
-            display_name: None,
-        },
-    );
-    // The largest file after the templates and the tree (2 MB at 100 stages) is serialized
-    // straight into the sink's file.
-    sink.put_with("manifest.json", &mut |w| write_json_to(w, &manifest))?;
-    let text = to_json_string(&json!({ "version": SCHEMA_VERSION }));
-    sink.put("cdk.out", written("", "cdk.out", text, &mut fx.problems))?;
-
-    let mut problems = fx.problems;
-    problems.sort_by(|a, b| (b.severity, &a.path).cmp(&(a.severity, &b.path)));
-    problems.dedup();
-    if problems.iter().any(|p| p.severity == Severity::Error) {
-        return Err(SynthError::Invalid(problems));
-    }
-    Ok(Synthesized {
-        manifest,
-        warnings: problems,
-    })
+    run.sink.append("manifest.json", &text(out))?;
+    run.problems.append(&mut fx.problems);
+    Ok(run)
 }
 
 fn sanitize_name(s: &str) -> String {

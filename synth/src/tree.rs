@@ -322,6 +322,8 @@ pub struct App {
     pub(crate) problems: Vec<Problem>,
     /// Assets declared by constructs, hashed and written at synthesis.
     pub(crate) assets: Vec<crate::asset::AssetDecl>,
+    /// Parts built only when the app is synthesized ([`App::defer_in_parallel`]).
+    deferred: Vec<Box<dyn arena::DeferredPart>>,
 }
 
 impl Default for App {
@@ -337,6 +339,7 @@ impl App {
             nodes: Arena::with_root(Node::new(String::new(), 0, None, NodeKind::App)),
             problems: Vec::new(),
             assets: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 

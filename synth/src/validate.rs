@@ -63,30 +63,43 @@ pub(crate) fn stack_name(path: &str, name: &str, problems: &mut Vec<Problem>) {
     }
 }
 
+/// What the checks that span the whole app have seen in the batches of stacks before (an app
+/// whose stages are built a batch at a time, [`App::defer_in_parallel`], is synthesized batch
+/// by batch): the first holder of each stack name, artifact id and export name, by path. The
+/// batches come in tree order, as the stacks in a batch do, so the first is the same whatever
+/// the batches are.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    /// (account, region) → stack name → the path of the first stack of that name.
+    stack_names: FastMap<(String, String), FastMap<String, String>>,
+    /// Artifact id → the path of the first stack with it.
+    artifact_ids: FastMap<String, String>,
+    /// Environment → export name → the first exporter (`stack path/output`).
+    exports: FastMap<Option<Environment>, FastMap<String, String>>,
+}
+
+/// Two stacks of one name in one account and region cannot both be deployed.
 pub(crate) fn unique_stack_names(
     app: &App,
     stacks: &FastMap<NodeId, StackInfo>,
+    seen: &mut Seen,
     problems: &mut Vec<Problem>,
 ) {
-    let mut seen: BTreeMap<(String, String, String), NodeId> = BTreeMap::new();
-    let mut nodes: Vec<&NodeId> = stacks.keys().collect();
-    nodes.sort();
-    for node in nodes {
-        let info = &stacks[node];
-        let key = (
-            info.account.clone(),
-            info.region.clone(),
-            info.stack_name.clone(),
-        );
-        if let Some(other) = seen.insert(key, *node) {
-            problems.push(Problem::error(
-                app.path(*node),
+    for node in sorted_keys(stacks) {
+        let info = &stacks[&node];
+        let env = (info.account.clone(), info.region.clone());
+        let names = seen.stack_names.entry(env).or_default();
+        match names.get(&info.stack_name) {
+            Some(other) => problems.push(Problem::error(
+                app.path(node),
                 format!(
-                    "stack name {} is also used by {} in the same account and region: give one of them another name",
+                    "stack name {} is also used by {other} in the same account and region: give one of them another name",
                     info.stack_name,
-                    app.path(other)
                 ),
-            ));
+            )),
+            None => {
+                names.insert(info.stack_name.clone(), app.path(node).to_owned());
+            }
         }
     }
 }
@@ -97,23 +110,30 @@ pub(crate) fn unique_stack_names(
 pub(crate) fn unique_artifact_ids(
     app: &App,
     stacks: &FastMap<NodeId, StackInfo>,
+    seen: &mut Seen,
     problems: &mut Vec<Problem>,
 ) {
-    let mut seen: BTreeMap<&str, NodeId> = BTreeMap::new();
-    let mut nodes: Vec<&NodeId> = stacks.keys().collect();
-    nodes.sort();
-    for node in nodes {
-        let id = stacks[node].artifact_id.as_str();
-        if let Some(other) = seen.insert(id, *node) {
-            problems.push(Problem::error(
-                app.path(*node),
+    for node in sorted_keys(stacks) {
+        let id = stacks[&node].artifact_id.as_str();
+        match seen.artifact_ids.get(id) {
+            Some(other) => problems.push(Problem::error(
+                app.path(node),
                 format!(
-                    "the stack's artifact id {id} (its file {id}.template.json) is also {}'s: give one of the stacks another id",
-                    app.path(other)
+                    "the stack's artifact id {id} (its file {id}.template.json) is also {other}'s: give one of the stacks another id",
                 ),
-            ));
+            )),
+            None => {
+                seen.artifact_ids
+                    .insert(id.to_owned(), app.path(node).to_owned());
+            }
         }
     }
+}
+
+fn sorted_keys(stacks: &FastMap<NodeId, StackInfo>) -> Vec<NodeId> {
+    let mut nodes: Vec<NodeId> = stacks.keys().copied().collect();
+    nodes.sort();
+    nodes
 }
 
 /// Finds one cycle in a directed graph, as the list of nodes around it.
@@ -209,23 +229,23 @@ pub(crate) fn stack_dependency_cycles(
 pub(crate) fn duplicate_exports(
     app: &App,
     exports: &[(NodeId, &str, &Json)],
+    seen: &mut Seen,
     problems: &mut Vec<Problem>,
 ) {
-    // The first exporter of each name per environment; a path is formatted only for a repeat.
-    let mut seen: FastMap<(Option<&Environment>, &str), (NodeId, &str)> = FastMap::default();
     for &(stack, output, name) in exports {
         let Some(literal) = name.as_str() else {
             continue;
         };
-        let first = *seen
-            .entry((app.env_of(stack), literal))
-            .or_insert((stack, output));
-        if first != (stack, output) {
-            let other = format!("{}/{}", app.path(first.0), first.1);
-            problems.push(Problem::error(
+        // A few exports a stack: the key's copy costs little.
+        let names = seen.exports.entry(app.env_of(stack).cloned()).or_default();
+        match names.get(literal) {
+            Some(other) => problems.push(Problem::error(
                 format!("{}/{output}", app.path(stack)),
                 format!("export name {literal} is also exported by {other}: export names are unique per account and region"),
-            ));
+            )),
+            None => {
+                names.insert(literal.to_owned(), format!("{}/{output}", app.path(stack)));
+            }
         }
     }
 }

@@ -66,8 +66,9 @@ pub fn build(ctx: &AppContext) -> anyhow::Result<App> {
         .map(|(name, file)| stage_settings(name, file))
         .collect();
     let stages = stages.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    // Each stage is a world of its own: built on every core, joined in file order.
-    app.build_in_parallel(&stages, |app, (naming, settings)| {
+    // Each stage is a world of its own: built on every core, joined in file order, when the
+    // app is synthesized, a batch at a time (a thousand stages are never whole in memory).
+    app.defer_in_parallel(stages, |app, (naming, settings)| {
         add_stage(app, naming, settings)
     });
     Ok(app)

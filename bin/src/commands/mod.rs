@@ -49,9 +49,9 @@ where
     Ok(ManuallyDrop::new(build(ctx)?))
 }
 
-/// Builds the app without synthesizing it, for what the tree alone answers (`pantri ls`): the
-/// problems its constructs reported while it was built are printed, and an error among them
-/// fails, as in [`build_and_synthesize`]. What only synthesis finds (schemas, references,
+/// Builds the app, its deferred stages too, without synthesizing it, for what the tree alone
+/// answers (`pantri ls`): the problems its constructs reported while it was built are printed,
+/// and an error among them fails, as in [`build_and_synthesize`]. What only synthesis finds (schemas, references,
 /// limits) is left to the commands that synthesize.
 pub(crate) fn build_checked<F>(
     ctx: &AppContext,
@@ -61,7 +61,8 @@ pub(crate) fn build_checked<F>(
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
-    let app = built(ctx, build)?;
+    let mut app = built(ctx, build)?;
+    app.build_deferred();
     let n = print_problems(app.problems(), err)?;
     if n > 0 {
         anyhow::bail!("the app has {n} error(s): fix them, then run the command again");

@@ -70,7 +70,7 @@ where
             writeln!(
                 out,
                 "synthesized {} stacks into {} in {} ms",
-                synthesized.manifest.stack_names().len(),
+                synthesized.stacks.len(),
                 args.output.display(),
                 started.elapsed().as_millis()
             )?;

@@ -124,13 +124,17 @@ fn cached(cache: &HashCache, d: &AssetDecl) -> Result<String, String> {
     }
 }
 
-/// The hashes of the assets of the synthesized stacks, each distinct source read once, on every
-/// core (they read files: synthesis computes them while it renders the stacks).
-pub(crate) fn hash_all(app: &App, facts: &Facts) -> HashCache {
+/// The hashes of the assets of the synthesized stacks that `known` does not hold (hashed for
+/// a batch of stages before), each distinct source read once, on every core (they read files:
+/// synthesis computes them while it renders the stacks).
+pub(crate) fn hash_all(app: &App, facts: &Facts, known: &HashCache) -> HashCache {
     let mut first: HashMap<(PathBuf, String), &AssetDecl> = HashMap::new();
     for i in facts.stacks.values().flat_map(|info| &info.assets) {
         let d = &app.assets[*i];
-        first.entry(hash_key(d)).or_insert(d);
+        let key = hash_key(d);
+        if !known.contains_key(&key) {
+            first.entry(key).or_insert(d);
+        }
     }
     first
         .into_par_iter()

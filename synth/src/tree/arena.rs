@@ -8,6 +8,8 @@
 //! in a shard in the order they were added, so ids sort in the order a serial build would have
 //! given them.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::{App, Node, NodeId, NodeKind};
@@ -114,6 +116,7 @@ impl App {
                     },
                     problems: Vec::new(),
                     assets: Vec::new(),
+                    deferred: Vec::new(),
                 };
                 fork.nodes.shards[0].push(root_copy(root));
                 for item in chunk {
@@ -160,7 +163,101 @@ impl App {
             self.nodes.root_mut().children.extend(children);
             self.problems.append(&mut fork.problems);
             self.assets.append(&mut fork.assets);
+            self.deferred.append(&mut fork.deferred);
         }
+    }
+
+    /// Adds a part of the app for each item, as [`App::build_in_parallel`] does, but builds
+    /// them only when the app is synthesized, a batch of items at a time: each batch is built,
+    /// synthesized into the assembly and dropped before the next is built, so an app of a
+    /// thousand stages is never whole in memory. The assembly is the one the app built at once
+    /// would give, byte for byte.
+    ///
+    /// The parts come after everything else the app holds, in the order they were deferred,
+    /// whenever that was. Until they are built (by [`crate::synthesize()`],
+    /// [`crate::synthesize_into`], or [`App::build_deferred`]), the app's tree and problems do
+    /// not include them: what reads the tree (a listing of its stacks) calls
+    /// [`App::build_deferred`] first. Stages are the natural items: each is a world of its own,
+    /// and `build` may not refer to nodes outside its item's part.
+    pub fn defer_in_parallel<T: Send + Sync + 'static>(
+        &mut self,
+        items: Vec<T>,
+        build: impl Fn(&mut App, &T) + Send + Sync + 'static,
+    ) {
+        if !items.is_empty() {
+            self.deferred.push(Box::new(Part { items, build }));
+        }
+    }
+
+    /// Builds every part [`App::defer_in_parallel`] deferred, now: the app is then whole.
+    pub fn build_deferred(&mut self) {
+        for part in std::mem::take(&mut self.deferred) {
+            part.build(self, 0..part.len());
+        }
+    }
+
+    /// The number of items whose parts are deferred, not yet built.
+    pub fn deferred_items(&self) -> usize {
+        self.deferred.iter().map(|p| p.len()).sum()
+    }
+
+    /// The deferred items in batches of at most `size`: (part, items), in order.
+    pub(crate) fn deferred_batches(&self, size: usize) -> Vec<(usize, Range<usize>)> {
+        let size = size.max(1);
+        let mut out = Vec::new();
+        for (i, part) in self.deferred.iter().enumerate() {
+            let mut start = 0;
+            while start < part.len() {
+                let end = (start + size).min(part.len());
+                out.push((i, start..end));
+                start = end;
+            }
+        }
+        out
+    }
+
+    /// An app of this app's root alone with a batch of a deferred part's items built into it.
+    pub(crate) fn build_batch(&self, part: usize, items: Range<usize>) -> App {
+        let mut batch = App {
+            nodes: Arena::with_root(root_copy(self.nodes.root())),
+            problems: Vec::new(),
+            assets: Vec::new(),
+            deferred: Vec::new(),
+        };
+        if let Some(part) = self.deferred.get(part) {
+            part.build(&mut batch, items);
+        }
+        // What its builder deferred in turn belongs to the batch.
+        batch.build_deferred();
+        batch
+    }
+}
+
+/// A part of an app built later: its items and their builder.
+pub(super) trait DeferredPart: Send + Sync {
+    fn len(&self) -> usize;
+    /// Builds the items in `items` into `app`.
+    fn build(&self, app: &mut App, items: Range<usize>);
+}
+
+impl std::fmt::Debug for dyn DeferredPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeferredPart({} items)", self.len())
+    }
+}
+
+struct Part<T, F> {
+    items: Vec<T>,
+    build: F,
+}
+
+impl<T: Send + Sync, F: Fn(&mut App, &T) + Send + Sync> DeferredPart for Part<T, F> {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn build(&self, app: &mut App, items: Range<usize>) {
+        app.build_in_parallel(&self.items[items], &self.build);
     }
 }
 
