@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{ser::SerializeMap, Serialize, Serializer};
 
 use indexmap::IndexMap;
-use rayon::prelude::*;
 use serde_json::json;
 
 use crate::assembly::{
@@ -106,17 +105,15 @@ pub(crate) fn stack_artifact(
     }
 }
 
-/// The depth of the root's children's keys in `tree.json` (`{"tree": {"children": {...}}}`).
-pub(crate) const TREE_CHILD_DEPTH: usize = 3;
-
-/// `tree.json`'s entries below the root for the selected stacks (the root's children that hold
-/// one, each with its subtree), serialized straight from the app on every core, at the depth
-/// of the root's children, in order. Building the tree as a JSON value first, then writing and
-/// freeing that, was a sixth of the reference app's synthesis.
-pub(crate) fn tree_children<'a>(
-    app: &'a App,
+/// Gives `each` the entries of `tree.json` below the root for the selected stacks (the root's
+/// children that hold one, each with its subtree, to be serialized straight from the app), in
+/// order. Building the tree as a JSON value first, then writing and freeing that, was a sixth
+/// of the reference app's synthesis.
+pub(crate) fn tree_children(
+    app: &App,
     stacks: &[NodeId],
-) -> serde_json::Result<Vec<(&'a str, Vec<u8>)>> {
+    mut each: impl FnMut(&str, &dyn TreeEntry) -> serde_json::Result<()>,
+) -> serde_json::Result<()> {
     let selection = TreeSelection {
         app,
         included: stacks.iter().flat_map(|s| app.ancestors(*s)).collect(),
@@ -127,15 +124,22 @@ pub(crate) fn tree_children<'a>(
         node: app.root_id(),
         inside: false,
     };
-    let children: Vec<TreeNode<'_>> = root.children().collect();
-    children
-        .par_iter()
-        .map(|child| {
-            let mut out = Vec::new();
-            crate::pretty::Entries::value(&mut out, TREE_CHILD_DEPTH, child)?;
-            Ok((app.id(child.node), out))
-        })
-        .collect()
+    for child in root.children() {
+        each(app.id(child.node), &child)?;
+    }
+    Ok(())
+}
+
+/// A node of `tree.json` with its subtree, written at a depth.
+pub(crate) trait TreeEntry {
+    /// Writes the node as the value of an entry whose key is at `depth`.
+    fn write(&self, out: &mut Vec<u8>, depth: usize) -> serde_json::Result<()>;
+}
+
+impl TreeEntry for TreeNode<'_> {
+    fn write(&self, out: &mut Vec<u8>, depth: usize) -> serde_json::Result<()> {
+        crate::pretty::Entries::value(out, depth, self)
+    }
 }
 
 /// The root's `constructInfo` in `tree.json` (what follows its children).

@@ -62,7 +62,7 @@ impl OneSpace {
 /// A JSON object written a few entries at a time (`tree.json` and the manifest, a batch of stages
 /// at a time), in the bytes [`OneSpace`] gives the whole object serialized at once: open it,
 /// add entries or open entries that are objects themselves, then close each.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Entries {
     /// The depth of the entries' keys.
     depth: usize,
@@ -76,8 +76,9 @@ impl Entries {
         Entries { depth, count: 0 }
     }
 
-    /// The separator and key of the next entry, up to its value.
-    fn key(&mut self, out: &mut Vec<u8>, key: &str) -> serde_json::Result<()> {
+    /// The separator and key of the next entry, up to its value (written next, at this
+    /// object's depth).
+    pub(crate) fn key(&mut self, out: &mut Vec<u8>, key: &str) -> serde_json::Result<()> {
         let mut f = OneSpace {
             depth: self.depth,
             has_value: false,

@@ -104,17 +104,22 @@ fn synthesize_all(
     keep_manifest: bool,
 ) -> Result<(Synthesized, Manifest)> {
     let mut run = Run::new(app, options, sink, keep_manifest)?;
-    run = resolve_batch(app, run)?.render_batch()?;
-    let mut previous: Option<App> = None;
-    for (part, items) in app.deferred_batches(DEFERRED_BATCH) {
-        // The batch before is freed while this one is built (freeing a tree node by node
-        // takes a tenth of the time building it does).
-        let (batch, ()) = rayon::join(|| app.build_batch(part, items), || drop(previous.take()));
-        run = resolve_batch(&batch, run)?.render_batch()?;
-        previous = Some(batch);
+    // (An app of deferred stages alone has nothing built to go through.)
+    if app.deferred_items() == 0
+        || !app.children(app.root_id()).is_empty()
+        || !app.problems.is_empty()
+    {
+        run = resolve_batch(app, run)?.render_batch()?;
     }
-    let (done, ()) = rayon::join(|| run.finish(), || drop(previous));
-    done
+    for (part, items) in app.deferred_batches(DEFERRED_BATCH) {
+        let batch = app.build_batch(part, items);
+        run = resolve_batch(&batch, run)?.render_batch()?;
+        // Freed on the thread pool while the next batch is built, or the files are closed:
+        // freeing a tree node by node takes a tenth of the time building it does, and nothing
+        // waits for it.
+        rayon::spawn(move || drop(batch));
+    }
+    run.finish()
 }
 
 /// What synthesis keeps from one batch of stacks to the next (an app's deferred stages are
@@ -142,8 +147,47 @@ struct Run<'s> {
     manifest: ManifestFile,
 }
 
+/// A file of the assembly written a piece at a time: what is written is held until it is
+/// worth a write to the sink (a file of a small app is put once, when it is closed).
+#[derive(Default)]
+struct Pieces {
+    name: &'static str,
+    text: Vec<u8>,
+    /// Whether the sink has the file (the pieces that follow are appended).
+    started: bool,
+}
+
+/// What [`Pieces`] holds before it writes.
+const PIECES_BYTES: usize = 1 << 20;
+
+impl Pieces {
+    fn new(name: &'static str) -> Pieces {
+        Pieces {
+            name,
+            text: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// Gives the sink what is held, if it is enough or `last`.
+    fn write(&mut self, sink: &dyn AssemblySink, last: bool) -> Result<()> {
+        if self.text.len() < PIECES_BYTES && !last {
+            return Ok(());
+        }
+        let text = text(std::mem::take(&mut self.text));
+        if self.started {
+            sink.append(self.name, &text)
+        } else {
+            self.started = true;
+            sink.put(self.name, text)
+        }
+    }
+}
+
 /// `tree.json`, open: `{"version", "tree": {"id", "path", "children": {` entries.
+#[derive(Default)]
 struct TreeFile {
+    out: Pieces,
     top: Entries,
     root: Entries,
     /// Open from the first child on (a root without children has no `children`).
@@ -154,12 +198,13 @@ struct TreeFile {
 
 /// `manifest.json`, open: `{"version", "artifacts": {` entries.
 struct ManifestFile {
+    out: Pieces,
     top: Entries,
     artifacts: Entries,
 }
 
 impl<'s> Run<'s> {
-    /// Starts `tree.json` and the manifest in `sink`.
+    /// Starts `tree.json` and the manifest.
     fn new(
         app: &App,
         options: &SynthOptions,
@@ -174,15 +219,14 @@ impl<'s> Run<'s> {
                 )
             }
         };
-        let mut out = Vec::new();
-        let mut top = Entries::open(&mut out, 1);
-        top.entry(&mut out, "version", "tree-0.1")
+        let mut tree_out = Pieces::new("tree.json");
+        let out = &mut tree_out.text;
+        let mut top = Entries::open(out, 1);
+        top.entry(out, "version", "tree-0.1")
             .map_err(cannot("tree.json"))?;
-        let mut root = top
-            .open_entry(&mut out, "tree")
-            .map_err(cannot("tree.json"))?;
-        root.entry(&mut out, "id", "App")
-            .and_then(|()| root.entry(&mut out, "path", ""))
+        let mut root = top.open_entry(out, "tree").map_err(cannot("tree.json"))?;
+        root.entry(out, "id", "App")
+            .and_then(|()| root.entry(out, "path", ""))
             .map_err(cannot("tree.json"))?;
         let mut root_info = Vec::new();
         Entries::value(
@@ -191,20 +235,20 @@ impl<'s> Run<'s> {
             &crate::manifest::root_construct_info(app),
         )
         .map_err(cannot("tree.json"))?;
-        sink.put("tree.json", text(out))?;
         let tree = TreeFile {
+            out: tree_out,
             top,
             root,
             children: None,
             root_info,
         };
-        let mut out = Vec::new();
-        let mut top = Entries::open(&mut out, 1);
+        let mut manifest_out = Pieces::new("manifest.json");
+        let out = &mut manifest_out.text;
+        let mut top = Entries::open(out, 1);
         let artifacts = top
-            .entry(&mut out, "version", SCHEMA_VERSION)
-            .and_then(|()| top.open_entry(&mut out, "artifacts"))
+            .entry(out, "version", SCHEMA_VERSION)
+            .and_then(|()| top.open_entry(out, "artifacts"))
             .map_err(cannot("manifest.json"))?;
-        sink.put("manifest.json", text(out))?;
         Ok(Run {
             sink,
             format: options.format,
@@ -222,7 +266,11 @@ impl<'s> Run<'s> {
             stacks: Vec::new(),
             kept: keep_manifest.then(IndexMap::new),
             tree,
-            manifest: ManifestFile { top, artifacts },
+            manifest: ManifestFile {
+                out: manifest_out,
+                top,
+                artifacts,
+            },
         })
     }
 
@@ -241,23 +289,24 @@ impl<'s> Run<'s> {
             }
         }
         let TreeFile {
+            out: mut tree_out,
             top,
             mut root,
             children,
             root_info,
         } = self.tree;
-        let mut out = Vec::new();
+        let out = &mut tree_out.text;
         if let Some(children) = children {
-            children.close(&mut out);
+            children.close(out);
         }
-        let closed = root.written_entry(&mut out, "constructInfo", &root_info);
+        let closed = root.written_entry(out, "constructInfo", &root_info);
         if let Err(e) = closed {
             json_problem::<()>("", "tree", e, &mut self.problems);
         }
-        root.close(&mut out);
-        top.close(&mut out);
+        root.close(out);
+        top.close(out);
         out.push(b'\n');
-        self.sink.append("tree.json", &text(out))?;
+        tree_out.write(self.sink, true)?;
 
         let tree_artifact = Artifact {
             kind: "cdk:tree".to_owned(),
@@ -267,15 +316,19 @@ impl<'s> Run<'s> {
             metadata: IndexMap::new(),
             display_name: None,
         };
-        let ManifestFile { top, mut artifacts } = self.manifest;
-        let mut out = Vec::new();
-        if let Err(e) = artifacts.entry(&mut out, "Tree", &tree_artifact) {
+        let ManifestFile {
+            out: mut manifest_out,
+            top,
+            mut artifacts,
+        } = self.manifest;
+        let out = &mut manifest_out.text;
+        if let Err(e) = artifacts.entry(out, "Tree", &tree_artifact) {
             json_problem::<()>("", "manifest", e, &mut self.problems);
         }
-        artifacts.close(&mut out);
-        top.close(&mut out);
+        artifacts.close(out);
+        top.close(out);
         out.push(b'\n');
-        self.sink.append("manifest.json", &text(out))?;
+        manifest_out.write(self.sink, true)?;
         // (Not kept, the manifest is only in the sink.)
         let artifacts = self.kept.map_or_else(IndexMap::new, |mut kept| {
             kept.insert("Tree".to_owned(), tree_artifact);
@@ -506,35 +559,42 @@ impl<'s> Resolved<'_, 's> {
     /// and the manifest written, its problems kept for [`Run::finish`].
     fn render_batch(mut self) -> Result<Run<'s>> {
         let stacks = std::mem::take(&mut self.stacks);
+        let mut tree = std::mem::take(&mut self.run.tree);
         let app = self.app;
         // `tree.json` (the largest file after the templates: 5 MB at 100 stages) reads only the
         // construct tree: it is serialized while the stacks are finished.
-        let (tree, finished) = rayon::join(
-            || crate::manifest::tree_children(app, &stacks),
+        let (written, finished) = rayon::join(
+            || tree.add_children(app, &stacks),
             move || finish_batch(self),
         );
         let mut run = finished?;
-        match tree {
-            Ok(children) => {
-                let mut out = Vec::new();
-                let tree = &mut run.tree;
-                for (id, value) in children {
-                    let open = match &mut tree.children {
-                        Some(open) => Ok(open),
-                        None => tree
-                            .root
-                            .open_entry(&mut out, "children")
-                            .map(|c| tree.children.insert(c)),
-                    };
-                    if let Err(e) = open.and_then(|c| c.written_entry(&mut out, id, &value)) {
-                        json_problem::<()>("", "tree", e, &mut run.problems);
-                    }
-                }
-                run.sink.append("tree.json", &text(out))?;
-            }
-            Err(e) => json_problem::<()>("", "tree", e, &mut run.problems),
+        if let Err(e) = written {
+            json_problem::<()>("", "tree", e, &mut run.problems);
         }
+        tree.out.write(run.sink, false)?;
+        run.tree = tree;
         Ok(run)
+    }
+}
+
+impl TreeFile {
+    /// Adds the root's children of a batch (those holding a selected stack).
+    fn add_children(&mut self, app: &App, stacks: &[NodeId]) -> serde_json::Result<()> {
+        let TreeFile {
+            out,
+            root,
+            children,
+            ..
+        } = self;
+        let out = &mut out.text;
+        crate::manifest::tree_children(app, stacks, |id, child| {
+            let children = match children {
+                Some(open) => open,
+                None => children.insert(root.open_entry(out, "children")?),
+            };
+            children.key(out, id)?;
+            child.write(out, children.depth())
+        })
     }
 }
 
@@ -602,14 +662,14 @@ fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
         })
         .collect::<Result<_>>()?;
     // (Problems are sorted at the end: the order they are gathered in does not matter.)
-    let mut out = Vec::new();
+    let out = &mut run.manifest.out.text;
     for ((stack, problems), (assets, (artifact, json), found)) in
         rendered.iter().zip(per_stack).zip(artifacts)
     {
         fx.problems.extend(problems);
         fx.problems.extend(found);
         for (id, asset) in assets {
-            if let Err(e) = run.manifest.artifacts.entry(&mut out, &id, &asset) {
+            if let Err(e) = run.manifest.artifacts.entry(out, &id, &asset) {
                 json_problem::<()>(app.path(stack.node), "manifest", e, &mut fx.problems);
             }
             if let Some(kept) = &mut run.kept {
@@ -617,7 +677,7 @@ fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
             }
         }
         let id = &facts.stacks[&stack.node].artifact_id;
-        if let Err(e) = run.manifest.artifacts.written_entry(&mut out, id, &json) {
+        if let Err(e) = run.manifest.artifacts.written_entry(out, id, &json) {
             json_problem::<()>(app.path(stack.node), "manifest", e, &mut fx.problems);
         }
         run.stacks.push(app.path(stack.node).to_owned());
@@ -625,7 +685,7 @@ fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
             kept.insert(id.clone(), artifact);
         }
     }
-    run.sink.append("manifest.json", &text(out))?;
+    run.manifest.out.write(run.sink, false)?;
     run.problems.append(&mut fx.problems);
     Ok(run)
 }

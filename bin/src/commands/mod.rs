@@ -101,20 +101,18 @@ pub(crate) fn build_and_write<F>(
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
-    // Whether `dir` may be replaced is checked while the app builds (at 100 stages that reads
-    // a 2 MB manifest). The check creates nothing; a build error is the one reported.
-    let mut checked = None;
-    let app = rayon::in_place_scope(|s| {
-        s.spawn(|_| checked = Some(AssemblyWriter::check(dir)));
-        built(ctx, build)
-    })?;
-    checked.unwrap_or_else(|| AssemblyWriter::check(dir))?;
+    let app = built(ctx, build)?;
+    // Whether `dir` may be replaced is checked while the app is synthesized into the staging
+    // directory beside it (at 100 stages the check reads a 2 MB manifest; the app's stages are
+    // built by synthesis, a batch at a time). A `dir` that may not be replaced is the error,
+    // whatever synthesis found: the writer is dropped uncommitted and removes what it wrote.
     let writer = AssemblyWriter::new_checked(dir)?;
-    let synthesized = reported(
-        pantri_synth::synthesize_into(&app, options, &writer),
-        |s| &s.warnings,
-        err,
-    )?;
+    let (checked, synthesized) = rayon::join(
+        || AssemblyWriter::check(dir),
+        || pantri_synth::synthesize_into(&app, options, &writer),
+    );
+    checked?;
+    let synthesized = reported(synthesized, |s| &s.warnings, err)?;
     writer.commit()?;
     Ok(synthesized)
 }
