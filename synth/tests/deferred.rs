@@ -9,8 +9,17 @@ use pantri_synth::{
 
 const ACCOUNT: &str = "123456789012";
 
-/// More than two batches' worth.
+/// More than four batches' worth on two threads (16 stages a batch).
 const STAGES: usize = 70;
+
+/// `f` on a pool of `threads` threads (the batch size follows the number of threads).
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(f)
+}
 
 fn raw(type_name: &str) -> RawResource {
     RawResource {
@@ -112,15 +121,20 @@ fn deferred_stages_synthesize_to_the_assembly_of_the_app_built_whole() {
         assert_eq!(app.stages().len(), 1, "only the eager stage is built");
         let expected = synthesize(&whole(&[]), &options).expect("synth").assembly;
         assert_eq!(expected.manifest.stack_names().len(), 3 * (STAGES + 1));
-        assert_eq!(
-            synthesize(&app, &options).expect("synth").assembly,
-            expected
-        );
+        // Five batches of at most 16 stages on two threads, one of them on one thread.
+        for threads in [2, 1] {
+            let batched = on_threads(threads, || synthesize(&app, &options));
+            assert_eq!(
+                batched.expect("synth").assembly,
+                expected,
+                "{threads} threads"
+            );
+        }
 
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("cdk.out");
         let writer = AssemblyWriter::new(&out).expect("a new directory");
-        let done = synthesize_into(&app, &options, &writer).expect("synth");
+        let done = on_threads(2, || synthesize_into(&app, &options, &writer)).expect("synth");
         writer.commit().expect("moved into place");
         assert_eq!(done.stacks, expected.manifest.stack_names());
         assert_eq!(
@@ -143,18 +157,14 @@ fn a_stage_picked_from_a_later_batch_is_the_same_as_from_the_whole_app() {
         expected.manifest.stack_names(),
         ["s65/Storage", "s65/Service", "s65/Edge"]
     );
-    assert_eq!(
-        synthesize(&deferred(&[]), &options)
-            .expect("synth")
-            .assembly,
-        expected
-    );
+    let batched = on_threads(2, || synthesize(&deferred(&[]), &options));
+    assert_eq!(batched.expect("synth").assembly, expected);
 
     let missing = SynthOptions {
         stages: vec!["s7".to_owned(), "nope".to_owned()],
         ..SynthOptions::default()
     };
-    let found = problems(synthesize(&deferred(&[]), &missing));
+    let found = problems(on_threads(2, || synthesize(&deferred(&[]), &missing)));
     assert_eq!(found, problems(synthesize(&whole(&[]), &missing)));
     assert_eq!(found.len(), 1, "{found:?}");
     // Every stage is named, those of the last batch too.
@@ -187,7 +197,9 @@ fn names_that_collide_across_batches_are_the_errors_of_the_app_built_whole() {
         (5, id("s60")),
         (33, id("s1000")),
     ];
-    let found = problems(synthesize(&deferred(&twists), &SynthOptions::default()));
+    let found = problems(on_threads(2, || {
+        synthesize(&deferred(&twists), &SynthOptions::default())
+    }));
     assert_eq!(
         found,
         problems(synthesize(&whole(&twists), &SynthOptions::default()))
