@@ -374,6 +374,61 @@ fn ls_lists_the_stacks_of_the_manifest_without_synthesizing() {
     assert_eq!(stdout(&from_tree).lines().count(), 13);
 }
 
+/// More stages than two batches (16 a batch on two threads): `ls` and `synth` read them a
+/// batch at a time, and say what a stage of the last batch got wrong.
+#[test]
+fn ls_and_synth_read_many_stages_a_batch_at_a_time() {
+    // GIVEN 40 stages and the assembly they synthesize
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = dir.path().join("stages");
+    pantri::app::scale::write_stage_files(&stages, 40).expect("stage files");
+    assert!(pantri(dir.path(), &["synth", "--quiet"]).status.success());
+    let manifest = || std::fs::read_to_string(dir.path().join("cdk.out/manifest.json"));
+    let before = manifest().expect("a manifest");
+    // WHEN `ls` answers from the tree, and `ls --app` from the manifest
+    let from_tree = pantri(dir.path(), &["ls"]);
+    let from_manifest = pantri(dir.path(), &["ls", "--app", "cdk.out"]);
+    // THEN the names and their order are the same, every stage's
+    assert!(from_tree.status.success(), "{}", stderr(&from_tree));
+    assert_eq!(stdout(&from_tree), stdout(&from_manifest));
+    assert_eq!(stdout(&from_tree).lines().count(), 40 * 6 + 1);
+    assert_eq!(stdout(&from_tree).lines().last(), Some("s0039/Monitoring"));
+
+    // GIVEN a task size Fargate does not have in a stage of the last batch
+    let last = stages.join("s0038.yaml");
+    let text = std::fs::read_to_string(&last).expect("stage file");
+    assert!(text.contains("  memory: "), "{text}");
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("  memory: ") {
+                "  memory: 999"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&last, text + "\n").expect("write");
+    // WHEN the stacks are listed and the stages synthesized
+    for args in [&["ls"][..], &["synth", "--quiet"]] {
+        let out = pantri(dir.path(), args);
+        // THEN the stage's error is printed with its path, and nothing is listed or written
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("[s0038/Service/Web] memory 999 MiB is not legal"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+    assert_eq!(
+        manifest().ok(),
+        Some(before),
+        "the assembly is the one before"
+    );
+}
+
 #[test]
 fn ls_fails_on_an_error_a_construct_reports() {
     // GIVEN a stage whose task size Fargate does not have

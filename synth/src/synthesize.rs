@@ -62,18 +62,6 @@ pub struct Synthesized {
     pub warnings: Vec<Problem>,
 }
 
-/// The stages (items of [`App::defer_in_parallel`]) built and synthesized at a time: eight a
-/// thread, at least 16. Each batch is dropped before the one after the next is built, so memory
-/// holds about two batches' trees (350 KB a stage of the reference app, against 200 KB of
-/// output). On 2 cores, over 20 alternated runs of 100 stages, batches of 8, 16, 32 and 64
-/// stages took 160, 165, 170 and 178 ms with peaks of 34, 43, 54 and 64 MB: a small batch's
-/// memory is still in the cache and its pages already mapped when the next is built. Below 8 the
-/// fixed costs of a batch (joining its forks, the serial parts of resolving) take over; at 1,000
-/// stages 16 was the fastest.
-fn deferred_batch() -> usize {
-    (8 * rayon::current_num_threads()).max(16)
-}
-
 /// Synthesizes the app's stacks (those of the selected stages) into a cloud assembly.
 pub fn synthesize(app: &App, options: &SynthOptions) -> Result<Synthesis> {
     let sink = MemorySink::default();
@@ -108,23 +96,18 @@ fn synthesize_all(
     sink: &dyn AssemblySink,
     keep_manifest: bool,
 ) -> Result<(Synthesized, Manifest)> {
-    let mut run = Run::new(app, options, sink, keep_manifest)?;
-    // (An app of deferred stages alone has nothing built to go through.)
-    if app.deferred_items() == 0
-        || !app.children(app.root_id()).is_empty()
-        || !app.problems.is_empty()
-    {
-        run = resolve_batch(app, run)?.render_batch()?;
-    }
-    for (part, items) in app.deferred_batches(deferred_batch()) {
-        let batch = app.build_batch(part, items);
-        run = resolve_batch(&batch, run)?.render_batch()?;
-        // Freed on the thread pool while the next batch is built, or the files are closed:
-        // freeing a tree node by node takes a tenth of the time building it does, and nothing
-        // waits for it.
-        rayon::spawn(move || drop(batch));
-    }
-    run.finish()
+    // Moved through each part's two phases; an error ends the synthesis.
+    let mut run = Some(Run::new(app, options, sink, keep_manifest)?);
+    app.try_for_each_part(|part| {
+        if let Some(r) = run.take() {
+            run = Some(resolve_batch(part, r)?.render_batch()?);
+        }
+        Ok(())
+    })?;
+    run.map_or_else(
+        || unreachable!("a run is put back after each part"),
+        Run::finish,
+    )
 }
 
 /// What synthesis keeps from one batch of stacks to the next (an app's deferred stages are

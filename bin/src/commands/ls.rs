@@ -39,9 +39,8 @@ where
         // The stacks and their names are the tree's: building the app answers, synthesizing
         // it (most of the time `ls` took) does not add to the answer. The manifest lists the
         // stacks in the same order with the same names (`App::stacks`, `App::path`).
-        let app = super::build_checked(ctx, build, err)?;
-        for stack in app.stacks() {
-            writeln!(out, "{}", app.path(stack))?;
+        for stack in super::built_stacks(ctx, build, err)? {
+            writeln!(out, "{stack}")?;
         }
         return Ok(Exit::Success);
     }

@@ -49,25 +49,33 @@ where
     Ok(ManuallyDrop::new(build(ctx)?))
 }
 
-/// Builds the app, its deferred stages too, without synthesizing it, for what the tree alone
-/// answers (`pantri ls`): the problems its constructs reported while it was built are printed,
-/// and an error among them fails, as in [`build_and_synthesize`]. What only synthesis finds (schemas, references,
-/// limits) is left to the commands that synthesize.
-pub(crate) fn build_checked<F>(
+/// Builds the app without synthesizing it, for what the tree alone answers (`pantri ls`): the
+/// paths of its stacks, in order. Its deferred stages are built a batch at a time, as synthesis
+/// builds them, each dropped once its stacks are listed. The problems its constructs reported
+/// while it was built are printed, and an error among them fails, as in
+/// [`build_and_synthesize`]. What only synthesis finds (schemas, references, limits) is left to
+/// the commands that synthesize.
+pub(crate) fn built_stacks<F>(
     ctx: &AppContext,
     build: &F,
     err: &mut dyn Write,
-) -> anyhow::Result<ManuallyDrop<App>>
+) -> anyhow::Result<Vec<String>>
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
-    let mut app = built(ctx, build)?;
-    app.build_deferred();
-    let n = print_problems(app.problems(), err)?;
+    let app = built(ctx, build)?;
+    let mut stacks = Vec::new();
+    let mut problems = Vec::new();
+    app.try_for_each_part(|part| {
+        stacks.extend(part.stacks().into_iter().map(|s| part.path(s).to_owned()));
+        problems.extend_from_slice(part.problems());
+        Ok::<_, std::convert::Infallible>(())
+    })?;
+    let n = print_problems(&problems, err)?;
     if n > 0 {
         anyhow::bail!("the app has {n} error(s): fix them, then run the command again");
     }
-    Ok(app)
+    Ok(stacks)
 }
 
 /// Builds the app and synthesizes it; problems are printed, and an invalid tree is an error.
