@@ -176,9 +176,10 @@ impl App {
     /// The parts come after everything else the app holds, in the order they were deferred,
     /// whenever that was. Until they are built (by [`crate::synthesize()`],
     /// [`crate::synthesize_into`], or [`App::build_deferred`]), the app's tree and problems do
-    /// not include them: what reads the tree (a listing of its stacks) calls
-    /// [`App::build_deferred`] first. Stages are the natural items: each is a world of its own,
-    /// and `build` may not refer to nodes outside its item's part.
+    /// not include them: what reads the tree reads it a part at a time
+    /// ([`App::try_for_each_part`], as `pantri ls` does) or builds it whole first. Stages are
+    /// the natural items: each is a world of its own, and `build` may not refer to nodes
+    /// outside its item's part, nor defer more items (an error).
     pub fn defer_in_parallel<T: Send + Sync + 'static>(
         &mut self,
         items: Vec<T>,
@@ -193,6 +194,21 @@ impl App {
     pub fn build_deferred(&mut self) {
         for part in std::mem::take(&mut self.deferred) {
             part.build(self, 0..part.len());
+        }
+        self.refuse_nested_deferral();
+    }
+
+    /// Items deferred by a deferred part's builder would come after its batch when the app is
+    /// synthesized a batch at a time, but after the whole part when it is built at once: the
+    /// order would depend on the batches. They are an error, and dropped.
+    fn refuse_nested_deferral(&mut self) {
+        if !self.deferred.is_empty() {
+            self.deferred.clear();
+            self.problems.push(Problem::error(
+                "",
+                "a builder given to App::defer_in_parallel deferred more items: build them in \
+                 place (App::build_in_parallel), or defer them with the others",
+            ));
         }
     }
 
@@ -248,8 +264,7 @@ impl App {
         if let Some(part) = self.deferred.get(part) {
             part.build(&mut batch, items);
         }
-        // What its builder deferred in turn belongs to the batch.
-        batch.build_deferred();
+        batch.refuse_nested_deferral();
         batch
     }
 }
@@ -493,5 +508,36 @@ mod tests {
             }
         });
         assert_eq!((stopped, seen), (Err("stop"), 2));
+    }
+
+    #[test]
+    fn a_deferred_builder_that_defers_is_an_error_however_the_app_is_built() {
+        let app = || {
+            let mut app = App::new();
+            app.defer_in_parallel(vec![1usize, 2], |app, i| {
+                stage(app, i);
+                app.defer_in_parallel(vec![*i + 10], stage);
+            });
+            app
+        };
+        let message = "a builder given to App::defer_in_parallel deferred more items";
+        match crate::synthesize(&app(), &crate::SynthOptions::default()) {
+            Err(crate::SynthError::Invalid(problems)) => {
+                let nested: Vec<_> = problems
+                    .iter()
+                    .filter(|p| p.message.starts_with(message))
+                    .collect();
+                assert_eq!(nested.len(), 1, "{problems:?}");
+            }
+            other => panic!("expected the error, got {other:?}"),
+        }
+        let mut whole = app();
+        whole.build_deferred();
+        assert_eq!(whole.deferred_items(), 0);
+        assert!(whole
+            .problems()
+            .iter()
+            .any(|p| p.message.starts_with(message)));
+        assert_eq!(whole.stages().len(), 2, "the nested items are dropped");
     }
 }
