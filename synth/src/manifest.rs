@@ -12,6 +12,7 @@ use crate::assembly::{
     Artifact, EnvParameter, MetadataEntry, StackProperties, CROSS_REGION_METADATA,
     ENV_PARAMETER_METADATA, LOGICAL_ID_METADATA,
 };
+use crate::pretty::Entries;
 use crate::resolve::{Effects, Facts};
 use crate::synthesize::RenderedStack;
 use crate::tree::{App, NodeId, NodeKind, Parameter};
@@ -105,41 +106,37 @@ pub(crate) fn stack_artifact(
     }
 }
 
-/// Gives `each` the entries of `tree.json` below the root for the selected stacks (the root's
-/// children that hold one, each with its subtree, to be serialized straight from the app), in
-/// order. Building the tree as a JSON value first, then writing and freeing that, was a sixth
-/// of the reference app's synthesis.
-pub(crate) fn tree_children(
+/// Writes into `out` the entries of `tree.json` below the root for the selected stacks (the
+/// root's children that hold one, each with its subtree), serialized straight from the app, in
+/// order: into `children`, opened as the root's `children` entry at the first of them. Building
+/// the tree as a JSON value first, then writing and freeing that, was a sixth of the reference
+/// app's synthesis.
+pub(crate) fn write_tree_children(
     app: &App,
     stacks: &[NodeId],
-    mut each: impl FnMut(&str, &dyn TreeEntry) -> serde_json::Result<()>,
+    out: &mut Vec<u8>,
+    root: &mut Entries,
+    children: &mut Option<Entries>,
 ) -> serde_json::Result<()> {
     let selection = TreeSelection {
         app,
         included: stacks.iter().flat_map(|s| app.ancestors(*s)).collect(),
         selected: stacks.iter().copied().collect(),
     };
-    let root = TreeNode {
+    let root_node = TreeNode {
         tree: &selection,
         node: app.root_id(),
         inside: false,
     };
-    for child in root.children() {
-        each(app.id(child.node), &child)?;
+    for child in root_node.children() {
+        let children = match children {
+            Some(open) => open,
+            None => children.insert(root.open_entry(out, "children")?),
+        };
+        children.key(out, app.id(child.node))?;
+        Entries::value(out, children.depth(), &child)?;
     }
     Ok(())
-}
-
-/// A node of `tree.json` with its subtree, written at a depth.
-pub(crate) trait TreeEntry {
-    /// Writes the node as the value of an entry whose key is at `depth`.
-    fn write(&self, out: &mut Vec<u8>, depth: usize) -> serde_json::Result<()>;
-}
-
-impl TreeEntry for TreeNode<'_> {
-    fn write(&self, out: &mut Vec<u8>, depth: usize) -> serde_json::Result<()> {
-        crate::pretty::Entries::value(out, depth, self)
-    }
 }
 
 /// The root's `constructInfo` in `tree.json` (what follows its children).

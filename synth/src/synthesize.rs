@@ -289,7 +289,7 @@ impl<'s> Run<'s> {
         }
         let closed = root.written_entry(out, "constructInfo", &root_info);
         if let Err(e) = closed {
-            json_problem::<()>("", "tree", e, &mut self.problems);
+            json_problem("", "tree", e, &mut self.problems);
         }
         root.close(out);
         top.close(out);
@@ -311,7 +311,7 @@ impl<'s> Run<'s> {
         } = self.manifest;
         let out = &mut manifest_out.text;
         if let Err(e) = artifacts.entry(out, "Tree", &tree_artifact) {
-            json_problem::<()>("", "manifest", e, &mut self.problems);
+            json_problem("", "manifest", e, &mut self.problems);
         }
         artifacts.close(out);
         top.close(out);
@@ -351,15 +351,9 @@ fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// A problem for a file that cannot be written as JSON, and an empty object to go on with.
-fn json_problem<T: Default>(
-    path: &str,
-    what: &str,
-    e: serde_json::Error,
-    problems: &mut Vec<Problem>,
-) -> T {
+/// A problem for a file that cannot be written as JSON.
+fn json_problem(path: &str, what: &str, e: serde_json::Error, problems: &mut Vec<Problem>) {
     written(path, what, Err(e), problems);
-    T::default()
 }
 
 /// An app (or a batch of its deferred stages) resolved into templates (logical IDs, references,
@@ -403,7 +397,7 @@ fn resolve_batch<'a, 's>(app: &'a App, mut run: Run<'s>) -> Result<Resolved<'a, 
         .collect();
     for child in app.children(app.root_id()) {
         let id = app.id(*child);
-        if ids.contains(id) && run.root_ids.contains(id) {
+        if run.root_ids.contains(id) {
             problems.push(Problem::error(
                 app.path(*child),
                 format!("duplicate construct id {id:?}: siblings need distinct ids"),
@@ -557,7 +551,7 @@ impl<'s> Resolved<'_, 's> {
         );
         let mut run = finished?;
         if let Err(e) = written {
-            json_problem::<()>("", "tree", e, &mut run.problems);
+            json_problem("", "tree", e, &mut run.problems);
         }
         tree.out.write(run.sink, false)?;
         run.tree = tree;
@@ -574,15 +568,7 @@ impl TreeFile {
             children,
             ..
         } = self;
-        let out = &mut out.text;
-        crate::manifest::tree_children(app, stacks, |id, child| {
-            let children = match children {
-                Some(open) => open,
-                None => children.insert(root.open_entry(out, "children")?),
-            };
-            children.key(out, id)?;
-            child.write(out, children.depth())
-        })
+        crate::manifest::write_tree_children(app, stacks, &mut out.text, root, children)
     }
 }
 
@@ -644,7 +630,7 @@ fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
             }
             let mut json = Vec::new();
             if let Err(e) = Entries::value(&mut json, depth, &artifact) {
-                json_problem::<()>(app.path(stack.node), "manifest", e, &mut problems);
+                json_problem(app.path(stack.node), "manifest", e, &mut problems);
             }
             Ok((assets.artifacts, (artifact, json), problems))
         })
@@ -658,7 +644,7 @@ fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
         fx.problems.extend(found);
         for (id, asset) in assets {
             if let Err(e) = run.manifest.artifacts.entry(out, &id, &asset) {
-                json_problem::<()>(app.path(stack.node), "manifest", e, &mut fx.problems);
+                json_problem(app.path(stack.node), "manifest", e, &mut fx.problems);
             }
             if let Some(kept) = &mut run.kept {
                 kept.insert(id, asset);
@@ -666,7 +652,7 @@ fn finish_batch<'s>(resolved: Resolved<'_, 's>) -> Result<Run<'s>> {
         }
         let id = &facts.stacks[&stack.node].artifact_id;
         if let Err(e) = run.manifest.artifacts.written_entry(out, id, &json) {
-            json_problem::<()>(app.path(stack.node), "manifest", e, &mut fx.problems);
+            json_problem(app.path(stack.node), "manifest", e, &mut fx.problems);
         }
         run.stacks.push(app.path(stack.node).to_owned());
         if let Some(kept) = &mut run.kept {
