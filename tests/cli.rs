@@ -309,6 +309,32 @@ fn check_of_one_stage_sees_its_own_manifest_entry_change() {
     assert!(out.status.success(), "prod is untouched: {}", stderr(&out));
 }
 
+/// A change inside a long line (the dashboard's JSON body, thousands of characters on one line)
+/// is shown around where it changed, not as the whole line: found on a terminal, where the
+/// two lines filled the screen.
+#[test]
+fn check_shows_a_long_line_around_its_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stages = copy_stages(dir.path());
+    assert!(pantri(dir.path(), &["synth", "--quiet"]).status.success());
+    let prod = stages.join("prod.yaml");
+    let text = std::fs::read_to_string(&prod).expect("prod.yaml");
+    assert!(text.contains("desired_count: 3"), "{text}");
+    std::fs::write(&prod, text.replace("desired_count: 3", "desired_count: 4")).expect("write");
+    let out = pantri(dir.path(), &["synth", "prod", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let dashboard: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(r#"\"value\":4,\"palette\""#))
+        .collect();
+    assert_eq!(dashboard.len(), 1, "{err}");
+    assert!(dashboard[0].trim_start().starts_with("+…("), "{err}");
+    assert!(dashboard[0].ends_with(" characters after)"), "{err}");
+    let longest = err.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest < 240, "a line of {longest} characters: {err}");
+}
+
 /// A settings file of junk: the error quotes a short excerpt, not the file.
 #[test]
 fn a_settings_error_quotes_a_short_excerpt() {
