@@ -38,17 +38,61 @@ impl Default for TextOptions {
 }
 
 /// A value's pretty JSON; a string holding a JSON object or list (a dashboard body) is
-/// pretty-printed as that JSON.
+/// pretty-printed as that JSON, wherever it is in the value: a dashboard body inside
+/// `Fn::Sub` is one line of thousands of characters otherwise, and its diff shows nothing.
 pub(crate) fn pretty(v: &Value) -> String {
     if let Value::String(s) = v {
-        if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(s) {
-            return serde_json::to_string_pretty(&inner).unwrap_or_default();
-        }
-        if s.contains('\n') {
+        if json_in(s).is_none() && s.contains('\n') {
             return s.clone();
         }
     }
-    serde_json::to_string_pretty(v).unwrap_or_default()
+    serde_json::to_string_pretty(&expanded(v)).unwrap_or_default()
+}
+
+/// The JSON object or list a string holds, when it holds one.
+fn json_in(s: &str) -> Option<Value> {
+    if !s.trim_start().starts_with(['{', '[']) {
+        return None;
+    }
+    match serde_json::from_str::<Value>(s) {
+        Ok(inner @ (Value::Object(_) | Value::Array(_))) => Some(inner),
+        _ => None,
+    }
+}
+
+/// `v` with every string that holds a JSON object or list replaced by that JSON (itself
+/// expanded), for display only.
+fn expanded(v: &Value) -> std::borrow::Cow<'_, Value> {
+    use std::borrow::Cow;
+    match v {
+        Value::String(s) => match json_in(s) {
+            Some(inner) => Cow::Owned(expanded(&inner).into_owned()),
+            None => Cow::Borrowed(v),
+        },
+        Value::Array(items) => {
+            let items: Vec<Cow<Value>> = items.iter().map(expanded).collect();
+            if items.iter().all(|i| matches!(i, Cow::Borrowed(_))) {
+                return Cow::Borrowed(v);
+            }
+            Cow::Owned(Value::Array(
+                items.into_iter().map(Cow::into_owned).collect(),
+            ))
+        }
+        Value::Object(map) => {
+            let entries: Vec<(&String, Cow<Value>)> =
+                map.iter().map(|(k, v)| (k, expanded(v))).collect();
+            if entries.iter().all(|(_, v)| matches!(v, Cow::Borrowed(_))) {
+                return Cow::Borrowed(v);
+            }
+            Cow::Owned(Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), v.into_owned()))
+                    .collect(),
+            ))
+        }
+        _ => Cow::Borrowed(v),
+    }
 }
 
 /// Values whose pretty form spans more than this many lines are shown as a line diff.
@@ -246,5 +290,35 @@ mod tests {
             .iter()
             .any(|(t, l)| *t == '+' && l.trim() == "\"width\": 12,"));
         assert!(!is_long(Some(&json!("a")), Some(&json!("b"))));
+    }
+
+    /// A dashboard body inside `Fn::Sub` (the reference app's): its change is a line of its own.
+    #[test]
+    fn json_in_a_string_inside_a_value_is_diffed_as_json() {
+        let sub = |w: u32| {
+            json!({"Fn::Sub": [
+                format!("{{\"title\":\"t\",\"widgets\":[{{\"q\":\"${{Alb}}\",\"width\":{w}}}]}}"),
+                {"Alb": {"Fn::ImportValue": "alb"}}
+            ]})
+        };
+        let lines = line_diff(Some(&sub(6)), Some(&sub(12)), 1);
+        let text: Vec<String> = lines
+            .iter()
+            .map(|(t, l)| format!("{t}{}", l.trim()))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                " \"q\": \"${Alb}\",",
+                "-\"width\": 6",
+                "+\"width\": 12",
+                " }"
+            ]
+        );
+        // Strings that are not JSON documents stay strings: a scalar, text, a broken object.
+        for s in ["12", "\"x\"", "{not json", "line\n{\"a\":1}"] {
+            let v = json!({"Value": s});
+            assert_eq!(pretty(&v), serde_json::to_string_pretty(&v).unwrap());
+        }
     }
 }
