@@ -270,3 +270,67 @@ fn a_replaced_certificate_another_region_reads_is_flagged_on_both_sides() {
         "the reader shows as changed: {edge}"
     );
 }
+
+/// Two stages with a bucket each; the second's has a property S3 does not have (`BucketNmae`),
+/// which only synthesis finds (the schema), not the building of the tree.
+fn two_stages(_: &pantri::cli::AppContext) -> anyhow::Result<pantri_synth::App> {
+    use pantri_synth::{App, Environment, RawResource, StackProps, Value};
+    let mut app = App::new();
+    for (stage, property) in [("good", "BucketName"), ("bad", "BucketNmae")] {
+        let mut root = app.root();
+        let mut stage = root.stage(stage, Environment::new("123456789012", "eu-west-1"));
+        let mut bucket = RawResource {
+            type_name: "AWS::S3::Bucket".to_owned(),
+            properties: Default::default(),
+        };
+        bucket
+            .properties
+            .insert(property.to_owned(), Value::from("pantri-diff-test"));
+        stage
+            .stack("Storage", StackProps::default())
+            .raw_resource("Bucket", bucket);
+    }
+    Ok(app)
+}
+
+/// `pantri diff ARGS...` of [`two_stages`]: exit code, stdout, stderr.
+fn diff_two_stages(args: &[&str]) -> (pantri::exit::Exit, String, String) {
+    use clap::Parser;
+    let cli = pantri::cli::Cli::parse_from(["pantri", "diff"].iter().chain(args));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = pantri::cli::run(cli, &two_stages, &mut out, &mut err);
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
+    (code, text(out), text(err))
+}
+
+/// A stage's diff synthesizes that stage alone, as `synth STAGE` and `deploy STAGE` do: another
+/// stage's problems are that stage's diff's, not this one's.
+#[test]
+fn a_stage_diff_synthesizes_that_stage_alone() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let baseline = empty.path().join("cdk.out");
+    std::fs::create_dir_all(&baseline).expect("dir");
+    std::fs::write(
+        baseline.join("manifest.json"),
+        r#"{"version": "48.0.0", "artifacts": {}}"#,
+    )
+    .expect("manifest");
+    let baseline = baseline.to_str().expect("utf-8");
+
+    let (code, out, err) = diff_two_stages(&["good", "--baseline", baseline, "--no-color"]);
+    assert_eq!(code, pantri::exit::Exit::Success, "{err}");
+    assert!(out.contains("Stack good/Storage"), "{out}");
+    assert!(!out.contains("bad/") && !err.contains("bad"), "{out}{err}");
+
+    for args in [
+        &["bad", "--baseline", baseline][..],
+        &["--baseline", baseline],
+    ] {
+        let (code, out, err) = diff_two_stages(args);
+        assert_ne!(code, pantri::exit::Exit::Success, "{args:?}: {out}");
+        assert!(
+            err.contains("bad/Storage/Bucket") && err.contains("BucketNmae"),
+            "{args:?}: {err}"
+        );
+    }
+}

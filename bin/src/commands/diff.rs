@@ -72,9 +72,16 @@ pub fn run<F>(
 where
     F: Fn(&AppContext) -> anyhow::Result<App>,
 {
+    // A stage's diff synthesizes that stage alone, as `synth STAGE` and `deploy STAGE` do: the
+    // other stages' stacks are not compared (only the selected stacks are), so rendering them
+    // was half the reference app's diff, and their warnings were printed with it.
+    let options = SynthOptions {
+        stages: args.stage.iter().cloned().collect(),
+        ..SynthOptions::default()
+    };
     let new = match &args.app {
         Some(dir) => CloudAssembly::read(dir)?,
-        None => super::build_and_synthesize(ctx, build, &SynthOptions::default(), err)?.assembly,
+        None => super::build_and_synthesize(ctx, build, &options, err)?.assembly,
     };
     let result = match args.baseline.as_deref() {
         // Two assemblies: only the templates that differ are parsed.
