@@ -124,3 +124,25 @@ fn grants_name_the_queue_table_and_key_and_no_wildcard_action() {
         }
     }
 }
+
+/// The app's binary takes pantri's build script (Cargo.toml `build`), so it is linked at a fixed
+/// address as `pantri` is: no relocations for the loader at every start.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_binary_is_linked_as_pantri_is() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_orders")).expect("the orders binary");
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    // e_type, at 16: 2 is an executable at a fixed address, 3 a shared object (a PIE).
+    let kind = u16::from_le_bytes([bytes[16], bytes[17]]);
+    let expected = if std::env::var_os("PANTRI_PIE").is_some() {
+        3
+    } else {
+        2
+    };
+    assert_eq!(
+        kind,
+        expected,
+        "PANTRI_PIE: {:?}",
+        std::env::var_os("PANTRI_PIE")
+    );
+}
