@@ -332,5 +332,10 @@ fn a_stage_diff_synthesizes_that_stage_alone() {
             err.contains("bad/Storage/Bucket") && err.contains("BucketNmae"),
             "{args:?}: {err}"
         );
+        // A diff writes nothing, and does not say it did not.
+        assert!(
+            err.trim_end().ends_with("synthesis failed with 1 error(s)"),
+            "{args:?}: {err}"
+        );
     }
 }

@@ -92,6 +92,7 @@ where
     reported(
         pantri_synth::synthesize(&app, options),
         |s| &s.warnings,
+        false,
         err,
     )
 }
@@ -120,15 +121,18 @@ where
         || pantri_synth::synthesize_into(&app, options, &writer),
     );
     checked?;
-    let synthesized = reported(synthesized, |s| &s.warnings, err)?;
+    let synthesized = reported(synthesized, |s| &s.warnings, true, err)?;
     writer.commit()?;
     Ok(synthesized)
 }
 
-/// Prints a synthesis's warnings, or its problems when it failed.
+/// Prints a synthesis's warnings, or its problems when it failed; a failed synthesis that was
+/// `writing` says that nothing was written (one in memory, for diff or `--check`, wrote nothing
+/// anyway).
 fn reported<T>(
     result: pantri_synth::Result<T>,
     warnings: impl Fn(&T) -> &[Problem],
+    writing: bool,
     err: &mut dyn Write,
 ) -> anyhow::Result<T> {
     match result {
@@ -138,7 +142,8 @@ fn reported<T>(
         }
         Err(SynthError::Invalid(problems)) => {
             let n = print_problems(&problems, err)?;
-            anyhow::bail!("synthesis failed with {n} error(s); nothing was written")
+            let written = if writing { "; nothing was written" } else { "" };
+            anyhow::bail!("synthesis failed with {n} error(s){written}")
         }
         Err(e) => Err(e.into()),
     }
