@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// Why a source could not be hashed.
@@ -73,9 +74,11 @@ pub struct HashedFile {
 }
 
 /// The files of a directory (minus what `ignore` excludes), sorted by relative path, each with
-/// its content hash.
+/// its content hash. The directory is walked first, then the files are hashed on every core: a
+/// Next.js build's context is a hundred megabytes or more, and hashing it on one core was the
+/// whole of a synthesis (about 150 ms for 120 MB, against 10 ms for the rest).
 pub fn list_directory(dir: &Path, ignore: &DockerIgnore) -> Result<Vec<HashedFile>, HashError> {
-    let mut out = Vec::new();
+    let mut found: Vec<(String, PathBuf, bool)> = Vec::new();
     let mut walk = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -109,14 +112,22 @@ pub fn list_directory(dir: &Path, ignore: &DockerIgnore) -> Result<Vec<HashedFil
         if ignore.excludes(&relative) {
             continue;
         }
-        let sha256 = if kind.is_symlink() {
-            let target = fs::read_link(entry.path()).map_err(io(entry.path()))?;
-            hex(&Sha256::digest(target.to_string_lossy().as_bytes()))
-        } else {
-            hash_file(entry.path())?
-        };
-        out.push(HashedFile { relative, sha256 });
+        found.push((relative, entry.into_path(), kind.is_symlink()));
     }
+    // The first error in walk order is the one reported, whatever thread met it.
+    let hashed: Vec<Result<HashedFile, HashError>> = found
+        .into_par_iter()
+        .map(|(relative, path, symlink)| {
+            let sha256 = if symlink {
+                let target = fs::read_link(&path).map_err(io(&path))?;
+                hex(&Sha256::digest(target.to_string_lossy().as_bytes()))
+            } else {
+                hash_file(&path)?
+            };
+            Ok(HashedFile { relative, sha256 })
+        })
+        .collect();
+    let mut out = hashed.into_iter().collect::<Result<Vec<_>, _>>()?;
     // walkdir sorts siblings by OS file name; sort the whole list by the `/` path so the order
     // (and the hash) is the same on every platform.
     out.sort_by(|a, b| a.relative.cmp(&b.relative));
@@ -336,6 +347,28 @@ mod tests {
         };
         assert_eq!(
             hash_directory(d.path(), &DockerIgnore::none(), &[]).expect("hash"),
+            expected
+        );
+    }
+
+    /// Files are hashed on every core: the list is each file's own hash, in `/`-path order,
+    /// whatever thread hashed it (names that sort differently as OS names and as paths, too).
+    #[test]
+    fn many_files_hashed_in_parallel_are_listed_in_path_order() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut expected = Vec::new();
+        for i in 0..300 {
+            let relative = format!("{}/f{i:03}.js", ["a", "a-b", "a/b", "ab"][i % 4]);
+            let content = format!("file {i}").repeat(i);
+            write(d.path(), &relative, &content);
+            expected.push(HashedFile {
+                relative,
+                sha256: hex(&Sha256::digest(content.as_bytes())),
+            });
+        }
+        expected.sort_by(|a, b| a.relative.cmp(&b.relative));
+        assert_eq!(
+            list_directory(d.path(), &DockerIgnore::none()).expect("listed"),
             expected
         );
     }
