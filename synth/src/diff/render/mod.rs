@@ -41,12 +41,12 @@ impl Default for TextOptions {
 /// pretty-printed as that JSON, wherever it is in the value: a dashboard body inside
 /// `Fn::Sub` is one line of thousands of characters otherwise, and its diff shows nothing.
 pub(crate) fn pretty(v: &Value) -> String {
-    if let Value::String(s) = v {
-        if json_in(s).is_none() && s.contains('\n') {
-            return s.clone();
-        }
+    let v = expanded(v);
+    match &v {
+        // Text of several lines (a script) is diffed as its lines.
+        Value::String(s) if s.contains('\n') => s.clone(),
+        _ => serde_json::to_string_pretty(&v).unwrap_or_default(),
     }
-    serde_json::to_string_pretty(&expanded(v)).unwrap_or_default()
 }
 
 /// The JSON object or list a string holds, when it holds one.
@@ -62,36 +62,14 @@ fn json_in(s: &str) -> Option<Value> {
 
 /// `v` with every string that holds a JSON object or list replaced by that JSON (itself
 /// expanded), for display only.
-fn expanded(v: &Value) -> std::borrow::Cow<'_, Value> {
-    use std::borrow::Cow;
+fn expanded(v: &Value) -> Value {
     match v {
-        Value::String(s) => match json_in(s) {
-            Some(inner) => Cow::Owned(expanded(&inner).into_owned()),
-            None => Cow::Borrowed(v),
-        },
-        Value::Array(items) => {
-            let items: Vec<Cow<Value>> = items.iter().map(expanded).collect();
-            if items.iter().all(|i| matches!(i, Cow::Borrowed(_))) {
-                return Cow::Borrowed(v);
-            }
-            Cow::Owned(Value::Array(
-                items.into_iter().map(Cow::into_owned).collect(),
-            ))
-        }
+        Value::String(s) => json_in(s).map_or_else(|| v.clone(), |inner| expanded(&inner)),
+        Value::Array(items) => Value::Array(items.iter().map(expanded).collect()),
         Value::Object(map) => {
-            let entries: Vec<(&String, Cow<Value>)> =
-                map.iter().map(|(k, v)| (k, expanded(v))).collect();
-            if entries.iter().all(|(_, v)| matches!(v, Cow::Borrowed(_))) {
-                return Cow::Borrowed(v);
-            }
-            Cow::Owned(Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), v.into_owned()))
-                    .collect(),
-            ))
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), expanded(v))).collect())
         }
-        _ => Cow::Borrowed(v),
+        _ => v.clone(),
     }
 }
 
