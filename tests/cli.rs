@@ -437,7 +437,7 @@ fn ls_and_synth_read_many_stages_a_batch_at_a_time() {
         .join("\n");
     std::fs::write(&last, text + "\n").expect("write");
     // WHEN the stacks are listed and the stages synthesized
-    for args in [&["ls"][..], &["synth", "--quiet"]] {
+    for args in [&["ls"][..], &["ls", "--long"], &["synth", "--quiet"]] {
         let out = pantri(dir.path(), args);
         // THEN the stage's error is printed with its path, and nothing is listed or written
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

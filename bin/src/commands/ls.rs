@@ -46,10 +46,9 @@ where
     }
     let assembly = match &args.app {
         Some(dir) => CloudAssembly::read(dir)?,
-        None => {
-            super::build_and_synthesize(ctx, build, &SynthOptions::default(), &mut std::io::sink())?
-                .assembly
-        }
+        // The problems go to stderr, as every command's do: an error counted but not shown
+        // left the user nothing to fix.
+        None => super::build_and_synthesize(ctx, build, &SynthOptions::default(), err)?.assembly,
     };
     if args.assets {
         let dir = args
