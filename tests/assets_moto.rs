@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pantri_synth::asset::{FileTreeProps, ImageAssetProps, TreeBucket};
+use pantri_synth::asset::{FileHashCache, FileTreeProps, ImageAssetProps, TreeBucket};
 use pantri_synth::{synthesize, App, Environment, RawResource, StackProps, SynthOptions, Value};
 use pantri_tests::moto::Moto;
 use pantri_tests::{pantri_bin, recorded_tag, stderr, stdout, workspace_root};
@@ -201,6 +201,63 @@ fn file_trees_are_published_with_types_and_caching_and_a_second_deploy_uploads_n
         text.contains("tree Public: 2 files to s3://pantri-assets-e2e/: 0 uploaded, 0 refreshed, 2 unchanged (1 listing call)"),
         "{text}"
     );
+}
+
+/// A wrong hash in the file-hash cache (forged here: a real run keeps only a file's true hash
+/// under its stamp) reaches the asset manifest, as a kept hash is believed, but never S3:
+/// deploy hashes every source again from its bytes, refuses the tree and publishes nothing.
+#[test]
+fn a_wrong_kept_hash_is_caught_by_deploy_before_anything_is_published() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache_dir = dir.path().join("cache");
+    // The fixture's files are older than any settling time: no wait is needed.
+    let cache = FileHashCache::new(&cache_dir).settled_after(std::time::Duration::ZERO);
+    let synth = |out: &Path| {
+        let options = SynthOptions {
+            assembly_dir: out.to_path_buf(),
+            file_hashes: Some(cache.clone()),
+            ..SynthOptions::default()
+        };
+        let synthesis = synthesize(&app(false), &options).unwrap_or_else(|e| panic!("{e}"));
+        synthesis.assembly.write(out).expect("write");
+    };
+    let (honest, forged) = (dir.path().join("honest"), dir.path().join("forged"));
+    synth(&honest);
+    let (kept, text) = std::fs::read_dir(cache_dir.join("files"))
+        .expect("cache files")
+        .map(|e| e.expect("entry").path())
+        .map(|p| (p.clone(), std::fs::read_to_string(p).expect("read")))
+        .find(|(_, text)| {
+            text.lines()
+                .next()
+                .is_some_and(|l| l.ends_with(".next/static"))
+        })
+        .expect("the cache file of .next/static");
+    let line = text
+        .lines()
+        .find(|l| l.ends_with("\tchunks/main-3f2a9c1b.js"))
+        .expect("the chunk is kept");
+    let real = line.split('\t').next().expect("hash");
+    std::fs::write(&kept, text.replace(real, &"0".repeat(64))).expect("forge");
+    synth(&forged);
+    let trees =
+        |out: &Path| std::fs::read_to_string(out.join("dev-Web.trees.json")).expect("trees");
+    assert_ne!(
+        trees(&honest),
+        trees(&forged),
+        "the forged hash was believed"
+    );
+
+    let out = deploy(&moto, &forged, &[]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("changed since the assembly was synthesized"),
+        "{err}"
+    );
+    let (status, body) = moto.s3_get(&format!("/{BUCKET}/_next/static/chunks/main-3f2a9c1b.js"));
+    assert_eq!(status, 404, "nothing is published: {body}");
 }
 
 /// A stand-in for `docker` that records each command line (and what came on stdin) and

@@ -1,6 +1,6 @@
 //! End-to-end tests of `pantri synth` and `pantri ls` on the reference app.
 
-use pantri_tests::{copy_stages, pantri, stderr, stdout, workspace_root};
+use pantri_tests::{copy_stages, pantri, pantri_bin, stderr, stdout, workspace_root};
 
 /// The golden test of the whole cloud assembly. `PANTRI_BLESS=1 cargo test` rewrites `cdk.out`
 /// (the same as `cargo run -p pantri -- synth`); review the change in the diff and commit it.
@@ -499,4 +499,60 @@ fn the_binary_is_a_position_dependent_executable() {
     } else {
         assert_eq!(kind, 2, "not linked with -no-pie");
     }
+}
+
+/// `pantri synth` keeps the hashes of the asset sources' files in `PANTRI_CACHE_DIR`, one file
+/// per source naming it, and synthesizes the same bytes from them; set empty, nothing is kept.
+#[test]
+fn synth_keeps_asset_file_hashes_where_pantri_cache_dir_says_and_nowhere_when_it_is_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_stages(dir.path());
+    let cache = dir.path().join("cache");
+    let synth = |cache: &std::path::Path, out: &str| {
+        let run = std::process::Command::new(pantri_bin())
+            .args(["synth", "--quiet", "-o", out])
+            .current_dir(dir.path())
+            .env("PANTRI_CACHE_DIR", cache)
+            .output()
+            .expect("pantri runs");
+        assert!(run.status.success(), "{}", stderr(&run));
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path().join(out))
+            .expect("assembly")
+            .map(|e| e.expect("entry"))
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).expect("read"),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let sources = || -> Vec<String> {
+        let mut named: Vec<String> = std::fs::read_dir(cache.join("files"))
+            .map(|d| d.map(|e| e.expect("entry").path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).expect("read"))
+            .map(|text| text.lines().next().unwrap_or_default().to_owned())
+            .collect();
+        named.sort();
+        named
+    };
+    let first = synth(&cache, "first");
+    let web = dir.path().join("fixtures/web");
+    assert_eq!(
+        sources(),
+        [&web, &web.join(".next/static"), &web.join("public")]
+            .map(|p| format!("pantri file hashes 1\t{}", p.display()))
+    );
+    assert_eq!(
+        synth(&cache, "second"),
+        first,
+        "the same bytes from kept hashes"
+    );
+    std::fs::remove_dir_all(&cache).expect("rm cache");
+    assert_eq!(synth(std::path::Path::new(""), "third"), first);
+    assert!(!cache.exists(), "an empty PANTRI_CACHE_DIR keeps nothing");
 }

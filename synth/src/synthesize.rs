@@ -41,6 +41,10 @@ pub struct SynthOptions {
     /// Where the assembly will be written (empty: `cdk.out`): asset sources are recorded
     /// relative to it.
     pub assembly_dir: std::path::PathBuf,
+    /// Where the hashes of asset sources' files are kept between runs, so that only the files
+    /// changed since are read ([`FileHashCache`](crate::asset::FileHashCache)); `None` reads
+    /// every byte.
+    pub file_hashes: Option<crate::asset::FileHashCache>,
 }
 
 /// A successful synthesis: the assembly and the warnings found on the way.
@@ -126,6 +130,7 @@ struct Run<'s> {
     root_ids: std::collections::HashSet<String>,
     seen: validate::Seen,
     hashes: crate::asset::HashCache,
+    file_hashes: Option<crate::asset::FileHashCache>,
     problems: Vec<Problem>,
     /// The stacks' display names, in order.
     stacks: Vec<String>,
@@ -250,6 +255,7 @@ impl<'s> Run<'s> {
             root_ids: std::collections::HashSet::new(),
             seen: validate::Seen::default(),
             hashes: crate::asset::HashCache::default(),
+            file_hashes: options.file_hashes.clone(),
             problems: Vec::new(),
             stacks: Vec::new(),
             kept: keep_manifest.then(IndexMap::new),
@@ -455,10 +461,11 @@ fn resolve_batch<'a, 's>(app: &'a App, mut run: Run<'s>) -> Result<Resolved<'a, 
     // Stacks render on every core: each reads the shared facts and keeps its own effects, merged
     // below in stack order (see `Effects`), so the result does not depend on the threads.
     let facts_ref = &facts;
-    let (format, sink, known) = (run.format, run.sink, &run.hashes);
+    let (format, sink, known, files) =
+        (run.format, run.sink, &run.hashes, run.file_hashes.as_ref());
     let (per_stack, hashes) = rayon::join(
         || render_stacks(app, facts_ref, &elements, format, sink),
-        || crate::asset::hash_all(app, facts_ref, known),
+        || crate::asset::hash_all(app, facts_ref, known, files),
     );
     run.hashes.extend(hashes);
     let per_stack = per_stack?;

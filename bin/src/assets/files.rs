@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use md5::{Digest, Md5};
 use pantri_synth::asset::schema::{FileAssetEntry, FileDestination, FileTreeEntry};
-use pantri_synth::asset::{hash_directory, hash_file, list_directory, DockerIgnore, Packaging};
+use pantri_synth::asset::{hash_file, hash_of_files, list_directory, DockerIgnore, Packaging};
 
 use super::api::{ObjectHeaders, ObjectStore};
-use super::PublishError;
+use super::{PublishError, SYNTHESIZE_AGAIN};
 
 /// What publishing a tree did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ fn check_unchanged(recorded: &str, now: &str, source: &Path) -> Result<(), Publi
         return Ok(());
     }
     Err(PublishError::Source(format!(
-        "{} changed since the assembly was synthesized (hash {} then, {} now): synthesize again",
+        "{} changed since the assembly was synthesized (hash {} then, {} now): {SYNTHESIZE_AGAIN}",
         source.display(),
         &recorded[..recorded.len().min(12)],
         &now[..now.len().min(12)]
@@ -80,11 +80,11 @@ pub async fn publish_tree<S: ObjectStore>(
     bucket: &str,
     now: SystemTime,
 ) -> Result<TreeReport, PublishError> {
-    let hash = hash_directory(source, &DockerIgnore::none(), &[])
-        .map_err(|e| PublishError::Source(e.to_string()))?;
-    check_unchanged(&tree.hash, &hash, source)?;
+    // The files are read once: their hashes are both the tree's (checked against the
+    // assembly's, never taken from the file-hash cache) and what is compared with the bucket.
     let files = list_directory(source, &DockerIgnore::none())
         .map_err(|e| PublishError::Source(e.to_string()))?;
+    check_unchanged(&tree.hash, &hash_of_files(&files, &[]), source)?;
     let dest = &tree.destination;
     let listing = store
         .list(bucket, &dest.prefix)
@@ -162,7 +162,7 @@ pub async fn publish_file<S: ObjectStore>(
     let hash = hash_file(source).map_err(|e| PublishError::Source(e.to_string()))?;
     if !dest.object_key.contains(&hash) {
         return Err(PublishError::Source(format!(
-            "{} changed since the assembly was synthesized: synthesize again",
+            "{} changed since the assembly was synthesized: {SYNTHESIZE_AGAIN}",
             source.display()
         )));
     }

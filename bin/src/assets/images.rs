@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use pantri_synth::asset::hash_image;
+
+use super::SYNTHESIZE_AGAIN;
 use pantri_synth::asset::schema::{ImageAssetEntry, ImageDestination};
 
 use super::api::{BuildRequest, ContainerTool, ImageRegistry};
@@ -77,7 +79,7 @@ pub async fn publish_image<R: ImageRegistry, T: ContainerTool>(
     let now = hash_image(context, source).map_err(|e| PublishError::Source(e.to_string()))?;
     if now != dest.image_tag {
         return Err(PublishError::Source(format!(
-            "the build context {} changed since the assembly was synthesized: synthesize again",
+            "the build context {} changed since the assembly was synthesized: {SYNTHESIZE_AGAIN}",
             context.display()
         )));
     }

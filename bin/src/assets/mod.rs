@@ -31,6 +31,13 @@ pub use publisher::{PublishMode, Publisher};
 
 use crate::deploy::error::ApiError;
 
+/// What to do about a source that is no longer what the assembly recorded. Publishing hashes
+/// every source from its bytes; synthesis may have used hashes kept between runs
+/// ([`pantri_synth::asset::FileHashCache`]), so the one case where synthesizing again would not
+/// help (a kept hash that is wrong) is named too.
+pub(crate) const SYNTHESIZE_AGAIN: &str = "synthesize again (should nothing have changed, \
+     synthesize with PANTRI_CACHE_DIR set empty: the file hashes kept between runs are wrong)";
+
 /// Why an asset could not be published.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

@@ -77,6 +77,7 @@ where
     // was half the reference app's diff, and their warnings were printed with it.
     let options = SynthOptions {
         stages: args.stage.iter().cloned().collect(),
+        file_hashes: super::file_hashes(),
         ..SynthOptions::default()
     };
     let new = match &args.app {

@@ -48,7 +48,13 @@ where
         Some(dir) => CloudAssembly::read(dir)?,
         // The problems go to stderr, as every command's do: an error counted but not shown
         // left the user nothing to fix.
-        None => super::build_and_synthesize(ctx, build, &SynthOptions::default(), err)?.assembly,
+        None => {
+            let options = SynthOptions {
+                file_hashes: super::file_hashes(),
+                ..SynthOptions::default()
+            };
+            super::build_and_synthesize(ctx, build, &options, err)?.assembly
+        }
     };
     if args.assets {
         let dir = args

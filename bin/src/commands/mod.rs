@@ -9,10 +9,27 @@ use std::io::{IsTerminal, Write};
 use std::mem::ManuallyDrop;
 use std::path::Path;
 
+use pantri_synth::asset::FileHashCache;
 use pantri_synth::sink::AssemblyWriter;
 use pantri_synth::{App, Problem, Severity, SynthError, SynthOptions, Synthesis, Synthesized};
 
 use crate::cli::AppContext;
+
+/// The variable that names where the hashes of asset files are kept between runs; set empty,
+/// nothing is kept and every file is read.
+pub const CACHE_DIR_VARIABLE: &str = "PANTRI_CACHE_DIR";
+
+/// Where synthesis keeps the hashes of asset sources' files between runs (see
+/// [`FileHashCache`]): `PANTRI_CACHE_DIR`, else `pantri` in the user's cache directory
+/// (`$XDG_CACHE_HOME`, `~/.cache` on Linux, `~/Library/Caches` on macOS); nowhere when the
+/// variable is set empty or there is no cache directory.
+pub(crate) fn file_hashes() -> Option<FileHashCache> {
+    match std::env::var_os(CACHE_DIR_VARIABLE) {
+        Some(dir) if dir.is_empty() => None,
+        Some(dir) => Some(FileHashCache::new(dir)),
+        None => dirs::cache_dir().map(|d| FileHashCache::new(d.join("pantri"))),
+    }
+}
 
 /// Whether standard output gets colors: a terminal, without `--no-color` or `NO_COLOR`.
 pub(crate) fn use_color(no_color: bool) -> bool {

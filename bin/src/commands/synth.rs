@@ -66,6 +66,7 @@ where
         stages: args.stages.clone(),
         format,
         assembly_dir: args.output.clone(),
+        file_hashes: super::file_hashes(),
     };
     if !args.check {
         // Written as it is rendered: the assembly is never whole in memory.

@@ -14,6 +14,8 @@ use globset::{GlobBuilder, GlobMatcher};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::file_cache::{FileHashCache, Kept, Stamp};
+
 /// Why a source could not be hashed.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -51,6 +53,18 @@ fn hex(bytes: &[u8]) -> String {
 /// The SHA-256 of a file's content, in hex.
 pub fn hash_file(path: &Path) -> Result<String, HashError> {
     let mut file = fs::File::open(path).map_err(io(path))?;
+    read_hash(&mut file, path)
+}
+
+/// [`hash_file`], through `cache`.
+pub(crate) fn hash_file_cached(path: &Path, cache: &FileHashCache) -> Result<String, HashError> {
+    let kept = cache.open(path);
+    let (sha, stamp) = file_hash(path, &kept, "")?;
+    kept.save([("", stamp, sha.as_str())]);
+    Ok(sha)
+}
+
+fn read_hash(file: &mut fs::File, path: &Path) -> Result<String, HashError> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -61,6 +75,24 @@ pub fn hash_file(path: &Path) -> Result<String, HashError> {
         hasher.update(&buf[..n]);
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// A file's hash: `kept`'s when the file's stamp is the one kept with it, else read. With the
+/// stamp to keep it under, when the file did not change while it was read.
+fn file_hash(
+    path: &Path,
+    kept: &Kept,
+    relative: &str,
+) -> Result<(String, Option<Stamp>), HashError> {
+    let now = fs::metadata(path).ok().as_ref().and_then(Stamp::of);
+    if let Some(sha) = now.and_then(|stamp| kept.get(relative, &stamp)) {
+        return Ok((sha.to_owned(), now));
+    }
+    let mut file = fs::File::open(path).map_err(io(path))?;
+    let before = file.metadata().ok().as_ref().and_then(Stamp::of);
+    let sha = read_hash(&mut file, path)?;
+    let after = file.metadata().ok().as_ref().and_then(Stamp::of);
+    Ok((sha, before.filter(|b| Some(*b) == after)))
 }
 
 /// One file of a directory source: its path relative to the directory (`/`-separated) and the
@@ -78,6 +110,17 @@ pub struct HashedFile {
 /// Next.js build's context is a hundred megabytes or more, and hashing it on one core was the
 /// whole of a synthesis (about 150 ms for 120 MB, against 10 ms for the rest).
 pub fn list_directory(dir: &Path, ignore: &DockerIgnore) -> Result<Vec<HashedFile>, HashError> {
+    list_files(dir, ignore, None)
+}
+
+/// [`list_directory`], through `cache` when there is one: a file whose stamp is the one kept is
+/// not read, and the hashes of this run are kept for the next.
+fn list_files(
+    dir: &Path,
+    ignore: &DockerIgnore,
+    cache: Option<&FileHashCache>,
+) -> Result<Vec<HashedFile>, HashError> {
+    let kept = cache.map(|c| c.open(dir));
     let mut found: Vec<(String, PathBuf, bool)> = Vec::new();
     let mut walk = walkdir::WalkDir::new(dir)
         .follow_links(false)
@@ -115,23 +158,34 @@ pub fn list_directory(dir: &Path, ignore: &DockerIgnore) -> Result<Vec<HashedFil
         found.push((relative, entry.into_path(), kind.is_symlink()));
     }
     // The first error in walk order is the one reported, whatever thread met it.
-    let hashed: Vec<Result<HashedFile, HashError>> = found
+    let hashed: Vec<Result<(HashedFile, Option<Stamp>), HashError>> = found
         .into_par_iter()
         .map(|(relative, path, symlink)| {
-            let sha256 = if symlink {
+            let (sha256, stamp) = if symlink {
                 let target = fs::read_link(&path).map_err(io(&path))?;
-                hex(&Sha256::digest(target.to_string_lossy().as_bytes()))
+                (
+                    hex(&Sha256::digest(target.to_string_lossy().as_bytes())),
+                    None,
+                )
+            } else if let Some(kept) = &kept {
+                file_hash(&path, kept, &relative)?
             } else {
-                hash_file(&path)?
+                (hash_file(&path)?, None)
             };
-            Ok(HashedFile { relative, sha256 })
+            Ok((HashedFile { relative, sha256 }, stamp))
         })
         .collect();
     let mut out = hashed.into_iter().collect::<Result<Vec<_>, _>>()?;
     // walkdir sorts siblings by OS file name; sort the whole list by the `/` path so the order
     // (and the hash) is the same on every platform.
-    out.sort_by(|a, b| a.relative.cmp(&b.relative));
-    Ok(out)
+    out.sort_by(|(a, _), (b, _)| a.relative.cmp(&b.relative));
+    if let Some(kept) = kept {
+        kept.save(
+            out.iter()
+                .map(|(f, stamp)| (f.relative.as_str(), *stamp, f.sha256.as_str())),
+        );
+    }
+    Ok(out.into_iter().map(|(f, _)| f).collect())
 }
 
 /// The hash of a directory's files (see the module comment), extended with `extra` (an image's
@@ -141,9 +195,24 @@ pub fn hash_directory(
     ignore: &DockerIgnore,
     extra: &[(&str, &str)],
 ) -> Result<String, HashError> {
-    let files = list_directory(dir, ignore)?;
+    directory_hash(dir, ignore, extra, None)
+}
+
+/// [`hash_directory`], through `cache` when there is one.
+pub(crate) fn directory_hash(
+    dir: &Path,
+    ignore: &DockerIgnore,
+    extra: &[(&str, &str)],
+    cache: Option<&FileHashCache>,
+) -> Result<String, HashError> {
+    Ok(hash_of_files(&list_files(dir, ignore, cache)?, extra))
+}
+
+/// The hash of a directory whose files [`list_directory`] listed: what [`hash_directory`] gives
+/// for it, without reading the files again.
+pub fn hash_of_files(files: &[HashedFile], extra: &[(&str, &str)]) -> String {
     let mut hasher = Sha256::new();
-    for f in &files {
+    for f in files {
         hasher.update(f.relative.as_bytes());
         hasher.update([0]);
         hasher.update(f.sha256.as_bytes());
@@ -156,7 +225,7 @@ pub fn hash_directory(
         hasher.update(v.as_bytes());
         hasher.update([b'\n']);
     }
-    Ok(hex(&hasher.finalize()))
+    hex(&hasher.finalize())
 }
 
 /// The tag of an image built from `context` with `source`'s settings: the context's files minus
@@ -165,8 +234,17 @@ pub fn hash_image(
     context: &Path,
     source: &super::schema::ImageSource,
 ) -> Result<String, HashError> {
+    image_hash(context, source, None)
+}
+
+/// [`hash_image`], through `cache` when there is one.
+pub(crate) fn image_hash(
+    context: &Path,
+    source: &super::schema::ImageSource,
+    cache: Option<&FileHashCache>,
+) -> Result<String, HashError> {
     let ignore = DockerIgnore::read(context)?;
-    hash_directory(context, &ignore, &source.hash_settings())
+    directory_hash(context, &ignore, &source.hash_settings(), cache)
 }
 
 /// The patterns of a `.dockerignore` file, with Docker's meaning: patterns are relative to the
@@ -371,6 +449,133 @@ mod tests {
             list_directory(d.path(), &DockerIgnore::none()).expect("listed"),
             expected
         );
+    }
+
+    /// The cache files under `cache`'s directory, and their text.
+    fn cache_files(cache: &Path) -> Vec<(PathBuf, String)> {
+        let mut files: Vec<_> = walkdir::WalkDir::new(cache)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let text = fs::read_to_string(e.path()).expect("read");
+                (e.into_path(), text)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    // Linux stamps files from a clock that moves in ticks of a few milliseconds: the tests
+    // keep the hashes of files 50 ms old, and wait that long after writing them.
+    const SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
+
+    fn settle() {
+        std::thread::sleep(SETTLE * 2);
+    }
+
+    #[test]
+    fn a_kept_hash_is_used_while_the_file_is_unchanged_and_read_again_once_it_changes() {
+        // GIVEN a source of two files, old enough to be kept, hashed once through a cache
+        let d = tempfile::tempdir().expect("tmp");
+        let (src, cache_dir) = (d.path().join("src"), d.path().join("cache"));
+        write(&src, "a.js", "one");
+        write(&src, "sub/b.js", "two");
+        settle();
+        let cache = FileHashCache::new(&cache_dir).settled_after(SETTLE);
+        let none = DockerIgnore::none();
+        let read = list_directory(&src, &none).expect("listed");
+        assert_eq!(list_files(&src, &none, Some(&cache)).expect("listed"), read);
+        let [(file, text)] = &cache_files(&cache_dir)[..] else {
+            panic!("one cache file: {:?}", cache_files(&cache_dir))
+        };
+        assert_eq!(text.lines().count(), 3, "{text}");
+        // WHEN the kept hash of a.js is replaced (as only a kept hash could be)
+        let real = &read[0].sha256;
+        let forged = "f".repeat(64);
+        fs::write(file, text.replace(real.as_str(), &forged)).expect("forge");
+        // THEN it is what the next run lists: the file was not read
+        let kept = list_files(&src, &none, Some(&cache)).expect("listed");
+        assert_eq!(kept[0].sha256, forged);
+        assert_eq!(kept[1], read[1]);
+        // WHEN a.js changes to content of the same size, its modification time set back
+        let a = src.join("a.js");
+        let modified = fs::metadata(&a).and_then(|m| m.modified()).expect("mtime");
+        fs::write(&a, "uno").expect("write");
+        fs::File::options()
+            .write(true)
+            .open(&a)
+            .and_then(|f| f.set_modified(modified))
+            .expect("set mtime");
+        // THEN its status-change time gives it away: it is read, and the new hash kept
+        let changed = list_files(&src, &none, Some(&cache)).expect("listed");
+        assert_eq!(changed, list_directory(&src, &none).expect("listed"));
+        assert_eq!(changed[0].sha256, hex(&Sha256::digest(b"uno")));
+        settle();
+        let again = list_files(&src, &none, Some(&cache)).expect("listed");
+        assert_eq!(again, changed);
+        assert!(!cache_files(&cache_dir)[0].1.contains(&forged));
+    }
+
+    #[test]
+    fn a_file_written_within_the_settling_time_is_not_kept() {
+        let d = tempfile::tempdir().expect("tmp");
+        let (src, cache_dir) = (d.path().join("src"), d.path().join("cache"));
+        write(&src, "old.js", "old");
+        settle();
+        write(&src, "new.js", "new");
+        let cache = FileHashCache::new(&cache_dir).settled_after(SETTLE);
+        let listed = list_files(&src, &DockerIgnore::none(), Some(&cache)).expect("listed");
+        assert_eq!(listed.len(), 2);
+        let [(_, text)] = &cache_files(&cache_dir)[..] else {
+            panic!("one cache file")
+        };
+        assert!(text.contains("\told.js\n"), "{text}");
+        assert!(!text.contains("new.js"), "{text}");
+    }
+
+    #[test]
+    fn a_damaged_or_unwritable_cache_costs_only_reads() {
+        let d = tempfile::tempdir().expect("tmp");
+        let src = d.path().join("src");
+        write(&src, "a.js", "one");
+        write(&src, "b.js", "two");
+        settle();
+        let none = DockerIgnore::none();
+        let read = list_directory(&src, &none).expect("listed");
+        // A cache file of garbage is not read, and is replaced.
+        let cache_dir = d.path().join("cache");
+        let cache = FileHashCache::new(&cache_dir).settled_after(SETTLE);
+        assert_eq!(list_files(&src, &none, Some(&cache)).expect("listed"), read);
+        let file = cache_files(&cache_dir).remove(0).0;
+        fs::write(&file, "pantri file hashes 1\tnot this source\nzzz\n").expect("damage");
+        assert_eq!(list_files(&src, &none, Some(&cache)).expect("listed"), read);
+        assert!(fs::read_to_string(&file)
+            .expect("read")
+            .contains("\ta.js\n"));
+        // A cache directory that cannot be made (a file is in the way) is no error.
+        let blocked = d.path().join("blocked");
+        fs::write(&blocked, "").expect("write");
+        let cache = FileHashCache::new(&blocked).settled_after(SETTLE);
+        assert_eq!(list_files(&src, &none, Some(&cache)).expect("listed"), read);
+    }
+
+    #[test]
+    fn a_single_file_source_is_kept_too() {
+        let d = tempfile::tempdir().expect("tmp");
+        let file = d.path().join("lambda.zip");
+        fs::write(&file, "zip bytes").expect("write");
+        settle();
+        let cache_dir = d.path().join("cache");
+        let cache = FileHashCache::new(&cache_dir).settled_after(SETTLE);
+        let sha = hash_file(&file).expect("hash");
+        assert_eq!(hash_file_cached(&file, &cache).expect("hash"), sha);
+        let (kept, text) = cache_files(&cache_dir).remove(0);
+        let forged = "e".repeat(64);
+        fs::write(&kept, text.replace(sha.as_str(), &forged)).expect("forge");
+        assert_eq!(hash_file_cached(&file, &cache).expect("hash"), forged);
+        // Publishing hashes without the cache, so a wrong kept hash cannot reach a deploy.
+        assert_eq!(hash_file(&file).expect("hash"), sha);
     }
 
     #[test]

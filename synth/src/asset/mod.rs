@@ -15,6 +15,7 @@
 //! nothing else. Sources are recorded relative to the assembly directory, never copied into it
 //! (a `node_modules`-sized build context would otherwise be duplicated on every synth).
 
+mod file_cache;
 mod hash;
 pub mod schema;
 mod write;
@@ -28,8 +29,10 @@ use crate::scope::Scope;
 use crate::tree::{NodeId, OutputRef, ParamRef, Parameter};
 use crate::value::Str;
 
+pub use file_cache::{FileHashCache, SETTLED};
 pub use hash::{
-    hash_directory, hash_file, hash_image, list_directory, DockerIgnore, HashError, HashedFile,
+    hash_directory, hash_file, hash_image, hash_of_files, list_directory, DockerIgnore, HashError,
+    HashedFile,
 };
 pub(crate) use write::{add_stack_dependencies, hash_all, stack_assets, stack_metadata, HashCache};
 

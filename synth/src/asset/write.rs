@@ -8,14 +8,15 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::hash::{directory_hash, hash_file_cached, image_hash};
 use super::schema::{
     AssetAttribute, AssetManifest, AssetParameter, FileAssetEntry, FileDestination, FileSource,
     FileTreeEntry, FileTreeManifest, ImageAssetEntry, ImageDestination, ImageSource, OutputLink,
     TreeDestination,
 };
 use super::{
-    hash_directory, hash_file, hash_image, AssetDecl, AssetKind, DockerIgnore, HashError,
-    Packaging, TreeBucket, ASSET_MANIFEST_ARTIFACT, ASSET_PARAMETER_METADATA, FILE_TREES_ARTIFACT,
+    hash_file, AssetDecl, AssetKind, DockerIgnore, FileHashCache, HashError, Packaging, TreeBucket,
+    ASSET_MANIFEST_ARTIFACT, ASSET_PARAMETER_METADATA, FILE_TREES_ARTIFACT,
     IMMUTABLE_CACHE_CONTROL, SHORT_CACHE_CONTROL,
 };
 use crate::assembly::{to_json_string, Artifact, MetadataEntry, SCHEMA_VERSION};
@@ -93,15 +94,17 @@ fn hash_key(d: &AssetDecl) -> (PathBuf, String) {
     (normalize(path), key)
 }
 
-/// Reads and hashes a declaration's source.
-fn compute_hash(d: &AssetDecl) -> Result<String, HashError> {
+/// Reads and hashes a declaration's source (only its changed files, given a `cache`).
+fn compute_hash(d: &AssetDecl, cache: Option<&FileHashCache>) -> Result<String, HashError> {
+    let none = DockerIgnore::none();
     match &d.kind {
-        AssetKind::File(f) => match f.packaging {
-            Packaging::File => hash_file(&f.path),
-            Packaging::Zip => hash_directory(&f.path, &DockerIgnore::none(), &[]),
+        AssetKind::File(f) => match (f.packaging, cache) {
+            (Packaging::File, Some(cache)) => hash_file_cached(&f.path, cache),
+            (Packaging::File, None) => hash_file(&f.path),
+            (Packaging::Zip, _) => directory_hash(&f.path, &none, &[], cache),
         },
-        AssetKind::Image(i) => hash_image(&i.directory, &image_source(i, String::new())),
-        AssetKind::Tree(t) => hash_directory(&t.directory, &DockerIgnore::none(), &[]),
+        AssetKind::Image(i) => image_hash(&i.directory, &image_source(i, String::new()), cache),
+        AssetKind::Tree(t) => directory_hash(&t.directory, &none, &[], cache),
     }
 }
 
@@ -116,18 +119,25 @@ fn image_source(i: &super::ImageAssetProps, directory: String) -> ImageSource {
     }
 }
 
-/// A declaration's hash from `cache`, or computed (not kept) when it is not there.
+/// A declaration's hash from `cache`, or computed (not kept, every byte read) when it is not
+/// there ([`hash_all`] put every source there).
 fn cached(cache: &HashCache, d: &AssetDecl) -> Result<String, String> {
     match cache.get(&hash_key(d)) {
         Some(hash) => hash.clone(),
-        None => compute_hash(d).map_err(|e| e.to_string()),
+        None => compute_hash(d, None).map_err(|e| e.to_string()),
     }
 }
 
 /// The hashes of the assets of the synthesized stacks that `known` does not hold (hashed for
 /// a batch of stages before), each distinct source read once, on every core (they read files:
-/// synthesis computes them while it renders the stacks).
-pub(crate) fn hash_all(app: &App, facts: &Facts, known: &HashCache) -> HashCache {
+/// synthesis computes them while it renders the stacks). Only the files changed since the last
+/// run are read, given a `files` cache.
+pub(crate) fn hash_all(
+    app: &App,
+    facts: &Facts,
+    known: &HashCache,
+    files: Option<&FileHashCache>,
+) -> HashCache {
     let mut first: HashMap<(PathBuf, String), &AssetDecl> = HashMap::new();
     for i in facts.stacks.values().flat_map(|info| &info.assets) {
         let d = &app.assets[*i];
@@ -138,7 +148,7 @@ pub(crate) fn hash_all(app: &App, facts: &Facts, known: &HashCache) -> HashCache
     }
     first
         .into_par_iter()
-        .map(|(key, d)| (key, compute_hash(d).map_err(|e| e.to_string())))
+        .map(|(key, d)| (key, compute_hash(d, files).map_err(|e| e.to_string())))
         .collect()
 }
 

@@ -53,6 +53,7 @@ where
         stages: vec![stage.to_owned()],
         // Asset sources are recorded relative to where the assembly is written.
         assembly_dir: dir.clone(),
+        file_hashes: super::file_hashes(),
         ..SynthOptions::default()
     };
     super::build_and_write(ctx, build, &options, &dir, err)?;

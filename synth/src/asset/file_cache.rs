@@ -1,0 +1,289 @@
+//! Per-file content hashes kept between runs, so that a synthesis reads only the files that
+//! changed since the last one (git's index does the same for `git status`).
+//!
+//! A Next.js build is a hundred megabytes or more, and its image tag is the hash of every byte:
+//! read on every `pantri synth`, it was 90 ms of a synthesis that otherwise takes 10. With this
+//! cache, a file whose status is unchanged is not opened: a stat call instead of a read.
+//!
+//! **When a kept hash is believed.** An entry keeps a file's SHA-256 with its [`Stamp`]: size,
+//! modification and status-change times (nanoseconds), inode and device. Writing a file changes
+//! its status-change time, which no program can set back (`touch -d` sets the modification time
+//! and moves the status-change time to now), and replacing it by a rename changes its inode, so
+//! content does not change under an unchanged stamp, with one exception: a write within the
+//! file system's timestamp granularity of the moment the hash was taken leaves both times as
+//! they were. So an entry is kept only for a file whose two times are [`SETTLED`] older than the
+//! moment the run started (git calls the others "racily clean"); a file written just now is read
+//! again until it has settled. A file whose stamp changed while it was read is not kept either.
+//!
+//! **What is never cached.** Publishing (`pantri deploy`, `pantri publish`) hashes every source
+//! again from its bytes before it uploads or builds, and refuses a source whose hash differs
+//! from the assembly's: were a kept hash ever wrong, the deploy would stop with that error
+//! rather than push an old image under a new tag. A fresh clone (CI's `synth --check`) has no
+//! cache and reads everything.
+//!
+//! **Where.** One small text file per source directory (or file) under the cache directory,
+//! named by a hash of the source's absolute path, its first line naming the source; written to
+//! a temporary file and renamed, so concurrent runs never read half a file. An unreadable,
+//! foreign or corrupt file is ignored (everything is read), and a cache that cannot be written
+//! only costs the next run its reads: the cache never fails a synthesis.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+/// How much older than the start of a run a file's times must be for its hash to be kept: more
+/// than the coarsest timestamp granularity in use (FAT's two seconds; ext4 and APFS record
+/// nanoseconds, some network file systems whole seconds).
+pub const SETTLED: Duration = Duration::from_secs(3);
+
+/// The first line of a cache file: the format's name and version, then the source's path.
+const HEADER: &str = "pantri file hashes 1";
+
+/// Where per-file hashes are kept between runs (see the module comment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileHashCache {
+    dir: PathBuf,
+    settled: Duration,
+}
+
+/// What the file system says of a file that its content cannot change without changing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+    dev: u64,
+}
+
+impl Stamp {
+    /// The stamp of a regular file's metadata; `None` for anything else, and on a platform
+    /// without inode numbers and status-change times (where nothing is cached).
+    pub(crate) fn of(meta: &fs::Metadata) -> Option<Stamp> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            meta.file_type().is_file().then(|| Stamp {
+                size: meta.size(),
+                mtime: (meta.mtime(), meta.mtime_nsec()),
+                ctime: (meta.ctime(), meta.ctime_nsec()),
+                ino: meta.ino(),
+                dev: meta.dev(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
+
+    /// Whether both of the file's times are at least `settled` before `start`.
+    fn settled_before(&self, start: SystemTime, settled: Duration) -> bool {
+        let Ok(start) = start.duration_since(SystemTime::UNIX_EPOCH) else {
+            return false;
+        };
+        let Some(limit) = start.checked_sub(settled) else {
+            return false;
+        };
+        let before = |(secs, nanos): (i64, i64)| {
+            u64::try_from(secs)
+                .is_ok_and(|s| Duration::new(s, u32::try_from(nanos).unwrap_or(u32::MAX)) < limit)
+        };
+        before(self.mtime) && before(self.ctime)
+    }
+}
+
+impl FileHashCache {
+    /// A cache kept in `dir` (created when first written).
+    pub fn new(dir: impl Into<PathBuf>) -> FileHashCache {
+        FileHashCache {
+            dir: dir.into(),
+            settled: SETTLED,
+        }
+    }
+
+    /// How long before the start of a run a file's times must be for its hash to be kept
+    /// ([`SETTLED`] unless set): more than the timestamp granularity of the file systems read.
+    pub fn settled_after(mut self, settled: Duration) -> FileHashCache {
+        self.settled = settled;
+        self
+    }
+
+    /// The directory the cache is kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The cache file of a source (a directory, or a single file).
+    fn file_of(&self, source: &Path) -> PathBuf {
+        let digest = Sha256::digest(source.as_os_str().as_encoded_bytes());
+        let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join("files").join(name)
+    }
+
+    /// The hashes kept for `source`'s files, from the start of this run (before any of its
+    /// files is looked at).
+    pub(crate) fn open(&self, source: &Path) -> Kept {
+        let source = std::path::absolute(source).unwrap_or_else(|_| source.to_path_buf());
+        let file = self.file_of(&source);
+        let entries = fs::read_to_string(&file)
+            .ok()
+            .and_then(|text| parse(&text, &source))
+            .unwrap_or_default();
+        Kept {
+            file,
+            source,
+            start: SystemTime::now(),
+            settled: self.settled,
+            entries,
+        }
+    }
+}
+
+/// The kept hashes of one source's files, by path relative to the source (`""` for a source
+/// that is a single file).
+#[derive(Debug)]
+pub(crate) struct Kept {
+    file: PathBuf,
+    source: PathBuf,
+    start: SystemTime,
+    settled: Duration,
+    entries: HashMap<String, (Stamp, String)>,
+}
+
+impl Kept {
+    /// The kept hash of the file at `relative`, if its stamp is still `stamp`.
+    pub(crate) fn get(&self, relative: &str, stamp: &Stamp) -> Option<&str> {
+        self.entries
+            .get(relative)
+            .filter(|(kept, _)| kept == stamp)
+            .map(|(_, sha)| sha.as_str())
+    }
+
+    /// Keeps the hashes of this run's files for the next (those with a settled stamp) and
+    /// writes them when they differ from what was read. Errors are not reported: a cache that
+    /// cannot be written costs only reads.
+    pub(crate) fn save<'a>(
+        self,
+        files: impl IntoIterator<Item = (&'a str, Option<Stamp>, &'a str)>,
+    ) {
+        let now: HashMap<String, (Stamp, String)> = files
+            .into_iter()
+            .filter_map(|(relative, stamp, sha)| {
+                let stamp = stamp.filter(|s| s.settled_before(self.start, self.settled))?;
+                // A name with a tab or a line break cannot be a line of the file: read each time.
+                (!relative.contains(['\t', '\n', '\r']))
+                    .then(|| (relative.to_owned(), (stamp, sha.to_owned())))
+            })
+            .collect();
+        if now == self.entries {
+            return;
+        }
+        let _ = write(&self.file, &render(&self.source, &now));
+    }
+}
+
+/// The text of a cache file: the header and the source, then one line a file, sorted.
+fn render(source: &Path, entries: &HashMap<String, (Stamp, String)>) -> String {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .map(|(relative, (s, sha))| {
+            format!(
+                "{sha}\t{}\t{}.{}\t{}.{}\t{}\t{}\t{relative}\n",
+                s.size, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, s.ino, s.dev
+            )
+        })
+        .collect();
+    lines.sort_unstable();
+    let mut text = format!("{HEADER}\t{}\n", source.display());
+    text.extend(lines);
+    text
+}
+
+/// The entries of a cache file, if it is one of this version for `source`.
+fn parse(text: &str, source: &Path) -> Option<HashMap<String, (Stamp, String)>> {
+    let mut lines = text.lines();
+    let (header, named) = lines.next()?.split_once('\t')?;
+    if header != HEADER || named != source.display().to_string() {
+        return None;
+    }
+    let time = |t: &str| {
+        let (secs, nanos) = t.split_once('.')?;
+        Some((secs.parse().ok()?, nanos.parse().ok()?))
+    };
+    lines
+        .map(|line| {
+            let mut f = line.splitn(7, '\t');
+            let sha = f.next().filter(|s| s.len() == 64)?;
+            let stamp = Stamp {
+                size: f.next()?.parse().ok()?,
+                mtime: time(f.next()?)?,
+                ctime: time(f.next()?)?,
+                ino: f.next()?.parse().ok()?,
+                dev: f.next()?.parse().ok()?,
+            };
+            Some((f.next()?.to_owned(), (stamp, sha.to_owned())))
+        })
+        .collect()
+}
+
+/// Writes `text` to `file` through a temporary file in the same directory and a rename.
+fn write(file: &Path, text: &str) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(secs: i64) -> Stamp {
+        Stamp {
+            size: 10,
+            mtime: (secs, 5),
+            ctime: (secs, 7),
+            ino: 42,
+            dev: 3,
+        }
+    }
+
+    #[test]
+    fn a_file_is_kept_only_once_its_times_have_settled() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert!(stamp(990).settled_before(start, SETTLED));
+        // Within the granularity of a coarse file system: read again next time.
+        assert!(!stamp(998).settled_before(start, SETTLED));
+        assert!(!stamp(1_000).settled_before(start, SETTLED));
+        // A status change after the modification (chmod, touch -d) counts as well.
+        let mut touched = stamp(990);
+        touched.ctime = (999, 0);
+        assert!(!touched.settled_before(start, SETTLED));
+        // Times before 1970 are not trusted.
+        assert!(!stamp(-5).settled_before(start, SETTLED));
+    }
+
+    #[test]
+    fn the_text_reads_back_and_names_its_source() {
+        let source = Path::new("/src/web");
+        let mut entries = HashMap::new();
+        entries.insert("a b/ü.js".to_owned(), (stamp(1), "a".repeat(64)));
+        entries.insert(String::new(), (stamp(2), "b".repeat(64)));
+        let text = render(source, &entries);
+        assert_eq!(parse(&text, source), Some(entries));
+        // Another source's file (a hash collision, a moved cache) is not read.
+        assert_eq!(parse(&text, Path::new("/src/other")), None);
+        // Nor is another version's, nor a damaged line.
+        assert_eq!(parse(&text.replace(" 1\t", " 2\t"), source), None);
+        let damaged = text.replacen(&"a".repeat(64), "zz", 1);
+        assert_eq!(parse(&damaged, source), None);
+    }
+}
