@@ -119,6 +119,23 @@ impl FileHashCache {
         &self.dir
     }
 
+    /// [`hash_directory`](super::hash_directory) of `dir`, reading only the files whose stamp
+    /// changed since their hash was kept, and keeping this run's hashes.
+    pub fn hash_directory(
+        &self,
+        dir: &Path,
+        ignore: &super::DockerIgnore,
+        extra: &[(&str, &str)],
+    ) -> Result<String, super::HashError> {
+        super::hash::directory_hash(dir, ignore, extra, Some(self))
+    }
+
+    /// [`hash_file`](super::hash_file) of `path`, read only when its stamp changed since its
+    /// hash was kept.
+    pub fn hash_file(&self, path: &Path) -> Result<String, super::HashError> {
+        super::hash::hash_file_cached(path, self)
+    }
+
     /// The cache file of a source (a directory, or a single file).
     fn file_of(&self, source: &Path) -> PathBuf {
         let digest = Sha256::digest(source.as_os_str().as_encoded_bytes());
