@@ -27,13 +27,15 @@
 //! foreign or corrupt file is ignored (everything is read), and a cache that cannot be written
 //! only costs the next run its reads: the cache never fails a synthesis.
 
-use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
+
+use crate::value::FastMap;
 
 /// How much older than the start of a run a file's times must be for its hash to be kept: more
 /// than the coarsest timestamp granularity in use (FAT's two seconds; ext4 and APFS record
@@ -170,7 +172,7 @@ pub(crate) struct Kept {
     source: PathBuf,
     start: SystemTime,
     settled: Duration,
-    entries: HashMap<String, (Stamp, String)>,
+    entries: Entries,
 }
 
 impl Kept {
@@ -189,41 +191,50 @@ impl Kept {
         self,
         files: impl IntoIterator<Item = (&'a str, Option<Stamp>, &'a str)>,
     ) {
-        let now: HashMap<String, (Stamp, String)> = files
+        let now: Vec<Line> = files
             .into_iter()
             .filter_map(|(relative, stamp, sha)| {
                 let stamp = stamp.filter(|s| s.settled_before(self.start, self.settled))?;
                 // A name with a tab or a line break cannot be a line of the file: read each time.
-                (!relative.contains(['\t', '\n', '\r']))
-                    .then(|| (relative.to_owned(), (stamp, sha.to_owned())))
+                (!relative.contains(['\t', '\n', '\r'])).then_some((relative, stamp, sha))
             })
             .collect();
-        if now == self.entries {
-            return;
+        // Compared in place: a run that found every hash kept (the common case) allocates
+        // nothing more and writes nothing.
+        let same = now.len() == self.entries.len()
+            && now.iter().all(|(relative, stamp, sha)| {
+                self.entries
+                    .get(*relative)
+                    .is_some_and(|(s, h)| s == stamp && h == sha)
+            });
+        if !same {
+            let _ = write(&self.file, &render(&self.source, &now));
         }
-        let _ = write(&self.file, &render(&self.source, &now));
     }
 }
 
-/// The text of a cache file: the header and the source, then one line a file, sorted.
-fn render(source: &Path, entries: &HashMap<String, (Stamp, String)>) -> String {
-    let mut lines: Vec<String> = entries
-        .iter()
-        .map(|(relative, (s, sha))| {
-            format!(
-                "{sha}\t{}\t{}.{}\t{}.{}\t{}\t{}\t{relative}\n",
-                s.size, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, s.ino, s.dev
-            )
-        })
-        .collect();
-    lines.sort_unstable();
+/// A file's line in a cache file: its relative path, stamp and hash.
+type Line<'a> = (&'a str, Stamp, &'a str);
+
+/// The entries of a cache file, by relative path.
+type Entries = FastMap<String, (Stamp, String)>;
+
+/// The text of a cache file: the header and the source, then one line a file, in the order
+/// given (the listing's: by path).
+fn render(source: &Path, lines: &[Line]) -> String {
     let mut text = format!("{HEADER}\t{}\n", source.display());
-    text.extend(lines);
+    for (relative, s, sha) in lines {
+        let _ = writeln!(
+            text,
+            "{sha}\t{}\t{}.{}\t{}.{}\t{}\t{}\t{relative}",
+            s.size, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, s.ino, s.dev
+        );
+    }
     text
 }
 
 /// The entries of a cache file, if it is one of this version for `source`.
-fn parse(text: &str, source: &Path) -> Option<HashMap<String, (Stamp, String)>> {
+fn parse(text: &str, source: &Path) -> Option<Entries> {
     let mut lines = text.lines();
     let (header, named) = lines.next()?.split_once('\t')?;
     if header != HEADER || named != source.display().to_string() {
@@ -291,10 +302,11 @@ mod tests {
     #[test]
     fn the_text_reads_back_and_names_its_source() {
         let source = Path::new("/src/web");
-        let mut entries = HashMap::new();
-        entries.insert("a b/ü.js".to_owned(), (stamp(1), "a".repeat(64)));
-        entries.insert(String::new(), (stamp(2), "b".repeat(64)));
-        let text = render(source, &entries);
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let text = render(source, &[("a b/ü.js", stamp(1), &a), ("", stamp(2), &b)]);
+        let mut entries = Entries::default();
+        entries.insert("a b/ü.js".to_owned(), (stamp(1), a.clone()));
+        entries.insert(String::new(), (stamp(2), b));
         assert_eq!(parse(&text, source), Some(entries));
         // Another source's file (a hash collision, a moved cache) is not read.
         assert_eq!(parse(&text, Path::new("/src/other")), None);
