@@ -4,12 +4,10 @@
 use std::path::Path;
 
 use pantri_synth::asset::hash_image;
-
-use super::SYNTHESIZE_AGAIN;
 use pantri_synth::asset::schema::{ImageAssetEntry, ImageDestination};
 
 use super::api::{BuildRequest, ContainerTool, ImageRegistry};
-use super::PublishError;
+use super::{PublishError, SYNTHESIZE_AGAIN};
 
 /// What publishing an image did.
 #[derive(Clone, Debug, PartialEq, Eq)]

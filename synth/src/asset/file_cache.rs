@@ -15,7 +15,7 @@
 //! moment the run started (git calls the others "racily clean"); a file written just now is read
 //! again until it has settled. A file whose stamp changed while it was read is not kept either.
 //!
-//! **What is never cached.** Publishing (`pantri deploy`, `pantri publish`) hashes every source
+//! **What is never cached.** Publishing (`pantri deploy`, `--publish-only` too) hashes every source
 //! again from its bytes before it uploads or builds, and refuses a source whose hash differs
 //! from the assembly's: were a kept hash ever wrong, the deploy would stop with that error
 //! rather than push an old image under a new tag. A fresh clone (CI's `synth --check`) has no
@@ -114,11 +114,6 @@ impl FileHashCache {
     pub fn settled_after(mut self, settled: Duration) -> FileHashCache {
         self.settled = settled;
         self
-    }
-
-    /// The directory the cache is kept in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// [`hash_directory`](super::hash_directory) of `dir`, reading only the files whose stamp
