@@ -14,6 +14,7 @@
 //! What `regex-lite` would read differently (a Unicode word boundary: its `\b` is ASCII) or
 //! cannot read goes to `regex`'s engine (`regex-automata`, without its lazy DFA).
 
+use super::class_run::ClassRun;
 use crate::value::FastMap;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,6 +23,9 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 /// A compiled schema pattern.
 #[derive(Debug)]
 pub enum Pattern {
+    /// One class repeated from start to end (`^[a-z0-9-]{1,63}$`), checked a character at a
+    /// time ([`ClassRun`]).
+    Run(ClassRun),
     /// ASCII classes, as ECMAScript has them (almost every pattern).
     Ascii(regex_lite::Regex),
     /// A pattern with Unicode classes (`\p{L}`), which `regex-lite` does not have, with the
@@ -35,6 +39,13 @@ impl Pattern {
     /// Compiles `pattern`, or `None` when neither engine reads it (look-around, back-references,
     /// UTF-16 surrogates): such a constraint is skipped.
     pub fn new(pattern: &str) -> Option<Pattern> {
+        ClassRun::parse(pattern)
+            .map(Pattern::Run)
+            .or_else(|| Pattern::engine(pattern))
+    }
+
+    /// The pattern compiled by the first engine that reads it, [`ClassRun`] aside.
+    pub(super) fn engine(pattern: &str) -> Option<Pattern> {
         match regex_lite::Regex::new(pattern) {
             Ok(re) => Some(Pattern::Ascii(re)),
             Err(_) => match expanded(pattern) {
@@ -47,6 +58,7 @@ impl Pattern {
     /// True when the pattern matches somewhere in `s` (JSON Schema patterns are not anchored).
     pub fn is_match(&self, s: &str) -> bool {
         match self {
+            Pattern::Run(run) => run.is_match(s),
             Pattern::Ascii(re) | Pattern::Expanded(re) => re.is_match(s),
             Pattern::Unicode(re) => re.is_match(s),
         }
@@ -121,12 +133,13 @@ thread_local! {
 /// cut to its ASCII characters, which `regex-lite` compiles in microseconds where spelling out
 /// a pattern's Unicode classes takes a fifth of a millisecond (two such patterns were 0.34 ms of
 /// the reference app's synthesis).
-static ASCII_FORMS: LazyLock<FastMap<&'static str, &'static str>> = LazyLock::new(|| {
-    include_str!("../cfn/ascii_patterns.txt")
-        .lines()
-        .filter_map(|line| line.split_once('\t'))
-        .collect()
-});
+pub(super) static ASCII_FORMS: LazyLock<FastMap<&'static str, &'static str>> =
+    LazyLock::new(|| {
+        include_str!("../cfn/ascii_patterns.txt")
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .collect()
+    });
 
 /// The pattern that answers for `s`: `pattern`'s ASCII form when `s` is ASCII and it has one.
 fn for_value(pattern: &'static str, s: &str) -> &'static str {
@@ -332,8 +345,9 @@ mod tests {
                 matches!(full, Pattern::Expanded(_) | Pattern::Unicode(_)),
                 "{pattern:?} is read by regex-lite as written: it needs no ASCII form"
             );
-            let Some(Pattern::Ascii(cut)) = Pattern::new(form) else {
-                panic!("the ASCII form {form:?} of {pattern:?} is not read by regex-lite");
+            let cut = match Pattern::new(form) {
+                Some(cut @ (Pattern::Ascii(_) | Pattern::Run(_))) => cut,
+                _ => panic!("the ASCII form {form:?} of {pattern:?} is not read by regex-lite"),
             };
             for s in &samples {
                 assert_eq!(
