@@ -9,7 +9,6 @@
 
 use serde_json::{Map as JsonMap, Value as Json};
 
-use crate::assembly::to_json_string;
 use crate::error::Problem;
 use crate::synthesize::{written, Format};
 use crate::validate::SectionCounts;
@@ -152,7 +151,13 @@ pub(crate) fn entries_text(
         Format::Json => {
             // `{\n` + the entries + `\n}\n`: the entries are the same bytes as in any object
             // at the top level, since the pretty printer's indentation depends only on depth.
-            let mut text = written(path, "template", to_json_string(map), problems);
+            // Walked, not serialized through serde_json: the same bytes (a test compares
+            // them), a fraction of the instructions (`crate::pretty::write_value`).
+            let mut buf = Vec::with_capacity(4096);
+            crate::pretty::write_object(&mut buf, map, 0);
+            buf.push(b'\n');
+            let text = String::from_utf8(buf).map_err(serde::ser::Error::custom);
+            let mut text = written(path, "template", text, problems);
             let inner = text.len().saturating_sub(3);
             if text.starts_with("{\n") && text.get(inner..) == Some("\n}\n") {
                 text.truncate(inner);
@@ -169,6 +174,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::assembly::to_json_string;
 
     /// The parts of a whole template, split as synthesis splits it.
     fn parts_of(template: &Json, format: Format) -> TemplateParts {
