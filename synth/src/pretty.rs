@@ -261,6 +261,18 @@ fn write_items<I: IntoIterator>(
     out.push(brackets[1]);
 }
 
+/// The entries of a non-empty top-level object as they sit between its braces: what
+/// [`write_object`] writes at depth 0 without its first line (`{`) and its last (`}`), so that
+/// a template can be put together from the entries of its sections.
+pub(crate) fn write_entries(out: &mut Vec<u8>, map: &serde_json::Map<String, serde_json::Value>) {
+    for (i, (k, v)) in map.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b" " } else { b",\n " });
+        write_str(out, k);
+        out.extend_from_slice(b": ");
+        write_value(out, v, 1);
+    }
+}
+
 /// A number as serde_json writes it: integers in decimal, floats by serde_json itself.
 fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
     if let Some(u) = n.as_u64() {
@@ -370,6 +382,25 @@ mod tests {
         ];
         for v in &values {
             assert_eq!(walked(v), ours(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn an_object_s_entries_are_the_lines_between_its_braces() {
+        for v in [
+            json!({ "a": 1 }),
+            json!({ "Resources": { "X": { "Type": "T", "Properties": { "L": [1, {}, []] } } },
+                    "Outputs": {}, "e\"k": "v\n" }),
+        ] {
+            let map = v.as_object().expect("an object");
+            let mut out = Vec::new();
+            write_entries(&mut out, map);
+            let whole = ours(&v);
+            assert_eq!(
+                String::from_utf8(out).expect("utf-8"),
+                whole[2..whole.len() - 2],
+                "{v}"
+            );
         }
     }
 

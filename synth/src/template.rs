@@ -68,7 +68,12 @@ impl TemplateParts {
                 let len: usize = entries.iter().map(|e| e.len() + 2).sum();
                 let mut out = String::with_capacity(len + 2);
                 out.push_str("{\n");
-                out.push_str(&entries.join(",\n"));
+                for (i, e) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str(e);
+                }
                 out
             }
             Format::Yaml => entries.concat(),
@@ -148,22 +153,15 @@ pub(crate) fn entries_text(
     problems: &mut Vec<Problem>,
 ) -> String {
     match format {
+        Format::Json if map.is_empty() => "{}\n".to_owned(),
         Format::Json => {
-            // `{\n` + the entries + `\n}\n`: the entries are the same bytes as in any object
-            // at the top level, since the pretty printer's indentation depends only on depth.
-            // Walked, not serialized through serde_json: the same bytes (a test compares
-            // them), a fraction of the instructions (`crate::pretty::write_value`).
+            // The entries are the same bytes as in any object at the top level, since the
+            // pretty layout's indentation depends only on depth; walked, not serialized through
+            // serde_json (`crate::pretty::write_value`: the same bytes, a test compares them).
             let mut buf = Vec::with_capacity(4096);
-            crate::pretty::write_object(&mut buf, map, 0);
-            buf.push(b'\n');
+            crate::pretty::write_entries(&mut buf, map);
             let text = String::from_utf8(buf).map_err(serde::ser::Error::custom);
-            let mut text = written(path, "template", text, problems);
-            let inner = text.len().saturating_sub(3);
-            if text.starts_with("{\n") && text.get(inner..) == Some("\n}\n") {
-                text.truncate(inner);
-                text.replace_range(..2, "");
-            }
-            text
+            written(path, "template", text, problems)
         }
         Format::Yaml => crate::yaml::entries_to_string(map),
     }
