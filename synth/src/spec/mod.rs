@@ -7,7 +7,7 @@
 //! synth-time checks of a resource against its entry.
 
 pub mod check;
-mod class_run;
+pub mod class_run;
 mod paths;
 pub mod pattern;
 mod table;
