@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{ser::SerializeMap, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use indexmap::IndexMap;
 use serde_json::json;
@@ -12,7 +12,7 @@ use crate::assembly::{
     Artifact, EnvParameter, MetadataEntry, StackProperties, CROSS_REGION_METADATA,
     ENV_PARAMETER_METADATA, LOGICAL_ID_METADATA,
 };
-use crate::pretty::Entries;
+use crate::pretty::{write_str, Entries, ObjectWriter};
 use crate::resolve::{Effects, Facts};
 use crate::synthesize::RenderedStack;
 use crate::tree::{App, NodeId, NodeKind, Parameter};
@@ -134,7 +134,7 @@ pub(crate) fn write_tree_children(
             None => children.insert(root.open_entry(out, "children")?),
         };
         children.key(out, app.id(child.node))?;
-        Entries::value(out, children.depth(), &child)?;
+        child.write(out, children.depth());
     }
     Ok(())
 }
@@ -183,30 +183,42 @@ impl<'a> TreeNode<'a> {
     }
 }
 
-impl Serialize for TreeNode<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl TreeNode<'_> {
+    /// The node's object in `tree.json`, at `depth`: `id`, `path`, `children` (when it has
+    /// any), a resource's `attributes`, and `constructInfo`. Written by walking the tree (the
+    /// bytes serde_json's pretty layout gives it): `tree.json` is 5 MB at 100 stages, its
+    /// strings nearly all paths that need no escape.
+    fn write(&self, out: &mut Vec<u8>, depth: usize) {
         let app = self.tree.app;
         let node = app.node(self.node);
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry(
-            "id",
+        let mut object = ObjectWriter::open(out, depth);
+        object.key(out, "id");
+        write_str(
+            out,
             if node.parent.is_none() {
                 "App"
             } else {
                 node.id()
             },
-        )?;
-        map.serialize_entry("path", app.path(self.node))?;
-        if self.children().next().is_some() {
-            map.serialize_entry("children", &TreeChildren(self))?;
+        );
+        object.key(out, "path");
+        write_str(out, app.path(self.node));
+        let mut children = self.children().peekable();
+        if children.peek().is_some() {
+            object.key(out, "children");
+            let mut inner = ObjectWriter::open(out, depth + 1);
+            for child in children {
+                inner.key(out, app.id(child.node));
+                child.write(out, inner.depth() + 1);
+            }
+            inner.close(out);
         }
         if let NodeKind::Resource { body, .. } = &node.kind {
-            map.serialize_entry(
-                "attributes",
-                &Attributes {
-                    type_name: body.type_name(),
-                },
-            )?;
+            object.key(out, "attributes");
+            let mut inner = ObjectWriter::open(out, depth + 1);
+            inner.key(out, "aws:cdk:cloudformation:type");
+            write_str(out, body.type_name());
+            inner.close(out);
         }
         let fqn = match (&node.kind, node.construct_type.as_deref()) {
             (_, Some(t)) => Some(Fqn::Named(t)),
@@ -217,26 +229,24 @@ impl Serialize for TreeNode<'_> {
             _ => None,
         };
         if let Some(fqn) = fqn {
-            map.serialize_entry(
-                "constructInfo",
-                &ConstructInfo {
-                    fqn,
-                    version: env!("CARGO_PKG_VERSION"),
-                },
-            )?;
+            object.key(out, "constructInfo");
+            let mut inner = ObjectWriter::open(out, depth + 1);
+            inner.key(out, "fqn");
+            match fqn {
+                Fqn::Named(name) => write_str(out, name),
+                Fqn::Cfn(type_name) => {
+                    write_str(out, &format!("pantri.cfn.{}", CfnPath(type_name)))
+                }
+            }
+            inner.key(out, "version");
+            write_str(out, env!("CARGO_PKG_VERSION"));
+            inner.close(out);
         }
-        map.end()
+        object.close(out);
     }
 }
 
-// tree.json's small objects are written straight from these, not built as JSON values first:
-// they are most of its 5 MB at 100 stages.
-#[derive(Serialize)]
-struct Attributes<'a> {
-    #[serde(rename = "aws:cdk:cloudformation:type")]
-    type_name: &'a str,
-}
-
+/// The root's `constructInfo` (its children are written by [`TreeNode::write`]).
 #[derive(Serialize)]
 struct ConstructInfo<'a> {
     fqn: Fqn<'a>,
@@ -272,15 +282,5 @@ impl std::fmt::Display for CfnPath<'_> {
             f.write_str(part)?;
         }
         Ok(())
-    }
-}
-
-/// The `children` of a node, by id, in the order they were added.
-struct TreeChildren<'n, 'a>(&'n TreeNode<'a>);
-
-impl Serialize for TreeChildren<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let app = self.0.tree.app;
-        s.collect_map(self.0.children().map(|c| (app.id(c.node), c)))
     }
 }
