@@ -84,12 +84,13 @@ fn file_hash(
     kept: &Kept,
     relative: &str,
 ) -> Result<(String, Option<Stamp>), HashError> {
-    let now = fs::metadata(path).ok().as_ref().and_then(Stamp::of);
-    if let Some(sha) = now.and_then(|stamp| kept.get(relative, &stamp)) {
-        return Ok((sha.to_owned(), now));
+    let before = fs::metadata(path).ok().as_ref().and_then(Stamp::of);
+    if let Some(sha) = before.and_then(|stamp| kept.get(relative, &stamp)) {
+        return Ok((sha.to_owned(), before));
     }
+    // The stamp taken before the file was opened stands for what was read only if the open
+    // file still has it once read (a file replaced in between has another inode).
     let mut file = fs::File::open(path).map_err(io(path))?;
-    let before = file.metadata().ok().as_ref().and_then(Stamp::of);
     let sha = read_hash(&mut file, path)?;
     let after = file.metadata().ok().as_ref().and_then(Stamp::of);
     Ok((sha, before.filter(|b| Some(*b) == after)))
