@@ -12,7 +12,7 @@ use crate::assembly::{
     Artifact, EnvParameter, MetadataEntry, StackProperties, CROSS_REGION_METADATA,
     ENV_PARAMETER_METADATA, LOGICAL_ID_METADATA,
 };
-use crate::pretty::{write_str, Entries, ObjectWriter};
+use crate::pretty::{write_str, Entries};
 use crate::resolve::{Effects, Facts};
 use crate::synthesize::RenderedStack;
 use crate::tree::{App, NodeId, NodeKind, Parameter};
@@ -134,7 +134,7 @@ pub(crate) fn write_tree_children(
             None => children.insert(root.open_entry(out, "children")?),
         };
         children.key(out, app.id(child.node))?;
-        child.write(out, children.depth());
+        child.write(out, children.depth())?;
     }
     Ok(())
 }
@@ -188,11 +188,11 @@ impl TreeNode<'_> {
     /// any), a resource's `attributes`, and `constructInfo`. Written by walking the tree (the
     /// bytes serde_json's pretty layout gives it): `tree.json` is 5 MB at 100 stages, its
     /// strings nearly all paths that need no escape.
-    fn write(&self, out: &mut Vec<u8>, depth: usize) {
+    fn write(&self, out: &mut Vec<u8>, depth: usize) -> serde_json::Result<()> {
         let app = self.tree.app;
         let node = app.node(self.node);
-        let mut object = ObjectWriter::open(out, depth);
-        object.key(out, "id");
+        let mut object = Entries::open(out, depth + 1);
+        object.key(out, "id")?;
         write_str(
             out,
             if node.parent.is_none() {
@@ -201,22 +201,22 @@ impl TreeNode<'_> {
                 node.id()
             },
         );
-        object.key(out, "path");
+        object.key(out, "path")?;
         write_str(out, app.path(self.node));
         let mut children = self.children().peekable();
         if children.peek().is_some() {
-            object.key(out, "children");
-            let mut inner = ObjectWriter::open(out, depth + 1);
+            object.key(out, "children")?;
+            let mut inner = Entries::open(out, depth + 2);
             for child in children {
-                inner.key(out, app.id(child.node));
-                child.write(out, inner.depth() + 1);
+                inner.key(out, app.id(child.node))?;
+                child.write(out, inner.depth())?;
             }
             inner.close(out);
         }
         if let NodeKind::Resource { body, .. } = &node.kind {
-            object.key(out, "attributes");
-            let mut inner = ObjectWriter::open(out, depth + 1);
-            inner.key(out, "aws:cdk:cloudformation:type");
+            object.key(out, "attributes")?;
+            let mut inner = Entries::open(out, depth + 2);
+            inner.key(out, "aws:cdk:cloudformation:type")?;
             write_str(out, body.type_name());
             inner.close(out);
         }
@@ -229,24 +229,25 @@ impl TreeNode<'_> {
             _ => None,
         };
         if let Some(fqn) = fqn {
-            object.key(out, "constructInfo");
-            let mut inner = ObjectWriter::open(out, depth + 1);
-            inner.key(out, "fqn");
+            object.key(out, "constructInfo")?;
+            let mut inner = Entries::open(out, depth + 2);
+            inner.key(out, "fqn")?;
             match fqn {
                 Fqn::Named(name) => write_str(out, name),
                 Fqn::Cfn(type_name) => {
                     write_str(out, &format!("pantri.cfn.{}", CfnPath(type_name)))
                 }
             }
-            inner.key(out, "version");
+            inner.key(out, "version")?;
             write_str(out, env!("CARGO_PKG_VERSION"));
             inner.close(out);
         }
         object.close(out);
+        Ok(())
     }
 }
 
-/// The root's `constructInfo` (its children are written by [`TreeNode::write`]).
+/// The root's `constructInfo` (its children's are written by `TreeNode::write`).
 #[derive(Serialize)]
 struct ConstructInfo<'a> {
     fqn: Fqn<'a>,

@@ -86,8 +86,7 @@ impl Entries {
         f.item(out, self.count == 0)
             .map_err(serde_json::Error::io)?;
         self.count += 1;
-        let mut ser = serde_json::Serializer::with_formatter(&mut *out, f);
-        serde::Serialize::serialize(key, &mut ser)?;
+        write_str(out, key);
         out.extend_from_slice(b": ");
         Ok(())
     }
@@ -273,51 +272,6 @@ pub(crate) fn write_entries(out: &mut Vec<u8>, map: &serde_json::Map<String, ser
     }
 }
 
-/// An object written key by key in [`OneSpace`]'s layout, for a writer that walks its own
-/// structure (`tree.json`'s nodes): open it, give each key before its value, then close it.
-pub(crate) struct ObjectWriter {
-    depth: usize,
-    first: bool,
-}
-
-impl ObjectWriter {
-    /// Opens an object that starts at `depth`.
-    pub(crate) fn open(out: &mut Vec<u8>, depth: usize) -> ObjectWriter {
-        out.push(b'{');
-        ObjectWriter { depth, first: true }
-    }
-
-    /// The separator and key of the next entry; its value, written next, is at `depth() + 1`.
-    pub(crate) fn key(&mut self, out: &mut Vec<u8>, key: &str) {
-        let mut f = OneSpace {
-            depth: self.depth + 1,
-            has_value: false,
-        };
-        // Writing into a vector does not fail.
-        let _ = f.item(out, self.first);
-        self.first = false;
-        write_str(out, key);
-        out.extend_from_slice(b": ");
-    }
-
-    /// The depth of the object's opening brace.
-    pub(crate) fn depth(&self) -> usize {
-        self.depth
-    }
-
-    /// Closes the object.
-    pub(crate) fn close(self, out: &mut Vec<u8>) {
-        if !self.first {
-            let _ = OneSpace {
-                depth: self.depth,
-                has_value: true,
-            }
-            .newline(out);
-        }
-        out.push(b'}');
-    }
-}
-
 /// A number as serde_json writes it: integers in decimal, floats by serde_json itself.
 fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
     if let Some(u) = n.as_u64() {
@@ -447,34 +401,6 @@ mod tests {
                 "{v}"
             );
         }
-    }
-
-    #[test]
-    fn an_object_written_key_by_key_is_the_object_serialized() {
-        // { "id": "a", "children": { "b": { "id": "b" }, "c": {} }, "info": { "v": "1" } }
-        let mut out = Vec::new();
-        let mut top = ObjectWriter::open(&mut out, 0);
-        top.key(&mut out, "id");
-        write_str(&mut out, "a");
-        top.key(&mut out, "children");
-        let mut children = ObjectWriter::open(&mut out, 1);
-        children.key(&mut out, "b");
-        let mut b = ObjectWriter::open(&mut out, children.depth() + 1);
-        b.key(&mut out, "id");
-        write_str(&mut out, "b");
-        b.close(&mut out);
-        children.key(&mut out, "c");
-        ObjectWriter::open(&mut out, children.depth() + 1).close(&mut out);
-        children.close(&mut out);
-        top.key(&mut out, "info");
-        let mut info = ObjectWriter::open(&mut out, 1);
-        info.key(&mut out, "v");
-        write_str(&mut out, "1");
-        info.close(&mut out);
-        top.close(&mut out);
-        let expected =
-            json!({ "id": "a", "children": { "b": { "id": "b" }, "c": {} }, "info": { "v": "1" } });
-        assert_eq!(String::from_utf8(out).expect("utf-8"), ours(&expected));
     }
 
     #[test]
