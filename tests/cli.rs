@@ -18,6 +18,22 @@ fn committed_cdk_out_is_what_the_code_synthesizes() {
     );
 }
 
+/// The files of an assembly directory (name, bytes), sorted by name.
+fn assembly_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn synth_is_byte_identical_across_runs_and_directories() {
     let a = tempfile::tempdir().expect("tempdir");
@@ -28,20 +44,7 @@ fn synth_is_byte_identical_across_runs_and_directories() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&out).is_empty(), "--quiet prints nothing");
     }
-    let files = |d: &std::path::Path| -> Vec<(String, Vec<u8>)> {
-        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d.join("cdk.out"))
-            .expect("cdk.out")
-            .map(|e| {
-                let e = e.expect("entry");
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).expect("read"),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let files = |d: &std::path::Path| assembly_files(&d.join("cdk.out"));
     let (fa, fb) = (files(a.path()), files(b.path()));
     assert!(fa.len() >= 4, "manifest, tree, version file and templates");
     assert_eq!(fa, fb);
@@ -516,18 +519,7 @@ fn synth_keeps_asset_file_hashes_where_pantri_cache_dir_says_and_nowhere_when_it
             .output()
             .expect("pantri runs");
         assert!(run.status.success(), "{}", stderr(&run));
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path().join(out))
-            .expect("assembly")
-            .map(|e| e.expect("entry"))
-            .map(|e| {
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).expect("read"),
-                )
-            })
-            .collect();
-        files.sort();
-        files
+        assembly_files(&dir.path().join(out))
     };
     let sources = || -> Vec<String> {
         let mut named: Vec<String> = std::fs::read_dir(cache.join("files"))
