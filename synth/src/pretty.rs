@@ -285,67 +285,115 @@ fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
 
 /// `s` as a JSON string, escaped as serde_json escapes it: `"` and `\` with a backslash, the
 /// control characters as `\b`, `\t`, `\n`, `\f`, `\r` or `\u00xx`, everything else as it is.
+/// Nearly every string of a template needs no escape and is copied whole, after a check of
+/// sixteen bytes at a time (most are shorter than that: names, keys, parts of ARNs).
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    out.push(b'"');
-    if !any_escape(bytes) {
-        // Nearly every string of a template: one copy.
+    if needs_escape(bytes) {
+        write_escaped(out, bytes);
+    } else {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
-        return;
     }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\t' => b"\\t",
-            b'\r' => b"\\r",
-            0x08 => b"\\b",
-            0x0C => b"\\f",
-            0..=0x1F => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xF)]);
-        } else {
-            out.extend_from_slice(escape);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
-/// Whether any byte of `bytes` needs an escape, eight bytes at a time; the last few one at a time.
-fn any_escape(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for chunk in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        if needs_escape(u64::from_le_bytes(w)) {
-            return true;
-        }
+/// How many bytes [`needs_escape`] checks at once: a vector register's width, which the
+/// compiler's vectorizer fills from [`any_escape`]'s plain loop.
+const RUN: usize = 16;
+
+/// Whether any byte of `bytes` needs an escape. A string of at least [`RUN`] bytes is checked a
+/// run at a time, its last run overlapping the one before; a shorter one, as two words of eight
+/// bytes the same way, and below eight a byte at a time.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let (runs, _) = bytes.as_chunks::<RUN>();
+    if let Some(last) = bytes.last_chunk::<RUN>() {
+        return runs.iter().any(any_escape) || any_escape(last);
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return word_needs_escape(u64::from_le_bytes(*first))
+            || word_needs_escape(u64::from_le_bytes(*last));
+    }
+    bytes.iter().any(|&b| escape_of(b).is_some())
 }
 
-/// Whether any byte of `word` is a control character, `"` or `\` (the bit tricks of "Bit
+/// Whether any byte of `run` needs an escape: written as a loop without an early exit, so that
+/// it compiles to a few vector instructions (compare, or, test) rather than a branch a byte.
+fn any_escape(run: &[u8; RUN]) -> bool {
+    run.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+/// Whether any byte of `word` is a control character, `"` or `\\` (the bit tricks of "Bit
 /// Twiddling Hacks": a byte below a bound, a byte equal to a value; exact for the answer "any").
-fn needs_escape(word: u64) -> bool {
+/// Eight bytes in a dozen instructions, where [`any_escape`] of eight is vectorized poorly.
+fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     (control | zero(word ^ (ONES * u64::from(b'"'))) | zero(word ^ (ONES * u64::from(b'\\')))) != 0
+}
+
+/// [`write_str`] of a string with a byte to escape, a byte at a time: kept out of the common
+/// path, which it would otherwise slow with its registers.
+#[cold]
+#[inline(never)]
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    // `bytes[copied..]` is not yet written.
+    let mut copied = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(escape) = escape_of(b) {
+            out.extend_from_slice(bytes.get(copied..i).unwrap_or_default());
+            escape.write(out);
+            copied = i + 1;
+        }
+    }
+    out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// A byte's escape.
+enum Escape {
+    /// A backslash and this character.
+    Short(u8),
+    /// `\u00` and the byte in two hexadecimal digits.
+    Unicode(u8),
+}
+
+impl Escape {
+    fn write(self, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        match self {
+            Escape::Short(c) => out.extend_from_slice(&[b'\\', c]),
+            Escape::Unicode(b) => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xF)],
+            ]),
+        }
+    }
+}
+
+/// The escape of `b`, if it needs one.
+fn escape_of(b: u8) -> Option<Escape> {
+    Some(match b {
+        b'"' => Escape::Short(b'"'),
+        b'\\' => Escape::Short(b'\\'),
+        b'\n' => Escape::Short(b'n'),
+        b'\t' => Escape::Short(b't'),
+        b'\r' => Escape::Short(b'r'),
+        0x08 => Escape::Short(b'b'),
+        0x0C => Escape::Short(b'f'),
+        0..=0x1F => Escape::Unicode(b),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -405,11 +453,21 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_as_serde_json_escapes_them() {
-        // Every character below U+0100 alone, and at each place of an eight-byte word.
+        // Every character below U+0100 at each place of a string of every length up to two
+        // runs of sixteen bytes and a few more (each length is checked its own way); then with
+        // a second escape four bytes later.
         let mut strings: Vec<String> = (0u32..0x100)
             .filter_map(char::from_u32)
             .flat_map(|c| {
-                (0..10).map(move |at| format!("{}{c}{}", "x".repeat(at), "y".repeat(9 - at)))
+                (1..40).flat_map(move |len| {
+                    (0..len).flat_map(move |at| {
+                        let (before, after) = ("x".repeat(at), "y".repeat(len - at - 1));
+                        [
+                            format!("{before}{c}{after}"),
+                            format!("{before}{c}xyz\n{after}"),
+                        ]
+                    })
+                })
             })
             .collect();
         strings.extend(
