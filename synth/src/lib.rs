@@ -12,6 +12,7 @@ pub mod cfn;
 pub mod diff;
 pub mod error;
 pub mod fns;
+pub mod json;
 pub mod logical_id;
 mod manifest;
 mod pretty;

@@ -5,8 +5,8 @@
 use crate::value::FastMap;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::json::{JsonObject, JsonValue as Json};
 use indexmap::IndexMap;
-use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::assembly::CrossRegionLink;
 use crate::error::Problem;
@@ -149,11 +149,12 @@ impl<'a> Resolver<'a> {
             Value::List(items) => {
                 Json::Array(items.into_iter().map(|v| self.resolve(v, site)).collect())
             }
-            Value::Map(m) => Json::Object(
+            // A map's keys are distinct: no key is compared (nor hashed).
+            Value::Map(m) => Json::Object(JsonObject::from_distinct(
                 m.into_iter()
                     .map(|(k, v)| (k, self.resolve(v, site)))
-                    .collect::<JsonMap<_, _>>(),
-            ),
+                    .collect(),
+            )),
             Value::Intrinsic(i) => self.resolve_intrinsic(*i, site),
         }
     }
@@ -163,41 +164,61 @@ impl<'a> Resolver<'a> {
         match i {
             Ref(node) => self.reference(node, None, site),
             GetAtt(node, attr) => self.reference(node, Some(&attr), site),
-            Pseudo(p) => json!({ "Ref": p.name() }),
-            Sub(template, vars) if vars.is_empty() => json!({ "Fn::Sub": template }),
+            Pseudo(p) => Json::single("Ref", p.name()),
+            Sub(template, vars) if vars.is_empty() => Json::single("Fn::Sub", template),
             Sub(template, vars) => {
-                let vars: JsonMap<String, Json> = vars
-                    .into_iter()
-                    .map(|(k, v)| (k, self.resolve(v, site)))
-                    .collect();
-                json!({ "Fn::Sub": [template, vars] })
+                let vars = JsonObject::from_distinct(
+                    vars.into_iter()
+                        .map(|(k, v)| (k, self.resolve(v, site)))
+                        .collect(),
+                );
+                Json::single("Fn::Sub", vec![template.into(), vars.into()])
             }
-            Join(delim, items) => json!({ "Fn::Join": [delim, self.resolve(items, site)] }),
-            Select(index, list) => {
-                json!({ "Fn::Select": [self.resolve(index, site), self.resolve(list, site)] })
+            Join(delim, items) => {
+                Json::single("Fn::Join", vec![delim.into(), self.resolve(items, site)])
             }
-            Split(delim, source) => json!({ "Fn::Split": [delim, self.resolve(source, site)] }),
-            GetAzs(region) => json!({ "Fn::GetAZs": self.resolve(region, site) }),
-            ImportValue(name) => json!({ "Fn::ImportValue": self.resolve(name, site) }),
+            Select(index, list) => Json::single(
+                "Fn::Select",
+                vec![self.resolve(index, site), self.resolve(list, site)],
+            ),
+            Split(delim, source) => {
+                Json::single("Fn::Split", vec![delim.into(), self.resolve(source, site)])
+            }
+            GetAzs(region) => Json::single("Fn::GetAZs", self.resolve(region, site)),
+            ImportValue(name) => Json::single("Fn::ImportValue", self.resolve(name, site)),
             If(cond, a, b) => {
                 let name = self.local_element(cond, "condition", site);
-                json!({ "Fn::If": [name, self.resolve(a, site), self.resolve(b, site)] })
+                Json::single(
+                    "Fn::If",
+                    vec![name, self.resolve(a, site), self.resolve(b, site)],
+                )
             }
-            Base64(v) => json!({ "Fn::Base64": self.resolve(v, site) }),
-            Cidr(block, count, bits) => json!({
-                "Fn::Cidr": [self.resolve(block, site), self.resolve(count, site), self.resolve(bits, site)]
-            }),
+            Base64(v) => Json::single("Fn::Base64", self.resolve(v, site)),
+            Cidr(block, count, bits) => Json::single(
+                "Fn::Cidr",
+                vec![
+                    self.resolve(block, site),
+                    self.resolve(count, site),
+                    self.resolve(bits, site),
+                ],
+            ),
             FindInMap(mapping, top, second) => {
                 let name = self.local_element(mapping, "mapping", site);
-                json!({ "Fn::FindInMap": [name, self.resolve(top, site), self.resolve(second, site)] })
+                Json::single(
+                    "Fn::FindInMap",
+                    vec![name, self.resolve(top, site), self.resolve(second, site)],
+                )
             }
-            Equals(a, b) => json!({ "Fn::Equals": [self.resolve(a, site), self.resolve(b, site)] }),
-            And(vs) => json!({ "Fn::And": self.resolve_all(vs, site) }),
-            Or(vs) => json!({ "Fn::Or": self.resolve_all(vs, site) }),
-            Not(v) => json!({ "Fn::Not": [self.resolve(v, site)] }),
+            Equals(a, b) => Json::single(
+                "Fn::Equals",
+                vec![self.resolve(a, site), self.resolve(b, site)],
+            ),
+            And(vs) => Json::single("Fn::And", self.resolve_all(vs, site)),
+            Or(vs) => Json::single("Fn::Or", self.resolve_all(vs, site)),
+            Not(v) => Json::single("Fn::Not", vec![self.resolve(v, site)]),
             Condition(cond) => {
                 let name = self.local_element(cond, "condition", site);
-                json!({ "Condition": name })
+                Json::single("Condition", name)
             }
             DynamicRef(s) => Json::String(s),
         }
@@ -276,8 +297,8 @@ impl<'a> Resolver<'a> {
             .cloned()
             .unwrap_or_default();
         let local = match attr {
-            None => json!({ "Ref": lid }),
-            Some(a) => json!({ "Fn::GetAtt": [lid, a] }),
+            None => Json::single("Ref", lid.as_str()),
+            Some(a) => Json::single("Fn::GetAtt", vec![lid.as_str().into(), a.as_str().into()]),
         };
         if producer == site.stack {
             site.refs.push(node);
@@ -345,7 +366,7 @@ impl<'a> Resolver<'a> {
                 })
                 .consumers
                 .insert((c.stack_name.clone(), c.region.clone()));
-            json!({ "Fn::ImportValue": export_name })
+            Json::single("Fn::ImportValue", export_name)
         } else {
             let output_id = truncate(format!("CrossRegion{suffix}"));
             self.fx
@@ -372,7 +393,7 @@ impl<'a> Resolver<'a> {
                         output: output_id.clone(),
                     },
                 );
-            json!({ "Ref": output_id })
+            Json::single("Ref", output_id)
         }
     }
 }
@@ -388,9 +409,9 @@ pub(crate) fn resolve_map(
     map: &IndexMap<String, Value>,
     site: &mut Site,
 ) -> Json {
-    Json::Object(
+    Json::Object(JsonObject::from_distinct(
         map.iter()
             .map(|(k, v)| (k.clone(), r.resolve(v.clone(), site)))
             .collect(),
-    )
+    ))
 }

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
-use serde_json::{json, Map as JsonMap, Value as Json};
+use serde_json::json;
+
+use crate::json::{JsonObject, JsonValue as Json};
 
 use crate::assembly::{to_json_string, Artifact, CloudAssembly, Manifest, SCHEMA_VERSION};
 use crate::error::{Problem, Result, Severity, SynthError};
@@ -846,7 +848,9 @@ fn render_stack(
     format: Format,
 ) -> (TemplateParts, BTreeMap<NodeId, BTreeSet<NodeId>>) {
     let app = r.app;
-    let mut sections: [JsonMap<String, Json>; 5] = Default::default();
+    // Keyed by logical ID, hashed (a stack has up to 500 resources); each becomes a
+    // `JsonObject` once complete.
+    let mut sections: [Section; 5] = Default::default();
     let [parameters, mappings, conditions, resources, outputs] = &mut sections;
     let mut edges: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
     stack_level_dependencies(r, stack);
@@ -866,8 +870,9 @@ fn render_stack(
             NodeKind::Resource { body, options } => {
                 let mut props = body.properties();
                 crate::tags::apply_inherited_tags(app, element, body.type_name(), &mut props);
-                let mut res = JsonMap::new();
-                res.insert("Type".into(), Json::String(body.type_name().to_owned()));
+                // Each key below once, in CloudFormation's usual order.
+                let mut res = JsonObject::with_capacity(4);
+                res.push_distinct("Type".into(), Json::String(body.type_name().to_owned()));
                 let resolved = r.resolve(props, &mut site);
                 // A construct that rejected its props has said what is wrong; the schema
                 // errors of the resources it built from them repeat the same mistake.
@@ -878,7 +883,7 @@ fn render_stack(
                     }
                 }
                 if resolved.as_object().is_some_and(|o| !o.is_empty()) {
-                    res.insert("Properties".into(), resolved);
+                    res.push_distinct("Properties".into(), resolved);
                 }
                 let depends_on = depends_on(r, stack, element, &options.depends_on);
                 if !depends_on.is_empty() {
@@ -886,9 +891,9 @@ fn render_stack(
                         .iter()
                         .map(|n| r.facts.logical_ids[n].clone())
                         .collect();
-                    res.insert(
+                    res.push_distinct(
                         "DependsOn".into(),
-                        json!(ids.into_iter().collect::<Vec<_>>()),
+                        Json::Array(ids.into_iter().map(Json::String).collect()),
                     );
                     site.refs.extend(depends_on);
                 }
@@ -897,26 +902,25 @@ fn render_stack(
                         Value::intrinsic(crate::value::Intrinsic::Condition(c.node())),
                         &mut site,
                     );
-                    res.insert(
+                    res.push_distinct(
                         "Condition".into(),
                         v.get("Condition").cloned().unwrap_or(Json::Null),
                     );
                 }
                 if let Some(p) = options.update_replace_policy {
-                    res.insert("UpdateReplacePolicy".into(), json!(p.name()));
+                    res.push_distinct("UpdateReplacePolicy".into(), p.name().into());
                 }
                 if let Some(p) = options.deletion_policy {
-                    res.insert("DeletionPolicy".into(), json!(p.name()));
+                    res.push_distinct("DeletionPolicy".into(), p.name().into());
                 }
-                let mut metadata = JsonMap::new();
-                metadata.insert(
+                let mut metadata = JsonObject::from_distinct(vec![(
                     "aws:cdk:path".into(),
                     Json::String(app.path(element).to_owned()),
-                );
+                )]);
                 if let Json::Object(m) = resolve_map(r, &options.metadata, &mut site) {
                     metadata.extend(m);
                 }
-                res.insert("Metadata".into(), Json::Object(metadata));
+                res.push_distinct("Metadata".into(), Json::Object(metadata));
                 resources.insert(lid, Json::Object(res));
             }
             NodeKind::Parameter(p) => {
@@ -924,15 +928,15 @@ fn render_stack(
                 parameters.insert(lid, v);
             }
             NodeKind::Output(o) => {
-                let mut out = JsonMap::new();
+                let mut out = JsonObject::new();
                 if let Some(d) = &o.description {
-                    out.insert("Description".into(), json!(d));
+                    out.insert("Description".into(), d.as_str().into());
                 }
                 out.insert("Value".into(), r.resolve(o.value.clone(), &mut site));
                 if let Some(name) = &o.export_name {
                     out.insert(
                         "Export".into(),
-                        json!({ "Name": r.resolve(name.value().clone(), &mut site) }),
+                        Json::single("Name", r.resolve(name.value().clone(), &mut site)),
                     );
                 }
                 if let Some(c) = o.condition {
@@ -952,7 +956,7 @@ fn render_stack(
                 conditions.insert(lid, v);
             }
             NodeKind::Mapping(m) => {
-                let v: JsonMap<String, Json> = m
+                let v: JsonObject = m
                     .iter()
                     .map(|(k, inner)| (k.clone(), resolve_map(r, inner, &mut site)))
                     .collect();
@@ -965,22 +969,25 @@ fn render_stack(
             .or_default()
             .extend(site.refs.into_iter().filter(|n| *n != element));
     }
-    let mut head = JsonMap::new();
-    head.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+    let mut head = JsonObject::from_distinct(vec![(
+        "AWSTemplateFormatVersion".into(),
+        "2010-09-09".into(),
+    )]);
     if let NodeKind::Stack(data) = &app.node(stack).kind {
         if let Some(d) = &data.props.description {
-            head.insert("Description".into(), json!(d));
+            head.push_distinct("Description".into(), d.as_str().into());
         }
     }
-    let [parameters, mappings, conditions, resources, outputs] = sections;
+    let [parameters, mappings, conditions, resources, outputs] =
+        sections.map(|section| JsonObject::from_distinct(section.into_iter().collect()));
     let (resource_count, mapping_count) = (resources.len(), mappings.len());
-    let mut body = JsonMap::new();
+    let mut body = JsonObject::new();
     for (name, section) in [("Mappings", mappings), ("Conditions", conditions)] {
         if !section.is_empty() {
-            body.insert(name.to_owned(), Json::Object(section));
+            body.push_distinct(name.to_owned(), Json::Object(section));
         }
     }
-    body.insert("Resources".to_owned(), Json::Object(resources));
+    body.push_distinct("Resources".to_owned(), Json::Object(resources));
     validate::depends_on_cycles(app, &edges, &mut r.fx.problems);
     // The bulk of the template becomes text here, on the stack's thread, and its JSON is freed:
     // holding every stack's JSON until all are resolved was most of synthesis's memory.
@@ -997,32 +1004,36 @@ fn render_stack(
     (template, edges)
 }
 
+/// A section of a template while its stack is resolved: entries by logical ID, in order.
+type Section = indexmap::IndexMap<String, Json, foldhash::fast::FixedState>;
+
 fn render_parameter(r: &mut Resolver<'_>, p: &Parameter, site: &mut Site) -> Json {
-    let mut out = JsonMap::new();
-    out.insert("Type".into(), json!(p.type_));
+    // A parameter's few keys, each once.
+    let mut out = JsonObject::new();
+    out.insert("Type".into(), json!(p.type_).into());
     if let Some(d) = &p.default {
         out.insert("Default".into(), r.resolve(d.clone(), site));
     }
     if let Some(d) = &p.description {
-        out.insert("Description".into(), json!(d));
+        out.insert("Description".into(), json!(d).into());
     }
     if p.no_echo {
-        out.insert("NoEcho".into(), json!(true));
+        out.insert("NoEcho".into(), true.into());
     }
     if !p.allowed_values.is_empty() {
-        out.insert("AllowedValues".into(), json!(p.allowed_values));
+        out.insert("AllowedValues".into(), json!(p.allowed_values).into());
     }
     if let Some(v) = &p.allowed_pattern {
-        out.insert("AllowedPattern".into(), json!(v));
+        out.insert("AllowedPattern".into(), json!(v).into());
     }
     if let Some(v) = p.min_length {
-        out.insert("MinLength".into(), json!(v));
+        out.insert("MinLength".into(), json!(v).into());
     }
     if let Some(v) = p.max_length {
-        out.insert("MaxLength".into(), json!(v));
+        out.insert("MaxLength".into(), json!(v).into());
     }
     if let Some(v) = &p.constraint_description {
-        out.insert("ConstraintDescription".into(), json!(v));
+        out.insert("ConstraintDescription".into(), json!(v).into());
     }
     Json::Object(out)
 }
@@ -1088,12 +1099,12 @@ fn stack_level_dependencies(r: &mut Resolver<'_>, stack: NodeId) {
 /// resolved; `r` holds that stack's effects).
 fn add_cross_region_parameters(r: &Effects, stack: NodeId, template: &mut TemplateParts) {
     if let Some(params) = r.cross_region_params.get(&stack) {
-        let section = template.parameters.get_or_insert_with(JsonMap::new);
+        let section = template.parameters.get_or_insert_with(JsonObject::new);
         for (id, link) in params {
             section.insert(id.clone(), json!({
                 "Type": "String",
                 "Description": format!("Filled by pantri deploy from output {} of {}", link.output, link.producer),
-            }));
+            }).into());
         }
     }
 }
@@ -1101,13 +1112,16 @@ fn add_cross_region_parameters(r: &Effects, stack: NodeId, template: &mut Templa
 /// The outputs other stacks' references read, once every stack is resolved.
 fn add_generated_outputs(r: &Effects, stack: &mut RenderedStack) {
     if let Some(outputs) = r.generated_outputs.get(&stack.node) {
-        let section = stack.template.outputs.get_or_insert_with(JsonMap::new);
+        let section = stack.template.outputs.get_or_insert_with(JsonObject::new);
         for (id, o) in outputs {
-            let mut out = json!({ "Description": o.description(), "Value": o.value });
+            let mut out = JsonObject::from_distinct(vec![
+                ("Description".into(), o.description().into()),
+                ("Value".into(), o.value.clone()),
+            ]);
             if let Some(name) = &o.export_name {
-                out["Export"] = json!({ "Name": name });
+                out.push_distinct("Export".into(), Json::single("Name", name.as_str()));
             }
-            section.insert(id.clone(), out);
+            section.insert(id.clone(), Json::Object(out));
         }
     }
 }

@@ -7,7 +7,7 @@
 //! once, in JSON (the pretty printer's one-space indentation depends only on depth) and YAML
 //! (each top-level key is a block at column 0).
 
-use serde_json::{Map as JsonMap, Value as Json};
+use crate::json::{JsonObject, JsonValue as Json};
 
 use crate::error::Problem;
 use crate::synthesize::{written, Format};
@@ -23,11 +23,11 @@ pub(crate) struct TemplateParts {
     /// [`entries_text`]).
     pub head: String,
     /// `Parameters`, when the template has the section.
-    pub parameters: Option<JsonMap<String, Json>>,
+    pub parameters: Option<JsonObject>,
     /// `Mappings`, `Conditions` and `Resources`, as entries of the template.
     pub body: String,
     /// `Outputs`, when the template has the section.
-    pub outputs: Option<JsonMap<String, Json>>,
+    pub outputs: Option<JsonObject>,
     /// The number of resources and mappings in `body`, counted before it became text.
     pub resources: usize,
     pub mappings: usize,
@@ -36,7 +36,7 @@ pub(crate) struct TemplateParts {
 impl TemplateParts {
     /// The number of entries of the sections CloudFormation limits.
     pub fn counts(&self) -> SectionCounts {
-        let len = |m: &Option<JsonMap<String, Json>>| m.as_ref().map_or(0, JsonMap::len);
+        let len = |m: &Option<JsonObject>| m.as_ref().map_or(0, JsonObject::len);
         SectionCounts {
             resources: self.resources,
             outputs: len(&self.outputs),
@@ -100,7 +100,7 @@ impl TemplateParts {
 #[derive(Debug, Default)]
 pub(crate) struct PendingTemplate {
     /// `Outputs`, when the template has the section.
-    pub outputs: Option<JsonMap<String, Json>>,
+    pub outputs: Option<JsonObject>,
     /// The size of the text written so far.
     pub prefix_len: usize,
     /// The sections' counts when the prefix was written (outputs are counted again).
@@ -111,7 +111,7 @@ impl PendingTemplate {
     /// The number of entries of the sections CloudFormation limits.
     pub fn counts(&self) -> SectionCounts {
         SectionCounts {
-            outputs: self.outputs.as_ref().map_or(0, JsonMap::len),
+            outputs: self.outputs.as_ref().map_or(0, JsonObject::len),
             ..self.counts
         }
     }
@@ -133,12 +133,11 @@ impl PendingTemplate {
 fn section_text(
     format: Format,
     name: &str,
-    map: JsonMap<String, Json>,
+    map: JsonObject,
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> String {
-    let mut entry = JsonMap::new();
-    entry.insert(name.to_owned(), Json::Object(map));
+    let entry = JsonObject::from_distinct(vec![(name.to_owned(), Json::Object(map))]);
     entries_text(format, &entry, path, problems)
 }
 
@@ -148,7 +147,7 @@ fn section_text(
 /// problem at `path`, as for a whole template.
 pub(crate) fn entries_text(
     format: Format,
-    map: &JsonMap<String, Json>,
+    map: &JsonObject,
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> String {
@@ -175,11 +174,12 @@ mod tests {
     use crate::assembly::to_json_string;
 
     /// The parts of a whole template, split as synthesis splits it.
-    fn parts_of(template: &Json, format: Format) -> TemplateParts {
+    fn parts_of(template: &serde_json::Value, format: Format) -> TemplateParts {
+        let template = &Json::from(template.clone());
         let mut problems = Vec::new();
-        let section = |keys: &[&str]| -> JsonMap<String, Json> {
+        let section = |keys: &[&str]| -> JsonObject {
             keys.iter()
-                .filter_map(|k| template.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .filter_map(|k| template.get(k).map(|v| ((*k).to_owned(), v.clone())))
                 .collect()
         };
         let map = |key: &str| template.get(key).and_then(Json::as_object).cloned();
@@ -205,14 +205,14 @@ mod tests {
         parts
     }
 
-    fn whole(template: &Json, format: Format) -> String {
+    fn whole(template: &serde_json::Value, format: Format) -> String {
         match format {
             Format::Json => to_json_string(template).expect("serializes"),
             Format::Yaml => crate::yaml::to_string(template),
         }
     }
 
-    fn full_template() -> Json {
+    fn full_template() -> serde_json::Value {
         json!({
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": "a stack: with \"quotes\"\nand lines",
@@ -264,12 +264,12 @@ mod tests {
             let mut parts = parts_of(&template, format);
             parts
                 .parameters
-                .get_or_insert_with(JsonMap::new)
-                .insert("CrossRegionX".into(), json!({ "Type": "String" }));
+                .get_or_insert_with(JsonObject::new)
+                .insert("CrossRegionX".into(), json!({ "Type": "String" }).into());
             parts
                 .outputs
-                .get_or_insert_with(JsonMap::new)
-                .insert("ExportsOutputX".into(), json!({ "Value": "v" }));
+                .get_or_insert_with(JsonObject::new)
+                .insert("ExportsOutputX".into(), json!({ "Value": "v" }).into());
             let mut expected = full_template();
             expected["Parameters"] = json!({ "CrossRegionX": { "Type": "String" } });
             expected["Outputs"] = json!({ "ExportsOutputX": { "Value": "v" } });

@@ -4,7 +4,7 @@
 use crate::value::FastMap;
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value as Json;
+use crate::json::JsonValue as Json;
 
 use crate::error::Problem;
 use crate::resolve::StackInfo;

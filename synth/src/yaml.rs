@@ -11,11 +11,16 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use crate::json::{JsonObject, JsonValue as Json};
 use regex::Regex;
-use serde_json::Value as Json;
 
 /// The YAML form of a template (or any JSON value), block style, keys in their order.
-pub fn to_string(value: &Json) -> String {
+pub fn to_string(value: &serde_json::Value) -> String {
+    value_to_string(&Json::from(value.clone()))
+}
+
+/// [`to_string`] of template JSON as synthesis builds it.
+pub(crate) fn value_to_string(value: &Json) -> String {
     let mut out = String::new();
     match value {
         Json::Object(m) if !m.is_empty() => write_map(&mut out, m, 0, false),
@@ -31,7 +36,7 @@ pub fn to_string(value: &Json) -> String {
 /// The top-level blocks of `map`'s entries: [`to_string`] of a non-empty map, and of a map of
 /// several entries the concatenation of each entry's text (each block is at column 0), so a
 /// template can be written a few sections at a time.
-pub(crate) fn entries_to_string(map: &serde_json::Map<String, Json>) -> String {
+pub(crate) fn entries_to_string(map: &JsonObject) -> String {
     let mut out = String::new();
     write_map(&mut out, map, 0, false);
     out
@@ -80,7 +85,7 @@ fn write_string(out: &mut String, s: &str) {
         out.push('\'');
     } else {
         // JSON escapes (\n, \", \uXXXX) are YAML double-quoted escapes too.
-        out.push_str(&Json::String(s.to_owned()).to_string());
+        out.push_str(&serde_json::Value::String(s.to_owned()).to_string());
     }
 }
 
@@ -115,7 +120,7 @@ fn indent(out: &mut String, n: usize) {
 
 /// A non-empty mapping at column `col`; `inline` when its first key continues the current line
 /// (after a list item's `- `).
-fn write_map(out: &mut String, m: &serde_json::Map<String, Json>, col: usize, inline: bool) {
+fn write_map(out: &mut String, m: &JsonObject, col: usize, inline: bool) {
     for (i, (k, v)) in m.iter().enumerate() {
         if i > 0 || !inline {
             indent(out, col);
@@ -256,7 +261,7 @@ mod tests {
             },
         });
         let ours = to_string(&value);
-        let back: Json = serde_yaml::from_str(&ours).expect("our YAML parses");
+        let back: serde_json::Value = serde_yaml::from_str(&ours).expect("our YAML parses");
         assert_eq!(back, value, "round trip:\n{ours}");
         let theirs = serde_yaml::to_string(&value).expect("serde_yaml");
         // Same layout wherever serde_yaml's scalars need nothing more (the multi-line string is
@@ -306,7 +311,7 @@ mod tests {
         for s in strings {
             let value = json!({ "K": s, "L": [s] });
             let text = to_string(&value);
-            let back: Json =
+            let back: serde_json::Value =
                 serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{s:?}: {e}\n{text}"));
             assert_eq!(back, value, "{s:?} as {text}");
         }

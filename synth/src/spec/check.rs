@@ -4,6 +4,7 @@
 use super::paths::{is_intrinsic, PathTree, Step};
 use super::pattern::matches;
 use super::{ConstraintKind, TypeSpec};
+use crate::json::{JsonObject, JsonValue};
 
 /// A literal property value that breaks a constraint of its type's schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct ConstraintViolation {
 /// Checks a resource of the template against the schema of its type: one message per problem,
 /// each naming the type, the property path and what to do. A type without a schema is an error
 /// (except custom resources, `Custom::*`, whose properties are the provider's own).
-pub fn check_element(type_name: &str, properties: &serde_json::Value) -> Vec<String> {
+pub fn check_element(type_name: &str, properties: &JsonValue) -> Vec<String> {
     if type_name.starts_with("Custom::") {
         return Vec::new();
     }
@@ -39,11 +40,11 @@ pub fn check_element(type_name: &str, properties: &serde_json::Value) -> Vec<Str
 /// Checks a resource's `Properties` (as JSON) against its schema: every top-level property is
 /// one the type has (an unknown one names the closest known one), every required top-level
 /// property is there, and every literal value meets the constraints ([`check_constraints`]).
-pub fn check_resource(spec: &TypeSpec, properties: &serde_json::Value) -> Vec<ConstraintViolation> {
+pub fn check_resource(spec: &TypeSpec, properties: &JsonValue) -> Vec<ConstraintViolation> {
     let mut out = Vec::new();
-    let empty = serde_json::Map::new();
+    let empty = JsonObject::new();
     let map = match properties {
-        serde_json::Value::Object(m) => m,
+        JsonValue::Object(m) => m,
         _ => &empty,
     };
     if !is_intrinsic(properties) {
@@ -84,7 +85,7 @@ fn at_key(at: &str, key: &str) -> String {
 
 /// The keys of `map` that are not `known`; `at` is the object's path, built only for one.
 fn unknown_keys(
-    map: &serde_json::Map<String, serde_json::Value>,
+    map: &JsonObject,
     known: &'static [&'static str],
     at: &dyn Fn() -> String,
 ) -> Vec<ConstraintViolation> {
@@ -110,17 +111,17 @@ fn unknown_keys(
 
 /// The `required` keys missing from `map`; `at` is the object's path, built only for one.
 fn missing_keys(
-    map: &serde_json::Map<String, serde_json::Value>,
+    map: &JsonObject,
     required: &'static [&'static str],
     at: &dyn Fn() -> String,
 ) -> Vec<ConstraintViolation> {
-    if required.iter().all(|r| map.contains_key(*r)) {
+    if required.iter().all(|r| map.contains_key(r)) {
         return Vec::new();
     }
     let at = at();
     required
         .iter()
-        .filter(|r| !map.contains_key(**r))
+        .filter(|r| !map.contains_key(r))
         .map(|r| ConstraintViolation {
             property: at_key(&at, r),
             message: "required property is missing".to_owned(),
@@ -135,10 +136,7 @@ fn missing_keys(
 /// (`{{resolve:...}}`) are skipped: their values are only known at deploy time. Patterns are
 /// ECMAScript regular expressions, searched unanchored as JSON Schema does; the few that the
 /// `regex` crate cannot compile (look-around, for instance) are skipped.
-pub fn check_constraints(
-    spec: &TypeSpec,
-    properties: &serde_json::Value,
-) -> Vec<ConstraintViolation> {
+pub fn check_constraints(spec: &TypeSpec, properties: &JsonValue) -> Vec<ConstraintViolation> {
     // Found by constraint, then in the order of the document: sorted by constraint below.
     let mut found: Vec<(usize, ConstraintViolation)> = Vec::new();
     PathTree::of(spec.constraints).walk(properties, &mut Vec::new(), &mut |i, at, value| {
@@ -148,14 +146,14 @@ pub fn check_constraints(
         // The property path is built only for a violation: most values pass, and formatting
         // the path of every checked value was a tenth of a synthesis.
         match (c.kind, value) {
-            (ConstraintKind::Properties(known), serde_json::Value::Object(map)) => {
+            (ConstraintKind::Properties(known), JsonValue::Object(map)) => {
                 found.extend(
                     unknown_keys(map, known, &|| property_path(at))
                         .into_iter()
                         .map(|v| (i, v)),
                 );
             }
-            (ConstraintKind::Required(required), serde_json::Value::Object(map)) => {
+            (ConstraintKind::Required(required), JsonValue::Object(map)) => {
                 found.extend(
                     missing_keys(map, required, &|| property_path(at))
                         .into_iter()
@@ -195,10 +193,10 @@ fn property_path(steps: &[Step<'_>]) -> String {
     out
 }
 
-fn number_of(v: &serde_json::Value) -> Option<f64> {
+fn number_of(v: &JsonValue) -> Option<f64> {
     match v {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+        JsonValue::Number(n) => n.as_f64(),
+        JsonValue::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
@@ -212,8 +210,8 @@ fn bound(n: f64) -> String {
     }
 }
 
-fn violation(kind: &ConstraintKind, v: &serde_json::Value) -> Option<String> {
-    if let serde_json::Value::String(s) = v {
+fn violation(kind: &ConstraintKind, v: &JsonValue) -> Option<String> {
+    if let JsonValue::String(s) = v {
         if s.contains("{{resolve:") {
             return None;
         }

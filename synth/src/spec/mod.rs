@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn valid_literals_pass() {
         let p = json!({"Name": "abc-d", "Rules": [{"Status": "Enabled"}], "Port": 443, "Labels": {"a": "xy"}});
-        assert_eq!(check_constraints(&SPEC, &p), vec![]);
+        assert_eq!(check_constraints(&SPEC, &p.into()), vec![]);
     }
 
     #[test]
@@ -211,7 +211,7 @@ mod tests {
             "Port": "70000",
             "Labels": {"long": "abcd"}
         });
-        let v = check_constraints(&SPEC, &p);
+        let v = check_constraints(&SPEC, &p.into());
         assert_eq!(
             props(&v),
             ["Name", "Name", "Rules[1].Status", "Port", "Labels.long"]
@@ -234,7 +234,7 @@ mod tests {
             "Port": {"Ref": "Port"},
             "Labels": {"a": "{{resolve:ssm:/x}}"}
         });
-        assert_eq!(check_constraints(&SPEC, &p), vec![]);
+        assert_eq!(check_constraints(&SPEC, &p.into()), vec![]);
     }
 
     #[test]
@@ -247,13 +247,16 @@ mod tests {
             ..SPEC
         };
         assert_eq!(
-            check_constraints(&spec, &json!({"Name": "abc1def"})),
+            check_constraints(&spec, &json!({"Name": "abc1def"}).into()),
             vec![]
         );
-        assert_eq!(check_constraints(&spec, &json!({"Name": "abc"})).len(), 1);
+        assert_eq!(
+            check_constraints(&spec, &json!({"Name": "abc"}).into()).len(),
+            1
+        );
         // Look-ahead is ECMAScript but not `regex`: skipped, not reported.
         assert_eq!(
-            check_constraints(&SPEC, &json!({"Tricky": "aws:x"})),
+            check_constraints(&SPEC, &json!({"Tricky": "aws:x"}).into()),
             vec![]
         );
     }

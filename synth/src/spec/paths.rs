@@ -9,7 +9,7 @@
 use crate::value::FastMap;
 use std::sync::{LazyLock, PoisonError, RwLock};
 
-use serde_json::Value;
+use crate::json::JsonValue as Value;
 
 use super::Constraint;
 
@@ -103,7 +103,7 @@ impl PathTree {
                     }
                 }
                 Value::Object(map) => {
-                    for (k, item) in map {
+                    for (k, item) in map.iter() {
                         at.push(Step::Key(k));
                         any.walk(item, at, found);
                         at.pop();
@@ -121,21 +121,13 @@ impl PathTree {
             child.walk(item, at, found);
             at.pop();
         };
-        // Through whichever is shorter: the object's keys, or the keys constraints name.
-        if map.len() <= self.keys.len() {
-            for (k, item) in map {
-                if let Ok(i) = self
-                    .keys
-                    .binary_search_by(|(key, _)| (*key).cmp(k.as_str()))
-                {
-                    descend(k, item, &self.keys[i].1);
-                }
-            }
-        } else {
-            for (key, child) in &self.keys {
-                if let Some((k, item)) = map.get_key_value(*key) {
-                    descend(k, item, child);
-                }
+        // The object's keys in order, each looked up among the keys constraints name (sorted).
+        for (k, item) in map.iter() {
+            if let Ok(i) = self
+                .keys
+                .binary_search_by(|(key, _)| (*key).cmp(k.as_str()))
+            {
+                descend(k, item, &self.keys[i].1);
             }
         }
     }
@@ -174,7 +166,8 @@ mod tests {
 
     /// What the walk finds, as (constraint, path) pairs sorted by constraint, then in the order
     /// found.
-    fn found(v: &Value) -> Vec<(usize, String)> {
+    fn found(v: &serde_json::Value) -> Vec<(usize, String)> {
+        let v = &Value::from(v.clone());
         let mut out = Vec::new();
         PathTree::of(&CONSTRAINTS).walk(v, &mut Vec::new(), &mut |i, at, _| {
             out.push((i, format!("{at:?}")));
@@ -184,7 +177,8 @@ mod tests {
     }
 
     /// The same, the long way: each constraint's path followed from the top on its own.
-    fn found_one_by_one(v: &Value) -> Vec<(usize, String)> {
+    fn found_one_by_one(v: &serde_json::Value) -> Vec<(usize, String)> {
+        let v = &Value::from(v.clone());
         fn follow<'a>(v: &'a Value, path: &[&str], at: &mut Vec<Step<'a>>, out: &mut Vec<String>) {
             if is_intrinsic(v) {
                 return;
@@ -202,14 +196,14 @@ mod tests {
                     }
                 }
                 ("*", Value::Object(map)) => {
-                    for (k, item) in map {
+                    for (k, item) in map.iter() {
                         at.push(Step::Key(k));
                         follow(item, rest, at, out);
                         at.pop();
                     }
                 }
                 (key, Value::Object(map)) => {
-                    if let Some((k, item)) = map.get_key_value(key) {
+                    if let Some((k, item)) = map.iter().find(|(k, _)| *k == key) {
                         at.push(Step::Key(k));
                         follow(item, rest, at, out);
                         at.pop();
