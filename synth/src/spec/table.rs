@@ -160,14 +160,15 @@ fn push(strs: &mut Vec<&'static str>, items: impl Iterator<Item = &'static str>)
     start..strs.len()
 }
 
-/// `text` cut at every `sep` (an ASCII byte), like `str::split`. A plain loop over the bytes:
-/// the items are a few bytes long, and `str::split`'s search (memchr) was two thirds of the
-/// time a record took to read.
+/// `text` cut at every `sep` (an ASCII byte), like `str::split`, each `sep` found by `memchr`
+/// (sixteen bytes or more at a time). `str::split`'s generic search was two thirds of the time
+/// a record took to read; a plain loop over the bytes took a third more than `memchr` does, and
+/// one `memchr` iterator over the text a fifth more.
 fn split(text: &'static str, sep: u8) -> impl Iterator<Item = &'static str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let text = rest?;
-        match text.bytes().position(|b| b == sep) {
+        match memchr::memchr(sep, text.as_bytes()) {
             Some(i) => {
                 // `sep` is ASCII, so both sides of it are on character boundaries.
                 rest = text.get(i + 1..);
