@@ -548,3 +548,61 @@ fn synth_keeps_asset_file_hashes_where_pantri_cache_dir_says_and_nowhere_when_it
     assert_eq!(synth(std::path::Path::new(""), "third"), first);
     assert!(!cache.exists(), "an empty PANTRI_CACHE_DIR keeps nothing");
 }
+
+#[test]
+fn kept_hashes_of_a_checkout_that_is_gone_are_pruned_by_a_later_run() {
+    let cache_home = tempfile::tempdir().expect("tempdir");
+    let cache = cache_home.path().join("cache");
+    let kept = |cache: &std::path::Path| -> Vec<String> {
+        let mut named: Vec<String> = std::fs::read_dir(cache.join("files"))
+            .map(|d| d.map(|e| e.expect("entry").path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).expect("read"))
+            .filter_map(|text| {
+                text.lines()
+                    .next()?
+                    .split_once('\t')
+                    .map(|(_, s)| s.to_owned())
+            })
+            .collect();
+        named.sort();
+        named
+    };
+    let synth_in = |dir: &std::path::Path| {
+        let run = std::process::Command::new(pantri_bin())
+            .args(["synth", "--quiet", "-o", "out"])
+            .current_dir(dir)
+            .env("PANTRI_CACHE_DIR", &cache)
+            .output()
+            .expect("pantri runs");
+        assert!(run.status.success(), "{}", stderr(&run));
+    };
+    let old_checkout = tempfile::tempdir().expect("tempdir");
+    copy_stages(old_checkout.path());
+    synth_in(old_checkout.path());
+    assert_eq!(
+        kept(&cache).len(),
+        3,
+        "the web app, its static files, its public files"
+    );
+    let old_web = old_checkout
+        .path()
+        .join("fixtures/web")
+        .display()
+        .to_string();
+    drop(old_checkout);
+
+    let checkout = tempfile::tempdir().expect("tempdir");
+    copy_stages(checkout.path());
+    synth_in(checkout.path());
+    let web = checkout.path().join("fixtures/web").display().to_string();
+    let now = kept(&cache);
+    assert_eq!(now.len(), 3, "{now:?}");
+    assert!(now.iter().all(|s| s.starts_with(&web)), "{now:?}");
+    assert!(!now.iter().any(|s| s.starts_with(&old_web)), "{now:?}");
+    assert!(
+        cache.join("pruned").exists(),
+        "the pruning's time is recorded"
+    );
+}

@@ -23,12 +23,16 @@ pub const CACHE_DIR_VARIABLE: &str = "PANTRI_CACHE_DIR";
 /// [`FileHashCache`]): `PANTRI_CACHE_DIR`, else `pantri` in the user's cache directory
 /// (`$XDG_CACHE_HOME`, `~/.cache` on Linux, `~/Library/Caches` on macOS); nowhere when the
 /// variable is set empty or there is no cache directory.
+/// The cache's files of sources that no longer exist are removed at most once a day
+/// ([`FileHashCache::prune_if_due`]).
 pub(crate) fn file_hashes() -> Option<FileHashCache> {
-    match std::env::var_os(CACHE_DIR_VARIABLE) {
+    let cache = match std::env::var_os(CACHE_DIR_VARIABLE) {
         Some(dir) if dir.is_empty() => None,
         Some(dir) => Some(FileHashCache::new(dir)),
         None => dirs::cache_dir().map(|d| FileHashCache::new(d.join("pantri"))),
-    }
+    }?;
+    cache.prune_if_due(pantri_synth::asset::PRUNE_EVERY);
+    Some(cache)
 }
 
 /// Whether standard output gets colors: a terminal, without `--no-color` or `NO_COLOR`.

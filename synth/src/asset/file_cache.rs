@@ -26,6 +26,12 @@
 //! a temporary file and renamed, so concurrent runs never read half a file. An unreadable,
 //! foreign or corrupt file is ignored (everything is read), and a cache that cannot be written
 //! only costs the next run its reads: the cache never fails a synthesis.
+//!
+//! **Pruning.** A file is kept per source path ever synthesized, so a checkout deleted or a
+//! temporary directory gone would leave its file for good. [`FileHashCache::prune_if_due`],
+//! which the CLI calls at most once a day, removes the files whose source no longer exists,
+//! the files that are not cache files of this version, and temporary files a run interrupted
+//! mid-write left behind.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -44,6 +50,12 @@ pub const SETTLED: Duration = Duration::from_secs(3);
 
 /// The first line of a cache file: the format's name and version, then the source's path.
 const HEADER: &str = "pantri file hashes 1";
+
+/// How often the CLI prunes the cache ([`FileHashCache::prune_if_due`]).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The file in the cache directory whose modification time is the last pruning's.
+const PRUNED: &str = "pruned";
 
 /// Where per-file hashes are kept between runs (see the module comment).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +143,54 @@ impl FileHashCache {
     /// hash was kept.
     pub fn hash_file(&self, path: &Path) -> Result<String, super::HashError> {
         super::hash::hash_file_cached(path, self)
+    }
+
+    /// [`FileHashCache::prune`], when the last pruning is older than `every` (or there was
+    /// none). The time is recorded before pruning, so runs started together prune once. Returns
+    /// how many files were removed.
+    pub fn prune_if_due(&self, every: Duration) -> usize {
+        let marker = self.dir.join(PRUNED);
+        let due = fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .map_or(true, |at| at.elapsed().map_or(true, |age| age >= every));
+        if !due || !self.dir.join("files").is_dir() {
+            return 0;
+        }
+        if fs::write(&marker, b"").is_err() {
+            // A cache directory that cannot be written cannot be pruned either.
+            return 0;
+        }
+        self.prune()
+    }
+
+    /// Removes the cache files whose source no longer exists, the files that are not cache
+    /// files of this version, and temporary files older than [`PRUNE_EVERY`] (left by a run
+    /// stopped mid-write; younger ones may be another run's, being written). Errors are
+    /// ignored, as everywhere in the cache. Returns how many files were removed.
+    pub fn prune(&self) -> usize {
+        let Ok(entries) = fs::read_dir(self.dir.join("files")) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_cache_file = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+            let stale = if is_cache_file {
+                source_is_gone(&path)
+            } else {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|at| at.elapsed().is_ok_and(|age| age >= PRUNE_EVERY))
+            };
+            if stale && fs::remove_file(&path).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// The cache file of a source (a directory, or a single file).
@@ -255,6 +315,31 @@ fn parse(text: &str, source: &Path) -> Option<Entries> {
         .collect()
 }
 
+/// Whether the cache file at `file` is of a source that no longer exists, or is not a cache
+/// file of this version (its first line says). A file that cannot be read is left alone.
+fn source_is_gone(file: &Path) -> bool {
+    use std::io::{BufRead, Read};
+    let Ok(f) = fs::File::open(file) else {
+        return false;
+    };
+    let mut first = String::new();
+    // A path is at most a few kilobytes: a longer first line is not one of ours.
+    if std::io::BufReader::new(f.take(64 * 1024))
+        .read_line(&mut first)
+        .is_err()
+    {
+        return true;
+    }
+    match first
+        .strip_suffix('\n')
+        .and_then(|l| l.strip_prefix(HEADER))
+        .and_then(|l| l.strip_prefix('\t'))
+    {
+        Some(source) => !Path::new(source).exists(),
+        None => true,
+    }
+}
+
 /// Writes `text` to `file` through a temporary file in the same directory and a rename.
 fn write(file: &Path, text: &str) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
@@ -292,6 +377,55 @@ mod tests {
         assert!(!touched.settled_before(start, SETTLED));
         // Times before 1970 are not trusted.
         assert!(!stamp(-5).settled_before(start, SETTLED));
+    }
+
+    #[test]
+    fn pruning_removes_the_files_of_gone_sources_foreign_files_and_old_leftovers() {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let (kept_source, gone_source) = (tmp.path().join("web"), tmp.path().join("gone"));
+        fs::create_dir(&kept_source).expect("source");
+        let cache = FileHashCache::new(tmp.path().join("cache"));
+        let files = tmp.path().join("cache").join("files");
+        let sha = "c".repeat(64);
+        let kept = cache.file_of(&kept_source);
+        let gone = cache.file_of(&gone_source);
+        for (file, source) in [(&kept, &kept_source), (&gone, &gone_source)] {
+            write(file, &render(source, &[("a.js", stamp(1), &sha)])).expect("written");
+        }
+        let foreign = files.join("0123456789abcdef0123456789abcdef");
+        fs::write(&foreign, "someone else's file\n").expect("written");
+        let (young_tmp, old_tmp) = (files.join(".tmpYoung"), files.join(".tmpOld"));
+        fs::write(&young_tmp, "half").expect("written");
+        let old = fs::File::create(&old_tmp).expect("created");
+        old.set_modified(SystemTime::now() - PRUNE_EVERY - Duration::from_secs(60))
+            .expect("dated");
+        drop(old);
+
+        assert_eq!(cache.prune_if_due(PRUNE_EVERY), 3);
+        let left: Vec<PathBuf> = [&kept, &gone, &foreign, &young_tmp, &old_tmp]
+            .into_iter()
+            .filter(|f| f.exists())
+            .cloned()
+            .collect();
+        assert_eq!(left, [kept.clone(), young_tmp]);
+        // The kept file still reads as the source's.
+        assert_eq!(cache.open(&kept_source).entries.len(), 1);
+
+        // Once a day: a source that goes now stays until the next pruning is due.
+        fs::remove_dir(&kept_source).expect("removed");
+        assert_eq!(cache.prune_if_due(PRUNE_EVERY), 0);
+        assert!(kept.exists());
+        assert_eq!(cache.prune_if_due(Duration::ZERO), 1);
+        assert!(!kept.exists());
+    }
+
+    #[test]
+    fn pruning_a_cache_that_was_never_written_does_nothing() {
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let cache = FileHashCache::new(tmp.path().join("never"));
+        assert_eq!(cache.prune_if_due(PRUNE_EVERY), 0);
+        // Nothing is created for it either.
+        assert!(!tmp.path().join("never").exists());
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::scope::Scope;
 use crate::tree::{NodeId, OutputRef, ParamRef, Parameter};
 use crate::value::Str;
 
-pub use file_cache::{FileHashCache, SETTLED};
+pub use file_cache::{FileHashCache, PRUNE_EVERY, SETTLED};
 pub use hash::{
     hash_directory, hash_file, hash_image, hash_of_files, list_directory, DockerIgnore, HashError,
     HashedFile,
