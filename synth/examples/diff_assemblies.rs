@@ -30,10 +30,7 @@ fn main() -> ExitCode {
         diff::diff_assemblies(&new_stacks, &old_stacks, &|_| true)
     });
     let result = match diffed {
-        Ok((result, templates)) => {
-            std::mem::forget(templates);
-            result
-        }
+        Ok(result) => result,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;

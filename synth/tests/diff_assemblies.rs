@@ -43,8 +43,18 @@ fn both(new: &CloudAssembly, old: &CloudAssembly) -> diff::AssemblyDiff {
         old.unparsed_stacks().expect("old"),
     );
     let short = diff::diff_assemblies(&new_text, &old_text, &|s: &UnparsedStack| selected(&s.id))
-        .expect("diff")
-        .0;
+        .expect("diff");
+    // A batch at a time, whatever its size (the assembly has 13 stacks).
+    for batch in [1, 2, 5] {
+        let batched = diff::diff_assemblies_in_batches(
+            &new_text,
+            &old_text,
+            &|s: &UnparsedStack| selected(&s.id),
+            batch,
+        )
+        .expect("diff");
+        assert_eq!(batched, short, "batches of {batch}");
+    }
     let (new_parsed, old_parsed) = (new.stacks().expect("new"), old.stacks().expect("old"));
     let long = diff::diff_artifacts(&new_parsed, &old_parsed, &|s: &StackArtifact| {
         selected(&s.id)
@@ -141,11 +151,15 @@ fn a_template_that_does_not_parse_is_the_error_reading_everything_reports() {
     }
     let error = |new: &CloudAssembly, old: &CloudAssembly| {
         diff::diff_assemblies(&stacks(new), &stacks(old), &|_| true)
-            .err()
-            .expect("does not parse")
+            .expect_err("does not parse")
             .to_string()
     };
     let expected = broken.stacks().expect_err("broken").to_string();
+    // Found in whichever batch the broken stack is.
+    let batched = diff::diff_assemblies_in_batches(&stacks(&broken), &stacks(&old), &|_| true, 1)
+        .expect_err("does not parse")
+        .to_string();
+    assert_eq!(batched, expected);
     assert!(expected.contains("prod-Data.template.json"), "{expected}");
     // The same broken text on both sides (the stack would be skipped), or only on one.
     assert_eq!(error(&broken, &broken), expected);

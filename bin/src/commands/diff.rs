@@ -89,13 +89,11 @@ where
         Some(spec) => {
             let new_stacks = select(new.unparsed_stacks()?, args)?;
             let old = baseline::read(spec)?;
-            let (result, templates) =
-                diff::diff_assemblies(&new_stacks, &old.unparsed_stacks()?, &|s| {
-                    is_selected(s, args)
-                })?;
-            // One command per process: the exit frees the baseline and the parsed templates
-            // faster than `drop`.
-            std::mem::forget((old, templates));
+            let result = diff::diff_assemblies(&new_stacks, &old.unparsed_stacks()?, &|s| {
+                is_selected(s, args)
+            })?;
+            // One command per process: the exit frees the baseline faster than `drop`.
+            std::mem::forget(old);
             result
         }
         None => {

@@ -13,7 +13,7 @@ use super::model::{
 };
 use super::normalize::{equivalent, normalize};
 use super::skim::import_arguments;
-pub use super::skim::{skim, Skim};
+pub use super::skim::{outputs_only, skim, Skim};
 use super::{Impact, StackInput};
 use crate::assembly::{CrossRegionLink, StackArtifact};
 use serde::Serialize;

@@ -128,40 +128,23 @@ pub fn diff_stacks_linked(
     deployed: &[links::LinkStack],
     specs: &dyn SpecSource,
 ) -> AssemblyDiff {
-    let entries: Vec<Entry> = inputs.iter().map(Entry::Compare).collect();
-    diff_entries(&entries, deployed, specs)
-}
-
-/// One stack of an assembly diff: compared, or known to be unchanged (its template text and
-/// settings are the same on both sides).
-enum Entry<'i, 'a> {
-    Compare(&'i StackInput<'a>),
-    Same(&'a str),
-}
-
-fn diff_entries(
-    entries: &[Entry],
-    deployed: &[links::LinkStack],
-    specs: &dyn SpecSource,
-) -> AssemblyDiff {
     // Stacks are independent until `links::flag`: diffed on every core, in input order.
-    let mut diff = AssemblyDiff {
-        stacks: entries
-            .par_iter()
-            .map(|e| match e {
-                Entry::Compare(input) => diff_stack(input, specs),
-                Entry::Same(name) => unchanged(name),
-            })
-            .collect(),
+    let diff = AssemblyDiff {
+        stacks: inputs.par_iter().map(|i| diff_stack(i, specs)).collect(),
     };
-    let inputs: Vec<Option<&StackInput>> = entries
-        .iter()
-        .map(|e| match e {
-            Entry::Compare(input) => Some(*input),
-            Entry::Same(_) => None,
-        })
-        .collect();
-    links::flag(&mut diff, &inputs, deployed);
+    let inputs: Vec<Option<&StackInput>> = inputs.iter().map(Some).collect();
+    linked(diff, &inputs, deployed)
+}
+
+/// The diff with what each change does to the stacks that use its values flagged
+/// ([`links::flag`]); `inputs[n]` is the input of `diff.stacks[n]` (its templates need only
+/// their `Outputs`), `None` for a stack known to be unchanged.
+fn linked(
+    mut diff: AssemblyDiff,
+    inputs: &[Option<&StackInput>],
+    deployed: &[links::LinkStack],
+) -> AssemblyDiff {
+    links::flag(&mut diff, inputs, deployed);
     for s in &mut diff.stacks {
         if s.status == StackStatus::Unchanged && !s.is_empty() {
             s.status = StackStatus::Updated;
@@ -218,19 +201,36 @@ fn settings<T>(s: &StackOf<T>) -> StackSettings {
     }
 }
 
+/// How many stacks [`diff_assemblies`] parses and compares at a time. A batch's templates are
+/// parsed, diffed and freed before the next batch is read, so the memory a diff takes does
+/// not grow with the number of stacks that changed: every changed template of a 1,000-stage
+/// change held at once, on both sides, was most of 1.2 GB.
+pub const DIFF_BATCH: usize = 64;
+
 /// Diffs the stacks of two assemblies whose templates are still text: what [`diff_artifacts`]
-/// finds for them parsed (`selected` admits the stacks only `old` has), reading less. A stack
-/// whose template text, format and settings are the same on both sides is unchanged without
-/// parsing either template; of its old template the cross-stack reading needs only the outputs
-/// and imports, which are skimmed from the text ([`links::skim`]). Every other template is
-/// parsed, on every core. A template that does not parse is the error
-/// [`crate::CloudAssembly::stacks`] reports, the new side's first. Returns the diff and the
-/// templates it read.
+/// finds for them parsed (`selected` admits the stacks only `old` has), reading less and
+/// holding less. A stack whose template text, format and settings are the same on both sides
+/// is unchanged without parsing either template; of its old template the cross-stack reading
+/// needs only the outputs and imports, which are skimmed from the text ([`links::skim`]). The
+/// other stacks are parsed and compared [`DIFF_BATCH`] at a time, on every core, and of their
+/// templates only the outputs are kept (all the cross-stack reading needs). A template that
+/// does not parse is the error [`crate::CloudAssembly::stacks`] reports, the new side's first.
 pub fn diff_assemblies(
     new: &[UnparsedStack],
     old: &[UnparsedStack],
     selected: &dyn Fn(&UnparsedStack) -> bool,
-) -> Result<(AssemblyDiff, ReadTemplates)> {
+) -> Result<AssemblyDiff> {
+    diff_assemblies_in_batches(new, old, selected, DIFF_BATCH)
+}
+
+/// [`diff_assemblies`], `batch` stacks compared at a time (at least one): the same diff
+/// whatever the batch (a test compares).
+pub fn diff_assemblies_in_batches(
+    new: &[UnparsedStack],
+    old: &[UnparsedStack],
+    selected: &dyn Fn(&UnparsedStack) -> bool,
+    batch: usize,
+) -> Result<AssemblyDiff> {
     let old_by_id: BTreeMap<&str, usize> = old
         .iter()
         .enumerate()
@@ -257,121 +257,157 @@ pub fn diff_assemblies(
             (o, same)
         })
         .collect();
-    let mut old_whole = deleted.clone();
-    for (o, same) in &pairs {
-        if let (Some(o), false) = (o, same) {
-            old_whole[*o] = true;
-        }
-    }
-    let jobs: Vec<(&UnparsedStack, bool)> = new
+    // The stacks compared, in `diff_artifacts`' order: the new stacks that differ, then the
+    // deleted ones; each as (old, new) by index.
+    let compared: Vec<(Option<usize>, Option<usize>)> = pairs
         .iter()
-        .zip(&pairs)
+        .enumerate()
         .filter(|(_, (_, same))| !same)
-        .map(|(n, _)| (n, true))
+        .map(|(n, (o, _))| (*o, Some(n)))
         .chain(
-            old.iter()
-                .zip(&old_whole)
-                .map(|(o, whole)| (o, *whole || yaml(o))),
+            deleted
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| **d)
+                .map(|(o, _)| (Some(o), None)),
         )
         .collect();
-    let read: Vec<Option<Read>> = jobs
-        .par_iter()
-        .map(|(s, whole)| {
-            if *whole {
-                parse_template(&s.properties.template_file, s.template)
-                    .ok()
-                    .map(Read::Parsed)
-            } else {
-                links::skim(s.template).ok().map(Read::Skimmed)
-            }
-        })
-        .collect();
-    let Some(read) = read.into_iter().collect::<Option<Vec<Read>>>() else {
-        // A template that does not parse: read everything the long way for its error.
+    let mut old_compared = vec![false; old.len()];
+    for (o, _) in &compared {
+        if let Some(o) = o {
+            old_compared[*o] = true;
+        }
+    }
+    // A template that does not parse: everything read the long way, for its error.
+    let the_long_way = || -> Result<AssemblyDiff> {
         let parse = |side: &[UnparsedStack]| -> Result<Vec<StackArtifact>> {
             side.iter().map(|s| s.clone().parse()).collect()
         };
         let (new, old) = (parse(new)?, parse(old)?);
-        let diff = diff_artifacts(&new, &old, &|s| {
+        Ok(diff_artifacts(&new, &old, &|s| {
             old.iter().zip(&deleted).any(|(o, d)| *d && o.id == s.id)
-        });
-        return Ok((diff, ReadTemplates { _read: Vec::new() }));
+        }))
     };
-    let (new_read, old_read) = read.split_at(jobs.len() - old.len());
-    fn parsed(r: &Read) -> Option<&Value> {
-        match r {
-            Read::Parsed(v) => Some(v),
-            Read::Skimmed(_) => None,
+    // The old stacks not compared: their outputs and imports (a YAML template is parsed,
+    // which the skim cannot read).
+    let skims: Option<Vec<Option<links::Skim>>> = old
+        .par_iter()
+        .zip(&old_compared)
+        .map(|(o, compared)| match (compared, yaml(o)) {
+            (true, _) => Some(None),
+            (false, false) => links::skim(o.template).ok().map(Some),
+            (false, true) => parse_template(&o.properties.template_file, o.template)
+                .ok()
+                .map(|t| Some(links::Skim::of(&t))),
+        })
+        .collect();
+    let Some(mut skims) = skims else {
+        return the_long_way();
+    };
+    // The compared stacks, a batch at a time: each diff, and what the cross-stack reading
+    // needs of its templates.
+    let mut done: Vec<Compared> = Vec::with_capacity(compared.len());
+    for chunk in compared.chunks(batch.max(1)) {
+        let diffs: Option<Vec<Compared>> = chunk
+            .par_iter()
+            .map(|&(o, n)| {
+                let read = |s: &UnparsedStack| {
+                    parse_template(&s.properties.template_file, s.template).ok()
+                };
+                let old_template = match o {
+                    Some(o) => Some(read(&old[o])?),
+                    None => None,
+                };
+                let new_template = match n {
+                    Some(n) => Some(read(&new[n])?),
+                    None => None,
+                };
+                let named = n.map(|n| &new[n]).or(o.map(|o| &old[o]))?;
+                let input = StackInput {
+                    name: &named.display_name,
+                    old: old_template.as_ref(),
+                    new: new_template.as_ref(),
+                    old_stack: o.map(|o| settings(&old[o])).unwrap_or_default(),
+                    new_stack: n.map(|n| settings(&new[n])).unwrap_or_default(),
+                };
+                Some(Compared {
+                    diff: diff_stack(&input, &SchemaSpecs),
+                    old_outputs: old_template.as_ref().map(links::outputs_only),
+                    new_outputs: new_template.as_ref().map(links::outputs_only),
+                    old_skim: old_template.as_ref().map(links::Skim::of),
+                })
+                // The templates are freed here, on this thread.
+            })
+            .collect();
+        let Some(diffs) = diffs else {
+            return the_long_way();
+        };
+        done.extend(diffs);
+    }
+    let mut diffs = Vec::with_capacity(done.len());
+    let mut outputs = Vec::with_capacity(done.len());
+    for (&(o, _), c) in compared.iter().zip(done) {
+        if let (Some(o), Some(skim)) = (o, c.old_skim) {
+            skims[o] = Some(skim);
+        }
+        diffs.push(c.diff);
+        outputs.push((c.old_outputs, c.new_outputs));
+    }
+    // In `diff_artifacts`' order: the new stacks, then the deleted ones.
+    let inputs: Vec<StackInput> = compared
+        .iter()
+        .zip(&outputs)
+        .map(|(&(o, n), (old_outputs, new_outputs))| StackInput {
+            name: n.map_or_else(
+                || o.map_or("", |o| &old[o].display_name),
+                |n| &new[n].display_name,
+            ),
+            old: old_outputs.as_ref(),
+            new: new_outputs.as_ref(),
+            old_stack: o.map(|o| settings(&old[o])).unwrap_or_default(),
+            new_stack: n.map(|n| settings(&new[n])).unwrap_or_default(),
+        })
+        .collect();
+    let mut stacks = Vec::with_capacity(new.len() + compared.len());
+    let mut stack_inputs: Vec<Option<&StackInput>> = Vec::with_capacity(stacks.capacity());
+    let mut diffs = diffs.into_iter().zip(&inputs);
+    for ((_, same), n) in pairs.iter().zip(new) {
+        if *same {
+            stacks.push(unchanged(&n.display_name));
+            stack_inputs.push(None);
+        } else if let Some((diff, input)) = diffs.next() {
+            stacks.push(diff);
+            stack_inputs.push(Some(input));
         }
     }
-    let compared: Vec<StackInput> = new
-        .iter()
-        .zip(&pairs)
-        .filter(|(_, (_, same))| !same)
-        .zip(new_read)
-        .map(|((n, (o, _)), r)| StackInput {
-            name: &n.display_name,
-            old: o.and_then(|o| parsed(&old_read[o])),
-            new: parsed(r),
-            old_stack: o.map(|o| settings(&old[o])).unwrap_or_default(),
-            new_stack: settings(n),
-        })
-        .chain(
-            old.iter()
-                .zip(&deleted)
-                .zip(old_read)
-                .filter(|((_, d), _)| **d)
-                .map(|((o, _), r)| StackInput {
-                    name: &o.display_name,
-                    old: parsed(r),
-                    new: None,
-                    old_stack: settings(o),
-                    new_stack: StackSettings::default(),
-                }),
-        )
-        .collect();
-    // In `diff_artifacts`' order: the new stacks, then the deleted ones.
-    let mut compared_iter = compared.iter();
-    let mut entries: Vec<Entry> = pairs
-        .iter()
-        .zip(new)
-        .filter_map(|((_, same), n)| match same {
-            true => Some(Entry::Same(&n.display_name)),
-            false => compared_iter.next().map(Entry::Compare),
-        })
-        .collect();
-    entries.extend(compared_iter.map(Entry::Compare));
+    for (diff, input) in diffs {
+        stacks.push(diff);
+        stack_inputs.push(Some(input));
+    }
     let links: Vec<links::LinkStack> = old
         .iter()
-        .zip(old_read)
-        .map(|(o, r)| links::LinkStack {
-            name: &o.display_name,
-            id: &o.id,
-            stack_name: &o.properties.stack_name,
-            template: match r {
-                Read::Parsed(v) => links::LinkTemplate::Parsed(v),
-                Read::Skimmed(s) => links::LinkTemplate::Skimmed(s),
-            },
-            cross_region: &o.cross_region,
+        .zip(&skims)
+        .filter_map(|(o, skim)| {
+            Some(links::LinkStack {
+                name: &o.display_name,
+                id: &o.id,
+                stack_name: &o.properties.stack_name,
+                template: links::LinkTemplate::Skimmed(skim.as_ref()?),
+                cross_region: &o.cross_region,
+            })
         })
         .collect();
-    let diff = diff_entries(&entries, &links, &SchemaSpecs);
-    drop((entries, links));
-    drop(compared);
-    Ok((diff, ReadTemplates { _read: read }))
+    Ok(linked(AssemblyDiff { stacks }, &stack_inputs, &links))
 }
 
-/// The templates [`diff_assemblies`] parsed or skimmed, given to the caller: a process that
-/// exits right after the diff leaves freeing them to the system (`std::mem::forget`), which
-/// is faster than dropping them value by value.
-pub struct ReadTemplates {
-    _read: Vec<Read>,
-}
-
-/// A template read for [`diff_assemblies`]: whole, or only what the cross-stack reading needs.
-enum Read {
-    Parsed(Value),
-    Skimmed(links::Skim),
+/// What [`diff_assemblies`] keeps of a compared stack once its templates are freed.
+struct Compared {
+    diff: StackDiff,
+    /// Each side's template reduced to its `Outputs` (what [`links::flag`] reads).
+    old_outputs: Option<Value>,
+    new_outputs: Option<Value>,
+    /// The old template's outputs and imports, for every stack's cross-stack reading.
+    old_skim: Option<links::Skim>,
 }
 
 /// Diffs one stack.
@@ -973,14 +1009,38 @@ mod tests {
         for (dn, sn, flagged) in [(&d2, &s1, true), (&d1, &s2, false), (&d1, &s1, false)] {
             let inputs = [input("prod/Data", &d1, dn), input("prod/Service", &s1, sn)];
             let long = diff_stacks_linked(&inputs, &links, &SchemaSpecs);
-            let entries: Vec<Entry> = inputs
+            // As `diff_assemblies` does it: an untouched stack is not compared (no input), and
+            // the flagging reads only the compared templates' outputs.
+            let reduced: Vec<[Value; 2]> = inputs
                 .iter()
-                .map(|i| match i.old == i.new {
-                    true => Entry::Same(i.name),
-                    false => Entry::Compare(i),
+                .map(|i| [i.old, i.new].map(|t| links::outputs_only(t.expect("both sides"))))
+                .collect();
+            let reduced_inputs: Vec<StackInput> = inputs
+                .iter()
+                .zip(&reduced)
+                .map(|(i, [old, new])| StackInput {
+                    name: i.name,
+                    old: Some(old),
+                    new: Some(new),
+                    old_stack: StackSettings::default(),
+                    new_stack: StackSettings::default(),
                 })
                 .collect();
-            let short = diff_entries(&entries, &links, &SchemaSpecs);
+            let compared: Vec<Option<&StackInput>> = inputs
+                .iter()
+                .zip(&reduced_inputs)
+                .map(|(i, reduced)| (i.old != i.new).then_some(reduced))
+                .collect();
+            let diffs = AssemblyDiff {
+                stacks: inputs
+                    .iter()
+                    .map(|i| match i.old == i.new {
+                        true => unchanged(i.name),
+                        false => diff_stack(i, &SchemaSpecs),
+                    })
+                    .collect(),
+            };
+            let short = linked(diffs, &compared, &links);
             assert_eq!(short, long);
             let consumer = &short.stacks[1];
             assert_eq!(!consumer.cross_stack.is_empty(), flagged, "{consumer:?}");

@@ -22,6 +22,28 @@ pub struct Skim {
     pub imports: Vec<Value>,
 }
 
+impl Skim {
+    /// What [`skim`] finds in the text of a template, from the template parsed.
+    pub fn of(template: &Value) -> Skim {
+        let mut imports = Vec::new();
+        import_arguments(template, &mut imports);
+        Skim {
+            outputs: outputs_only(template),
+            imports: imports.into_iter().cloned().collect(),
+        }
+    }
+}
+
+/// A template holding only `template`'s `Outputs` (an empty object when it has none): what
+/// the cross-stack reading ([`super::links`]) reads of a template.
+pub fn outputs_only(template: &Value) -> Value {
+    let mut outputs = Map::new();
+    if let Some(o) = template.get("Outputs") {
+        outputs.insert("Outputs".to_owned(), o.clone());
+    }
+    Value::Object(outputs)
+}
+
 /// Skims a JSON template's text; an error when `serde_json` would not parse it.
 pub fn skim(text: &str) -> Result<Skim, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
@@ -255,6 +277,14 @@ mod tests {
     fn both(text: &str) -> [Found; 2] {
         let parsed: Value = serde_json::from_str(text).expect("parses");
         let skimmed = skim(text).expect("skims");
+        // The skim of the text is the skim of the template parsed (its imports in another
+        // order where a key is given twice: a set is read from them).
+        let sorted = |s: &Skim| {
+            let mut imports: Vec<String> = s.imports.iter().map(Value::to_string).collect();
+            imports.sort();
+            (s.outputs.clone(), imports)
+        };
+        assert_eq!(sorted(&Skim::of(&parsed)), sorted(&skimmed), "{text}");
         [
             LinkTemplate::Parsed(&parsed),
             LinkTemplate::Skimmed(&skimmed),
