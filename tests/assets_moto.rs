@@ -460,6 +460,33 @@ fn publish_only_publishes_without_a_change_set_and_no_publish_only_fills_paramet
     assert!(!log.exists(), "the container CLI never ran");
 }
 
+#[test]
+fn publishing_an_image_before_its_repository_exists_names_the_stack_that_creates_it() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cdk_out = assembly(dir.path(), true);
+    let (cli, log) = recording_cli(dir.path());
+    let env = [("PANTRI_CONTAINER_CLI", cli.to_str().expect("utf-8"))];
+    // An empty account: Data, which creates the repository, was never deployed.
+    let only = deploy_with(
+        &moto,
+        &cdk_out,
+        &env,
+        &["Web", "--exclusively", "--publish-only"],
+    );
+    assert_eq!(only.status.code(), Some(1), "{}", stderr(&only));
+    let err = stderr(&only);
+    let expected = format!(
+        "repository {REPOSITORY} does not exist yet: stack dev/Data creates it; deploy that stack first (`pantri deploy dev Data`)"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("error: ") && l.contains("dev/Web") && l.ends_with(&expected)),
+        "{err}"
+    );
+    assert!(!log.exists(), "nothing built, logged in or pushed");
+}
+
 /// A container CLI stand-in that records, per command, whether its stderr is a terminal and the
 /// progress mode it was given, and prints a line of progress.
 fn tty_recording_cli(dir: &Path) -> (PathBuf, PathBuf) {

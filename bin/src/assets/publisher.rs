@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use pantri_synth::assembly::StackArtifact;
-use pantri_synth::asset::schema::OutputLink;
+use pantri_synth::asset::schema::{ImageDestination, OutputLink};
 
 use super::api::{ContainerTool, ImageRegistry, Invalidations, ObjectStore, RegistryLogin};
 use super::files::{publish_file, publish_tree};
@@ -14,7 +14,7 @@ use super::images::{is_ecr_host, publish_image, refusal, ImageOutcome};
 use super::tool::PlainRegistry;
 use super::{AssemblyAssets, PublishError, StackAssets};
 use crate::deploy::api::ApiResult;
-use crate::deploy::error::DeployError;
+use crate::deploy::error::{ApiError, DeployError};
 use crate::deploy::hooks::{HookFuture, Outputs, PrecheckFuture, StackHooks};
 use crate::deploy::planfile::PlannedAsset;
 use crate::deploy::progress::Ui;
@@ -84,6 +84,9 @@ pub struct Publisher<'a, C, T> {
     /// Stack id → (distribution output, changed keys) to invalidate after its deploy.
     pending: RefCell<BTreeMap<String, Vec<Pending>>>,
     stats: RefCell<PublishStats>,
+    /// (region, repository name) → the display name of the stack whose template creates the
+    /// repository: what a push to a repository that does not exist yet names.
+    repository_makers: BTreeMap<(String, String), String>,
 }
 
 impl<'a, C, T> Publisher<'a, C, T>
@@ -107,7 +110,15 @@ where
             emulator: None,
             pending: RefCell::new(BTreeMap::new()),
             stats: RefCell::new(PublishStats::default()),
+            repository_makers: BTreeMap::new(),
         }
+    }
+
+    /// The assembly's stacks: an image whose repository does not exist yet names the stack
+    /// that creates it (an `AWS::ECR::Repository` with that literal `RepositoryName`).
+    pub fn with_stacks(mut self, stacks: &[StackArtifact]) -> Self {
+        self.repository_makers = repository_makers(stacks);
+        self
     }
 
     /// Pushes images to this registry instead of ECR.
@@ -146,6 +157,40 @@ where
         }
     }
 
+    /// [`Self::fail`] of an image, naming the stack that creates its repository when the
+    /// repository does not exist yet.
+    fn image_failure(
+        &self,
+        stack: &StackArtifact,
+        asset: &str,
+        dest: &ImageDestination,
+        e: PublishError,
+    ) -> DeployError {
+        let missing = matches!(
+            &e,
+            PublishError::Api { source: ApiError::Service { code, .. }, .. }
+                if code == "RepositoryNotFoundException"
+        );
+        let region = dest.region.as_deref().unwrap_or(&stack.env.region);
+        let key = (region.to_owned(), dest.repository_name.clone());
+        match self.repository_makers.get(&key).filter(|_| missing) {
+            Some(maker) => {
+                let command = match maker.split_once('/') {
+                    Some((stage, name)) => format!("pantri deploy {stage} {name}"),
+                    None => format!("pantri deploy {maker}"),
+                };
+                DeployError::Failed {
+                    stack: stack.display_name.clone(),
+                    message: format!(
+                        "asset {asset}: repository {} does not exist yet: stack {maker} creates it; deploy that stack first (`{command}`)",
+                        dest.repository_name
+                    ),
+                }
+            }
+            None => Self::fail(stack, asset, e),
+        }
+    }
+
     async fn publish(
         &self,
         stack: &StackArtifact,
@@ -178,7 +223,7 @@ where
                     self.emulator.as_deref(),
                 )
                 .await
-                .map_err(|e| Self::fail(stack, id, e))?;
+                .map_err(|e| self.image_failure(stack, id, dest, e))?;
                 let mut stats = self.stats.borrow_mut();
                 stats.checks += 1;
                 match outcome {
@@ -420,4 +465,28 @@ where
     ) -> HookFuture<'s> {
         Box::pin(self.invalidate(stack, outputs, ui))
     }
+}
+
+/// (region, repository name) → the stack whose template creates the repository, for every
+/// `AWS::ECR::Repository` of `stacks` with a literal `RepositoryName`.
+fn repository_makers(stacks: &[StackArtifact]) -> BTreeMap<(String, String), String> {
+    let mut makers = BTreeMap::new();
+    for s in stacks {
+        let resources = s.template.get("Resources").and_then(|r| r.as_object());
+        for resource in resources.into_iter().flat_map(|r| r.values()) {
+            if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::ECR::Repository") {
+                continue;
+            }
+            let name = resource
+                .get("Properties")
+                .and_then(|p| p.get("RepositoryName"))
+                .and_then(|n| n.as_str());
+            if let Some(name) = name {
+                makers
+                    .entry((s.env.region.clone(), name.to_owned()))
+                    .or_insert_with(|| s.display_name.clone());
+            }
+        }
+    }
+    makers
 }

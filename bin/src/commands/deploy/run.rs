@@ -131,7 +131,8 @@ pub async fn run_deploy(
     };
     let publisher = Publisher::new(&clients, tool.clone(), &assets, mode)
         .with_plain_registry(plain_registry(&tool))
-        .with_emulator(emulator(args));
+        .with_emulator(emulator(args))
+        .with_stacks(&stacks);
     deploy_with_hooks(
         args,
         &stacks,

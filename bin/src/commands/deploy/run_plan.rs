@@ -80,6 +80,7 @@ pub async fn run_plan(
         Publisher::new(&clients, tool.clone(), &assets, PublishMode::Publish)
             .with_plain_registry(plain_registry(&tool))
             .with_emulator(emulator(args))
+            .with_stacks(&stacks)
     });
     plan_with_hooks(
         args,
