@@ -4,6 +4,7 @@
 //! An assembly is written atomically (a sibling staging directory renamed into place, see
 //! [`crate::sink`]), so a failed synth never leaves a half-written `cdk.out`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -186,16 +187,21 @@ pub fn to_json_string<T: Serialize>(value: &T) -> std::result::Result<String, se
     String::from_utf8(buf).map_err(serde::ser::Error::custom)
 }
 
+/// The manifest of the assembly in `dir`, parsed, and its text.
+fn read_manifest(dir: &Path) -> Result<(Manifest, String)> {
+    let path = dir.join("manifest.json");
+    let text = fs::read_to_string(&path).map_err(io_err("cannot read", &path))?;
+    let manifest = serde_json::from_str(&text).map_err(|e| SynthError::Parse {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok((manifest, text))
+}
+
 impl CloudAssembly {
     /// Reads an assembly from a directory (a committed `cdk.out` or a baseline).
     pub fn read(dir: &Path) -> Result<CloudAssembly> {
-        let manifest_path = dir.join("manifest.json");
-        let text =
-            fs::read_to_string(&manifest_path).map_err(io_err("cannot read", &manifest_path))?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| SynthError::Parse {
-            path: manifest_path.clone(),
-            message: e.to_string(),
-        })?;
+        let (manifest, text) = read_manifest(dir)?;
         let mut files = BTreeMap::new();
         files.insert("manifest.json".to_owned(), text);
         let names: Vec<&str> = manifest
@@ -249,6 +255,35 @@ impl CloudAssembly {
             .collect()
     }
 
+    /// The manifest of the assembly in `dir`, and its stack artifacts in manifest order with
+    /// their templates left on disk, each read when asked for ([`TemplateFile`]): what the diff
+    /// of two assembly directories reads, a few templates at a time, rather than every
+    /// template of both at once (340 MB for two 1,000-stage assemblies).
+    pub fn read_stacks_lazily(dir: &Path) -> Result<(CloudAssembly, Vec<StackOf<TemplateFile>>)> {
+        let (manifest, text) = read_manifest(dir)?;
+        let assembly = CloudAssembly {
+            manifest,
+            files: BTreeMap::from([("manifest.json".to_owned(), text)]),
+        };
+        let stacks = assembly
+            .stack_artifacts()
+            .into_iter()
+            .map(|(id, artifact)| {
+                assembly.stack_with(id, artifact, |properties| {
+                    let path = dir.join(&properties.template_file);
+                    let size = fs::metadata(&path)
+                        .map_err(io_err("cannot read", &path))?
+                        .len();
+                    Ok((
+                        TemplateFile(path),
+                        usize::try_from(size).unwrap_or(usize::MAX),
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok((assembly, stacks))
+    }
+
     fn stack_artifacts(&self) -> Vec<(&String, &Artifact)> {
         self.manifest
             .artifacts
@@ -259,6 +294,29 @@ impl CloudAssembly {
 
     /// One stack artifact, its template as text.
     fn stack(&self, id: &str, artifact: &Artifact) -> Result<UnparsedStack<'_>> {
+        self.stack_with(id, artifact, |properties| {
+            let text =
+                self.files
+                    .get(&properties.template_file)
+                    .ok_or_else(|| SynthError::Parse {
+                        path: PathBuf::from("manifest.json"),
+                        message: format!(
+                            "artifact {id}: template {} is missing",
+                            properties.template_file
+                        ),
+                    })?;
+            Ok((text.as_str(), text.len()))
+        })
+    }
+
+    /// One stack artifact, its template (and the template's size) what `template` gives for
+    /// the artifact's properties.
+    fn stack_with<T>(
+        &self,
+        id: &str,
+        artifact: &Artifact,
+        template: impl FnOnce(&StackProperties) -> Result<(T, usize)>,
+    ) -> Result<StackOf<T>> {
         let bad = |message: String| SynthError::Parse {
             path: PathBuf::from("manifest.json"),
             message,
@@ -277,12 +335,7 @@ impl CloudAssembly {
                     "artifact {id}: environment must be aws://ACCOUNT/REGION"
                 ))
             })?;
-        let text = self.files.get(&properties.template_file).ok_or_else(|| {
-            bad(format!(
-                "artifact {id}: template {} is missing",
-                properties.template_file
-            ))
-        })?;
+        let (template, template_size) = template(&properties)?;
         let display_name = artifact
             .display_name
             .clone()
@@ -332,9 +385,9 @@ impl CloudAssembly {
             display_name,
             stage,
             env,
-            template_size: text.len(),
+            template_size,
             properties,
-            template: text.as_str(),
+            template,
             dependencies,
             cross_region,
             env_parameters,
@@ -537,6 +590,52 @@ impl<T> StackOf<T> {
             env_parameters: self.env_parameters,
             logical_ids: self.logical_ids,
         }
+    }
+}
+
+/// A stack's template as text: in memory (`&str`, [`UnparsedStack`]), or a file read each
+/// time it is asked for ([`TemplateFile`]). What [`crate::diff::diff_assemblies`] reads.
+pub trait TemplateText: Sync {
+    /// The template's text.
+    fn text(&self) -> Result<Cow<'_, str>>;
+}
+
+impl TemplateText for &str {
+    fn text(&self) -> Result<Cow<'_, str>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+/// A template file of an assembly directory ([`CloudAssembly::read_stacks_lazily`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateFile(pub PathBuf);
+
+impl TemplateText for TemplateFile {
+    fn text(&self) -> Result<Cow<'_, str>> {
+        fs::read_to_string(&self.0)
+            .map(Cow::Owned)
+            .map_err(io_err("cannot read", &self.0))
+    }
+}
+
+impl<T: TemplateText> StackOf<T> {
+    /// The stack with its template read and parsed ([`parse_template`]).
+    pub fn read_and_parse(&self) -> Result<StackArtifact> {
+        let text = self.template.text()?;
+        let template = parse_template(&self.properties.template_file, &text)?;
+        Ok(StackOf {
+            id: self.id.clone(),
+            display_name: self.display_name.clone(),
+            stage: self.stage.clone(),
+            env: self.env.clone(),
+            properties: self.properties.clone(),
+            template,
+            template_size: self.template_size,
+            dependencies: self.dependencies.clone(),
+            cross_region: self.cross_region.clone(),
+            env_parameters: self.env_parameters.clone(),
+            logical_ids: self.logical_ids.clone(),
+        })
     }
 }
 

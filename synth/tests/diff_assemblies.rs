@@ -2,7 +2,7 @@
 //! finds what `diff::diff_artifacts` finds with every template parsed, on the reference app's
 //! committed assembly with changes that reach other stacks through exports and parameters.
 
-use pantri_synth::assembly::{StackArtifact, UnparsedStack};
+use pantri_synth::assembly::{StackArtifact, StackOf, TemplateFile, UnparsedStack};
 use pantri_synth::diff::{self, render, CrossStackRole, StackStatus};
 use pantri_synth::CloudAssembly;
 use std::path::Path;
@@ -31,6 +31,17 @@ fn as_yaml(a: &mut CloudAssembly, id: &str) {
     artifact.properties.as_mut().expect("properties")["templateFile"] = file.into();
 }
 
+/// `a` written to `cdk.out` in a new temporary directory, its manifest as edited (the tests
+/// edit `a.manifest`, not the text of `manifest.json`).
+fn written(a: &CloudAssembly) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("cdk.out");
+    a.write(&out).expect("written");
+    let manifest = serde_json::to_string_pretty(&a.manifest).expect("manifest");
+    std::fs::write(out.join("manifest.json"), manifest).expect("manifest written");
+    dir
+}
+
 fn selected_but(id: &'static str) -> impl Fn(&str) -> bool {
     move |s| s != id
 }
@@ -55,6 +66,30 @@ fn both(new: &CloudAssembly, old: &CloudAssembly) -> diff::AssemblyDiff {
         .expect("diff");
         assert_eq!(batched, short, "batches of {batch}");
     }
+    // From directories, each template read when the diff needs it (and freed after).
+    let (new_dir, old_dir) = (written(new), written(old));
+    let lazily = |dir: &tempfile::TempDir| {
+        CloudAssembly::read_stacks_lazily(&dir.path().join("cdk.out"))
+            .expect("an assembly directory")
+            .1
+    };
+    let (new_files, old_files) = (lazily(&new_dir), lazily(&old_dir));
+    for batch in [1, 64] {
+        let from_files = diff::diff_assemblies_in_batches(
+            &new_files,
+            &old_files,
+            &|s: &StackOf<TemplateFile>| selected(&s.id),
+            batch,
+        )
+        .expect("diff");
+        assert_eq!(from_files, short, "from directories, batches of {batch}");
+    }
+    // One side in memory, the other read from its directory.
+    let mixed = diff::diff_assemblies(&new_text, &old_files, &|s: &StackOf<TemplateFile>| {
+        selected(&s.id)
+    })
+    .expect("diff");
+    assert_eq!(mixed, short);
     let (new_parsed, old_parsed) = (new.stacks().expect("new"), old.stacks().expect("old"));
     let long = diff::diff_artifacts(&new_parsed, &old_parsed, &|s: &StackArtifact| {
         selected(&s.id)
@@ -155,6 +190,20 @@ fn a_template_that_does_not_parse_is_the_error_reading_everything_reports() {
             .to_string()
     };
     let expected = broken.stacks().expect_err("broken").to_string();
+    // From directories: a template file that is missing is named, whether it is gone before
+    // the manifest is read or before the diff reads it.
+    let dir = written(&old);
+    let out = dir.path().join("cdk.out");
+    let (_, files) = CloudAssembly::read_stacks_lazily(&out).expect("read");
+    std::fs::remove_file(out.join("prod-Data.template.json")).expect("removed");
+    let gone = diff::diff_assemblies(&files, &files, &|_| true)
+        .expect_err("a template is gone")
+        .to_string();
+    assert!(gone.contains("prod-Data.template.json"), "{gone}");
+    let missing = CloudAssembly::read_stacks_lazily(&out)
+        .expect_err("a template is missing")
+        .to_string();
+    assert!(missing.contains("prod-Data.template.json"), "{missing}");
     // Found in whichever batch the broken stack is.
     let batched = diff::diff_assemblies_in_batches(&stacks(&broken), &stacks(&old), &|_| true, 1)
         .expect_err("does not parse")

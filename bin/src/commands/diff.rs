@@ -2,15 +2,15 @@
 //! directory, or the committed `cdk.out` of a git revision) or against the deployed stacks.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use pantri_synth::assembly::{StackArtifact, StackOf};
+use pantri_synth::assembly::{StackArtifact, StackOf, TemplateText};
 use pantri_synth::diff::{self, render};
 use pantri_synth::{App, CloudAssembly, SynthOptions};
 
-use crate::baseline;
+use crate::baseline::{self, BaselineError};
 use crate::cli::AppContext;
 use crate::commands::deploy::AwsArgs;
 use crate::deploy::deployed;
@@ -80,32 +80,36 @@ where
         file_hashes: super::file_hashes(),
         ..SynthOptions::default()
     };
-    let new = match &args.app {
-        Some(dir) => CloudAssembly::read(dir)?,
-        None => super::build_and_synthesize(ctx, build, &options, err)?.assembly,
-    };
-    let result = match args.baseline.as_deref() {
-        // Two assemblies: only the templates that differ are parsed.
-        Some(spec) => {
-            let new_stacks = select(new.unparsed_stacks()?, args)?;
-            let old = baseline::read(spec)?;
-            let result = diff::diff_assemblies(&new_stacks, &old.unparsed_stacks()?, &|s| {
-                is_selected(s, args)
-            })?;
-            // One command per process: the exit frees the baseline faster than `drop`.
-            std::mem::forget(old);
+    let result = match (args.baseline.as_deref(), &args.app) {
+        // Two assemblies: only the templates that differ are parsed, and a directory's
+        // templates are read a few at a time, not held all at once.
+        (Some(spec), Some(dir)) => {
+            let (_manifest, stacks) = CloudAssembly::read_stacks_lazily(dir)?;
+            against_baseline(&select(stacks, args)?, spec, args)?
+        }
+        (Some(spec), None) => {
+            let new = super::build_and_synthesize(ctx, build, &options, err)?.assembly;
+            let result = against_baseline(&select(new.unparsed_stacks()?, args)?, spec, args)?;
+            // One command per process: the exit frees the assembly faster than `drop`.
+            std::mem::forget(new);
             result
         }
-        None => {
+        (None, app) => {
+            let new = match app {
+                Some(dir) => CloudAssembly::read(dir)?,
+                None => super::build_and_synthesize(ctx, build, &options, err)?.assembly,
+            };
             let new_stacks = select(new.stacks()?, args)?;
             let deployed = deployed_stacks(&new_stacks, &args.aws)?;
             for problem in &deployed.leftovers {
                 writeln!(err, "warning: deploy would stop here: {problem}")?;
             }
-            diff::diff_artifacts(&new_stacks, &deployed.stacks, &|s| is_selected(s, args))
+            let result =
+                diff::diff_artifacts(&new_stacks, &deployed.stacks, &|s| is_selected(s, args));
+            std::mem::forget(new);
+            result
         }
     };
-    std::mem::forget(new);
     let color = args.format == DiffFormat::Text && super::use_color(no_color);
     let options = render::TextOptions {
         color,
@@ -126,6 +130,32 @@ where
     } else {
         Exit::Success
     })
+}
+
+/// The diff of `new` against the baseline `spec`: the `cdk.out` of a git revision (read whole,
+/// by one `git cat-file --batch`), or a directory whose templates are read when the diff needs
+/// them.
+fn against_baseline<N: TemplateText>(
+    new: &[StackOf<N>],
+    spec: &str,
+    args: &DiffArgs,
+) -> anyhow::Result<diff::AssemblyDiff> {
+    if spec.starts_with("git:") {
+        let old = baseline::read(spec)?;
+        let result =
+            diff::diff_assemblies(new, &old.unparsed_stacks()?, &|s| is_selected(s, args))?;
+        // One command per process: the exit frees the baseline faster than `drop`.
+        std::mem::forget(old);
+        return Ok(result);
+    }
+    let dir = Path::new(spec);
+    let (_manifest, old) =
+        CloudAssembly::read_stacks_lazily(dir).map_err(|source| BaselineError::Directory {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+    // An error here names its file (which side's, the path says).
+    Ok(diff::diff_assemblies(new, &old, &|s| is_selected(s, args))?)
 }
 
 /// True when the arguments select the stack.

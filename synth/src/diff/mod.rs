@@ -23,7 +23,7 @@ mod skim;
 
 pub use model::*;
 
-use crate::assembly::{parse_template, StackArtifact, StackOf, UnparsedStack};
+use crate::assembly::{parse_template, StackArtifact, StackOf, TemplateText};
 use crate::error::Result;
 use crate::spec::TypeSpec;
 use impact::{format_path, property_impact, references, References, Seg};
@@ -215,20 +215,20 @@ pub const DIFF_BATCH: usize = 64;
 /// other stacks are parsed and compared [`DIFF_BATCH`] at a time, on every core, and of their
 /// templates only the outputs are kept (all the cross-stack reading needs). A template that
 /// does not parse is the error [`crate::CloudAssembly::stacks`] reports, the new side's first.
-pub fn diff_assemblies(
-    new: &[UnparsedStack],
-    old: &[UnparsedStack],
-    selected: &dyn Fn(&UnparsedStack) -> bool,
+pub fn diff_assemblies<N: TemplateText, O: TemplateText>(
+    new: &[StackOf<N>],
+    old: &[StackOf<O>],
+    selected: &dyn Fn(&StackOf<O>) -> bool,
 ) -> Result<AssemblyDiff> {
     diff_assemblies_in_batches(new, old, selected, DIFF_BATCH)
 }
 
 /// [`diff_assemblies`], `batch` stacks compared at a time (at least one): the same diff
 /// whatever the batch (a test compares).
-pub fn diff_assemblies_in_batches(
-    new: &[UnparsedStack],
-    old: &[UnparsedStack],
-    selected: &dyn Fn(&UnparsedStack) -> bool,
+pub fn diff_assemblies_in_batches<N: TemplateText, O: TemplateText>(
+    new: &[StackOf<N>],
+    old: &[StackOf<O>],
+    selected: &dyn Fn(&StackOf<O>) -> bool,
     batch: usize,
 ) -> Result<AssemblyDiff> {
     let old_by_id: BTreeMap<&str, usize> = old
@@ -241,22 +241,36 @@ pub fn diff_assemblies_in_batches(
         .iter()
         .map(|o| !new_ids.contains(o.id.as_str()) && selected(o))
         .collect();
-    let yaml = |s: &UnparsedStack| {
-        let file = &s.properties.template_file;
-        file.ends_with(".yaml") || file.ends_with(".yml")
-    };
-    // For each new stack: its old stack, and whether the two are the same.
-    let pairs: Vec<(Option<usize>, bool)> = new
-        .iter()
+    // For each new stack: its old stack, and whether the two are the same (text, format and
+    // settings), on every core; of an old template found the same, its skim. Both texts are
+    // read here and freed (a template read again only if its stack is compared).
+    let paired: Vec<(Option<usize>, Option<Option<links::Skim>>)> = new
+        .par_iter()
         .map(|n| {
-            let o = old_by_id.get(n.id.as_str()).copied();
-            let same = o.is_some_and(|o| {
-                let o = &old[o];
-                o.template == n.template && yaml(o) == yaml(n) && settings(o) == settings(n)
-            });
-            (o, same)
+            let Some(o) = old_by_id.get(n.id.as_str()).copied() else {
+                return Ok((None, None));
+            };
+            let old_stack = &old[o];
+            if is_yaml(old_stack) != is_yaml(n) || settings(old_stack) != settings(n) {
+                return Ok((Some(o), None));
+            }
+            let text = old_stack.template.text()?;
+            if text != n.template.text()? {
+                return Ok((Some(o), None));
+            }
+            Ok((Some(o), Some(skim_of(old_stack, &text))))
         })
-        .collect();
+        .collect::<Result<_>>()?;
+    let mut skims: Vec<Option<links::Skim>> = vec![None; old.len()];
+    let mut unreadable = false;
+    let mut pairs: Vec<(Option<usize>, bool)> = Vec::with_capacity(paired.len());
+    for (o, same) in paired {
+        pairs.push((o, same.is_some()));
+        if let (Some(o), Some(skim)) = (o, same) {
+            unreadable |= skim.is_none();
+            skims[o] = skim;
+        }
+    }
     // The stacks compared, in `diff_artifacts`' order: the new stacks that differ, then the
     // deleted ones; each as (old, new) by index.
     let compared: Vec<(Option<usize>, Option<usize>)> = pairs
@@ -280,66 +294,82 @@ pub fn diff_assemblies_in_batches(
     }
     // A template that does not parse: everything read the long way, for its error.
     let the_long_way = || -> Result<AssemblyDiff> {
-        let parse = |side: &[UnparsedStack]| -> Result<Vec<StackArtifact>> {
-            side.iter().map(|s| s.clone().parse()).collect()
+        let parse = |side: &[StackOf<_>]| -> Result<Vec<StackArtifact>> {
+            side.iter().map(StackOf::read_and_parse).collect()
         };
-        let (new, old) = (parse(new)?, parse(old)?);
+        let new = new
+            .iter()
+            .map(StackOf::read_and_parse)
+            .collect::<Result<Vec<_>>>()?;
+        let old = parse(old)?;
         Ok(diff_artifacts(&new, &old, &|s| {
             old.iter().zip(&deleted).any(|(o, d)| *d && o.id == s.id)
         }))
     };
-    // The old stacks not compared: their outputs and imports (a YAML template is parsed,
-    // which the skim cannot read).
-    let skims: Option<Vec<Option<links::Skim>>> = old
-        .par_iter()
-        .zip(&old_compared)
-        .map(|(o, compared)| match (compared, yaml(o)) {
-            (true, _) => Some(None),
-            (false, false) => links::skim(o.template).ok().map(Some),
-            (false, true) => parse_template(&o.properties.template_file, o.template)
-                .ok()
-                .map(|t| Some(links::Skim::of(&t))),
-        })
-        .collect();
-    let Some(mut skims) = skims else {
+    if unreadable {
         return the_long_way();
-    };
+    }
+    // The other old stacks not compared (not in the new assembly, not selected): their skims.
+    let rest: Vec<(usize, Option<links::Skim>)> = old
+        .par_iter()
+        .enumerate()
+        .filter(|(o, _)| !old_compared[*o] && skims[*o].is_none())
+        .map(|(o, s)| Ok((o, skim_of(s, &s.template.text()?))))
+        .collect::<Result<_>>()?;
+    for (o, skim) in rest {
+        let Some(skim) = skim else {
+            return the_long_way();
+        };
+        skims[o] = Some(skim);
+    }
     // The compared stacks, a batch at a time: each diff, and what the cross-stack reading
     // needs of its templates.
     let mut done: Vec<Compared> = Vec::with_capacity(compared.len());
     for chunk in compared.chunks(batch.max(1)) {
-        let diffs: Option<Vec<Compared>> = chunk
+        // `None`: a template that does not parse; an error: one that cannot be read.
+        let diffs: Vec<Option<Compared>> = chunk
             .par_iter()
             .map(|&(o, n)| {
-                let read = |s: &UnparsedStack| {
-                    parse_template(&s.properties.template_file, s.template).ok()
-                };
+                fn read<T: TemplateText>(s: &StackOf<T>) -> Result<Option<Value>> {
+                    let text = s.template.text()?;
+                    Ok(parse_template(&s.properties.template_file, &text).ok())
+                }
                 let old_template = match o {
-                    Some(o) => Some(read(&old[o])?),
+                    Some(o) => match read(&old[o])? {
+                        Some(t) => Some(t),
+                        None => return Ok(None),
+                    },
                     None => None,
                 };
                 let new_template = match n {
-                    Some(n) => Some(read(&new[n])?),
+                    Some(n) => match read(&new[n])? {
+                        Some(t) => Some(t),
+                        None => return Ok(None),
+                    },
                     None => None,
                 };
-                let named = n.map(|n| &new[n]).or(o.map(|o| &old[o]))?;
+                let name = match (n, o) {
+                    (Some(n), _) => new[n].display_name.as_str(),
+                    (None, Some(o)) => old[o].display_name.as_str(),
+                    (None, None) => "",
+                };
                 let input = StackInput {
-                    name: &named.display_name,
+                    name,
                     old: old_template.as_ref(),
                     new: new_template.as_ref(),
                     old_stack: o.map(|o| settings(&old[o])).unwrap_or_default(),
                     new_stack: n.map(|n| settings(&new[n])).unwrap_or_default(),
                 };
-                Some(Compared {
+                Ok(Some(Compared {
                     diff: diff_stack(&input, &SchemaSpecs),
                     old_outputs: old_template.as_ref().map(links::outputs_only),
                     new_outputs: new_template.as_ref().map(links::outputs_only),
                     old_skim: old_template.as_ref().map(links::Skim::of),
-                })
+                }))
                 // The templates are freed here, on this thread.
             })
-            .collect();
-        let Some(diffs) = diffs else {
+            .collect::<Result<_>>()?;
+        let Some(diffs) = diffs.into_iter().collect::<Option<Vec<_>>>() else {
             return the_long_way();
         };
         done.extend(diffs);
@@ -398,6 +428,24 @@ pub fn diff_assemblies_in_batches(
         })
         .collect();
     Ok(linked(AssemblyDiff { stacks }, &stack_inputs, &links))
+}
+
+/// Whether a stack's template is YAML (by its file's extension).
+fn is_yaml<T>(s: &StackOf<T>) -> bool {
+    let file = &s.properties.template_file;
+    file.ends_with(".yaml") || file.ends_with(".yml")
+}
+
+/// The skim of a stack's template text (a YAML template is parsed: the skim reads JSON);
+/// `None` when the text does not parse.
+fn skim_of<T>(s: &StackOf<T>, text: &str) -> Option<links::Skim> {
+    if is_yaml(s) {
+        parse_template(&s.properties.template_file, text)
+            .ok()
+            .map(|t| links::Skim::of(&t))
+    } else {
+        links::skim(text).ok()
+    }
 }
 
 /// What [`diff_assemblies`] keeps of a compared stack once its templates are freed.
