@@ -351,6 +351,31 @@ fn a_settings_error_quotes_a_short_excerpt() {
     assert!(err.contains("dev.yaml"), "{err}");
 }
 
+/// A baseline or an assembly that is not there: the error names the file once, its cause once.
+#[test]
+fn a_missing_assembly_is_named_once_with_its_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let committed = workspace_root().join("cdk.out");
+    let committed = committed.to_str().expect("utf-8");
+    for (args, expected) in [
+        (
+            ["diff", "--app", committed, "--baseline", "nowhere"],
+            "error: baseline nowhere: cannot read nowhere/manifest.json: ",
+        ),
+        (
+            ["diff", "--app", "nowhere", "--baseline", committed],
+            "error: cannot read nowhere/manifest.json: ",
+        ),
+    ] {
+        let out = pantri(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with(expected), "{err}");
+        assert_eq!(err.matches("manifest.json").count(), 1, "{err}");
+        assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    }
+}
+
 /// `--format yaml` writes the same data as the JSON templates, and quotes what a YAML 1.1 reader
 /// (cfn-lint, CloudFormation) would otherwise read as a boolean: prod's `MfaConfiguration: ON`.
 #[test]

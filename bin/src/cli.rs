@@ -91,9 +91,50 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(err, "error: {e:#}");
+            let _ = writeln!(err, "error: {}", message(&e));
             // AWS access problems (credentials, region, endpoint) have their own code.
             Exit::of_error(&e)
         }
+    }
+}
+
+/// An error and its causes on one line, as `{:#}` writes them, without the causes an error's
+/// own text already says: most of pantri's errors include their source in their message
+/// ("cannot read X: No such file or directory"), and `{:#}` repeated it after them.
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::message;
+
+    #[test]
+    fn a_cause_the_message_already_says_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let read = pantri_synth::SynthError::Io {
+            action: "cannot read",
+            path: "/x/manifest.json".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(read).context("baseline /x");
+        assert_eq!(
+            message(&e),
+            "baseline /x: cannot read /x/manifest.json: No such file or directory"
+        );
+        // A cause that adds something is kept.
+        let e = anyhow::anyhow!("the root cause").context("what was being done");
+        assert_eq!(message(&e), "what was being done: the root cause");
     }
 }
