@@ -618,24 +618,11 @@ impl TemplateText for TemplateFile {
     }
 }
 
-impl<T: TemplateText> StackOf<T> {
+impl<T: TemplateText + Clone> StackOf<T> {
     /// The stack with its template read and parsed ([`parse_template`]).
     pub fn read_and_parse(&self) -> Result<StackArtifact> {
-        let text = self.template.text()?;
-        let template = parse_template(&self.properties.template_file, &text)?;
-        Ok(StackOf {
-            id: self.id.clone(),
-            display_name: self.display_name.clone(),
-            stage: self.stage.clone(),
-            env: self.env.clone(),
-            properties: self.properties.clone(),
-            template,
-            template_size: self.template_size,
-            dependencies: self.dependencies.clone(),
-            cross_region: self.cross_region.clone(),
-            env_parameters: self.env_parameters.clone(),
-            logical_ids: self.logical_ids.clone(),
-        })
+        let template = parse_template(&self.properties.template_file, &self.template.text()?)?;
+        Ok(self.clone().with_template(template))
     }
 }
 

@@ -61,37 +61,6 @@ impl JsonValue {
             _ => None,
         }
     }
-
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            JsonValue::Number(n) => n.as_f64(),
-            _ => None,
-        }
-    }
-
-    pub fn is_string(&self) -> bool {
-        matches!(self, JsonValue::String(_))
-    }
-
-    pub fn is_number(&self) -> bool {
-        matches!(self, JsonValue::Number(_))
-    }
-
-    pub fn is_boolean(&self) -> bool {
-        matches!(self, JsonValue::Bool(_))
-    }
-
-    pub fn is_object(&self) -> bool {
-        matches!(self, JsonValue::Object(_))
-    }
-
-    pub fn is_array(&self) -> bool {
-        matches!(self, JsonValue::Array(_))
-    }
-
-    pub fn is_null(&self) -> bool {
-        matches!(self, JsonValue::Null)
-    }
 }
 
 impl JsonObject {

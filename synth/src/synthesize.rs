@@ -1009,31 +1009,31 @@ type Section = indexmap::IndexMap<String, Json, foldhash::fast::FixedState>;
 
 fn render_parameter(r: &mut Resolver<'_>, p: &Parameter, site: &mut Site) -> Json {
     // A parameter's few keys, each once.
-    let mut out = JsonObject::new();
-    out.insert("Type".into(), json!(p.type_).into());
+    let mut out = JsonObject::from_distinct(vec![("Type".into(), p.type_.as_str().into())]);
     if let Some(d) = &p.default {
-        out.insert("Default".into(), r.resolve(d.clone(), site));
+        out.push_distinct("Default".into(), r.resolve(d.clone(), site));
     }
     if let Some(d) = &p.description {
-        out.insert("Description".into(), json!(d).into());
+        out.push_distinct("Description".into(), d.as_str().into());
     }
     if p.no_echo {
-        out.insert("NoEcho".into(), true.into());
+        out.push_distinct("NoEcho".into(), true.into());
     }
     if !p.allowed_values.is_empty() {
-        out.insert("AllowedValues".into(), json!(p.allowed_values).into());
+        let values = p.allowed_values.iter().map(|v| v.as_str().into()).collect();
+        out.push_distinct("AllowedValues".into(), Json::Array(values));
     }
     if let Some(v) = &p.allowed_pattern {
-        out.insert("AllowedPattern".into(), json!(v).into());
+        out.push_distinct("AllowedPattern".into(), v.as_str().into());
     }
     if let Some(v) = p.min_length {
-        out.insert("MinLength".into(), json!(v).into());
+        out.push_distinct("MinLength".into(), Json::Number(v.into()));
     }
     if let Some(v) = p.max_length {
-        out.insert("MaxLength".into(), json!(v).into());
+        out.push_distinct("MaxLength".into(), Json::Number(v.into()));
     }
     if let Some(v) = &p.constraint_description {
-        out.insert("ConstraintDescription".into(), json!(v).into());
+        out.push_distinct("ConstraintDescription".into(), v.as_str().into());
     }
     Json::Object(out)
 }

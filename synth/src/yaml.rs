@@ -16,13 +16,8 @@ use regex::Regex;
 
 /// The YAML form of a template (or any JSON value), block style, keys in their order.
 pub fn to_string(value: &serde_json::Value) -> String {
-    value_to_string(&Json::from(value.clone()))
-}
-
-/// [`to_string`] of template JSON as synthesis builds it.
-pub(crate) fn value_to_string(value: &Json) -> String {
     let mut out = String::new();
-    match value {
+    match &Json::from(value.clone()) {
         Json::Object(m) if !m.is_empty() => write_map(&mut out, m, 0, false),
         Json::Array(a) if !a.is_empty() => write_list(&mut out, a, 0, false),
         scalar => {

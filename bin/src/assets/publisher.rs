@@ -84,9 +84,9 @@ pub struct Publisher<'a, C, T> {
     /// Stack id → (distribution output, changed keys) to invalidate after its deploy.
     pending: RefCell<BTreeMap<String, Vec<Pending>>>,
     stats: RefCell<PublishStats>,
-    /// (region, repository name) → the display name of the stack whose template creates the
-    /// repository: what a push to a repository that does not exist yet names.
-    repository_makers: BTreeMap<(String, String), String>,
+    /// The assembly's stacks: a push to a repository that does not exist yet names the one
+    /// whose template creates it.
+    stacks: &'a [StackArtifact],
 }
 
 impl<'a, C, T> Publisher<'a, C, T>
@@ -110,14 +110,14 @@ where
             emulator: None,
             pending: RefCell::new(BTreeMap::new()),
             stats: RefCell::new(PublishStats::default()),
-            repository_makers: BTreeMap::new(),
+            stacks: &[],
         }
     }
 
     /// The assembly's stacks: an image whose repository does not exist yet names the stack
     /// that creates it (an `AWS::ECR::Repository` with that literal `RepositoryName`).
-    pub fn with_stacks(mut self, stacks: &[StackArtifact]) -> Self {
-        self.repository_makers = repository_makers(stacks);
+    pub fn with_stacks(mut self, stacks: &'a [StackArtifact]) -> Self {
+        self.stacks = stacks;
         self
     }
 
@@ -172,8 +172,10 @@ where
                 if code == "RepositoryNotFoundException"
         );
         let region = dest.region.as_deref().unwrap_or(&stack.env.region);
-        let key = (region.to_owned(), dest.repository_name.clone());
-        match self.repository_makers.get(&key).filter(|_| missing) {
+        let maker = missing
+            .then(|| repository_maker(self.stacks, region, &dest.repository_name))
+            .flatten();
+        match maker {
             Some(maker) => {
                 let command = match maker.split_once('/') {
                     Some((stage, name)) => format!("pantri deploy {stage} {name}"),
@@ -467,26 +469,20 @@ where
     }
 }
 
-/// (region, repository name) → the stack whose template creates the repository, for every
-/// `AWS::ECR::Repository` of `stacks` with a literal `RepositoryName`.
-fn repository_makers(stacks: &[StackArtifact]) -> BTreeMap<(String, String), String> {
-    let mut makers = BTreeMap::new();
-    for s in stacks {
-        let resources = s.template.get("Resources").and_then(|r| r.as_object());
-        for resource in resources.into_iter().flat_map(|r| r.values()) {
-            if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::ECR::Repository") {
-                continue;
-            }
-            let name = resource
-                .get("Properties")
-                .and_then(|p| p.get("RepositoryName"))
-                .and_then(|n| n.as_str());
-            if let Some(name) = name {
-                makers
-                    .entry((s.env.region.clone(), name.to_owned()))
-                    .or_insert_with(|| s.display_name.clone());
-            }
-        }
-    }
-    makers
+/// The display name of the stack of `stacks` whose template creates the ECR repository `name`
+/// in `region` (an `AWS::ECR::Repository` with that literal `RepositoryName`).
+fn repository_maker<'s>(stacks: &'s [StackArtifact], region: &str, name: &str) -> Option<&'s str> {
+    stacks
+        .iter()
+        .filter(|s| s.env.region == region)
+        .find(|s| {
+            let resources = s.template.get("Resources").and_then(|r| r.as_object());
+            resources.into_iter().flat_map(|r| r.values()).any(|r| {
+                r.get("Type").and_then(|t| t.as_str()) == Some("AWS::ECR::Repository")
+                    && r.pointer("/Properties/RepositoryName")
+                        .and_then(|n| n.as_str())
+                        == Some(name)
+            })
+        })
+        .map(|s| s.display_name.as_str())
 }

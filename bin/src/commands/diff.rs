@@ -135,7 +135,7 @@ where
 /// The diff of `new` against the baseline `spec`: the `cdk.out` of a git revision (read whole,
 /// by one `git cat-file --batch`), or a directory whose templates are read when the diff needs
 /// them.
-fn against_baseline<N: TemplateText>(
+fn against_baseline<N: TemplateText + Clone>(
     new: &[StackOf<N>],
     spec: &str,
     args: &DiffArgs,

@@ -207,15 +207,15 @@ fn settings<T>(s: &StackOf<T>) -> StackSettings {
 /// change held at once, on both sides, was most of 1.2 GB.
 pub const DIFF_BATCH: usize = 64;
 
-/// Diffs the stacks of two assemblies whose templates are still text: what [`diff_artifacts`]
-/// finds for them parsed (`selected` admits the stacks only `old` has), reading less and
-/// holding less. A stack whose template text, format and settings are the same on both sides
+/// Diffs the stacks of two assemblies whose templates are still text, in memory or files read
+/// when needed ([`TemplateText`]): what [`diff_artifacts`] finds for them parsed (`selected`
+/// admits the stacks only `old` has), reading less and holding less. A stack whose template text, format and settings are the same on both sides
 /// is unchanged without parsing either template; of its old template the cross-stack reading
 /// needs only the outputs and imports, which are skimmed from the text ([`links::skim`]). The
 /// other stacks are parsed and compared [`DIFF_BATCH`] at a time, on every core, and of their
 /// templates only the outputs are kept (all the cross-stack reading needs). A template that
 /// does not parse is the error [`crate::CloudAssembly::stacks`] reports, the new side's first.
-pub fn diff_assemblies<N: TemplateText, O: TemplateText>(
+pub fn diff_assemblies<N: TemplateText + Clone, O: TemplateText + Clone>(
     new: &[StackOf<N>],
     old: &[StackOf<O>],
     selected: &dyn Fn(&StackOf<O>) -> bool,
@@ -225,7 +225,7 @@ pub fn diff_assemblies<N: TemplateText, O: TemplateText>(
 
 /// [`diff_assemblies`], `batch` stacks compared at a time (at least one): the same diff
 /// whatever the batch (a test compares).
-pub fn diff_assemblies_in_batches<N: TemplateText, O: TemplateText>(
+pub fn diff_assemblies_in_batches<N: TemplateText + Clone, O: TemplateText + Clone>(
     new: &[StackOf<N>],
     old: &[StackOf<O>],
     selected: &dyn Fn(&StackOf<O>) -> bool,
@@ -294,14 +294,7 @@ pub fn diff_assemblies_in_batches<N: TemplateText, O: TemplateText>(
     }
     // A template that does not parse: everything read the long way, for its error.
     let the_long_way = || -> Result<AssemblyDiff> {
-        let parse = |side: &[StackOf<_>]| -> Result<Vec<StackArtifact>> {
-            side.iter().map(StackOf::read_and_parse).collect()
-        };
-        let new = new
-            .iter()
-            .map(StackOf::read_and_parse)
-            .collect::<Result<Vec<_>>>()?;
-        let old = parse(old)?;
+        let (new, old) = (read_all(new)?, read_all(old)?);
         Ok(diff_artifacts(&new, &old, &|s| {
             old.iter().zip(&deleted).any(|(o, d)| *d && o.id == s.id)
         }))
@@ -362,7 +355,6 @@ pub fn diff_assemblies_in_batches<N: TemplateText, O: TemplateText>(
                 };
                 Ok(Some(Compared {
                     diff: diff_stack(&input, &SchemaSpecs),
-                    old_outputs: old_template.as_ref().map(links::outputs_only),
                     new_outputs: new_template.as_ref().map(links::outputs_only),
                     old_skim: old_template.as_ref().map(links::Skim::of),
                 }))
@@ -375,24 +367,25 @@ pub fn diff_assemblies_in_batches<N: TemplateText, O: TemplateText>(
         done.extend(diffs);
     }
     let mut diffs = Vec::with_capacity(done.len());
-    let mut outputs = Vec::with_capacity(done.len());
+    let mut new_outputs = Vec::with_capacity(done.len());
     for (&(o, _), c) in compared.iter().zip(done) {
         if let (Some(o), Some(skim)) = (o, c.old_skim) {
             skims[o] = Some(skim);
         }
         diffs.push(c.diff);
-        outputs.push((c.old_outputs, c.new_outputs));
+        new_outputs.push(c.new_outputs);
     }
-    // In `diff_artifacts`' order: the new stacks, then the deleted ones.
+    // In `diff_artifacts`' order: the new stacks, then the deleted ones. The old side of each
+    // is its skim's outputs (a template holding only the `Outputs`).
     let inputs: Vec<StackInput> = compared
         .iter()
-        .zip(&outputs)
-        .map(|(&(o, n), (old_outputs, new_outputs))| StackInput {
+        .zip(&new_outputs)
+        .map(|(&(o, n), new_outputs)| StackInput {
             name: n.map_or_else(
                 || o.map_or("", |o| &old[o].display_name),
                 |n| &new[n].display_name,
             ),
-            old: old_outputs.as_ref(),
+            old: o.and_then(|o| skims[o].as_ref()).map(|s| &s.outputs),
             new: new_outputs.as_ref(),
             old_stack: o.map(|o| settings(&old[o])).unwrap_or_default(),
             new_stack: n.map(|n| settings(&new[n])).unwrap_or_default(),
@@ -430,6 +423,11 @@ pub fn diff_assemblies_in_batches<N: TemplateText, O: TemplateText>(
     Ok(linked(AssemblyDiff { stacks }, &stack_inputs, &links))
 }
 
+/// Every stack of a side with its template read and parsed; the first that fails is the error.
+fn read_all<T: TemplateText + Clone>(side: &[StackOf<T>]) -> Result<Vec<StackArtifact>> {
+    side.iter().map(StackOf::read_and_parse).collect()
+}
+
 /// Whether a stack's template is YAML (by its file's extension).
 fn is_yaml<T>(s: &StackOf<T>) -> bool {
     let file = &s.properties.template_file;
@@ -451,10 +449,10 @@ fn skim_of<T>(s: &StackOf<T>, text: &str) -> Option<links::Skim> {
 /// What [`diff_assemblies`] keeps of a compared stack once its templates are freed.
 struct Compared {
     diff: StackDiff,
-    /// Each side's template reduced to its `Outputs` (what [`links::flag`] reads).
-    old_outputs: Option<Value>,
+    /// The new template reduced to its `Outputs` (what [`links::flag`] reads of it).
     new_outputs: Option<Value>,
-    /// The old template's outputs and imports, for every stack's cross-stack reading.
+    /// The old template's outputs and imports: for every stack's cross-stack reading, and its
+    /// outputs for [`links::flag`].
     old_skim: Option<links::Skim>,
 }
 

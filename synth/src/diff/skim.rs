@@ -8,7 +8,7 @@
 //! a key twice reads as `Value` reads it: the last occurrence wins.
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -37,11 +37,17 @@ impl Skim {
 /// A template holding only `template`'s `Outputs` (an empty object when it has none): what
 /// the cross-stack reading ([`super::links`]) reads of a template.
 pub fn outputs_only(template: &Value) -> Value {
-    let mut outputs = Map::new();
-    if let Some(o) = template.get("Outputs") {
-        outputs.insert("Outputs".to_owned(), o.clone());
-    }
-    Value::Object(outputs)
+    holding_outputs(template.get("Outputs").cloned())
+}
+
+/// A template holding only `outputs` as its `Outputs` (an empty object for none).
+fn holding_outputs(outputs: Option<Value>) -> Value {
+    Value::Object(
+        outputs
+            .map(|o| ("Outputs".to_owned(), o))
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// Skims a JSON template's text; an error when `serde_json` would not parse it.
@@ -54,12 +60,8 @@ pub fn skim(text: &str) -> Result<Skim, serde_json::Error> {
     }
     .deserialize(&mut de)?;
     de.end()?;
-    let mut outputs = Map::new();
-    if let Some(o) = found.outputs {
-        outputs.insert("Outputs".to_owned(), o);
-    }
     Ok(Skim {
-        outputs: Value::Object(outputs),
+        outputs: holding_outputs(found.outputs),
         imports: found.imports,
     })
 }
